@@ -1,0 +1,139 @@
+# memscope: CO-RE eBPF tools for memory incidents.
+# Chain: bpf/X.bpf.c -> build/X.bpf.o -> build/X.skel.h -> build/obj/X.o -> build/<tool>
+# `make V=1` shows full commands.
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+ifeq ($(wildcard vmlinux/$(ARCH)/vmlinux.h),)
+$(error unsupported architecture '$(ARCH)': no vmlinux/$(ARCH)/vmlinux.h; run scripts/gen-vmlinux.sh on a kernel with BTF)
+endif
+
+BUILD   := build
+OBJ     := $(BUILD)/obj
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -Wall -Wextra -std=gnu11 -Iuser -Ibpf -I$(BUILD) -MMD -MP -DMEMSCOPE_VERSION='"$(VERSION)"'
+LDLIBS  := -lbpf -ldw -lelf -lz -lm
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall -Wno-unused-function -MMD -MP
+
+# Tool base name -> binary name. Each base has user/<base>.c (its main),
+# optionally bpf/<base>.bpf.c and bpf/<base>.h (the kernel/user ABI).
+TOOLS          := memleak sockleak oomwatch memdiag
+BIN_memleak    := memleak-trace
+BIN_sockleak   := sockleak
+BIN_oomwatch   := oomwatch
+BIN_memdiag    := memdiag
+BINS := $(foreach t,$(TOOLS),$(BUILD)/$(BIN_$(t)))
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_NAMES := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
+CORE_SRCS := $(filter-out $(patsubst %,user/%.c,$(TOOLS)),$(wildcard user/*.c))
+CORE_OBJS := $(patsubst user/%.c,$(OBJ)/%.o,$(CORE_SRCS))
+
+# Demo and test workloads: plain C programs; a few need special flags.
+WL_SRCS := $(wildcard tests/workloads/*.c demo/*.c)
+WL_BINS := $(patsubst %.c,$(BUILD)/%,$(WL_SRCS))
+WL_CXX  := $(patsubst %.cpp,$(BUILD)/%,$(wildcard tests/workloads/*.cpp))
+# Variants of a C workload: NAME-nofp (built like distro packages, no frame
+# pointers) and NAME-static (no libc.so, so no uprobes on libc). List them here.
+WL_VARIANTS :=
+WL_EXTRA := $(WL_CXX) $(patsubst %,$(BUILD)/tests/workloads/%,$(WL_VARIANTS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all tools workloads test unit e2e demo bench clean deps
+all: tools workloads
+
+tools: $(BINS)
+workloads: $(WL_BINS) $(WL_EXTRA)
+
+# Missing packages are installed once; the stamp is redone when the list changes.
+$(BUILD)/.deps: scripts/deps.sh
+	$(Q)mkdir -p $(BUILD)
+	$(Q)scripts/deps.sh test
+	$(Q)touch $@
+deps: $(BUILD)/.deps
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)/.deps
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(OBJ)/%.o: user/%.c | $(BUILD)/.deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(OBJ)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# A tool's main includes its skeleton: say so, or a parallel build races it.
+$(foreach n,$(BPF_NAMES),$(eval $(OBJ)/$(n).o: $(BUILD)/$(n).skel.h))
+
+$(BUILD)/libmemscope.a: $(CORE_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(foreach t,$(TOOLS),$(eval $(BUILD)/$(BIN_$(t)): $(OBJ)/$(t).o $(BUILD)/libmemscope.a))
+$(BINS):
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/workloads/%: tests/workloads/%.c | $(BUILD)/.deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -MMD -MP $< -o $@ -lpthread
+$(BUILD)/demo/%: demo/%.c | $(BUILD)/.deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -MMD -MP $< -o $@ -lpthread
+$(BUILD)/tests/workloads/%-nofp: tests/workloads/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -fomit-frame-pointer -Wall -Wextra $< -o $@ -lpthread
+$(BUILD)/tests/workloads/%-static: tests/workloads/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -static -Wall -Wextra $< -o $@
+$(BUILD)/tests/workloads/%: tests/workloads/%.cpp
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)g++ -O1 -g -Wall -Wextra $< -o $@
+
+$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libmemscope.a | $(BUILD)/.deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+unit: $(UNIT_BINS)
+	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
+
+e2e: all
+	$(Q)bats tests/e2e
+
+# The README's test command: unit tests of the core, then the end-to-end suite.
+test: all $(UNIT_BINS)
+	$(Q)scripts/run-tests.sh
+
+demo: all
+	$(Q)scripts/demo.sh
+
+bench: all
+	$(Q)scripts/bench
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(OBJ)/*.d $(BUILD)/*.d $(BUILD)/unit/*.d $(BUILD)/tests/workloads/*.d $(BUILD)/demo/*.d)

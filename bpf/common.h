@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* What every memscope BPF program shares with user space. */
+#ifndef MEMSCOPE_COMMON_H
+#define MEMSCOPE_COMMON_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TASK_COMM_LEN 16
+
+/* Indexes of the loss counters every program keeps in .bss (`drops`).
+ * User space prints each non-zero one: nothing is lost silently. */
+#define DROP_RINGBUF    0 /* ring buffer full: event not sent */
+#define DROP_MAP_FULL   1 /* a tracking map had no room */
+#define DROP_STACK      2 /* stack capture failed */
+#define DROP_MISSED     3 /* an exit without its entry (attached mid-call) */
+#define DROP_KINDS      4
+
+/* The cgroups a task belongs to: the cgroup2 id (the unified hierarchy,
+ * what bpf_get_current_cgroup_id returns) and, where the memory controller
+ * is mounted on cgroup v1, the kernfs id of its v1 memory cgroup. Both are
+ * inode numbers of the cgroup's directory; user space maps them to paths. */
+struct cgroup_ids {
+	__u64 v2_id;
+	__u64 v1_memcg_id;
+};
+
+#endif

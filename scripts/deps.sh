@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install every Debian package that memscope's build, tools, tests and benchmarks need.
+# Idempotent: it asks apt only for what is missing, so a second run does nothing.
+set -eu
+
+BUILD="clang llvm make gcc libc6-dev pkg-config libbpf-dev libelf-dev zlib1g-dev libdw-dev bpftool"
+TEST="g++ libcmocka-dev bats jq iproute2 procps python3"
+BENCH="bpftrace redis-server redis-tools"
+
+case "${1:-all}" in
+	build) want="$BUILD" ;;
+	test)  want="$BUILD $TEST" ;;
+	bench) want="$BUILD $TEST $BENCH" ;;
+	all)   want="$BUILD $TEST $BENCH" ;;
+	*) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing; run 'sudo $0' to install them" >&2
+	exit 1
+fi
+echo "deps: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 || {
+	apt-get update -qq && apt-get install -y --no-install-recommends $missing
+}

@@ -1,0 +1,68 @@
+/* Output for people and for machines: human units, terminal-safe strings,
+ * and a small streaming JSON writer (one object per line). */
+#ifndef MEMSCOPE_OUTPUT_H
+#define MEMSCOPE_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Room for any fmt_bytes/fmt_duration result. */
+#define HUMAN_LEN 32
+
+/* "0 B", "512 B", "4.0 KiB", "1.50 GiB". */
+const char *fmt_bytes(char buf[HUMAN_LEN], uint64_t bytes);
+/* Signed variant for deltas: "+1.2 MiB", "-4.0 KiB". */
+const char *fmt_bytes_delta(char buf[HUMAN_LEN], int64_t bytes);
+/* "850 ms", "12.3 s", "4.5 min", "2.0 h", "3.1 d". */
+const char *fmt_duration(char buf[HUMAN_LEN], double seconds);
+
+/* A copy of s that is safe to print on a terminal: control bytes, DEL,
+ * backslash and invalid UTF-8 become \xNN escapes, so a comm or a path
+ * cannot move the cursor or change colours. Caller frees. Never NULL
+ * (aborts on out of memory, like the rest of memscope's allocations). */
+char *term_escape(const char *s);
+/* The same, for a buffer that is not NUL-terminated. */
+char *term_escape_n(const char *s, size_t len);
+
+/* Print s escaped, padded or cut to width columns (width 0: as is). */
+void print_term(FILE *f, const char *s, int width);
+
+/* JSON string escaping per RFC 8259; invalid UTF-8 bytes become \u00NN
+ * so the output is always valid JSON. */
+void json_escape(FILE *f, const char *s);
+
+/* Streaming JSON writer. Keys are ignored inside arrays (pass NULL). The
+ * outermost object ends with a newline and a flush: one object per line. */
+#define JW_MAX_DEPTH 32
+struct jw {
+	FILE *f;
+	int depth;
+	bool need_comma[JW_MAX_DEPTH];
+	bool in_array[JW_MAX_DEPTH];
+};
+void jw_init(struct jw *w, FILE *f);
+void jw_obj_begin(struct jw *w, const char *key);
+void jw_obj_end(struct jw *w);
+void jw_arr_begin(struct jw *w, const char *key);
+void jw_arr_end(struct jw *w);
+void jw_str(struct jw *w, const char *key, const char *val); /* NULL -> null */
+void jw_str_n(struct jw *w, const char *key, const char *val, size_t len);
+void jw_u64(struct jw *w, const char *key, uint64_t val);
+void jw_i64(struct jw *w, const char *key, int64_t val);
+void jw_double(struct jw *w, const char *key, double val); /* NaN/inf -> null */
+void jw_bool(struct jw *w, const char *key, bool val);
+void jw_null(struct jw *w, const char *key);
+
+/* Errors: one line on stderr, or a JSON object {"error": ...} on stdout
+ * when json is set, so a pipeline reading JSON sees the failure too. */
+void out_set_json(bool json, const char *tool);
+void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print a numbered list of non-zero loss counters, "none" when all zero. */
+void print_drops(FILE *f, const uint64_t *drops, int n);
+void jw_drops(struct jw *w, const char *key, const uint64_t *drops, int n);
+
+#endif

@@ -1,0 +1,67 @@
+/* /proc readers that survive the process exiting under them: every reader
+ * returns -ESRCH (never crashes, never half-fills silently) when it goes. */
+#ifndef MEMSCOPE_PROCFS_H
+#define MEMSCOPE_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Whole file /proc/<pid>/<name> (pid 0: /proc/<name>) into a malloc'd,
+ * NUL-terminated buffer. Returns length or -errno (-ESRCH when gone). */
+ssize_t proc_read(pid_t pid, const char *name, char **buf);
+/* Any file, same contract. */
+ssize_t read_file(const char *path, char **buf);
+/* "key: value" or "key value" line lookup in a buffer; true if found. */
+bool kv_u64(const char *buf, const char *key, uint64_t *val);
+
+bool proc_exists(pid_t pid);
+
+struct proc_status {
+	char name[64];          /* raw comm: escape before printing */
+	pid_t tgid, ppid;
+	uid_t uid;
+	uint64_t vm_size, vm_rss, rss_anon, rss_file, rss_shmem, vm_swap, vm_pte;
+	uint64_t threads;
+};
+int proc_status(pid_t pid, struct proc_status *st); /* sizes in bytes */
+
+/* argv joined by spaces, raw bytes (escape before printing). NULL when
+ * gone or a kernel thread. Caller frees. */
+char *proc_cmdline(pid_t pid);
+char *proc_comm(pid_t pid);     /* caller frees; NULL when gone */
+char *proc_exe(pid_t pid);      /* readlink of exe; caller frees */
+
+/* Open fds: calls cb for each with the fd number and its link target
+ * ("socket:[123]", "/path", "pipe:[..]", "anon_inode:[eventfd]"). Returns
+ * count visited or -errno. */
+typedef int (*proc_fd_cb)(int fd, const char *target, void *ctx);
+int proc_fds(pid_t pid, proc_fd_cb cb, void *ctx);
+int proc_fd_count(pid_t pid);
+/* Soft RLIMIT_NOFILE from /proc/<pid>/limits; 0 if unknown. */
+uint64_t proc_nofile_limit(pid_t pid);
+
+struct map_entry {
+	uint64_t start, end, offset;
+	char perms[5];
+	uint64_t inode;
+	const char *path;       /* "" for anonymous; valid during the callback */
+	/* smaps only (zero with proc_maps): */
+	uint64_t rss, pss, anon, swap, shared_dirty, private_dirty;
+};
+typedef int (*proc_map_cb)(const struct map_entry *m, void *ctx);
+int proc_maps(pid_t pid, proc_map_cb cb, void *ctx);
+int proc_smaps(pid_t pid, proc_map_cb cb, void *ctx);
+
+/* Thread ids of a process; returns count or -errno. Caller frees. */
+int proc_tids(pid_t pid, pid_t **tids);
+/* Children (by ppid) of a process among all processes. */
+int proc_children(pid_t pid, pid_t **kids);
+
+/* Seconds since boot (CLOCK_BOOTTIME) and the monotonic clock in ns, the
+ * clock bpf_ktime_get_ns uses. */
+uint64_t mono_ns(void);
+double wall_time(void);
+
+#endif

@@ -1,0 +1,35 @@
+/* User-space symbolization of a process's addresses with libdwfl:
+ * function+offset, source file:line, inlined frames, separate debug files,
+ * binaries in containers (/proc/PID/root) and deleted binaries
+ * (/proc/PID/map_files). */
+#ifndef MEMSCOPE_SYMBOLIZE_H
+#define MEMSCOPE_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct frame {
+	uint64_t addr;
+	char *symbol;           /* demangled; NULL if unknown */
+	char *module;           /* basename of the binary, NULL if unmapped */
+	uint64_t offset;        /* from symbol start, or from module if no symbol */
+	char *file;             /* NULL if no debug info */
+	int line;               /* 0 if unknown */
+	bool inlined;           /* an inlined frame inside the next one */
+};
+
+struct symbolizer;
+/* Snapshot of the process's mappings; call symbolizer__refresh when it has
+ * mapped new code (dlopen). NULL if the process is gone. */
+struct symbolizer *symbolizer__new(pid_t pid);
+int symbolizer__refresh(struct symbolizer *s);
+/* Resolve addr into up to max frames (inlined ones first, the containing
+ * function last). Returns the number filled, at least 1. */
+int symbolizer__resolve(struct symbolizer *s, uint64_t addr, struct frame *out, int max);
+void symbolizer__free(struct symbolizer *s);
+void frame_clear(struct frame *f);
+/* "func+0x1a (file.c:42)" or "module+0x1234"; caller frees. */
+char *frame_format(const struct frame *f);
+
+#endif
