@@ -1,0 +1,384 @@
+/* Symbolization of user addresses with libdwfl.
+ *
+ * Modules are reported from /proc/PID/maps ourselves instead of with
+ * dwfl_linux_proc_report, because the paths in maps are seen from the
+ * target's mount namespace: each binary is opened through /proc/PID/root
+ * (containers) or, when it was deleted or replaced, through
+ * /proc/PID/map_files (the very inode still mapped). The original path is
+ * kept for display. Separate debug files come from libdwfl's standard
+ * lookup (build-id under /usr/lib/debug/.build-id, then .gnu_debuglink).
+ *
+ * Addresses are resolved as given: callers holding return addresses should
+ * pass ret - 1 so that the call instruction (not the next line) is found. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <elfutils/libdwfl.h>
+#include <dwarf.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "symbolize.h"
+
+struct sym_module {
+	uint64_t low, high;
+	char *name;             /* basename of the path as the target sees it */
+};
+
+struct symbolizer {
+	pid_t pid;
+	Dwfl *dwfl;
+	struct sym_module *mods;
+	int nmods;
+};
+
+static char *debuginfo_path;
+static const Dwfl_Callbacks dwfl_cbs = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+/* C++ names: libstdc++'s demangler, looked up at run time so that the C
+ * tools need not link libstdc++; without it names stay mangled. */
+typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
+static char *demangle(const char *name)
+{
+	static demangle_fn fn;
+	static int tried;
+
+	if (!name)
+		return NULL;
+	if (!tried) {
+		void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+
+		tried = 1;
+		if (h)
+			fn = (demangle_fn)dlsym(h, "__cxa_demangle");
+	}
+	if (fn && name[0] == '_' && name[1] == 'Z') {
+		int status = 0;
+		char *d = fn(name, NULL, NULL, &status);
+
+		if (d && status == 0)
+			return d;
+		free(d);
+	}
+	return strdup(name);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* The file behind one maps line, openable from our namespace. */
+static char *open_path(pid_t pid, uint64_t start, uint64_t end, const char *path,
+		       int deleted)
+{
+	char *p = NULL;
+	struct stat st;
+
+	if (!deleted) {
+		if (asprintf(&p, "/proc/%d/root%s", pid, path) < 0)
+			return NULL;
+		if (stat(p, &st) == 0)
+			return p;
+		free(p);
+	}
+	if (asprintf(&p, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, start, end) < 0)
+		return NULL;
+	return p;
+}
+
+struct pending {
+	uint64_t low, high, ino;
+	char *path;             /* as in maps, without " (deleted)" */
+	char *open;             /* what libdwfl opens */
+};
+
+static void add_module(struct symbolizer *s, struct pending *pm)
+{
+	struct sym_module *m;
+
+	if (!pm->path)
+		return;
+	if (dwfl_report_module(s->dwfl, pm->open, pm->low, pm->high)) {
+		m = realloc(s->mods, (s->nmods + 1) * sizeof(*m));
+		if (m) {
+			s->mods = m;
+			m[s->nmods].low = pm->low;
+			m[s->nmods].high = pm->high;
+			m[s->nmods].name = strdup(base_name(pm->path));
+			s->nmods++;
+		}
+	}
+	free(pm->path);
+	free(pm->open);
+	memset(pm, 0, sizeof(*pm));
+}
+
+static void free_mods(struct symbolizer *s)
+{
+	for (int i = 0; i < s->nmods; i++)
+		free(s->mods[i].name);
+	free(s->mods);
+	s->mods = NULL;
+	s->nmods = 0;
+}
+
+/* One module per file: consecutive mappings of the same inode, from its
+ * first mapping (offset 0, the ELF header) to the end of its last one. */
+static int report_maps(struct symbolizer *s)
+{
+	char mpath[64], *line = NULL;
+	size_t cap = 0;
+	struct pending pm = {};
+	FILE *f;
+
+	snprintf(mpath, sizeof(mpath), "/proc/%d/maps", s->pid);
+	f = fopen(mpath, "re");
+	if (!f)
+		return -errno;
+	dwfl_report_begin(s->dwfl);
+	free_mods(s);
+	while (getline(&line, &cap, f) > 0) {
+		uint64_t start, end, off, ino;
+		char perms[8];
+		int pos = 0, deleted;
+		char *path, *nl;
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %*s %" SCNu64 " %n",
+			   &start, &end, perms, &off, &ino, &pos) < 5 || !pos)
+			continue;
+		path = line + pos;
+		if ((nl = strchr(path, '\n')))
+			*nl = 0;
+		if (path[0] != '/' || ino == 0)
+			continue;
+		deleted = 0;
+		if (strlen(path) > 10 && !strcmp(path + strlen(path) - 10, " (deleted)")) {
+			path[strlen(path) - 10] = 0;
+			deleted = 1;
+		}
+		if (pm.path && pm.ino == ino && !strcmp(pm.path, path) && start >= pm.high) {
+			pm.high = end;
+			continue;
+		}
+		add_module(s, &pm);
+		if (off != 0)
+			continue;       /* no ELF header here: not a loadable module */
+		pm.low = start;
+		pm.high = end;
+		pm.ino = ino;
+		pm.path = strdup(path);
+		pm.open = open_path(s->pid, start, end, path, deleted);
+		if (!pm.open) {
+			free(pm.path);
+			pm.path = NULL;
+		}
+	}
+	add_module(s, &pm);
+	free(line);
+	fclose(f);
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	return 0;
+}
+
+struct symbolizer *symbolizer__new(pid_t pid)
+{
+	struct symbolizer *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->pid = pid;
+	s->dwfl = dwfl_begin(&dwfl_cbs);
+	if (!s->dwfl || report_maps(s) < 0) {
+		symbolizer__free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int symbolizer__refresh(struct symbolizer *s)
+{
+	return s ? report_maps(s) : -EINVAL;
+}
+
+void symbolizer__free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+	free_mods(s);
+	free(s);
+}
+
+void frame_clear(struct frame *f)
+{
+	if (!f)
+		return;
+	free(f->symbol);
+	free(f->module);
+	free(f->file);
+	memset(f, 0, sizeof(*f));
+}
+
+static const struct sym_module *find_mod(const struct symbolizer *s, uint64_t addr)
+{
+	for (int i = 0; i < s->nmods; i++)
+		if (addr >= s->mods[i].low && addr < s->mods[i].high)
+			return &s->mods[i];
+	return NULL;
+}
+
+static uint64_t sm_low(const struct sym_module *sm)
+{
+	return sm ? sm->low : 0;
+}
+
+/* The name of a subprogram or inlined instance, following
+ * abstract_origin/specification; the linkage name demangles best. */
+static char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *n = NULL;
+
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
+		n = dwarf_formstring(&attr);
+	if (!n)
+		n = dwarf_diename(die);
+	if (!n && dwarf_attr_integrate(die, DW_AT_name, &attr))
+		n = dwarf_formstring(&attr);
+	return n ? demangle(n) : NULL;
+}
+
+static char *call_site(Dwarf_Die *cudie, Dwarf_Die *inl, int *line)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word fidx = 0, lno = 0;
+	Dwarf_Files *files;
+	size_t nfiles;
+	const char *name;
+
+	*line = 0;
+	if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &attr), &lno) == 0)
+		*line = (int)lno;
+	if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &attr), &fidx) != 0)
+		return NULL;
+	if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0 || fidx >= nfiles)
+		return NULL;
+	name = dwarf_filesrc(files, fidx, NULL, NULL);
+	return name ? strdup(name) : NULL;
+}
+
+/* Inlined frames from debug info: scopes[] runs from the innermost
+ * scope outwards; each inlined_subroutine is one frame whose caller's
+ * position is that scope's call_file/call_line. Returns frames filled
+ * (the outermost function is left for the caller to fill). */
+static int inline_frames(Dwfl_Module *mod, uint64_t addr, struct frame *out, int max,
+			 char **file, int *line)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
+	Dwarf_Die *scopes = NULL;
+	int n, filled = 0;
+
+	if (!cudie)
+		return 0;
+	n = dwarf_getscopes(cudie, addr - bias, &scopes);
+	for (int i = 0; i < n && filled < max - 1; i++) {
+		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+			continue;
+		out[filled].addr = addr;
+		out[filled].symbol = die_name(&scopes[i]);
+		out[filled].file = *file;
+		out[filled].line = *line;
+		out[filled].inlined = true;
+		filled++;
+		/* The enclosing scope is positioned at this call site. */
+		*file = call_site(cudie, &scopes[i], line);
+	}
+	free(scopes);
+	return filled;
+}
+
+int symbolizer__resolve(struct symbolizer *s, uint64_t addr, struct frame *out, int max)
+{
+	const struct sym_module *sm = s ? find_mod(s, addr) : NULL;
+	Dwfl_Module *mod = s ? dwfl_addrmodule(s->dwfl, addr) : NULL;
+	GElf_Off off = 0;
+	GElf_Sym sym;
+	const char *name = NULL;
+	Dwfl_Line *dl;
+	char *file = NULL;
+	int line = 0, n = 0;
+	struct frame *last;
+
+	if (max < 1)
+		return 0;
+	memset(out, 0, sizeof(*out) * max);
+	if (mod) {
+		name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
+		dl = dwfl_module_getsrc(mod, addr);
+		if (dl) {
+			const char *src = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+
+			file = src ? strdup(src) : NULL;
+		}
+		n = inline_frames(mod, addr, out, max, &file, &line);
+	}
+	last = &out[n];
+	last->addr = addr;
+	last->module = sm ? strdup(sm->name) : NULL;
+	if (name) {
+		last->symbol = demangle(name);
+		last->offset = off;
+	} else if (mod) {
+		Dwarf_Addr bias = 0;
+
+		/* The ELF address, what addr2line -e MODULE takes. */
+		last->offset = dwfl_module_getelf(mod, &bias) ? addr - bias : addr - sm_low(sm);
+	} else {
+		last->offset = addr - sm_low(sm);
+	}
+	last->file = file;
+	last->line = line;
+	for (int i = 0; i < n; i++)
+		out[i].module = last->module ? strdup(last->module) : NULL;
+	return n + 1;
+}
+
+char *frame_format(const struct frame *f)
+{
+	char *s = NULL, *loc = NULL;
+	const char *file = f->file ? base_name(f->file) : NULL;
+	int r;
+
+	if (file && f->line)
+		r = asprintf(&loc, " (%s:%d)", file, f->line);
+	else if (file)
+		r = asprintf(&loc, " (%s)", file);
+	else
+		r = asprintf(&loc, "%s", "");
+	if (r < 0)
+		return NULL;
+	if (f->symbol && f->inlined)
+		r = asprintf(&s, "%s%s [inlined]", f->symbol, loc);
+	else if (f->symbol)
+		r = asprintf(&s, "%s+0x%" PRIx64 "%s", f->symbol, f->offset, loc);
+	else if (f->module)
+		r = asprintf(&s, "%s+0x%" PRIx64 "%s", f->module, f->offset, loc);
+	else
+		r = asprintf(&s, "[unknown]+0x%" PRIx64, f->addr);
+	free(loc);
+	return r < 0 ? NULL : s;
+}
