@@ -15,7 +15,7 @@ BPFTOOL ?= bpftool
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 CFLAGS  ?= -O2 -g
-CFLAGS  += -Wall -Wextra -std=gnu11 -Iuser -Ibpf -I$(BUILD) -MMD -MP -DMEMSCOPE_VERSION='"$(VERSION)"'
+CFLAGS  += -D_GNU_SOURCE -Wall -Wextra -std=gnu11 -Iuser -Ibpf -I$(BUILD) -MMD -MP -DMEMSCOPE_VERSION='"$(VERSION)"'
 LDLIBS  := -lbpf -ldw -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall -Wno-unused-function -MMD -MP
 

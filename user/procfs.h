@@ -59,8 +59,8 @@ int proc_tids(pid_t pid, pid_t **tids);
 /* Children (by ppid) of a process among all processes. */
 int proc_children(pid_t pid, pid_t **kids);
 
-/* Seconds since boot (CLOCK_BOOTTIME) and the monotonic clock in ns, the
- * clock bpf_ktime_get_ns uses. */
+/* CLOCK_MONOTONIC in ns (the clock of bpf_ktime_get_ns, so kernel
+ * timestamps and user-space ages compare), and the wall clock in seconds. */
 uint64_t mono_ns(void);
 double wall_time(void);
 

@@ -1,7 +1,7 @@
 /* Run-time feature detection: what this kernel lets memscope use. Probed
  * once by features_probe(); every tool picks its hooks from the result. */
-#ifndef MEMSCOPE_FEATURES_H
-#define MEMSCOPE_FEATURES_H
+#ifndef MEMSCOPE_KFEATURES_H
+#define MEMSCOPE_KFEATURES_H
 
 #include <stdbool.h>
 #include <stdio.h>

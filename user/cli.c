@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+const char *argp_program_version = "memscope " MEMSCOPE_VERSION;
+const char *argp_program_bug_address = "https://github.com/memscope/memscope/issues";
+
+enum { OPT_JSON = 0x1000 };
+
+static struct argp_option common_options[] = {
+	{ "pid", 'p', "PID", 0, "Trace this process (all its threads)", 1 },
+	{ "cgroup", 'c', "CGROUP", 0, "Cgroup path, or container/pod id", 1 },
+	{ "interval", 'i', "SECONDS", 0, "Report every SECONDS (default: only at the end)", 2 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: until Ctrl-C)", 2 },
+	{ "json", OPT_JSON, NULL, 0, "One JSON object per line on stdout", 2 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's log and the features probed", 2 },
+	{},
+};
+
+void cli_select(unsigned flags)
+{
+	static const struct { char key; unsigned flag; } map[] = {
+		{ 'p', CLI_PID }, { 'c', CLI_CGROUP }, { 'i', CLI_INTERVAL }, { 'd', CLI_DURATION },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		for (struct argp_option *o = common_options; o->name; o++) {
+			if (o->key == map[i].key && !(flags & map[i].flag))
+				o->flags |= OPTION_HIDDEN;
+		}
+	}
+}
+
+static bool option_hidden(int key)
+{
+	for (struct argp_option *o = common_options; o->name; o++)
+		if (o->key == key)
+			return o->flags & OPTION_HIDDEN;
+	return true;
+}
+
+static error_t common_parse(int key, char *arg, struct argp_state *st)
+{
+	struct common_opts *o = st->input;
+
+	if ((key == 'p' || key == 'c' || key == 'i' || key == 'd') && option_hidden(key))
+		argp_error(st, "-%c is not an option of this tool", key);
+	switch (key) {
+	case 'p':
+		o->pid = argp_u64(st, "pid", arg, 1, 4194304);
+		break;
+	case 'c':
+		if (!*arg)
+			argp_error(st, "empty cgroup");
+		o->cgroup = arg;
+		break;
+	case 'i':
+		o->interval_s = argp_seconds(st, "interval", arg, 0.1, 86400);
+		break;
+	case 'd':
+		o->duration_s = argp_seconds(st, "duration", arg, 0.1, 31 * 86400.0);
+		break;
+	case OPT_JSON:
+		o->json = true;
+		break;
+	case 'v':
+		o->verbose = true;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+struct argp common_argp = { common_options, common_parse, NULL, NULL, NULL, NULL, NULL };
+
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !(isdigit((unsigned char)*s) || ((*s == '-' || *s == '+') && isdigit((unsigned char)s[1]))))
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int parse_seconds(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno == ERANGE || !isfinite(v))
+		return -ERANGE;
+	if (*end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	switch (toupper((unsigned char)*end)) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	case 'T': shift = 40; end++; break;
+	}
+	if (shift && (*end == 'i' || *end == 'I'))
+		end++;
+	if (shift && (*end == 'b' || *end == 'B'))
+		end++;
+	if (*end)
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+uint64_t argp_u64(struct argp_state *st, const char *what, const char *arg, uint64_t min, uint64_t max)
+{
+	uint64_t v = 0;
+	int err = parse_u64(arg, min, max, &v);
+
+	if (err == -EINVAL)
+		argp_error(st, "invalid %s '%s': not a whole number", what, arg);
+	else if (err)
+		argp_error(st, "invalid %s '%s': must be between %llu and %llu", what, arg,
+			   (unsigned long long)min, (unsigned long long)max);
+	return v;
+}
+
+double argp_seconds(struct argp_state *st, const char *what, const char *arg, double min, double max)
+{
+	double v = 0;
+	int err = parse_seconds(arg, min, max, &v);
+
+	if (err == -EINVAL)
+		argp_error(st, "invalid %s '%s': not a number of seconds", what, arg);
+	else if (err)
+		argp_error(st, "invalid %s '%s': must be between %g and %g seconds", what, arg, min, max);
+	return v;
+}
+
+/* argp exits with EX_USAGE (64) on a usage error; memscope's tools exit 1
+ * on every error, so scripts need test only for non-zero. */
+__attribute__((constructor)) static void cli_exit_status(void)
+{
+	argp_err_exit_status = 1;
+}

@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Every reader treats ENOENT and ESRCH from /proc/<pid> as "the process
+ * is gone" and returns -ESRCH: a process can exit between any two reads. */
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "procfs.h"
+
+static int gone(int err, pid_t pid)
+{
+	return pid > 0 && (err == ENOENT || err == ESRCH) ? -ESRCH : -err;
+}
+
+static ssize_t read_fd_all(int fd, char **buf)
+{
+	size_t cap = 4096, len = 0;
+	char *b = malloc(cap);
+	ssize_t n;
+
+	if (!b)
+		abort();
+	for (;;) {
+		if (len + 1 >= cap && !(b = realloc(b, cap *= 2)))
+			abort();
+		n = read(fd, b + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int err = errno;
+			free(b);
+			return -err;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	b[len] = '\0';
+	*buf = b;
+	return len;
+}
+
+ssize_t read_file(const char *path, char **buf)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	*buf = NULL;
+	if (fd < 0)
+		return -errno;
+	n = read_fd_all(fd, buf);
+	close(fd);
+	return n;
+}
+
+ssize_t proc_read(pid_t pid, const char *name, char **buf)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	else
+		snprintf(path, sizeof(path), "/proc/%s", name);
+	n = read_file(path, buf);
+	return n < 0 ? gone(-n, pid) : n;
+}
+
+bool kv_u64(const char *buf, const char *key, uint64_t *val)
+{
+	size_t klen = strlen(key);
+	const char *p = buf;
+
+	while (p && *p) {
+		if (!strncmp(p, key, klen) && (p[klen] == ':' || p[klen] == ' ' || p[klen] == '\t')) {
+			const char *v = p + klen + (p[klen] == ':');
+			while (*v == ' ' || *v == '\t')
+				v++;
+			if (!isdigit((unsigned char)*v))
+				return false;
+			*val = strtoull(v, NULL, 10);
+			return true;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+bool proc_exists(pid_t pid)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return pid > 0 && access(path, F_OK) == 0;
+}
+
+static uint64_t kb(const char *buf, const char *key)
+{
+	uint64_t v = 0;
+
+	kv_u64(buf, key, &v);
+	return v * 1024;
+}
+
+int proc_status(pid_t pid, struct proc_status *st)
+{
+	char *buf = NULL, *name;
+	ssize_t n = proc_read(pid, "status", &buf);
+	uint64_t v;
+
+	memset(st, 0, sizeof(*st));
+	if (n < 0)
+		return (int)n;
+	name = strstr(buf, "Name:\t");
+	if (name) {
+		name += 6;
+		size_t len = strcspn(name, "\n");
+		if (len >= sizeof(st->name))
+			len = sizeof(st->name) - 1;
+		memcpy(st->name, name, len);
+	}
+	if (kv_u64(buf, "Tgid", &v)) st->tgid = v;
+	if (kv_u64(buf, "PPid", &v)) st->ppid = v;
+	if (kv_u64(buf, "Uid", &v)) st->uid = v;
+	kv_u64(buf, "Threads", &st->threads);
+	st->vm_size = kb(buf, "VmSize");
+	st->vm_rss = kb(buf, "VmRSS");
+	st->rss_anon = kb(buf, "RssAnon");
+	st->rss_file = kb(buf, "RssFile");
+	st->rss_shmem = kb(buf, "RssShmem");
+	st->vm_swap = kb(buf, "VmSwap");
+	st->vm_pte = kb(buf, "VmPTE");
+	free(buf);
+	return 0;
+}
+
+char *proc_cmdline(pid_t pid)
+{
+	char *buf = NULL;
+	ssize_t n = proc_read(pid, "cmdline", &buf);
+
+	if (n <= 0) {
+		free(buf);
+		return NULL;
+	}
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return buf;
+}
+
+char *proc_comm(pid_t pid)
+{
+	char *buf = NULL;
+	ssize_t n = proc_read(pid, "comm", &buf);
+
+	if (n < 0)
+		return NULL;
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return buf;
+}
+
+static char *readlink_alloc(const char *path)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+char *proc_exe(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	return readlink_alloc(path);
+}
+
+int proc_fds(pid_t pid, proc_fd_cb cb, void *ctx)
+{
+	char dir[64], path[384], target[PATH_MAX];
+	struct dirent *de;
+	int count = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	d = opendir(dir);
+	if (!d)
+		return gone(errno, pid);
+	while ((de = readdir(d))) {
+		ssize_t n;
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n < 0)
+			continue; /* closed since readdir */
+		target[n] = '\0';
+		count++;
+		if (cb && cb(atoi(de->d_name), target, ctx))
+			break;
+	}
+	closedir(d);
+	return count;
+}
+
+int proc_fd_count(pid_t pid)
+{
+	char dir[64];
+	struct dirent *de;
+	int count = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	d = opendir(dir);
+	if (!d)
+		return gone(errno, pid);
+	while ((de = readdir(d)))
+		count += isdigit((unsigned char)de->d_name[0]) != 0;
+	closedir(d);
+	return count;
+}
+
+uint64_t proc_nofile_limit(pid_t pid)
+{
+	char *buf = NULL, *line;
+	unsigned long long soft = 0;
+
+	if (proc_read(pid, "limits", &buf) < 0)
+		return 0;
+	line = strstr(buf, "Max open files");
+	if (line && sscanf(line + strlen("Max open files"), " %llu", &soft) != 1)
+		soft = 0;
+	free(buf);
+	return soft;
+}
+
+/* "start-end perms offset dev inode   path" */
+static bool parse_maps_line(char *line, struct map_entry *m)
+{
+	unsigned long long start, end, off, ino;
+	int pos = 0;
+
+	if (sscanf(line, "%llx-%llx %4s %llx %*s %llu %n", &start, &end, m->perms, &off, &ino, &pos) < 5)
+		return false;
+	m->start = start;
+	m->end = end;
+	m->offset = off;
+	m->inode = ino;
+	m->path = pos ? line + pos : "";
+	return true;
+}
+
+static int walk_maps(pid_t pid, const char *file, proc_map_cb cb, void *ctx)
+{
+	char *buf = NULL, *line, *save = NULL;
+	ssize_t n = proc_read(pid, file, &buf);
+	struct map_entry m = {}, pending = {};
+	bool have = false;
+	int count = 0, stop = 0;
+
+	if (n < 0)
+		return (int)n;
+	for (line = strtok_r(buf, "\n", &save); line && !stop; line = strtok_r(NULL, "\n", &save)) {
+		if (isxdigit((unsigned char)line[0]) && strchr(line, '-') < strchr(line, ' ') &&
+		    parse_maps_line(line, &m)) {
+			if (have)
+				stop = cb(&pending, ctx), count++;
+			pending = m;
+			have = true;
+			continue;
+		}
+		if (!have)
+			continue;
+		/* smaps detail lines, in kB */
+		uint64_t v;
+		if (kv_u64(line, "Rss", &v)) pending.rss = v * 1024;
+		else if (kv_u64(line, "Pss", &v)) pending.pss = v * 1024;
+		else if (kv_u64(line, "Anonymous", &v)) pending.anon = v * 1024;
+		else if (kv_u64(line, "Swap", &v)) pending.swap = v * 1024;
+		else if (kv_u64(line, "Shared_Dirty", &v)) pending.shared_dirty = v * 1024;
+		else if (kv_u64(line, "Private_Dirty", &v)) pending.private_dirty = v * 1024;
+	}
+	if (have && !stop)
+		cb(&pending, ctx), count++;
+	free(buf);
+	return count;
+}
+
+int proc_maps(pid_t pid, proc_map_cb cb, void *ctx)
+{
+	return walk_maps(pid, "maps", cb, ctx);
+}
+
+int proc_smaps(pid_t pid, proc_map_cb cb, void *ctx)
+{
+	return walk_maps(pid, "smaps", cb, ctx);
+}
+
+static int list_numeric_dir(const char *dir, pid_t pid, pid_t **out)
+{
+	size_t n = 0, cap = 16;
+	struct dirent *de;
+	pid_t *v;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return gone(errno, pid);
+	v = malloc(cap * sizeof(*v));
+	if (!v)
+		abort();
+	while ((de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		if (n == cap && !(v = realloc(v, (cap *= 2) * sizeof(*v))))
+			abort();
+		v[n++] = atoi(de->d_name);
+	}
+	closedir(d);
+	*out = v;
+	return n;
+}
+
+int proc_tids(pid_t pid, pid_t **tids)
+{
+	char dir[64];
+
+	snprintf(dir, sizeof(dir), "/proc/%d/task", pid);
+	return list_numeric_dir(dir, pid, tids);
+}
+
+int proc_children(pid_t pid, pid_t **kids)
+{
+	pid_t *all = NULL, *out;
+	int n = list_numeric_dir("/proc", 0, &all), k = 0;
+	struct proc_status st;
+
+	if (n < 0)
+		return n;
+	out = malloc((n + 1) * sizeof(*out));
+	if (!out)
+		abort();
+	for (int i = 0; i < n; i++)
+		if (proc_status(all[i], &st) == 0 && st.ppid == pid)
+			out[k++] = all[i];
+	free(all);
+	*kids = out;
+	return k;
+}
+
+uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+double wall_time(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
