@@ -15,7 +15,7 @@ BPFTOOL ?= bpftool
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 CFLAGS  ?= -O2 -g
-CFLAGS  += -D_GNU_SOURCE -Wall -Wextra -std=gnu11 -Iuser -Ibpf -I$(BUILD) -MMD -MP -DMEMSCOPE_VERSION='"$(VERSION)"'
+CFLAGS  += -D_GNU_SOURCE= -Wall -Wextra -std=gnu11 -Iuser -Ibpf -I$(BUILD) -MMD -MP -DMEMSCOPE_VERSION='"$(VERSION)"'
 LDLIBS  := -lbpf -ldw -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall -Wno-unused-function -MMD -MP
 
@@ -137,3 +137,24 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(wildcard $(OBJ)/*.d $(BUILD)/*.d $(BUILD)/unit/*.d $(BUILD)/tests/workloads/*.d $(BUILD)/demo/*.d)
+
+# --- benchmark harness (owned by bench) ---
+# scripts/bench runs the tools against these: the empty-program floor
+# loader (bpf/floor.bpf.c + scripts/bench.d/floor.c) and the workloads.
+BENCH_DIR  := $(BUILD)/bench
+BENCH_BINS := $(BENCH_DIR)/floor $(BENCH_DIR)/bench-wl
+.PHONY: bench-bins
+bench-bins: $(BENCH_BINS)
+bench: bench-bins
+
+$(BENCH_DIR)/floor: scripts/bench.d/floor.c $(BUILD)/floor.skel.h | $(BUILD)/.deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< -lbpf -lelf -lz -o $@
+# Built like the test workloads: frame pointers, so stacks name the loop.
+$(BENCH_DIR)/bench-wl: scripts/bench.d/wl.c | $(BUILD)/.deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -MMD -MP $< -o $@ -lpthread
+
+-include $(wildcard $(BENCH_DIR)/*.d)

@@ -227,7 +227,7 @@ int cgroup_of_pid(pid_t pid, char **v2_path, char **v1_memory_path)
 		if (!c2)
 			continue;
 		*c2 = '\0';
-		if (!strcmp(line, "0") && c1[1] == '\0' && !*v2_path) {
+		if (c1 == line + 1 && line[0] == '0' && c2 == c1 + 1 && !*v2_path) {
 			*v2_path = strdup(c2 + 1);
 			continue;
 		}
