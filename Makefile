@@ -21,7 +21,8 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 # Tool base name -> binary name. Each base has user/<base>.c (its main),
 # optionally bpf/<base>.bpf.c and bpf/<base>.h (the kernel/user ABI).
-TOOLS          := memleak sockleak oomwatch memdiag
+ALL_TOOLS      := memleak sockleak oomwatch memdiag
+TOOLS          := $(foreach t,$(ALL_TOOLS),$(if $(wildcard user/$(t).c),$(t)))
 BIN_memleak    := memleak-trace
 BIN_sockleak   := sockleak
 BIN_oomwatch   := oomwatch
@@ -30,7 +31,7 @@ BINS := $(foreach t,$(TOOLS),$(BUILD)/$(BIN_$(t)))
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_NAMES := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
-CORE_SRCS := $(filter-out $(patsubst %,user/%.c,$(TOOLS)),$(wildcard user/*.c))
+CORE_SRCS := $(filter-out $(patsubst %,user/%.c,$(ALL_TOOLS)),$(wildcard user/*.c))
 CORE_OBJS := $(patsubst user/%.c,$(OBJ)/%.o,$(CORE_SRCS))
 
 # Demo and test workloads: plain C programs; a few need special flags.
