@@ -4,12 +4,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bpfutil.h"
+#include "cgroup.h"
 #include "cli.h"
+#include "kfeatures.h"
 
 const char *argp_program_version = "memscope " MEMSCOPE_VERSION;
 const char *argp_program_bug_address = "https://github.com/memscope/memscope/issues";
 
-enum { OPT_JSON = 0x1000 };
+enum { OPT_JSON = 0x1000, OPT_FEATURES };
 
 static struct argp_option common_options[] = {
 	{ "pid", 'p', "PID", 0, "Trace this process (all its threads)", 1 },
@@ -18,6 +21,7 @@ static struct argp_option common_options[] = {
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: until Ctrl-C)", 2 },
 	{ "json", OPT_JSON, NULL, 0, "One JSON object per line on stdout", 2 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's log and the features probed", 2 },
+	{ "features", OPT_FEATURES, NULL, 0, "Print what this kernel offers (hooks, BTF, cgroups) and exit", 2 },
 	{},
 };
 
@@ -41,6 +45,17 @@ static bool option_hidden(int key)
 		if (o->key == key)
 			return o->flags & OPTION_HIDDEN;
 	return true;
+}
+
+static void print_features_and_exit(void)
+{
+	const struct cgroup_layout *l = cgroup_layout();
+
+	bpf_log_setup(false);
+	features_print(stdout, features_get());
+	printf("cgroups: %s (cgroup2: %s, v1 memory controller: %s)\n", cgroup_mode_name(l->mode),
+	       l->v2_mount[0] ? l->v2_mount : "none", l->v1_memory[0] ? l->v1_memory : "none");
+	exit(0);
 }
 
 static error_t common_parse(int key, char *arg, struct argp_state *st)
@@ -69,6 +84,9 @@ static error_t common_parse(int key, char *arg, struct argp_state *st)
 		break;
 	case 'v':
 		o->verbose = true;
+		break;
+	case OPT_FEATURES:
+		print_features_and_exit();
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

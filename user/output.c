@@ -324,6 +324,28 @@ void warn_msg(const char *fmt, ...)
 	va_end(ap);
 }
 
+void out_ready(const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (out_json) {
+		struct jw w;
+		jw_init(&w, stdout);
+		jw_obj_begin(&w, NULL);
+		jw_str(&w, "event", "ready");
+		jw_str(&w, "tool", out_tool);
+		jw_str(&w, "message", msg);
+		jw_obj_end(&w);
+	}
+	fprintf(stderr, "Tracing %s\n", msg ? msg : "");
+	free(msg);
+}
+
 static const char *drop_names[] = { "ring buffer full", "map full", "stack capture failed",
 				    "exit without entry" };
 static const char *drop_keys[] = { "ringbuf_full", "map_full", "stack_failed", "missed_entry" };

@@ -61,6 +61,10 @@ void out_set_json(bool json, const char *tool);
 void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Say the tracer is live: "Tracing ..." on stderr, and in JSON mode a
+ * {"event":"ready",...} line on stdout. Tests and scripts wait for it. */
+void out_ready(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Print a numbered list of non-zero loss counters, "none" when all zero. */
 void print_drops(FILE *f, const uint64_t *drops, int n);
 void jw_drops(struct jw *w, const char *key, const uint64_t *drops, int n);
