@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* memleak-trace: what crosses the kernel/user boundary. */
+#ifndef MEMSCOPE_MEMLEAK_H
+#define MEMSCOPE_MEMLEAK_H
+
+#include "common.h"
+
+#define MAX_STACK_DEPTH   127
+#define MAX_TRACED_TGIDS  4096
+
+/* Ring-buffer record tags (first field of every record). */
+#define MM_EV_MAP    1  /* struct mm_map_event: mmap */
+#define MM_EV_REMAP  2  /* struct mm_map_event: mremap */
+#define MM_EV_BRK    3  /* struct mm_map_event: brk (addr = new break) */
+#define MM_EV_UNMAP  4  /* struct mm_unmap_event: munmap */
+#define MM_EV_EXEC   5  /* struct mm_unmap_event: exec (address space reset) */
+
+/* mmap flags the accounting needs (uapi values, identical on x86/arm64). */
+#define MM_MAP_SHARED     0x01
+#define MM_MAP_FIXED      0x10
+#define MM_MAP_ANONYMOUS  0x20
+#define MM_PROT_EXEC      0x4
+
+/* A successful mmap/mremap/brk. The stack is the frame-pointer walk
+ * (stack_id in the `stacks` map) plus ret_addr, the word at the user stack
+ * pointer: for a leaf syscall wrapper (libc's mmap, syscall(2)) that pushes
+ * nothing it is the return address into the caller, which the frame-pointer
+ * walk skips. User space decides whether to use it. */
+struct mm_map_event {
+	__u32 type;
+	__u32 tgid;
+	__u64 addr;       /* result: start of the new mapping / new break */
+	__u64 len;        /* new length (mmap, mremap) or requested break */
+	__u64 old_addr;   /* mremap: old address */
+	__u64 old_len;    /* mremap: old length */
+	__u64 ts;         /* bpf_ktime_get_ns */
+	__u64 ret_addr;
+	__s32 stack_id;   /* < 0: capture failed (counted in DROP_STACK) */
+	__u32 flags;      /* mmap: flags; mremap: flags */
+	__u32 prot;       /* mmap: prot */
+	__u32 pad;
+};
+
+struct mm_unmap_event {
+	__u32 type;
+	__u32 tgid;
+	__u64 addr;
+	__u64 len;
+};
+
+/* --malloc: kernel-side aggregation. A stack is the pair (frame-pointer
+ * stack id, return address of the allocation function's caller). */
+struct alloc_key {
+	__s32 stack_id;
+	__u32 pad;
+	__u64 ret_addr;
+	__u32 tgid;
+	__u32 pad2;
+};
+
+struct alloc_info {
+	__u64 size;
+	__u64 ts;
+	struct alloc_key key;
+};
+
+struct alloc_agg {
+	__u64 bytes;      /* outstanding */
+	__u64 count;      /* outstanding blocks */
+	__u64 total_allocs;
+};
+
+#endif

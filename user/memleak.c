@@ -1,0 +1,343 @@
+/* memleak-trace: which call stacks hold memory a live process mapped or
+ * allocated and never released, how much, since when, and how fast it
+ * grows. This file is the lifecycle only; the work is in memleak_*.c. */
+#define _GNU_SOURCE
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpfutil.h"
+#include "cli.h"
+#include "kfeatures.h"
+#include "loop.h"
+#include "memleak.h"
+#include "memleak.skel.h"
+#include "memleak_launch.h"
+#include "memleak_malloc.h"
+#include "memleak_report.h"
+#include "memleak_track.h"
+#include "output.h"
+#include "procfs.h"
+#include "symbolize.h"
+
+#define DEFAULT_TOP 5
+#define DEFAULT_FRAMES 12
+
+enum { OPT_OLDER = 1000, OPT_MALLOC, OPT_SAMPLE, OPT_MIN, OPT_MAX, OPT_FOLDED, OPT_ALL, OPT_FRAMES };
+
+struct env {
+	struct common_opts common;
+	struct report_opts rep;
+	bool malloc;
+	uint64_t min_size, max_size;
+	char **cmd;
+};
+
+struct app {
+	struct env env;
+	struct memleak *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[5];
+	struct malloc_probes *mp;
+	struct malloc_bpf mb;
+	struct tracker t;
+	struct symbolizer *sym;
+	struct launch child;
+	bool launched, exited;
+};
+
+static const char doc[] =
+	"Find the call stacks that hold memory a process mapped (mmap, mremap, brk) or allocated "
+	"(--malloc) and did not release.\v"
+	"Examples:\n"
+	"  memleak-trace -p 1234                  # mappings of pid 1234 until Ctrl-C\n"
+	"  memleak-trace -p 1234 -i 10 -d 60      # a report every 10 s for a minute\n"
+	"  memleak-trace -p 1234 --malloc --sample 10   # malloc too, one call in 10\n"
+	"  memleak-trace --json -- ./server --port 8080 # trace a command from its start\n"
+	"  memleak-trace -p 1234 -d 30 --folded > leak.folded   # for flamegraph.pl\n";
+
+static const struct argp_option options[] = {
+	{ "top", 'n', "N", 0, "Show the N stacks holding most (default 5)", 0 },
+	{ "older-than", OPT_OLDER, "SECONDS", 0, "Only count memory held longer than SECONDS", 0 },
+	{ "malloc", OPT_MALLOC, NULL, 0, "Also trace the libc allocator (uprobes)", 0 },
+	{ "sample", OPT_SAMPLE, "N", 0, "--malloc: trace one allocation in N", 0 },
+	{ "min-size", OPT_MIN, "SIZE", 0, "--malloc: ignore smaller allocations (K/M/G suffix)", 0 },
+	{ "max-size", OPT_MAX, "SIZE", 0, "--malloc: ignore larger allocations", 0 },
+	{ "folded", OPT_FOLDED, NULL, 0, "Print stacks in folded format weighted by bytes", 0 },
+	{ "all", OPT_ALL, NULL, 0, "Rank file-backed and shared mappings too", 0 },
+	{ "frames", OPT_FRAMES, "N", 0, "Frames shown per stack in the table (default 12)", 0 },
+	{},
+};
+
+static uint64_t argp_size(struct argp_state *st, const char *what, const char *arg)
+{
+	uint64_t v;
+
+	if (parse_size(arg, &v))
+		argp_error(st, "invalid %s '%s'", what, arg);
+	return v;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *st)
+{
+	struct env *e = st->input;
+
+	switch (key) {
+	case ARGP_KEY_INIT: st->child_inputs[0] = &e->common; break;
+	case 'n': e->rep.top_n = argp_u64(st, "--top", arg, 1, 100000); break;
+	case OPT_OLDER: e->rep.older_than_s = argp_seconds(st, "--older-than", arg, 0, 1e7); break;
+	case OPT_MALLOC: e->malloc = true; break;
+	case OPT_SAMPLE: e->rep.sample_every = argp_u64(st, "--sample", arg, 1, 1000000000); break;
+	case OPT_MIN: e->min_size = argp_size(st, "--min-size", arg); break;
+	case OPT_MAX: e->max_size = argp_size(st, "--max-size", arg); break;
+	case OPT_FOLDED: e->rep.folded = true; break;
+	case OPT_ALL: e->rep.all_kinds = true; break;
+	case OPT_FRAMES: e->rep.max_frames = argp_u64(st, "--frames", arg, 0, 1000); break;
+	case ARGP_KEY_ARGS: e->cmd = st->argv + st->next; st->next = st->argc; break;
+	case ARGP_KEY_END:
+		if (!!e->common.pid + !!e->cmd + !!e->common.cgroup != 1)
+			argp_error(st, "give one target: -p PID or -- COMMAND");
+		if (e->common.cgroup)
+			argp_error(st, "-c is not supported by memleak-trace yet: use -p PID");
+		if (e->min_size > e->max_size)
+			argp_error(st, "--min-size is larger than --max-size");
+		if (!e->malloc && (e->rep.sample_every > 1 || e->min_size || e->max_size != UINT64_MAX))
+			argp_error(st, "--sample, --min-size and --max-size need --malloc");
+		break;
+	default: return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	return tracker_handle(&((struct app *)ctx)->t, data, size);
+}
+
+static void report(struct app *a, bool final)
+{
+	struct report_in in = { .t = &a->t, .sym = a->sym, .final = final,
+				.target_exited = a->exited,
+				.stacks_fd = bpf_map__fd(a->skel->maps.stacks),
+				.drops = (const uint64_t *)a->skel->bss->drops, .now_ns = mono_ns() };
+	struct stack_acc *macc = NULL;
+
+	if (a->env.malloc) {
+		malloc_sync(&a->mb, &a->t);
+		in.malloc_n = a->t.nstacks;
+		macc = calloc(in.malloc_n + 1, sizeof(*macc));
+		if (!macc)
+			abort();
+		malloc_collect(&a->mb, &a->t, macc, in.malloc_n, in.now_ns,
+			       (uint64_t)(a->env.rep.older_than_s * 1e9));
+		in.malloc_acc = macc;
+	}
+	report_print(&a->env.rep, &in);
+	free(macc);
+}
+
+static int on_interval(void *ctx)
+{
+	report(ctx, false);
+	return 0;
+}
+
+/* Cheap per-poll work: notice the target's exit, keep the symbolizer's
+ * view of the mappings current while the process is there to read. */
+static int on_poll(void *ctx)
+{
+	struct app *a = ctx;
+
+	if (a->launched ? launch_exited(&a->child) : !proc_exists(a->t.pid)) {
+		a->exited = true;
+		return 1;
+	}
+	if (a->t.maps_changed) {
+		a->t.maps_changed = false;
+		if (!a->sym)
+			a->sym = symbolizer__new(a->t.pid);
+		else
+			symbolizer__refresh(a->sym);
+	}
+	if (a->env.malloc && mono_ns() - a->t.t0_ns >= (uint64_t)(a->t.next_ckpt * 1e9))
+		malloc_sync(&a->mb, &a->t);
+	tracker_tick(&a->t, mono_ns());
+	return 0;
+}
+
+static int open_and_load(struct app *a, pid_t pid)
+{
+	struct bpf_program *p;
+	int err;
+
+	a->skel = memleak__open();
+	if (!a->skel) {
+		bpf_explain("cannot open the BPF object", -errno);
+		return -1;
+	}
+	a->skel->rodata->target_tgid = pid;
+	a->skel->rodata->sample_every = a->env.rep.sample_every;
+	a->skel->rodata->min_size = a->env.min_size;
+	a->skel->rodata->max_size = a->env.max_size;
+	/* Allocator probes load only with --malloc. */
+	bpf_object__for_each_program(p, a->skel->obj)
+		if (!a->env.malloc && !strncmp(bpf_program__section_name(p), "uprobe", 6))
+			bpf_program__set_autoload(p, false);
+	if (!a->env.malloc)
+		bpf_program__set_autoload(a->skel->progs.alloc_return, false);
+	err = memleak__load(a->skel);
+	if (err) {
+		bpf_explain("cannot load the BPF programs", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int attach(struct app *a, pid_t pid)
+{
+	struct bpf_program *tps[] = { a->skel->progs.exit_mmap, a->skel->progs.exit_munmap,
+				      a->skel->progs.exit_mremap, a->skel->progs.exit_brk,
+				      a->skel->progs.on_exec };
+
+	if (!tracefs_ensure())
+		warn_msg("tracefs is not mounted and cannot be mounted");
+	for (int i = 0; i < 5; i++) {
+		a->links[i] = bpf_program__attach(tps[i]);
+		if (!a->links[i]) {
+			bpf_explain("cannot attach to the syscall tracepoints", -errno);
+			return -1;
+		}
+	}
+	if (a->env.malloc) {
+		a->mb = (struct malloc_bpf){
+			a->skel->progs.malloc_enter, a->skel->progs.calloc_enter,
+			a->skel->progs.realloc_enter, a->skel->progs.reallocarray_enter,
+			a->skel->progs.posix_memalign_enter, a->skel->progs.memalign_enter,
+			a->skel->progs.valloc_enter, a->skel->progs.pvalloc_enter,
+			a->skel->progs.free_enter, a->skel->progs.alloc_return,
+			bpf_map__fd(a->skel->maps.allocs), bpf_map__fd(a->skel->maps.stack_aggs),
+		};
+		a->mp = malloc_probes__attach(&a->mb, pid, a->launched, a->env.common.verbose);
+		if (!a->mp)
+			return -1;
+	}
+	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events), on_event, a, NULL);
+	if (!a->rb) {
+		bpf_explain("cannot create the ring buffer", -errno);
+		return -1;
+	}
+	return 0;
+}
+
+/* Test hook: widen the window between the pid check and the attach. */
+static void test_delay(void)
+{
+	const char *d = getenv("MEMLEAK_TEST_ATTACH_DELAY_MS");
+
+	if (d)
+		usleep((useconds_t)atoi(d) * 1000);
+}
+
+static void announce(struct app *a)
+{
+	char *comm = proc_comm(a->t.pid), *e = term_escape(comm ? comm : "?");
+
+	if (a->env.common.json)
+		printf("{\"event\":\"ready\",\"pid\":%d,\"malloc\":%s}\n", a->t.pid,
+		       a->env.malloc ? "true" : "false");
+	fprintf(stderr, "Tracing %s of pid %d (%s)... Ctrl-C to stop.\n",
+		a->env.malloc ? "mappings and malloc" : "mappings", a->t.pid, e);
+	fflush(stdout);
+	free(comm);
+	free(e);
+}
+
+static void cleanup(struct app *a)
+{
+	ring_buffer__free(a->rb);
+	malloc_probes__free(a->mp);
+	for (int i = 0; i < 5; i++)
+		bpf_link__destroy(a->links[i]);
+	memleak__destroy(a->skel);
+	symbolizer__free(a->sym);
+	tracker_fini(&a->t);
+}
+
+static int run(struct app *a)
+{
+	pid_t pid = a->env.common.pid;
+	struct loop_opts lo = { .interval_s = a->env.common.interval_s,
+				.duration_s = a->env.common.duration_s,
+				.on_interval = on_interval, .on_poll = on_poll, .ctx = a };
+
+	if (a->env.cmd) {
+		if (launch_start(&a->child, a->env.cmd)) {
+			die_msg("cannot start %s: %s", a->env.cmd[0], strerror(errno));
+			return 1;
+		}
+		a->launched = true;
+		pid = a->child.pid;
+	} else if (!proc_exists(pid)) {
+		die_msg("no process with pid %d", pid);
+		return 1;
+	}
+	test_delay();
+	if (tracker_init(&a->t, pid, mono_ns()) || open_and_load(a, pid) || attach(a, pid))
+		return 1;
+	if (!a->launched) {
+		if (!proc_exists(pid)) {
+			die_msg("process %d exited before tracing started", pid);
+			return 1;
+		}
+		tracker_seed_brk(&a->t);
+		a->sym = symbolizer__new(pid);
+	}
+	a->t.t0_ns = mono_ns();
+	announce(a);
+	if (a->launched && launch_release(&a->child)) {
+		die_msg("cannot start %s", a->env.cmd[0]);
+		return 1;
+	}
+	lo.rb = a->rb;
+	if (loop_run(&lo) == LOOP_ERROR)
+		warn_msg("polling the ring buffer failed: %s", strerror(errno));
+	ring_buffer__consume(a->rb);
+	report(a, true);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, {} };
+	static struct argp argp = { options, parse_opt, "-p PID | -- COMMAND [ARGS...]", doc,
+				    children, NULL, NULL };
+	static struct app a;
+	int status;
+
+	a.env.rep = (struct report_opts){ .top_n = DEFAULT_TOP, .max_frames = DEFAULT_FRAMES,
+					  .sample_every = 1 };
+	a.env.max_size = UINT64_MAX;
+	cli_select(CLI_PID | CLI_CGROUP | CLI_INTERVAL | CLI_DURATION);
+	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &a.env))
+		return 1;
+	a.env.rep.json = a.env.common.json;
+	out_set_json(a.env.common.json, "memleak-trace");
+	bpf_log_setup(a.env.common.verbose);
+	if (bpf_preflight("memleak-trace"))
+		return 1;
+	loop_signals_install();
+	status = run(&a);
+	if (a.launched) {
+		if (status)
+			launch_abort(&a.child);
+		else
+			launch_stop(&a.child);
+	}
+	cleanup(&a);
+	return status;
+}

@@ -1,0 +1,26 @@
+/* memleak-trace -- CMD: start a command held before its exec, so tracing
+ * is in place from its first instruction. */
+#ifndef MEMSCOPE_MEMLEAK_LAUNCH_H
+#define MEMSCOPE_MEMLEAK_LAUNCH_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct launch {
+	pid_t pid;
+	int go_fd;      /* write end: one byte releases the child */
+	int status;
+	bool reaped;
+};
+
+/* Fork; the child waits on a pipe, then execs argv (same pid). */
+int launch_start(struct launch *l, char **argv);
+/* Let the child exec. */
+int launch_release(struct launch *l);
+/* Has the child exited (reaps it)? */
+bool launch_exited(struct launch *l);
+/* The child never runs (setup failed), or is stopped at the end. */
+void launch_abort(struct launch *l);
+void launch_stop(struct launch *l);
+
+#endif

@@ -1,0 +1,36 @@
+/* memleak-trace --malloc: uprobes on the target's allocator and the
+ * kernel-side tables they fill. */
+#ifndef MEMSCOPE_MEMLEAK_MALLOC_H
+#define MEMSCOPE_MEMLEAK_MALLOC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "memleak_report.h"
+#include "memleak_track.h"
+
+struct bpf_program;
+struct malloc_probes;
+
+/* The skeleton's allocator programs and maps (the skeleton itself is
+ * included by the tool's main only). */
+struct malloc_bpf {
+	struct bpf_program *malloc_enter, *calloc_enter, *realloc_enter, *reallocarray_enter,
+		*posix_memalign_enter, *memalign_enter, *valloc_enter, *pvalloc_enter,
+		*free_enter, *alloc_return;
+	int allocs_fd, aggs_fd;
+};
+
+/* Attach to the libc (and libstdc++ operator new) the process maps; for a
+ * process that has not exec'd yet (launch), the host's libraries by name.
+ * NULL with the error printed. */
+struct malloc_probes *malloc_probes__attach(const struct malloc_bpf *skel, pid_t pid, bool launched,
+					    bool verbose);
+void malloc_probes__free(struct malloc_probes *mp);
+/* Copy the kernel's per-stack totals into the tracker (growth). */
+void malloc_sync(const struct malloc_bpf *skel, struct tracker *t);
+/* Outstanding blocks per stack (older than min_age_ns) into acc[0..n). */
+void malloc_collect(const struct malloc_bpf *skel, struct tracker *t, struct stack_acc *acc, uint32_t n,
+		    uint64_t now_ns, uint64_t min_age_ns);
+
+#endif

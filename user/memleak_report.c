@@ -1,0 +1,533 @@
+/* memleak-trace's report: a verdict line, the top stacks by outstanding
+ * bytes, then a summary. Figures come from the interval map (mappings,
+ * heap) and from the kernel's allocator tables (--malloc). */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "memleak.h"
+#include "memleak_report.h"
+#include "output.h"
+#include "procfs.h"
+
+#define MAX_FRAMES 48
+
+struct row {
+	uint32_t owner;
+	struct stack_acc acc;
+	double growth;
+};
+
+struct collect {
+	struct stack_acc *acc;
+	uint64_t now_ns, min_age_ns;
+};
+
+static int collect_range(const struct mrange *m, void *ctx)
+{
+	struct collect *c = ctx;
+	struct stack_acc *a = &c->acc[m->owner];
+
+	if (c->now_ns - m->ts < c->min_age_ns)
+		return 0;
+	a->bytes += m->end - m->start;
+	a->count++;
+	if (!a->oldest_ts || m->ts < a->oldest_ts)
+		a->oldest_ts = m->ts;
+	return 0;
+}
+
+/* Resident pages of the top stacks' ranges, from /proc/PID/pagemap
+ * (bit 63: page present in RAM). */
+struct resident {
+	struct stack_acc *acc;
+	const bool *wanted;
+	int fd;
+};
+
+static int resident_range(const struct mrange *m, void *ctx)
+{
+	struct resident *r = ctx;
+	uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE), buf[512];
+
+	if (!r->wanted[m->owner])
+		return 0;
+	r->acc[m->owner].resident_known = true;
+	for (uint64_t p = m->start; p < m->end;) {
+		size_t n = (m->end - p) / ps;
+		ssize_t got;
+
+		if (n > 512)
+			n = 512;
+		got = pread(r->fd, buf, n * 8, (off_t)(p / ps * 8));
+		if (got <= 0) {
+			r->acc[m->owner].resident_known = false;
+			return 0;
+		}
+		for (ssize_t i = 0; i < got / 8; i++)
+			if (buf[i] >> 63)
+				r->acc[m->owner].resident += ps;
+		p += (uint64_t)(got / 8) * ps;
+	}
+	return 0;
+}
+
+static void fill_resident(struct report_in *in, struct stack_acc *acc, struct row *rows, int n)
+{
+	struct resident r = { .acc = acc };
+	bool *wanted = calloc(in->t->nstacks, 1);
+	char path[64];
+
+	if (!wanted)
+		return;
+	for (int i = 0; i < n; i++)
+		if (in->t->stacks[rows[i].owner].kind != MK_MALLOC)
+			wanted[rows[i].owner] = true;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", in->t->pid);
+	r.wanted = wanted;
+	r.fd = in->target_exited ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	if (r.fd >= 0) {
+		ranges__foreach(in->t->ranges, resident_range, &r);
+		close(r.fd);
+	}
+	for (int i = 0; i < n; i++)
+		rows[i].acc.resident = acc[rows[i].owner].resident,
+		rows[i].acc.resident_known = acc[rows[i].owner].resident_known;
+	free(wanted);
+}
+
+/* ---- stacks to frames ---- */
+
+static int add_frames(struct symbolizer *sym, uint64_t addr, bool is_return,
+		      struct frame *out, int room)
+{
+	int n;
+
+	if (room <= 0)
+		return 0;
+	/* A return address points after the call: look up the call itself. */
+	n = symbolizer__resolve(sym, is_return ? addr - 1 : addr, out, room);
+	if (is_return) {
+		out[n - 1].addr = addr;
+		out[n - 1].offset += 1;
+	}
+	return n;
+}
+
+static void resolve_stack(struct report_in *in, struct stack_ent *s)
+{
+	uint64_t ips[MAX_STACK_DEPTH] = {};
+	struct frame fr[MAX_FRAMES], probe[8];
+	int n = 0, nips = 0;
+
+	if (s->frames || !in->sym)
+		return;
+	if (s->stack_id >= 0 && bpf_map_lookup_elem(in->stacks_fd, &s->stack_id, ips) == 0)
+		while (nips < MAX_STACK_DEPTH && ips[nips])
+			nips++;
+	if (nips)
+		n += add_frames(in->sym, ips[0], false, fr, MAX_FRAMES);
+	/* The caller of a leaf wrapper, which the frame-pointer walk skips:
+	 * kept when it lies in a mapped module and is not already next. */
+	if (s->ret_addr && (nips < 2 || ips[1] != s->ret_addr)) {
+		int k = symbolizer__resolve(in->sym, s->ret_addr - 1, probe, 8);
+		bool mapped = probe[k - 1].module != NULL;
+
+		for (int i = 0; i < k; i++)
+			frame_clear(&probe[i]);
+		if (mapped)
+			n += add_frames(in->sym, s->ret_addr, true, fr + n, MAX_FRAMES - n);
+	}
+	for (int i = 1; i < nips && n < MAX_FRAMES; i++) {
+		int k = add_frames(in->sym, ips[i], true, fr + n, MAX_FRAMES - n);
+
+		/* Past the last real frame a broken chain yields junk. */
+		if (!fr[n + k - 1].module) {
+			for (int j = 0; j < k; j++)
+				frame_clear(&fr[n + j]);
+			break;
+		}
+		n += k;
+	}
+	if (!n)
+		return;
+	s->frames = calloc(n, sizeof(*s->frames));
+	if (!s->frames)
+		abort();
+	memcpy(s->frames, fr, n * sizeof(*fr));
+	s->nframes = n;
+}
+
+/* Frames inside the allocator or syscall wrappers are not the culprit. */
+static bool runtime_frame(const struct frame *f)
+{
+	static const char *mods[] = { "libc.so", "libc-", "ld-linux", "libstdc++", "libpthread",
+				      "libjemalloc", "libtcmalloc", "libmimalloc", NULL };
+	static const char *syms[] = { "mmap", "mmap64", "__mmap", "__mmap64", "munmap", "mremap",
+				      "__mremap", "syscall", "brk", "__brk", "sbrk", "__sbrk",
+				      "malloc", "calloc", "realloc", "reallocarray", "valloc",
+				      "pvalloc", "memalign", "aligned_alloc", "posix_memalign",
+				      "sysmalloc", "operator new", NULL };
+
+	for (int i = 0; f->module && mods[i]; i++)
+		if (!strncmp(f->module, mods[i], strlen(mods[i])))
+			return true;
+	if (!f->symbol)
+		return false;
+	for (int i = 0; syms[i]; i++) {
+		size_t l = strlen(syms[i]);
+
+		if (!strncmp(f->symbol, syms[i], l) && (!f->symbol[l] || f->symbol[l] == '('))
+			return true;
+	}
+	return !strncmp(f->symbol, "__libc_", 7) || !strncmp(f->symbol, "_int_", 5);
+}
+
+static const struct frame *culprit(const struct stack_ent *s)
+{
+	for (int i = 0; i < s->nframes; i++)
+		if (!runtime_frame(&s->frames[i]))
+			return &s->frames[i];
+	return s->nframes ? &s->frames[0] : NULL;
+}
+
+static char *culprit_name(const struct stack_ent *s)
+{
+	const struct frame *f = culprit(s);
+	char *txt, *esc;
+
+	if (!f)
+		return strdup("[no stack]");
+	if (f->symbol && f->file && f->line) {
+		const char *b = strrchr(f->file, '/');
+
+		if (asprintf(&txt, "%s (%s:%d)", f->symbol, b ? b + 1 : f->file, f->line) < 0)
+			abort();
+	} else {
+		txt = frame_format(f);
+	}
+	esc = term_escape(txt);
+	free(txt);
+	return esc;
+}
+
+/* ---- ranking ---- */
+
+static bool ranked(const struct report_opts *o, uint32_t kind)
+{
+	return o->all_kinds || kind == MK_ANON || kind == MK_HEAP || kind == MK_MALLOC;
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->acc.bytes != y->acc.bytes)
+		return x->acc.bytes < y->acc.bytes ? 1 : -1;
+	return x->owner < y->owner ? -1 : x->owner > y->owner;
+}
+
+struct totals {
+	uint64_t by_kind[MK_KINDS], count;
+};
+
+static struct row *build_rows(const struct report_opts *o, struct report_in *in,
+			      struct stack_acc *acc, int *nrows, struct totals *tot)
+{
+	struct tracker *t = in->t;
+	struct collect c = { .acc = acc, .now_ns = in->now_ns,
+			     .min_age_ns = (uint64_t)(o->older_than_s * 1e9) };
+	struct row *rows = calloc(t->nstacks + 1, sizeof(*rows));
+	int n = 0;
+
+	if (!rows)
+		abort();
+	ranges__foreach(t->ranges, collect_range, &c);
+	for (uint32_t i = 0; i < in->malloc_n && i < t->nstacks; i++)
+		if (t->stacks[i].kind == MK_MALLOC)
+			acc[i] = in->malloc_acc[i];
+	memset(tot, 0, sizeof(*tot));
+	for (uint32_t i = 0; i < t->nstacks; i++) {
+		tot->by_kind[t->stacks[i].kind] += acc[i].bytes;
+		if (!acc[i].bytes || !ranked(o, t->stacks[i].kind))
+			continue;
+		tot->count += acc[i].count;
+		rows[n].owner = i;
+		rows[n].acc = acc[i];
+		rows[n].growth = tracker_growth(t, &t->stacks[i], in->now_ns);
+		n++;
+	}
+	qsort(rows, n, sizeof(*rows), cmp_rows);
+	*nrows = n;
+	return rows;
+}
+
+static const struct row *growing_row(const struct row *rows, int n)
+{
+	const struct row *best = NULL;
+
+	for (int i = 0; i < n; i++)
+		if (rows[i].growth > 0 && (!best || rows[i].growth > best->growth))
+			best = &rows[i];
+	return best;
+}
+
+static char *verdict(struct report_in *in, const struct row *rows, int n, const struct totals *tot)
+{
+	const struct row *g = growing_row(rows, n);
+	char b1[HUMAN_LEN], b2[HUMAN_LEN], *who, *v;
+	int r;
+
+	if (!n)
+		return strdup("No leak: nothing the target mapped or allocated while traced is outstanding");
+	if (!g) {
+		r = asprintf(&v, "Nothing grows: %s outstanding in %d stack%s, none of it increasing",
+			     fmt_bytes(b1, tot->by_kind[MK_ANON] + tot->by_kind[MK_HEAP] +
+					   tot->by_kind[MK_MALLOC]), n, n == 1 ? "" : "s");
+		return r < 0 ? NULL : v;
+	}
+	who = culprit_name(&in->t->stacks[g->owner]);
+	r = asprintf(&v, "GROWING: %s holds %s in %" PRIu64 " %s allocation%s, +%s/s",
+		     who, fmt_bytes(b1, g->acc.bytes), g->acc.count,
+		     mm_kind_name(in->t->stacks[g->owner].kind), g->acc.count == 1 ? "" : "s",
+		     fmt_bytes(b2, (uint64_t)g->growth));
+	free(who);
+	return r < 0 ? NULL : v;
+}
+
+/* ---- printers ---- */
+
+static double age_s(const struct report_in *in, uint64_t ts)
+{
+	return ts && in->now_ns > ts ? (double)(in->now_ns - ts) / 1e9 : 0;
+}
+
+static void print_table(const struct report_opts *o, struct report_in *in,
+			const struct row *rows, int n, const struct totals *tot, const char *v)
+{
+	struct tracker *t = in->t;
+	char b[6][HUMAN_LEN];
+	struct proc_status st;
+	double el = (double)(in->now_ns - t->t0_ns) / 1e9;
+	char *comm = proc_comm(t->pid), *ecomm = term_escape(comm ? comm : "?");
+	time_t now = time(NULL);
+	char clock[16];
+
+	strftime(clock, sizeof(clock), "%H:%M:%S", localtime(&now));
+	printf("%s\n", v);
+	printf("memleak-trace: pid %d (%s), traced %s, %s%s\n", t->pid, ecomm,
+	       fmt_duration(b[0], el), in->final ? "final report at " : "report at ", clock);
+	free(comm);
+	free(ecomm);
+	if (n) {
+		printf("\n%-4s %10s %8s %9s %11s %10s  %-6s %s\n", "#", "BYTES", "ALLOCS", "OLDEST",
+		       "GROWTH/s", "RESIDENT", "KIND", "CALL STACK (innermost first)");
+	}
+	for (int i = 0; i < n && i < o->top_n; i++) {
+		const struct row *r = &rows[i];
+		struct stack_ent *s = &t->stacks[r->owner];
+		char *top;
+
+		printf("%-4d %10s %8" PRIu64 " %9s %11s %10s  %-6s",
+		       i + 1, fmt_bytes(b[0], r->acc.bytes), r->acc.count,
+		       fmt_duration(b[1], age_s(in, r->acc.oldest_ts)),
+		       fmt_bytes_delta(b[2], (int64_t)r->growth),
+		       r->acc.resident_known ? fmt_bytes(b[3], r->acc.resident) : "-",
+		       mm_kind_name(s->kind));
+		top = culprit_name(s);
+		printf(" %s\n", top);
+		free(top);
+		for (int j = 0; j < s->nframes && j < o->max_frames; j++) {
+			char *f = frame_format(&s->frames[j]);
+			char *e = term_escape(f ? f : "?");
+			char *m = term_escape(s->frames[j].module ? s->frames[j].module : "?");
+
+			printf("%56s #%-2d %s [%s]\n", "", j, e, m);
+			free(f);
+			free(e);
+			free(m);
+		}
+		if (!s->nframes)
+			printf("%56s (stack not captured)\n", "");
+	}
+	if (n > o->top_n)
+		printf("... %d more stack%s\n", n - o->top_n, n - o->top_n == 1 ? "" : "s");
+	printf("\nsummary: outstanding %s in %" PRIu64 " allocations (anon %s, heap %s, malloc %s",
+	       fmt_bytes(b[0], tot->by_kind[MK_ANON] + tot->by_kind[MK_HEAP] + tot->by_kind[MK_MALLOC]),
+	       tot->count, fmt_bytes(b[1], tot->by_kind[MK_ANON]), fmt_bytes(b[2], tot->by_kind[MK_HEAP]),
+	       fmt_bytes(b[3], tot->by_kind[MK_MALLOC]));
+	printf("; not ranked: file %s, shared %s)\n", fmt_bytes(b[4], tot->by_kind[MK_FILE]),
+	       fmt_bytes(b[5], tot->by_kind[MK_SHARED]));
+	printf("         mapped %s, released %s (+%s of mappings older than the trace)",
+	       fmt_bytes(b[0], t->mapped), fmt_bytes(b[1], t->released),
+	       fmt_bytes(b[2], t->released_untracked));
+	printf(", heap %s\n", t->brk_known ? fmt_bytes_delta(b[3], (int64_t)(t->brk_cur - t->brk_start)) : "?");
+	if (!in->target_exited && proc_status(t->pid, &st) == 0)
+		printf("         process RSS %s (anon %s, file %s, shmem %s), swap %s\n",
+		       fmt_bytes(b[0], st.vm_rss), fmt_bytes(b[1], st.rss_anon),
+		       fmt_bytes(b[2], st.rss_file), fmt_bytes(b[3], st.rss_shmem),
+		       fmt_bytes(b[4], st.vm_swap));
+	else
+		printf("         process has exited\n");
+	if (o->sample_every > 1)
+		printf("         malloc sampled: 1 call in %" PRIu64 " (figures are of the sample)\n",
+		       o->sample_every);
+	printf("         ");
+	print_drops(stdout, in->drops, DROP_KINDS);
+	fflush(stdout);
+}
+
+static void json_frames(struct jw *w, const struct stack_ent *s)
+{
+	jw_arr_begin(w, "frames");
+	for (int j = 0; j < s->nframes; j++) {
+		const struct frame *f = &s->frames[j];
+
+		jw_obj_begin(w, NULL);
+		jw_str(w, "symbol", f->symbol);
+		jw_str(w, "module", f->module);
+		jw_u64(w, "offset", f->offset);
+		jw_u64(w, "address", f->addr);
+		if (f->file) {
+			jw_str(w, "file", f->file);
+			jw_u64(w, "line", (uint64_t)f->line);
+		}
+		if (f->inlined)
+			jw_bool(w, "inlined", true);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void print_json(const struct report_opts *o, struct report_in *in,
+		       const struct row *rows, int n, const struct totals *tot, const char *v)
+{
+	struct tracker *t = in->t;
+	struct proc_status st;
+	struct jw w;
+	char *comm = proc_comm(t->pid);
+	const struct row *g = growing_row(rows, n);
+
+	jw_init(&w, stdout);
+	jw_obj_begin(&w, NULL);
+	jw_str(&w, "event", in->final ? "final_report" : "report");
+	jw_double(&w, "time", wall_time());
+	jw_i64(&w, "pid", t->pid);
+	jw_str(&w, "comm", comm);
+	jw_double(&w, "elapsed_s", (double)(in->now_ns - t->t0_ns) / 1e9);
+	jw_bool(&w, "target_exited", in->target_exited);
+	jw_str(&w, "verdict", v);
+	jw_bool(&w, "growing", g != NULL);
+	jw_arr_begin(&w, "stacks");
+	for (int i = 0; i < n && i < o->top_n; i++) {
+		const struct row *r = &rows[i];
+		const struct stack_ent *s = &t->stacks[r->owner];
+		const struct frame *c = culprit(s);
+
+		jw_obj_begin(&w, NULL);
+		jw_str(&w, "kind", mm_kind_name(s->kind));
+		jw_str(&w, "culprit", c ? c->symbol : NULL);
+		jw_u64(&w, "bytes", r->acc.bytes);
+		jw_u64(&w, "allocations", r->acc.count);
+		jw_double(&w, "oldest_s", age_s(in, r->acc.oldest_ts));
+		jw_double(&w, "growth_bytes_per_s", r->growth);
+		if (r->acc.resident_known)
+			jw_u64(&w, "resident_bytes", r->acc.resident);
+		else
+			jw_null(&w, "resident_bytes");
+		json_frames(&w, s);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_begin(&w, "summary");
+	jw_u64(&w, "outstanding_bytes",
+	       tot->by_kind[MK_ANON] + tot->by_kind[MK_HEAP] + tot->by_kind[MK_MALLOC]);
+	jw_u64(&w, "outstanding_allocations", tot->count);
+	for (int k = 0; k < MK_KINDS; k++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "%s_bytes", mm_kind_name(k));
+		jw_u64(&w, key, tot->by_kind[k]);
+	}
+	jw_u64(&w, "mapped_bytes", t->mapped);
+	jw_u64(&w, "released_bytes", t->released);
+	jw_u64(&w, "released_untracked_bytes", t->released_untracked);
+	if (t->brk_known)
+		jw_i64(&w, "heap_change_bytes", (int64_t)(t->brk_cur - t->brk_start));
+	else
+		jw_null(&w, "heap_change_bytes");
+	if (!in->target_exited && proc_status(t->pid, &st) == 0) {
+		jw_u64(&w, "rss_bytes", st.vm_rss);
+		jw_u64(&w, "rss_anon_bytes", st.rss_anon);
+	}
+	jw_u64(&w, "stacks", (uint64_t)n);
+	jw_u64(&w, "sample_every", o->sample_every);
+	jw_obj_end(&w);
+	jw_drops(&w, "drops", in->drops, DROP_KINDS);
+	jw_obj_end(&w);
+	free(comm);
+}
+
+/* Flame-graph input: root first, frames joined by ';', weight in bytes. */
+static void print_folded(const struct report_opts *o, struct report_in *in,
+			 const struct row *rows, int n)
+{
+	for (int i = 0; i < n && i < o->top_n; i++) {
+		const struct stack_ent *s = &in->t->stacks[rows[i].owner];
+
+		for (int j = s->nframes - 1; j >= 0; j--) {
+			const struct frame *f = &s->frames[j];
+			char *txt = NULL, *e;
+
+			if (f->symbol)
+				txt = strdup(f->symbol);
+			else if (asprintf(&txt, "%s+0x%" PRIx64, f->module ? f->module : "[unknown]",
+					  f->offset) < 0)
+				txt = NULL;
+			for (char *p = txt; p && *p; p++)
+				if (*p == ';')
+					*p = ':';
+			e = term_escape(txt ? txt : "?");
+			printf("%s%s", e, j ? ";" : "");
+			free(txt);
+			free(e);
+		}
+		printf("%s%s %" PRIu64 "\n", s->nframes ? "" : "[no stack]",
+		       "", rows[i].acc.bytes);
+	}
+	fflush(stdout);
+}
+
+void report_print(const struct report_opts *o, struct report_in *in)
+{
+	struct stack_acc *acc = calloc(in->t->nstacks + 1, sizeof(*acc));
+	struct totals tot;
+	struct row *rows;
+	char *v;
+	int n;
+
+	if (!acc)
+		abort();
+	rows = build_rows(o, in, acc, &n, &tot);
+	fill_resident(in, acc, rows, n < o->top_n ? n : o->top_n);
+	for (int i = 0; i < n && i < o->top_n; i++)
+		resolve_stack(in, &in->t->stacks[rows[i].owner]);
+	if (growing_row(rows, n))
+		resolve_stack(in, &in->t->stacks[growing_row(rows, n)->owner]);
+	v = verdict(in, rows, n, &tot);
+	if (o->json)
+		print_json(o, in, rows, n, &tot, v);
+	else if (o->folded)
+		print_folded(o, in, rows, n);
+	else
+		print_table(o, in, rows, n, &tot, v);
+	free(v);
+	free(rows);
+	free(acc);
+}

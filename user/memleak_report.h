@@ -1,0 +1,41 @@
+/* memleak-trace: the periodic and final report (table, JSON, folded). */
+#ifndef MEMSCOPE_MEMLEAK_REPORT_H
+#define MEMSCOPE_MEMLEAK_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "memleak_track.h"
+#include "symbolize.h"
+
+struct report_opts {
+	int top_n;
+	double older_than_s;
+	bool json;
+	bool folded;
+	bool all_kinds;         /* rank file-backed and shared mappings too */
+	int max_frames;         /* frames printed per stack in the table */
+	uint64_t sample_every;  /* --malloc --sample N (1: every call) */
+};
+
+/* Per-stack figures of one report, indexed like tracker->stacks. */
+struct stack_acc {
+	uint64_t bytes, count, oldest_ts, resident;
+	bool resident_known;
+};
+
+struct report_in {
+	struct tracker *t;
+	struct symbolizer *sym;
+	int stacks_fd;          /* BPF stack-trace map */
+	const uint64_t *drops;  /* DROP_KINDS counters */
+	struct stack_acc *malloc_acc; /* filled by the malloc module, or NULL */
+	uint32_t malloc_n;      /* entries in malloc_acc */
+	bool final;
+	bool target_exited;
+	uint64_t now_ns;
+};
+
+void report_print(const struct report_opts *o, struct report_in *in);
+
+#endif

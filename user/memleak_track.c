@@ -1,0 +1,341 @@
+/* Event accounting for memleak-trace: every successful mmap, munmap,
+ * mremap and brk of the traced process updates an exact interval map;
+ * each range remembers the stack that mapped it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "memleak.h"
+#include "memleak_track.h"
+#include "procfs.h"
+
+#define PAGE_UP(x, ps) (((x) + (ps) - 1) & ~((uint64_t)(ps) - 1))
+
+static uint64_t page_size(void)
+{
+	static uint64_t ps;
+
+	if (!ps)
+		ps = (uint64_t)sysconf(_SC_PAGESIZE);
+	return ps;
+}
+
+const char *mm_kind_name(enum mm_kind k)
+{
+	static const char *names[MK_KINDS] = { "anon", "heap", "malloc", "file", "shared" };
+
+	return k < MK_KINDS ? names[k] : "?";
+}
+
+int tracker_init(struct tracker *t, pid_t pid, uint64_t t0_ns)
+{
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->t0_ns = t0_ns;
+	t->next_ckpt = 1.0;
+	t->ranges = ranges__new();
+	return t->ranges ? 0 : -ENOMEM;
+}
+
+void tracker_fini(struct tracker *t)
+{
+	for (uint32_t i = 0; i < t->nstacks; i++) {
+		for (int j = 0; j < t->stacks[i].nframes; j++)
+			frame_clear(&t->stacks[i].frames[j]);
+		free(t->stacks[i].frames);
+	}
+	free(t->stacks);
+	free(t->index);
+	ranges__free(t->ranges);
+	memset(t, 0, sizeof(*t));
+}
+
+static uint32_t key_hash(int32_t id, uint64_t ret, uint32_t kind)
+{
+	uint64_t h = ret * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)(uint32_t)id << 8) ^ kind;
+
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static int grow_index(struct tracker *t)
+{
+	uint32_t size = t->index_size ? t->index_size * 2 : 1024;
+	uint32_t *idx = calloc(size, sizeof(*idx));
+
+	if (!idx)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->nstacks; i++) {
+		const struct stack_ent *s = &t->stacks[i];
+		uint32_t h = key_hash(s->stack_id, s->ret_addr, s->kind) & (size - 1);
+
+		while (idx[h])
+			h = (h + 1) & (size - 1);
+		idx[h] = i + 1;
+	}
+	free(t->index);
+	t->index = idx;
+	t->index_size = size;
+	return 0;
+}
+
+uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, uint32_t kind)
+{
+	uint32_t h;
+	struct stack_ent *s;
+
+	if (stack_id < 0)
+		stack_id = -1;  /* all failed captures share one entry */
+	if ((t->nstacks + 1) * 2 > t->index_size && grow_index(t))
+		abort();
+	h = key_hash(stack_id, ret_addr, kind) & (t->index_size - 1);
+	for (; t->index[h]; h = (h + 1) & (t->index_size - 1)) {
+		s = &t->stacks[t->index[h] - 1];
+		if (s->stack_id == stack_id && s->ret_addr == ret_addr && s->kind == kind)
+			return t->index[h] - 1;
+	}
+	if (t->nstacks == t->cap) {
+		uint32_t cap = t->cap ? t->cap * 2 : 256;
+		struct stack_ent *n = realloc(t->stacks, cap * sizeof(*n));
+
+		if (!n)
+			abort();
+		t->stacks = n;
+		t->cap = cap;
+	}
+	s = &t->stacks[t->nstacks];
+	memset(s, 0, sizeof(*s));
+	s->stack_id = stack_id;
+	s->ret_addr = ret_addr;
+	s->kind = kind;
+	t->index[h] = ++t->nstacks;
+	return t->nstacks - 1;
+}
+
+static void piece_gone(const struct mrange *piece, void *ctx)
+{
+	struct tracker *t = ctx;
+
+	t->stacks[piece->owner].bytes -= (int64_t)(piece->end - piece->start);
+}
+
+static void track(struct tracker *t, uint64_t start, uint64_t end, uint32_t owner, uint64_t ts)
+{
+	if (end <= start)
+		return;
+	if (ranges__insert(t->ranges, start, end, owner, ts))
+		abort();
+	t->stacks[owner].bytes += (int64_t)(end - start);
+	t->mapped += end - start;
+}
+
+static uint64_t untrack(struct tracker *t, uint64_t start, uint64_t end)
+{
+	return ranges__remove(t->ranges, start, end, piece_gone, t);
+}
+
+static enum mm_kind map_kind(uint32_t flags)
+{
+	if (flags & MM_MAP_SHARED)
+		return MK_SHARED;
+	return (flags & MM_MAP_ANONYMOUS) ? MK_ANON : MK_FILE;
+}
+
+static void on_mmap(struct tracker *t, const struct mm_map_event *e)
+{
+	uint64_t end = e->addr + PAGE_UP(e->len, page_size());
+	uint32_t owner = tracker_stack(t, e->stack_id, e->ret_addr, map_kind(e->flags));
+
+	/* Whatever lay there (MAP_FIXED) is gone. */
+	untrack(t, e->addr, end);
+	track(t, e->addr, end, owner, e->ts);
+	if (e->prot & MM_PROT_EXEC)
+		t->maps_changed = true;
+}
+
+static void on_munmap(struct tracker *t, const struct mm_unmap_event *e)
+{
+	uint64_t len = PAGE_UP(e->len, page_size());
+	uint64_t got = untrack(t, e->addr, e->addr + len);
+
+	t->released += got;
+	t->released_untracked += len - got;
+}
+
+struct moved {
+	struct mrange *v;
+	size_t n, cap;
+	uint64_t limit;         /* pieces below this address move */
+};
+
+static void collect_moved(const struct mrange *piece, void *ctx)
+{
+	struct tracker *t = ((void **)ctx)[0];
+	struct moved *mv = ((void **)ctx)[1];
+
+	piece_gone(piece, t);
+	if (piece->start >= mv->limit) {
+		t->released += piece->end - piece->start;
+		return;
+	}
+	if (mv->n == mv->cap) {
+		mv->cap = mv->cap ? mv->cap * 2 : 8;
+		mv->v = realloc(mv->v, mv->cap * sizeof(*mv->v));
+		if (!mv->v)
+			abort();
+	}
+	mv->v[mv->n++] = *piece;
+}
+
+#define MREMAP_DONTUNMAP_FLAG 4
+
+/* The kept part keeps its stack and age at its new address; a grown part
+ * belongs to the mremap caller; a shrunk tail is released. */
+static void on_mremap(struct tracker *t, const struct mm_map_event *e)
+{
+	uint64_t ps = page_size();
+	uint64_t olen = PAGE_UP(e->old_len, ps), nlen = PAGE_UP(e->len, ps);
+	uint64_t keep = olen < nlen ? olen : nlen;
+	struct moved mv = { .limit = e->old_addr + keep };
+	void *ctx[2] = { t, &mv };
+	uint32_t kind = MK_ANON;
+
+	if (!(e->flags & MREMAP_DONTUNMAP_FLAG))
+		ranges__remove(t->ranges, e->old_addr, e->old_addr + olen, collect_moved, ctx);
+	untrack(t, e->addr, e->addr + nlen);
+	for (size_t i = 0; i < mv.n; i++) {
+		struct mrange *m = &mv.v[i];
+		uint64_t shift = e->addr - e->old_addr;
+
+		if (ranges__insert(t->ranges, m->start + shift, m->end + shift, m->owner, m->ts))
+			abort();
+		t->stacks[m->owner].bytes += (int64_t)(m->end - m->start);
+		kind = t->stacks[m->owner].kind;
+	}
+	free(mv.v);
+	if (nlen > olen && olen)
+		track(t, e->addr + olen, e->addr + nlen,
+		      tracker_stack(t, e->stack_id, e->ret_addr, kind), e->ts);
+	else if (!olen)         /* a duplicate of a shared mapping */
+		track(t, e->addr, e->addr + nlen,
+		      tracker_stack(t, e->stack_id, e->ret_addr, MK_SHARED), e->ts);
+}
+
+/* brk: the pages between the old and the new break, attributed like a
+ * mapping so that heap growth has a stack too. */
+static void on_brk(struct tracker *t, const struct mm_map_event *e)
+{
+	uint64_t ps = page_size();
+	uint64_t old = PAGE_UP(t->brk_cur, ps), cur = PAGE_UP(e->addr, ps);
+
+	if (!t->brk_known) {
+		t->brk_known = true;
+		t->brk_start = t->brk_cur = e->addr;
+		return;
+	}
+	if (cur > old)
+		track(t, old, cur, tracker_stack(t, e->stack_id, e->ret_addr, MK_HEAP), e->ts);
+	else if (cur < old)
+		t->released += untrack(t, cur, old);
+	t->brk_cur = e->addr;
+}
+
+static void on_exec(struct tracker *t)
+{
+	ranges__clear(t->ranges);
+	for (uint32_t i = 0; i < t->nstacks; i++)
+		t->stacks[i].bytes = 0;
+	t->brk_known = false;
+	t->maps_changed = true;
+	t->exec_seen = true;
+}
+
+int tracker_handle(struct tracker *t, const void *data, size_t size)
+{
+	const struct mm_unmap_event *u = data;
+
+	if (size < sizeof(*u))
+		return 0;
+	t->events++;
+	switch (u->type) {
+	case MM_EV_UNMAP:
+		on_munmap(t, u);
+		break;
+	case MM_EV_EXEC:
+		on_exec(t);
+		break;
+	case MM_EV_MAP:
+	case MM_EV_REMAP:
+	case MM_EV_BRK:
+		if (size < sizeof(struct mm_map_event))
+			return 0;
+		if (u->type == MM_EV_MAP)
+			on_mmap(t, data);
+		else if (u->type == MM_EV_REMAP)
+			on_mremap(t, data);
+		else
+			on_brk(t, data);
+		break;
+	}
+	return 0;
+}
+
+struct heap_seek {
+	uint64_t end;
+};
+
+static int find_heap(const struct map_entry *m, void *ctx)
+{
+	if (!strcmp(m->path, "[heap]"))
+		((struct heap_seek *)ctx)->end = m->end;
+	return 0;
+}
+
+void tracker_seed_brk(struct tracker *t)
+{
+	struct heap_seek h = {};
+
+	if (proc_maps(t->pid, find_heap, &h) >= 0 && h.end) {
+		t->brk_known = true;
+		t->brk_start = t->brk_cur = h.end;
+	}
+}
+
+void tracker_tick(struct tracker *t, uint64_t now_ns)
+{
+	double el = (double)(now_ns - t->t0_ns) / 1e9;
+
+	if (el < t->next_ckpt)
+		return;
+	for (uint32_t i = 0; i < t->nstacks; i++) {
+		t->stacks[i].ckpt_bytes[0] = t->stacks[i].ckpt_bytes[1];
+		t->stacks[i].ckpt_bytes[1] = t->stacks[i].bytes;
+	}
+	t->ckpt_t[0] = t->ckpt_t[1];
+	t->ckpt_t[1] = el;
+	if (t->nckpt < 2)
+		t->nckpt++;
+	t->next_ckpt *= 2;
+}
+
+double tracker_growth(const struct tracker *t, const struct stack_ent *s, uint64_t now_ns)
+{
+	double el = (double)(now_ns - t->t0_ns) / 1e9;
+	double from_t = 0;
+	int64_t from_b = 0;
+
+	/* The newest checkpoint in the first half of the run: start-up
+	 * allocations weigh less than what keeps happening. */
+	if (t->nckpt >= 1 && t->ckpt_t[1] <= el / 2) {
+		from_t = t->ckpt_t[1];
+		from_b = s->ckpt_bytes[1];
+	} else if (t->nckpt >= 2) {
+		from_t = t->ckpt_t[0];
+		from_b = s->ckpt_bytes[0];
+	}
+	if (el - from_t < 0.2)
+		return 0;
+	return (double)(s->bytes - from_b) / (el - from_t);
+}

@@ -1,0 +1,65 @@
+/* memleak-trace: per-process accounting of the events the BPF side sends
+ * (mappings, heap) and the table of allocation stacks. */
+#ifndef MEMSCOPE_MEMLEAK_TRACK_H
+#define MEMSCOPE_MEMLEAK_TRACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "memleak_ranges.h"
+#include "symbolize.h"
+
+/* What a stack allocated; the table ranks anon, heap and malloc. */
+enum mm_kind { MK_ANON, MK_HEAP, MK_MALLOC, MK_FILE, MK_SHARED, MK_KINDS };
+const char *mm_kind_name(enum mm_kind k);
+
+struct stack_ent {
+	/* key */
+	int32_t stack_id;
+	uint32_t kind;
+	uint64_t ret_addr;
+	/* outstanding bytes now, kept per event (growth checkpoints) */
+	int64_t bytes;
+	int64_t ckpt_bytes[2];
+	/* symbolized lazily, at the first report that shows the stack */
+	struct frame *frames;
+	int nframes;
+};
+
+struct tracker {
+	pid_t pid;
+	struct ranges *ranges;
+	struct stack_ent *stacks;
+	uint32_t nstacks, cap;
+	uint32_t *index;        /* open addressing: stack index + 1, 0 = empty */
+	uint32_t index_size;
+	/* run totals */
+	uint64_t mapped, released, released_untracked, events;
+	/* heap (brk) */
+	uint64_t brk_start, brk_cur;
+	bool brk_known;
+	/* a new executable mapping or exec: refresh the symbolizer */
+	bool maps_changed;
+	bool exec_seen;
+	/* growth checkpoints at 1, 2, 4, 8... s after start */
+	uint64_t t0_ns;
+	double ckpt_t[2];
+	int nckpt;
+	double next_ckpt;
+};
+
+int tracker_init(struct tracker *t, pid_t pid, uint64_t t0_ns);
+void tracker_fini(struct tracker *t);
+/* Seed the heap break from /proc (attaching to a running process). */
+void tracker_seed_brk(struct tracker *t);
+/* A ring-buffer record. */
+int tracker_handle(struct tracker *t, const void *data, size_t size);
+uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, uint32_t kind);
+/* Take a growth checkpoint when one is due. */
+void tracker_tick(struct tracker *t, uint64_t now_ns);
+/* Outstanding bytes per second of the stack over the latter part of the run. */
+double tracker_growth(const struct tracker *t, const struct stack_ent *s, uint64_t now_ns);
+
+#endif
