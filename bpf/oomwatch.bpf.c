@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* oomwatch: record every OOM victim at the moment the kernel marks it.
+ *
+ * oom:mark_victim fires for the chosen victim, for each member of a
+ * memory.oom.group kill and for the "already exiting" shortcut. By the
+ * time user space runs, the victim is being reaped, so everything that
+ * explains the kill (sizes, the memcg chain with limits and usage) is read
+ * here. */
+#include "vmlinux.h"
+#include "common.bpf.h"
+#include <bpf/bpf_tracing.h>
+#include "oomwatch.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, OOM_RINGBUF_BYTES);
+} events SEC(".maps");
+
+/* Not in vmlinux.h: include/linux/sched.h and sched/signal.h. */
+#define PF_EXITING        0x00000004
+#define SIGNAL_GROUP_EXIT 0x00000004
+
+/* ---- CO-RE compat: kernel structs that changed shape ----------------- */
+
+/* Before 6.2 (commit f1a7941243c1 "mm: convert mm's rss stats into
+ * percpu_counter") the RSS counters were atomics in struct mm_rss_stat. */
+struct mm_rss_stat___pre62 {
+	atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+struct mm_struct___pre62 {
+	struct mm_rss_stat___pre62 rss_stat;
+} __attribute__((preserve_access_index));
+
+/* memory_events_local appeared in 5.2; before, memory_events was the only
+ * array (and on v1 it is local anyway). */
+struct mem_cgroup___pre52 {
+	atomic_long_t memory_events[8];
+} __attribute__((preserve_access_index));
+
+/* One RSS counter (enum value idx) in pages, clamped at 0 like the
+ * kernel's get_mm_counter(). */
+static __always_inline __u64 mm_counter(struct mm_struct *mm, int idx)
+{
+	if (idx < 0 || idx >= 4)
+		return 0;
+	if (bpf_core_type_exists(struct mm_rss_stat___pre62)) {
+		struct mm_struct___pre62 *old = (void *)mm;
+		long v = 0;
+
+		bpf_probe_read_kernel(&v, sizeof(v),
+				      (void *)&old->rss_stat +
+				      idx * sizeof(atomic_long_t));
+		return v > 0 ? v : 0;
+	}
+	/* 6.2+: percpu_counter rss_stat[NR_MM_COUNTERS]; .count is the
+	 * folded part only (the per-CPU deltas below the batch are not
+	 * summed), which is what percpu_counter_read_positive() returns. */
+	s64 c = 0;
+	unsigned long off = bpf_core_field_offset(struct mm_struct, rss_stat) +
+			    idx * bpf_core_type_size(struct percpu_counter) +
+			    bpf_core_field_offset(struct percpu_counter, count);
+
+	bpf_probe_read_kernel(&c, sizeof(c), (void *)mm + off);
+	return c > 0 ? c : 0;
+}
+
+static __always_inline __u64 memcg_oom_kills(struct mem_cgroup *memcg)
+{
+	int ev = bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_KILL);
+	long v = 0;
+
+	if (ev < 0 || ev >= 16)
+		return 0;
+	if (bpf_core_field_exists(memcg->memory_events_local)) {
+		bpf_probe_read_kernel(&v, sizeof(v),
+				      (void *)memcg +
+				      bpf_core_field_offset(struct mem_cgroup, memory_events_local) +
+				      ev * sizeof(atomic_long_t));
+	} else {
+		struct mem_cgroup___pre52 *old = (void *)memcg;
+
+		bpf_probe_read_kernel(&v, sizeof(v),
+				      (void *)&old->memory_events + ev * sizeof(atomic_long_t));
+	}
+	return v > 0 ? v : 0;
+}
+
+static __always_inline struct mem_cgroup *task_memcg(struct task_struct *task)
+{
+	int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	struct cgroup_subsys_state *css;
+
+	if (id < 0 || id >= CGROUP_SUBSYS_COUNT)
+		return NULL;
+	css = BPF_CORE_READ(task, cgroups, subsys[id]);
+	if (!css)
+		return NULL;
+	return container_of(css, struct mem_cgroup, css);
+}
+
+/* Walk from memcg towards the root, recording limit and usage of each
+ * level; user space decides which one was at its limit. */
+static __always_inline void record_chain(struct oom_event *e, struct mem_cgroup *memcg)
+{
+	__u32 i;
+
+	for (i = 0; i < OOM_MAX_DEPTH; i++) {
+		struct oom_memcg_level *l = &e->chain[i];
+		struct cgroup_subsys_state *parent;
+
+		if (!memcg)
+			return;
+		l->id = BPF_CORE_READ(memcg, css.cgroup, kn, id);
+		l->usage_pages = BPF_CORE_READ(memcg, memory.usage.counter);
+		l->max_pages = BPF_CORE_READ(memcg, memory.max);
+		if (bpf_core_field_exists(memcg->memory.failcnt))
+			l->failcnt = BPF_CORE_READ(memcg, memory.failcnt);
+		l->memsw_usage_pages = BPF_CORE_READ(memcg, memsw.usage.counter);
+		l->memsw_max_pages = BPF_CORE_READ(memcg, memsw.max);
+		l->oom_kill_local = memcg_oom_kills(memcg);
+		if (bpf_core_field_exists(memcg->oom_group))
+			l->oom_group = BPF_CORE_READ(memcg, oom_group);
+		e->depth = i + 1;
+		parent = BPF_CORE_READ(memcg, css.parent);
+		memcg = parent ? container_of(parent, struct mem_cgroup, css) : NULL;
+	}
+	if (memcg)
+		e->flags |= OOM_F_CHAIN_CUT;
+}
+
+static __always_inline void record_mm(struct oom_event *e, struct task_struct *task)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+
+	if (!mm) {
+		e->flags |= OOM_F_NO_MM;
+		return;
+	}
+	if (bpf_core_type_exists(struct mm_rss_stat___pre62))
+		e->flags |= OOM_F_RSS_OLD;
+	e->total_vm_pages = BPF_CORE_READ(mm, total_vm);
+	/* The counter indexes are an anonymous enum (no CO-RE relocation);
+	 * they have been 0..3 since MM_SHMEMPAGES arrived in 4.5. */
+	e->file_pages = mm_counter(mm, MM_FILEPAGES);
+	e->anon_pages = mm_counter(mm, MM_ANONPAGES);
+	e->swap_ents = mm_counter(mm, MM_SWAPENTS);
+	e->shmem_pages = mm_counter(mm, MM_SHMEMPAGES);
+	if (bpf_core_field_exists(mm->pgtables_bytes))
+		e->pgtables_bytes = BPF_CORE_READ(mm, pgtables_bytes.counter);
+}
+
+/* Everything the kernel still knows about the victim task. */
+static __always_inline void record_victim(struct oom_event *e, struct task_struct *v)
+{
+	e->victim_pid = BPF_CORE_READ(v, pid);
+	e->victim_tgid = BPF_CORE_READ(v, tgid);
+	BPF_CORE_READ_STR_INTO(&e->victim_comm, v, comm);
+	e->victim_uid = BPF_CORE_READ(v, real_cred, uid.val);
+	e->oom_score_adj = BPF_CORE_READ(v, signal, oom_score_adj);
+	if (BPF_CORE_READ(v, flags) & PF_EXITING)
+		e->flags |= OOM_F_PF_EXITING;
+	if (BPF_CORE_READ(v, signal, flags) & SIGNAL_GROUP_EXIT)
+		e->flags |= OOM_F_GROUP_EXIT;
+	record_mm(e, v);
+	e->victim_v2_cgid = BPF_CORE_READ(v, cgroups, dfl_cgrp, kn, id);
+}
+
+static __always_inline struct oom_event *event_begin(struct task_struct *cur)
+{
+	struct oom_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(DROP_RINGBUF);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = OOM_EV_MARK_VICTIM;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->trigger_pid = BPF_CORE_READ(cur, pid);
+	e->trigger_tgid = BPF_CORE_READ(cur, tgid);
+	bpf_get_current_comm(&e->trigger_comm, sizeof(e->trigger_comm));
+	e->trigger_memcg_id = task_memcg_id(cur);
+	return e;
+}
+
+/* The one handler behind both hook variants. victim is NULL when only the
+ * classic tracepoint's pid is known. */
+static __always_inline int handle_victim(struct task_struct *victim)
+{
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+	struct oom_event *e = event_begin(cur);
+
+	if (!e)
+		return 0;
+	e->flags |= OOM_F_TP_BTF;
+	record_victim(e, victim);
+	if (victim == cur)
+		e->flags |= OOM_F_VICTIM_IS_CUR;
+	record_chain(e, task_memcg(victim));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/mark_victim")
+int BPF_PROG(mark_victim_btf, struct task_struct *victim)
+{
+	return handle_victim(victim);
+}
+
+/* Classic tracepoint: only the victim's thread id is certain (the sizes,
+ * uid and score exist from 6.9 on). mark_victim runs in the context of
+ * the task whose allocation failed; when that task is the victim (the
+ * exiting shortcut) everything is read from it, otherwise user space
+ * completes the victim from /proc and the memcg chain is the trigger's:
+ * the OOM cgroup is its ancestor too. */
+SEC("tracepoint/oom/mark_victim")
+int mark_victim_tp(struct trace_event_raw_mark_victim *ctx)
+{
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+	__u32 pid = BPF_CORE_READ(ctx, pid);
+	struct oom_event *e;
+
+	if (pid == BPF_CORE_READ(cur, pid)) {
+		e = event_begin(cur);
+		if (!e)
+			return 0;
+		record_victim(e, cur);
+		e->flags |= OOM_F_VICTIM_IS_CUR;
+		record_chain(e, task_memcg(cur));
+		bpf_ringbuf_submit(e, 0);
+		return 0;
+	}
+	e = event_begin(cur);
+	if (!e)
+		return 0;
+	e->victim_pid = pid;
+	if (bpf_core_field_exists(ctx->total_vm)) {
+		unsigned short off = BPF_CORE_READ(ctx, __data_loc_comm) & 0xffff;
+
+		/* These fields are in kB (OOM_F_TP_FIELDS tells user space). */
+		e->flags |= OOM_F_TP_FIELDS;
+		bpf_probe_read_kernel_str(&e->victim_comm, sizeof(e->victim_comm),
+					  (void *)ctx + off);
+		e->total_vm_pages = BPF_CORE_READ(ctx, total_vm);
+		e->anon_pages = BPF_CORE_READ(ctx, anon_rss);
+		e->file_pages = BPF_CORE_READ(ctx, file_rss);
+		e->shmem_pages = BPF_CORE_READ(ctx, shmem_rss);
+		e->victim_uid = BPF_CORE_READ(ctx, uid);
+		e->pgtables_bytes = BPF_CORE_READ(ctx, pgtables) * 1024;
+		e->oom_score_adj = BPF_CORE_READ(ctx, oom_score_adj);
+	}
+	e->flags |= OOM_F_CHAIN_OF_TRIG;
+	record_chain(e, task_memcg(cur));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

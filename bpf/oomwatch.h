@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* oomwatch: what the kernel side sends for every oom:mark_victim. */
+#ifndef MEMSCOPE_OOMWATCH_H
+#define MEMSCOPE_OOMWATCH_H
+
+#include "common.h"
+
+/* Memory cgroups recorded from the victim's (or, on the classic
+ * tracepoint, the trigger's) memcg up towards the root. Kubernetes nests
+ * five deep; deeper trees lose their top levels, which is flagged. */
+#define OOM_MAX_DEPTH     12
+/* Room for the events of a storm while user space reads /proc. */
+#define OOM_RINGBUF_BYTES (1024 * 1024)
+
+#define OOM_EV_MARK_VICTIM 1
+
+/* oom_event.flags */
+#define OOM_F_TP_BTF        (1u << 0) /* victim task_struct was at hand */
+#define OOM_F_TP_FIELDS     (1u << 1) /* sizes from the classic tracepoint (6.9+): *_pages hold kB */
+#define OOM_F_VICTIM_IS_CUR (1u << 2) /* victim == current (classic tp: read from current) */
+#define OOM_F_CHAIN_OF_TRIG (1u << 3) /* memcg chain walked from the trigger, not the victim */
+#define OOM_F_CHAIN_CUT     (1u << 4) /* more than OOM_MAX_DEPTH levels */
+#define OOM_F_NO_MM         (1u << 5) /* victim had no mm left: sizes are 0 */
+#define OOM_F_PF_EXITING    (1u << 6) /* victim already in do_exit */
+#define OOM_F_GROUP_EXIT    (1u << 7) /* victim's thread group is exiting */
+#define OOM_F_RSS_OLD       (1u << 8) /* pre-6.2 atomic rss counters */
+
+/* One memory cgroup level. Sizes in pages, as the kernel's page_counter. */
+struct oom_memcg_level {
+	__u64 id;             /* kernfs id (inode) of the cgroup directory */
+	__u64 usage_pages;    /* memory page_counter usage */
+	__u64 max_pages;      /* its limit (memory.max / limit_in_bytes) */
+	__u64 failcnt;        /* v1 failcnt of the memory counter */
+	__u64 memsw_usage_pages; /* v1 memory+swap (v2: swap) counter */
+	__u64 memsw_max_pages;
+	/* memory_events_local[MEMCG_OOM_KILL]: __oom_kill_process() counts
+	 * it just before mark_oom_victim(), the exiting-task shortcut does
+	 * not, so user space tells a real kill by this moving. */
+	__u64 oom_kill_local;
+	__u32 oom_group;      /* memory.oom.group set */
+	__u32 pad;
+};
+
+struct oom_event {
+	__u32 type;           /* OOM_EV_MARK_VICTIM */
+	__u32 flags;          /* OOM_F_* */
+	__u64 ts_ns;          /* bpf_ktime_get_ns */
+	__u32 victim_pid;     /* thread id, as the kernel's report prints it */
+	__u32 victim_tgid;
+	__u32 victim_uid;
+	__s32 oom_score_adj;
+	char victim_comm[TASK_COMM_LEN];
+	__u32 trigger_pid;
+	__u32 trigger_tgid;
+	char trigger_comm[TASK_COMM_LEN];
+	/* Victim's mm, in pages except pgtables. RSS counters are the
+	 * percpu_counter's folded count: approximate by up to the per-CPU
+	 * batch, exactly what the kernel's own OOM report prints. */
+	__u64 total_vm_pages;
+	__u64 anon_pages;
+	__u64 file_pages;
+	__u64 shmem_pages;
+	__u64 swap_ents;
+	__u64 pgtables_bytes;
+	__u64 victim_v2_cgid;     /* cgroup2 id of the victim */
+	__u64 trigger_memcg_id;   /* trigger's memory cgroup */
+	__u32 depth;              /* valid entries in chain[] */
+	__u32 pad;
+	struct oom_memcg_level chain[OOM_MAX_DEPTH]; /* [0] = the task's own memcg */
+};
+
+#endif
