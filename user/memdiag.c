@@ -66,6 +66,7 @@ struct report {
 	bool have_psi; struct psi psi; const char *psi_src;
 	int64_t fd_count; uint64_t fd_limit;
 	pid_t top_anon_pid; uint64_t top_anon;
+	pid_t grow_pid;            /* largest anon growth since the first sample */
 	int nprocs;
 	/* process */
 	pid_t pid;
@@ -77,8 +78,17 @@ struct report {
 	struct diag diag;
 };
 
+/* First anon size seen of each process in the cgroup, to name the one
+ * that grows (not only the biggest) when sampling with -i. */
+struct seen {
+	pid_t pid;
+	uint64_t anon;
+};
+
 struct app {
 	struct env env;
+	struct seen *seen;
+	size_t nseen;
 	struct report cur;
 	struct trend trend;
 	struct cgroup_target cgt;
@@ -174,9 +184,22 @@ static int gather_host(struct report *r)
 	return 0;
 }
 
-/* Open fds and the biggest anon user among the cgroup's processes. */
-static void scan_cgroup_procs(struct report *r)
+static uint64_t first_anon(struct app *a, pid_t pid, uint64_t now)
 {
+	for (size_t i = 0; i < a->nseen; i++)
+		if (a->seen[i].pid == pid)
+			return a->seen[i].anon;
+	if (!(a->seen = realloc(a->seen, (a->nseen + 1) * sizeof(*a->seen))))
+		abort();
+	a->seen[a->nseen++] = (struct seen){ pid, now };
+	return now;
+}
+
+/* Open fds, the biggest anon user and the fastest grower among the
+ * cgroup's processes. */
+static void scan_cgroup_procs(struct app *a, struct report *r)
+{
+	uint64_t best_growth = 0;
 	pid_t *pids = NULL;
 	int n = cgroup_pids(r->cg_dir, &pids);
 
@@ -190,15 +213,22 @@ static void scan_cgroup_procs(struct report *r)
 		int fds = proc_fd_count(pids[i]);
 		if (fds > 0)
 			r->fd_count += fds;
-		if (proc_status(pids[i], &st) == 0 && st.rss_anon > r->top_anon) {
+		if (proc_status(pids[i], &st))
+			continue;
+		if (st.rss_anon > r->top_anon) {
 			r->top_anon = st.rss_anon;
 			r->top_anon_pid = pids[i];
+		}
+		uint64_t first = a ? first_anon(a, pids[i], st.rss_anon) : st.rss_anon;
+		if (st.rss_anon > first && st.rss_anon - first > best_growth) {
+			best_growth = st.rss_anon - first;
+			r->grow_pid = pids[i];
 		}
 	}
 	free(pids);
 }
 
-static int gather_cgroup(struct report *r, bool scan_procs)
+static int gather_cgroup(struct app *a, struct report *r, bool scan_procs)
 {
 	struct cgroup_mem *cm = &r->cm;
 	int err = cgroup_mem_read(r->cg_dir, cm);
@@ -238,7 +268,7 @@ static int gather_cgroup(struct report *r, bool scan_procs)
 		r->psi_src = "/proc/pressure/memory (host)";
 	}
 	if (scan_procs)
-		scan_cgroup_procs(r);
+		scan_cgroup_procs(a, r);
 	else
 		r->fd_count = -1;
 	return 0;
@@ -319,7 +349,7 @@ static void run_diagnosis(struct report *r, const struct trend *tr)
 		.have_swap = r->have_swap, .swap = r->swap,
 		.have_sock = r->have_sock, .sock = r->sock, .sock_src = r->sock_src,
 		.pid = r->pid, .fd_count = r->fd_count, .fd_limit = r->fd_limit,
-		.top_anon_pid = r->top_anon_pid, .target = r->target_arg, .trend = tr,
+		.top_anon_pid = r->top_anon_pid, .grow_pid = r->grow_pid, .target = r->target_arg, .trend = tr,
 	};
 	diagnose(&in, &r->diag);
 }
@@ -534,7 +564,13 @@ static void print_report(const struct app *a)
 	if (r->kind == T_HOST) {
 		printf("memdiag: host (/proc/meminfo)");
 	} else {
-		printf("memdiag: %s ", r->kind == T_PROCESS ? "process's cgroup" : "cgroup");
+		if (r->kind == T_PROCESS) {
+			printf("memdiag: process %d (", (int)r->pid);
+			print_term(stdout, r->comm ? r->comm : r->st.name, 0);
+			printf(") in cgroup ");
+		} else {
+			printf("memdiag: cgroup ");
+		}
 		print_term(stdout, r->cg_rel, 0);
 		printf(" (cgroup v%d, ", r->cm.version);
 		print_term(stdout, r->cg_dir, 0);
@@ -761,7 +797,7 @@ static int take_sample(struct app *a)
 			r->cg_dir = strdup(a->env.snapshot ? a->env.snapshot : a->cgt.dir);
 			r->cg_rel = strdup(a->env.snapshot ? a->env.snapshot : a->cgt.rel);
 		}
-		if ((err = gather_cgroup(r, kind == T_CGROUP && !a->env.snapshot)))
+		if ((err = gather_cgroup(a, r, kind == T_CGROUP && !a->env.snapshot)))
 			return err;
 		if (kind == T_PROCESS) {
 			int fds = proc_fd_count(pid);
@@ -818,7 +854,7 @@ static void collect_one(struct cg_list *l, const char *dir)
 {
 	struct report r = { .kind = T_CGROUP };
 	r.cg_dir = strdup(dir);
-	if (gather_cgroup(&r, false)) {
+	if (gather_cgroup(NULL, &r, false)) {
 		free(r.cg_dir);
 		cgroup_mem_free(&r.cm);
 		return;
@@ -1107,5 +1143,6 @@ int main(int argc, char **argv)
 	}
 	report_clear(&a.cur);
 	cgroup_target_free(&a.cgt);
+	free(a.seen);
 	return status;
 }

@@ -48,6 +48,8 @@ void trend_add(struct trend *tr, double t, const double vals[TB_N])
 			tr->first[b] = vals[b];
 		else if (vals[b] > tr->last[b])
 			tr->ups[b]++;
+		else if (vals[b] < tr->last[b])
+			tr->downs[b]++;
 		tr->last[b] = vals[b];
 		tr->sy[b] += vals[b];
 		tr->sty[b] += x * vals[b];
@@ -88,13 +90,15 @@ void trend_values(const struct memstat *ms, const struct working_set *ws,
 	v[TB_swap] = swap;
 }
 
-/* A bucket "grows" when the fitted slope is at least min_rate per minute
- * and it went up in most steps: one jump is not a leak. */
+/* A bucket "grows" when the fitted slope is at least min_rate per minute,
+ * it rose in at least two steps (one jump is not a leak) and it almost
+ * never shrank. Flat steps are allowed: sampling can be faster than the
+ * leak's pace. */
 static bool trend_grows(const struct trend *tr, enum trend_bucket b, double min_rate)
 {
 	if (!tr || tr->n < 3)
 		return false;
-	return trend_per_min(tr, b) >= min_rate && tr->ups[b] * 5 >= (tr->n - 1) * 4;
+	return trend_per_min(tr, b) >= min_rate && tr->ups[b] >= 2 && tr->downs[b] * 5 <= tr->n - 1;
 }
 
 /* ---- findings ---- */
@@ -257,8 +261,12 @@ static void rule_anon(const struct ctx *c, struct diag *d)
 		    "anon memory is freed only by the process, never by reclaim of cache",
 		    R(rate), H(tr->first[TB_anon]), H(tr->last[TB_anon]), T(trend_span_s(tr)),
 		    tr->ups[TB_anon], tr->n - 1);
-		fmt(f->suggest, sizeof(f->suggest), "memleak-trace %s to find the call stacks that allocate without freeing",
-		    c->pid_hint);
+		if (c->in->grow_pid && !c->in->pid)
+			fmt(f->suggest, sizeof(f->suggest), "memleak-trace -p %d (its anon grew most) to find the "
+			    "call stacks that allocate without freeing", (int)c->in->grow_pid);
+		else
+			fmt(f->suggest, sizeof(f->suggest), "memleak-trace %s to find the call stacks that "
+			    "allocate without freeing", c->pid_hint);
 		ev(f, "anon_rate_bytes_per_min", EV_RATE, rate);
 		ev(f, "anon_first_bytes", EV_BYTES, tr->first[TB_anon]);
 		ev(f, "anon_bytes", EV_BYTES, ms->anon);

@@ -32,6 +32,7 @@ struct trend {
 	double sy[TB_N], sty[TB_N];
 	double first[TB_N], last[TB_N];
 	int ups[TB_N];          /* steps in which the bucket grew */
+	int downs[TB_N];        /* steps in which it shrank */
 };
 void trend_init(struct trend *tr);
 void trend_add(struct trend *tr, double t, const double vals[TB_N]);
@@ -88,6 +89,7 @@ struct diag_input {
 	int64_t fd_count;           /* of pid, or summed over the cgroup; -1 unknown */
 	uint64_t fd_limit;          /* RLIMIT_NOFILE of pid, 0 unknown */
 	pid_t top_anon_pid;         /* biggest anon user in the cgroup, 0 none */
+	pid_t grow_pid;             /* the one whose anon grew most while sampling */
 	const char *target;         /* "-c /path" or "" for suggestions */
 	const struct trend *trend;  /* NULL or fewer than 3 samples: levels only */
 };
