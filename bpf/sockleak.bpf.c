@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* sockleak: exact per-process accounting of socket fds (every fd with
+ * --all-fds). The live fds sit in a (tgid, fd) hash filled at creation and
+ * emptied at close; close() of anything that is not tracked costs one hash
+ * miss and nothing reaches user space. User space walks the maps at each
+ * report, so a socket that lives a few microseconds costs two hash ops. */
+#include "vmlinux.h"
+#include "common.bpf.h"
+#include "sockleak.h"
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+const volatile __u32 targ_tgid = 0;     /* -p: only this process */
+const volatile __u32 self_tgid = 0;     /* sockleak itself: never tracked */
+const volatile bool want_stacks = true; /* capture the creating stack */
+const volatile bool all_fds = false;    /* --all-fds: kinds other than sockets */
+
+#define TCP_CLOSE_WAIT_STATE 8
+#define EEXIST_ERR 17
+#define CLOSE_RANGE_CLOEXEC_FLAG (1U << 2)
+#define F_DUPFD_CMD 0
+#define F_DUPFD_CLOEXEC_CMD 1030
+#define CLOSE_RANGE_MAX_LOOP (1U << 20)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_FDS_DEFAULT);
+	__type(key, struct fd_key);
+	__type(value, struct fd_info);
+} fds SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct proc_stats);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, SL_MAX_STACKS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, SL_MAX_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+/* Syscall arguments kept from entry to exit, per thread. */
+struct pending {
+	__u64 a0, a1, a2;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_CLOSE_WAIT);
+	__type(key, __u64);
+	__type(value, struct cw_info);
+} closewait SEC(".maps");
+
+/* Zeroed template for a new procs entry (keeps it off the BPF stack). */
+const struct proc_stats zero_proc = {};
+
+static __always_inline bool skip_tgid(__u32 tgid)
+{
+	return (targ_tgid && tgid != targ_tgid) || tgid == self_tgid;
+}
+
+static __always_inline struct proc_stats *proc_get(__u32 tgid)
+{
+	struct proc_stats *p = bpf_map_lookup_elem(&procs, &tgid);
+	struct cgroup_ids ids;
+
+	if (p)
+		return p;
+	if (bpf_map_update_elem(&procs, &tgid, &zero_proc, BPF_NOEXIST) &&
+	    !(p = bpf_map_lookup_elem(&procs, &tgid))) {
+		count_drop(DROP_MAP_FULL);
+		return NULL;
+	}
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	if (!p)
+		return NULL;
+	/* Only the first fd of a process pays for its identity. */
+	bpf_get_current_comm(p->comm, sizeof(p->comm));
+	current_cgroup_ids(&ids);
+	p->cg_v2 = ids.v2_id;
+	p->cg_v1_memory = ids.v1_memcg_id;
+	return p;
+}
+
+static __always_inline struct file *fd_file(__u32 fd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **arr;
+	struct file *f = NULL;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	arr = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	return f;
+}
+
+/* The creating caller. glibc's syscall wrappers (socket, accept when
+ * single-threaded, ...) are leaf functions that keep no frame, so a frame
+ * pointer walk skips the function that called them: its return address
+ * is the word at the user sp, or a few words above it when the wrapper
+ * spilled registers. Take the first word pointing into the main
+ * executable's code; user space adds it when the walk lacks it. */
+static __always_inline __u64 user_caller(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	__u64 words[SL_CALLER_SCAN] = {};
+	__u64 start, end, sp;
+
+	start = BPF_CORE_READ(t, mm, start_code);
+	end = BPF_CORE_READ(t, mm, end_code);
+	sp = BPF_CORE_READ(regs, sp);
+	if (bpf_probe_read_user(words, sizeof(words), (void *)sp))
+		return 0;
+#pragma unroll
+	for (int i = 0; i < SL_CALLER_SCAN; i++)
+		if (words[i] >= start && words[i] < end)
+			return words[i];
+	return 0;
+}
+
+static __always_inline void count_close(__u32 tgid, __u16 kind)
+{
+	struct proc_stats *p = bpf_map_lookup_elem(&procs, &tgid);
+
+	if (p)
+		__sync_fetch_and_add(&p->closed[kind < FDK_MAX ? kind : FDK_OTHER], 1);
+}
+
+/* Store a new entry; an fd already tracked means its previous file was
+ * released by a path we do not hook: count that one as closed. */
+static __always_inline void put_fd(__u32 tgid, __u32 fd, struct fd_info *v,
+				   struct proc_stats *p)
+{
+	struct fd_key k = { .tgid = tgid, .fd = fd };
+	struct fd_info *old;
+	long err;
+
+	err = bpf_map_update_elem(&fds, &k, v, BPF_NOEXIST);
+	if (err == -EEXIST_ERR) {
+		old = bpf_map_lookup_elem(&fds, &k);
+		if (old) {
+			__sync_fetch_and_add(&p->closed[old->kind < FDK_MAX ? old->kind : FDK_OTHER], 1);
+			__sync_fetch_and_add(&p->reused, 1);
+		}
+		err = bpf_map_update_elem(&fds, &k, v, BPF_ANY);
+	}
+	if (err) {
+		count_drop(DROP_MAP_FULL);
+		return;
+	}
+	if (v->how == HOW_INHERIT)
+		__sync_fetch_and_add(&p->inherited, 1);
+	else
+		__sync_fetch_and_add(&p->created[v->kind < FDK_MAX ? v->kind : FDK_OTHER], 1);
+}
+
+/* A new fd made by the current task: socket, accept, open, pipe, ... */
+static __always_inline void new_fd(void *ctx, long fd, __u16 kind, __u16 how)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fd_info v = {};
+	struct proc_stats *p;
+	struct file *f;
+
+	if (fd < 0 || skip_tgid(tgid))
+		return;
+	p = proc_get(tgid);
+	if (!p)
+		return;
+	v.ts_ns = bpf_ktime_get_ns();
+	v.kind = kind;
+	v.how = how;
+	f = fd_file(fd);
+	if (f) {
+		v.ino = BPF_CORE_READ(f, f_inode, i_ino);
+		if (kind == FDK_SOCKET) {
+			struct socket *so = BPF_CORE_READ(f, private_data);
+
+			v.sk = (__u64)BPF_CORE_READ(so, sk);
+		}
+	}
+	v.stack_id = -1;
+	if (want_stacks) {
+		v.stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+		if (v.stack_id < 0)
+			count_drop(DROP_STACK);
+		v.caller = user_caller();
+	}
+	put_fd(tgid, fd, &v, p);
+}
+
+/* The fd went away (close, dup2 over it, close_range). */
+static __always_inline void drop_fd(__u32 tgid, __u32 fd)
+{
+	struct fd_key k = { .tgid = tgid, .fd = fd };
+	struct fd_info *v;
+
+	if (!all_fds) {
+		/* Sockets only: the kind is known, one hash op decides. */
+		if (bpf_map_delete_elem(&fds, &k) == 0)
+			count_close(tgid, FDK_SOCKET);
+		return;
+	}
+	v = bpf_map_lookup_elem(&fds, &k);
+	if (!v)
+		return;
+	__u16 kind = v->kind;
+	if (bpf_map_delete_elem(&fds, &k) == 0)
+		count_close(tgid, kind);
+}
+
+/* newfd is a copy of oldfd (dup family): same file, same kind. */
+static __always_inline void dup_fd(void *ctx, __u32 oldfd, long newfd)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct fd_key k = { .tgid = tgid, .fd = oldfd };
+	struct fd_info *src, v;
+	struct proc_stats *p;
+
+	if (newfd < 0 || (__u32)newfd == oldfd)
+		return;
+	src = bpf_map_lookup_elem(&fds, &k);
+	if (!src)
+		return;
+	v = *src;
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	if (!p)
+		return;
+	v.ts_ns = bpf_ktime_get_ns();
+	v.how = HOW_DUP;
+	if (want_stacks) {
+		v.stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+		if (v.stack_id < 0)
+			count_drop(DROP_STACK);
+		v.caller = user_caller();
+	}
+	put_fd(tgid, newfd, &v, p);
+}
+
+static __always_inline void save_args(__u64 a0, __u64 a1, __u64 a2)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pending v = { a0, a1, a2 };
+
+	if (skip_tgid(id >> 32))
+		return;
+	if (bpf_map_update_elem(&pending, &id, &v, BPF_ANY))
+		count_drop(DROP_MAP_FULL);
+}
+
+/* Arguments saved at entry; deleted from the map, copied to *out. */
+static __always_inline bool take_args(struct pending *out)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pending *v;
+
+	if (skip_tgid(id >> 32))
+		return false;
+	v = bpf_map_lookup_elem(&pending, &id);
+	if (!v)
+		return false;
+	*out = *v;
+	bpf_map_delete_elem(&pending, &id);
+	return true;
+}
+
+#define ARG(ctx, i) (((struct trace_event_raw_sys_enter *)(ctx))->args[i])
+#define RET(ctx) (((struct trace_event_raw_sys_exit *)(ctx))->ret)
+
+/* ---- sockets ---- */
+
+SEC("tracepoint/syscalls/sys_exit_socket")
+int exit_socket(void *ctx) { new_fd(ctx, RET(ctx), FDK_SOCKET, HOW_CREATE); return 0; }
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(void *ctx) { new_fd(ctx, RET(ctx), FDK_SOCKET, HOW_ACCEPT); return 0; }
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(void *ctx) { new_fd(ctx, RET(ctx), FDK_SOCKET, HOW_ACCEPT); return 0; }
+
+/* socketpair and pipe write two fds to user memory. */
+static __always_inline void exit_fd_pair(void *ctx, __u16 kind)
+{
+	struct pending a;
+	int pair[2];
+
+	if (!take_args(&a) || RET(ctx) != 0)
+		return;
+	if (bpf_probe_read_user(pair, sizeof(pair), (void *)a.a0))
+		return;
+	new_fd(ctx, pair[0], kind, HOW_CREATE);
+	new_fd(ctx, pair[1], kind, HOW_CREATE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_socketpair")
+int enter_socketpair(void *ctx) { save_args(ARG(ctx, 3), 0, 0); return 0; }
+
+SEC("tracepoint/syscalls/sys_exit_socketpair")
+int exit_socketpair(void *ctx) { exit_fd_pair(ctx, FDK_SOCKET); return 0; }
+
+/* ---- release ---- */
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(void *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	/* The fd is gone even if close() then reports EINTR or EIO. */
+	if (!skip_tgid(tgid))
+		drop_fd(tgid, ARG(ctx, 0));
+	return 0;
+}
+
+struct range_ctx {
+	__u32 tgid, first;
+};
+
+static long close_one(__u32 i, struct range_ctx *c)
+{
+	drop_fd(c->tgid, c->first + i);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close_range")
+int enter_close_range(void *ctx) { save_args(ARG(ctx, 0), ARG(ctx, 1), ARG(ctx, 2)); return 0; }
+
+SEC("tracepoint/syscalls/sys_exit_close_range")
+int exit_close_range(void *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct range_ctx c;
+	struct pending a;
+	__u64 last, max;
+
+	if (!take_args(&a) || RET(ctx) != 0 || (a.a2 & CLOSE_RANGE_CLOEXEC_FLAG))
+		return 0;
+	c.tgid = bpf_get_current_pid_tgid() >> 32;
+	c.first = a.a0;
+	if (!bpf_map_lookup_elem(&procs, &c.tgid))
+		return 0;       /* nothing tracked in this process */
+	/* Only fds below the table size can have been open. */
+	max = BPF_CORE_READ(t, files, fdt, max_fds);
+	last = (__u32)a.a1;
+	if (last >= max)
+		last = max ? max - 1 : 0;
+	if (last < c.first)
+		return 0;
+	if (last - c.first + 1 > CLOSE_RANGE_MAX_LOOP) {
+		count_drop(DROP_MISSED); /* the rest is left to the /proc reconcile */
+		last = c.first + CLOSE_RANGE_MAX_LOOP - 1;
+	}
+	bpf_loop(last - c.first + 1, close_one, &c, 0);
+	return 0;
+}
+
+/* ---- copies ---- */
+
+SEC("tracepoint/syscalls/sys_enter_dup")
+int enter_dup(void *ctx) { save_args(ARG(ctx, 0), 0, 0); return 0; }
+
+SEC("tracepoint/syscalls/sys_exit_dup")
+int exit_dup(void *ctx)
+{
+	struct pending a;
+
+	if (take_args(&a))
+		dup_fd(ctx, a.a0, RET(ctx));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup2")
+int enter_dup2(void *ctx) { save_args(ARG(ctx, 0), ARG(ctx, 1), 0); return 0; }
+
+SEC("tracepoint/syscalls/sys_enter_dup3")
+int enter_dup3(void *ctx) { save_args(ARG(ctx, 0), ARG(ctx, 1), 0); return 0; }
+
+/* dup2/dup3 silently close newfd when it was open. */
+static __always_inline void exit_dup2x(void *ctx)
+{
+	struct pending a;
+
+	if (!take_args(&a) || RET(ctx) < 0 || a.a0 == a.a1)
+		return;
+	drop_fd(bpf_get_current_pid_tgid() >> 32, a.a1);
+	dup_fd(ctx, a.a0, RET(ctx));
+}
+
+SEC("tracepoint/syscalls/sys_exit_dup2")
+int exit_dup2(void *ctx) { exit_dup2x(ctx); return 0; }
+
+SEC("tracepoint/syscalls/sys_exit_dup3")
+int exit_dup3(void *ctx) { exit_dup2x(ctx); return 0; }
+
+SEC("tracepoint/syscalls/sys_enter_fcntl")
+int enter_fcntl(void *ctx)
+{
+	__u64 cmd = ARG(ctx, 1);
+
+	/* Only the duplicating commands matter; every other fcntl is free. */
+	if (cmd == F_DUPFD_CMD || cmd == F_DUPFD_CLOEXEC_CMD)
+		save_args(ARG(ctx, 0), 0, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_fcntl")
+int exit_fcntl(void *ctx)
+{
+	struct pending a;
+
+	if (take_args(&a))
+		dup_fd(ctx, a.a0, RET(ctx));
+	return 0;
+}
+
+/* ---- processes ---- */
+
+struct fork_ctx {
+	__u32 parent, child;
+	struct proc_stats *p;
+};
+
+static long copy_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v,
+		     struct fork_ctx *c)
+{
+	struct fd_key nk;
+	struct fd_info nv;
+
+	if (k->tgid != c->parent)
+		return 0;
+	nk.tgid = c->child;
+	nk.fd = k->fd;
+	nv = *v;
+	nv.how = HOW_INHERIT;
+	put_fd(c->child, k->fd, &nv, c->p);
+	return 0;
+}
+
+/* A new process gets a copy of its parent's fd table; threads (and
+ * CLONE_FILES children) share it, and tracking is per tgid already. */
+static __always_inline void on_fork(struct task_struct *parent, struct task_struct *child)
+{
+	struct fork_ctx c;
+	struct proc_stats *pp, *cp;
+
+	c.parent = BPF_CORE_READ(parent, tgid);
+	c.child = BPF_CORE_READ(child, tgid);
+	if (c.parent == c.child || skip_tgid(c.parent))
+		return;
+	if (BPF_CORE_READ(parent, files) == BPF_CORE_READ(child, files))
+		return;
+	pp = bpf_map_lookup_elem(&procs, &c.parent);
+	if (!pp)
+		return;         /* no tracked fds to inherit: the common case */
+	if (bpf_map_update_elem(&procs, &c.child, &zero_proc, BPF_ANY)) {
+		count_drop(DROP_MAP_FULL);
+		return;
+	}
+	cp = bpf_map_lookup_elem(&procs, &c.child);
+	if (!cp)
+		return;
+	__builtin_memcpy(cp->comm, pp->comm, sizeof(cp->comm));
+	cp->cg_v2 = pp->cg_v2;
+	cp->cg_v1_memory = pp->cg_v1_memory;
+	c.p = cp;
+	bpf_for_each_map_elem(&fds, copy_one, &c, 0);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(fork_btf, struct task_struct *parent, struct task_struct *child)
+{
+	on_fork(parent, child);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(fork_raw, struct task_struct *parent, struct task_struct *child)
+{
+	on_fork(parent, child);
+	return 0;
+}
+
+/* The fd table goes with the last thread: mark the process, user space
+ * drops its entries (they are not leaks) at the next report. */
+SEC("tracepoint/sched/sched_process_exit")
+int proc_exit(void *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct proc_stats *p;
+
+	if (skip_tgid(tgid))
+		return 0;
+	/* signal->live is decremented before this tracepoint fires. */
+	if (BPF_CORE_READ(t, signal, live.counter) != 0)
+		return 0;
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	if (p)
+		p->exit_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+struct exec_ctx {
+	__u32 tgid;
+	struct fdtable *fdt;
+};
+
+static long check_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v,
+		      struct exec_ctx *c)
+{
+	struct fdtable *fdt = c->fdt;
+	struct file **arr, *f = NULL;
+	__u64 ino = 0;
+
+	if (k->tgid != c->tgid)
+		return 0;
+	if (k->fd < BPF_CORE_READ(fdt, max_fds)) {
+		arr = BPF_CORE_READ(fdt, fd);
+		bpf_probe_read_kernel(&f, sizeof(f), &arr[k->fd]);
+		if (f)
+			ino = BPF_CORE_READ(f, f_inode, i_ino);
+	}
+	if (f && (!v->ino || ino == v->ino))
+		return 0;
+	drop_fd(k->tgid, k->fd);
+	return 0;
+}
+
+/* exec closed the close-on-exec fds: drop the entries whose fd no longer
+ * holds the same file (the new image may reuse the numbers at once). */
+SEC("tracepoint/sched/sched_process_exec")
+int proc_exec(void *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct exec_ctx c = { .tgid = bpf_get_current_pid_tgid() >> 32 };
+	struct proc_stats *p;
+
+	if (skip_tgid(c.tgid))
+		return 0;
+	p = bpf_map_lookup_elem(&procs, &c.tgid);
+	if (!p)
+		return 0;
+	__sync_fetch_and_add(&p->execs, 1);
+	bpf_get_current_comm(p->comm, sizeof(p->comm));
+	c.fdt = BPF_CORE_READ(t, files, fdt);
+	if (c.fdt)
+		bpf_for_each_map_elem(&fds, check_one, &c, 0);
+	return 0;
+}
+
+/* ---- TCP state: runs in softirq, so no owner lookup here: the sock
+ * pointer (and inode when the socket has a file) is matched with the fd
+ * entries in user space. ---- */
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	__u64 sk = (__u64)ctx->skaddr;
+	struct cw_info v;
+
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	if (ctx->newstate == TCP_CLOSE_WAIT_STATE) {
+		struct sock *s = (struct sock *)ctx->skaddr;
+
+		v.ts_ns = bpf_ktime_get_ns();
+		v.ino = BPF_CORE_READ(s, sk_socket, file, f_inode, i_ino);
+		if (bpf_map_update_elem(&closewait, &sk, &v, BPF_ANY))
+			count_drop(DROP_MAP_FULL);
+	} else if (ctx->oldstate == TCP_CLOSE_WAIT_STATE) {
+		bpf_map_delete_elem(&closewait, &sk);
+	}
+	return 0;
+}
+
+/* ---- --all-fds: every other fd-creating call ---- */
+
+#define FD_EXIT(name, kind) \
+SEC("tracepoint/syscalls/sys_exit_" #name) \
+int all_exit_##name(void *ctx) { if (all_fds) new_fd(ctx, RET(ctx), kind, HOW_CREATE); return 0; }
+
+FD_EXIT(open, FDK_FILE)
+FD_EXIT(openat, FDK_FILE)
+FD_EXIT(openat2, FDK_FILE)
+FD_EXIT(creat, FDK_FILE)
+FD_EXIT(open_by_handle_at, FDK_FILE)
+FD_EXIT(eventfd, FDK_EVENTFD)
+FD_EXIT(eventfd2, FDK_EVENTFD)
+FD_EXIT(epoll_create, FDK_EPOLL)
+FD_EXIT(epoll_create1, FDK_EPOLL)
+FD_EXIT(timerfd_create, FDK_TIMERFD)
+FD_EXIT(inotify_init, FDK_INOTIFY)
+FD_EXIT(inotify_init1, FDK_INOTIFY)
+FD_EXIT(memfd_create, FDK_MEMFD)
+FD_EXIT(pidfd_open, FDK_PIDFD)
+FD_EXIT(pidfd_getfd, FDK_OTHER)
+FD_EXIT(fanotify_init, FDK_OTHER)
+FD_EXIT(perf_event_open, FDK_OTHER)
+FD_EXIT(userfaultfd, FDK_OTHER)
+FD_EXIT(io_uring_setup, FDK_OTHER)
+
+/* signalfd(fd, ...) with fd != -1 updates that fd and makes none. */
+static __always_inline void exit_signalfd(void *ctx)
+{
+	struct pending a;
+
+	if (take_args(&a) && (int)a.a0 == -1)
+		new_fd(ctx, RET(ctx), FDK_SIGNALFD, HOW_CREATE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_signalfd")
+int all_enter_signalfd(void *ctx) { if (all_fds) save_args(ARG(ctx, 0), 0, 0); return 0; }
+SEC("tracepoint/syscalls/sys_exit_signalfd")
+int all_exit_signalfd(void *ctx) { if (all_fds) exit_signalfd(ctx); return 0; }
+SEC("tracepoint/syscalls/sys_enter_signalfd4")
+int all_enter_signalfd4(void *ctx) { if (all_fds) save_args(ARG(ctx, 0), 0, 0); return 0; }
+SEC("tracepoint/syscalls/sys_exit_signalfd4")
+int all_exit_signalfd4(void *ctx) { if (all_fds) exit_signalfd(ctx); return 0; }
+
+SEC("tracepoint/syscalls/sys_enter_pipe")
+int all_enter_pipe(void *ctx) { if (all_fds) save_args(ARG(ctx, 0), 0, 0); return 0; }
+SEC("tracepoint/syscalls/sys_exit_pipe")
+int all_exit_pipe(void *ctx) { if (all_fds) exit_fd_pair(ctx, FDK_PIPE); return 0; }
+SEC("tracepoint/syscalls/sys_enter_pipe2")
+int all_enter_pipe2(void *ctx) { if (all_fds) save_args(ARG(ctx, 0), 0, 0); return 0; }
+SEC("tracepoint/syscalls/sys_exit_pipe2")
+int all_exit_pipe2(void *ctx) { if (all_fds) exit_fd_pair(ctx, FDK_PIPE); return 0; }

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* sockleak's kernel/user ABI. Nothing travels per event: the BPF side keeps
+ * the live fds and the per-process counters in hash maps, and user space
+ * walks them at each report. */
+#ifndef MEMSCOPE_SOCKLEAK_H
+#define MEMSCOPE_SOCKLEAK_H
+
+#include "common.h"
+
+#define SL_MAX_FDS_DEFAULT   131072 /* live tracked fds, system-wide */
+#define SL_MAX_PROCS         16384  /* processes with tracked fds */
+#define SL_MAX_STACKS        16384  /* distinct creating stacks */
+#define SL_MAX_STACK_DEPTH   32
+#define SL_MAX_CLOSE_WAIT    65536  /* sockets sitting in CLOSE_WAIT */
+#define SL_CALLER_SCAN       8      /* words read at the user sp (see caller) */
+
+/* What an fd is. Sockets only by default; every kind with --all-fds. */
+#define FDK_SOCKET   0
+#define FDK_FILE     1
+#define FDK_PIPE     2
+#define FDK_EVENTFD  3
+#define FDK_EPOLL    4
+#define FDK_TIMERFD  5
+#define FDK_SIGNALFD 6
+#define FDK_INOTIFY  7
+#define FDK_MEMFD    8
+#define FDK_PIDFD    9
+#define FDK_OTHER    10
+#define FDK_MAX      11
+
+/* How the fd came to exist. */
+#define HOW_CREATE   0  /* socket, socketpair, open, pipe, ... */
+#define HOW_ACCEPT   1
+#define HOW_DUP      2  /* dup, dup2, dup3, fcntl F_DUPFD */
+#define HOW_INHERIT  3  /* copied to a child at fork */
+#define HOW_BASELINE 4  /* found in /proc (before start, or unhooked path) */
+
+struct fd_key {
+	__u32 tgid;
+	__u32 fd;
+};
+
+struct fd_info {
+	__u64 ts_ns;      /* creation (bpf_ktime_get_ns); 0 = unknown (baseline) */
+	__u64 ino;        /* inode of the open file (socket:[ino] in /proc) */
+	__u64 sk;         /* struct sock *, sockets only: matches CLOSE_WAIT */
+	__u64 caller;     /* return address found at the user sp (see bpf) */
+	__s32 stack_id;   /* user stack in `stacks`, <0 when none */
+	__u16 kind;       /* FDK_* */
+	__u16 how;        /* HOW_* */
+};
+
+/* Per process (tgid). Counters only grow; user space diffs them. */
+struct proc_stats {
+	__u64 created[FDK_MAX];
+	__u64 closed[FDK_MAX];   /* close, close_range, dup2 over, reuse */
+	__u64 inherited;         /* fds copied from the parent at fork */
+	__u64 reused;            /* fd reappeared while tracked: released unseen */
+	__u64 exit_ns;           /* whole thread group exited (0: alive) */
+	__u64 cg_v2;
+	__u64 cg_v1_memory;
+	__u32 execs;             /* exec count: close-on-exec fds went away */
+	__u32 pad;
+	char comm[TASK_COMM_LEN];
+};
+
+/* A TCP socket entering CLOSE_WAIT (peer closed, we did not). */
+struct cw_info {
+	__u64 ts_ns;
+	__u64 ino;               /* 0 if not yet accepted when it happened */
+};
+
+#endif

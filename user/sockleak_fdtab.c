@@ -1,0 +1,636 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "procfs.h"
+#include "sockleak_fdtab.h"
+
+static const char *const kind_names[FDK_MAX] = {
+	"socket", "file", "pipe", "eventfd", "epoll", "timerfd", "signalfd",
+	"inotify", "memfd", "pidfd", "other",
+};
+
+const char *fd_kind_name(int kind)
+{
+	return kind >= 0 && kind < FDK_MAX ? kind_names[kind] : "other";
+}
+
+static uint64_t bracket_ino(const char *s)
+{
+	const char *p = strchr(s, '[');
+
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+/* Classify an fd from its /proc link target. */
+int fd_kind_of_target(const char *target, uint64_t *ino)
+{
+	*ino = 0;
+	if (!strncmp(target, "socket:[", 8)) {
+		*ino = bracket_ino(target);
+		return FDK_SOCKET;
+	}
+	if (!strncmp(target, "pipe:[", 6)) {
+		*ino = bracket_ino(target);
+		return FDK_PIPE;
+	}
+	if (!strncmp(target, "/memfd:", 7))
+		return FDK_MEMFD;
+	if (target[0] == '/')
+		return FDK_FILE;
+	if (strstr(target, "eventfd"))
+		return FDK_EVENTFD;
+	if (strstr(target, "eventpoll"))
+		return FDK_EPOLL;
+	if (strstr(target, "timerfd"))
+		return FDK_TIMERFD;
+	if (strstr(target, "signalfd"))
+		return FDK_SIGNALFD;
+	if (strstr(target, "inotify"))
+		return FDK_INOTIFY;
+	if (strstr(target, "pidfd"))
+		return FDK_PIDFD;
+	return FDK_OTHER;
+}
+
+static bool in_scope(const struct fdtab *t, int kind)
+{
+	return t->o.all_fds || kind == FDK_SOCKET;
+}
+
+static uint64_t sum_kinds(const struct fdtab *t, const __u64 *v)
+{
+	uint64_t s = 0;
+
+	for (int k = 0; k < FDK_MAX; k++)
+		if (in_scope(t, k))
+			s += v[k];
+	return s;
+}
+
+uint64_t sl_created(const struct fdtab *t, const struct sl_proc *p)
+{
+	return sum_kinds(t, p->now.created) + p->now.inherited + p->found;
+}
+
+uint64_t sl_closed(const struct fdtab *t, const struct sl_proc *p)
+{
+	return sum_kinds(t, p->now.closed) + p->gone + p->closed_exec + p->closed_exit;
+}
+
+uint64_t sl_created_prev(const struct fdtab *t, const struct sl_proc *p)
+{
+	return sum_kinds(t, p->prev.created) + p->prev.inherited + p->prev_found;
+}
+
+uint64_t sl_closed_prev(const struct fdtab *t, const struct sl_proc *p)
+{
+	return sum_kinds(t, p->prev.closed) + p->prev_gone + p->prev_closed_exec + p->prev_closed_exit;
+}
+
+struct fdtab *fdtab__new(const struct fdtab_opts *o)
+{
+	struct fdtab *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		abort();
+	t->o = *o;
+	t->start_ns = t->now_ns = t->prev_ns = mono_ns();
+	return t;
+}
+
+static void proc_free(struct sl_proc *p)
+{
+	free(p->cgroup);
+	free(p->cg_v2);
+	free(p->cg_v1);
+}
+
+void fdtab__free(struct fdtab *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nprocs; i++)
+		proc_free(&t->procs[i]);
+	free(t->procs);
+	free(t->ents);
+	free(t);
+}
+
+static size_t proc_pos(const struct fdtab *t, uint32_t tgid)
+{
+	size_t lo = 0, hi = t->nprocs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (t->procs[mid].tgid < tgid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct sl_proc *fdtab__proc(struct fdtab *t, uint32_t tgid)
+{
+	size_t i = proc_pos(t, tgid);
+
+	return i < t->nprocs && t->procs[i].tgid == tgid ? &t->procs[i] : NULL;
+}
+
+/* Where a process's cgroup is shown: the v1 memory cgroup when there is a
+ * meaningful one (hybrid hosts), else the cgroup2 path. */
+static void proc_identify(struct sl_proc *p)
+{
+	const char *show;
+
+	free(p->cg_v2);
+	free(p->cg_v1);
+	free(p->cgroup);
+	p->cg_v2 = p->cg_v1 = NULL;
+	if (cgroup_of_pid(p->tgid, &p->cg_v2, &p->cg_v1) < 0) {
+		const char *v1 = p->now.cg_v1_memory ? cgroup_path_by_id(p->now.cg_v1_memory, true) : NULL;
+		const char *v2 = p->now.cg_v2 ? cgroup_path_by_id(p->now.cg_v2, false) : NULL;
+
+		p->cg_v1 = v1 ? strdup(v1) : NULL;
+		p->cg_v2 = v2 ? strdup(v2) : NULL;
+	}
+	show = p->cg_v1 && strcmp(p->cg_v1, "/") ? p->cg_v1 : p->cg_v2;
+	p->cgroup = strdup(show ? show : "");
+	if (!p->cgroup)
+		abort();
+	memset(&p->ctr, 0, sizeof(p->ctr));
+	container_from_path(p->cgroup, &p->ctr);
+}
+
+static struct sl_proc *proc_add(struct fdtab *t, uint32_t tgid)
+{
+	size_t i = proc_pos(t, tgid);
+	struct sl_proc *p;
+
+	if (i < t->nprocs && t->procs[i].tgid == tgid)
+		return &t->procs[i];
+	if (t->nprocs == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 64;
+		t->procs = realloc(t->procs, t->cap * sizeof(*t->procs));
+		if (!t->procs)
+			abort();
+	}
+	memmove(&t->procs[i + 1], &t->procs[i], (t->nprocs - i) * sizeof(*p));
+	t->nprocs++;
+	p = &t->procs[i];
+	memset(p, 0, sizeof(*p));
+	p->tgid = tgid;
+	return p;
+}
+
+/* Dump a hash map (batch where the kernel has it, else key by key). */
+static size_t map_dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals)
+{
+	size_t cap = 1024, n = 0;
+	__u64 in = 0, out = 0;
+	bool first = true;
+	char *k = malloc(cap * ksz), *v = malloc(cap * vsz);
+
+	if (!k || !v)
+		abort();
+	for (;;) {
+		__u32 cnt = cap - n;
+		int err;
+
+		if (cnt < 256) {
+			cap *= 2;
+			k = realloc(k, cap * ksz);
+			v = realloc(v, cap * vsz);
+			if (!k || !v)
+				abort();
+			continue;
+		}
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, k + n * ksz, v + n * vsz, &cnt, NULL);
+		if (err && errno != ENOENT && errno != ENOSPC)
+			break;
+		if (err && errno == ENOSPC && cnt == 0) {
+			cap *= 2; /* a bucket larger than the room left */
+			k = realloc(k, cap * ksz);
+			v = realloc(v, cap * vsz);
+			if (!k || !v)
+				abort();
+			continue;
+		}
+		n += cnt;
+		if (err && errno == ENOENT)
+			goto done;
+		in = out;
+		first = false;
+	}
+	/* Fallback: no batch ops. */
+	n = 0;
+	{
+		char *cur = malloc(ksz), *prev = malloc(ksz);
+		bool have_prev = false;
+
+		if (!cur || !prev)
+			abort();
+		while (!bpf_map_get_next_key(fd, have_prev ? prev : NULL, cur)) {
+			if (n == cap) {
+				cap *= 2;
+				k = realloc(k, cap * ksz);
+				v = realloc(v, cap * vsz);
+				if (!k || !v)
+					abort();
+			}
+			if (!bpf_map_lookup_elem(fd, cur, v + n * vsz)) {
+				memcpy(k + n * ksz, cur, ksz);
+				n++;
+			}
+			memcpy(prev, cur, ksz);
+			have_prev = true;
+		}
+		free(cur);
+		free(prev);
+	}
+done:
+	*keys = k;
+	*vals = v;
+	return n;
+}
+
+static int cmp_ent(const void *a, const void *b)
+{
+	const struct fd_key *x = &((const struct fd_entry *)a)->k, *y = &((const struct fd_entry *)b)->k;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return x->fd < y->fd ? -1 : x->fd > y->fd;
+}
+
+static void load_entries(struct fdtab *t)
+{
+	struct fd_key *keys;
+	struct fd_info *vals;
+	size_t n = map_dump(t->o.fds_map, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals);
+
+	free(t->ents);
+	t->ents = malloc((n ? n : 1) * sizeof(*t->ents));
+	if (!t->ents)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		t->ents[i].k = keys[i];
+		t->ents[i].v = vals[i];
+	}
+	t->nents = n;
+	free(keys);
+	free(vals);
+	qsort(t->ents, t->nents, sizeof(*t->ents), cmp_ent);
+}
+
+const struct fd_entry *fdtab__entries(const struct fdtab *t, uint32_t tgid, size_t *n)
+{
+	size_t lo = 0, hi = t->nents, end;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (t->ents[mid].k.tgid < tgid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < t->nents && t->ents[end].k.tgid == tgid; end++)
+		;
+	*n = end - lo;
+	return t->ents + lo;
+}
+
+/* ---- /proc reconciliation ---- */
+
+struct pfd {
+	uint32_t fd;
+	int kind;
+	uint64_t ino;
+};
+
+struct pfd_list {
+	struct pfd *v;
+	size_t n, cap;
+	size_t total;   /* every open fd, in scope or not */
+	bool sockets_only;
+};
+
+static int collect_fd(int fd, const char *target, void *ctx)
+{
+	struct pfd_list *l = ctx;
+	uint64_t ino;
+	int kind = fd_kind_of_target(target, &ino);
+
+	l->total++;
+	if (l->sockets_only && kind != FDK_SOCKET)
+		return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = realloc(l->v, l->cap * sizeof(*l->v));
+		if (!l->v)
+			abort();
+	}
+	l->v[l->n++] = (struct pfd){ .fd = fd, .kind = kind, .ino = ino };
+	return 0;
+}
+
+static int cmp_pfd(const void *a, const void *b)
+{
+	uint32_t x = ((const struct pfd *)a)->fd, y = ((const struct pfd *)b)->fd;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool same_file(const struct fd_info *v, const struct pfd *f)
+{
+	if ((v->kind == FDK_SOCKET) != (f->kind == FDK_SOCKET))
+		return false;
+	return !v->ino || !f->ino || v->ino == f->ino;
+}
+
+/* Make sure the kernel knows the process (fork copies and close_range
+ * only look at processes it has an entry for). */
+static void ensure_kernel_proc(struct fdtab *t, struct sl_proc *p)
+{
+	struct proc_stats z = {};
+	char *comm = proc_comm(p->tgid);
+
+	if (comm) {
+		snprintf(z.comm, sizeof(z.comm), "%s", comm);
+		if (!p->comm[0])
+			snprintf(p->comm, sizeof(p->comm), "%s", comm);
+		free(comm);
+	}
+	if (bpf_map_update_elem(t->o.procs_map, &p->tgid, &z, BPF_NOEXIST) && errno != EEXIST)
+		t->map_full++;
+}
+
+enum why { WHY_BASELINE, WHY_RECONCILE };
+
+/* Remove the entry unless the kernel replaced it since we read it. */
+static bool retire(struct fdtab *t, struct fd_entry *e, uint64_t scan_ns)
+{
+	struct fd_info cur;
+
+	if (bpf_map_lookup_elem(t->o.fds_map, &e->k, &cur))
+		return true; /* closed meanwhile: the kernel counted it */
+	if (cur.ts_ns != e->v.ts_ns || cur.ts_ns > scan_ns)
+		return false;
+	return bpf_map_delete_elem(t->o.fds_map, &e->k) == 0;
+}
+
+/* Compare one process's entries with /proc/PID/fd. Returns -ESRCH when the
+ * process is gone. New entries are appended to *add. */
+static int reconcile_pid(struct fdtab *t, struct sl_proc *p, enum why why,
+			 struct fd_entry **add, size_t *nadd, size_t *capadd)
+{
+	struct pfd_list l = { .sockets_only = !t->o.all_fds };
+	uint64_t scan_ns = mono_ns();
+	struct fd_entry *ents;
+	size_t n, i = 0, j = 0;
+	bool exec = p->now.execs != p->seen_execs;
+	int err;
+
+	err = proc_fds(p->tgid, collect_fd, &l);
+	if (err < 0) {
+		free(l.v);
+		return err;
+	}
+	p->nfds = l.total;
+	qsort(l.v, l.n, sizeof(*l.v), cmp_pfd);
+	ents = (struct fd_entry *)fdtab__entries(t, p->tgid, &n);
+	while (i < n || j < l.n) {
+		struct fd_entry *e = i < n ? &ents[i] : NULL;
+		struct pfd *f = j < l.n ? &l.v[j] : NULL;
+
+		if (e && f && e->k.fd == f->fd && same_file(&e->v, f)) {
+			i++, j++;
+			continue;
+		}
+		if (e && (!f || e->k.fd <= f->fd)) {
+			/* Tracked but not (or no longer the same) in /proc. */
+			if (retire(t, e, scan_ns)) {
+				if (exec)
+					p->closed_exec++;
+				else
+					p->gone++;
+				t->reconciled++;
+				e->k.tgid = 0; /* dropped at the next sort */
+			}
+			i++; /* a /proc fd of the same number is handled next turn */
+			continue;
+		}
+		/* In /proc but not tracked: before start, or an unhooked path. */
+		struct fd_entry ne = { .k = { p->tgid, f->fd },
+				       .v = { .ino = f->ino, .stack_id = -1, .kind = f->kind, .how = HOW_BASELINE } };
+		if (!bpf_map_update_elem(t->o.fds_map, &ne.k, &ne.v, BPF_NOEXIST)) {
+			if (why == WHY_BASELINE) {
+				p->baseline++;
+			} else {
+				p->found++;
+				t->reconciled++;
+			}
+			if (*nadd == *capadd) {
+				*capadd = *capadd ? *capadd * 2 : 64;
+				*add = realloc(*add, *capadd * sizeof(**add));
+				if (!*add)
+					abort();
+			}
+			(*add)[(*nadd)++] = ne;
+		} else if (errno != EEXIST) {
+			t->map_full++;
+		}
+		j++;
+	}
+	p->seen_execs = p->now.execs;
+	if (l.n)
+		ensure_kernel_proc(t, p);
+	free(l.v);
+	return 0;
+}
+
+static void merge_added(struct fdtab *t, struct fd_entry *add, size_t nadd)
+{
+	size_t k = 0;
+
+	t->ents = realloc(t->ents, (t->nents + nadd + 1) * sizeof(*t->ents));
+	if (!t->ents)
+		abort();
+	memcpy(t->ents + t->nents, add, nadd * sizeof(*add));
+	t->nents += nadd;
+	for (size_t i = 0; i < t->nents; i++)
+		if (t->ents[i].k.tgid)
+			t->ents[k++] = t->ents[i];
+	t->nents = k;
+	qsort(t->ents, t->nents, sizeof(*t->ents), cmp_ent);
+}
+
+static bool is_pid_dir(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+int fdtab__baseline(struct fdtab *t)
+{
+	struct fd_entry *add = NULL;
+	size_t nadd = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	load_entries(t);
+	if (t->o.pid) {
+		struct sl_proc *p = proc_add(t, t->o.pid);
+		int err = reconcile_pid(t, p, WHY_BASELINE, &add, &nadd, &cap);
+
+		merge_added(t, add, nadd);
+		free(add);
+		return err;
+	}
+	d = opendir("/proc");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		struct sl_proc *p;
+		size_t before = nadd;
+
+		if (!is_pid_dir(de->d_name) || (pid_t)strtoul(de->d_name, NULL, 10) == getpid())
+			continue;
+		p = proc_add(t, strtoul(de->d_name, NULL, 10));
+		reconcile_pid(t, p, WHY_BASELINE, &add, &nadd, &cap);
+		if (nadd == before && !p->baseline) {
+			/* Nothing of interest: forget it again. */
+			size_t i = proc_pos(t, p->tgid);
+
+			proc_free(p);
+			memmove(&t->procs[i], &t->procs[i + 1], (t->nprocs - i - 1) * sizeof(*p));
+			t->nprocs--;
+		}
+	}
+	closedir(d);
+	merge_added(t, add, nadd);
+	free(add);
+	for (size_t i = 0; i < t->nprocs; i++)
+		t->procs[i].alive_start = t->procs[i].baseline;
+	return 0;
+}
+
+/* The whole thread group is gone: its fds went with it, not leaks. */
+static void retire_exited(struct fdtab *t, struct sl_proc *p)
+{
+	size_t n;
+	struct fd_entry *e = (struct fd_entry *)fdtab__entries(t, p->tgid, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		if (bpf_map_delete_elem(t->o.fds_map, &e[i].k) == 0)
+			p->closed_exit++;
+		e[i].k.tgid = 0;
+	}
+	bpf_map_delete_elem(t->o.procs_map, &p->tgid);
+	p->exited = true;
+	p->gone_from_kernel = true;
+}
+
+static void load_procs(struct fdtab *t)
+{
+	__u32 *keys;
+	struct proc_stats *vals;
+	size_t n = map_dump(t->o.procs_map, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals);
+
+	for (size_t i = 0; i < n; i++) {
+		struct sl_proc *p = proc_add(t, keys[i]);
+		bool new_exec = vals[i].execs != p->now.execs;
+
+		p->now = vals[i];
+		if (p->now.comm[0])
+			snprintf(p->comm, sizeof(p->comm), "%s", p->now.comm);
+		if (!p->cgroup || new_exec)
+			proc_identify(p);
+	}
+	free(keys);
+	free(vals);
+}
+
+static void compute(struct fdtab *t, struct sl_proc *p, double dt)
+{
+	uint64_t older_ns = t->o.older_than_s * 1e9;
+	double elapsed = (t->now_ns - t->start_ns) / 1e9;
+	const struct fd_entry *e;
+	size_t n;
+
+	p->alive_prev = p->alive;
+	p->alive = p->alive_old = 0;
+	memset(p->by_kind, 0, sizeof(p->by_kind));
+	e = fdtab__entries(t, p->tgid, &n);
+	for (size_t i = 0; i < n; i++) {
+		bool old = e[i].v.ts_ns ? t->now_ns - e[i].v.ts_ns >= older_ns
+					: elapsed >= t->o.older_than_s;
+
+		if (!in_scope(t, e[i].v.kind))
+			continue;
+		p->alive++;
+		p->alive_old += old;
+		p->by_kind[e[i].v.kind < FDK_MAX ? e[i].v.kind : FDK_OTHER]++;
+	}
+	p->growth = dt > 0 ? ((double)p->alive - (double)p->alive_prev) / dt : 0;
+	if (t->o.all_fds && !p->exited)
+		p->nofile = proc_nofile_limit(p->tgid);
+}
+
+static void roll_prev(struct sl_proc *p)
+{
+	p->prev = p->now;
+	p->prev_found = p->found;
+	p->prev_gone = p->gone;
+	p->prev_closed_exec = p->closed_exec;
+	p->prev_closed_exit = p->closed_exit;
+}
+
+int fdtab__refresh(struct fdtab *t)
+{
+	struct fd_entry *add = NULL;
+	size_t nadd = 0, cap = 0;
+	double dt;
+
+	t->prev_ns = t->now_ns;
+	t->now_ns = mono_ns();
+	dt = (t->now_ns - t->prev_ns) / 1e9;
+	for (size_t i = 0; i < t->nprocs; i++)
+		roll_prev(&t->procs[i]);
+	load_procs(t);
+	load_entries(t);
+	for (size_t i = 0; i < t->nprocs; i++) {
+		struct sl_proc *p = &t->procs[i];
+		size_t n;
+
+		if (p->gone_from_kernel)
+			continue;
+		if (p->now.exit_ns) {
+			retire_exited(t, p);
+			continue;
+		}
+		fdtab__entries(t, p->tgid, &n);
+		if (!n && !p->now.execs && p->tgid != (uint32_t)t->o.pid)
+			continue;
+		if (reconcile_pid(t, p, WHY_RECONCILE, &add, &nadd, &cap) == -ESRCH)
+			retire_exited(t, p); /* its exit happened before we saw it */
+	}
+	merge_added(t, add, nadd);
+	free(add);
+	for (size_t i = 0; i < t->nprocs; i++)
+		compute(t, &t->procs[i], dt);
+	return 0;
+}

@@ -1,0 +1,78 @@
+/* sockleak's user-space state: the per-process table built from the BPF
+ * maps at each report, the /proc baseline and reconciliation (so a release
+ * through a path we do not hook never shows as a leak), and exits. */
+#ifndef MEMSCOPE_SOCKLEAK_FDTAB_H
+#define MEMSCOPE_SOCKLEAK_FDTAB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "sockleak.h"
+
+struct fd_entry {
+	struct fd_key k;
+	struct fd_info v;
+};
+
+struct sl_proc {
+	uint32_t tgid;
+	char comm[TASK_COMM_LEN + 1];
+	struct proc_stats now, prev;   /* kernel counters: this / last report */
+	uint64_t baseline;             /* in /proc at start */
+	uint64_t found;                /* appeared in /proc, not seen created */
+	uint64_t gone;                 /* vanished from /proc, not seen closed */
+	uint64_t closed_exec, closed_exit;
+	uint64_t prev_found, prev_gone, prev_closed_exec, prev_closed_exit;
+	uint32_t seen_execs;
+	bool exited, gone_from_kernel, shown;
+	/* Computed at each refresh from the live entries. */
+	uint64_t alive, alive_old, alive_prev, alive_start;
+	uint64_t by_kind[FDK_MAX];
+	uint64_t close_wait;
+	double growth;                 /* alive per second over the interval */
+	uint64_t nofile, nfds;         /* --all-fds: RLIMIT_NOFILE and open fds */
+	char *cgroup;                  /* display path, "" unknown */
+	char *cg_v2, *cg_v1;           /* for -c filtering */
+	struct container_ref ctr;
+};
+
+struct fdtab_opts {
+	int fds_map, procs_map;        /* BPF map fds */
+	pid_t pid;                     /* -p: 0 for all */
+	bool all_fds;
+	double older_than_s;           /* --older-than */
+};
+
+struct fdtab {
+	struct fdtab_opts o;
+	struct sl_proc *procs;         /* sorted by tgid */
+	size_t nprocs, cap;
+	struct fd_entry *ents;         /* live entries, sorted by (tgid, fd) */
+	size_t nents;
+	uint64_t start_ns, now_ns, prev_ns;
+	uint64_t reconciled;           /* corrections made from /proc, total */
+	uint64_t map_full;             /* user-space inserts that failed */
+};
+
+struct fdtab *fdtab__new(const struct fdtab_opts *o);
+void fdtab__free(struct fdtab *t);
+/* Scan /proc (every process, or -p) and seed the maps: call before attach. */
+int fdtab__baseline(struct fdtab *t);
+/* Read the maps, retire exited processes, reconcile with /proc and compute
+ * the per-process figures. */
+int fdtab__refresh(struct fdtab *t);
+struct sl_proc *fdtab__proc(struct fdtab *t, uint32_t tgid);
+/* Entries of one process: a slice of t->ents. */
+const struct fd_entry *fdtab__entries(const struct fdtab *t, uint32_t tgid, size_t *n);
+
+/* Totals over the run, kinds in scope (sockets, or all with --all-fds). */
+uint64_t sl_created(const struct fdtab *t, const struct sl_proc *p);
+uint64_t sl_closed(const struct fdtab *t, const struct sl_proc *p);
+uint64_t sl_created_prev(const struct fdtab *t, const struct sl_proc *p);
+uint64_t sl_closed_prev(const struct fdtab *t, const struct sl_proc *p);
+const char *fd_kind_name(int kind);
+int fd_kind_of_target(const char *target, uint64_t *ino);
+
+#endif
