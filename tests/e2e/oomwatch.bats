@@ -1,0 +1,182 @@
+#!/usr/bin/env bats
+# oomwatch against real OOM kills in scratch v1 memory cgroups: each kill
+# is checked against the kernel's own report (dmesg) and its counters
+# (memory.oom_control oom_kill). v2 memory.stat parsing is covered by the
+# unit test tests/unit/test_oom.c against fixtures.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+MIB=1048576
+
+setup() {
+	need_bpf
+	need_memcg_v1
+	OUT="$BATS_TEST_TMPDIR/oom.out"
+	ERR="$BATS_TEST_TMPDIR/oom.err"
+}
+
+teardown() {
+	[ -n "${OW_PID:-}" ] && kill "$OW_PID" 2>/dev/null
+	cleanup_scratch
+}
+
+# Start oomwatch in the background with "$@" and wait until it is attached.
+start_oomwatch() {
+	"$B/oomwatch" "$@" > "$OUT" 2> "$ERR" &
+	OW_PID=$!
+	wait_ready "$ERR" 30 || { cat "$ERR" >&2; return 1; }
+}
+
+# Stop it (final summary) and wait for it to exit.
+stop_oomwatch() {
+	kill -INT "$OW_PID"
+	wait "$OW_PID"
+	OW_PID=
+}
+
+kills() { jq -c 'select(.event == "oom_kill")' "$OUT"; }
+
+# The kernel's "Killed process PID" line from the log.
+kernel_killed_line() {
+	dmesg | grep -F "Killed process $1 (" | tail -n 1
+}
+
+@test "oomwatch: hog killed at a 64 MiB limit, checked against the kernel's report" {
+	dir=$(scratch_memcg hog 64M)
+	name=$(basename "$dir")
+	start_oomwatch --json
+	run_in_cgroup "$dir" "$W/hog" -t 200 -s 8
+	pid=$BG_PID
+	st=0; wait "$pid" || st=$?
+	[ "$st" -eq 137 ]               # SIGKILL
+	wait_for 10 grep -q '"oom_kill"' "$OUT"
+	stop_oomwatch
+	[ "$(kills | wc -l)" -eq 1 ]
+	k=$(kills)
+	[ "$(jq -r .victim.pid <<< "$k")" = "$pid" ]
+	[ "$(jq -r .victim.comm <<< "$k")" = hog ]
+	[ "$(jq -r .trigger.pid <<< "$k")" = "$pid" ]
+	[ "$(jq -r .constraint <<< "$k")" = memcg ]
+	[ "$(jq -r .kind <<< "$k")" = selected ]
+	[ "$(jq -r .memcg.path <<< "$k")" = "/$name" ]
+	[ "$(jq -r .memcg.limit_bytes <<< "$k")" = $((64 * MIB)) ]
+	approx "$(jq -r .memcg.usage_bytes <<< "$k")" $((64 * MIB)) 3
+	# The kernel's own lines, read independently of oomwatch.
+	line=$(kernel_killed_line "$pid")
+	[ -n "$line" ]
+	kanon=$(sed -n 's/.*anon-rss:\([0-9]*\)kB.*/\1/p' <<< "$line")
+	ktvm=$(sed -n 's/.*total-vm:\([0-9]*\)kB.*/\1/p' <<< "$line")
+	[ "$(jq -r .victim.anon_rss_bytes <<< "$k")" = $((kanon * 1024)) ]
+	[ "$(jq -r .victim.total_vm_bytes <<< "$k")" = $((ktvm * 1024)) ]
+	dmesg | grep -F "constraint=CONSTRAINT_MEMCG" | grep -F "task_memcg=/$name,task=hog,pid=$pid," 
+	[ "$(jq -r .kernel_report.matched <<< "$k")" = true ]
+	[ "$(jq -r .kernel_report.constraint <<< "$k")" = CONSTRAINT_MEMCG ]
+	[ "$(jq -r .kernel_report.oom_memcg <<< "$k")" = "/$name" ]
+	# The OOM cgroup's memory.stat and counters were captured.
+	approx "$(jq -r '.memcg.stat.total_rss' <<< "$k")" $((64 * MIB)) 5
+	[ "$(jq -r .memcg.events.oom_kill <<< "$k")" = 1 ]
+	# The summary agrees with the kernel's counter.
+	s=$(jq -c 'select(.event == "summary")' "$OUT")
+	[ "$(jq -r --arg p "/$name" '.cgroups[] | select(.path == $p) | .kills' <<< "$s")" = 1 ]
+	[ "$(jq -r --arg p "/$name" '.cgroups[] | select(.path == $p) | .missed' <<< "$s")" = 0 ]
+}
+
+@test "oomwatch: two cgroups, only the one over its limit has a kill" {
+	a=$(scratch_memcg over 48M)
+	b=$(scratch_memcg under 256M)
+	start_oomwatch --json
+	run_in_cgroup "$b" "$W/hog" -t 32 -s 8 -H -r "$BATS_TEST_TMPDIR/b.ready"
+	bpid=$BG_PID
+	wait_for 10 test -e "$BATS_TEST_TMPDIR/b.ready"
+	run_in_cgroup "$a" "$W/hog" -t 200 -s 8
+	apid=$BG_PID
+	st=0; wait "$apid" || st=$?
+	[ "$st" -eq 137 ]
+	wait_for 10 grep -q '"oom_kill"' "$OUT"
+	kill -0 "$bpid"                 # the other hog lives on
+	stop_oomwatch
+	[ "$(kills | wc -l)" -eq 1 ]
+	[ "$(kills | jq -r .victim.pid)" = "$apid" ]
+	[ "$(kills | jq -r .memcg.path)" = "/$(basename "$a")" ]
+	[ "$(awk '$1 == "oom_kill" { print $2 }' "$b/memory.oom_control")" = 0 ]
+}
+
+@test "oomwatch: the victim is a sibling with oom_score_adj 1000, not the trigger" {
+	dir=$(scratch_memcg sibling 64M)
+	start_oomwatch --json
+	# The holder takes 40 MiB and sleeps, marked as the preferred victim.
+	run_in_cgroup "$dir" "$W/hog" -t 40 -s 8 -a 1000 -H -r "$BATS_TEST_TMPDIR/held"
+	holder=$BG_PID
+	wait_for 10 test -e "$BATS_TEST_TMPDIR/held"
+	# The trigger asks for 40 MiB more, in small steps: it survives.
+	run_in_cgroup "$dir" "$W/hog" -t 40 -s 1
+	trigger=$BG_PID
+	wait "$trigger"                 # exits 0: it was not killed
+	st=0; wait "$holder" || st=$?
+	[ "$st" -eq 137 ]
+	wait_for 10 grep -q '"oom_kill"' "$OUT"
+	stop_oomwatch
+	[ "$(kills | wc -l)" -eq 1 ]
+	k=$(kills)
+	[ "$(jq -r .victim.pid <<< "$k")" = "$holder" ]
+	[ "$(jq -r .victim.oom_score_adj <<< "$k")" = 1000 ]
+	[ "$(jq -r .trigger.pid <<< "$k")" = "$trigger" ]
+	[ "$(jq -r .trigger.is_victim <<< "$k")" = false ]
+	approx "$(jq -r .victim.anon_rss_bytes <<< "$k")" $((40 * MIB)) 5
+	kernel_killed_line "$holder" | grep -F "oom_score_adj:1000"
+}
+
+@test "oomwatch: plain report, the classic tracepoint, and --output-dir files" {
+	dir=$(scratch_memcg plain 32M)
+	outdir="$BATS_TEST_TMPDIR/kills"
+	start_oomwatch --hook tracepoint --output-dir "$outdir"
+	run_in_cgroup "$dir" "$W/hog" -t 100 -s 8
+	pid=$BG_PID
+	wait "$pid" || true
+	wait_for 10 grep -q '^OOM kill' "$OUT"
+	stop_oomwatch
+	grep -E "^OOM kill: hog\($pid\) in /$(basename "$dir") — cgroup limit 32.0 MiB hit" "$OUT"
+	grep -E "^  (kernel)? +Memory cgroup out of memory: Killed process $pid \(hog\)" "$OUT"
+	grep -E '^  host /proc/vmstat oom_kill: \+[0-9]+ since start' "$OUT"
+	# one private file per kill, valid JSON, same victim
+	[ "$(stat -c %a "$outdir")" = 700 ]
+	f=$(ls "$outdir"/oom-*-"$pid".json)
+	[ "$(stat -c %a "$f")" = 600 ]
+	[ "$(jq -r .victim.pid "$f")" = "$pid" ]
+	[ "$(jq -r .constraint "$f")" = memcg ]
+}
+
+@test "oomwatch: bad input gives one clear line and exit 1" {
+	run -1 "$B/oomwatch" -c /no/such/cgroup -d 1
+	[[ "$output" == *"no/such/cgroup"* ]]
+	[ "$(wc -l <<< "$output")" -eq 1 ]
+	run -1 "$B/oomwatch" -d 12abc
+	mkdir -m 777 "$BATS_TEST_TMPDIR/open"
+	run -1 "$B/oomwatch" --output-dir "$BATS_TEST_TMPDIR/open" -d 1
+	[[ "$output" == *"unsafe directory"* ]]
+}
+
+# Last: its 25 kills use up the kernel's rate limit on full OOM reports.
+@test "oomwatch: a storm of 25 kills in a row, all reported, matching the cgroup's oom_kill" {
+	dir=$(scratch_memcg storm 16M)
+	name=$(basename "$dir")
+	start_oomwatch --json -c "$dir"
+	for _ in $(seq 25); do
+		run_in_cgroup "$dir" "$W/hog" -t 64 -s 4
+		wait "$BG_PID" || true
+	done
+	kernel=$(awk '$1 == "oom_kill" { print $2 }' "$dir/memory.oom_control")
+	[ "$kernel" -ge 25 ]
+	wait_for 15 sh -c "[ \$(grep -c '\"oom_kill\"' '$OUT') -ge $kernel ]"
+	stop_oomwatch
+	[ "$(kills | jq -r .memcg.path | grep -cx "/$name")" -eq "$kernel" ]
+	# every victim is a distinct hog pid
+	[ "$(kills | jq -r .victim.pid | sort -u | wc -l)" -eq "$kernel" ]
+	s=$(jq -c 'select(.event == "summary")' "$OUT")
+	[ "$(jq -r .kills <<< "$s")" -eq "$kernel" ]
+	[ "$(jq -r '.cgroups[0].kernel_oom_kill' <<< "$s")" -eq "$kernel" ]
+	[ "$(jq -r '.cgroups[0].missed' <<< "$s")" -eq 0 ]
+	[ "$(jq -r '.drops | length' <<< "$s")" -ge 0 ]
+	[ "$(jq -r '[.drops[]?] | add // 0' <<< "$s")" -eq 0 ]
+}

@@ -1,0 +1,167 @@
+/* oomwatch's user-space parsing on fixtures: the OOM cgroup's files (v2
+ * and v1), the kernel's OOM report from /dev/kmsg records, and which
+ * memcg level was at its limit. Run from the repository root. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "oom_kmsg.h"
+#include "oom_leadup.h"
+#include "oom_report.h"
+#include "procfs.h"
+
+#define FIX "tests/fixtures/oom"
+
+static void test_v2_cgroup_files(void **st)
+{
+	struct memstat ms = { 0 };
+	struct mem_events ev;
+	uint64_t v = 0;
+
+	(void)st;
+	assert_int_equal(oom_read_cgroup_files(FIX "/v2", 2, &ms, &ev), 0);
+	assert_int_equal(ms.src, MS_SRC_V2);
+	assert_int_equal(memstat_get(&ms, MS_anon), 66797568);
+	assert_int_equal(memstat_get(&ms, MS_file), 245760);
+	assert_int_equal(memstat_get(&ms, MS_kernel), 1470464);
+	assert_true(memstat_raw(&ms, "pgscan", &v));
+	assert_int_equal(v, 1024);
+	assert_true(memstat_raw(&ms, "pgsteal", &v));
+	assert_int_equal(v, 187);
+	assert_true(ev.have);
+	assert_int_equal(ev.oom_kill, 2);
+	assert_int_equal(ev.oom, 3);
+	assert_int_equal(ev.max, 41);
+	/* the local counter the missed-kill check uses */
+	assert_int_equal(memcg_oom_kill_local(FIX "/v2", 2, &v), 0);
+	assert_int_equal(v, 2);
+	memstat_free(&ms);
+}
+
+static void test_v1_cgroup_files(void **st)
+{
+	struct memstat ms = { 0 };
+	struct mem_events ev;
+	uint64_t v = 0;
+
+	(void)st;
+	assert_int_equal(oom_read_cgroup_files(FIX "/v1", 1, &ms, &ev), 0);
+	assert_int_equal(ms.src, MS_SRC_V1);
+	/* v1 prefers the hierarchical total_ keys */
+	assert_int_equal(memstat_get(&ms, MS_anon), 52047872);
+	assert_int_equal(memstat_get(&ms, MS_file), 452345856);
+	assert_int_equal(ev.oom_kill, 7);
+	assert_int_equal(ev.max, 19); /* memory.failcnt */
+	assert_int_equal(memcg_oom_kill_local(FIX "/v1", 1, &v), 0);
+	assert_int_equal(v, 7);
+	memstat_free(&ms);
+	assert_int_not_equal(oom_read_cgroup_files(FIX "/nope", 2, &ms, &ev), 0);
+}
+
+static struct kmsg *feed_file(const char *path)
+{
+	struct kmsg *k = kmsg_new();
+	char *buf = NULL, *line, *save = NULL;
+
+	assert_true(read_file(path, &buf) > 0);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		kmsg_feed(k, line);
+	free(buf);
+	return k;
+}
+
+static void test_kmsg_memcg_report(void **st)
+{
+	struct kmsg *k = feed_file(FIX "/kmsg-memcg.txt");
+	struct kernel_report r;
+
+	(void)st;
+	assert_false(kmsg_match(k, 4242, &r));
+	assert_true(kmsg_match(k, 10474, &r));
+	assert_true(r.dumped);
+	assert_string_equal(r.constraint, "CONSTRAINT_MEMCG");
+	assert_string_equal(kmsg_constraint_name(r.constraint), "memcg");
+	assert_string_equal(r.oom_memcg, "/memscope-oomdev");
+	assert_string_equal(r.task_memcg, "/memscope-oomdev");
+	assert_string_equal(r.trigger_comm, "hog");
+	assert_string_equal(r.message, "Memory cgroup out of memory");
+	assert_int_equal(r.order, 0);
+	assert_true(r.have_memcg_line);
+	assert_int_equal(r.memcg_limit_kb, 65536);
+	assert_true(r.have_killed);
+	assert_int_equal(r.total_vm_kb, 67880);
+	assert_int_equal(r.anon_rss_kb, 65280);
+	assert_int_equal(r.file_rss_kb, 1364);
+	assert_int_equal(r.pgtables_kb, 164);
+	assert_int_equal(r.ntasks, 1);
+	assert_int_equal(r.seq, 419);
+	assert_int_equal(r.nlines, 81);
+	assert_false(r.truncated);
+	kernel_report_free(&r);
+	kmsg_free(k);
+}
+
+/* In a storm the kernel rate-limits the header and dump: a kill then has
+ * only its "Killed process" line, and must not borrow the previous one's. */
+static void test_kmsg_ratelimited(void **st)
+{
+	struct kmsg *k = feed_file(FIX "/kmsg-memcg.txt");
+	struct kernel_report r;
+
+	(void)st;
+	kmsg_feed(k, "3,420,695417300,-;Memory cgroup out of memory: Killed process 10480 (a)b) "
+		  "total-vm:100kB, anon-rss:20kB, file-rss:4kB, shmem-rss:8kB, UID:1000 "
+		  "pgtables:12kB oom_score_adj:1000");
+	kmsg_feed(k, "6,430,695417400,-;unrelated line");
+	assert_true(kmsg_match(k, 10480, &r));
+	assert_false(r.dumped);
+	assert_int_equal(r.nlines, 1);
+	assert_string_equal(r.constraint, "");
+	assert_true(r.have_killed);
+	assert_int_equal(r.anon_rss_kb, 20);
+	assert_int_equal(r.shmem_rss_kb, 8);
+	assert_int_equal(r.uid, 1000);
+	assert_int_equal(r.oom_score_adj, 1000);
+	assert_int_equal(kmsg_lost(k), 9); /* seq 421..429 never read */
+	kernel_report_free(&r);
+	kmsg_free(k);
+}
+
+static void test_limit_level(void **st)
+{
+	struct oom_event e = { .depth = 3 };
+	bool memsw;
+
+	(void)st;
+	/* child unlimited, parent at 16384 pages with usage 16300, root */
+	e.chain[0] = (struct oom_memcg_level){ .usage_pages = 16300, .max_pages = 1ULL << 51 };
+	e.chain[1] = (struct oom_memcg_level){ .usage_pages = 16300, .max_pages = 16384 };
+	e.chain[2] = (struct oom_memcg_level){ .usage_pages = 900000, .max_pages = 1ULL << 51 };
+	assert_int_equal(oom_limit_level(&e, &memsw), 1);
+	assert_false(memsw);
+	/* far below every limit: a global OOM */
+	e.chain[1].usage_pages = 4000;
+	assert_int_equal(oom_limit_level(&e, &memsw), -1);
+	/* v1 memory+swap counter at its limit */
+	e.chain[1].memsw_usage_pages = 20000;
+	e.chain[1].memsw_max_pages = 20000;
+	assert_int_equal(oom_limit_level(&e, &memsw), 1);
+	assert_true(memsw);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_v2_cgroup_files),
+		cmocka_unit_test(test_v1_cgroup_files),
+		cmocka_unit_test(test_kmsg_memcg_report),
+		cmocka_unit_test(test_kmsg_ratelimited),
+		cmocka_unit_test(test_limit_level),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
