@@ -392,7 +392,7 @@ static void print_leadup(FILE *f, const struct oom_kill *k)
 		size_t from = k->nleadup > 8 ? k->nleadup - 8 : 0;
 		fprintf(f, LABEL, "");
 		for (size_t i = from; i < k->nleadup; i++)
-			fprintf(f, "%s-%.0fs %s", i == from ? "" : "  ", k->time - k->leadup[i].t,
+			fprintf(f, "%s-%.1fs %s", i == from ? "" : "  ", k->time - k->leadup[i].t,
 				fmt_bytes(a, k->leadup[i].usage));
 		fputc('\n', f);
 	}
