@@ -655,7 +655,7 @@ void oom_kill_json(FILE *f, const struct oom_kill *k)
 	jw_str(&w, "event", "oom_kill");
 	fmt_time(t, sizeof(t), k->time);
 	jw_str(&w, "time", t);
-	jw_double(&w, "time_unix", k->time);
+	jw_u64(&w, "time_unix_ms", (uint64_t)(k->time * 1000));
 	jw_u64(&w, "seq", k->seq);
 	jw_str(&w, "kind", k->kind);
 	jw_str(&w, "constraint", k->constraint);
