@@ -1,0 +1,190 @@
+#!/usr/bin/env bats
+# sockleak end to end: real BPF, real loopback servers and clients, exact counts.
+
+load helpers
+
+setup() {
+	need_bpf
+	T="$BATS_TEST_TMPDIR"
+	PIDS=()
+}
+
+teardown() {
+	for p in "${PIDS[@]}"; do
+		pkill -9 -P "$p" 2>/dev/null || true
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	[ -n "${SL:-}" ] && kill -INT "$SL" 2>/dev/null || true
+	return 0
+}
+
+# start_sockleak ARGS...: runs sockleak --json in the background, waits for it to attach.
+start_sockleak() {
+	"$B/sockleak" --json "$@" > "$T/out.json" 2> "$T/err" &
+	SL=$!
+	wait_ready "$T/out.json" 30 || { cat "$T/err" >&2; return 1; }
+}
+
+finish_sockleak() {
+	wait "$SL"
+	local rc=$?
+	SL=
+	cat "$T/err" >&2
+	return $rc
+}
+
+# proc_json PID: the final report's row for PID.
+proc_json() {
+	jq -c "select(.type == \"process\" and .report == \"final\" and .pid == $1)" "$T/out.json"
+}
+
+field() { proc_json "$1" | jq -r ".$2"; }
+
+start_server() {
+	"$W/sockserver" "$@" "$T/port" &
+	SRV=$!
+	PIDS+=("$SRV")
+	wait_for 5 test -s "$T/port"
+	PORT=$(cat "$T/port")
+}
+
+@test "sockleak: CLOSE_WAIT of a server that never closes is attributed to its pid, as ss shows" {
+	start_server
+	start_sockleak -p "$SRV" -d 4 --older-than 1
+	"$W/sockclient" "$PORT" 30 0 > "$T/client" &
+	PIDS+=($!)
+	wait_for 10 grep -q done "$T/client"
+	wait_for 5 sh -c "[ \$(ss -tanp state close-wait | grep -c 'pid=$SRV,') -eq 30 ]"
+	ss_count=$(ss -tanp state close-wait | grep -c "pid=$SRV,")
+	finish_sockleak
+	[ "$(field "$SRV" close_wait)" -eq "$ss_count" ]
+	[ "$(field "$SRV" close_wait)" -eq 30 ]
+	[ "$(field "$SRV" created)" -eq 30 ]
+	[ "$(field "$SRV" closed)" -eq 0 ]
+	# The leaked list carries the state, the server's own port and the creating stack.
+	[ "$(proc_json "$SRV" | jq '[.leaked[] | select(.state == "CLOSE_WAIT" and (.local | endswith(":'"$PORT"'")))] | length')" -eq 30 ]
+	proc_json "$SRV" | jq -e '.leaked[0].frames | map(select(test("^main\\+"))) | length > 0'
+	jq -e 'select(.type == "summary") | .verdict | test("pid '"$SRV"' \\(sockserver\\) leaks sockets.*30 in CLOSE_WAIT")' "$T/out.json"
+}
+
+@test "sockleak: a client leaking one socket in ten: exact counts, leaking function named" {
+	start_server --close
+	start_sockleak -d 4 --older-than 1
+	"$W/sockclient" "$PORT" 100 10 > "$T/client" &
+	CL=$!
+	PIDS+=("$CL")
+	wait_for 10 grep -q done "$T/client"
+	finish_sockleak
+	[ "$(field "$CL" created)" -eq 100 ]
+	[ "$(field "$CL" closed)" -eq 90 ]
+	[ "$(field "$CL" alive)" -eq 10 ]
+	[ "$(field "$CL" leaked_total)" -eq 10 ]
+	proc_json "$CL" | jq -e '.stacks[0].count == 10'
+	proc_json "$CL" | jq -e '.stacks[0].frames | map(select(test("^leaky_request\\+.*sockclient.c"))) | length == 1'
+	proc_json "$CL" | jq -e '[.stacks[].frames[] | select(test("tidy_request"))] | length == 0'
+}
+
+@test "sockleak: many short well-behaved connections: zero leaks" {
+	start_server --close
+	start_sockleak -d 4 --older-than 1
+	"$W/sockclient" "$PORT" 300 0 > "$T/client" &
+	CL=$!
+	PIDS+=("$CL")
+	wait_for 20 grep -q done "$T/client"
+	finish_sockleak
+	[ "$(field "$CL" created)" -eq 300 ]
+	[ "$(field "$CL" closed)" -eq 300 ]
+	[ "$(field "$CL" alive)" -eq 0 ]
+	[ "$(field "$CL" leaked_total)" -eq 0 ]
+	# The server accepted 300 and closed 300; only its listener (there
+	# before sockleak: the /proc baseline) stays, and it is not a leak.
+	[ "$(field "$SRV" created)" -eq 300 ]
+	[ "$(field "$SRV" closed)" -eq 300 ]
+	[ "$(field "$SRV" baseline)" -eq 1 ]
+	[ "$(field "$SRV" alive)" -eq 1 ]
+	[ "$(field "$SRV" leaked_total)" -eq 0 ]
+	[ "$(field "$SRV" close_wait)" -eq 0 ]
+}
+
+@test "sockleak: sockets inherited across fork and closed by the child" {
+	start_sockleak -d 3 --older-than 1
+	"$W/sockcases" fork 4 > "$T/cases" &
+	PIDS+=($!)
+	wait_for 5 grep -q ready "$T/cases"
+	read -r _ _ parent _ child < "$T/cases"
+	finish_sockleak
+	[ "$(field "$parent" alive)" -eq 4 ]
+	[ "$(field "$child" inherited)" -eq 4 ]
+	[ "$(field "$child" closed)" -eq 4 ]
+	[ "$(field "$child" alive)" -eq 0 ]
+	[ "$(field "$child" leaked_total)" -eq 0 ]
+}
+
+@test "sockleak: close_range releases every socket" {
+	start_sockleak -d 3 --older-than 1
+	"$W/sockcases" close_range 6 > "$T/cases" &
+	PIDS+=($!)
+	wait_for 5 grep -q ready "$T/cases"
+	pid=$(awk '{print $2}' "$T/cases")
+	finish_sockleak
+	[ "$(field "$pid" created)" -eq 6 ]
+	[ "$(field "$pid" closed)" -eq 6 ]
+	[ "$(field "$pid" alive)" -eq 0 ]
+}
+
+@test "sockleak: close-on-exec sockets go at exec, the others stay" {
+	start_sockleak -d 4 --older-than 1
+	"$W/sockcases" cloexec 3 2 > "$T/cases" &
+	pid=$!
+	PIDS+=("$pid")
+	wait_for 8 grep -q ready "$T/cases"
+	finish_sockleak
+	[ "$(field "$pid" created)" -eq 5 ]
+	[ "$(field "$pid" closed)" -eq 3 ]
+	[ "$(field "$pid" alive)" -eq 2 ]
+	[ "$(ls -l /proc/$pid/fd | grep -c socket:)" -eq 2 ]
+}
+
+@test "sockleak: a process exiting with sockets open leaves no leak behind" {
+	start_sockleak -d 3 --older-than 1
+	"$W/sockcases" exit 5 1 > "$T/cases" &
+	pid=$!
+	wait "$pid"
+	finish_sockleak
+	[ "$(field "$pid" exited)" = true ]
+	[ "$(field "$pid" created)" -eq 5 ]
+	[ "$(field "$pid" closed_at_exit)" -eq 5 ]
+	[ "$(field "$pid" alive)" -eq 0 ]
+	[ "$(field "$pid" leaked_total)" -eq 0 ]
+}
+
+@test "sockleak --all-fds: pipes, files, socket, eventfd, epoll against RLIMIT_NOFILE" {
+	"$W/sockcases" allfds > "$T/cases" &
+	pid=$!
+	PIDS+=("$pid")
+	wait_for 5 grep -q ready "$T/cases"
+	start_sockleak -p "$pid" --all-fds -d 1
+	finish_sockleak
+	pipes=$(ls -l /proc/$pid/fd | grep -c 'pipe:')
+	[ "$pipes" -ge 4 ]
+	[ "$(proc_json "$pid" | jq '.by_kind.pipe')" -eq "$pipes" ]
+	[ "$(proc_json "$pid" | jq '.by_kind.socket')" -eq 1 ]
+	[ "$(proc_json "$pid" | jq '.by_kind.eventfd')" -eq 1 ]
+	[ "$(proc_json "$pid" | jq '.by_kind.epoll')" -eq 1 ]
+	[ "$(proc_json "$pid" | jq '.by_kind.file')" -ge 3 ]
+	[ "$(field "$pid" fds)" -eq "$(ls /proc/$pid/fd | wc -l)" ]
+	[ "$(field "$pid" nofile_limit)" -eq "$(awk '/Max open files/ {print $4}' /proc/$pid/limits)" ]
+	[ "$(field "$pid" baseline)" -eq "$(ls /proc/$pid/fd | wc -l)" ]
+}
+
+@test "sockleak: bad input is one clear line and exit 1" {
+	run "$B/sockleak" -p 4000000 -d 1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no process with pid 4000000"* ]]
+	run "$B/sockleak" -c /no/such/cgroup -d 1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no cgroup"* ]]
+	run "$B/sockleak" --older-than 12abc
+	[ "$status" -ne 0 ]
+}
