@@ -214,12 +214,16 @@ void cgroup_cache_flush(void)
 }
 
 /* /proc/PID/cgroup: "hierarchy-id:controllers:path" per line. */
-int cgroup_of_pid(pid_t pid, char **v2_path, char **v1_memory_path)
+int cgroup_of_pid(pid_t pid, char **v2_out, char **v1_out)
 {
-	char *buf = NULL, *line, *save = NULL;
+	char *buf = NULL, *line, *save = NULL, *v2 = NULL, *v1 = NULL;
+	char **v2_path = &v2, **v1_memory_path = &v1;
 	ssize_t n = proc_read(pid, "cgroup", &buf);
 
-	*v2_path = *v1_memory_path = NULL;
+	if (v2_out)
+		*v2_out = NULL;
+	if (v1_out)
+		*v1_out = NULL;
 	if (n < 0)
 		return (int)n;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -237,6 +241,14 @@ int cgroup_of_pid(pid_t pid, char **v2_path, char **v1_memory_path)
 				*v1_memory_path = strdup(c2 + 1);
 	}
 	free(buf);
+	if (v2_out)
+		*v2_out = v2;
+	else
+		free(v2);
+	if (v1_out)
+		*v1_out = v1;
+	else
+		free(v1);
 	return 0;
 }
 
