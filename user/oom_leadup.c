@@ -20,40 +20,15 @@ struct leadup {
 	bool initial_done;   /* cgroups found later were born after start */
 };
 
-/* dir/name as text; NULL when absent. */
-static char *cg_read(const char *dir, const char *name)
-{
-	char path[PATH_MAX], *buf = NULL;
-
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-		return NULL;
-	if (read_file(path, &buf) < 0) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
-static bool cg_u64(const char *dir, const char *name, uint64_t *v)
-{
-	char *buf = cg_read(dir, name);
-
-	if (!buf)
-		return false;
-	*v = mem_limit_value(buf);
-	free(buf);
-	return true;
-}
-
 int memcg_oom_kill_local(const char *dir, int version, uint64_t *val)
 {
 	struct mem_events ev;
 	/* v1 counts a kill only in the victim's own memcg; v2's memory.events
 	 * is hierarchical, memory.events.local (5.2+) is not. */
-	char *buf = cg_read(dir, version == 1 ? "memory.oom_control" : "memory.events.local");
+	char *buf = memcg_file_read(dir, version == 1 ? "memory.oom_control" : "memory.events.local");
 
 	if (!buf && version == 2)
-		buf = cg_read(dir, "memory.events");
+		buf = memcg_file_read(dir, "memory.events");
 	if (!buf)
 		return -ENOENT;
 	mem_events_parse(buf, &ev);
@@ -211,19 +186,19 @@ static void sample(struct leadup *l, struct leadup_cg *cg)
 	struct memstat ms = { 0 };
 	char *buf;
 
-	cg_u64(cg->dir, v1 ? "memory.limit_in_bytes" : "memory.max", &s.limit);
+	memcg_file_u64(cg->dir, v1 ? "memory.limit_in_bytes" : "memory.max", &s.limit);
 	cg->limited = s.limit != MEM_UNLIMITED && s.limit != 0;
 	if (!cg->limited)
 		return;
-	cg_u64(cg->dir, v1 ? "memory.usage_in_bytes" : "memory.current", &s.usage);
+	memcg_file_u64(cg->dir, v1 ? "memory.usage_in_bytes" : "memory.current", &s.usage);
 	if (v1) {
-		cg_u64(cg->dir, "memory.failcnt", &s.failcnt);
-	} else if ((buf = cg_read(cg->dir, "memory.events"))) {
+		memcg_file_u64(cg->dir, "memory.failcnt", &s.failcnt);
+	} else if ((buf = memcg_file_read(cg->dir, "memory.events"))) {
 		mem_events_parse(buf, &ev);
 		s.failcnt = ev.max;
 		free(buf);
 	}
-	if ((buf = cg_read(cg->dir, "memory.stat")) && memstat_parse(buf, &ms) == 0) {
+	if ((buf = memcg_file_read(cg->dir, "memory.stat")) && memstat_parse(buf, &ms) == 0) {
 		uint64_t a = 0, b = 0;
 
 		memstat_raw(&ms, "pgscan", &s.pgscan);
