@@ -111,11 +111,13 @@ static __always_inline __s32 user_stack(void *ctx)
 	return id;
 }
 
-static __always_inline void send(void *rec, __u64 size)
+static __always_inline void send(void *rec, __u64 size, bool urgent)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+	/* urgent: new code mapped (exec, dlopen, the loader): user space must
+	 * read the process's maps before it can exit, for symbols. */
+	if (urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&events, rec, size, flags))
 		count_drop(DROP_RINGBUF);
@@ -144,7 +146,7 @@ static __always_inline int map_event(void *ctx, __u32 type, __u64 addr, __u64 le
 	e.ts = bpf_ktime_get_ns();
 	e.ret_addr = top_of_stack(regs);
 	e.stack_id = user_stack(ctx);
-	send(&e, sizeof(e));
+	send(&e, sizeof(e), prot & MM_PROT_EXEC);
 	return 0;
 }
 
@@ -205,7 +207,7 @@ int exit_munmap(struct trace_event_raw_sys_exit *ctx)
 	e.tgid = current_tgid();
 	e.addr = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	e.len = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	send(&e, sizeof(e));
+	send(&e, sizeof(e), false);
 	return 0;
 }
 
@@ -218,7 +220,7 @@ int on_exec(void *ctx)
 	e.tgid = current_tgid();
 	if (!traced(e.tgid))
 		return 0;
-	send(&e, sizeof(e));
+	send(&e, sizeof(e), true);
 	return 0;
 }
 

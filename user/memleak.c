@@ -49,6 +49,7 @@ struct app {
 	struct symbolizer *sym;
 	struct launch child;
 	bool launched, exited;
+	char *comm;
 };
 
 static const char doc[] =
@@ -122,7 +123,7 @@ static int on_event(void *ctx, void *data, size_t size)
 static void report(struct app *a, bool final)
 {
 	struct report_in in = { .t = &a->t, .sym = a->sym, .final = final,
-				.target_exited = a->exited,
+				.target_exited = a->exited, .comm = a->comm,
 				.stacks_fd = bpf_map__fd(a->skel->maps.stacks),
 				.drops = (const uint64_t *)a->skel->bss->drops, .now_ns = mono_ns() };
 	struct stack_acc *macc = NULL;
@@ -139,6 +140,16 @@ static void report(struct app *a, bool final)
 	}
 	report_print(&a->env.rep, &in);
 	free(macc);
+}
+
+static void remember_comm(struct app *a)
+{
+	char *c = proc_comm(a->t.pid);
+
+	if (c) {
+		free(a->comm);
+		a->comm = c;
+	}
 }
 
 static int on_interval(void *ctx)
@@ -163,6 +174,7 @@ static int on_poll(void *ctx)
 			a->sym = symbolizer__new(a->t.pid);
 		else
 			symbolizer__refresh(a->sym);
+		remember_comm(a);
 	}
 	if (a->env.malloc && mono_ns() - a->t.t0_ns >= (uint64_t)(a->t.next_ckpt * 1e9))
 		malloc_sync(&a->mb, &a->t);
@@ -245,7 +257,10 @@ static void test_delay(void)
 
 static void announce(struct app *a)
 {
-	char *comm = proc_comm(a->t.pid), *e = term_escape(comm ? comm : "?");
+	char *e;
+
+	remember_comm(a);
+	e = term_escape(a->comm ? a->comm : "?");
 
 	if (a->env.common.json)
 		printf("{\"event\":\"ready\",\"pid\":%d,\"malloc\":%s}\n", a->t.pid,
@@ -253,7 +268,6 @@ static void announce(struct app *a)
 	fprintf(stderr, "Tracing %s of pid %d (%s)... Ctrl-C to stop.\n",
 		a->env.malloc ? "mappings and malloc" : "mappings", a->t.pid, e);
 	fflush(stdout);
-	free(comm);
 	free(e);
 }
 
@@ -266,6 +280,7 @@ static void cleanup(struct app *a)
 	memleak__destroy(a->skel);
 	symbolizer__free(a->sym);
 	tracker_fini(&a->t);
+	free(a->comm);
 }
 
 static int run(struct app *a)
@@ -326,6 +341,7 @@ int main(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &a.env))
 		return 1;
 	a.env.rep.json = a.env.common.json;
+	a.env.rep.malloc = a.env.malloc;
 	out_set_json(a.env.common.json, "memleak-trace");
 	bpf_log_setup(a.env.common.verbose);
 	if (bpf_preflight("memleak-trace"))

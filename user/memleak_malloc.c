@@ -180,8 +180,10 @@ void malloc_sync(const struct malloc_bpf *skel, struct tracker *t)
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &agg))
 			continue;
-		t->stacks[tracker_stack(t, key.stack_id, key.ret_addr, MK_MALLOC)].bytes =
-			(int64_t)agg.bytes;
+		/* tracker_stack may move t->stacks: index after the call. */
+		uint32_t o = tracker_stack(t, key.stack_id, key.ret_addr, MK_MALLOC);
+
+		t->stacks[o].bytes = (int64_t)agg.bytes;
 	}
 }
 

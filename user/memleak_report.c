@@ -221,7 +221,11 @@ static char *culprit_name(const struct stack_ent *s)
 
 static bool ranked(const struct report_opts *o, uint32_t kind)
 {
-	return o->all_kinds || kind == MK_ANON || kind == MK_HEAP || kind == MK_MALLOC;
+	/* With --malloc the heap's pages are the malloc rows' blocks: do not
+	 * count them twice. */
+	if (kind == MK_HEAP)
+		return !o->malloc;
+	return o->all_kinds || kind == MK_ANON || kind == MK_MALLOC;
 }
 
 static int cmp_rows(const void *a, const void *b)
@@ -234,7 +238,7 @@ static int cmp_rows(const void *a, const void *b)
 }
 
 struct totals {
-	uint64_t by_kind[MK_KINDS], count;
+	uint64_t by_kind[MK_KINDS], count, ranked;
 };
 
 static struct row *build_rows(const struct report_opts *o, struct report_in *in,
@@ -258,6 +262,7 @@ static struct row *build_rows(const struct report_opts *o, struct report_in *in,
 		if (!acc[i].bytes || !ranked(o, t->stacks[i].kind))
 			continue;
 		tot->count += acc[i].count;
+		tot->ranked += acc[i].bytes;
 		rows[n].owner = i;
 		rows[n].acc = acc[i];
 		rows[n].growth = tracker_growth(t, &t->stacks[i], in->now_ns);
@@ -288,8 +293,13 @@ static char *verdict(struct report_in *in, const struct row *rows, int n, const 
 		return strdup("No leak: nothing the target mapped or allocated while traced is outstanding");
 	if (!g) {
 		r = asprintf(&v, "Nothing grows: %s outstanding in %d stack%s, none of it increasing",
-			     fmt_bytes(b1, tot->by_kind[MK_ANON] + tot->by_kind[MK_HEAP] +
-					   tot->by_kind[MK_MALLOC]), n, n == 1 ? "" : "s");
+			     fmt_bytes(b1, tot->ranked), n, n == 1 ? "" : "s");
+		return r < 0 ? NULL : v;
+	}
+	if (in->t->stacks[g->owner].kind == MK_HEAP) {
+		r = asprintf(&v, "GROWING: the heap (brk) holds %s more than at start, +%s/s; "
+			     "--malloc names the code that allocates", fmt_bytes(b1, g->acc.bytes),
+			     fmt_bytes(b2, (uint64_t)g->growth));
 		return r < 0 ? NULL : v;
 	}
 	who = culprit_name(&in->t->stacks[g->owner]);
@@ -315,7 +325,7 @@ static void print_table(const struct report_opts *o, struct report_in *in,
 	char b[6][HUMAN_LEN];
 	struct proc_status st;
 	double el = (double)(in->now_ns - t->t0_ns) / 1e9;
-	char *comm = proc_comm(t->pid), *ecomm = term_escape(comm ? comm : "?");
+	char *ecomm = term_escape(in->comm ? in->comm : "?");
 	time_t now = time(NULL);
 	char clock[16];
 
@@ -323,7 +333,6 @@ static void print_table(const struct report_opts *o, struct report_in *in,
 	printf("%s\n", v);
 	printf("memleak-trace: pid %d (%s), traced %s, %s%s\n", t->pid, ecomm,
 	       fmt_duration(b[0], el), in->final ? "final report at " : "report at ", clock);
-	free(comm);
 	free(ecomm);
 	if (n) {
 		printf("\n%-4s %10s %8s %9s %11s %10s  %-6s %s\n", "#", "BYTES", "ALLOCS", "OLDEST",
@@ -359,7 +368,7 @@ static void print_table(const struct report_opts *o, struct report_in *in,
 	if (n > o->top_n)
 		printf("... %d more stack%s\n", n - o->top_n, n - o->top_n == 1 ? "" : "s");
 	printf("\nsummary: outstanding %s in %" PRIu64 " allocations (anon %s, heap %s, malloc %s",
-	       fmt_bytes(b[0], tot->by_kind[MK_ANON] + tot->by_kind[MK_HEAP] + tot->by_kind[MK_MALLOC]),
+	       fmt_bytes(b[0], tot->ranked),
 	       tot->count, fmt_bytes(b[1], tot->by_kind[MK_ANON]), fmt_bytes(b[2], tot->by_kind[MK_HEAP]),
 	       fmt_bytes(b[3], tot->by_kind[MK_MALLOC]));
 	printf("; not ranked: file %s, shared %s)\n", fmt_bytes(b[4], tot->by_kind[MK_FILE]),
@@ -411,7 +420,6 @@ static void print_json(const struct report_opts *o, struct report_in *in,
 	struct tracker *t = in->t;
 	struct proc_status st;
 	struct jw w;
-	char *comm = proc_comm(t->pid);
 	const struct row *g = growing_row(rows, n);
 
 	jw_init(&w, stdout);
@@ -419,7 +427,7 @@ static void print_json(const struct report_opts *o, struct report_in *in,
 	jw_str(&w, "event", in->final ? "final_report" : "report");
 	jw_double(&w, "time", wall_time());
 	jw_i64(&w, "pid", t->pid);
-	jw_str(&w, "comm", comm);
+	jw_str(&w, "comm", in->comm);
 	jw_double(&w, "elapsed_s", (double)(in->now_ns - t->t0_ns) / 1e9);
 	jw_bool(&w, "target_exited", in->target_exited);
 	jw_str(&w, "verdict", v);
@@ -446,8 +454,7 @@ static void print_json(const struct report_opts *o, struct report_in *in,
 	}
 	jw_arr_end(&w);
 	jw_obj_begin(&w, "summary");
-	jw_u64(&w, "outstanding_bytes",
-	       tot->by_kind[MK_ANON] + tot->by_kind[MK_HEAP] + tot->by_kind[MK_MALLOC]);
+	jw_u64(&w, "outstanding_bytes", tot->ranked);
 	jw_u64(&w, "outstanding_allocations", tot->count);
 	for (int k = 0; k < MK_KINDS; k++) {
 		char key[32];
@@ -471,7 +478,6 @@ static void print_json(const struct report_opts *o, struct report_in *in,
 	jw_obj_end(&w);
 	jw_drops(&w, "drops", in->drops, DROP_KINDS);
 	jw_obj_end(&w);
-	free(comm);
 }
 
 /* Flame-graph input: root first, frames joined by ';', weight in bytes. */

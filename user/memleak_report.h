@@ -14,6 +14,7 @@ struct report_opts {
 	bool json;
 	bool folded;
 	bool all_kinds;         /* rank file-backed and shared mappings too */
+	bool malloc;            /* --malloc: the heap is explained by malloc rows */
 	int max_frames;         /* frames printed per stack in the table */
 	uint64_t sample_every;  /* --malloc --sample N (1: every call) */
 };
@@ -31,6 +32,7 @@ struct report_in {
 	const uint64_t *drops;  /* DROP_KINDS counters */
 	struct stack_acc *malloc_acc; /* filled by the malloc module, or NULL */
 	uint32_t malloc_n;      /* entries in malloc_acc */
+	const char *comm;       /* raw, as last read from /proc */
 	bool final;
 	bool target_exited;
 	uint64_t now_ns;

@@ -174,19 +174,25 @@ static void collect_moved(const struct mrange *piece, void *ctx)
 {
 	struct tracker *t = ((void **)ctx)[0];
 	struct moved *mv = ((void **)ctx)[1];
+	struct mrange keep = *piece;
 
 	piece_gone(piece, t);
-	if (piece->start >= mv->limit) {
-		t->released += piece->end - piece->start;
-		return;
+	/* Beyond the new length: released (mremap shrink). */
+	if (piece->end > mv->limit) {
+		uint64_t from = piece->start > mv->limit ? piece->start : mv->limit;
+
+		t->released += piece->end - from;
+		keep.end = from;
 	}
+	if (keep.end <= keep.start)
+		return;
 	if (mv->n == mv->cap) {
 		mv->cap = mv->cap ? mv->cap * 2 : 8;
 		mv->v = realloc(mv->v, mv->cap * sizeof(*mv->v));
 		if (!mv->v)
 			abort();
 	}
-	mv->v[mv->n++] = *piece;
+	mv->v[mv->n++] = keep;
 }
 
 #define MREMAP_DONTUNMAP_FLAG 4
@@ -335,7 +341,7 @@ double tracker_growth(const struct tracker *t, const struct stack_ent *s, uint64
 		from_t = t->ckpt_t[0];
 		from_b = s->ckpt_bytes[0];
 	}
-	if (el - from_t < 0.2)
+	if (el - from_t < 0.05)
 		return 0;
 	return (double)(s->bytes - from_b) / (el - from_t);
 }

@@ -133,6 +133,16 @@ static void free_mods(struct symbolizer *s)
 	s->nmods = 0;
 }
 
+static int open_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+		       void *arg)
+{
+	Dwarf_Addr bias;
+
+	(void)userdata, (void)name, (void)base, (void)arg;
+	dwfl_module_getelf(mod, &bias);
+	return DWARF_CB_OK;
+}
+
 /* One module per file: consecutive mappings of the same inode, from its
  * first mapping (offset 0, the ELF header) to the end of its last one. */
 static int report_maps(struct symbolizer *s)
@@ -188,6 +198,9 @@ static int report_maps(struct symbolizer *s)
 	free(line);
 	fclose(f);
 	dwfl_report_end(s->dwfl, NULL, NULL);
+	/* Open every file now, while /proc/PID/root and map_files still lead
+	 * to it: the process may have exited by the time we resolve. */
+	dwfl_getmodules(s->dwfl, open_module, NULL, 0);
 	return 0;
 }
 

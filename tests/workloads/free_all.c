@@ -43,6 +43,8 @@ int main(int argc, char **argv)
 		quit |= !strcmp(argv[i], "-x");
 	}
 	signal(SIGUSR1, on_usr1);
+	/* A running program already has its malloc arena: make it now. */
+	free(malloc(64 * 1024));
 	while (wait && !go)
 		pause();
 	for (int i = 0; i < count; i++) {

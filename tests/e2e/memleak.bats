@@ -1,0 +1,152 @@
+#!/usr/bin/env bats
+# memleak-trace against workloads whose leaks are known call site by call
+# site and byte by byte.
+load helpers
+
+setup() {
+	need_bpf
+	T="$B/memleak-trace"
+	PS=$(getconf PAGESIZE)
+	WL_PID=""
+	TR_PID=""
+}
+
+teardown() {
+	[ -n "$TR_PID" ] && kill "$TR_PID" 2>/dev/null
+	[ -n "$WL_PID" ] && kill "$WL_PID" 2>/dev/null
+	wait 2>/dev/null
+	true
+}
+
+# trace_pid DURATION TRACER_ARGS... -- WORKLOAD ARGS...: start the workload
+# held (-w), attach, release it, and leave the final JSON report in $OUT.
+trace_pid() {
+	local dur="$1"; shift
+	local targs=()
+	while [ "$1" != "--" ]; do targs+=("$1"); shift; done
+	shift
+	"$@" -w > "$BATS_TEST_TMPDIR/wl.out" &
+	WL_PID=$!
+	OUT="$BATS_TEST_TMPDIR/report.json"
+	ERR="$BATS_TEST_TMPDIR/tracer.err"
+	"$T" -p "$WL_PID" -d "$dur" --json "${targs[@]}" > "$OUT" 2> "$ERR" &
+	TR_PID=$!
+	wait_ready "$ERR"
+	kill -USR1 "$WL_PID"
+	wait "$TR_PID"
+	TR_STATUS=$?
+	TR_PID=""
+	FINAL=$(grep '"final_report"' "$OUT")
+}
+
+top_field() { jq -r ".stacks[0].$1" <<<"$FINAL"; }
+# Bytes of the stacks that pass through function $1.
+by_fn() { jq --arg f "$1" '[.stacks[] | select([.frames[].symbol] | index($f)) | .bytes] | add' <<<"$FINAL"; }
+frames_of_top() { jq -r '.stacks[0].frames[].symbol' <<<"$FINAL"; }
+
+@test "C with frame pointers: leak_mapping named, bytes exact" {
+	trace_pid 3 -- "$W/leak_mmap" 40 64
+	[ "$TR_STATUS" -eq 0 ]
+	[ "$(top_field kind)" = anon ]
+	[ "$(top_field culprit)" = leak_mapping ]
+	frames_of_top | grep -qx main
+	approx "$(top_field bytes)" $((40 * 64 * 1024)) 5
+	[ "$(top_field allocations)" -eq 40 ]
+	[ "$(jq -r .growing <<<"$FINAL")" = true ]
+	# Mapped and touched: resident.
+	approx "$(top_field resident_bytes)" $((40 * 64 * 1024)) 5
+}
+
+@test "C built -O2 -fomit-frame-pointer: the caller is still named" {
+	trace_pid 3 -- "$W/leak_mmap-nofp" 40 64
+	[ "$(top_field culprit)" = leak_mapping ]
+	approx "$(top_field bytes)" $((40 * 64 * 1024)) 5
+}
+
+@test "static binary calling the mmap system call directly" {
+	trace_pid 3 -- "$W/leak_syscall-static" 30 128
+	[ "$(top_field culprit)" = leak_raw ]
+	approx "$(top_field bytes)" $((30 * 128 * 1024)) 5
+}
+
+@test "C++ leaking through new, with --malloc" {
+	trace_pid 3 --malloc -- "$W/leak_new" 2000 300
+	[ "$(top_field kind)" = malloc ]
+	[[ "$(top_field culprit)" == Cache::leak_entry* ]]
+	approx "$(top_field bytes)" $((2000 * 300)) 5
+	[ "$(top_field allocations)" -eq 2000 ]
+	# The balanced new/delete[] left nothing behind.
+	[ "$(jq '[.stacks[] | select(.culprit != null and (.culprit | startswith("Cache::balanced")))] | length' <<<"$FINAL")" -eq 0 ]
+}
+
+@test "a workload that releases everything: no leak" {
+	trace_pid 3 --malloc -- "$W/free_all" 2000
+	grep -q released "$BATS_TEST_TMPDIR/wl.out"
+	[ "$(jq -r .growing <<<"$FINAL")" = false ]
+	[ "$(jq '[.stacks[] | select(.kind == "anon" or .kind == "malloc")] | length' <<<"$FINAL")" -eq 0 ]
+	# It did map and release: 2000 x 64 KiB went through.
+	[ "$(jq .summary.mapped_bytes <<<"$FINAL")" -ge $((2000 * 64 * 1024)) ]
+}
+
+@test "partial munmap, mremap grow/shrink, MAP_FIXED, munmap across mappings" {
+	trace_pid 2 -n 50 -- "$W/mm_ops"
+	[ "$(jq .summary.anon_bytes <<<"$FINAL")" -eq $((34 * PS)) ]
+	# Per function (through the workload's map() helper):
+	[ "$(by_fn grow_a)" -eq $((12 * PS)) ]
+	[ "$(by_fn shrink_c)" -eq $((2 * PS)) ]
+	[ "$(by_fn fixed_d)" -eq $((8 * PS)) ]
+	[ "$(by_fn span_e)" -eq $((4 * PS)) ]
+	# remap_b's 4 mapped pages moved with the mremap that doubled them.
+	[ "$(by_fn remap_b)" -eq $((4 * PS)) ]
+}
+
+@test "-- CMD: traced from its first instruction, final report when it exits" {
+	run "$T" --json -- "$W/leak_mmap" 25 64 -x
+	[ "$status" -eq 0 ]
+	FINAL=$(grep '"final_report"' <<<"$output")
+	[ "$(jq -r .target_exited <<<"$FINAL")" = true ]
+	[ "$(top_field culprit)" = leak_mapping ]
+	approx "$(top_field bytes)" $((25 * 64 * 1024)) 5
+}
+
+@test "target killed mid-run: final report, exit 0" {
+	"$W/leak_mmap" 10 64 > /dev/null &
+	WL_PID=$!
+	"$T" -p "$WL_PID" -d 30 > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+	TR_PID=$!
+	wait_ready "$BATS_TEST_TMPDIR/err"
+	kill -9 "$WL_PID"
+	wait "$TR_PID"
+	status=$?
+	TR_PID=""
+	[ "$status" -eq 0 ]
+	grep -q "final report" "$BATS_TEST_TMPDIR/out"
+	grep -q "process has exited" "$BATS_TEST_TMPDIR/out"
+}
+
+@test "pid that does not exist: one clear line, exit 1" {
+	run "$T" -p 4194000
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"no process with pid 4194000"* ]]
+}
+
+@test "pid that exits between the check and the attach" {
+	sleep 0.3 &
+	local p=$!
+	MEMLEAK_TEST_ATTACH_DELAY_MS=1000 run "$T" -p "$p"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"exited before tracing started"* ]]
+}
+
+@test "--folded: stacks weighted by bytes, root first" {
+	"$W/leak_mmap" 8 64 -w > /dev/null &
+	WL_PID=$!
+	"$T" -p "$WL_PID" -d 2 --folded > "$BATS_TEST_TMPDIR/f" 2> "$BATS_TEST_TMPDIR/e" &
+	TR_PID=$!
+	wait_ready "$BATS_TEST_TMPDIR/e"
+	kill -USR1 "$WL_PID"
+	wait "$TR_PID"
+	TR_PID=""
+	grep -E "main;leak_mapping;.* $((8 * 64 * 1024))$" "$BATS_TEST_TMPDIR/f"
+}
