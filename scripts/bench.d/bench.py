@@ -1,0 +1,1000 @@
+#!/usr/bin/env python3
+"""memscope benchmark harness (run through scripts/bench).
+
+Measures, side by side in one run, what the memscope tracers cost:
+  1. the traced workload's speed with no tracer, under the empty-program
+     floor on the same hooks, under the tool and under its bpftrace
+     equivalent (alternating runs, median and min-max, ratios);
+  2. the cost to an untraced process while the tool traces another pid;
+  3. the highest event rate with zero events lost (the tool's own count);
+  4. the tracers' CPU time and peak RSS, the report time over 1M
+     outstanding allocations;
+  5. oomwatch: kill-to-report latency and a storm of kills.
+Prints one table and writes it as markdown to $MEMSCOPE_BUILD/bench.md
+(raw numbers in bench.json). Python 3 standard library only.
+"""
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import re
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, os.environ.get("MEMSCOPE_BUILD", "build"))
+WL = os.path.join(BUILD, "bench", "bench-wl")
+FLOOR = os.path.join(BUILD, "bench", "floor")
+TOOLS = {t: os.path.join(BUILD, t) for t in ("memleak-trace", "sockleak", "oomwatch")}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+READY_RE = re.compile(r'Tracing|"event": *"ready"|Attaching \d+ probe')
+MEMCG_V1 = "/sys/fs/cgroup/memory"
+REDIS_PORT = 7391
+# Threads of the throughput generator, and the rates it is paced to.
+TPUT_THREADS = 2
+TPUT_RATES = [100e3, 250e3, 500e3, 1e6, 0]  # 0: as fast as it goes
+
+TMP = tempfile.mkdtemp(prefix="memscope-bench-")
+STARTED = []  # every process this harness started, to end on the way out
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- processes
+
+class Workload:
+    """A bench-wl process: says 'ready PID', waits for a line, runs, prints
+    'result ...', then waits for stdin to close."""
+
+    def __init__(self, argv, preexec=None):
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  preexec_fn=preexec)
+        STARTED.append(self.p)
+        self.buf = b""
+        line = self.readline(15)
+        if not line or not line.startswith("ready "):
+            raise RuntimeError("workload %s did not start: %r" % (argv[1], line))
+        self.pid = int(line.split()[1])
+        self.fields = dict(kv.split("=", 1) for kv in line.split()[2:] if "=" in kv)
+
+    def readline(self, timeout):
+        end = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([self.p.stdout], [], [], left)
+            if not r:
+                continue
+            chunk = os.read(self.p.stdout.fileno(), 4096)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode()
+
+    def go(self):
+        self.p.stdin.write(b"go\n")
+        self.p.stdin.flush()
+
+    def result(self, timeout):
+        line = self.readline(timeout)
+        if not line or not line.split()[0] in ("result", "held"):
+            raise RuntimeError("workload gave no result: %r" % line)
+        return dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv), line
+
+    def close(self):
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+
+
+class Tracer:
+    """A tracer process whose stdout and stderr go to files."""
+
+    def __init__(self, argv, name):
+        self.argv, self.name = argv, name
+        self.out = os.path.join(TMP, "%s.%d.out" % (name, len(STARTED)))
+        self.err = self.out[:-4] + ".err"
+        with open(self.out, "wb") as o, open(self.err, "wb") as e:
+            self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=o, stderr=e,
+                                      start_new_session=True)
+        STARTED.append(self.p)
+        self.bpftrace = os.path.basename(argv[0]) == "bpftrace"
+
+    def text(self, which="both"):
+        s = ""
+        for f in ((self.out, self.err) if which == "both" else (getattr(self, which),)):
+            try:
+                with open(f, errors="replace") as fh:
+                    s += fh.read()
+            except OSError:
+                pass
+        return s
+
+    def wait_ready(self, timeout=30):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.p.poll() is not None:
+                raise RuntimeError("%s exited: %s" % (self.name, last_line(self.text("err"))))
+            if READY_RE.search(self.text()):
+                if self.bpftrace:
+                    # bpftrace says "Attaching" before it attaches.
+                    time.sleep(1.0)
+                return
+            time.sleep(0.05)
+        raise RuntimeError("%s not ready after %ds" % (self.name, timeout))
+
+    def cpu(self):
+        """utime+stime in seconds (None once gone)."""
+        try:
+            with open("/proc/%d/stat" % self.p.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def hwm(self):
+        """Peak RSS in bytes, from VmHWM."""
+        try:
+            with open("/proc/%d/status" % self.p.pid) as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return None
+
+    def stop(self, timeout=30):
+        """SIGINT, wait for the final report; returns seconds it took."""
+        t0 = time.monotonic()
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGINT)
+        try:
+            self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            return None
+        return time.monotonic() - t0
+
+    def json_lines(self):
+        objs = []
+        for line in self.text("out").splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    objs.append(json.loads(line))
+                except ValueError:
+                    pass
+        return objs
+
+    def lost(self):
+        """Events the tool says it lost: the sum of its drops totals."""
+        total, seen = 0, False
+        for o in self.json_lines():
+            d = o.get("drops")
+            if isinstance(d, dict):
+                seen = True
+                total += d["total"] if "total" in d else sum(
+                    v for v in d.values() if isinstance(v, (int, float)))
+        return total if seen else None
+
+
+def last_line(s):
+    lines = [l for l in s.strip().splitlines() if l.strip()]
+    return lines[-1][:160] if lines else "(no output)"
+
+
+def cleanup_processes():
+    for p in STARTED:
+        if p.poll() is None:
+            try:
+                p.kill()
+                p.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+
+
+# ---------------------------------------------------------------- configs
+
+class Config:
+    """One way to run a workload: a label, the binaries it needs, and how
+    to build the tracer command lines from the run's context (target pid,
+    the pid of an idle bystander, the allocator library)."""
+
+    def __init__(self, key, label, tracers=None, needs=(), untraced=False):
+        self.key, self.label = key, label
+        self.tracers = tracers or (lambda ctx: [])
+        self.needs, self.untraced = needs, untraced
+
+    def missing(self):
+        for n in self.needs:
+            path = TOOLS.get(n) or (FLOOR if n == "floor" else None)
+            if path and not os.access(path, os.X_OK):
+                return "not built"
+            if n == "bpftrace" and not which("bpftrace"):
+                return "bpftrace not installed"
+        return None
+
+
+def which(name):
+    for d in os.environ.get("PATH", "/usr/bin:/bin").split(":"):
+        p = os.path.join(d, name)
+        if os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def lib_of(pid, base):
+    """Path of the first mapped file whose name starts with base."""
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 6 and os.path.basename(parts[5]).startswith(base):
+                    return parts[5]
+    except OSError:
+        pass
+    return None
+
+
+def ml(*extra):
+    return lambda c: [[TOOLS["memleak-trace"], "--json", "-p", str(c["target"]), *extra]]
+
+
+def sl(*extra):
+    return lambda c: [[TOOLS["sockleak"], "--json", "-p", str(c["target"]), *extra]]
+
+
+def bt(script):
+    return lambda c: [["bpftrace", "-e", script.replace("PID", str(c["target"])).replace(
+        "LIB", c.get("lib") or "")]]
+
+
+BT_MMAP = ("tracepoint:syscalls:sys_enter_mmap,tracepoint:syscalls:sys_enter_munmap "
+           "/pid == PID/ { @[probe, ustack] = count(); }")
+BT_MALLOC = ("uprobe:LIB:malloc /pid == PID/ { @[ustack] = count(); } "
+             "uprobe:LIB:free /pid == PID/ { @frees = count(); }")
+BT_SOCKET = "tracepoint:syscalls:sys_enter_socket { @socket[comm] = count(); }"
+BT_CLOSE = "tracepoint:syscalls:sys_enter_close { @close[comm] = count(); }"
+
+NONE = Config("none", "no tracer")
+
+
+def floor_cfg(label, *args, uprobe=False):
+    if uprobe:
+        return Config("floor", label, lambda c: [[FLOOR, "--uprobe", c["lib"], "-p", str(c["target"])]],
+                      needs=("floor",))
+    return Config("floor", label, lambda c: [[FLOOR, *args]], needs=("floor",))
+
+
+def groups(quick):
+    mmap = [
+        NONE,
+        floor_cfg("floor: empty progs on memleak-trace's tracepoints", "--mmap"),
+        Config("tool", "memleak-trace -p (stacks on)", ml(), ("memleak-trace",)),
+        Config("bpftrace", "bpftrace: count mmap/munmap by ustack", bt(BT_MMAP), ("bpftrace",)),
+        Config("other", "untraced; memleak-trace -p other pid", ml(), ("memleak-trace",), True),
+        Config("other2", "untraced; memleak-trace --malloc other pid", ml("--malloc"),
+               ("memleak-trace",), True),
+    ]
+    malloc = [
+        NONE,
+        floor_cfg("floor: empty uprobes malloc/free (+ret)", uprobe=True),
+        Config("tool", "memleak-trace -p --malloc", ml("--malloc"), ("memleak-trace",)),
+        Config("sample", "memleak-trace -p --malloc --sample 10", ml("--malloc", "--sample", "10"),
+               ("memleak-trace",)),
+        Config("bpftrace", "bpftrace: uprobe malloc by ustack, free count", bt(BT_MALLOC),
+               ("bpftrace",)),
+        Config("other", "untraced; memleak-trace --malloc other pid", ml("--malloc"),
+               ("memleak-trace",), True),
+    ]
+    socket = [
+        NONE,
+        floor_cfg("floor: empty progs on sockleak's tracepoints", "--sock"),
+        Config("tool", "sockleak -p", sl(), ("sockleak",)),
+        Config("tool-all", "sockleak (system-wide)", lambda c: [[TOOLS["sockleak"], "--json"]],
+               ("sockleak",)),
+        Config("bpftrace", "bpftrace: the two one-liners (socket, close per comm)",
+               lambda c: bt(BT_SOCKET)(c) + bt(BT_CLOSE)(c), ("bpftrace",)),
+        Config("other", "untraced; sockleak -p other pid", sl(), ("sockleak",), True),
+    ]
+    accept = [
+        NONE,
+        floor_cfg("floor: empty progs on sockleak's tracepoints", "--sock"),
+        Config("tool", "sockleak -p <server>", sl(), ("sockleak",)),
+        Config("bpftrace", "bpftrace: the two one-liners",
+               lambda c: bt(BT_SOCKET)(c) + bt(BT_CLOSE)(c), ("bpftrace",)),
+    ]
+    redis = [
+        NONE,
+        floor_cfg("floor: empty progs on memleak-trace's tracepoints", "--mmap"),
+        Config("tool", "memleak-trace -p", ml(), ("memleak-trace",)),
+        Config("malloc", "memleak-trace -p --malloc", ml("--malloc"), ("memleak-trace",)),
+        floor_cfg("floor: empty uprobes on redis's jemalloc", uprobe=True),
+    ]
+    redis[-1].key = "floor-je"
+    if quick:
+        keep = {"none", "floor", "tool"}
+        return [
+            Group("mmap", "mmap/munmap loop (4 KiB anon, 1 in 10 kept)", "it/s", ["mmap"],
+                  [c for c in mmap if c.key in keep | {"other"}]),
+            Group("malloc", "malloc/free loop (32-144 B, 1 in 10 kept)", "it/s", ["malloc"],
+                  [c for c in malloc if c.key in keep]),
+            Group("socket", "socket/close loop (TCP)", "it/s", ["socket"],
+                  [c for c in socket if c.key in keep | {"bpftrace"}]),
+        ]
+    return [
+        Group("mmap", "mmap/munmap loop (4 KiB anon, 1 in 10 kept)", "it/s", ["mmap"], mmap),
+        Group("malloc", "malloc/free loop (32-144 B, 1 in 10 kept)", "it/s", ["malloc"], malloc),
+        Group("socket", "socket/close loop (TCP)", "it/s", ["socket"], socket),
+        Group("accept", "accept-heavy loopback server (2 client threads, 1 conn/op)", "conn/s",
+              ["accept-client", "-w", "2"], accept),
+        Group("redis", "redis-server %s, redis-benchmark -t set,get -n 100000 -c 50" % redis_version(),
+              "req/s", None, redis, metrics=["SET", "GET"]),
+    ]
+
+
+def redis_version():
+    try:
+        out = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout
+        v = re.search(r"v=(\S+)", out)
+        m = re.search(r"malloc=(\S+)", out)
+        return "%s (%s)" % (v.group(1) if v else "?", m.group(1) if m else "?")
+    except OSError:
+        return "(not installed)"
+
+
+class Group:
+    def __init__(self, key, title, unit, wl_args, configs, metrics=None):
+        self.key, self.title, self.unit = key, title, unit
+        self.wl_args, self.configs = wl_args, configs
+        self.metrics = metrics or ["ops"]
+        self.runs = {c.key: [] for c in configs}   # key -> list of run dicts
+        self.errors = {}
+        self.notes = []
+
+
+# ---------------------------------------------------------------- running
+
+def start_tracers(cfg, ctx):
+    tracers = []
+    for i, argv in enumerate(cfg.tracers(ctx)):
+        tracers.append(Tracer(argv, "%s-%s-%d" % (ctx["group"], cfg.key, i)))
+    for t in tracers:
+        t.wait_ready()
+    return tracers
+
+
+def measure(tracers, fn):
+    """Run fn() with the tracers live; returns fn's value plus the tracers'
+    CPU seconds over that window, peak RSS, report time and lost events."""
+    cpu0 = [t.cpu() or 0 for t in tracers]
+    value = fn()
+    cpu1 = [t.cpu() or 0 for t in tracers]
+    rss = [t.hwm() or 0 for t in tracers]
+    stop_s = [t.stop() for t in tracers]
+    lost = [t.lost() for t in tracers]
+    run = dict(value, tracer_cpu_s=sum(cpu1) - sum(cpu0), tracer_rss=max(rss) if rss else None,
+               stop_s=max((s for s in stop_s if s is not None), default=None),
+               lost=None if not tracers or all(l is None for l in lost)
+               else sum(l for l in lost if l is not None))
+    for t in tracers:
+        if t.p.returncode not in (0, None, -signal.SIGINT) and not t.bpftrace:
+            run["tracer_rc"] = t.p.returncode
+    run["final"] = [t.json_lines() for t in tracers]
+    return run
+
+
+def run_loop(group, cfg, secs):
+    """One timed run of a bench-wl loop under cfg."""
+    ctx = {"group": group.key}
+    procs = []
+    try:
+        server = None
+        args = list(group.wl_args)
+        if group.key == "accept":
+            server = Workload([WL, "accept-server"])
+            procs.append(server)
+            args += ["-p", server.fields["port"]]
+        wl = Workload([WL, *args, "-t", str(secs)])
+        procs.append(wl)
+        target = server.pid if server else wl.pid
+        if cfg.untraced:
+            bystander = Workload([WL, "idle"])
+            procs.append(bystander)
+            target = bystander.pid
+        ctx.update(target=target, lib=lib_of(target, "libc.so"))
+        tracers = start_tracers(cfg, ctx)
+
+        def timed():
+            wl.go()
+            res, _ = wl.result(secs + 60)
+            s = float(res["secs"])
+            return {"ops": int(res["ops"]) / s, "calls_per_s": int(res["calls"]) / s, "secs": s}
+        try:
+            return measure(tracers, timed)
+        finally:
+            for t in tracers:
+                t.stop(5)
+    finally:
+        for p in procs:
+            p.close()
+
+
+class Redis:
+    def __init__(self):
+        self.p = subprocess.Popen(["redis-server", "--port", str(REDIS_PORT), "--bind", "127.0.0.1",
+                                   "--save", "", "--appendonly", "no", "--daemonize", "no"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True)
+        STARTED.append(self.p)
+        end = time.monotonic() + 15
+        while time.monotonic() < end:
+            r = subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "ping"], capture_output=True,
+                               text=True)
+            if r.stdout.strip() == "PONG":
+                return
+            if self.p.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError("redis-server did not start on port %d" % REDIS_PORT)
+
+    def close(self):
+        self.p.terminate()
+        try:
+            self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+
+
+def run_redis(group, cfg, redis, n):
+    ctx = {"group": group.key, "target": redis.p.pid,
+           "lib": lib_of(redis.p.pid, "libjemalloc") or lib_of(redis.p.pid, "libc.so")}
+    tracers = start_tracers(cfg, ctx)
+
+    def bench():
+        out = subprocess.run(["redis-benchmark", "-p", str(REDIS_PORT), "-t", "set,get", "-n",
+                              str(n), "-c", "50", "-q"], capture_output=True, text=True,
+                             timeout=300).stdout
+        # -q prints "SET: 81234.56 requests per second, p50=..." per test,
+        # after \r-separated progress lines.
+        vals = {}
+        for m in re.finditer(r"(SET|GET): ([0-9.]+) requests per second", out):
+            vals[m.group(1)] = float(m.group(2))
+        if set(vals) != {"SET", "GET"}:
+            raise RuntimeError("redis-benchmark: %s" % last_line(out))
+        return vals
+    try:
+        return measure(tracers, bench)
+    finally:
+        for t in tracers:
+            t.stop(5)
+
+
+def run_group(group, rounds, secs, redis_n):
+    """Rounds over the group's configs, alternating the order each round
+    (A B C, C B A, ...) so that slow drift of the machine cancels out."""
+    order = [c for c in group.configs]
+    for c in order:
+        why = c.missing()
+        if why:
+            group.errors[c.key] = why
+    redis = None
+    try:
+        if group.key == "redis":
+            redis = Redis()
+            je = lib_of(redis.p.pid, "libjemalloc")
+            group.notes.append("redis-server allocates through %s; memleak-trace --malloc "
+                               "probes libc's allocator" % (je or "libc"))
+        for r in range(rounds):
+            seq = order if r % 2 == 0 else list(reversed(order))
+            for c in seq:
+                if c.key in group.errors:
+                    continue
+                log("  %s: %s (round %d/%d)" % (group.key, c.label, r + 1, rounds))
+                try:
+                    if redis:
+                        run = run_redis(group, c, redis, redis_n)
+                    else:
+                        run = run_loop(group, c, secs)
+                    group.runs[c.key].append(run)
+                except (RuntimeError, OSError, KeyError, ValueError,
+                        subprocess.TimeoutExpired) as e:
+                    group.errors[c.key] = "failed: %s" % e
+                    log("    %s" % group.errors[c.key])
+    except (RuntimeError, OSError) as e:
+        for c in order:
+            group.errors.setdefault(c.key, "failed: %s" % e)
+    finally:
+        if redis:
+            redis.close()
+
+
+# ---------------------------------------------------------------- throughput
+
+def run_throughput(secs):
+    """Pace generators to rising call rates under each tool; read the lost
+    count from the tool's final JSON report."""
+    setups = [
+        ("memleak-trace -p (mmap+munmap calls)", ["mmap"], ml(), "memleak-trace"),
+        ("memleak-trace -p --malloc (malloc+free calls)", ["malloc"], ml("--malloc"), "memleak-trace"),
+        ("sockleak -p (socket+close calls)", ["socket"], sl(), "sockleak"),
+    ]
+    results = []
+    for label, args, tracer, tool in setups:
+        rows = []
+        if not os.access(TOOLS[tool], os.X_OK):
+            results.append((label, "not built", rows))
+            continue
+        cfg = Config("tput", label, tracer, (tool,))
+        g = Group("tput", label, "calls/s", args + ["-w", str(TPUT_THREADS)], [cfg])
+        err = None
+        for rate in TPUT_RATES:
+            g.wl_args = args + ["-w", str(TPUT_THREADS)] + (["-r", str(int(rate))] if rate else [])
+            log("  throughput: %s at %s" % (label, "max" if not rate else human(rate)))
+            try:
+                run = run_loop(g, cfg, secs)
+            except (RuntimeError, OSError, KeyError, ValueError, subprocess.TimeoutExpired) as e:
+                err = "failed: %s" % e
+                break
+            rows.append(dict(target=rate, achieved=run["calls_per_s"], lost=run["lost"],
+                             cpu=run["tracer_cpu_s"] / run["secs"], rss=run["tracer_rss"]))
+        results.append((label, err, rows))
+    return results
+
+
+# ---------------------------------------------------------------- footprint
+
+def run_report_time(count):
+    """count outstanding mallocs under memleak-trace --malloc; time from
+    SIGINT to the end of the final report."""
+    if not os.access(TOOLS["memleak-trace"], os.X_OK):
+        return {"error": "not built"}
+    wl = Workload([WL, "hold", "-n", str(count)])
+    try:
+        t = Tracer([TOOLS["memleak-trace"], "--json", "-p", str(wl.pid), "--malloc"], "hold")
+        t.wait_ready()
+        wl.go()
+        res, _ = wl.result(600)
+        rss_before = t.hwm()
+        stop_s = t.stop(120)
+        rep = [o for o in t.json_lines() if o.get("event") == "final_report" or "summary" in o]
+        summ = rep[-1].get("summary", {}) if rep else {}
+        return {"count": count, "alloc_s": float(res["secs"]), "report_s": stop_s,
+                "outstanding": summ.get("outstanding_allocations"),
+                "malloc_bytes": summ.get("malloc_bytes"), "rss": rss_before, "lost": t.lost()}
+    except (RuntimeError, OSError, KeyError, ValueError) as e:
+        return {"error": "failed: %s" % e}
+    finally:
+        wl.close()
+
+
+# ---------------------------------------------------------------- oomwatch
+
+def oom_kill_count(cg):
+    try:
+        with open(os.path.join(cg, "memory.oom_control")) as f:
+            for line in f:
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def remove_cgroup(cg):
+    for _ in range(50):
+        try:
+            with open(os.path.join(cg, "cgroup.procs")) as f:
+                for pid in f.read().split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except OSError:
+                        pass
+            os.rmdir(cg)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
+def run_oom(kills):
+    """A storm of `kills` OOM kills in a scratch v1 memcg under oomwatch:
+    per kill, the latency from the kill (the time oomwatch stamps, taken in
+    the kernel) to the report line reaching us; and none missed."""
+    if not os.access(TOOLS["oomwatch"], os.X_OK):
+        return {"error": "not built"}
+    if not os.access(MEMCG_V1, os.W_OK):
+        return {"error": "no writable cgroup v1 memory hierarchy"}
+    cg = os.path.join(MEMCG_V1, "memscope-bench-%d" % os.getpid())
+    os.mkdir(cg)
+    t = None
+    try:
+        with open(os.path.join(cg, "memory.limit_in_bytes"), "w") as f:
+            f.write(str(16 << 20))
+        t = Tracer([TOOLS["oomwatch"], "--json", "-c", cg], "oomwatch")
+        t.wait_ready()
+        before = oom_kill_count(cg)
+        seen_lines, latencies = 0, []
+        out = open(t.out, "rb")
+        t0 = time.monotonic()
+
+        def join_cg():
+            with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+
+        def drain():
+            nonlocal seen_lines
+            now = time.time()
+            for line in out.read().decode(errors="replace").splitlines():
+                try:
+                    o = json.loads(line)
+                except ValueError:
+                    continue
+                if "victim" in o:
+                    seen_lines += 1
+                    ts = o.get("time_unix_ms")
+                    if ts is not None:
+                        latencies.append(now - ts / 1000.0)
+        for _ in range(kills):
+            hog = subprocess.Popen([WL, "hog"], preexec_fn=join_cg, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+            STARTED.append(hog)
+            hog.wait(30)
+            drain()
+        storm_s = time.monotonic() - t0
+        after = oom_kill_count(cg)
+        # Reports wait up to --kmsg-wait (1 s) for the kernel's own lines.
+        end = time.monotonic() + 10
+        while seen_lines < (after or 0) - (before or 0) and time.monotonic() < end:
+            time.sleep(0.05)
+            drain()
+        t.stop(30)
+        drain()
+        summaries = [o for o in t.json_lines() if "missed" in json.dumps(o) and "victim" not in o]
+        missed = None
+        for s in summaries:
+            m = re.findall(r'"missed": *(\d+)', json.dumps(s))
+            if m:
+                missed = sum(int(x) for x in m)
+        return {"kills_kernel": (after or 0) - (before or 0), "reported": seen_lines,
+                "missed_tool": missed, "storm_s": storm_s, "latencies": latencies,
+                "rss": None, "lost": t.lost()}
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        return {"error": "failed: %s" % e}
+    finally:
+        if t:
+            t.stop(5)
+        remove_cgroup(cg)
+
+
+# ---------------------------------------------------------------- output
+
+def human(v, unit=""):
+    if v is None:
+        return "-"
+    for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return "%.3g %s%s" % (v / div, suf, unit)
+    return "%.3g %s" % (v, unit) if unit else "%.3g" % v
+
+
+def mib(b):
+    return "-" if b is None else "%.1f MiB" % (b / 1048576)
+
+
+def secs_h(s):
+    if s is None:
+        return "-"
+    return "%.0f ms" % (s * 1000) if s < 1 else "%.2f s" % s
+
+
+def ratio(a, b):
+    return "-" if not a or not b else "%.2fx" % (a / b)
+
+
+def machine():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    distro = ""
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    distro = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    git = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                         capture_output=True, text=True).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(), "distro": distro,
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "load": os.getloadavg()[0], "git": git}
+
+
+class Table:
+    """Rows of cells, rendered aligned for a terminal and as markdown."""
+
+    def __init__(self, title, header):
+        self.title, self.header, self.rows = title, header, []
+
+    def add(self, *cells):
+        self.rows.append([str(c) for c in cells])
+
+    def text(self):
+        w = [max(len(r[i]) for r in [self.header] + self.rows) for i in range(len(self.header))]
+        line = lambda r: "  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i])
+                                   for i, c in enumerate(r)).rstrip()
+        return "\n".join([self.title, line(self.header), "  ".join("-" * x for x in w)] +
+                         [line(r) for r in self.rows])
+
+    def markdown(self):
+        out = ["**%s**" % self.title, "", "| " + " | ".join(self.header) + " |",
+               "|" + "|".join(["---"] + ["---:"] * (len(self.header) - 1)) + "|"]
+        out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in self.rows]
+        return "\n".join(out)
+
+
+def summarize(group):
+    """Per config and metric: median, min, max."""
+    s = {}
+    for c in group.configs:
+        runs = group.runs[c.key]
+        for m in group.metrics:
+            vals = [r[m] for r in runs if m in r]
+            if vals:
+                s[(c.key, m)] = (statistics.median(vals), min(vals), max(vals))
+    return s
+
+
+def overhead_table(groups_, rounds, secs):
+    t = Table("1-2. Overhead on the traced process, and on an untraced one (%d runs x %g s, "
+              "alternating; median [min-max])" % (rounds, secs),
+              ["workload / tracer", "median", "min-max", "slowdown vs none", "vs floor",
+               "tracer CPU", "tracer RSS", "lost"])
+    for g in groups_:
+        s = summarize(g)
+        for m in g.metrics:
+            t.add("%s%s (%s)" % (g.title, " " + m if len(g.metrics) > 1 else "", g.unit),
+                  "", "", "", "", "", "", "")
+            base = s.get(("none", m), (None,))[0]
+            for c in g.configs:
+                label = "  " + c.label
+                if c.key in g.errors and not g.runs[c.key]:
+                    t.add(label, g.errors[c.key], "", "", "", "", "", "")
+                    continue
+                if (c.key, m) not in s:
+                    t.add(label, "no data", "", "", "", "", "", "")
+                    continue
+                med, lo, hi = s[(c.key, m)]
+                floor_key = "floor-je" if c.key in ("floor-je",) else "floor"
+                fl = s.get((floor_key, m), (None,))[0]
+                runs = g.runs[c.key]
+                cpu = [r["tracer_cpu_s"] / r.get("secs", 1) for r in runs if "secs" in r]
+                rss = [r["tracer_rss"] for r in runs if r.get("tracer_rss")]
+                lost = [r["lost"] for r in runs if r.get("lost") is not None]
+                cpu_s = ("%.1f%%" % (100 * statistics.median(cpu)) if cpu else
+                         ("%.2f s" % statistics.median([r["tracer_cpu_s"] for r in runs])
+                          if c.key != "none" else "-"))
+                t.add(label + (" (%s)" % g.errors[c.key] if c.key in g.errors else ""),
+                      human(med, "/s"), "%s-%s" % (human(lo), human(hi)),
+                      ratio(base, med), ratio(fl, med) if c.key not in ("none",) and fl else "-",
+                      cpu_s if c.key != "none" else "-",
+                      mib(max(rss)) if rss else "-", str(sum(lost)) if lost else "-")
+        for n in g.notes:
+            t.add("  note: " + n, "", "", "", "", "", "", "")
+    return t
+
+
+def throughput_table(results, secs):
+    t = Table("3. Throughput without loss (%d generator threads, %g s per step; lost = the tool's "
+              "own drop count)" % (TPUT_THREADS, secs),
+              ["tool / paced rate", "achieved calls/s", "lost", "tracer CPU", "tracer RSS"])
+    for label, err, rows in results:
+        t.add(label, err or "", "", "", "")
+        for r in rows:
+            t.add("  " + ("max" if not r["target"] else human(r["target"], "/s")),
+                  human(r["achieved"], "/s"), "-" if r["lost"] is None else str(r["lost"]),
+                  "%.0f%%" % (100 * r["cpu"]), mib(r["rss"]))
+        ok = [r["achieved"] for r in rows if r["lost"] == 0]
+        if rows:
+            t.add("  highest rate with zero lost", human(max(ok), "/s") if ok else "none", "", "", "")
+    return t
+
+
+def footprint_table(rep, oom, groups_):
+    t = Table("4-5. Footprint, report time, oomwatch", ["measure", "value"])
+    if rep:
+        if "error" in rep:
+            t.add("report over 1M outstanding mallocs", rep["error"])
+        else:
+            t.add("outstanding mallocs made under --malloc", "%s in %s" % (human(rep["count"]),
+                                                                           secs_h(rep["alloc_s"])))
+            t.add("  outstanding allocations reported", str(rep["outstanding"]))
+            t.add("  SIGINT -> end of final report", secs_h(rep["report_s"]))
+            t.add("  tracer peak RSS", mib(rep["rss"]))
+            t.add("  lost", str(rep["lost"]))
+    peak = {}
+    for g in groups_:
+        for c in g.configs:
+            for r in g.runs[c.key]:
+                name = c.label.split(":")[0].split(" ")[0] if c.key != "bpftrace" else "bpftrace"
+                if c.key.startswith("floor"):
+                    name = "floor"
+                if r.get("tracer_rss"):
+                    peak[name] = max(peak.get(name, 0), r["tracer_rss"])
+    for name in sorted(peak):
+        if name in ("none", "no"):
+            continue
+        t.add("peak RSS over all runs: " + name, mib(peak[name]))
+    if oom:
+        if "error" in oom:
+            t.add("oomwatch storm", oom["error"])
+        else:
+            lat = sorted(oom["latencies"])
+            t.add("oomwatch storm: kills (kernel's oom_kill counter)", str(oom["kills_kernel"]))
+            t.add("  reported by oomwatch", "%d in %s" % (oom["reported"], secs_h(oom["storm_s"])))
+            t.add("  missed (oomwatch's own count)", "-" if oom["missed_tool"] is None
+                  else str(oom["missed_tool"]))
+            if lat:
+                t.add("  kill -> report, median [min-max]", "%s [%s-%s]" % (
+                    secs_h(statistics.median(lat)), secs_h(lat[0]), secs_h(lat[-1])))
+    return t
+
+
+def targets(groups_, tput, rep):
+    """The issue's targets against this run's numbers."""
+    g = {x.key: x for x in groups_}
+    out = []
+
+    def med(gk, ck, m="ops"):
+        if gk not in g:
+            return None
+        return summarize(g[gk]).get((ck, m), (None,))[0]
+
+    def line(name, value, ok):
+        out.append("%-58s %-26s %s" % (name, value, "-" if ok is None else ("met" if ok else "MISSED")))
+    n, t_ = med("mmap", "none"), med("mmap", "tool")
+    line("memleak-trace -p on the mmap loop: <= 1.40x", ratio(n, t_), (n / t_ <= 1.4) if n and t_ else None)
+    b, s = med("socket", "bpftrace"), med("socket", "tool")
+    line("sockleak vs the bpftrace one-liners: no slower",
+         "%s vs %s" % (ratio(med("socket", "none"), s), ratio(med("socket", "none"), b)),
+         (s >= b) if b and s else None)
+    f, m = med("malloc", "floor"), med("malloc", "tool")
+    line("--malloc within 15% of the empty-uprobe floor", ratio(f, m), (f / m <= 1.15) if f and m else None)
+    for gk in ("mmap", "malloc", "socket"):
+        n, fl = med(gk, "none"), med(gk, "floor")
+        for ck in ("other", "other2"):
+            o = med(gk, ck)
+            if o and fl and n:
+                lab = [c.label for c in g[gk].configs if c.key == ck][0]
+                line("untraced %s loop (%s): <= floor" % (gk, lab.split("; ")[1]),
+                     "%s (floor %s)" % (ratio(n, o), ratio(n, fl)), o >= fl * 0.97)
+    for label, err, rows in tput or []:
+        ok = [r["achieved"] for r in rows if r["lost"] == 0]
+        line("zero lost at 500k events/s: " + label.split(" (")[0],
+             "max clean " + (human(max(ok), "/s") if ok else "none"),
+             (max(ok) >= 500e3) if ok else (None if err else False))
+    if rep and "error" not in rep:
+        line("report over 1M outstanding < 1 s", secs_h(rep["report_s"]),
+             rep["report_s"] is not None and rep["report_s"] < 1)
+    rss = [r["tracer_rss"] for x in groups_ for c in x.configs if not c.key.startswith("floor")
+           and c.key not in ("bpftrace", "none") for r in x.runs[c.key] if r.get("tracer_rss")]
+    if rep and rep.get("rss"):
+        rss.append(rep["rss"])
+    if rss:
+        line("memscope tracer RSS < 64 MiB in every run", mib(max(rss)), max(rss) < 64 << 20)
+    return out
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="a subset in under a minute")
+    ap.add_argument("--rounds", type=int, help="runs per configuration")
+    ap.add_argument("--secs", type=float, help="seconds per run")
+    ap.add_argument("--only", help="comma-separated parts: mmap,malloc,socket,accept,redis,"
+                    "throughput,report,oom")
+    a = ap.parse_args()
+    rounds = a.rounds or (2 if a.quick else 4)
+    secs = a.secs or (1.0 if a.quick else 2.0)
+    only = set(a.only.split(",")) if a.only else None
+    if os.geteuid() != 0:
+        log("bench: the tracers load BPF programs: run as root")
+        return 1
+    for p in (WL, FLOOR):
+        if not os.access(p, os.X_OK):
+            log("bench: %s is missing: run make BUILD=%s bench-bins" % (p, os.path.relpath(BUILD, ROOT)))
+            return 1
+    mach = machine()
+    t_start = time.monotonic()
+    log("bench: %s, build %s, %d runs x %g s per configuration" % (
+        "quick" if a.quick else "full", os.path.relpath(BUILD, ROOT), rounds, secs))
+    gs = [g for g in groups(a.quick) if not only or g.key in only]
+    tput = rep = oom = None
+    try:
+        for g in gs:
+            log("bench: %s" % g.title)
+            run_group(g, rounds, secs, 100000)
+        if not a.quick and (not only or "throughput" in only):
+            log("bench: throughput")
+            tput = run_throughput(secs)
+        if not a.quick and (not only or "report" in only):
+            log("bench: report time over 1M outstanding allocations")
+            rep = run_report_time(1000000)
+        if not a.quick and (not only or "oom" in only):
+            log("bench: oomwatch storm")
+            oom = run_oom(60)
+    finally:
+        cleanup_processes()
+    elapsed = time.monotonic() - t_start
+    mach["load_end"] = os.getloadavg()[0]
+    head = ("memscope benchmark (%s), %s\nmachine: %s, %d CPUs, Linux %s, %s; git %s\n"
+            "load average 1 min: %.2f at start, %.2f at end; harness ran %.0f s" % (
+                "quick" if a.quick else "full", mach["date"], mach["cpu"], mach["cores"],
+                mach["kernel"], mach["distro"], mach["git"], mach["load"], mach["load_end"], elapsed))
+    tables = [overhead_table(gs, rounds, secs)] if gs else []
+    if tput:
+        tables.append(throughput_table(tput, secs))
+    if rep or oom:
+        tables.append(footprint_table(rep, oom, gs))
+    tg = targets(gs, tput, rep)
+    text = head + "\n\n" + "\n\n".join(t.text() for t in tables)
+    if tg:
+        text += "\n\nTargets (issue 7)\n" + "\n".join(tg)
+    print(text)
+    md = "### memscope benchmark (%s)\n\n%s\n\n" % ("quick" if a.quick else "full",
+                                                     head.replace("\n", "  \n"))
+    md += "\n\n".join(t.markdown() for t in tables)
+    if tg:
+        md += "\n\n**Targets (issue 7)**\n\n```\n" + "\n".join(tg) + "\n```\n"
+    name = "bench-quick" if a.quick else "bench"
+    with open(os.path.join(BUILD, name + ".md"), "w") as f:
+        f.write(md)
+    raw = {"machine": mach, "rounds": rounds, "secs": secs,
+           "groups": {g.key: {"runs": {k: [{x: y for x, y in r.items() if x != "final"} for r in v]
+                                       for k, v in g.runs.items()}, "errors": g.errors,
+                              "notes": g.notes} for g in gs},
+           "throughput": tput, "report": rep, "oom": oom}
+    with open(os.path.join(BUILD, name + ".json"), "w") as f:
+        json.dump(raw, f, indent=1, default=str)
+    log("bench: wrote %s.md and %s.json in %s" % (name, name, os.path.relpath(BUILD, ROOT)))
+    return 0
+
+
+if __name__ == "__main__":
+    def on_signal(sig, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        cleanup_processes()
+        for cg in glob.glob(os.path.join(MEMCG_V1, "memscope-bench-%d" % os.getpid())):
+            remove_cgroup(cg)
+        sys.exit(130)
