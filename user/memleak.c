@@ -164,6 +164,9 @@ static int on_poll(void *ctx)
 {
 	struct app *a = ctx;
 
+	/* Records are sent without wake-ups below the BPF side's threshold,
+	 * so a poll timeout does not drain them: do it here. */
+	ring_buffer__consume(a->rb);
 	if (a->launched ? launch_exited(&a->child) : !proc_exists(a->t.pid)) {
 		a->exited = true;
 		return 1;
