@@ -22,6 +22,7 @@ const volatile bool all_fds = false;    /* --all-fds: kinds other than sockets *
 #define F_DUPFD_CMD 0
 #define F_DUPFD_CLOEXEC_CMD 1030
 #define CLOSE_RANGE_MAX_LOOP (1U << 20)
+#define SL_STACK_WINDOW 32 /* words read at the user sp, a power of 2 */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -43,6 +44,23 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, SL_MAX_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
+
+/* Call site -> stack id. A frame-pointer walk costs more than the socket
+ * syscall itself; a loop creating sockets from one place walks once. The
+ * site is the user ip, the caller found at the sp and the next two return
+ * addresses of the frame chain: equal sites with different deeper stacks
+ * would need the same three innermost callers. (Not the frame pointer
+ * itself: code built without one keeps any value in that register.) */
+struct site_key {
+	__u32 tgid, pad;
+	__u64 ip, caller, ret1, ret2;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct site_key);
+	__type(value, __s32);
+} sites SEC(".maps");
 
 /* Syscall arguments kept from entry to exit, per thread. */
 struct pending {
@@ -113,23 +131,61 @@ static __always_inline struct file *fd_file(__u32 fd)
  * is the word at the user sp, or a few words above it when the wrapper
  * spilled registers. Take the first word pointing into the main
  * executable's code; user space adds it when the walk lacks it. */
-static __always_inline __u64 user_caller(void)
+/* Return address stored above frame pointer bp, taken from the window
+ * of stack words already read at sp when it lies there (one user read per
+ * socket instead of three: those reads are the dominant cost). */
+static __always_inline __u64 frame_ret(const __u64 *w, __u64 sp, __u64 *bp)
+{
+	__u64 fr[2] = {};
+	__u64 i = (*bp - sp) / 8;
+
+	if (*bp >= sp && i + 1 < SL_STACK_WINDOW) {
+		fr[0] = w[i & (SL_STACK_WINDOW - 1)];
+		fr[1] = w[(i + 1) & (SL_STACK_WINDOW - 1)];
+	} else if (bpf_probe_read_user(fr, sizeof(fr), (void *)*bp)) {
+		*bp = 0;
+		return 0;
+	}
+	*bp = fr[0];
+	return fr[1];
+}
+
+/* The creating stack (deduplicated by call site) and caller. */
+static __always_inline __s32 user_stack(void *ctx, __u32 tgid, __u64 *caller)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
-	__u64 words[SL_CALLER_SCAN] = {};
-	__u64 start, end, sp;
+	struct site_key k = { .tgid = tgid };
+	__u64 w[SL_STACK_WINDOW] = {};
+	__u64 start, end, sp, bp;
+	__s32 id, *cached;
 
 	start = BPF_CORE_READ(t, mm, start_code);
 	end = BPF_CORE_READ(t, mm, end_code);
-	sp = BPF_CORE_READ(regs, sp);
-	if (bpf_probe_read_user(words, sizeof(words), (void *)sp))
-		return 0;
+	sp = PT_REGS_SP_CORE(regs);
+	bp = PT_REGS_FP_CORE(regs);
+	k.ip = PT_REGS_IP_CORE(regs);
+	if (!bpf_probe_read_user(w, sizeof(w), (void *)sp)) {
 #pragma unroll
-	for (int i = 0; i < SL_CALLER_SCAN; i++)
-		if (words[i] >= start && words[i] < end)
-			return words[i];
-	return 0;
+		for (int i = 0; i < SL_CALLER_SCAN; i++)
+			if (w[i] >= start && w[i] < end) {
+				k.caller = w[i];
+				break;
+			}
+	}
+	*caller = k.caller;
+	k.ret1 = frame_ret(w, sp, &bp);
+	if (bp)
+		k.ret2 = frame_ret(w, sp, &bp);
+	cached = bpf_map_lookup_elem(&sites, &k);
+	if (cached)
+		return *cached;
+	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (id < 0)
+		count_drop(DROP_STACK);
+	else
+		bpf_map_update_elem(&sites, &k, &id, BPF_ANY);
+	return id;
 }
 
 static __always_inline void count_close(__u32 tgid, __u16 kind)
@@ -193,13 +249,7 @@ static __always_inline void new_fd(void *ctx, long fd, __u16 kind, __u16 how)
 			v.sk = (__u64)BPF_CORE_READ(so, sk);
 		}
 	}
-	v.stack_id = -1;
-	if (want_stacks) {
-		v.stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-		if (v.stack_id < 0)
-			count_drop(DROP_STACK);
-		v.caller = user_caller();
-	}
+	v.stack_id = want_stacks ? user_stack(ctx, tgid, &v.caller) : -1;
 	put_fd(tgid, fd, &v, p);
 }
 
@@ -242,12 +292,8 @@ static __always_inline void dup_fd(void *ctx, __u32 oldfd, long newfd)
 		return;
 	v.ts_ns = bpf_ktime_get_ns();
 	v.how = HOW_DUP;
-	if (want_stacks) {
-		v.stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-		if (v.stack_id < 0)
-			count_drop(DROP_STACK);
-		v.caller = user_caller();
-	}
+	if (want_stacks)
+		v.stack_id = user_stack(ctx, tgid, &v.caller);
 	put_fd(tgid, newfd, &v, p);
 }
 
