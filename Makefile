@@ -54,6 +54,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
+# Keep the BPF objects: they are inputs of the skeletons and worth inspecting.
+.SECONDARY: $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_NAMES))
 .PHONY: all tools workloads test unit e2e demo bench clean deps
 all: tools workloads
 
