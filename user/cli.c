@@ -10,7 +10,6 @@
 #include "kfeatures.h"
 
 const char *argp_program_version = "memscope " MEMSCOPE_VERSION;
-const char *argp_program_bug_address = "https://github.com/memscope/memscope/issues";
 
 enum { OPT_JSON = 0x1000, OPT_FEATURES };
 
@@ -21,6 +20,7 @@ static struct argp_option common_options[] = {
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: until Ctrl-C)", 2 },
 	{ "json", OPT_JSON, NULL, 0, "One JSON object per line on stdout", 2 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's log and the features probed", 2 },
+	{ "help", 'h', NULL, 0, "Give this help list", -1 },
 	{ "features", OPT_FEATURES, NULL, 0, "Print what this kernel offers (hooks, BTF, cgroups) and exit", 2 },
 	{},
 };
@@ -84,6 +84,10 @@ static error_t common_parse(int key, char *arg, struct argp_state *st)
 		break;
 	case 'v':
 		o->verbose = true;
+		break;
+	case 'h':
+		/* argp only knows -?; -h is what every other tool on the host takes. */
+		argp_state_help(st, stdout, ARGP_HELP_STD_HELP);
 		break;
 	case OPT_FEATURES:
 		print_features_and_exit();

@@ -1,0 +1,115 @@
+#!/usr/bin/env bats
+# What every tool shares: hostile strings from the traced system never
+# reach the terminal raw and keep JSON valid; missing privileges, missing
+# processes and bad options end in one line and exit 1.
+
+load helpers
+
+EVIL=$'ev\033[2J\033]0;x\007il'   # clears the screen and retitles the terminal if printed raw
+
+setup() {
+	need_bpf
+	EVIL_DIR="$BATS_TEST_TMPDIR/bin"
+	mkdir -p "$EVIL_DIR"
+	cp "$B/demo/leakmap" "$EVIL_DIR/$EVIL"
+}
+
+teardown() {
+	[ -n "${EVIL_PID:-}" ] && kill "$EVIL_PID" 2>/dev/null
+	cleanup_scratch
+}
+
+start_evil() {
+	"$EVIL_DIR/$EVIL" &
+	EVIL_PID=$!
+	wait_for 5 grep -q leakmap "/proc/$EVIL_PID/maps" || wait_for 5 test -e "/proc/$EVIL_PID/maps"
+	sleep 0.3
+}
+
+no_raw_escape() {
+	if LC_ALL=C grep -q $'[\001-\010\013-\037\177]' "$1"; then
+		echo "raw control byte reached the output of $2:" >&2
+		od -c "$1" | head -20 >&2
+		return 1
+	fi
+}
+
+every_line_json() {
+	local n=0
+	while IFS= read -r line; do
+		printf '%s\n' "$line" | jq -e . >/dev/null || { echo "not JSON: $line" >&2; return 1; }
+		n=$((n + 1))
+	done < "$1"
+	[ "$n" -gt 0 ]
+}
+
+@test "core: a comm full of terminal escapes is escaped in tables and JSON (memleak-trace, sockleak, memdiag)" {
+	start_evil
+	"$B/memleak-trace" -p "$EVIL_PID" -d 2 > "$BATS_TEST_TMPDIR/ml.txt" 2>&1
+	no_raw_escape "$BATS_TEST_TMPDIR/ml.txt" memleak-trace
+	grep -qF 'ev\x1b[2J' "$BATS_TEST_TMPDIR/ml.txt"
+
+	"$B/memleak-trace" -p "$EVIL_PID" -d 2 --json > "$BATS_TEST_TMPDIR/ml.json"
+	every_line_json "$BATS_TEST_TMPDIR/ml.json"
+	jq -r 'select(.event == "final_report") | .comm' "$BATS_TEST_TMPDIR/ml.json" | grep -qF $'ev\033[2J'
+
+	"$B/sockleak" -p "$EVIL_PID" -d 1 > "$BATS_TEST_TMPDIR/sl.txt" 2>&1
+	no_raw_escape "$BATS_TEST_TMPDIR/sl.txt" sockleak
+
+	"$B/memdiag" -p "$EVIL_PID" > "$BATS_TEST_TMPDIR/md.txt" 2>&1
+	no_raw_escape "$BATS_TEST_TMPDIR/md.txt" memdiag
+	grep -qF 'ev\x1b[2J' "$BATS_TEST_TMPDIR/md.txt"
+	"$B/memdiag" -p "$EVIL_PID" --json > "$BATS_TEST_TMPDIR/md.json"
+	every_line_json "$BATS_TEST_TMPDIR/md.json"
+}
+
+@test "core: without CAP_BPF/CAP_PERFMON each tracer names the missing capability and exits 1" {
+	command -v setpriv >/dev/null || skip "setpriv missing"
+	for tool in memleak-trace sockleak oomwatch; do
+		args="-d 1"
+		[ "$tool" = memleak-trace ] && args="-p $$ -d 1"
+		run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
+			"$B/$tool" $args
+		[ "$status" -eq 1 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"CAP_BPF"* ]]
+		[[ "$output" == *"CAP_PERFMON"* ]]
+	done
+}
+
+@test "core: a pid that does not exist is one line and exit 1 for every tool" {
+	pid=4194000
+	while kill -0 "$pid" 2>/dev/null; do pid=$((pid - 1)); done
+	for tool in memleak-trace sockleak memdiag; do
+		run "$B/$tool" -p "$pid" -d 1
+		[ "$status" -eq 1 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"$pid"* ]]
+	done
+}
+
+@test "core: strict numbers and unknown options are rejected with exit 1" {
+	for tool in memleak-trace sockleak oomwatch memdiag; do
+		run "$B/$tool" -d 12abc
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"12abc"* ]]
+		run "$B/$tool" --no-such-option
+		[ "$status" -eq 1 ]
+		run "$B/$tool" -h
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"Usage: $tool"* ]]
+		run "$B/$tool" -V
+		[ "$status" -eq 0 ]
+		[[ "$output" == memscope* ]]
+	done
+}
+
+@test "core: --features reports the hooks this kernel offers" {
+	run "$B/oomwatch" --features
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"kernel BTF (/sys/kernel/btf/vmlinux): yes"* ]]
+	[[ "$output" == *"ring buffer: yes"* ]]
+	[[ "$output" == *"tracepoint yes"* ]]
+	[[ "$output" == *"uprobe yes"* ]]
+	[[ "$output" == *"cgroups: "* ]]
+}
