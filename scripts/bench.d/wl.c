@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +67,18 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds (user + system) this process has used: on a busy machine
+ * ops per CPU second shows the tracing cost without the time other
+ * processes take. */
+static double cpu_time(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
 }
 
 static void die(const char *what)
@@ -200,7 +213,7 @@ static int run_loop(void)
 	struct worker *ws = calloc(o.threads, sizeof(*ws));
 	uint64_t ops = 0, calls = 0;
 	struct timespec ts;
-	double t0, t1;
+	double t0, t1, c0;
 	int i;
 
 	if (!ws)
@@ -217,6 +230,7 @@ static int run_loop(void)
 	if (!wait_line())
 		return 0;
 	t0 = now();
+	c0 = cpu_time();
 	for (i = 0; i < o.threads; i++)
 		if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]))
 			die("pthread_create");
@@ -231,8 +245,8 @@ static int run_loop(void)
 		calls += ws[i].calls;
 	}
 	t1 = now();
-	printf("result ops=%llu calls=%llu secs=%.6f\n", (unsigned long long)ops,
-	       (unsigned long long)calls, t1 - t0);
+	printf("result ops=%llu calls=%llu secs=%.6f cpu=%.6f\n", (unsigned long long)ops,
+	       (unsigned long long)calls, t1 - t0, cpu_time() - c0);
 	fflush(stdout);
 	wait_eof();
 	return 0;
