@@ -224,6 +224,11 @@ int symbolizer__refresh(struct symbolizer *s)
 	return s ? report_maps(s) : -EINVAL;
 }
 
+struct Dwfl *symbolizer__dwfl(struct symbolizer *s)
+{
+	return s ? s->dwfl : NULL;
+}
+
 void symbolizer__free(struct symbolizer *s)
 {
 	if (!s)

@@ -28,6 +28,10 @@ int symbolizer__refresh(struct symbolizer *s);
  * function last). Returns the number filled, at least 1. */
 int symbolizer__resolve(struct symbolizer *s, uint64_t addr, struct frame *out, int max);
 void symbolizer__free(struct symbolizer *s);
+/* The libdwfl session holding the process's modules, for the DWARF
+ * unwinder (unwind.h), which reuses its opened ELF files and CFI. */
+struct Dwfl;
+struct Dwfl *symbolizer__dwfl(struct symbolizer *s);
 void frame_clear(struct frame *f);
 /* "func+0x1a (file.c:42)" or "module+0x1234"; caller frees. */
 char *frame_format(const struct frame *f);
