@@ -208,6 +208,11 @@ static void test_reuse(void **state)
 	assert_int_equal(unwinder__unwind(u, &self_snap.regs, self_snap.stack, self_snap.len,
 					  first, MAX_FRAMES), n);
 	assert_memory_equal(first, ips, n * sizeof(ips[0]));
+	/* Re-reading the maps (after a dlopen) keeps the session attached. */
+	assert_int_equal(symbolizer__refresh(unwinder__symbolizer(u)), 0);
+	assert_int_equal(unwinder__unwind(u, &self_snap.regs, self_snap.stack, self_snap.len,
+					  first, MAX_FRAMES), n);
+	assert_memory_equal(first, ips, n * sizeof(ips[0]));
 	/* max is honoured. */
 	assert_int_equal(unwinder__unwind(u, &self_snap.regs, self_snap.stack, self_snap.len,
 					  first, 3), 3);
