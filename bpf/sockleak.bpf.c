@@ -9,12 +9,17 @@
 #include "sockleak.h"
 #include <bpf/bpf_tracing.h>
 
+/* 6.2+: lets a plain pointer be read with direct loads. Weak, and only
+ * called when user space found it in the kernel's BTF. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile __u32 targ_tgid = 0;     /* -p: only this process */
 const volatile __u32 self_tgid = 0;     /* sockleak itself: never tracked */
 const volatile bool want_stacks = true; /* capture the creating stack */
 const volatile bool all_fds = false;    /* --all-fds: kinds other than sockets */
+const volatile bool have_rdonly_cast = false;
 
 #define TCP_CLOSE_WAIT_STATE 8
 #define EEXIST_ERR 17
@@ -113,16 +118,35 @@ static __always_inline struct proc_stats *proc_get(__u32 tgid)
 
 static __always_inline struct file *fd_file(__u32 fd)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	struct file **arr;
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = t->files->fdt;
 	struct file *f = NULL;
 
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || fd >= fdt->max_fds)
 		return NULL;
-	arr = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
 	return f;
+}
+
+/* The inode (matches socket:[ino] in /proc) and, for a socket, its sock. */
+static __always_inline void file_ids(struct file *f, __u16 kind, struct fd_info *v)
+{
+	struct socket *so;
+
+	if (!have_rdonly_cast) {
+		v->ino = BPF_CORE_READ(f, f_inode, i_ino);
+		if (kind == FDK_SOCKET) {
+			so = BPF_CORE_READ(f, private_data);
+			v->sk = (__u64)BPF_CORE_READ(so, sk);
+		}
+		return;
+	}
+	f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+	v->ino = f->f_inode->i_ino;
+	if (kind == FDK_SOCKET) {
+		so = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+		v->sk = (__u64)so->sk;
+	}
 }
 
 /* The creating caller. glibc's syscall wrappers (socket, accept when
@@ -131,15 +155,29 @@ static __always_inline struct file *fd_file(__u32 fd)
  * is the word at the user sp, or a few words above it when the wrapper
  * spilled registers. Take the first word pointing into the main
  * executable's code; user space adds it when the walk lacks it. */
+
+/* A frame pointer worth following: above sp, aligned, within 1 MiB of it.
+ * Code built without frame pointers (libc's __libc_start_call_main, -O2
+ * programs) leaves any value in that register, and a read of an unmapped
+ * address takes a page fault: ~0.8 us, more than everything else here. */
+static __always_inline bool fp_plausible(__u64 bp, __u64 sp)
+{
+	return bp > sp && bp - sp < (1 << 20) && !(bp & 7);
+}
+
 /* Return address stored above frame pointer bp, taken from the window
- * of stack words already read at sp when it lies there (one user read per
- * socket instead of three: those reads are the dominant cost). */
+ * of stack words already read at sp when it lies there: every
+ * bpf_probe_read_user costs ~150 ns, whatever its size. */
 static __always_inline __u64 frame_ret(const __u64 *w, __u64 sp, __u64 *bp)
 {
 	__u64 fr[2] = {};
 	__u64 i = (*bp - sp) / 8;
 
-	if (*bp >= sp && i + 1 < SL_STACK_WINDOW) {
+	if (!fp_plausible(*bp, sp)) {
+		*bp = 0;
+		return 0;
+	}
+	if (i + 1 < SL_STACK_WINDOW) {
 		fr[0] = w[i & (SL_STACK_WINDOW - 1)];
 		fr[1] = w[(i + 1) & (SL_STACK_WINDOW - 1)];
 	} else if (bpf_probe_read_user(fr, sizeof(fr), (void *)*bp)) {
@@ -150,7 +188,9 @@ static __always_inline __u64 frame_ret(const __u64 *w, __u64 sp, __u64 *bp)
 	return fr[1];
 }
 
-/* The creating stack (deduplicated by call site) and caller. */
+/* The creating stack (deduplicated by call site) and caller. The task,
+ * its mm and its saved registers are read with direct (BTF) loads: a
+ * BPF_CORE_READ is a helper call per field. */
 static __always_inline __s32 user_stack(void *ctx, __u32 tgid, __u64 *caller)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
@@ -160,11 +200,11 @@ static __always_inline __s32 user_stack(void *ctx, __u32 tgid, __u64 *caller)
 	__u64 start, end, sp, bp;
 	__s32 id, *cached;
 
-	start = BPF_CORE_READ(t, mm, start_code);
-	end = BPF_CORE_READ(t, mm, end_code);
-	sp = PT_REGS_SP_CORE(regs);
-	bp = PT_REGS_FP_CORE(regs);
-	k.ip = PT_REGS_IP_CORE(regs);
+	start = t->mm->start_code;
+	end = t->mm->end_code;
+	sp = PT_REGS_SP(regs);
+	bp = PT_REGS_FP(regs);
+	k.ip = PT_REGS_IP(regs);
 	if (!bpf_probe_read_user(w, sizeof(w), (void *)sp)) {
 #pragma unroll
 		for (int i = 0; i < SL_CALLER_SCAN; i++)
@@ -241,14 +281,8 @@ static __always_inline void new_fd(void *ctx, long fd, __u16 kind, __u16 how)
 	v.kind = kind;
 	v.how = how;
 	f = fd_file(fd);
-	if (f) {
-		v.ino = BPF_CORE_READ(f, f_inode, i_ino);
-		if (kind == FDK_SOCKET) {
-			struct socket *so = BPF_CORE_READ(f, private_data);
-
-			v.sk = (__u64)BPF_CORE_READ(so, sk);
-		}
-	}
+	if (f)
+		file_ids(f, kind, &v);
 	v.stack_id = want_stacks ? user_stack(ctx, tgid, &v.caller) : -1;
 	put_fd(tgid, fd, &v, p);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpfutil.h"
@@ -104,6 +105,16 @@ static void pick_programs(struct app *a)
 		bpf_program__set_autoload(a->skel->progs.fork_btf, false);
 }
 
+/* Does the running kernel have this BPF kfunc (in its BTF)? */
+static bool kernel_has_kfunc(const char *name)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ok = btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+
+	btf__free(btf);
+	return ok;
+}
+
 static int open_and_load(struct app *a)
 {
 	int err;
@@ -119,6 +130,7 @@ static int open_and_load(struct app *a)
 	a->skel->rodata->self_tgid = getpid();
 	a->skel->rodata->want_stacks = !a->env.no_stacks;
 	a->skel->rodata->all_fds = a->env.rep.all_fds;
+	a->skel->rodata->have_rdonly_cast = kernel_has_kfunc("bpf_rdonly_cast");
 	if (a->env.max_fds)
 		bpf_map__set_max_entries(a->skel->maps.fds, a->env.max_fds);
 	pick_programs(a);
