@@ -6,8 +6,9 @@
  * are still in the task's saved user registers at exit (these syscalls do
  * not modify them), so one program per call sees both the arguments and
  * the result: half the hook cost of an enter/exit pair and no per-thread
- * map. Each successful call sends one compact record; user space keeps
- * the exact interval map (splits, moves, MAP_FIXED replacement).
+ * map. Each successful call writes one compact record in place in the
+ * ring buffer; user space keeps the exact interval map (splits, moves,
+ * MAP_FIXED replacement).
  *
  * Allocator: uprobes; outstanding blocks and per-stack totals stay in
  * kernel hashes and user space reads them at report time. */
@@ -18,22 +19,26 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* One traced process: compared first, so that others cost one load and a
- * branch. 0 means "look in traced_tgids" (several processes, -c). */
+/* The traced processes: one pid (-p, -- CMD), compared first so that
+ * others cost one load and a branch; or, with -c, every process of a
+ * cgroup and its descendants, on cgroup2 (the id of the cgroup and its
+ * depth below the root) or in the v1 memory hierarchy (its id). */
 const volatile __u32 target_tgid = 0;
+const volatile __u64 target_cg2_id = 0;
+const volatile __u32 target_cg2_level = 0;
+const volatile __u64 target_memcg_id = 0;
 const volatile __u64 sample_every = 1;
 const volatile __u64 min_size = 0;
 const volatile __u64 max_size = ~0ULL;
-/* Wake user space only when this much is queued: at ~1M events/s a
- * wake-up per event would cost more than the event itself. */
-const volatile __u64 wakeup_bytes = 256 * 1024;
+/* Records between forced wake-ups, per CPU (a power of 2). User space
+ * drains the ring at every poll anyway (100 ms); this bounds what piles up
+ * in between at extreme rates. A wake-up per record would cost more than
+ * the record, and asking the ring how much is queued costs as much as
+ * the wake-up decision is worth. */
+const volatile __u32 wakeup_every = 4096;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_TRACED_TGIDS);
-	__type(key, __u32);
-	__type(value, __u8);
-} traced_tgids SEC(".maps");
+/* Parents of a v1 memory cgroup looked at for -c (nesting depth). */
+#define MEMCG_MAX_DEPTH 8
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -46,6 +51,14 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
+
+/* Records sent on this CPU since the last forced wake-up. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} unwoken SEC(".maps");
 
 struct pending_alloc {
 	__u64 size;
@@ -77,13 +90,31 @@ struct {
 	__type(value, struct alloc_agg);
 } stack_aggs SEC(".maps");
 
+/* The current task's v1 memory cgroup is target_memcg_id or below it. */
+static __always_inline bool in_memcg(void)
+{
+	int sub = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct cgroup_subsys_state *css;
+
+	if (sub < 0 || sub >= CGROUP_SUBSYS_COUNT)
+		return false;
+	css = BPF_CORE_READ(task, cgroups, subsys[sub]);
+	for (int i = 0; i < MEMCG_MAX_DEPTH && css; i++) {
+		if (BPF_CORE_READ(css, cgroup, kn, id) == target_memcg_id)
+			return true;
+		css = BPF_CORE_READ(css, parent);
+	}
+	return false;
+}
+
 static __always_inline bool traced(__u32 tgid)
 {
-	__u32 t = target_tgid;
-
-	if (t)
-		return tgid == t;
-	return bpf_map_lookup_elem(&traced_tgids, &tgid) != NULL;
+	if (target_tgid)
+		return tgid == target_tgid;
+	if (target_cg2_id)
+		return bpf_get_current_ancestor_cgroup_id(target_cg2_level) == target_cg2_id;
+	return target_memcg_id && in_memcg();
 }
 
 static __always_inline __u32 current_tgid(void)
@@ -91,63 +122,111 @@ static __always_inline __u32 current_tgid(void)
 	return bpf_get_current_pid_tgid() >> 32;
 }
 
-/* The word at the user stack pointer: the caller's return address when
- * the current function (a leaf syscall wrapper, or an allocator entered
- * through a uprobe at its first instruction) has pushed nothing. */
-static __always_inline __u64 top_of_stack(struct pt_regs *regs)
-{
-	__u64 ret = 0;
+/* Words read at the user stack pointer in one go: the caller's return
+ * address and, usually, the caller's own frame record (a power of 2).
+ * One read of 16 words costs what a read of one does. */
+#define SITE_WINDOW 16
 
-	bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(regs));
-	return ret;
+/* A call site: the user ip (inside the wrapper, or the allocator's first
+ * instruction), the word at the user sp (the caller's return address for
+ * a leaf wrapper) and the next two return addresses of the frame chain.
+ * A stack id stands for nothing but the addresses it holds, so a cached
+ * one can only be wrong beyond these innermost four, where two stacks
+ * would have to part after sharing them. */
+struct site_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ip, ret, up1, up2;
+};
+
+/* Call site -> stack id. bpf_get_stackid's user frame-pointer walk costs
+ * more than the mmap syscall itself; a loop mapping from one place walks
+ * once. LRU: with more sites than this the hot ones stay cached. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct site_key);
+	__type(value, __s32);
+} sites SEC(".maps");
+
+/* The return address of the frame record at *bp, taken from the window
+ * read at sp when the record lies inside it; *bp moves to the next record
+ * (0: the chain ended or is unreadable). */
+static __always_inline __u64 frame_up(const __u64 *w, __u64 sp, __u64 *bp)
+{
+	__u64 rec[2] = {};
+	__u64 i = (*bp - sp) / 8;
+
+	if (*bp >= sp && i + 1 < SITE_WINDOW) {
+		rec[0] = w[i & (SITE_WINDOW - 1)];
+		rec[1] = w[(i + 1) & (SITE_WINDOW - 1)];
+	} else if (!*bp || bpf_probe_read_user(rec, sizeof(rec), (void *)*bp)) {
+		*bp = 0;
+		return 0;
+	}
+	*bp = rec[0];
+	return rec[1];
 }
 
-static __always_inline __s32 user_stack(void *ctx)
+/* The stack of the current call as a stack id (the frame-pointer walk,
+ * cached per call site) and, in *ret, the word at the user stack pointer:
+ * the caller's return address when the current function (a leaf syscall
+ * wrapper, or an allocator entered through a uprobe at its first
+ * instruction) has pushed nothing — the frame the walk skips. */
+static __always_inline __s32 user_stack(void *ctx, struct pt_regs *regs, __u32 tgid, __u64 *ret)
 {
-	long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	struct site_key k = { .tgid = tgid };
+	__u64 w[SITE_WINDOW] = {};
+	__u64 sp = PT_REGS_SP(regs), bp = PT_REGS_FP(regs);
+	__s32 *cached;
+	long id;
 
+	k.ip = PT_REGS_IP(regs);
+	/* Within SITE_WINDOW words of the stack's top: read the one word. */
+	if (bpf_probe_read_user(w, sizeof(w), (void *)sp))
+		bpf_probe_read_user(w, sizeof(w[0]), (void *)sp);
+	k.ret = w[0];
+	k.up1 = frame_up(w, sp, &bp);
+	k.up2 = bp ? frame_up(w, sp, &bp) : 0;
+	*ret = k.ret;
+	cached = bpf_map_lookup_elem(&sites, &k);
+	if (cached)
+		return *cached;
+	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	if (id < 0)
 		count_drop(DROP_STACK);
+	else
+		bpf_map_update_elem(&sites, &k, &id, BPF_ANY);
 	return id;
 }
 
-static __always_inline void send(void *rec, __u64 size, bool urgent)
+/* Records go out without a wake-up, except urgent ones (new code mapped:
+ * exec, dlopen, the loader — user space must read the process's maps
+ * before it can exit, for symbols) and one every wakeup_every per CPU. */
+static __always_inline __u64 wake_flags(bool urgent)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
+	__u32 zero = 0, *n = bpf_map_lookup_elem(&unwoken, &zero);
 
-	/* urgent: new code mapped (exec, dlopen, the loader): user space must
-	 * read the process's maps before it can exit, for symbols. */
-	if (urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	if (bpf_ringbuf_output(&events, rec, size, flags))
+	if (urgent || !n || ++*n >= wakeup_every) {
+		if (n)
+			*n = 0;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void *reserve(__u64 size)
+{
+	void *r = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!r)
 		count_drop(DROP_RINGBUF);
+	return r;
 }
 
 static __always_inline struct pt_regs *user_regs(void)
 {
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-}
-
-static __always_inline int map_event(void *ctx, __u32 type, __u64 addr, __u64 len,
-				     __u64 old_addr, __u64 old_len, __u32 flags, __u32 prot)
-{
-	struct pt_regs *regs = user_regs();
-	struct mm_map_event e = {
-		.type = type,
-		.tgid = current_tgid(),
-		.addr = addr,
-		.len = len,
-		.old_addr = old_addr,
-		.old_len = old_len,
-		.flags = flags,
-		.prot = prot,
-	};
-
-	e.ts = bpf_ktime_get_ns();
-	e.ret_addr = top_of_stack(regs);
-	e.stack_id = user_stack(ctx);
-	send(&e, sizeof(e), prot & MM_PROT_EXEC);
-	return 0;
 }
 
 /* Failed syscalls return -errno (a value in the last page). */
@@ -156,29 +235,61 @@ static __always_inline bool failed(long ret)
 	return (unsigned long)ret >= (unsigned long)-4095;
 }
 
+/* Fill the part every mapping record shares. */
+static __always_inline void fill_map(void *ctx, struct pt_regs *regs, struct mm_map_event *e,
+				     __u32 type, __u32 tgid, __u64 addr, __u64 len, __u32 flags,
+				     __u32 prot)
+{
+	e->type = type;
+	e->tgid = tgid;
+	e->addr = addr;
+	e->len = len;
+	e->flags = flags;
+	e->prot = prot;
+	e->pad = 0;
+	e->stack_id = user_stack(ctx, regs, tgid, &e->ret_addr);
+}
+
 SEC("tracepoint/syscalls/sys_exit_mmap")
 int exit_mmap(struct trace_event_raw_sys_exit *ctx)
 {
+	__u32 tgid = current_tgid();
+	struct mm_map_event *e;
 	struct pt_regs *regs;
+	__u32 prot;
 
-	if (!traced(current_tgid()) || failed(ctx->ret))
+	if (!traced(tgid) || failed(ctx->ret))
+		return 0;
+	e = reserve(sizeof(*e));
+	if (!e)
 		return 0;
 	regs = user_regs();
-	return map_event(ctx, MM_EV_MAP, ctx->ret, PT_REGS_PARM2_CORE_SYSCALL(regs), 0, 0,
-			 PT_REGS_PARM4_CORE_SYSCALL(regs), PT_REGS_PARM3_CORE_SYSCALL(regs));
+	prot = PT_REGS_PARM3_SYSCALL(regs);
+	fill_map(ctx, regs, e, MM_EV_MAP, tgid, ctx->ret, PT_REGS_PARM2_SYSCALL(regs),
+		 PT_REGS_PARM4_SYSCALL(regs), prot);
+	bpf_ringbuf_submit(e, wake_flags(prot & MM_PROT_EXEC));
+	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_mremap")
 int exit_mremap(struct trace_event_raw_sys_exit *ctx)
 {
+	__u32 tgid = current_tgid();
+	struct mm_remap_event *e;
 	struct pt_regs *regs;
 
-	if (!traced(current_tgid()) || failed(ctx->ret))
+	if (!traced(tgid) || failed(ctx->ret))
+		return 0;
+	e = reserve(sizeof(*e));
+	if (!e)
 		return 0;
 	regs = user_regs();
-	return map_event(ctx, MM_EV_REMAP, ctx->ret, PT_REGS_PARM3_CORE_SYSCALL(regs),
-			 PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
-			 PT_REGS_PARM4_CORE_SYSCALL(regs), 0);
+	fill_map(ctx, regs, &e->m, MM_EV_REMAP, tgid, ctx->ret, PT_REGS_PARM3_SYSCALL(regs),
+		 PT_REGS_PARM4_SYSCALL(regs), 0);
+	e->old_addr = PT_REGS_PARM1_SYSCALL(regs);
+	e->old_len = PT_REGS_PARM2_SYSCALL(regs);
+	bpf_ringbuf_submit(e, wake_flags(false));
+	return 0;
 }
 
 /* brk returns the break in force afterwards, the old one on failure: user
@@ -186,28 +297,40 @@ int exit_mremap(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_exit_brk")
 int exit_brk(struct trace_event_raw_sys_exit *ctx)
 {
+	__u32 tgid = current_tgid();
+	struct mm_map_event *e;
 	struct pt_regs *regs;
 
-	if (!traced(current_tgid()))
+	if (!traced(tgid))
+		return 0;
+	e = reserve(sizeof(*e));
+	if (!e)
 		return 0;
 	regs = user_regs();
-	return map_event(ctx, MM_EV_BRK, ctx->ret, PT_REGS_PARM1_CORE_SYSCALL(regs), 0, 0, 0, 0);
+	fill_map(ctx, regs, e, MM_EV_BRK, tgid, ctx->ret, PT_REGS_PARM1_SYSCALL(regs), 0, 0);
+	bpf_ringbuf_submit(e, wake_flags(false));
+	return 0;
 }
 
+/* The most frequent record with the map: 24 bytes, no stack, no clock. */
 SEC("tracepoint/syscalls/sys_exit_munmap")
 int exit_munmap(struct trace_event_raw_sys_exit *ctx)
 {
+	__u32 tgid = current_tgid();
+	struct mm_unmap_event *e;
 	struct pt_regs *regs;
-	struct mm_unmap_event e;
 
-	if (!traced(current_tgid()) || ctx->ret != 0)
+	if (!traced(tgid) || ctx->ret != 0)
+		return 0;
+	e = reserve(sizeof(*e));
+	if (!e)
 		return 0;
 	regs = user_regs();
-	e.type = MM_EV_UNMAP;
-	e.tgid = current_tgid();
-	e.addr = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	e.len = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	send(&e, sizeof(e), false);
+	e->type = MM_EV_UNMAP;
+	e->tgid = tgid;
+	e->addr = PT_REGS_PARM1_SYSCALL(regs);
+	e->len = PT_REGS_PARM2_SYSCALL(regs);
+	bpf_ringbuf_submit(e, wake_flags(false));
 	return 0;
 }
 
@@ -215,12 +338,18 @@ int exit_munmap(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/sched/sched_process_exec")
 int on_exec(void *ctx)
 {
-	struct mm_unmap_event e = { .type = MM_EV_EXEC };
+	__u32 tgid = current_tgid();
+	struct mm_unmap_event *e;
 
-	e.tgid = current_tgid();
-	if (!traced(e.tgid))
+	if (!traced(tgid))
 		return 0;
-	send(&e, sizeof(e), true);
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	e->type = MM_EV_EXEC;
+	e->tgid = tgid;
+	e->addr = e->len = 0;
+	bpf_ringbuf_submit(e, wake_flags(true));
 	return 0;
 }
 
@@ -246,8 +375,7 @@ static __always_inline int alloc_enter(struct pt_regs *ctx, __u64 size, __u64 ol
 		    (sample_every <= 1 || bpf_get_prandom_u32() % sample_every == 0);
 	if (p.sampled) {
 		p.key.tgid = current_tgid();
-		p.key.ret_addr = top_of_stack(ctx);
-		p.key.stack_id = user_stack(ctx);
+		p.key.stack_id = user_stack(ctx, ctx, p.key.tgid, &p.key.ret_addr);
 	}
 	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
 		count_drop(DROP_MAP_FULL);

@@ -6,11 +6,10 @@
 #include "common.h"
 
 #define MAX_STACK_DEPTH   127
-#define MAX_TRACED_TGIDS  4096
 
 /* Ring-buffer record tags (first field of every record). */
 #define MM_EV_MAP    1  /* struct mm_map_event: mmap */
-#define MM_EV_REMAP  2  /* struct mm_map_event: mremap */
+#define MM_EV_REMAP  2  /* struct mm_remap_event: mremap */
 #define MM_EV_BRK    3  /* struct mm_map_event: brk (addr = new break) */
 #define MM_EV_UNMAP  4  /* struct mm_unmap_event: munmap */
 #define MM_EV_EXEC   5  /* struct mm_unmap_event: exec (address space reset) */
@@ -21,24 +20,31 @@
 #define MM_MAP_ANONYMOUS  0x20
 #define MM_PROT_EXEC      0x4
 
-/* A successful mmap/mremap/brk. The stack is the frame-pointer walk
- * (stack_id in the `stacks` map) plus ret_addr, the word at the user stack
- * pointer: for a leaf syscall wrapper (libc's mmap, syscall(2)) that pushes
- * nothing it is the return address into the caller, which the frame-pointer
- * walk skips. User space decides whether to use it. */
+/* A successful mmap or brk (and the head of an mremap record). The stack
+ * is the frame-pointer walk (stack_id in the `stacks` map) plus ret_addr,
+ * the word at the user stack pointer: for a leaf syscall wrapper (libc's
+ * mmap, syscall(2)) that pushes nothing it is the return address into the
+ * caller, which the frame-pointer walk skips. User space decides whether
+ * to use it. No timestamp: user space stamps records as it drains them
+ * (ages are shown in seconds; the clock read would cost a sixth of the
+ * program). */
 struct mm_map_event {
 	__u32 type;
 	__u32 tgid;
 	__u64 addr;       /* result: start of the new mapping / new break */
 	__u64 len;        /* new length (mmap, mremap) or requested break */
-	__u64 old_addr;   /* mremap: old address */
-	__u64 old_len;    /* mremap: old length */
-	__u64 ts;         /* bpf_ktime_get_ns */
 	__u64 ret_addr;
 	__s32 stack_id;   /* < 0: capture failed (counted in DROP_STACK) */
 	__u32 flags;      /* mmap: flags; mremap: flags */
 	__u32 prot;       /* mmap: prot */
 	__u32 pad;
+};
+
+/* mremap: where the mapping was and how long. */
+struct mm_remap_event {
+	struct mm_map_event m;
+	__u64 old_addr;
+	__u64 old_len;
 };
 
 struct mm_unmap_event {

@@ -150,7 +150,7 @@ static void on_mmap(struct tracker *t, const struct mm_map_event *e)
 
 	/* Whatever lay there (MAP_FIXED) is gone. */
 	untrack(t, e->addr, end);
-	track(t, e->addr, end, owner, e->ts);
+	track(t, e->addr, end, owner, t->now_ns);
 	if (e->prot & MM_PROT_EXEC)
 		t->maps_changed = true;
 }
@@ -199,21 +199,22 @@ static void collect_moved(const struct mrange *piece, void *ctx)
 
 /* The kept part keeps its stack and age at its new address; a grown part
  * belongs to the mremap caller; a shrunk tail is released. */
-static void on_mremap(struct tracker *t, const struct mm_map_event *e)
+static void on_mremap(struct tracker *t, const struct mm_remap_event *r)
 {
+	const struct mm_map_event *e = &r->m;
 	uint64_t ps = page_size();
-	uint64_t olen = PAGE_UP(e->old_len, ps), nlen = PAGE_UP(e->len, ps);
+	uint64_t olen = PAGE_UP(r->old_len, ps), nlen = PAGE_UP(e->len, ps);
 	uint64_t keep = olen < nlen ? olen : nlen;
-	struct moved mv = { .limit = e->old_addr + keep };
+	struct moved mv = { .limit = r->old_addr + keep };
 	void *ctx[2] = { t, &mv };
 	uint32_t kind = MK_ANON;
 
 	if (!(e->flags & MREMAP_DONTUNMAP_FLAG))
-		ranges__remove(t->ranges, e->old_addr, e->old_addr + olen, collect_moved, ctx);
+		ranges__remove(t->ranges, r->old_addr, r->old_addr + olen, collect_moved, ctx);
 	untrack(t, e->addr, e->addr + nlen);
 	for (size_t i = 0; i < mv.n; i++) {
 		struct mrange *m = &mv.v[i];
-		uint64_t shift = e->addr - e->old_addr;
+		uint64_t shift = e->addr - r->old_addr;
 
 		if (ranges__insert(t->ranges, m->start + shift, m->end + shift, m->owner, m->ts))
 			abort();
@@ -223,10 +224,10 @@ static void on_mremap(struct tracker *t, const struct mm_map_event *e)
 	free(mv.v);
 	if (nlen > olen && olen)
 		track(t, e->addr + olen, e->addr + nlen,
-		      tracker_stack(t, e->stack_id, e->ret_addr, kind), e->ts);
+		      tracker_stack(t, e->stack_id, e->ret_addr, kind), t->now_ns);
 	else if (!olen)         /* a duplicate of a shared mapping */
 		track(t, e->addr, e->addr + nlen,
-		      tracker_stack(t, e->stack_id, e->ret_addr, MK_SHARED), e->ts);
+		      tracker_stack(t, e->stack_id, e->ret_addr, MK_SHARED), t->now_ns);
 }
 
 /* brk: the pages between the old and the new break, attributed like a
@@ -242,7 +243,7 @@ static void on_brk(struct tracker *t, const struct mm_map_event *e)
 		return;
 	}
 	if (cur > old)
-		track(t, old, cur, tracker_stack(t, e->stack_id, e->ret_addr, MK_HEAP), e->ts);
+		track(t, old, cur, tracker_stack(t, e->stack_id, e->ret_addr, MK_HEAP), t->now_ns);
 	else if (cur < old)
 		t->released += untrack(t, cur, old);
 	t->brk_cur = e->addr;
@@ -264,6 +265,8 @@ int tracker_handle(struct tracker *t, const void *data, size_t size)
 
 	if (size < sizeof(*u))
 		return 0;
+	/* Records carry no time: they are read within a poll interval. */
+	t->now_ns = mono_ns();
 	t->events++;
 	switch (u->type) {
 	case MM_EV_UNMAP:
@@ -275,7 +278,8 @@ int tracker_handle(struct tracker *t, const void *data, size_t size)
 	case MM_EV_MAP:
 	case MM_EV_REMAP:
 	case MM_EV_BRK:
-		if (size < sizeof(struct mm_map_event))
+		if (size < (u->type == MM_EV_REMAP ? sizeof(struct mm_remap_event)
+						  : sizeof(struct mm_map_event)))
 			return 0;
 		if (u->type == MM_EV_MAP)
 			on_mmap(t, data);

@@ -37,6 +37,7 @@ struct tracker {
 	uint32_t index_size;
 	/* run totals */
 	uint64_t mapped, released, released_untracked, events;
+	uint64_t now_ns;        /* when the record being handled was read */
 	/* heap (brk) */
 	uint64_t brk_start, brk_cur;
 	bool brk_known;
