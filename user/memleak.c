@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpfutil.h"
+#include "cgroup.h"
 #include "cli.h"
 #include "kfeatures.h"
 #include "loop.h"
@@ -19,6 +20,7 @@
 #include "memleak.skel.h"
 #include "memleak_launch.h"
 #include "memleak_malloc.h"
+#include "memleak_procs.h"
 #include "memleak_report.h"
 #include "memleak_track.h"
 #include "output.h"
@@ -45,11 +47,11 @@ struct app {
 	struct bpf_link *links[5];
 	struct malloc_probes *mp;
 	struct malloc_bpf mb;
-	struct tracker t;
-	struct symbolizer *sym;
+	struct procset ps;      /* -p / -- CMD: the one process, ps.v[0] */
+	struct cgroup_target cg; /* -c */
+	bool by_cgroup;
 	struct launch child;
 	bool launched, exited;
-	char *comm;
 };
 
 static const char doc[] =
@@ -60,7 +62,8 @@ static const char doc[] =
 	"  memleak-trace -p 1234 -i 10 -d 60      # a report every 10 s for a minute\n"
 	"  memleak-trace -p 1234 --malloc --sample 10   # malloc too, one call in 10\n"
 	"  memleak-trace --json -- ./server --port 8080 # trace a command from its start\n"
-	"  memleak-trace -p 1234 -d 30 --folded > leak.folded   # for flamegraph.pl\n";
+	"  memleak-trace -p 1234 -d 30 --folded > leak.folded   # for flamegraph.pl\n"
+	"  memleak-trace -c /sys/fs/cgroup/memory/app -d 60    # every process of a cgroup\n";
 
 static const struct argp_option options[] = {
 	{ "top", 'n', "N", 0, "Show the N stacks holding most (default 5)", 0 },
@@ -102,9 +105,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	case ARGP_KEY_ARGS: e->cmd = st->argv + st->next; st->next = st->argc; break;
 	case ARGP_KEY_END:
 		if (!!e->common.pid + !!e->cmd + !!e->common.cgroup != 1)
-			argp_error(st, "give one target: -p PID or -- COMMAND");
-		if (e->common.cgroup)
-			argp_error(st, "-c is not supported by memleak-trace yet: use -p PID");
+			argp_error(st, "give one target: -p PID, -c CGROUP or -- COMMAND");
+		if (e->common.cgroup && e->malloc)
+			argp_error(st, "--malloc traces one process: use -p PID or -- COMMAND");
 		if (e->min_size > e->max_size)
 			argp_error(st, "--min-size is larger than --max-size");
 		if (!e->malloc && (e->rep.sample_every > 1 || e->min_size || e->max_size != UINT64_MAX))
@@ -115,26 +118,47 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	return 0;
 }
 
-static int on_event(void *ctx, void *data, size_t size)
+static struct mproc *the_proc(struct app *a)
 {
-	return tracker_handle(&((struct app *)ctx)->t, data, size);
+	return a->ps.v[0];
 }
 
-static void report(struct app *a, bool final)
+static int on_event(void *ctx, void *data, size_t size)
 {
-	struct report_in in = { .t = &a->t, .sym = a->sym, .final = final,
-				.target_exited = a->exited, .comm = a->comm,
+	struct app *a = ctx;
+	const struct mm_unmap_event *u = data;
+	struct mproc *p;
+
+	if (!a->by_cgroup)
+		return tracker_handle(&the_proc(a)->t, data, size);
+	/* -c: a process of the cgroup, known or new (not this tool). */
+	if (size < sizeof(*u) || u->tgid == (uint32_t)getpid())
+		return 0;
+	p = procset_find(&a->ps, u->tgid);
+	/* The last records of a process already gone: its memory went too. */
+	if (!p && !proc_alive((pid_t)u->tgid))
+		return 0;
+	if (!p)
+		p = procset_add(&a->ps, u->tgid, true);
+	return tracker_handle(&p->t, data, size);
+}
+
+static void report_proc(struct app *a, struct mproc *p, bool final, bool exited)
+{
+	struct report_in in = { .t = &p->t, .sym = p->sym, .final = final,
+				.target_exited = exited, .comm = p->comm,
+				.cgroup = a->by_cgroup ? a->cg.rel : NULL,
 				.stacks_fd = bpf_map__fd(a->skel->maps.stacks),
 				.drops = (const uint64_t *)a->skel->bss->drops, .now_ns = mono_ns() };
 	struct stack_acc *macc = NULL;
 
 	if (a->env.malloc) {
-		malloc_sync(&a->mb, &a->t);
-		in.malloc_n = a->t.nstacks;
+		malloc_sync(&a->mb, &p->t);
+		in.malloc_n = p->t.nstacks;
 		macc = calloc(in.malloc_n + 1, sizeof(*macc));
 		if (!macc)
 			abort();
-		malloc_collect(&a->mb, &a->t, macc, in.malloc_n, in.now_ns,
+		malloc_collect(&a->mb, &p->t, macc, in.malloc_n, in.now_ns,
 			       (uint64_t)(a->env.rep.older_than_s * 1e9));
 		in.malloc_acc = macc;
 	}
@@ -142,14 +166,59 @@ static void report(struct app *a, bool final)
 	free(macc);
 }
 
-static void remember_comm(struct app *a)
-{
-	char *c = proc_comm(a->t.pid);
+static const struct app *sort_app;
 
-	if (c) {
-		free(a->comm);
-		a->comm = c;
+static int by_outstanding(const void *x, const void *y)
+{
+	uint64_t bx = mproc_outstanding(*(struct mproc *const *)x, sort_app->env.rep.all_kinds);
+	uint64_t by = mproc_outstanding(*(struct mproc *const *)y, sort_app->env.rep.all_kinds);
+
+	return bx < by ? 1 : bx > by ? -1 : 0;
+}
+
+/* -c: a header line, then each process holding memory, most first. */
+static void report_cgroup(struct app *a, bool final)
+{
+	char b[HUMAN_LEN], *path = term_escape(a->cg.rel);
+	uint64_t total = 0;
+	size_t holding = 0;
+
+	procset_drop_exited(&a->ps);
+	sort_app = a;
+	qsort(a->ps.v, a->ps.n, sizeof(*a->ps.v), by_outstanding);
+	a->ps.last = 0;
+	for (size_t i = 0; i < a->ps.n; i++) {
+		uint64_t o = mproc_outstanding(a->ps.v[i], a->env.rep.all_kinds);
+
+		total += o;
+		holding += o > 0;
 	}
+	if (!a->env.rep.json && !a->env.rep.folded) {
+		printf("memleak-trace: cgroup %s%s: %zu process%s hold %s mapped while traced "
+		       "(%zu process%s seen, %zu exited)%s\n",
+		       path, a->cg.v1 ? " (v1 memory)" : "", holding, holding == 1 ? "" : "es",
+		       fmt_bytes(b, total), a->ps.n + a->ps.gone, a->ps.n + a->ps.gone == 1 ? "" : "es",
+		       a->ps.gone, final ? ", final report" : "");
+		if (a->exited)
+			printf("the cgroup is gone\n");
+	}
+	for (size_t i = 0; i < a->ps.n; i++) {
+		if (!mproc_outstanding(a->ps.v[i], a->env.rep.all_kinds))
+			continue;
+		if (!a->env.rep.json && !a->env.rep.folded)
+			printf("\n");
+		report_proc(a, a->ps.v[i], final, false);
+	}
+	fflush(stdout);
+	free(path);
+}
+
+static void report(struct app *a, bool final)
+{
+	if (a->by_cgroup)
+		report_cgroup(a, final);
+	else
+		report_proc(a, the_proc(a), final, a->exited);
 }
 
 static int on_interval(void *ctx)
@@ -158,31 +227,47 @@ static int on_interval(void *ctx)
 	return 0;
 }
 
-/* Cheap per-poll work: notice the target's exit, keep the symbolizer's
- * view of the mappings current while the process is there to read. */
+static bool target_gone(struct app *a)
+{
+	if (a->by_cgroup)
+		return access(a->cg.dir, F_OK) != 0;
+	return a->launched ? launch_exited(&a->child) : !proc_alive(the_proc(a)->t.pid);
+}
+
+/* Cheap per-poll work: notice the target's exit, keep the symbolizers'
+ * view of the mappings current while the processes are there to read. */
 static int on_poll(void *ctx)
 {
 	struct app *a = ctx;
+	uint64_t now = mono_ns();
 
 	/* Records are sent without wake-ups below the BPF side's threshold,
 	 * so a poll timeout does not drain them: do it here. */
 	ring_buffer__consume(a->rb);
-	if (a->launched ? launch_exited(&a->child) : !proc_exists(a->t.pid)) {
+	if (target_gone(a)) {
 		a->exited = true;
 		return 1;
 	}
-	if (a->t.maps_changed) {
-		a->t.maps_changed = false;
-		if (!a->sym)
-			a->sym = symbolizer__new(a->t.pid);
-		else
-			symbolizer__refresh(a->sym);
-		remember_comm(a);
-	}
-	if (a->env.malloc && mono_ns() - a->t.t0_ns >= (uint64_t)(a->t.next_ckpt * 1e9))
-		malloc_sync(&a->mb, &a->t);
-	tracker_tick(&a->t, mono_ns());
+	procset_poll(&a->ps, now);
+	if (a->env.malloc && now - the_proc(a)->t.t0_ns >= (uint64_t)(the_proc(a)->t.next_ckpt * 1e9))
+		malloc_sync(&a->mb, &the_proc(a)->t);
 	return 0;
+}
+
+/* -c: the kernel keeps the records of the cgroup's processes (and of its
+ * descendants): by cgroup2 ancestry, or by v1 memory cgroup. */
+static void set_cgroup_filter(struct app *a)
+{
+	uint32_t level = 0;
+
+	if (a->cg.v1) {
+		a->skel->rodata->target_memcg_id = a->cg.id;
+		return;
+	}
+	for (const char *c = a->cg.rel; *c; c++)
+		level += c[0] == '/' && c[1] && c[1] != '/';
+	a->skel->rodata->target_cg2_id = a->cg.v2_id;
+	a->skel->rodata->target_cg2_level = level;
 }
 
 static int open_and_load(struct app *a, pid_t pid)
@@ -196,6 +281,8 @@ static int open_and_load(struct app *a, pid_t pid)
 		return -1;
 	}
 	a->skel->rodata->target_tgid = pid;
+	if (a->by_cgroup)
+		set_cgroup_filter(a);
 	a->skel->rodata->sample_every = a->env.rep.sample_every;
 	a->skel->rodata->min_size = a->env.min_size;
 	a->skel->rodata->max_size = a->env.max_size;
@@ -260,16 +347,29 @@ static void test_delay(void)
 
 static void announce(struct app *a)
 {
-	char *e;
+	const char *what = a->env.malloc ? "mappings and malloc" : "mappings";
+	struct mproc *p = a->by_cgroup ? NULL : the_proc(a);
+	char *e = term_escape(p ? (p->comm ? p->comm : "?") : a->cg.rel);
+	struct jw w;
 
-	remember_comm(a);
-	e = term_escape(a->comm ? a->comm : "?");
-
-	if (a->env.common.json)
-		printf("{\"event\":\"ready\",\"pid\":%d,\"malloc\":%s}\n", a->t.pid,
-		       a->env.malloc ? "true" : "false");
-	fprintf(stderr, "Tracing %s of pid %d (%s)... Ctrl-C to stop.\n",
-		a->env.malloc ? "mappings and malloc" : "mappings", a->t.pid, e);
+	if (a->env.common.json) {
+		jw_init(&w, stdout);
+		jw_obj_begin(&w, NULL);
+		jw_str(&w, "event", "ready");
+		if (p)
+			jw_i64(&w, "pid", p->t.pid);
+		else
+			jw_str(&w, "cgroup", a->cg.rel);
+		if (!p)
+			jw_u64(&w, "processes", a->ps.n);
+		jw_bool(&w, "malloc", a->env.malloc);
+		jw_obj_end(&w);
+	}
+	if (p)
+		fprintf(stderr, "Tracing %s of pid %d (%s)... Ctrl-C to stop.\n", what, p->t.pid, e);
+	else
+		fprintf(stderr, "Tracing %s of cgroup %s%s (%zu process%s now)... Ctrl-C to stop.\n",
+			what, e, a->cg.v1 ? " (v1 memory)" : "", a->ps.n, a->ps.n == 1 ? "" : "es");
 	fflush(stdout);
 	free(e);
 }
@@ -281,41 +381,63 @@ static void cleanup(struct app *a)
 	for (int i = 0; i < 5; i++)
 		bpf_link__destroy(a->links[i]);
 	memleak__destroy(a->skel);
-	symbolizer__free(a->sym);
-	tracker_fini(&a->t);
-	free(a->comm);
+	procset_free(&a->ps);
+	cgroup_target_free(&a->cg);
 }
 
-static int run(struct app *a)
+/* -c: the cgroup's processes now; later ones appear with their first record. */
+static int start_cgroup(struct app *a)
+{
+	pid_t *pids = NULL;
+	int n;
+
+	if (open_and_load(a, 0) || attach(a, 0))
+		return -1;
+	n = cgroup_pids(a->cg.dir, &pids);
+	for (int i = 0; i < n; i++)
+		if (pids[i] != getpid() && !procset_find(&a->ps, pids[i]) && proc_exists(pids[i]))
+			procset_add(&a->ps, pids[i], true);
+	free(pids);
+	return 0;
+}
+
+static int start_pid(struct app *a)
 {
 	pid_t pid = a->env.common.pid;
-	struct loop_opts lo = { .interval_s = a->env.common.interval_s,
-				.duration_s = a->env.common.duration_s,
-				.on_interval = on_interval, .on_poll = on_poll, .ctx = a };
 
 	if (a->env.cmd) {
 		if (launch_start(&a->child, a->env.cmd)) {
 			die_msg("cannot start %s: %s", a->env.cmd[0], strerror(errno));
-			return 1;
+			return -1;
 		}
 		a->launched = true;
 		pid = a->child.pid;
 	} else if (!proc_exists(pid)) {
 		die_msg("no process with pid %d", pid);
-		return 1;
+		return -1;
 	}
 	test_delay();
-	if (tracker_init(&a->t, pid, mono_ns()) || open_and_load(a, pid) || attach(a, pid))
-		return 1;
-	if (!a->launched) {
-		if (!proc_exists(pid)) {
-			die_msg("process %d exited before tracing started", pid);
-			return 1;
-		}
-		tracker_seed_brk(&a->t);
-		a->sym = symbolizer__new(pid);
+	if (open_and_load(a, pid) || attach(a, pid))
+		return -1;
+	if (!a->launched && !proc_exists(pid)) {
+		die_msg("process %d exited before tracing started", pid);
+		return -1;
 	}
-	a->t.t0_ns = mono_ns();
+	/* A launched command is read at its exec. */
+	procset_add(&a->ps, pid, !a->launched);
+	return 0;
+}
+
+static int run(struct app *a)
+{
+	struct loop_opts lo = { .interval_s = a->env.common.interval_s,
+				.duration_s = a->env.common.duration_s,
+				.on_interval = on_interval, .on_poll = on_poll, .ctx = a };
+
+	if (a->by_cgroup ? start_cgroup(a) : start_pid(a))
+		return 1;
+	for (size_t i = 0; i < a->ps.n; i++)
+		a->ps.v[i]->t.t0_ns = mono_ns();
 	announce(a);
 	if (a->launched && launch_release(&a->child)) {
 		die_msg("cannot start %s", a->env.cmd[0]);
@@ -332,7 +454,7 @@ static int run(struct app *a)
 int main(int argc, char **argv)
 {
 	static struct argp_child children[] = { { &common_argp, 0, NULL, 0 }, {} };
-	static struct argp argp = { options, parse_opt, "-p PID | -- COMMAND [ARGS...]", doc,
+	static struct argp argp = { options, parse_opt, "-p PID | -c CGROUP | -- COMMAND [ARGS...]", doc,
 				    children, NULL, NULL };
 	static struct app a;
 	int status;
@@ -349,6 +471,17 @@ int main(int argc, char **argv)
 	bpf_log_setup(a.env.common.verbose);
 	if (bpf_preflight("memleak-trace"))
 		return 1;
+	if (a.env.common.cgroup) {
+		if (cgroup_resolve(a.env.common.cgroup, &a.cg)) {
+			char *e = term_escape(a.env.common.cgroup);
+
+			die_msg("no cgroup '%s' (give a directory under the cgroup mounts, a path "
+				"relative to the memory hierarchy, or a container id)", e);
+			free(e);
+			return 1;
+		}
+		a.by_cgroup = true;
+	}
 	loop_signals_install();
 	status = run(&a);
 	if (a.launched) {

@@ -428,6 +428,8 @@ static void print_json(const struct report_opts *o, struct report_in *in,
 	jw_double(&w, "time", wall_time());
 	jw_i64(&w, "pid", t->pid);
 	jw_str(&w, "comm", in->comm);
+	if (in->cgroup)
+		jw_str(&w, "cgroup", in->cgroup);
 	jw_double(&w, "elapsed_s", (double)(in->now_ns - t->t0_ns) / 1e9);
 	jw_bool(&w, "target_exited", in->target_exited);
 	jw_str(&w, "verdict", v);

@@ -33,6 +33,7 @@ struct report_in {
 	struct stack_acc *malloc_acc; /* filled by the malloc module, or NULL */
 	uint32_t malloc_n;      /* entries in malloc_acc */
 	const char *comm;       /* raw, as last read from /proc */
+	const char *cgroup;     /* -c: the cgroup's path, raw; NULL otherwise */
 	bool final;
 	bool target_exited;
 	uint64_t now_ns;

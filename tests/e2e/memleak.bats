@@ -14,6 +14,7 @@ setup() {
 teardown() {
 	[ -n "$TR_PID" ] && kill "$TR_PID" 2>/dev/null
 	[ -n "$WL_PID" ] && kill "$WL_PID" 2>/dev/null
+	cleanup_scratch
 	wait 2>/dev/null
 	true
 }
@@ -155,4 +156,42 @@ frames_of_top() { jq -r '.stacks[0].frames[].symbol' <<<"$FINAL"; }
 	wait "$TR_PID"
 	TR_PID=""
 	grep -E "main;leak_mapping;.* $((8 * 64 * 1024))$" "$BATS_TEST_TMPDIR/f"
+}
+
+@test "-c: every process of a v1 memory cgroup, reported by pid with its leak" {
+	need_memcg_v1
+	local cg out="$BATS_TEST_TMPDIR/cg.json" err="$BATS_TEST_TMPDIR/cg.err" p1 p2
+	cg=$(scratch_memcg leak)
+	# One process there before the tracer (held until SIGUSR1), one started after.
+	run_in_cgroup "$cg" "$W/leak_mmap" 30 64 -w
+	p1=$BG_PID
+	wait_for 5 grep -qx "$p1" "$cg/cgroup.procs"
+	"$T" -c "$cg" -d 4 --json > "$out" 2> "$err" &
+	TR_PID=$!
+	wait_ready "$err"
+	grep -q '"processes":1' "$out"
+	kill -USR1 "$p1"
+	run_in_cgroup "$cg" "$W/leak_mmap" 20 128
+	p2=$BG_PID
+	wait "$TR_PID"
+	TR_STATUS=$?
+	TR_PID=""
+	cleanup_scratch
+	[ "$TR_STATUS" -eq 0 ]
+	FINAL=$(grep '"final_report"' "$out" | jq -c --argjson p "$p1" 'select(.pid == $p)')
+	[ "$(top_field culprit)" = leak_mapping ]
+	approx "$(top_field bytes)" $((30 * 64 * 1024)) 5
+	[ "$(jq -r .cgroup <<<"$FINAL")" = "/$(basename "$cg")" ]
+	FINAL=$(grep '"final_report"' "$out" | jq -c --argjson p "$p2" 'select(.pid == $p)')
+	[ "$(top_field culprit)" = leak_mapping ]
+	approx "$(top_field bytes)" $((20 * 128 * 1024)) 5
+	# Nobody else: only the cgroup's two processes are reported.
+	[ "$(grep -c '"final_report"' "$out")" -eq 2 ]
+}
+
+@test "-c with a cgroup that does not exist: one clear line, exit 1" {
+	run "$T" -c /sys/fs/cgroup/memory/memscope-no-such-cgroup
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"no cgroup"* ]]
 }

@@ -1,0 +1,45 @@
+/* memleak-trace: the traced processes, each with its own accounting,
+ * symbolizer and name. One for -p and -- CMD; with -c, one per process
+ * of the cgroup that maps or unmaps, created at its first record. */
+#ifndef MEMSCOPE_MEMLEAK_PROCS_H
+#define MEMSCOPE_MEMLEAK_PROCS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "memleak_track.h"
+#include "symbolize.h"
+
+struct mproc {
+	struct tracker t;
+	struct symbolizer *sym;
+	char *comm;             /* raw, as last read from /proc */
+};
+
+struct procset {
+	struct mproc **v;
+	size_t n, cap;
+	size_t gone;            /* processes that exited and were dropped (-c) */
+	size_t last;            /* index of the last one found */
+};
+
+/* The process's entry, NULL if there is none. */
+struct mproc *procset_find(struct procset *ps, pid_t pid);
+/* A new entry. read_proc: the process runs its program already (attach,
+ * or a process of the cgroup): read its heap break, mappings and name now.
+ * Otherwise (a launched command before its exec) that waits for the exec. */
+struct mproc *procset_add(struct procset *ps, pid_t pid, bool read_proc);
+/* Cheap per-poll work for each process: symbols for new code, name,
+ * growth checkpoints. */
+void procset_poll(struct procset *ps, uint64_t now_ns);
+/* Forget the processes that have exited (their mappings went with them). */
+void procset_drop_exited(struct procset *ps);
+void procset_free(struct procset *ps);
+/* The process runs (exists and is not a zombie: a zombie's memory is gone). */
+bool proc_alive(pid_t pid);
+/* Outstanding bytes of the kinds the report ranks, for ordering processes. */
+uint64_t mproc_outstanding(const struct mproc *p, bool all_kinds);
+
+#endif
