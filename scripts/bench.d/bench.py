@@ -40,6 +40,8 @@ REDIS_PORT = 7391
 # Threads of the throughput generator, and the rates it is paced to.
 TPUT_THREADS = 2
 TPUT_RATES = [100e3, 250e3, 500e3, 1e6, 0]  # 0: as fast as it goes
+# Long enough at full speed to overflow a 32 MiB ring buffer nobody drains.
+STALL_SECS = 5
 
 TMP = tempfile.mkdtemp(prefix="memscope-bench-")
 STARTED = []  # every process this harness started, to end on the way out
@@ -243,10 +245,13 @@ class Config:
     to build the tracer command lines from the run's context (target pid,
     the pid of an idle bystander, the allocator library)."""
 
-    def __init__(self, key, label, tracers=None, needs=(), untraced=False):
+    def __init__(self, key, label, tracers=None, needs=(), untraced=False, stall=False):
         self.key, self.label = key, label
         self.tracers = tracers or (lambda ctx: [])
         self.needs, self.untraced = needs, untraced
+        # stall: the tracer is stopped (SIGSTOP) while the workload runs, so
+        # nothing drains its buffers: what does it say it lost?
+        self.stall = stall
 
     def missing(self):
         for n in self.needs:
@@ -451,8 +456,12 @@ def run_loop(group, cfg, secs):
         def timed():
             # The accept benchmark's CPU is the client's and the server's.
             srv0 = proc_cpu(server.pid) if server else 0
+            for t in tracers if cfg.stall else []:
+                os.kill(t.p.pid, signal.SIGSTOP)
             wl.go()
             res, _ = wl.result(secs + 60)
+            for t in tracers if cfg.stall else []:
+                os.kill(t.p.pid, signal.SIGCONT)
             s = float(res["secs"])
             cpu = float(res.get("cpu", 0)) + ((proc_cpu(server.pid) or 0) - srv0 if server else 0)
             return {"ops": int(res["ops"]) / s, "calls_per_s": int(res["calls"]) / s, "secs": s,
@@ -611,7 +620,21 @@ def run_throughput(secs):
                 err = "failed: %s" % e
                 break
             rows.append(dict(target=rate, achieved=run["calls_per_s"], lost=run["lost"],
-                             cpu=run["tracer_cpu_s"] / run["secs"], rss=run["tracer_rss"]))
+                             cpu=run["tracer_cpu_s"] / run["secs"], rss=run["tracer_rss"],
+                             calls=run["calls_per_s"] * run["secs"]))
+        if not err and tool == "memleak-trace" and "--malloc" not in label:
+            # Past the limit: a consumer that does not drain (stopped) at
+            # the highest rate; the ring buffer fills and must say so.
+            log("  throughput: %s, tracer stopped (SIGSTOP) during the run" % label)
+            g.wl_args = args + ["-w", str(TPUT_THREADS)]
+            stalled = Config("tput", label, tracer, (tool,), stall=True)
+            try:
+                run = run_loop(g, stalled, STALL_SECS)
+                rows.append(dict(target=-1, achieved=run["calls_per_s"], lost=run["lost"],
+                                 cpu=run["tracer_cpu_s"] / run["secs"], rss=run["tracer_rss"],
+                                 calls=run["calls_per_s"] * run["secs"]))
+            except (RuntimeError, OSError, KeyError, ValueError, subprocess.TimeoutExpired) as e:
+                err = "failed (stalled consumer): %s" % e
         results.append((label, err, rows))
     return results
 
@@ -624,6 +647,7 @@ def run_report_time(count):
     if not os.access(TOOLS["memleak-trace"], os.X_OK):
         return {"error": "not built"}
     wl = Workload([WL, "hold", "-n", str(count)])
+    t = None
     try:
         t = Tracer([TOOLS["memleak-trace"], "--json", "-p", str(wl.pid), "--malloc"], "hold")
         t.wait_ready()
@@ -639,6 +663,8 @@ def run_report_time(count):
     except (RuntimeError, OSError, KeyError, ValueError) as e:
         return {"error": "failed: %s" % e}
     finally:
+        if t:
+            t.stop(5)
         wl.close()
 
 
@@ -891,10 +917,11 @@ def throughput_table(results, secs):
     for label, err, rows in results:
         t.section(label + (": " + err if err else ""))
         for r in rows:
-            t.add("  " + ("max" if not r["target"] else human(r["target"], "/s")),
+            t.add("  " + ("max" if not r["target"] else "max, tracer stopped (SIGSTOP): %s calls"
+                          % human(r["calls"]) if r["target"] < 0 else human(r["target"], "/s")),
                   human(r["achieved"], "/s"), "-" if r["lost"] is None else str(r["lost"]),
                   "%.0f%%" % (100 * r["cpu"]), mib(r["rss"]))
-        ok = [r["achieved"] for r in rows if r["lost"] == 0]
+        ok = [r["achieved"] for r in rows if r["lost"] == 0 and r["target"] >= 0]
         if rows:
             t.add("  highest rate with zero lost", human(max(ok), "/s") if ok else "none", "", "", "")
     return t
@@ -912,6 +939,12 @@ def footprint_table(rep, oom, groups_):
             t.add("  SIGINT -> end of final report", secs_h(rep["report_s"]))
             t.add("  tracer peak RSS", mib(rep["rss"]))
             t.add("  lost", str(rep["lost"]))
+            past = rep.get("past") or {}
+            if "error" in past:
+                t.add("1.2M outstanding (past the 1M-entry table)", past["error"])
+            elif past:
+                t.add("1.2M outstanding (past the 1M-entry table)", "%s reported, %s lost" % (
+                    past["outstanding"], past["lost"]))
     peak = {}
     for g in groups_:
         for c in g.configs:
@@ -987,6 +1020,7 @@ def targets(groups_, tput, rep):
             line("untraced %s loop, %s: <= %s +5%% (%s/it)" % (
                 gk, lab.split("; ")[1], ref, ref), v, ok)
     for label, err, rows in tput or []:
+        rows = [r for r in rows if r["target"] >= 0]
         ok = [r["achieved"] for r in rows if r["lost"] == 0]
         name = "zero lost at 500k events/s: " + label.split(" (")[0]
         if ok and max(ok) < 500e3 and rows[-1]["lost"] == 0:
@@ -1044,6 +1078,8 @@ def main():
         if not a.quick and (not only or "report" in only):
             log("bench: report time over 1M outstanding allocations")
             rep = run_report_time(1000000)
+            # Past memleak-trace's table of live blocks (1M entries).
+            rep["past"] = run_report_time(1200000)
         if not a.quick and (not only or "oom" in only):
             log("bench: oomwatch storm")
             oom = run_oom(60)
