@@ -25,7 +25,12 @@ struct symbolizer;
 struct symbolizer *symbolizer__new(pid_t pid);
 int symbolizer__refresh(struct symbolizer *s);
 /* Resolve addr into up to max frames (inlined ones first, the containing
- * function last). Returns the number filled, at least 1. */
+ * function last). Returns the number filled, at least 1.
+ * addr must be an instruction's address: callers holding a return address
+ * (every stack frame but the innermost, or the word at the stack pointer)
+ * pass ret - 1, which lies in the call instruction. The return address
+ * itself may already belong to the next line, the next inlined call or,
+ * after a noreturn call, the next function. */
 int symbolizer__resolve(struct symbolizer *s, uint64_t addr, struct frame *out, int max);
 void symbolizer__free(struct symbolizer *s);
 /* The libdwfl session holding the process's modules, for the DWARF
