@@ -52,6 +52,7 @@ struct app {
 	bool by_cgroup;
 	struct launch child;
 	bool launched, exited;
+	uint64_t report_ns;     /* "now" of the report being printed */
 };
 
 static const char doc[] =
@@ -143,13 +144,19 @@ static int on_event(void *ctx, void *data, size_t size)
 	return tracker_handle(&p->t, data, size);
 }
 
+static struct report_in report_in(struct app *a, struct mproc *p, bool final, bool exited)
+{
+	return (struct report_in){ .t = &p->t, .sym = p->sym, .final = final,
+				   .target_exited = exited, .comm = p->comm,
+				   .cgroup = a->by_cgroup ? a->cg.rel : NULL,
+				   .stacks_fd = bpf_map__fd(a->skel->maps.stacks),
+				   .drops = (const uint64_t *)a->skel->bss->drops,
+				   .now_ns = a->report_ns };
+}
+
 static void report_proc(struct app *a, struct mproc *p, bool final, bool exited)
 {
-	struct report_in in = { .t = &p->t, .sym = p->sym, .final = final,
-				.target_exited = exited, .comm = p->comm,
-				.cgroup = a->by_cgroup ? a->cg.rel : NULL,
-				.stacks_fd = bpf_map__fd(a->skel->maps.stacks),
-				.drops = (const uint64_t *)a->skel->bss->drops, .now_ns = mono_ns() };
+	struct report_in in = report_in(a, p, final, exited);
 	struct stack_acc *macc = NULL;
 
 	if (a->env.malloc) {
@@ -176,10 +183,50 @@ static int by_outstanding(const void *x, const void *y)
 	return bx < by ? 1 : bx > by ? -1 : 0;
 }
 
-/* -c: a header line, then each process holding memory, most first. */
+/* -c, first line: the process growing fastest and where, or that nothing
+ * grows. */
+static void cgroup_verdict(struct app *a, const char *path, uint64_t total, size_t holding)
+{
+	struct mproc *best = NULL;
+	char *who = NULL, b[2][HUMAN_LEN];
+	double rate = 0;
+
+	for (size_t i = 0; i < a->ps.n; i++) {
+		struct report_in in = report_in(a, a->ps.v[i], false, false);
+		char *w;
+		double r = report_growth(&a->env.rep, &in, &w);
+
+		if (w && r > rate) {
+			free(who);
+			who = w;
+			rate = r;
+			best = a->ps.v[i];
+		} else {
+			free(w);
+		}
+	}
+	if (best) {
+		char *comm = term_escape(best->comm ? best->comm : "?");
+
+		printf("GROWING: pid %d (%s) in cgroup %s: %s, +%s/s\n", best->t.pid, comm, path, who,
+		       fmt_bytes(b[0], (uint64_t)rate));
+		free(comm);
+	} else {
+		printf("Nothing grows in cgroup %s\n", path);
+	}
+	printf("memleak-trace: cgroup %s%s: %zu process%s hold %s mapped while traced "
+	       "(%zu seen, %zu exited)\n",
+	       path, a->cg.v1 ? " (v1 memory)" : "", holding, holding == 1 ? "" : "es",
+	       fmt_bytes(b[1], total), a->ps.n + a->ps.gone, a->ps.gone);
+	if (a->exited)
+		printf("the cgroup was removed\n");
+	free(who);
+}
+
+/* -c: the cgroup's verdict, then each process holding memory, most first. */
 static void report_cgroup(struct app *a, bool final)
 {
-	char b[HUMAN_LEN], *path = term_escape(a->cg.rel);
+	char *path = term_escape(a->cg.rel);
 	uint64_t total = 0;
 	size_t holding = 0;
 
@@ -193,15 +240,8 @@ static void report_cgroup(struct app *a, bool final)
 		total += o;
 		holding += o > 0;
 	}
-	if (!a->env.rep.json && !a->env.rep.folded) {
-		printf("memleak-trace: cgroup %s%s: %zu process%s hold %s mapped while traced "
-		       "(%zu process%s seen, %zu exited)%s\n",
-		       path, a->cg.v1 ? " (v1 memory)" : "", holding, holding == 1 ? "" : "es",
-		       fmt_bytes(b, total), a->ps.n + a->ps.gone, a->ps.n + a->ps.gone == 1 ? "" : "es",
-		       a->ps.gone, final ? ", final report" : "");
-		if (a->exited)
-			printf("the cgroup is gone\n");
-	}
+	if (!a->env.rep.json && !a->env.rep.folded)
+		cgroup_verdict(a, path, total, holding);
 	for (size_t i = 0; i < a->ps.n; i++) {
 		if (!mproc_outstanding(a->ps.v[i], a->env.rep.all_kinds))
 			continue;
@@ -215,6 +255,7 @@ static void report_cgroup(struct app *a, bool final)
 
 static void report(struct app *a, bool final)
 {
+	a->report_ns = mono_ns();
 	if (a->by_cgroup)
 		report_cgroup(a, final);
 	else

@@ -512,6 +512,32 @@ static void print_folded(const struct report_opts *o, struct report_in *in,
 	fflush(stdout);
 }
 
+double report_growth(const struct report_opts *o, struct report_in *in, char **who)
+{
+	struct stack_acc *acc = calloc(in->t->nstacks + 1, sizeof(*acc));
+	const struct row *g;
+	struct totals tot;
+	struct row *rows;
+	double rate = 0;
+	int n;
+
+	if (!acc)
+		abort();
+	rows = build_rows(o, in, acc, &n, &tot);
+	g = growing_row(rows, n);
+	*who = NULL;
+	if (g) {
+		struct stack_ent *s = &in->t->stacks[g->owner];
+
+		rate = g->growth;
+		resolve_stack(in, s);
+		*who = s->kind == MK_HEAP ? strdup("the heap (brk)") : culprit_name(s);
+	}
+	free(rows);
+	free(acc);
+	return rate;
+}
+
 void report_print(const struct report_opts *o, struct report_in *in)
 {
 	struct stack_acc *acc = calloc(in->t->nstacks + 1, sizeof(*acc));

@@ -40,5 +40,9 @@ struct report_in {
 };
 
 void report_print(const struct report_opts *o, struct report_in *in);
+/* The fastest growth among the stacks report_print would rank (bytes/s,
+ * 0 if none grows) and, in *who, its culprit, terminal-escaped (caller
+ * frees; NULL if none grows). */
+double report_growth(const struct report_opts *o, struct report_in *in, char **who);
 
 #endif
