@@ -190,6 +190,7 @@ void oom_kill_collect(struct oom_kill *k, const char *mount, int version, struct
 
 		snprintf(dir, sizeof(dir), "%s%s", mount, strcmp(k->stat_of, "/") ? k->stat_of : "");
 		k->have_stat = oom_read_cgroup_files(dir, version, &k->stat, &k->events) == 0;
+		k->stat_delay_s = wall_time() - k->time;
 		cg = leadup__lookup(lu, k->ev.chain[at].id, k->stat_of);
 	}
 	if (cg)
@@ -346,7 +347,8 @@ static void print_stat(FILE *f, const struct oom_kill *k)
 		if (memstat_has(&k->stat, keys[i]))
 			fprintf(f, "%s %s  ", memstat_field_name(keys[i]),
 				fmt_bytes(a, memstat_get(&k->stat, keys[i])));
-	fputc('\n', f);
+	/* The kernel has been reaping the victim meanwhile: its pages may be gone. */
+	fprintf(f, "(read %s after the kill)\n", fmt_duration(a, k->stat_delay_s));
 	fprintf(f, LABEL "oom_kill %" PRIu64 " (+%" PRIu64 " since start, %" PRIu64
 		" seen)  limit hits %" PRIu64 "\n", "events", k->events.oom_kill,
 		k->oom_kill_since_start, k->seen_in_cgroup, k->events.max);
@@ -489,6 +491,7 @@ static void json_stat(struct jw *w, const struct oom_kill *k)
 		jw_null(w, "stat");
 		return;
 	}
+	jw_double(w, "stat_read_after_s", k->stat_delay_s);
 	jw_obj_begin(w, "stat");
 	for (size_t i = 0; i < k->stat.nraw; i++)
 		jw_u64(w, k->stat.raw[i].key, k->stat.raw[i].val);

@@ -48,6 +48,7 @@ struct oom_kill {
 	const char *stat_of;       /* its path */
 	struct memstat stat;
 	bool have_stat;
+	double stat_delay_s;       /* read this long after the kill */
 	struct mem_events events;
 	uint64_t oom_kill_since_start; /* its local counter's growth */
 	uint64_t seen_in_cgroup;   /* kills seen there by oomwatch so far */
