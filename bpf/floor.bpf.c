@@ -9,30 +9,40 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-/* The entry and the exit tracepoint of one syscall, both empty. */
-#define FLOOR_SYSCALL(name)                                              \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                      \
-	int floor_enter_##name(void *ctx) { return 0; }                  \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                       \
-	int floor_exit_##name(void *ctx) { return 0; }
+/* One empty program on tracepoint category:name, named floor_<name>. */
+#define FLOOR_TP(category, name) \
+	SEC("tracepoint/" #category "/" #name) int floor_##name(void *ctx) { return 0; }
 
-/* memleak-trace's mapping hooks. */
-FLOOR_SYSCALL(mmap)
-FLOOR_SYSCALL(munmap)
-FLOOR_SYSCALL(mremap)
-FLOOR_SYSCALL(brk)
+/* memleak-trace's mapping hooks: the exit of each mapping call (the
+ * result is known there) and exec. */
+FLOOR_TP(syscalls, sys_exit_mmap)
+FLOOR_TP(syscalls, sys_exit_munmap)
+FLOOR_TP(syscalls, sys_exit_mremap)
+FLOOR_TP(syscalls, sys_exit_brk)
+FLOOR_TP(sched, sched_process_exec)
 
-/* sockleak's fd hooks. */
-FLOOR_SYSCALL(socket)
-FLOOR_SYSCALL(socketpair)
-FLOOR_SYSCALL(accept)
-FLOOR_SYSCALL(accept4)
-FLOOR_SYSCALL(close)
-FLOOR_SYSCALL(close_range)
-FLOOR_SYSCALL(dup)
-FLOOR_SYSCALL(dup2)
-FLOOR_SYSCALL(dup3)
-FLOOR_SYSCALL(fcntl)
+/* sockleak's hooks without --all-fds: fd creation at exit, release at
+ * entry, the calls that take an fd over at both ends, process lifetime
+ * and TCP state changes. */
+FLOOR_TP(syscalls, sys_exit_socket)
+FLOOR_TP(syscalls, sys_exit_accept)
+FLOOR_TP(syscalls, sys_exit_accept4)
+FLOOR_TP(syscalls, sys_enter_socketpair)
+FLOOR_TP(syscalls, sys_exit_socketpair)
+FLOOR_TP(syscalls, sys_enter_close)
+FLOOR_TP(syscalls, sys_enter_close_range)
+FLOOR_TP(syscalls, sys_exit_close_range)
+FLOOR_TP(syscalls, sys_enter_dup)
+FLOOR_TP(syscalls, sys_exit_dup)
+FLOOR_TP(syscalls, sys_enter_dup2)
+FLOOR_TP(syscalls, sys_exit_dup2)
+FLOOR_TP(syscalls, sys_enter_dup3)
+FLOOR_TP(syscalls, sys_exit_dup3)
+FLOOR_TP(syscalls, sys_enter_fcntl)
+FLOOR_TP(syscalls, sys_exit_fcntl)
+FLOOR_TP(sched, sched_process_fork)
+FLOOR_TP(sched, sched_process_exit)
+FLOOR_TP(sock, inet_sock_set_state)
 
 /* memleak-trace --malloc's allocator hooks: an entry probe on each
  * allocation function, a return probe where the result is the address,

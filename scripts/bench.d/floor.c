@@ -5,8 +5,8 @@
  * tools do, and holds them until SIGINT/SIGTERM. The benchmark runs a
  * workload under it to measure the cost of the hooks alone.
  *
- *   floor --mmap               mmap/munmap/mremap/brk enter+exit tracepoints
- *   floor --sock               socket/accept/close/dup/fcntl... tracepoints
+ *   floor --mmap               memleak-trace's tracepoints (mmap/munmap/mremap/brk exits, exec)
+ *   floor --sock               sockleak's tracepoints (socket/accept/close/dup/fcntl..., fork/exit, TCP state)
  *   floor --uprobe LIB -p PID  malloc/calloc/realloc entry+return, free entry
  *                              on library LIB, for process PID only
  */
@@ -21,10 +21,21 @@
 #include <bpf/libbpf.h>
 #include "floor.skel.h"
 
-/* Syscalls of each tracepoint group (program names floor_{enter,exit}_X). */
-static const char *const mmap_calls[] = { "mmap", "munmap", "mremap", "brk", NULL };
-static const char *const sock_calls[] = { "socket", "socketpair", "accept", "accept4", "close",
-					   "close_range", "dup", "dup2", "dup3", "fcntl", NULL };
+/* The tracepoint programs of each group (floor_<tracepoint>), the hooks
+ * each tool attaches by default: keep in step with bpf/memleak.bpf.c and
+ * bpf/sockleak.bpf.c. */
+static const char *const mmap_tps[] = {
+	"sys_exit_mmap", "sys_exit_munmap", "sys_exit_mremap", "sys_exit_brk",
+	"sched_process_exec", NULL,
+};
+static const char *const sock_tps[] = {
+	"sys_exit_socket", "sys_exit_accept", "sys_exit_accept4", "sys_enter_socketpair",
+	"sys_exit_socketpair", "sys_enter_close", "sys_enter_close_range",
+	"sys_exit_close_range", "sys_enter_dup", "sys_exit_dup", "sys_enter_dup2",
+	"sys_exit_dup2", "sys_enter_dup3", "sys_exit_dup3", "sys_enter_fcntl",
+	"sys_exit_fcntl", "sched_process_fork", "sched_process_exit",
+	"sched_process_exec", "inet_sock_set_state", NULL,
+};
 
 /* Allocator probes: program name, function, return probe? */
 static const struct uprobe_spec {
@@ -63,18 +74,19 @@ static struct bpf_program *prog_by_name(struct floor *skel, const char *name)
 	return p;
 }
 
-/* Turn on the enter and exit programs of each syscall in the list. */
-static int enable_syscalls(struct floor *skel, const char *const *calls)
+/* Turn on the programs of a group; returns how many were off before. */
+static int enable_tps(struct floor *skel, const char *const *tps)
 {
 	char name[64];
 	int n = 0;
 
-	for (; *calls; calls++) {
-		snprintf(name, sizeof(name), "floor_enter_%s", *calls);
-		bpf_program__set_autoload(prog_by_name(skel, name), true);
-		snprintf(name, sizeof(name), "floor_exit_%s", *calls);
-		bpf_program__set_autoload(prog_by_name(skel, name), true);
-		n += 2;
+	for (; *tps; tps++) {
+		struct bpf_program *p;
+
+		snprintf(name, sizeof(name), "floor_%s", *tps);
+		p = prog_by_name(skel, name);
+		n += !bpf_program__autoload(p);
+		bpf_program__set_autoload(p, true);
 	}
 	return n;
 }
@@ -143,9 +155,9 @@ int main(int argc, char **argv)
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, false);
 	if (want_mmap)
-		ntp += enable_syscalls(skel, mmap_calls);
+		ntp += enable_tps(skel, mmap_tps);
 	if (want_sock)
-		ntp += enable_syscalls(skel, sock_calls);
+		ntp += enable_tps(skel, sock_tps);
 	if (lib)
 		for (size_t i = 0; i < sizeof(uprobes) / sizeof(uprobes[0]); i++)
 			bpf_program__set_autoload(prog_by_name(skel, uprobes[i].prog), true);
