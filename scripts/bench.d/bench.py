@@ -292,9 +292,14 @@ def sl(*extra):
     return lambda c: [[TOOLS["sockleak"], "--json", "-p", str(c["target"]), *extra]]
 
 
-def bt(script):
-    return lambda c: [["bpftrace", "-e", script.replace("PID", str(c["target"])).replace(
-        "LIB", c.get("lib") or "")]]
+def bt(script, pid_attach=False):
+    """A bpftrace one-liner; pid_attach: -p PID, so that its uprobes are set
+    in that process only, as memleak-trace's and the floor's are."""
+    def argv(c):
+        pid = str(c["target"])
+        return [["bpftrace", *(["-p", pid] if pid_attach else []), "-e",
+                 script.replace("PID", pid).replace("LIB", c.get("lib") or "")]]
+    return argv
 
 
 BT_MMAP = ("tracepoint:syscalls:sys_enter_mmap,tracepoint:syscalls:sys_enter_munmap "
@@ -328,7 +333,8 @@ def groups(quick):
         Config("tool", "memleak-trace -p --malloc", ml("--malloc"), ("memleak-trace",)),
         Config("sample", "memleak-trace -p --malloc --sample 10", ml("--malloc", "--sample", "10"),
                ("memleak-trace",)),
-        Config("bpftrace", "bpftrace: uprobe malloc by ustack, free count", bt(BT_MALLOC),
+        Config("bpftrace", "bpftrace: uprobe malloc by ustack, free count",
+               bt(BT_MALLOC, pid_attach=True),
                ("bpftrace",)),
         Config("other", "untraced; memleak-trace --malloc other pid", ml("--malloc"),
                ("memleak-trace",), True),
