@@ -36,6 +36,8 @@ const volatile __u64 max_size = ~0ULL;
  * the record, and asking the ring how much is queued costs as much as
  * the wake-up decision is worth. */
 const volatile __u32 wakeup_every = 4096;
+/* Send a stack snapshot for each new call site (--stack-mode fp: off). */
+const volatile bool stack_snapshots = true;
 
 /* Parents of a v1 memory cgroup looked at for -c (nesting depth). */
 #define MEMCG_MAX_DEPTH 8
@@ -171,6 +173,66 @@ static __always_inline __u64 frame_up(const __u64 *w, __u64 sp, __u64 *bp)
 	return rec[1];
 }
 
+static __always_inline void *reserve(__u64 size)
+{
+	void *r = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!r)
+		count_drop(DROP_RINGBUF);
+	return r;
+}
+
+/* A call site seen for the first time: its user registers and the stack
+ * above sp, which user space unwinds with the binaries' CFI (DWARF), the
+ * only way through code built without frame pointers. Sent on a cache
+ * miss only, so a loop pays it once. The stack is read straight into the
+ * ring buffer; near the top of a stack the 8 KiB read fails whole (a
+ * missing page), hence the shorter retries. False only if the ring buffer
+ * is full: the site is then not cached and its next call tries again. */
+static __always_inline bool send_snapshot(struct pt_regs *regs, __u32 tgid, __s32 id)
+{
+	void *sp = (void *)PT_REGS_SP(regs);
+	struct mm_stack_event *s;
+	__u32 len;
+
+	if (!stack_snapshots)
+		return true;
+	s = reserve(sizeof(*s));
+	if (!s)
+		return false;
+	if (!bpf_probe_read_user(s->stack, MM_STACK_SNAP, sp))
+		len = MM_STACK_SNAP;
+	else if (!bpf_probe_read_user(s->stack, 4096, sp))
+		len = 4096;
+	else if (!bpf_probe_read_user(s->stack, 2048, sp))
+		len = 2048;
+	else if (!bpf_probe_read_user(s->stack, 1024, sp))
+		len = 1024;
+	else {
+		bpf_ringbuf_discard(s, BPF_RB_NO_WAKEUP);
+		count_drop(DROP_STACK);
+		return true;
+	}
+	s->type = MM_EV_STACK;
+	s->tgid = tgid;
+	s->stack_id = id;
+	s->stack_len = len;
+	s->ip = PT_REGS_IP(regs);
+	s->sp = (__u64)sp;
+	s->bp = PT_REGS_FP(regs);
+#if defined(__TARGET_ARCH_x86)
+	s->bx = regs->bx;
+	s->r12 = regs->r12;
+	s->r13 = regs->r13;
+	s->r14 = regs->r14;
+	s->r15 = regs->r15;
+#else
+	s->bx = s->r12 = s->r13 = s->r14 = s->r15 = 0;
+#endif
+	bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
+	return true;
+}
+
 /* The stack of the current call as a stack id (the frame-pointer walk,
  * cached per call site) and, in *ret, the word at the user stack pointer:
  * the caller's return address when the current function (a leaf syscall
@@ -198,7 +260,7 @@ static __always_inline __s32 user_stack(void *ctx, struct pt_regs *regs, __u32 t
 	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	if (id < 0)
 		count_drop(DROP_STACK);
-	else
+	else if (send_snapshot(regs, tgid, id))
 		bpf_map_update_elem(&sites, &k, &id, BPF_ANY);
 	return id;
 }
@@ -216,15 +278,6 @@ static __always_inline __u64 wake_flags(bool urgent)
 		return BPF_RB_FORCE_WAKEUP;
 	}
 	return BPF_RB_NO_WAKEUP;
-}
-
-static __always_inline void *reserve(__u64 size)
-{
-	void *r = bpf_ringbuf_reserve(&events, size, 0);
-
-	if (!r)
-		count_drop(DROP_RINGBUF);
-	return r;
 }
 
 static __always_inline struct pt_regs *user_regs(void)
