@@ -30,7 +30,8 @@
 #define DEFAULT_TOP 5
 #define DEFAULT_FRAMES 12
 
-enum { OPT_OLDER = 1000, OPT_MALLOC, OPT_SAMPLE, OPT_MIN, OPT_MAX, OPT_FOLDED, OPT_ALL, OPT_FRAMES };
+enum { OPT_OLDER = 1000, OPT_MALLOC, OPT_SAMPLE, OPT_MIN, OPT_MAX, OPT_FOLDED, OPT_ALL, OPT_FRAMES,
+       OPT_STACK_MODE };
 
 struct env {
 	struct common_opts common;
@@ -76,6 +77,11 @@ static const struct argp_option options[] = {
 	{ "folded", OPT_FOLDED, NULL, 0, "Print stacks in folded format weighted by bytes", 0 },
 	{ "all", OPT_ALL, NULL, 0, "Rank file-backed and shared mappings too", 0 },
 	{ "frames", OPT_FRAMES, "N", 0, "Frames shown per stack in the table (default 12)", 0 },
+	{ "stack-mode", OPT_STACK_MODE, "MODE", 0,
+	  "How stacks are recovered: fp (frame pointers and the return address at the stack "
+	  "pointer), dwarf (unwind a copy of the stack with the binaries' .eh_frame; through "
+	  "code built without frame pointers) or auto (default: dwarf unless frame pointers "
+	  "give more frames)", 0 },
 	{},
 };
 
@@ -86,6 +92,18 @@ static uint64_t argp_size(struct argp_state *st, const char *what, const char *a
 	if (parse_size(arg, &v))
 		argp_error(st, "invalid %s '%s'", what, arg);
 	return v;
+}
+
+static enum stack_mode parse_stack_mode(struct argp_state *st, const char *arg)
+{
+	if (!strcmp(arg, "auto"))
+		return STACK_AUTO;
+	if (!strcmp(arg, "fp"))
+		return STACK_FP;
+	if (!strcmp(arg, "dwarf"))
+		return STACK_DWARF;
+	argp_error(st, "invalid --stack-mode '%s' (fp, dwarf or auto)", arg);
+	return STACK_AUTO;
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *st)
@@ -103,6 +121,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	case OPT_FOLDED: e->rep.folded = true; break;
 	case OPT_ALL: e->rep.all_kinds = true; break;
 	case OPT_FRAMES: e->rep.max_frames = argp_u64(st, "--frames", arg, 0, 1000); break;
+	case OPT_STACK_MODE: e->rep.stack_mode = parse_stack_mode(st, arg); break;
 	case ARGP_KEY_ARGS: e->cmd = st->argv + st->next; st->next = st->argc; break;
 	case ARGP_KEY_END:
 		if (!!e->common.pid + !!e->cmd + !!e->common.cgroup != 1)
@@ -124,23 +143,35 @@ static struct mproc *the_proc(struct app *a)
 	return a->ps.v[0];
 }
 
+/* The process a record belongs to; NULL to ignore it. */
+static struct mproc *record_proc(struct app *a, const struct mm_unmap_event *u, size_t size)
+{
+	struct mproc *p;
+
+	if (!a->by_cgroup)
+		return the_proc(a);
+	/* -c: a process of the cgroup, known or new (not this tool). */
+	if (size < sizeof(*u) || u->tgid == (uint32_t)getpid())
+		return NULL;
+	p = procset_find(&a->ps, u->tgid);
+	/* The last records of a process already gone: its memory went too. */
+	if (!p && !proc_alive((pid_t)u->tgid))
+		return NULL;
+	return p ? p : procset_add(&a->ps, u->tgid, true);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct app *a = ctx;
 	const struct mm_unmap_event *u = data;
-	struct mproc *p;
+	struct mproc *p = record_proc(a, u, size);
 
-	if (!a->by_cgroup)
-		return tracker_handle(&the_proc(a)->t, data, size);
-	/* -c: a process of the cgroup, known or new (not this tool). */
-	if (size < sizeof(*u) || u->tgid == (uint32_t)getpid())
-		return 0;
-	p = procset_find(&a->ps, u->tgid);
-	/* The last records of a process already gone: its memory went too. */
-	if (!p && !proc_alive((pid_t)u->tgid))
-		return 0;
 	if (!p)
-		p = procset_add(&a->ps, u->tgid, true);
+		return 0;
+	if (size >= sizeof(*u) && u->type == MM_EV_STACK) {
+		mproc_stack_record(&a->ps, p, data, size);
+		return 0;
+	}
 	return tracker_handle(&p->t, data, size);
 }
 
@@ -150,6 +181,7 @@ static struct report_in report_in(struct app *a, struct mproc *p, bool final, bo
 				   .target_exited = exited, .comm = p->comm,
 				   .cgroup = a->by_cgroup ? a->cg.rel : NULL,
 				   .stacks_fd = bpf_map__fd(a->skel->maps.stacks),
+				   .dwarf = &p->ds,
 				   .drops = (const uint64_t *)a->skel->bss->drops,
 				   .now_ns = a->report_ns };
 }
@@ -325,6 +357,7 @@ static int open_and_load(struct app *a, pid_t pid)
 	if (a->by_cgroup)
 		set_cgroup_filter(a);
 	a->skel->rodata->sample_every = a->env.rep.sample_every;
+	a->skel->rodata->stack_snapshots = a->env.rep.stack_mode != STACK_FP;
 	a->skel->rodata->min_size = a->env.min_size;
 	a->skel->rodata->max_size = a->env.max_size;
 	/* Allocator probes load only with --malloc. */
@@ -508,6 +541,7 @@ int main(int argc, char **argv)
 		return 1;
 	a.env.rep.json = a.env.common.json;
 	a.env.rep.malloc = a.env.malloc;
+	a.ps.dwarf = a.env.rep.stack_mode != STACK_FP;
 	out_set_json(a.env.common.json, "memleak-trace");
 	bpf_log_setup(a.env.common.verbose);
 	if (bpf_preflight("memleak-trace"))

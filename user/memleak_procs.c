@@ -7,6 +7,7 @@
 
 #include "memleak_procs.h"
 #include "procfs.h"
+#include "unwind.h"
 
 bool proc_alive(pid_t pid)
 {
@@ -39,7 +40,16 @@ static void remember_comm(struct mproc *p)
 	}
 }
 
-static struct mproc *mproc_new(pid_t pid, bool read_proc)
+/* The process's symbolizer: the unwinder's when DWARF stacks are wanted
+ * and the process can have one (x86_64), a plain one otherwise. */
+static void open_symbols(struct mproc *p, bool dwarf)
+{
+	if (dwarf)
+		p->unw = unwinder__new(p->t.pid);
+	p->sym = p->unw ? unwinder__symbolizer(p->unw) : symbolizer__new(p->t.pid);
+}
+
+static struct mproc *mproc_new(pid_t pid, bool read_proc, bool dwarf)
 {
 	struct mproc *p = calloc(1, sizeof(*p));
 
@@ -47,7 +57,7 @@ static struct mproc *mproc_new(pid_t pid, bool read_proc)
 		abort();
 	if (read_proc) {
 		tracker_seed_brk(&p->t);
-		p->sym = symbolizer__new(pid);
+		open_symbols(p, dwarf);
 	}
 	remember_comm(p);
 	return p;
@@ -55,7 +65,11 @@ static struct mproc *mproc_new(pid_t pid, bool read_proc)
 
 static void mproc_free(struct mproc *p)
 {
-	symbolizer__free(p->sym);
+	if (p->unw)
+		unwinder__free(p->unw);
+	else
+		symbolizer__free(p->sym);
+	dwarf_stacks_free(&p->ds);
 	tracker_fini(&p->t);
 	free(p->comm);
 	free(p);
@@ -80,24 +94,36 @@ struct mproc *procset_add(struct procset *ps, pid_t pid, bool read_proc)
 		if (!ps->v)
 			abort();
 	}
-	ps->v[ps->n] = mproc_new(pid, read_proc);
+	ps->v[ps->n] = mproc_new(pid, read_proc, ps->dwarf);
 	return ps->v[ps->n++];
+}
+
+/* New code was mapped (or a new program): read the mappings again. */
+static void sync_maps(struct procset *ps, struct mproc *p)
+{
+	if (!p->t.maps_changed)
+		return;
+	p->t.maps_changed = false;
+	if (!p->sym)
+		open_symbols(p, ps->dwarf);
+	else
+		symbolizer__refresh(p->sym);
+	remember_comm(p);
+}
+
+void mproc_stack_record(struct procset *ps, struct mproc *p, const void *rec, size_t size)
+{
+	/* The code mapped in this same drain (a library just loaded, a
+	 * command just exec'd) must be known to unwind through it. */
+	sync_maps(ps, p);
+	dwarf_stacks_add(&p->ds, p->unw, rec, size);
 }
 
 void procset_poll(struct procset *ps, uint64_t now_ns)
 {
 	for (size_t i = 0; i < ps->n; i++) {
-		struct mproc *p = ps->v[i];
-
-		if (p->t.maps_changed) {
-			p->t.maps_changed = false;
-			if (!p->sym)
-				p->sym = symbolizer__new(p->t.pid);
-			else
-				symbolizer__refresh(p->sym);
-			remember_comm(p);
-		}
-		tracker_tick(&p->t, now_ns);
+		sync_maps(ps, ps->v[i]);
+		tracker_tick(&ps->v[i]->t, now_ns);
 	}
 }
 

@@ -9,12 +9,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "memleak_dwarf.h"
 #include "memleak_track.h"
 #include "symbolize.h"
 
+struct unwinder;
+
 struct mproc {
 	struct tracker t;
+	/* With DWARF stacks, sym belongs to unw (they share the modules). */
+	struct unwinder *unw;
 	struct symbolizer *sym;
+	struct dwarf_stacks ds;
 	char *comm;             /* raw, as last read from /proc */
 };
 
@@ -23,6 +29,7 @@ struct procset {
 	size_t n, cap;
 	size_t gone;            /* processes that exited and were dropped (-c) */
 	size_t last;            /* index of the last one found */
+	bool dwarf;             /* give each process a DWARF unwinder */
 };
 
 /* The process's entry, NULL if there is none. */
@@ -31,6 +38,9 @@ struct mproc *procset_find(struct procset *ps, pid_t pid);
  * or a process of the cgroup): read its heap break, mappings and name now.
  * Otherwise (a launched command before its exec) that waits for the exec. */
 struct mproc *procset_add(struct procset *ps, pid_t pid, bool read_proc);
+/* An MM_EV_STACK record of the process: unwound now, while the mappings
+ * it went through are those the unwinder knows. */
+void mproc_stack_record(struct procset *ps, struct mproc *p, const void *rec, size_t size);
 /* Cheap per-poll work for each process: symbols for new code, name,
  * growth checkpoints. */
 void procset_poll(struct procset *ps, uint64_t now_ns);

@@ -120,14 +120,14 @@ static int add_frames(struct symbolizer *sym, uint64_t addr, bool is_return,
 	return n;
 }
 
-static void resolve_stack(struct report_in *in, struct stack_ent *s)
+/* Frames of the frame-pointer walk (stack id), with the return address
+ * at sp that a leaf wrapper's caller leaves and the walk skips. */
+static int fp_frames(struct report_in *in, const struct stack_ent *s, struct frame *fr)
 {
 	uint64_t ips[MAX_STACK_DEPTH] = {};
-	struct frame fr[MAX_FRAMES], probe[8];
+	struct frame probe[8];
 	int n = 0, nips = 0;
 
-	if (s->frames || !in->sym)
-		return;
 	if (s->stack_id >= 0 && bpf_map_lookup_elem(in->stacks_fd, &s->stack_id, ips) == 0)
 		while (nips < MAX_STACK_DEPTH && ips[nips])
 			nips++;
@@ -154,6 +154,64 @@ static void resolve_stack(struct report_in *in, struct stack_ent *s)
 			break;
 		}
 		n += k;
+	}
+	return n;
+}
+
+/* Frames of the DWARF unwinding of the site's snapshot. Its addresses are
+ * ready to resolve (return address - 1 past the first); shown, like the
+ * frame-pointer ones, as the return address. */
+static int dwarf_frames(struct report_in *in, const struct dwarf_stack *d, struct frame *fr)
+{
+	int n = 0;
+
+	for (int i = 0; i < d->n && n < MAX_FRAMES; i++) {
+		int k = symbolizer__resolve(in->sym, d->ips[i], fr + n, MAX_FRAMES - n);
+
+		if (!fr[n + k - 1].module) {
+			for (int j = 0; j < k; j++)
+				frame_clear(&fr[n + j]);
+			break;
+		}
+		if (i) {
+			fr[n + k - 1].addr = d->ips[i] + 1;
+			fr[n + k - 1].offset += 1;
+		}
+		n += k;
+	}
+	return n;
+}
+
+static void clear_frames(struct frame *fr, int n)
+{
+	for (int i = 0; i < n; i++)
+		frame_clear(&fr[i]);
+}
+
+/* The stack's frames, once: the DWARF ones when the site's snapshot was
+ * unwound (in auto mode unless the frame-pointer walk reaches further: a
+ * snapshot ends after 8 KiB of stack, frame pointers do not), else the
+ * frame-pointer ones. */
+static void resolve_stack(const struct report_opts *o, struct report_in *in, struct stack_ent *s)
+{
+	struct frame fr[MAX_FRAMES], dw[MAX_FRAMES];
+	const struct dwarf_stack *d = NULL;
+	int n, nd = 0;
+
+	if (s->frames || !in->sym)
+		return;
+	n = fp_frames(in, s, fr);
+	if (o->stack_mode != STACK_FP)
+		d = dwarf_stacks_find(in->dwarf, s->stack_id, s->ret_addr);
+	if (d)
+		nd = dwarf_frames(in, d, dw);
+	if (nd && (o->stack_mode == STACK_DWARF || nd >= n)) {
+		clear_frames(fr, n);
+		memcpy(fr, dw, nd * sizeof(*dw));
+		n = nd;
+		s->dwarf = true;
+	} else {
+		clear_frames(dw, nd);
 	}
 	if (!n)
 		return;
@@ -451,6 +509,7 @@ static void print_json(const struct report_opts *o, struct report_in *in,
 			jw_u64(&w, "resident_bytes", r->acc.resident);
 		else
 			jw_null(&w, "resident_bytes");
+		jw_str(&w, "unwound", s->nframes ? (s->dwarf ? "dwarf" : "fp") : NULL);
 		json_frames(&w, s);
 		jw_obj_end(&w);
 	}
@@ -530,7 +589,7 @@ double report_growth(const struct report_opts *o, struct report_in *in, char **w
 		struct stack_ent *s = &in->t->stacks[g->owner];
 
 		rate = g->growth;
-		resolve_stack(in, s);
+		resolve_stack(o, in, s);
 		*who = s->kind == MK_HEAP ? strdup("the heap (brk)") : culprit_name(s);
 	}
 	free(rows);
@@ -551,9 +610,9 @@ void report_print(const struct report_opts *o, struct report_in *in)
 	rows = build_rows(o, in, acc, &n, &tot);
 	fill_resident(in, acc, rows, n < o->top_n ? n : o->top_n);
 	for (int i = 0; i < n && i < o->top_n; i++)
-		resolve_stack(in, &in->t->stacks[rows[i].owner]);
+		resolve_stack(o, in, &in->t->stacks[rows[i].owner]);
 	if (growing_row(rows, n))
-		resolve_stack(in, &in->t->stacks[growing_row(rows, n)->owner]);
+		resolve_stack(o, in, &in->t->stacks[growing_row(rows, n)->owner]);
 	v = verdict(in, rows, n, &tot);
 	if (o->json)
 		print_json(o, in, rows, n, &tot, v);

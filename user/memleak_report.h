@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "memleak_dwarf.h"
 #include "memleak_track.h"
 #include "symbolize.h"
 
@@ -17,6 +18,7 @@ struct report_opts {
 	bool malloc;            /* --malloc: the heap is explained by malloc rows */
 	int max_frames;         /* frames printed per stack in the table */
 	uint64_t sample_every;  /* --malloc --sample N (1: every call) */
+	enum stack_mode stack_mode;
 };
 
 /* Per-stack figures of one report, indexed like tracker->stacks. */
@@ -29,6 +31,7 @@ struct report_in {
 	struct tracker *t;
 	struct symbolizer *sym;
 	int stacks_fd;          /* BPF stack-trace map */
+	const struct dwarf_stacks *dwarf; /* the process's DWARF-unwound stacks */
 	const uint64_t *drops;  /* DROP_KINDS counters */
 	struct stack_acc *malloc_acc; /* filled by the malloc module, or NULL */
 	uint32_t malloc_n;      /* entries in malloc_acc */

@@ -26,6 +26,7 @@ struct stack_ent {
 	/* symbolized lazily, at the first report that shows the stack */
 	struct frame *frames;
 	int nframes;
+	bool dwarf;             /* frames from DWARF unwinding, not frame pointers */
 };
 
 struct tracker {
