@@ -63,6 +63,41 @@ frames_of_top() { jq -r '.stacks[0].frames[].symbol' <<<"$FINAL"; }
 	approx "$(top_field bytes)" $((40 * 64 * 1024)) 5
 }
 
+# The leak's call chain in leak_deep, innermost first, as the top stack's
+# frames name it (other frames dropped, order kept).
+DEEP_CHAIN="grab_region cache_insert handle_request serve main"
+chain_of_top() {
+	frames_of_top | grep -xE 'grab_region|cache_insert|handle_request|serve|main' | paste -sd' '
+}
+
+@test "-O2 -fomit-frame-pointer, 4 calls deep: DWARF unwinding names every caller down to main" {
+	trace_pid 3 -- "$W/leak_deep-nofp" 40 64
+	[ "$TR_STATUS" -eq 0 ]
+	[ "$(top_field culprit)" = grab_region ]
+	[ "$(top_field unwound)" = dwarf ]
+	[ "$(chain_of_top)" = "$DEEP_CHAIN" ]
+	approx "$(top_field bytes)" $((40 * 64 * 1024)) 5
+	[ "$(top_field allocations)" -eq 40 ]
+	# The balanced scratch_buffer() mappings are not a stack of their own.
+	[ "$(jq '[.stacks[] | select(.culprit == "scratch_buffer")] | length' <<<"$FINAL")" -eq 0 ]
+}
+
+@test "--stack-mode fp: the frame-pointer walk alone loses that chain" {
+	trace_pid 3 --stack-mode fp -- "$W/leak_deep-nofp" 40 64
+	[ "$(top_field unwound)" = fp ]
+	# The return address at sp still names the immediate caller...
+	[ "$(top_field culprit)" = grab_region ]
+	approx "$(top_field bytes)" $((40 * 64 * 1024)) 5
+	# ...but not the callers above it.
+	[ "$(chain_of_top)" != "$DEEP_CHAIN" ]
+}
+
+@test "-- CMD --folded: DWARF frames root first, from the command's first mapping" {
+	run "$T" --folded -d 2 -- "$W/leak_deep-nofp" 20 64
+	[ "$status" -eq 0 ]
+	grep -E "(^|;)main;serve;handle_request;cache_insert;grab_region;.* $((20 * 64 * 1024))$" <<<"$output"
+}
+
 @test "static binary calling the mmap system call directly" {
 	trace_pid 3 -- "$W/leak_syscall-static" 30 128
 	[ "$(top_field culprit)" = leak_raw ]
@@ -75,6 +110,9 @@ frames_of_top() { jq -r '.stacks[0].frames[].symbol' <<<"$FINAL"; }
 	[[ "$(top_field culprit)" == Cache::leak_entry* ]]
 	approx "$(top_field bytes)" $((2000 * 300)) 5
 	[ "$(top_field allocations)" -eq 2000 ]
+	# Unwound from the uprobe's registers through code without frame pointers.
+	[ "$(top_field unwound)" = dwarf ]
+	frames_of_top | grep -qx main
 	# The balanced new/delete[] left nothing behind.
 	[ "$(jq '[.stacks[] | select(.culprit != null and (.culprit | startswith("Cache::balanced")))] | length' <<<"$FINAL")" -eq 0 ]
 }
@@ -96,8 +134,10 @@ frames_of_top() { jq -r '.stacks[0].frames[].symbol' <<<"$FINAL"; }
 	[ "$(by_fn shrink_c)" -eq $((2 * PS)) ]
 	[ "$(by_fn fixed_d)" -eq $((8 * PS)) ]
 	[ "$(by_fn span_e)" -eq $((4 * PS)) ]
-	# remap_b's 4 mapped pages moved with the mremap that doubled them.
-	[ "$(by_fn remap_b)" -eq $((4 * PS)) ]
+	# remap_b's 4 mapped pages moved with the mremap that doubled them, and
+	# the 4 grown ones are the mremap caller's: remap_b again (libc's
+	# mremap is not a leaf; DWARF unwinding finds its caller).
+	[ "$(by_fn remap_b)" -eq $((8 * PS)) ]
 }
 
 @test "-- CMD: traced from its first instruction" {
@@ -171,7 +211,7 @@ frames_of_top() { jq -r '.stacks[0].frames[].symbol' <<<"$FINAL"; }
 	wait_ready "$err"
 	grep -q '"processes":1' "$out"
 	kill -USR1 "$p1"
-	run_in_cgroup "$cg" "$W/leak_mmap" 20 128
+	run_in_cgroup "$cg" "$W/leak_deep-nofp" 20 128
 	p2=$BG_PID
 	wait "$TR_PID"
 	TR_STATUS=$?
@@ -182,11 +222,19 @@ frames_of_top() { jq -r '.stacks[0].frames[].symbol' <<<"$FINAL"; }
 	[ "$(top_field culprit)" = leak_mapping ]
 	approx "$(top_field bytes)" $((30 * 64 * 1024)) 5
 	[ "$(jq -r .cgroup <<<"$FINAL")" = "/$(basename "$cg")" ]
+	# Its own unwinder: the whole chain of the no-frame-pointer program.
 	FINAL=$(grep '"final_report"' "$out" | jq -c --argjson p "$p2" 'select(.pid == $p)')
-	[ "$(top_field culprit)" = leak_mapping ]
+	[ "$(top_field culprit)" = grab_region ]
+	[ "$(chain_of_top)" = "$DEEP_CHAIN" ]
 	approx "$(top_field bytes)" $((20 * 128 * 1024)) 5
 	# Nobody else: only the cgroup's two processes are reported.
 	[ "$(grep -c '"final_report"' "$out")" -eq 2 ]
+}
+
+@test "--stack-mode with a bad value: one clear line, exit 1" {
+	run "$T" -p $$ --stack-mode frames
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"invalid --stack-mode 'frames'"* ]]
 }
 
 @test "-c with a cgroup that does not exist: one clear line, exit 1" {
