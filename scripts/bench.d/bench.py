@@ -343,6 +343,7 @@ def groups(quick):
         NONE,
         floor_cfg("floor: empty progs on sockleak's tracepoints", "--sock"),
         Config("tool", "sockleak -p", sl(), ("sockleak",)),
+        Config("nostacks", "sockleak -p --no-stacks", sl("--no-stacks"), ("sockleak",)),
         Config("tool-all", "sockleak (system-wide)", lambda c: [[TOOLS["sockleak"], "--json"]],
                ("sockleak",)),
         Config("bpftrace", "bpftrace: the two one-liners (socket, close per comm)",
@@ -750,6 +751,7 @@ def run_oom(kills):
             drain()
         storm_s = time.monotonic() - t0
         after = oom_kill_count(cg)
+        rss, cpu = t.hwm(), t.cpu()
         # Reports wait up to --kmsg-wait (1 s) for the kernel's own lines.
         end = time.monotonic() + 10
         while seen_lines < (after or 0) - (before or 0) and time.monotonic() < end:
@@ -765,7 +767,7 @@ def run_oom(kills):
                 missed = sum(int(x) for x in m)
         return {"kills_kernel": (after or 0) - (before or 0), "reported": seen_lines,
                 "missed_tool": missed, "storm_s": storm_s, "latencies": latencies,
-                "rss": None, "lost": t.lost()}
+                "rss": rss, "cpu_s": cpu, "lost": t.lost()}
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
         return {"error": "failed: %s" % e}
     finally:
@@ -973,13 +975,15 @@ def footprint_table(rep, oom, groups_):
             t.add("  reported by oomwatch", "%d in %s" % (oom["reported"], secs_h(oom["storm_s"])))
             t.add("  missed (oomwatch's own count)", "-" if oom["missed_tool"] is None
                   else str(oom["missed_tool"]))
+            t.add("  oomwatch peak RSS, CPU time (whole run)", "%s, %s" % (
+                mib(oom["rss"]), secs_h(oom["cpu_s"])))
             if lat:
                 t.add("  kill -> report, median [min-max]", "%s [%s-%s]" % (
                     secs_h(statistics.median(lat)), secs_h(lat[0]), secs_h(lat[-1])))
     return t
 
 
-def targets(groups_, tput, rep):
+def targets(groups_, tput, rep, oom=None):
     """The issue's targets against this run's numbers. The overhead targets
     are judged on both measures (wall-clock ops/s, ops per CPU second of the
     workload): "met" or "MISSED" when they agree, "mixed" when not."""
@@ -1043,6 +1047,12 @@ def targets(groups_, tput, rep):
            and c.key not in ("bpftrace", "none") for r in x.runs[c.key] if r.get("tracer_rss")]
     if rep and rep.get("rss"):
         rss.append(rep["rss"])
+    if oom and oom.get("rss"):
+        rss.append(oom["rss"])
+    if oom and "error" not in oom:
+        line("oomwatch: a storm of >= 50 kills, none missed", "%d of %d reported" % (
+            oom["reported"], oom["kills_kernel"]), oom["kills_kernel"] >= 50 and
+             oom["reported"] == oom["kills_kernel"] and not oom["missed_tool"])
     if rss:
         line("memscope tracer RSS < 64 MiB in every run", mib(max(rss)), max(rss) < 64 << 20)
     return out
@@ -1102,7 +1112,7 @@ def main():
         tables.append(throughput_table(tput, secs))
     if rep or oom:
         tables.append(footprint_table(rep, oom, gs))
-    tg = targets(gs, tput, rep)
+    tg = targets(gs, tput, rep, oom)
     text = head + "\n\n" + "\n\n".join(t.text() for t in tables)
     if tg:
         text += "\n\nTargets (issue 7)\n" + "\n".join(tg)
