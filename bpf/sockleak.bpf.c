@@ -20,6 +20,12 @@ const volatile __u32 self_tgid = 0;     /* sockleak itself: never tracked */
 const volatile bool want_stacks = true; /* capture the creating stack */
 const volatile bool all_fds = false;    /* --all-fds: kinds other than sockets */
 const volatile bool have_rdonly_cast = false;
+/* -c: only processes in this cgroup or below it, decided once per process
+ * (at its first fd): on cgroup2 by ancestor id at a depth, or in the v1
+ * memory hierarchy by walking up from the task's memory cgroup. */
+const volatile __u64 targ_cg2_id = 0;
+const volatile __u32 targ_cg2_level = 0;
+const volatile __u64 targ_memcg_id = 0;
 
 #define TCP_CLOSE_WAIT_STATE 8
 #define EEXIST_ERR 17
@@ -85,12 +91,59 @@ struct {
 	__type(value, struct cw_info);
 } closewait SEC(".maps");
 
+/* -c: processes found outside the cgroup, so the check is made once per
+ * process, not per call (LRU: an evicted one is only checked again). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u8);
+} outside SEC(".maps");
+
 /* Zeroed template for a new procs entry (keeps it off the BPF stack). */
 const struct proc_stats zero_proc = {};
 
 static __always_inline bool skip_tgid(__u32 tgid)
 {
 	return (targ_tgid && tgid != targ_tgid) || tgid == self_tgid;
+}
+
+/* Parents of a v1 memory cgroup looked at for -c (nesting depth). */
+#define MEMCG_MAX_DEPTH 16
+
+static __always_inline bool in_target_memcg(void)
+{
+	int sub = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct cgroup_subsys_state *css;
+
+	if (sub < 0 || sub >= CGROUP_SUBSYS_COUNT)
+		return false;
+	css = t->cgroups->subsys[sub];
+	for (int i = 0; i < MEMCG_MAX_DEPTH && css; i++) {
+		if (css->cgroup->kn->id == targ_memcg_id)
+			return true;
+		css = css->parent;
+	}
+	return false;
+}
+
+/* -c: is the current process in the target cgroup (or below)? Asked only
+ * for a process the maps do not know yet. */
+static __always_inline bool in_target_cgroup(__u32 tgid)
+{
+	__u8 one = 1;
+	bool in;
+
+	if (!targ_cg2_id && !targ_memcg_id)
+		return true;
+	if (bpf_map_lookup_elem(&outside, &tgid))
+		return false;
+	in = targ_cg2_id ? bpf_get_current_ancestor_cgroup_id(targ_cg2_level) == targ_cg2_id
+			 : in_target_memcg();
+	if (!in)
+		bpf_map_update_elem(&outside, &tgid, &one, BPF_ANY);
+	return in;
 }
 
 static __always_inline struct proc_stats *proc_get(__u32 tgid)
@@ -100,6 +153,8 @@ static __always_inline struct proc_stats *proc_get(__u32 tgid)
 
 	if (p)
 		return p;
+	if (!in_target_cgroup(tgid))
+		return NULL;
 	if (bpf_map_update_elem(&procs, &tgid, &zero_proc, BPF_NOEXIST) &&
 	    !(p = bpf_map_lookup_elem(&procs, &tgid))) {
 		count_drop(DROP_MAP_FULL);
@@ -553,8 +608,9 @@ static __always_inline void on_fork(struct task_struct *parent, struct task_stru
 	if (!cp)
 		return;
 	__builtin_memcpy(cp->comm, pp->comm, sizeof(cp->comm));
-	cp->cg_v2 = pp->cg_v2;
-	cp->cg_v1_memory = pp->cg_v1_memory;
+	/* The child's own (clone3 can start it in another cgroup). */
+	cp->cg_v2 = BPF_CORE_READ(child, cgroups, dfl_cgrp, kn, id);
+	cp->cg_v1_memory = task_memcg_id(child);
 	c.p = cp;
 	bpf_for_each_map_elem(&fds, copy_one, &c, 0);
 }
@@ -626,15 +682,25 @@ int proc_exec(void *ctx)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	struct exec_ctx c = { .tgid = bpf_get_current_pid_tgid() >> 32 };
+	struct cgroup_ids ids;
 	struct proc_stats *p;
 
 	if (skip_tgid(c.tgid))
 		return 0;
 	p = bpf_map_lookup_elem(&procs, &c.tgid);
-	if (!p)
+	if (!p) {
+		/* -c: it may have joined the cgroup before this exec. */
+		if (targ_cg2_id || targ_memcg_id)
+			bpf_map_delete_elem(&outside, &c.tgid);
 		return 0;
+	}
 	__sync_fetch_and_add(&p->execs, 1);
 	bpf_get_current_comm(p->comm, sizeof(p->comm));
+	/* A process moved to a cgroup usually execs next (a launcher's
+	 * "join the cgroup, exec" pattern): take the cgroups again. */
+	current_cgroup_ids(&ids);
+	p->cg_v2 = ids.v2_id;
+	p->cg_v1_memory = ids.v1_memcg_id;
 	c.fdt = BPF_CORE_READ(t, files, fdt);
 	if (c.fdt)
 		bpf_for_each_map_elem(&fds, check_one, &c, 0);
@@ -663,6 +729,93 @@ int sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	} else if (ctx->oldstate == TCP_CLOSE_WAIT_STATE) {
 		bpf_map_delete_elem(&closewait, &sk);
 	}
+	return 0;
+}
+
+/* ---- --kernel-sockets: the socket's life in the kernel, whatever ends
+ * it. cgroup/sock_create runs inside socket() (process context: current
+ * is the creator) for every inet socket of every cgroup below the cgroup2
+ * root where it is attached; sock_release when the last file reference
+ * goes, in whichever process drops it (an fd passed over SCM_RIGHTS, an
+ * exit). A TCP socket can outlive that as an orphan (FIN_WAIT, LAST_ACK,
+ * closing): it is freed when it then reaches TCP_CLOSE. ---- */
+
+#define TCP_CLOSE_STATE 7
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sk_owner);
+} owners SEC(".maps");
+
+SEC("cgroup/sock_create")
+int sk_create(struct bpf_sock *sk)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct proc_stats *p;
+	struct sk_owner *o;
+
+	if (skip_tgid(tgid))
+		return 1;
+	p = proc_get(tgid);
+	if (!p)
+		return 1;
+	o = bpf_sk_storage_get(&owners, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o) {
+		count_drop(DROP_MAP_FULL);
+		return 1;
+	}
+	o->tgid = tgid;
+	o->ts_ns = bpf_ktime_get_ns();
+	o->cg_v2 = bpf_get_current_cgroup_id();
+	__sync_fetch_and_add(&p->sk_born, 1);
+	return 1;
+}
+
+static __always_inline void count_freed(struct sk_owner *o, struct proc_stats *p)
+{
+	o->flags |= SKO_FREED;
+	if (p)
+		__sync_fetch_and_add(&p->sk_freed, 1);
+}
+
+SEC("cgroup/sock_release")
+int sk_release(struct bpf_sock *sk)
+{
+	struct proc_stats *p;
+	struct sk_owner *o;
+
+	o = bpf_sk_storage_get(&owners, sk, NULL, 0);
+	if (!o || (o->flags & SKO_RELEASED))
+		return 1;
+	o->flags |= SKO_RELEASED;
+	p = bpf_map_lookup_elem(&procs, &o->tgid);
+	if (p) {
+		__sync_fetch_and_add(&p->sk_released, 1);
+		if ((bpf_get_current_pid_tgid() >> 32) != o->tgid)
+			__sync_fetch_and_add(&p->sk_released_other, 1);
+	}
+	/* Anything but TCP goes with its last reference; so does a TCP socket
+	 * that never connected or is already closed. */
+	if (sk->protocol != IPPROTO_TCP || sk->state == TCP_CLOSE_STATE)
+		count_freed(o, p);
+	return 1;
+}
+
+/* A released TCP socket reaching TCP_CLOSE is freed (a TIME_WAIT leaves a
+ * small timewait socket of its own behind, counted by the host line). */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sk_state_btf, const struct sock *sk, const int oldstate, const int newstate)
+{
+	struct sk_owner *o;
+
+	if (newstate != TCP_CLOSE_STATE || sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	o = bpf_sk_storage_get(&owners, (struct sock *)sk, NULL, 0);
+	if (!o || (o->flags & (SKO_RELEASED | SKO_FREED)) != SKO_RELEASED)
+		return 0;
+	count_freed(o, bpf_map_lookup_elem(&procs, &o->tgid));
 	return 0;
 }
 

@@ -57,12 +57,33 @@ struct proc_stats {
 	__u64 inherited;         /* fds copied from the parent at fork */
 	__u64 reused;            /* fd reappeared while tracked: released unseen */
 	__u64 exit_ns;           /* whole thread group exited (0: alive) */
+	/* The cgroups (struct cgroup_ids), read in the kernel at the first
+	 * tracked fd of the process and again at each exec, so that an exited
+	 * process still shows them; user space maps them to paths. */
 	__u64 cg_v2;
 	__u64 cg_v1_memory;
 	__u32 execs;             /* exec count: close-on-exec fds went away */
 	__u32 pad;
 	char comm[TASK_COMM_LEN];
+	/* --kernel-sockets: inet sockets this process created with socket(),
+	 * followed by cgroup/sock_create and sock_release whoever ends them. */
+	__u64 sk_born;
+	__u64 sk_released;       /* last file reference gone (close, exit, ...) */
+	__u64 sk_released_other; /* ... dropped by another process (fd passed) */
+	__u64 sk_freed;          /* the kernel let go of it as well */
 };
+
+/* Socket-local storage (sk_storage) of a socket created under
+ * --kernel-sockets: its owner, stamped in process context at creation.
+ * The owner's comm and cgroups sit once in its proc_stats. */
+struct sk_owner {
+	__u64 ts_ns;
+	__u64 cg_v2;
+	__u32 tgid;
+	__u32 flags;             /* SKO_* */
+};
+#define SKO_RELEASED 1
+#define SKO_FREED    2
 
 /* A TCP socket entering CLOSE_WAIT (peer closed, we did not). */
 struct cw_info {

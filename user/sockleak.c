@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <argp.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@
 #define DEFAULT_TOP 20
 #define DEFAULT_OLDER_S 5.0
 
-enum { OPT_OLDER = 1000, OPT_ALL_FDS, OPT_BY_CGROUP, OPT_NO_STACKS, OPT_MAX_FDS };
+enum { OPT_OLDER = 1000, OPT_ALL_FDS, OPT_BY_CGROUP, OPT_NO_STACKS, OPT_MAX_FDS, OPT_KERNEL_SOCKETS };
 
 struct env {
 	struct common_opts common;
@@ -41,6 +42,7 @@ struct app {
 	struct cgroup_target cg;
 	struct sockleak *skel;
 	struct fdtab *tab;
+	struct bpf_link *sk_links[2];  /* --kernel-sockets: create, release */
 };
 
 static const char doc[] =
@@ -52,6 +54,7 @@ static const char doc[] =
 	"  sockleak -p 1234 --older-than 30   # pid 1234; sockets open > 30 s are suspects\n"
 	"  sockleak -c /system.slice/web.service --by-cgroup\n"
 	"  sockleak --all-fds -p 1234      # every fd kind, against RLIMIT_NOFILE\n"
+	"  sockleak --kernel-sockets       # also sockets the kernel still holds (orphans)\n"
 	"  sockleak --json -d 10 | jq .    # one JSON object per process and a summary\n";
 
 static const struct argp_option options[] = {
@@ -61,6 +64,9 @@ static const struct argp_option options[] = {
 	{ "top", 'n', "N", 0, "Rows shown (default 20)", 0 },
 	{ "no-stacks", OPT_NO_STACKS, NULL, 0, "Do not capture creating call stacks (cheaper)", 0 },
 	{ "max-fds", OPT_MAX_FDS, "N", 0, "Live fds tracked system-wide (default 131072)", 0 },
+	{ "kernel-sockets", OPT_KERNEL_SOCKETS, NULL, 0,
+	  "Follow inet sockets in the kernel too (cgroup/sock_create, sock_release): freed or "
+	  "still allocated whoever closed them (costs ~0.5 us per socket)", 0 },
 	{},
 };
 
@@ -76,6 +82,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	case 'n': e->rep.top = argp_u64(st, "--top", arg, 1, 100000); break;
 	case OPT_NO_STACKS: e->no_stacks = true; break;
 	case OPT_MAX_FDS: e->max_fds = argp_u64(st, "--max-fds", arg, 1024, 1 << 26); break;
+	case OPT_KERNEL_SOCKETS: e->rep.kernel_sockets = true; break;
 	case ARGP_KEY_ARG: argp_error(st, "unexpected argument '%s'", arg); break;
 	default: return ARGP_ERR_UNKNOWN;
 	}
@@ -98,6 +105,9 @@ static void pick_programs(struct app *a)
 		if (sscanf(sec, "tracepoint/%63[^/]/%63s", cat, tp) == 2 && !tracepoint_exists(cat, tp))
 			bpf_program__set_autoload(p, false);
 	}
+	bpf_program__set_autoload(a->skel->progs.sk_create, a->env.rep.kernel_sockets);
+	bpf_program__set_autoload(a->skel->progs.sk_release, a->env.rep.kernel_sockets);
+	bpf_program__set_autoload(a->skel->progs.sk_state_btf, a->env.rep.kernel_sockets);
 	/* fork: tp_btf where it works, else the raw tracepoint. */
 	if (f->tp_btf)
 		bpf_program__set_autoload(a->skel->progs.fork_raw, false);
@@ -113,6 +123,69 @@ static bool kernel_has_kfunc(const char *name)
 
 	btf__free(btf);
 	return ok;
+}
+
+/* --kernel-sockets needs cgroup socket programs, socket-local storage, a
+ * BTF tracepoint (to see orphans freed) and a cgroup2 mount to attach at. */
+static void check_kernel_sockets(struct app *a)
+{
+	const struct features *f = features_get();
+	const char *missing = NULL;
+
+	if (!a->env.rep.kernel_sockets)
+		return;
+	if (!cgroup_layout()->v2_mount[0])
+		missing = "a cgroup2 mount";
+	else if (!f->cgroup_sock)
+		missing = "cgroup/sock_create programs";
+	else if (!f->sk_storage)
+		missing = "socket-local storage (BPF_MAP_TYPE_SK_STORAGE)";
+	else if (!f->tp_btf)
+		missing = "BTF tracepoints (tp_btf)";
+	if (!missing)
+		return;
+	warn_msg("--kernel-sockets needs %s, which this host lacks: showing the fd view only", missing);
+	a->env.rep.kernel_sockets = false;
+}
+
+/* -c: the kernel keeps only the cgroup's processes (and its descendants'):
+ * by v1 memory cgroup, or by cgroup2 ancestry at the cgroup's depth. */
+static void set_cgroup_filter(struct app *a)
+{
+	uint32_t level = 0;
+
+	if (!a->env.common.cgroup)
+		return;
+	if (a->cg.v1) {
+		a->skel->rodata->targ_memcg_id = a->cg.id;
+		return;
+	}
+	if (!strcmp(a->cg.rel, "/"))
+		return;
+	for (const char *c = a->cg.rel; *c; c++)
+		level += c[0] == '/' && c[1] && c[1] != '/';
+	a->skel->rodata->targ_cg2_id = a->cg.v2_id ? a->cg.v2_id : a->cg.id;
+	a->skel->rodata->targ_cg2_level = level;
+}
+
+/* The cgroup socket programs see every cgroup's sockets from the root. */
+static int attach_kernel_sockets(struct app *a)
+{
+	const char *root = cgroup_layout()->v2_mount;
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	a->sk_links[0] = bpf_program__attach_cgroup(a->skel->progs.sk_create, fd);
+	if (!a->sk_links[0])
+		err = -errno;
+	if (!err) {
+		a->sk_links[1] = bpf_program__attach_cgroup(a->skel->progs.sk_release, fd);
+		if (!a->sk_links[1])
+			err = -errno;
+	}
+	close(fd);
+	return err;
 }
 
 static int open_and_load(struct app *a)
@@ -131,6 +204,8 @@ static int open_and_load(struct app *a)
 	a->skel->rodata->want_stacks = !a->env.no_stacks;
 	a->skel->rodata->all_fds = a->env.rep.all_fds;
 	a->skel->rodata->have_rdonly_cast = kernel_has_kfunc("bpf_rdonly_cast");
+	set_cgroup_filter(a);
+	check_kernel_sockets(a);
 	if (a->env.max_fds)
 		bpf_map__set_max_entries(a->skel->maps.fds, a->env.max_fds);
 	pick_programs(a);
@@ -164,6 +239,8 @@ static int run(struct app *a)
 	fo = (struct fdtab_opts){ .fds_map = bpf_map__fd(a->skel->maps.fds),
 				  .procs_map = bpf_map__fd(a->skel->maps.procs),
 				  .pid = a->env.common.pid, .all_fds = a->env.rep.all_fds,
+				  .cg_rel = a->env.common.cgroup ? a->cg.rel : NULL, .cg_v1 = a->cg.v1,
+				  .kernel_sockets = a->env.rep.kernel_sockets,
 				  .older_than_s = a->env.rep.older_than_s };
 	a->tab = fdtab__new(&fo);
 	/* The baseline goes in before attaching, so no kernel update races it. */
@@ -172,6 +249,8 @@ static int run(struct app *a)
 		return 1;
 	}
 	err = sockleak__attach(a->skel);
+	if (!err && a->env.rep.kernel_sockets)
+		err = attach_kernel_sockets(a);
 	if (err) {
 		bpf_explain("cannot attach the BPF programs", err);
 		return 1;
@@ -205,8 +284,6 @@ static int check_target(struct app *a)
 				"or a container id)", a->env.common.cgroup);
 			return -1;
 		}
-		a->env.rep.cg_rel = a->cg.rel;
-		a->env.rep.cg_v1 = a->cg.v1;
 	}
 	return 0;
 }
@@ -230,6 +307,8 @@ int main(int argc, char **argv)
 		status = run(&a);
 	}
 	fdtab__free(a.tab);
+	for (int i = 0; i < 2; i++)
+		bpf_link__destroy(a.sk_links[i]);
 	sockleak__destroy(a.skel);
 	cgroup_target_free(&a.cg);
 	return status;

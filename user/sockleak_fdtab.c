@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -145,8 +146,54 @@ struct sl_proc *fdtab__proc(struct fdtab *t, uint32_t tgid)
 	return i < t->nprocs && t->procs[i].tgid == tgid ? &t->procs[i] : NULL;
 }
 
-/* Where a process's cgroup is shown: the v1 memory cgroup when there is a
- * meaningful one (hybrid hosts), else the cgroup2 path. */
+uint64_t sl_kernel_alive(const struct sl_proc *p)
+{
+	return p->now.sk_born > p->now.sk_freed ? p->now.sk_born - p->now.sk_freed : 0;
+}
+
+uint64_t sl_kernel_no_fd(const struct sl_proc *p)
+{
+	return p->now.sk_released > p->now.sk_freed ? p->now.sk_released - p->now.sk_freed : 0;
+}
+
+static char *strdup_or_null(const char *s)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	if (s && !d)
+		abort();
+	return d;
+}
+
+/* The ids of a process's cgroups, for entries user space makes (the
+ * kernel fills its own): the directories named in /proc/PID/cgroup. */
+static void cgroup_ids_of_pid(pid_t pid, struct proc_stats *z)
+{
+	const struct cgroup_layout *l = cgroup_layout();
+	char *v2 = NULL, *v1 = NULL, *dir;
+	uint64_t id;
+
+	if (cgroup_of_pid(pid, &v2, &v1) < 0)
+		return;
+	if (v2 && l->v2_mount[0] && asprintf(&dir, "%s%s", l->v2_mount, v2) >= 0) {
+		if (!cgroup_id_of_dir(dir, &id))
+			z->cg_v2 = id;
+		free(dir);
+	}
+	if (v1 && l->v1_memory[0] && asprintf(&dir, "%s%s", l->v1_memory, v1) >= 0) {
+		if (!cgroup_id_of_dir(dir, &id))
+			z->cg_v1_memory = id;
+		free(dir);
+	}
+	free(v2);
+	free(v1);
+}
+
+/* The paths of the cgroup ids the kernel recorded: they outlive the
+ * process (a cgroup is looked up at first sight, while it still exists).
+ * /proc only when there are no ids. Shown: the v1 memory cgroup where v1
+ * holds the memory controller (hybrid hosts) and the process is not at its
+ * root, else the cgroup2 path. */
 static void proc_identify(struct sl_proc *p)
 {
 	const char *show;
@@ -154,20 +201,29 @@ static void proc_identify(struct sl_proc *p)
 	free(p->cg_v2);
 	free(p->cg_v1);
 	free(p->cgroup);
-	p->cg_v2 = p->cg_v1 = NULL;
-	if (cgroup_of_pid(p->tgid, &p->cg_v2, &p->cg_v1) < 0) {
-		const char *v1 = p->now.cg_v1_memory ? cgroup_path_by_id(p->now.cg_v1_memory, true) : NULL;
-		const char *v2 = p->now.cg_v2 ? cgroup_path_by_id(p->now.cg_v2, false) : NULL;
-
-		p->cg_v1 = v1 ? strdup(v1) : NULL;
-		p->cg_v2 = v2 ? strdup(v2) : NULL;
-	}
+	p->cg_v1 = strdup_or_null(p->now.cg_v1_memory ? cgroup_path_by_id(p->now.cg_v1_memory, true) : NULL);
+	p->cg_v2 = strdup_or_null(p->now.cg_v2 ? cgroup_path_by_id(p->now.cg_v2, false) : NULL);
+	if (!p->cg_v1 && !p->cg_v2)
+		cgroup_of_pid(p->tgid, &p->cg_v2, &p->cg_v1);
 	show = p->cg_v1 && strcmp(p->cg_v1, "/") ? p->cg_v1 : p->cg_v2;
 	p->cgroup = strdup(show ? show : "");
 	if (!p->cgroup)
 		abort();
 	memset(&p->ctr, 0, sizeof(p->ctr));
 	container_from_path(p->cgroup, &p->ctr);
+}
+
+bool fdtab__in_cgroup(const struct fdtab *t, const struct sl_proc *p)
+{
+	const char *path = t->o.cg_v1 ? p->cg_v1 : p->cg_v2;
+	size_t l;
+
+	if (!t->o.cg_rel || !strcmp(t->o.cg_rel, "/"))
+		return true;
+	if (!path)
+		return false;
+	l = strlen(t->o.cg_rel);
+	return !strncmp(path, t->o.cg_rel, l) && (path[l] == '\0' || path[l] == '/');
 }
 
 static struct sl_proc *proc_add(struct fdtab *t, uint32_t tgid)
@@ -370,6 +426,12 @@ static void ensure_kernel_proc(struct fdtab *t, struct sl_proc *p)
 			snprintf(p->comm, sizeof(p->comm), "%s", comm);
 		free(comm);
 	}
+	if (p->now.cg_v2 || p->now.cg_v1_memory) {
+		z.cg_v2 = p->now.cg_v2;
+		z.cg_v1_memory = p->now.cg_v1_memory;
+	} else {
+		cgroup_ids_of_pid(p->tgid, &z);
+	}
 	if (bpf_map_update_elem(t->o.procs_map, &p->tgid, &z, BPF_NOEXIST) && errno != EEXIST)
 		t->map_full++;
 }
@@ -510,7 +572,13 @@ int fdtab__baseline(struct fdtab *t)
 		if (!is_pid_dir(de->d_name) || (pid_t)strtoul(de->d_name, NULL, 10) == getpid())
 			continue;
 		p = proc_add(t, strtoul(de->d_name, NULL, 10));
-		reconcile_pid(t, p, WHY_BASELINE, &add, &nadd, &cap);
+		if (t->o.cg_rel) {
+			/* -c: the kernel leaves other cgroups alone; so do we. */
+			cgroup_ids_of_pid(p->tgid, &p->now);
+			proc_identify(p);
+		}
+		if (fdtab__in_cgroup(t, p))
+			reconcile_pid(t, p, WHY_BASELINE, &add, &nadd, &cap);
 		if (nadd == before && !p->baseline) {
 			/* Nothing of interest: forget it again. */
 			size_t i = proc_pos(t, p->tgid);
@@ -539,9 +607,11 @@ static void retire_exited(struct fdtab *t, struct sl_proc *p)
 			p->closed_exit++;
 		e[i].k.tgid = 0;
 	}
-	bpf_map_delete_elem(t->o.procs_map, &p->tgid);
 	p->exited = true;
 	p->gone_from_kernel = true;
+	/* --kernel-sockets: its orphans still count against it until freed. */
+	if (!t->o.kernel_sockets || !sl_kernel_alive(p))
+		bpf_map_delete_elem(t->o.procs_map, &p->tgid);
 }
 
 static void load_procs(struct fdtab *t)
@@ -559,6 +629,8 @@ static void load_procs(struct fdtab *t)
 			snprintf(p->comm, sizeof(p->comm), "%s", p->now.comm);
 		if (!p->cgroup || new_exec)
 			proc_identify(p);
+		if (p->gone_from_kernel && !sl_kernel_alive(p))
+			bpf_map_delete_elem(t->o.procs_map, &p->tgid); /* last orphan freed */
 	}
 	free(keys);
 	free(vals);

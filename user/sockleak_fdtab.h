@@ -34,14 +34,17 @@ struct sl_proc {
 	double growth;                 /* alive per second over the interval */
 	uint64_t nofile, nfds;         /* --all-fds: RLIMIT_NOFILE and open fds */
 	char *cgroup;                  /* display path, "" unknown */
-	char *cg_v2, *cg_v1;           /* for -c filtering */
+	char *cg_v2, *cg_v1;           /* paths of the kernel's cgroup ids */
 	struct container_ref ctr;
 };
 
 struct fdtab_opts {
 	int fds_map, procs_map;        /* BPF map fds */
 	pid_t pid;                     /* -p: 0 for all */
+	const char *cg_rel;            /* -c: path in its hierarchy, or NULL */
+	bool cg_v1;                    /* ... the v1 memory hierarchy */
 	bool all_fds;
+	bool kernel_sockets;           /* --kernel-sockets: sk_* counters live */
 	double older_than_s;           /* --older-than */
 };
 
@@ -72,6 +75,12 @@ uint64_t sl_created(const struct fdtab *t, const struct sl_proc *p);
 uint64_t sl_closed(const struct fdtab *t, const struct sl_proc *p);
 uint64_t sl_created_prev(const struct fdtab *t, const struct sl_proc *p);
 uint64_t sl_closed_prev(const struct fdtab *t, const struct sl_proc *p);
+/* -c: is the process in the cgroup (or below it)? */
+bool fdtab__in_cgroup(const struct fdtab *t, const struct sl_proc *p);
+/* --kernel-sockets: sockets it created that the kernel still holds, and
+ * those of them no fd refers to any more (orphans on their way out). */
+uint64_t sl_kernel_alive(const struct sl_proc *p);
+uint64_t sl_kernel_no_fd(const struct sl_proc *p);
 const char *fd_kind_name(int kind);
 int fd_kind_of_target(const char *target, uint64_t *ino);
 

@@ -105,21 +105,6 @@ static void count_close_wait(struct ctx *c, struct sl_proc *p)
 	}
 }
 
-static bool cg_match(const struct ctx *c, const struct sl_proc *p)
-{
-	const char *path = c->o->cg_v1 ? p->cg_v1 : p->cg_v2;
-	size_t l;
-
-	if (!c->o->cg_rel)
-		return true;
-	if (!path)
-		return false;
-	l = strlen(c->o->cg_rel);
-	if (!strcmp(c->o->cg_rel, "/"))
-		return true;
-	return !strncmp(path, c->o->cg_rel, l) && (path[l] == '\0' || path[l] == '/');
-}
-
 static double run_growth(const struct ctx *c, const struct sl_proc *p)
 {
 	double span = c->elapsed > 1 ? c->elapsed : 1;
@@ -129,10 +114,13 @@ static double run_growth(const struct ctx *c, const struct sl_proc *p)
 
 static bool active(const struct ctx *c, const struct sl_proc *p)
 {
+	if (sl_kernel_alive(p))
+		return true; /* even exited: its orphans are still allocated */
 	if (c->final)
-		return sl_created(c->t, p) || sl_closed(c->t, p) || p->alive;
+		return sl_created(c->t, p) || sl_closed(c->t, p) || p->alive || p->now.sk_born;
 	return sl_created(c->t, p) != sl_created_prev(c->t, p) ||
-	       sl_closed(c->t, p) != sl_closed_prev(c->t, p) || p->alive;
+	       sl_closed(c->t, p) != sl_closed_prev(c->t, p) || p->alive ||
+	       p->now.sk_freed != p->prev.sk_freed;
 }
 
 /* Rows in report order: live count growing fastest first. */
@@ -164,7 +152,7 @@ static size_t select_rows(struct ctx *c, struct sl_proc ***rows)
 
 		if (c->t->o.pid && p->tgid != (uint32_t)c->t->o.pid)
 			continue;
-		if (!cg_match(c, p) || !active(c, p))
+		if (!fdtab__in_cgroup(c->t, p) || !active(c, p))
 			continue;
 		count_close_wait(c, p);
 		(*rows)[n++] = p;
@@ -369,6 +357,8 @@ static void print_header(const struct ctx *c)
 {
 	printf("%-8s %-16s %8s %8s %7s %7s %6s %9s %10s", "PID", "COMM", "CREATED", "CLOSED", "DIFF",
 	       "ALIVE", "OLD", "GROWTH/s", "CLOSE_WAIT");
+	if (c->o->kernel_sockets)
+		printf(" %9s %6s", "IN_KERNEL", "NO_FD");
 	if (c->o->all_fds)
 		printf(" %13s", "FDS/LIMIT");
 	printf("  %s\n", c->o->all_fds ? "CGROUP / KINDS" : "CGROUP");
@@ -389,6 +379,9 @@ static void print_row(const struct ctx *c, const struct sl_proc *p)
 	printf(" %8llu %8llu %+7lld %7llu %6llu %+9.1f %10llu", (unsigned long long)cr,
 	       (unsigned long long)cl, (long long)(cr - cl), (unsigned long long)p->alive,
 	       (unsigned long long)p->alive_old, growth, (unsigned long long)p->close_wait);
+	if (c->o->kernel_sockets)
+		printf(" %9llu %6llu", (unsigned long long)sl_kernel_alive(p),
+		       (unsigned long long)sl_kernel_no_fd(p));
 	if (c->o->all_fds) {
 		char lim[32];
 
@@ -408,37 +401,116 @@ static void print_row(const struct ctx *c, const struct sl_proc *p)
 	printf("\n");
 }
 
+/* --by-cgroup: the rows summed per shown cgroup, in the order of their
+ * first (fastest-growing) process. */
+struct cg_row {
+	const struct sl_proc *first;
+	uint64_t procs, created, closed, alive, old, close_wait, k_alive, k_no_fd;
+	double growth;
+};
+
+static size_t cgroup_rollup(const struct ctx *c, struct sl_proc **rows, size_t n, struct cg_row **out)
+{
+	struct cg_row *g = calloc(n + 1, sizeof(*g));
+	size_t ng = 0;
+
+	if (!g)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		const struct sl_proc *p = rows[i];
+		size_t j;
+
+		for (j = 0; j < ng && strcmp(g[j].first->cgroup, p->cgroup); j++)
+			;
+		if (j == ng)
+			g[ng++].first = p;
+		g[j].procs++;
+		g[j].created += sl_created(c->t, p) - (c->final ? 0 : sl_created_prev(c->t, p));
+		g[j].closed += sl_closed(c->t, p) - (c->final ? 0 : sl_closed_prev(c->t, p));
+		g[j].alive += p->alive;
+		g[j].old += p->alive_old;
+		g[j].close_wait += p->close_wait;
+		g[j].k_alive += sl_kernel_alive(p);
+		g[j].k_no_fd += sl_kernel_no_fd(p);
+		g[j].growth += c->final ? run_growth(c, p) : p->growth;
+	}
+	*out = g;
+	return ng;
+}
+
 static void print_cgroup_rows(const struct ctx *c, struct sl_proc **rows, size_t n)
 {
-	printf("%-40s %5s %8s %8s %7s %7s %6s %9s %10s\n", "CGROUP", "PROCS", "CREATED", "CLOSED",
+	struct cg_row *g;
+	size_t ng = cgroup_rollup(c, rows, n, &g);
+
+	printf("%-40s %5s %8s %8s %7s %7s %6s %9s %10s", "CGROUP", "PROCS", "CREATED", "CLOSED",
 	       "DIFF", "ALIVE", "OLD", "GROWTH/s", "CLOSE_WAIT");
-	for (size_t i = 0; i < n; i++) {
-		uint64_t cr = 0, cl = 0, alive = 0, old = 0, cw = 0, np = 0;
-		double growth = 0;
-		bool seen = false;
+	if (c->o->kernel_sockets)
+		printf(" %9s %6s", "IN_KERNEL", "NO_FD");
+	printf("  %s\n", "CONTAINER");
+	for (size_t i = 0; i < ng; i++) {
+		const struct sl_proc *p = g[i].first;
 
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = !strcmp(rows[j]->cgroup, rows[i]->cgroup);
-		if (seen)
-			continue;
-		for (size_t j = i; j < n; j++) {
-			const struct sl_proc *p = rows[j];
-
-			if (strcmp(p->cgroup, rows[i]->cgroup))
-				continue;
-			np++;
-			cr += sl_created(c->t, p) - (c->final ? 0 : sl_created_prev(c->t, p));
-			cl += sl_closed(c->t, p) - (c->final ? 0 : sl_closed_prev(c->t, p));
-			alive += p->alive;
-			old += p->alive_old;
-			cw += p->close_wait;
-			growth += c->final ? run_growth(c, p) : p->growth;
-		}
-		print_term(stdout, *rows[i]->cgroup ? rows[i]->cgroup : "?", 40);
-		printf(" %5llu %8llu %8llu %+7lld %7llu %6llu %+9.1f %10llu\n", (unsigned long long)np,
-		       (unsigned long long)cr, (unsigned long long)cl, (long long)(cr - cl),
-		       (unsigned long long)alive, (unsigned long long)old, growth, (unsigned long long)cw);
+		print_term(stdout, *p->cgroup ? p->cgroup : "?", 40);
+		printf(" %5llu %8llu %8llu %+7lld %7llu %6llu %+9.1f %10llu", (unsigned long long)g[i].procs,
+		       (unsigned long long)g[i].created, (unsigned long long)g[i].closed,
+		       (long long)(g[i].created - g[i].closed), (unsigned long long)g[i].alive,
+		       (unsigned long long)g[i].old, g[i].growth, (unsigned long long)g[i].close_wait);
+		if (c->o->kernel_sockets)
+			printf(" %9llu %6llu", (unsigned long long)g[i].k_alive, (unsigned long long)g[i].k_no_fd);
+		printf("  ");
+		if (p->ctr.id[0] || p->ctr.pod_uid[0])
+			printf("%s%s%.12s%s%s", p->ctr.runtime, p->ctr.runtime[0] ? " " : "", p->ctr.id,
+			       p->ctr.pod_uid[0] ? " pod " : "", p->ctr.pod_uid);
+		else
+			printf("-");
+		printf("\n");
 	}
+	free(g);
+}
+
+static void json_container(struct jw *w, const struct sl_proc *p)
+{
+	if (!p->ctr.id[0] && !p->ctr.pod_uid[0]) {
+		jw_null(w, "container");
+		return;
+	}
+	jw_obj_begin(w, "container");
+	jw_str(w, "runtime", p->ctr.runtime[0] ? p->ctr.runtime : NULL);
+	jw_str(w, "id", p->ctr.id[0] ? p->ctr.id : NULL);
+	jw_str(w, "pod_uid", p->ctr.pod_uid[0] ? p->ctr.pod_uid : NULL);
+	jw_obj_end(w);
+}
+
+static void json_cgroups(const struct ctx *c, struct sl_proc **rows, size_t n)
+{
+	struct cg_row *g;
+	size_t ng = cgroup_rollup(c, rows, n, &g);
+
+	for (size_t i = 0; i < ng; i++) {
+		struct jw w;
+
+		jw_init(&w, stdout);
+		jw_obj_begin(&w, NULL);
+		jw_str(&w, "type", "cgroup");
+		jw_str(&w, "report", c->final ? "final" : "interval");
+		jw_str(&w, "cgroup", g[i].first->cgroup);
+		json_container(&w, g[i].first);
+		jw_u64(&w, "processes", g[i].procs);
+		jw_u64(&w, "created", g[i].created);
+		jw_u64(&w, "closed", g[i].closed);
+		jw_i64(&w, "diff", (int64_t)(g[i].created - g[i].closed));
+		jw_u64(&w, "alive", g[i].alive);
+		jw_u64(&w, "alive_old", g[i].old);
+		jw_double(&w, "growth_per_s", g[i].growth);
+		jw_u64(&w, "close_wait", g[i].close_wait);
+		if (c->o->kernel_sockets) {
+			jw_u64(&w, "kernel_allocated", g[i].k_alive);
+			jw_u64(&w, "kernel_without_fd", g[i].k_no_fd);
+		}
+		jw_obj_end(&w);
+	}
+	free(g);
 }
 
 static void print_host(const struct ctx *c)
@@ -524,8 +596,9 @@ static void json_row(struct ctx *c, struct sl_proc *p, struct stack_group *g, si
 	jw_u64(&w, "pid", p->tgid);
 	jw_str(&w, "comm", p->comm);
 	jw_str(&w, "cgroup", p->cgroup);
-	jw_str(&w, "container", p->ctr.id[0] ? p->ctr.id : NULL);
-	jw_str(&w, "pod_uid", p->ctr.pod_uid[0] ? p->ctr.pod_uid : NULL);
+	jw_str(&w, "cgroup_v2", p->cg_v2);
+	jw_str(&w, "cgroup_v1_memory", p->cg_v1);
+	json_container(&w, p);
 	jw_str(&w, "kind", what(c));
 	jw_u64(&w, "created", cr);
 	jw_u64(&w, "closed", cl);
@@ -541,6 +614,16 @@ static void json_row(struct ctx *c, struct sl_proc *p, struct stack_group *g, si
 	jw_u64(&w, "reconciled_gone", p->gone);
 	jw_u64(&w, "reconciled_found", p->found);
 	jw_bool(&w, "exited", p->exited);
+	if (c->o->kernel_sockets) {
+		jw_obj_begin(&w, "kernel_sockets");
+		jw_u64(&w, "created", p->now.sk_born);
+		jw_u64(&w, "released", p->now.sk_released);
+		jw_u64(&w, "released_by_other", p->now.sk_released_other);
+		jw_u64(&w, "freed", p->now.sk_freed);
+		jw_u64(&w, "allocated", sl_kernel_alive(p));
+		jw_u64(&w, "without_fd", sl_kernel_no_fd(p));
+		jw_obj_end(&w);
+	}
 	if (c->o->all_fds) {
 		jw_u64(&w, "fds", p->nfds);
 		jw_u64(&w, "nofile_limit", p->nofile);
@@ -601,9 +684,41 @@ static void json_row(struct ctx *c, struct sl_proc *p, struct stack_group *g, si
 	jw_obj_end(&w);
 }
 
-static void json_summary(struct ctx *c, const char *verd, size_t nrows)
+/* --kernel-sockets totals over the rows shown. */
+struct ksum {
+	uint64_t born, released, released_other, freed, alive, no_fd;
+};
+
+static void kernel_sum(struct sl_proc **rows, size_t n, struct ksum *k)
+{
+	memset(k, 0, sizeof(*k));
+	for (size_t i = 0; i < n; i++) {
+		k->born += rows[i]->now.sk_born;
+		k->released += rows[i]->now.sk_released;
+		k->released_other += rows[i]->now.sk_released_other;
+		k->freed += rows[i]->now.sk_freed;
+		k->alive += sl_kernel_alive(rows[i]);
+		k->no_fd += sl_kernel_no_fd(rows[i]);
+	}
+}
+
+static void print_kernel_sum(struct sl_proc **rows, size_t n)
+{
+	struct ksum k;
+
+	kernel_sum(rows, n, &k);
+	printf("kernel sockets (inet, made by socket() in these processes): %llu created, "
+	       "%llu released (%llu by another process), %llu freed; %llu still allocated, "
+	       "%llu of them without an fd (orphans closing)\n",
+	       (unsigned long long)k.born, (unsigned long long)k.released,
+	       (unsigned long long)k.released_other, (unsigned long long)k.freed,
+	       (unsigned long long)k.alive, (unsigned long long)k.no_fd);
+}
+
+static void json_summary(struct ctx *c, const char *verd, size_t nrows, struct sl_proc **rows)
 {
 	struct jw w;
+	struct ksum k;
 
 	jw_init(&w, stdout);
 	jw_obj_begin(&w, NULL);
@@ -624,6 +739,17 @@ static void json_summary(struct ctx *c, const char *verd, size_t nrows)
 	jw_u64(&w, "sockstat_alloc", c->ss.tcp_alloc);
 	jw_u64(&w, "sockstat_mem_pages", c->ss.tcp_mem_pages);
 	jw_obj_end(&w);
+	if (c->o->kernel_sockets) {
+		kernel_sum(rows, nrows, &k);
+		jw_obj_begin(&w, "kernel_sockets");
+		jw_u64(&w, "created", k.born);
+		jw_u64(&w, "released", k.released);
+		jw_u64(&w, "released_by_other", k.released_other);
+		jw_u64(&w, "freed", k.freed);
+		jw_u64(&w, "allocated", k.alive);
+		jw_u64(&w, "without_fd", k.no_fd);
+		jw_obj_end(&w);
+	}
 	jw_u64(&w, "reconciled", c->t->reconciled);
 	jw_u64(&w, "user_map_full", c->t->map_full);
 	jw_drops(&w, "drops", c->o->drops, DROP_KINDS);
@@ -679,7 +805,9 @@ void sl_report_interval(struct fdtab *t, const struct sl_report_opts *o)
 	if (o->json) {
 		for (size_t i = 0; i < shown; i++)
 			json_row(&c, rows[i], NULL, 0);
-		json_summary(&c, NULL, n);
+		if (o->by_cgroup)
+			json_cgroups(&c, rows, n);
+		json_summary(&c, NULL, n, rows);
 	} else {
 		strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&now));
 		printf("\n%s  %.1f s  %zu processes, %zu %s tracked; ", tbuf, c.elapsed, n, t->nents, what(&c));
@@ -721,7 +849,9 @@ void sl_report_final(struct fdtab *t, const struct sl_report_opts *o)
 	if (o->json) {
 		for (size_t i = 0; i < shown; i++)
 			json_row(&c, rows[i], groups[i], ngroups[i]);
-		json_summary(&c, verd, n);
+		if (o->by_cgroup)
+			json_cgroups(&c, rows, n);
+		json_summary(&c, verd, n, rows);
 	} else {
 		printf("\n%s\n\n", verd ? verd : "?");
 		printf("%s per process over %.1f s (old: alive > %g s), fastest-growing first:\n",
@@ -740,6 +870,8 @@ void sl_report_final(struct fdtab *t, const struct sl_report_opts *o)
 				print_leaked(&c, rows[i], groups[i], ngroups[i]);
 		printf("\n");
 		print_host(&c);
+		if (o->kernel_sockets)
+			print_kernel_sum(rows, n);
 		print_footer(&c);
 	}
 	fflush(stdout);

@@ -14,8 +14,7 @@ struct sl_report_opts {
 	bool all_fds;
 	double older_than_s;
 	int top;                  /* rows shown */
-	const char *cg_rel;       /* -c: path relative to its hierarchy, or NULL */
-	bool cg_v1;               /* ... in the v1 memory hierarchy */
+	bool kernel_sockets;      /* --kernel-sockets: sk_* counters are live */
 	int stacks_map, cw_map;   /* BPF map fds */
 	const uint64_t *drops;    /* the BPF program's loss counters */
 };

@@ -10,6 +10,7 @@ setup() {
 }
 
 teardown() {
+	cleanup_scratch
 	for p in "${PIDS[@]}"; do
 		pkill -9 -P "$p" 2>/dev/null || true
 		kill -9 "$p" 2>/dev/null || true
@@ -155,6 +156,8 @@ start_server() {
 	[ "$(field "$pid" exited)" = true ]
 	[ "$(field "$pid" created)" -eq 5 ]
 	[ "$(field "$pid" closed_at_exit)" -eq 5 ]
+	# Its cgroup comes from the ids the kernel recorded: /proc is gone.
+	[ "$(field "$pid" cgroup_v1_memory)" = "$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)" ]
 	[ "$(field "$pid" alive)" -eq 0 ]
 	[ "$(field "$pid" leaked_total)" -eq 0 ]
 }
@@ -176,6 +179,117 @@ start_server() {
 	[ "$(field "$pid" fds)" -eq "$(ls /proc/$pid/fd | wc -l)" ]
 	[ "$(field "$pid" nofile_limit)" -eq "$(awk '/Max open files/ {print $4}' /proc/$pid/limits)" ]
 	[ "$(field "$pid" baseline)" -eq "$(ls /proc/$pid/fd | wc -l)" ]
+}
+
+# Two scratch v1 memory cgroups: a client leaking one socket in ten in A,
+# a well-behaved one in B, the server outside both.
+two_cgroup_clients() {
+	need_memcg_v1
+	CGA=$(scratch_memcg sockA)
+	CGB=$(scratch_memcg sockB)
+	start_server --close
+	if [ "$1" = -c ]; then
+		start_sockleak -d 4 --older-than 1 -c "$CGA"
+	else
+		start_sockleak -d 4 --older-than 1 "$@"
+	fi
+	run_in_cgroup "$CGA" "$W/sockclient" "$PORT" 50 10
+	CA=$BG_PID
+	PIDS+=("$CA")
+	run_in_cgroup "$CGB" "$W/sockclient" "$PORT" 40 0
+	CB=$BG_PID
+	PIDS+=("$CB")
+	wait_for 10 sh -c "grep -qw $CA $CGA/cgroup.procs && grep -qw $CB $CGB/cgroup.procs"
+	finish_sockleak
+}
+
+@test "sockleak -c: only the cgroup's processes, filtered in the kernel" {
+	two_cgroup_clients -c
+	rel="/$(basename "$CGA")"
+	[ "$(jq -s '[.[] | select(.type == "process")] | length' "$T/out.json")" -eq 1 ]
+	[ "$(field "$CA" created)" -eq 50 ]
+	[ "$(field "$CA" closed)" -eq 45 ]
+	[ "$(field "$CA" alive)" -eq 5 ]
+	[ "$(field "$CA" cgroup)" = "$rel" ]
+	[ "$(field "$CA" cgroup_v1_memory)" = "$rel" ]
+	[ -z "$(proc_json "$CB")" ]
+	[ -z "$(proc_json "$SRV")" ]
+	# Only A's five live sockets sit in the kernel's table: nothing of the
+	# server (its listener) nor of B was tracked.
+	[ "$(jq 'select(.type == "summary") | .tracked' "$T/out.json")" -eq 5 ]
+}
+
+@test "sockleak --by-cgroup: totals per cgroup" {
+	two_cgroup_clients --by-cgroup
+	cg() { jq -c "select(.type == \"cgroup\" and .report == \"final\" and .cgroup == \"/$(basename "$1")\")" "$T/out.json"; }
+	[ "$(cg "$CGA" | jq .processes)" -eq 1 ]
+	[ "$(cg "$CGA" | jq .created)" -eq 50 ]
+	[ "$(cg "$CGA" | jq .closed)" -eq 45 ]
+	[ "$(cg "$CGA" | jq .alive)" -eq 5 ]
+	[ "$(cg "$CGB" | jq .processes)" -eq 1 ]
+	[ "$(cg "$CGB" | jq .created)" -eq 40 ]
+	[ "$(cg "$CGB" | jq .closed)" -eq 40 ]
+	[ "$(cg "$CGB" | jq .alive)" -eq 0 ]
+	# The server is in neither: its row has a cgroup of its own.
+	srv_cg=$(field "$SRV" cgroup)
+	[ -n "$srv_cg" ] && [ "$srv_cg" != "/$(basename "$CGA")" ] && [ "$srv_cg" != "/$(basename "$CGB")" ]
+	[ "$(jq -c "select(.type == \"cgroup\" and .report == \"final\" and .cgroup == \"$srv_cg\")" "$T/out.json" | jq .processes)" -ge 1 ]
+}
+
+@test "sockleak --kernel-sockets: sockets passed over SCM_RIGHTS and closed by another process" {
+	start_sockleak -d 3 --kernel-sockets
+	"$W/sockcases" pass 7 > "$T/cases" &
+	PIDS+=($!)
+	wait_for 5 grep -q ready "$T/cases"
+	read -r _ _ parent _ child < "$T/cases"
+	finish_sockleak
+	# The fd view: the parent closed its 7 copies.
+	[ "$(field "$parent" closed)" -eq 7 ]
+	# The kernel view: created by the parent, released by the child (the
+	# last reference), freed; nothing left.
+	[ "$(field "$parent" kernel_sockets.created)" -eq 7 ]
+	[ "$(field "$parent" kernel_sockets.released)" -eq 7 ]
+	[ "$(field "$parent" kernel_sockets.released_by_other)" -eq 7 ]
+	[ "$(field "$parent" kernel_sockets.freed)" -eq 7 ]
+	[ "$(field "$parent" kernel_sockets.allocated)" -eq 0 ]
+	[ "$(field "$child" kernel_sockets.created)" -eq 0 ]
+}
+
+@test "sockleak --kernel-sockets: closed sockets the kernel still holds (FIN_WAIT1 orphans)" {
+	# The server reads nothing more: each client socket is closed with its
+	# send buffer full, its FIN queued behind the data; the kernel keeps it.
+	start_server
+	start_sockleak -d 3 --kernel-sockets --older-than 1
+	"$W/sockcases" stuffed "$PORT" 4 > "$T/cases" &
+	CL=$!
+	PIDS+=("$CL")
+	wait_for 10 grep -q ready "$T/cases"
+	finish_sockleak
+	fw1=$(ss -tan state fin-wait-1 "( dport = :$PORT )" | tail -n +2 | wc -l)
+	[ "$fw1" -eq 4 ]
+	[ "$(field "$CL" created)" -eq 4 ]
+	[ "$(field "$CL" closed)" -eq 4 ]
+	[ "$(field "$CL" alive)" -eq 0 ]
+	[ "$(field "$CL" kernel_sockets.created)" -eq 4 ]
+	[ "$(field "$CL" kernel_sockets.released)" -eq 4 ]
+	[ "$(field "$CL" kernel_sockets.released_by_other)" -eq 0 ]
+	[ "$(field "$CL" kernel_sockets.freed)" -eq 0 ]
+	[ "$(field "$CL" kernel_sockets.allocated)" -eq 4 ]
+	[ "$(field "$CL" kernel_sockets.without_fd)" -eq 4 ]
+}
+
+@test "sockleak --kernel-sockets: orphans freed once the peer closes too" {
+	start_server --close
+	start_sockleak -d 4 --kernel-sockets --older-than 1
+	"$W/sockclient" "$PORT" 25 0 > "$T/client" &
+	CL=$!
+	PIDS+=("$CL")
+	wait_for 10 grep -q done "$T/client"
+	finish_sockleak
+	[ "$(field "$CL" kernel_sockets.created)" -eq 25 ]
+	[ "$(field "$CL" kernel_sockets.released)" -eq 25 ]
+	[ "$(field "$CL" kernel_sockets.freed)" -eq 25 ]
+	[ "$(field "$CL" kernel_sockets.allocated)" -eq 0 ]
 }
 
 @test "sockleak: bad input is one clear line and exit 1" {

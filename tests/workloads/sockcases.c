@@ -4,10 +4,19 @@
  *   sockcases close_range N  N sockets, released by close_range()
  *   sockcases cloexec A B    A sockets with SOCK_CLOEXEC and B without, exec
  *   sockcases exit N T       N sockets, exit after T seconds
+ *   sockcases stuffed PORT N N connections to PORT, each written to until its
+ *                            send buffer is full, then closed: the FIN waits
+ *                            behind the data (FIN_WAIT1 orphans) while the
+ *                            peer does not read
  *   sockcases allfds         3 files, 2 pipes, 1 socket, 1 eventfd, 1 epoll
+ *   sockcases pass N         N sockets passed to a child over SCM_RIGHTS; the
+ *                            parent closes its copies first, the child last
  *   sockcases hold           just wait (the exec target) */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +92,105 @@ static void do_cloexec(const char *self, int a, int b)
 	exit(1);
 }
 
+/* One datagram: a byte, and the fds in SCM_RIGHTS when n > 0. */
+static void send_fds(int via, const int *fds, int n)
+{
+	char byte = 'x', cbuf[CMSG_SPACE(sizeof(int) * 64)] = { 0 };
+	struct iovec iov = { &byte, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (n) {
+		m.msg_control = cbuf;
+		m.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+	}
+	if (sendmsg(via, &m, 0) != 1) {
+		perror("sendmsg");
+		exit(1);
+	}
+}
+
+/* Receive one datagram; returns how many fds came with it (into fds). */
+static int recv_fds(int via, int *fds)
+{
+	char byte, cbuf[CMSG_SPACE(sizeof(int) * 64)];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+
+	if (recvmsg(via, &m, 0) != 1) {
+		perror("recvmsg");
+		exit(1);
+	}
+	c = CMSG_FIRSTHDR(&m);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return 0;
+	memcpy(fds, CMSG_DATA(c), c->cmsg_len - CMSG_LEN(0));
+	return (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+}
+
+static void do_pass(int n)
+{
+	int fds[64], none[64], sv[2];
+	pid_t kid;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv)) {
+		perror("socketpair");
+		exit(1);
+	}
+	kid = fork();
+	if (kid == 0) {
+		int got = recv_fds(sv[1], fds);
+
+		recv_fds(sv[1], none); /* the parent closed its copies */
+		for (int i = 0; i < got; i++)
+			close(fds[i]);
+		send_fds(sv[1], NULL, 0);
+		hold();
+	}
+	for (int i = 0; i < n; i++)
+		fds[i] = make_socket(0);
+	send_fds(sv[0], fds, n);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	send_fds(sv[0], NULL, 0);
+	recv_fds(sv[0], none); /* the child closed them: the last references */
+	printf("ready parent %d child %d\n", getpid(), kid);
+	hold();
+}
+
+static void do_stuffed(int port, int n)
+{
+	static char buf[65536];
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+	for (int i = 0; i < n; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+			perror("connect");
+			exit(1);
+		}
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+		while (write(fd, buf, sizeof(buf)) > 0)
+			;
+		if (errno != EAGAIN) {
+			perror("write");
+			exit(1);
+		}
+		close(fd);
+	}
+	printf("ready %d\n", getpid());
+	hold();
+}
+
 static void do_allfds(void)
 {
 	int p[2];
@@ -117,7 +225,11 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		sleep(atoi(argv[3]));
 		return 0;
-	} else if (!strcmp(m, "allfds"))
+	} else if (!strcmp(m, "stuffed") && argc == 4)
+		do_stuffed(atoi(argv[2]), atoi(argv[3]));
+	else if (!strcmp(m, "pass") && argc == 3)
+		do_pass(atoi(argv[2]) % 64);
+	else if (!strcmp(m, "allfds"))
 		do_allfds();
 	else if (!strcmp(m, "hold")) {
 		printf("ready %d\n", getpid());
