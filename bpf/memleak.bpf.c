@@ -189,6 +189,8 @@ static __always_inline void *reserve(__u64 size)
  * ring buffer; near the top of a stack the 8 KiB read fails whole (a
  * missing page), hence the shorter retries. False only if the ring buffer
  * is full: the site is then not cached and its next call tries again. */
+#define SNAP_WAKE_BYTES (4 << 20)
+
 static __always_inline bool send_snapshot(struct pt_regs *regs, __u32 tgid, __s32 id)
 {
 	void *sp = (void *)PT_REGS_SP(regs);
@@ -229,12 +231,16 @@ static __always_inline bool send_snapshot(struct pt_regs *regs, __u32 tgid, __s3
 #else
 	s->bx = s->r12 = s->r13 = s->r14 = s->r15 = 0;
 #endif
-	bpf_ringbuf_submit(s, BPF_RB_NO_WAKEUP);
+	/* 8 KiB each: a burst of new sites (a program starting) must not fill
+	 * the ring between two polls and cost mapping records. */
+	bpf_ringbuf_submit(s, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > SNAP_WAKE_BYTES
+				      ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return true;
 }
 
 /* The stack of the current call as a stack id (the frame-pointer walk,
- * cached per call site) and, in *ret, the word at the user stack pointer:
+ * cached per call site, with a snapshot for DWARF unwinding sent on a
+ * miss) and, in *ret, the word at the user stack pointer:
  * the caller's return address when the current function (a leaf syscall
  * wrapper, or an allocator entered through a uprobe at its first
  * instruction) has pushed nothing — the frame the walk skips. */
