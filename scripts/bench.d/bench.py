@@ -661,10 +661,27 @@ def run_report_time(count):
         wl.go()
         res, _ = wl.result(600)
         rss_before = t.hwm()
+        # Two times: until the final report is out (its JSON line is
+        # complete), and until the tracer has exited (detaching included).
+        size0 = os.path.getsize(t.out)
+        t0 = time.monotonic()
+        t.p.send_signal(signal.SIGINT)
+        report_s = None
+        while time.monotonic() - t0 < 120:
+            with open(t.out, "rb") as f:
+                f.seek(size0)
+                tail = f.read()
+            if b'"final_report"' in tail and tail.endswith(b"\n"):
+                report_s = time.monotonic() - t0
+                break
+            if t.p.poll() is not None:
+                break
+            time.sleep(0.005)
         stop_s = t.stop(120)
+        stop_s = time.monotonic() - t0 if stop_s is not None else None
         rep = [o for o in t.json_lines() if o.get("event") == "final_report" or "summary" in o]
         summ = rep[-1].get("summary", {}) if rep else {}
-        return {"count": count, "alloc_s": float(res["secs"]), "report_s": stop_s,
+        return {"count": count, "alloc_s": float(res["secs"]), "report_s": report_s, "exit_s": stop_s,
                 "outstanding": summ.get("outstanding_allocations"),
                 "malloc_bytes": summ.get("malloc_bytes"), "rss": rss_before, "lost": t.lost()}
     except (RuntimeError, OSError, KeyError, ValueError) as e:
@@ -944,7 +961,8 @@ def footprint_table(rep, oom, groups_):
             t.add("outstanding mallocs made under --malloc", "%s in %s" % (human(rep["count"]),
                                                                            secs_h(rep["alloc_s"])))
             t.add("  outstanding allocations reported", str(rep["outstanding"]))
-            t.add("  SIGINT -> end of final report", secs_h(rep["report_s"]))
+            t.add("  SIGINT -> final report written", secs_h(rep["report_s"]))
+            t.add("  SIGINT -> tracer exited (probes detached)", secs_h(rep["exit_s"]))
             t.add("  tracer peak RSS", mib(rep["rss"]))
             t.add("  lost", str(rep["lost"]))
             past = rep.get("past") or {}
