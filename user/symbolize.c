@@ -68,7 +68,9 @@ static char *demangle(const char *name)
 			return d;
 		free(d);
 	}
-	return strdup(name);
+	/* "__libc_start_main@@GLIBC_2.34": the symbol version is linker
+	 * bookkeeping, not part of the name a reader looks for. */
+	return strndup(name, strcspn(name, "@"));
 }
 
 static const char *base_name(const char *path)
