@@ -41,4 +41,75 @@ static __always_inline void current_cgroup_ids(struct cgroup_ids *ids)
 	ids->v1_memcg_id = task_memcg_id(task);
 }
 
+/* Parents of a v1 memory cgroup walked for -c (its nesting depth). */
+#define MEMCG_MAX_DEPTH 16
+
+/* -c: is the current task in the target cgroup or below it?
+ * cgroup2 (cg2_id set): one helper, bpf_get_current_ancestor_cgroup_id
+ * (5.6), compares the task's ancestor at the target's depth cg2_level.
+ * v1 memory hierarchy (memcg_id): no helper knows it, so walk up from the
+ * task's memory css. memory_cgrp_id is an enum whose value depends on the
+ * controllers the kernel was built with, hence the CO-RE enum relocation.
+ * Every process on the host may pay this, so the chain is read with direct
+ * loads through the BTF pointers of bpf_get_current_task_btf (5.11), not
+ * BPF_CORE_READ (one probe-read helper call per field: five times the
+ * cost); a faulting load reads 0 and ends the walk. kn->id is the
+ * directory's inode number (a 64-bit id since 5.5), which user space gets
+ * from stat(). Neither set: false. */
+static __always_inline bool current_in_cgroup(__u64 cg2_id, __u32 cg2_level, __u64 memcg_id)
+{
+	int sub = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	struct task_struct *task;
+	struct cgroup_subsys_state *css;
+
+	if (cg2_id)
+		return bpf_get_current_ancestor_cgroup_id(cg2_level) == cg2_id;
+	if (!memcg_id || sub < 0 || sub >= CGROUP_SUBSYS_COUNT)
+		return false;
+	task = bpf_get_current_task_btf();
+	css = task->cgroups->subsys[sub];
+	for (int i = 0; i < MEMCG_MAX_DEPTH && css; i++) {
+		if (css->cgroup->kn->id == memcg_id)
+			return true;
+		css = css->parent;
+	}
+	return false;
+}
+
+/* A frame pointer worth following: at or above sp, 8-byte aligned and
+ * within 1 MiB of it. Code built without frame pointers (glibc's
+ * __libc_start_call_main, -O2 programs) leaves any value in that register,
+ * and a user read at an unmapped address takes a page fault: ~0.8 us, more
+ * than the rest of a hook. */
+static __always_inline bool fp_plausible(__u64 bp, __u64 sp)
+{
+	return bp >= sp && bp - sp < (1 << 20) && !(bp & 7);
+}
+
+/* One step up the frame-pointer chain: the return address in the frame
+ * record at *bp (saved bp, return address), and *bp moved to the caller's
+ * record (0: the chain ended, is implausible or unreadable). w holds the
+ * nwords (a power of 2) words already read at sp: a record inside them
+ * costs no read, and every bpf_probe_read_user costs ~150 ns whatever its
+ * size. */
+static __always_inline __u64 fp_step(const __u64 *w, __u32 nwords, __u64 sp, __u64 *bp)
+{
+	__u64 rec[2] = {};
+	__u64 i = (*bp - sp) / 8;
+
+	if (!fp_plausible(*bp, sp)) {
+		*bp = 0;
+		return 0;
+	}
+	if (i + 1 < nwords) {
+		rec[0] = w[i & (nwords - 1)];
+		rec[1] = w[(i + 1) & (nwords - 1)];
+	} else if (bpf_probe_read_user(rec, sizeof(rec), (void *)*bp)) {
+		*bp = 0;
+		return 0;
+	}
+	*bp = rec[0];
+	return rec[1];
+}
+
 #endif

@@ -39,9 +39,6 @@ const volatile __u32 wakeup_every = 4096;
 /* Send a stack snapshot for each new call site (--stack-mode fp: off). */
 const volatile bool stack_snapshots = true;
 
-/* Parents of a v1 memory cgroup looked at for -c (nesting depth). */
-#define MEMCG_MAX_DEPTH 8
-
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 32 << 20);
@@ -92,34 +89,11 @@ struct {
 	__type(value, struct alloc_agg);
 } stack_aggs SEC(".maps");
 
-/* The current task's v1 memory cgroup is target_memcg_id or below it.
- * Every process on the host pays this with -c on v1: the chain is read
- * with direct loads through BTF pointers, not probe reads (a fifth of the
- * cost). */
-static __always_inline bool in_memcg(void)
-{
-	int sub = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct cgroup_subsys_state *css;
-
-	if (sub < 0 || sub >= CGROUP_SUBSYS_COUNT)
-		return false;
-	css = task->cgroups->subsys[sub];
-	for (int i = 0; i < MEMCG_MAX_DEPTH && css; i++) {
-		if (css->cgroup->kn->id == target_memcg_id)
-			return true;
-		css = css->parent;
-	}
-	return false;
-}
-
 static __always_inline bool traced(__u32 tgid)
 {
 	if (target_tgid)
 		return tgid == target_tgid;
-	if (target_cg2_id)
-		return bpf_get_current_ancestor_cgroup_id(target_cg2_level) == target_cg2_id;
-	return target_memcg_id && in_memcg();
+	return current_in_cgroup(target_cg2_id, target_cg2_level, target_memcg_id);
 }
 
 static __always_inline __u32 current_tgid(void)
@@ -153,25 +127,6 @@ struct {
 	__type(key, struct site_key);
 	__type(value, __s32);
 } sites SEC(".maps");
-
-/* The return address of the frame record at *bp, taken from the window
- * read at sp when the record lies inside it; *bp moves to the next record
- * (0: the chain ended or is unreadable). */
-static __always_inline __u64 frame_up(const __u64 *w, __u64 sp, __u64 *bp)
-{
-	__u64 rec[2] = {};
-	__u64 i = (*bp - sp) / 8;
-
-	if (*bp >= sp && i + 1 < SITE_WINDOW) {
-		rec[0] = w[i & (SITE_WINDOW - 1)];
-		rec[1] = w[(i + 1) & (SITE_WINDOW - 1)];
-	} else if (!*bp || bpf_probe_read_user(rec, sizeof(rec), (void *)*bp)) {
-		*bp = 0;
-		return 0;
-	}
-	*bp = rec[0];
-	return rec[1];
-}
 
 static __always_inline void *reserve(__u64 size)
 {
@@ -257,8 +212,8 @@ static __always_inline __s32 user_stack(void *ctx, struct pt_regs *regs, __u32 t
 	if (bpf_probe_read_user(w, sizeof(w), (void *)sp))
 		bpf_probe_read_user(w, sizeof(w[0]), (void *)sp);
 	k.ret = w[0];
-	k.up1 = frame_up(w, sp, &bp);
-	k.up2 = bp ? frame_up(w, sp, &bp) : 0;
+	k.up1 = fp_step(w, SITE_WINDOW, sp, &bp);
+	k.up2 = bp ? fp_step(w, SITE_WINDOW, sp, &bp) : 0;
 	*ret = k.ret;
 	cached = bpf_map_lookup_elem(&sites, &k);
 	if (cached)

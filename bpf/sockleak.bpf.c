@@ -108,26 +108,6 @@ static __always_inline bool skip_tgid(__u32 tgid)
 	return (targ_tgid && tgid != targ_tgid) || tgid == self_tgid;
 }
 
-/* Parents of a v1 memory cgroup looked at for -c (nesting depth). */
-#define MEMCG_MAX_DEPTH 16
-
-static __always_inline bool in_target_memcg(void)
-{
-	int sub = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct cgroup_subsys_state *css;
-
-	if (sub < 0 || sub >= CGROUP_SUBSYS_COUNT)
-		return false;
-	css = t->cgroups->subsys[sub];
-	for (int i = 0; i < MEMCG_MAX_DEPTH && css; i++) {
-		if (css->cgroup->kn->id == targ_memcg_id)
-			return true;
-		css = css->parent;
-	}
-	return false;
-}
-
 /* -c: is the current process in the target cgroup (or below)? Asked only
  * for a process the maps do not know yet. */
 static __always_inline bool in_target_cgroup(__u32 tgid)
@@ -139,8 +119,7 @@ static __always_inline bool in_target_cgroup(__u32 tgid)
 		return true;
 	if (bpf_map_lookup_elem(&outside, &tgid))
 		return false;
-	in = targ_cg2_id ? bpf_get_current_ancestor_cgroup_id(targ_cg2_level) == targ_cg2_id
-			 : in_target_memcg();
+	in = current_in_cgroup(targ_cg2_id, targ_cg2_level, targ_memcg_id);
 	if (!in)
 		bpf_map_update_elem(&outside, &tgid, &one, BPF_ANY);
 	return in;
@@ -209,41 +188,9 @@ static __always_inline void file_ids(struct file *f, __u16 kind, struct fd_info 
  * pointer walk skips the function that called them: its return address
  * is the word at the user sp, or a few words above it when the wrapper
  * spilled registers. Take the first word pointing into the main
- * executable's code; user space adds it when the walk lacks it. */
-
-/* A frame pointer worth following: above sp, aligned, within 1 MiB of it.
- * Code built without frame pointers (libc's __libc_start_call_main, -O2
- * programs) leaves any value in that register, and a read of an unmapped
- * address takes a page fault: ~0.8 us, more than everything else here. */
-static __always_inline bool fp_plausible(__u64 bp, __u64 sp)
-{
-	return bp > sp && bp - sp < (1 << 20) && !(bp & 7);
-}
-
-/* Return address stored above frame pointer bp, taken from the window
- * of stack words already read at sp when it lies there: every
- * bpf_probe_read_user costs ~150 ns, whatever its size. */
-static __always_inline __u64 frame_ret(const __u64 *w, __u64 sp, __u64 *bp)
-{
-	__u64 fr[2] = {};
-	__u64 i = (*bp - sp) / 8;
-
-	if (!fp_plausible(*bp, sp)) {
-		*bp = 0;
-		return 0;
-	}
-	if (i + 1 < SL_STACK_WINDOW) {
-		fr[0] = w[i & (SL_STACK_WINDOW - 1)];
-		fr[1] = w[(i + 1) & (SL_STACK_WINDOW - 1)];
-	} else if (bpf_probe_read_user(fr, sizeof(fr), (void *)*bp)) {
-		*bp = 0;
-		return 0;
-	}
-	*bp = fr[0];
-	return fr[1];
-}
-
-/* The creating stack (deduplicated by call site) and caller. The task,
+ * executable's code; user space adds it when the walk lacks it.
+ *
+ * The creating stack (deduplicated by call site) and caller. The task,
  * its mm and its saved registers are read with direct (BTF) loads: a
  * BPF_CORE_READ is a helper call per field. */
 static __always_inline __s32 user_stack(void *ctx, __u32 tgid, __u64 *caller)
@@ -269,9 +216,9 @@ static __always_inline __s32 user_stack(void *ctx, __u32 tgid, __u64 *caller)
 			}
 	}
 	*caller = k.caller;
-	k.ret1 = frame_ret(w, sp, &bp);
+	k.ret1 = fp_step(w, SL_STACK_WINDOW, sp, &bp);
 	if (bp)
-		k.ret2 = frame_ret(w, sp, &bp);
+		k.ret2 = fp_step(w, SL_STACK_WINDOW, sp, &bp);
 	cached = bpf_map_lookup_elem(&sites, &k);
 	if (cached)
 		return *cached;
