@@ -4,7 +4,7 @@
 set -eu
 
 BUILD="clang llvm make gcc libc6-dev pkg-config libbpf-dev libelf-dev zlib1g-dev libdw-dev bpftool"
-TEST="g++ libcmocka-dev bats jq iproute2 procps python3"
+TEST="g++ libcmocka-dev bats jq iproute2 procps python3 libjemalloc2"
 BENCH="bpftrace redis-server redis-tools"
 
 case "${1:-all}" in

@@ -70,7 +70,7 @@ static const char doc[] =
 static const struct argp_option options[] = {
 	{ "top", 'n', "N", 0, "Show the N stacks holding most (default 5)", 0 },
 	{ "older-than", OPT_OLDER, "SECONDS", 0, "Only count memory held longer than SECONDS", 0 },
-	{ "malloc", OPT_MALLOC, NULL, 0, "Also trace the libc allocator (uprobes)", 0 },
+	{ "malloc", OPT_MALLOC, NULL, 0, "Also trace the allocator the process uses (libc, jemalloc, tcmalloc, ...; uprobes)", 0 },
 	{ "sample", OPT_SAMPLE, "N", 0, "--malloc: trace one allocation in N", 0 },
 	{ "min-size", OPT_MIN, "SIZE", 0, "--malloc: ignore smaller allocations (K/M/G suffix)", 0 },
 	{ "max-size", OPT_MAX, "SIZE", 0, "--malloc: ignore larger allocations", 0 },
@@ -374,6 +374,23 @@ static int open_and_load(struct app *a, pid_t pid)
 	return 0;
 }
 
+/* Where the malloc probes went, in one line: an SRE must know whether the
+ * process's real allocator is watched (0 B from the wrong one misleads). */
+static void say_allocators(struct app *a, pid_t pid)
+{
+	const char *names = a->env.rep.allocators;
+	char *e;
+
+	if (!names) {
+		warn_msg("--malloc: no allocator found in pid %d (no library or executable defining "
+			 "malloc and free, e.g. a stripped static binary): tracing mappings only", pid);
+		return;
+	}
+	e = term_escape(names);
+	fprintf(stderr, "malloc probes on %s (pid %d)\n", e, pid);
+	free(e);
+}
+
 static int attach(struct app *a, pid_t pid)
 {
 	struct bpf_program *tps[] = { a->skel->progs.exit_mmap, a->skel->progs.exit_munmap,
@@ -398,9 +415,12 @@ static int attach(struct app *a, pid_t pid)
 			a->skel->progs.free_enter, a->skel->progs.alloc_return,
 			bpf_map__fd(a->skel->maps.allocs), bpf_map__fd(a->skel->maps.stack_aggs),
 		};
-		a->mp = malloc_probes__attach(&a->mb, pid, a->launched, a->env.common.verbose);
+		a->mp = malloc_probes__attach(&a->mb, pid, a->launched ? a->env.cmd[0] : NULL,
+					      a->env.common.verbose);
 		if (!a->mp)
 			return -1;
+		a->env.rep.allocators = malloc_probes__names(a->mp);
+		say_allocators(a, pid);
 	}
 	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events), on_event, a, NULL);
 	if (!a->rb) {
@@ -437,6 +457,8 @@ static void announce(struct app *a)
 		if (!p)
 			jw_u64(&w, "processes", a->ps.n);
 		jw_bool(&w, "malloc", a->env.malloc);
+		if (a->env.malloc)
+			report_jw_allocators(&w, a->env.rep.allocators);
 		jw_obj_end(&w);
 	}
 	if (p)

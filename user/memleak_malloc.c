@@ -1,12 +1,21 @@
 /* Allocator tracing: one uprobe per allocation function at entry (size,
  * caller) and a shared uretprobe (the block's address); free at entry.
  * Outstanding blocks and per-stack totals never leave the kernel until a
- * report reads them. */
+ * report reads them.
+ *
+ * The probes go where the process's malloc really is: a library or an
+ * executable other than libc that defines malloc (jemalloc, tcmalloc,
+ * mimalloc, a statically linked allocator) interposes libc's, so libc is
+ * probed only when nothing else defines it. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -18,32 +27,57 @@
 struct malloc_probes {
 	struct bpf_link **links;
 	int n, cap;
+	char *names;            /* "libjemalloc.so.2, ..." or NULL: none found */
 };
+
+enum fn_kind { FN_ALLOC, FN_FREE };
 
 struct alloc_fn {
 	const char *name;
-	bool required;
-	bool has_return;
+	enum fn_kind kind;
 };
+
+/* Every entry point probed where defined. C++ new/delete count when the
+ * allocator defines them (jemalloc, tcmalloc do: they do not go through
+ * its malloc/free then); libstdc++'s new calls malloc, so there new only
+ * gives the program's call site. Aligned new/delete are left out, as a
+ * pair. */
+static const struct alloc_fn fns[] = {
+	{ "malloc", FN_ALLOC }, { "calloc", FN_ALLOC }, { "realloc", FN_ALLOC },
+	{ "reallocarray", FN_ALLOC }, { "posix_memalign", FN_ALLOC }, { "aligned_alloc", FN_ALLOC },
+	{ "memalign", FN_ALLOC }, { "valloc", FN_ALLOC }, { "pvalloc", FN_ALLOC },
+	{ "mallocx", FN_ALLOC }, { "rallocx", FN_ALLOC },
+	{ "_Znwm", FN_ALLOC }, { "_Znam", FN_ALLOC },
+	{ "_ZnwmRKSt9nothrow_t", FN_ALLOC }, { "_ZnamRKSt9nothrow_t", FN_ALLOC },
+	{ "free", FN_FREE }, { "sdallocx", FN_FREE }, { "dallocx", FN_FREE },
+	{ "_ZdlPv", FN_FREE }, { "_ZdaPv", FN_FREE }, { "_ZdlPvm", FN_FREE }, { "_ZdaPvm", FN_FREE },
+};
+#define NFNS (sizeof(fns) / sizeof(fns[0]))
+#define FN_BIT(i) (1u << (i))
+#define HAVE_MALLOC FN_BIT(0)
+#define HAVE_FREE FN_BIT(15)
+/* libstdc++: operator new only (its delete calls free). */
+#define CXX_NEW (FN_BIT(11) | FN_BIT(12))
 
 static struct bpf_program *entry_prog(const struct malloc_bpf *skel, const char *name)
 {
 	struct { const char *fn; struct bpf_program *p; } map[] = {
-		{ "malloc", skel->malloc_enter }, { "calloc", skel->calloc_enter },
-		{ "realloc", skel->realloc_enter },
+		{ "calloc", skel->calloc_enter }, { "realloc", skel->realloc_enter },
+		/* rallocx(ptr, size, flags): realloc's first two arguments. */
+		{ "rallocx", skel->realloc_enter },
 		{ "reallocarray", skel->reallocarray_enter },
 		{ "posix_memalign", skel->posix_memalign_enter },
 		{ "aligned_alloc", skel->memalign_enter },
 		{ "memalign", skel->memalign_enter }, { "valloc", skel->valloc_enter },
-		{ "pvalloc", skel->pvalloc_enter }, { "free", skel->free_enter },
-		/* operator new / new[]: the caller of new is the culprit. */
-		{ "_Znwm", skel->malloc_enter }, { "_Znam", skel->malloc_enter },
+		{ "pvalloc", skel->pvalloc_enter },
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (!strcmp(map[i].fn, name))
 			return map[i].p;
-	return NULL;
+	/* malloc, mallocx(size, flags), operator new (size): the size first.
+	 * free, sdallocx, dallocx, operator delete: the pointer first. */
+	return skel->malloc_enter;
 }
 
 static int keep_link(struct malloc_probes *mp, struct bpf_link *l)
@@ -62,100 +96,303 @@ static int keep_link(struct malloc_probes *mp, struct bpf_link *l)
 }
 
 static int attach_fn(struct malloc_probes *mp, const struct malloc_bpf *skel, pid_t pid,
-		     const char *binary, const struct alloc_fn *fn, bool verbose)
+		     const char *binary, const struct alloc_fn *fn)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = fn->name);
+	struct bpf_program *prog = fn->kind == FN_FREE ? skel->free_enter : entry_prog(skel, fn->name);
 	struct bpf_link *l;
 
-	l = bpf_program__attach_uprobe_opts(entry_prog(skel, fn->name), pid, binary, 0, &opts);
-	if (!l) {
-		if (fn->required)
-			die_msg("cannot attach a uprobe to %s in %s: %s", fn->name, binary,
-				strerror(errno));
-		else if (verbose)
-			warn_msg("no uprobe on %s in %s: %s", fn->name, binary, strerror(errno));
-		return fn->required ? -1 : 0;
-	}
-	keep_link(mp, l);
-	if (!fn->has_return)
+	l = bpf_program__attach_uprobe_opts(prog, pid, binary, 0, &opts);
+	if (!l || keep_link(mp, l))
+		goto fail;
+	if (fn->kind == FN_FREE)
 		return 0;
 	opts.retprobe = true;
 	l = bpf_program__attach_uprobe_opts(skel->alloc_return, pid, binary, 0, &opts);
-	if (!l) {
-		die_msg("cannot attach a uretprobe to %s in %s: %s", fn->name, binary, strerror(errno));
-		return -1;
-	}
-	return keep_link(mp, l);
+	if (l && !keep_link(mp, l))
+		return 0;
+fail:
+	die_msg("cannot attach a uprobe to %s in %s: %s", fn->name, binary, strerror(errno));
+	bpf_link__destroy(l);
+	return -1;
 }
 
-struct lib_seek {
-	char *libc, *libstdcxx;
-	pid_t pid;
+/* The fns[] an ELF file defines (functions, in .symtab or .dynsym): 0 if
+ * it is not an ELF file or defines none. */
+static uint32_t elf_defines(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint32_t have = 0;
+	Elf_Scn *scn = NULL;
+	Elf *e;
+
+	if (fd < 0)
+		return 0;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	while (e && elf_kind(e) == ELF_K_ELF && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym s;
+			const char *name;
+			int type;
+
+			if (!gelf_getsym(d, (int)i, &s) || s.st_shndx == SHN_UNDEF)
+				continue;
+			type = GELF_ST_TYPE(s.st_info);
+			if (type != STT_FUNC && type != STT_GNU_IFUNC)
+				continue;
+			name = elf_strptr(e, sh.sh_link, s.st_name);
+			for (size_t f = 0; name && f < NFNS; f++)
+				if (!strcmp(name, fns[f].name))
+					have |= FN_BIT(f);
+		}
+	}
+	elf_end(e);
+	close(fd);
+	return have;
+}
+
+#define MAX_TARGETS 8
+
+struct target {
+	char *path;             /* as opened by this tool */
+	const char *label;      /* its base name */
+	uint32_t have;
 };
 
-static bool lib_is(const char *path, const char *base)
+struct seek {
+	pid_t pid;
+	struct target alloc[MAX_TARGETS], libc, cxx;
+	int nalloc;
+	char **seen;
+	size_t nseen;
+};
+
+static bool base_is(const char *path, const char *prefix)
 {
 	const char *b = strrchr(path, '/');
 
-	return b && !strncmp(b + 1, base, strlen(base));
+	b = b ? b + 1 : path;
+	return !strncmp(b, prefix, strlen(prefix));
 }
 
-static int find_libs(const struct map_entry *m, void *ctx)
+static void target_set(struct target *t, const char *path, uint32_t have)
 {
-	struct lib_seek *s = ctx;
-	char **slot = NULL;
+	const char *b;
 
-	if (lib_is(m->path, "libc.so") || lib_is(m->path, "libc-"))
-		slot = &s->libc;
-	else if (lib_is(m->path, "libstdc++.so"))
-		slot = &s->libstdcxx;
-	/* The path as the target sees it, opened through its root. */
-	if (slot && !*slot && asprintf(slot, "/proc/%d/root%s", s->pid, m->path) < 0)
-		*slot = NULL;
+	t->path = strdup(path);
+	if (!t->path)
+		abort();
+	b = strrchr(t->path, '/');
+	t->label = b ? b + 1 : t->path;
+	t->have = have;
+}
+
+/* One candidate file (the executable or a library): libc, libstdc++, or
+ * an allocator if it defines malloc and free. */
+static void consider(struct seek *s, const char *path)
+{
+	uint32_t have;
+
+	if (base_is(path, "libc.so") || base_is(path, "libc-")) {
+		if (!s->libc.path)
+			target_set(&s->libc, path, elf_defines(path));
+		return;
+	}
+	if (base_is(path, "libstdc++.so")) {
+		if (!s->cxx.path)
+			target_set(&s->cxx, path, elf_defines(path) & CXX_NEW);
+		return;
+	}
+	if (base_is(path, "ld-linux") || s->nalloc == MAX_TARGETS)
+		return;
+	have = elf_defines(path);
+	if ((have & (HAVE_MALLOC | HAVE_FREE)) == (HAVE_MALLOC | HAVE_FREE))
+		target_set(&s->alloc[s->nalloc++], path, have);
+}
+
+/* Each executable mapping's file once, opened through the target's root
+ * (containers). */
+static int on_map(const struct map_entry *m, void *ctx)
+{
+	struct seek *s = ctx;
+	char *path, **v;
+
+	if (m->perms[2] != 'x' || m->path[0] != '/' || strstr(m->path, " (deleted)"))
+		return 0;
+	for (size_t i = 0; i < s->nseen; i++)
+		if (!strcmp(s->seen[i], m->path))
+			return 0;
+	v = realloc(s->seen, (s->nseen + 1) * sizeof(*v));
+	if (!v || !(v[s->nseen] = strdup(m->path)))
+		abort();
+	s->seen = v;
+	s->nseen++;
+	if (asprintf(&path, "/proc/%d/root%s", s->pid, m->path) < 0)
+		abort();
+	consider(s, path);
+	free(path);
 	return 0;
 }
 
-struct malloc_probes *malloc_probes__attach(const struct malloc_bpf *skel, pid_t pid, bool launched,
+/* A library named in DT_NEEDED or LD_PRELOAD, found the way the dynamic
+ * linker usually does (enough for the host's allocator packages). */
+static void consider_lib(struct seek *s, const char *name)
+{
+	static const char *dirs[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+				      "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+				      "/lib64", "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib" };
+	char path[PATH_MAX];
+
+	if (strchr(name, '/')) {
+		consider(s, name);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
+		if (!access(path, R_OK)) {
+			consider(s, path);
+			return;
+		}
+	}
+}
+
+static void consider_needed(struct seek *s, const char *exe)
+{
+	int fd = open(exe, O_RDONLY | O_CLOEXEC);
+	Elf_Scn *scn = NULL;
+	Elf *e;
+
+	if (fd < 0)
+		return;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	while (e && elf_kind(e) == ELF_K_ELF && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		GElf_Dyn dyn;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (int i = 0; d && gelf_getdyn(d, i, &dyn) && dyn.d_tag != DT_NULL; i++) {
+			const char *n = dyn.d_tag == DT_NEEDED ? elf_strptr(e, sh.sh_link, dyn.d_un.d_val)
+							       : NULL;
+			if (n)
+				consider_lib(s, n);
+		}
+	}
+	elf_end(e);
+	close(fd);
+}
+
+/* A command not exec'd yet: its executable, what it preloads (this
+ * tool's environment is the command's) and what it links directly. */
+static void seek_command(struct seek *s, const char *cmd)
+{
+	const char *pre = getenv("LD_PRELOAD");
+	char exe[PATH_MAX] = "", *dup, *tok, *save;
+
+	if (strchr(cmd, '/')) {
+		snprintf(exe, sizeof(exe), "%s", cmd);
+	} else {
+		char *path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+
+		for (tok = strtok_r(path, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
+			snprintf(exe, sizeof(exe), "%s/%s", tok, cmd);
+			if (!access(exe, X_OK))
+				break;
+			exe[0] = 0;
+		}
+		free(path);
+	}
+	if (pre && (dup = strdup(pre))) {
+		for (tok = strtok_r(dup, " :", &save); tok; tok = strtok_r(NULL, " :", &save))
+			consider_lib(s, tok);
+		free(dup);
+	}
+	if (exe[0]) {
+		consider(s, exe);
+		consider_needed(s, exe);
+	} else {
+		/* execvp will say it is not there; guess the usual. */
+		consider_lib(s, "libc.so.6");
+	}
+}
+
+static void seek_free(struct seek *s)
+{
+	for (int i = 0; i < s->nalloc; i++)
+		free(s->alloc[i].path);
+	free(s->libc.path);
+	free(s->cxx.path);
+	for (size_t i = 0; i < s->nseen; i++)
+		free(s->seen[i]);
+	free(s->seen);
+}
+
+static int attach_target(struct malloc_probes *mp, const struct malloc_bpf *skel, pid_t pid,
+			 const struct target *t)
+{
+	for (size_t f = 0; f < NFNS; f++)
+		if ((t->have & FN_BIT(f)) && attach_fn(mp, skel, pid, t->path, &fns[f]))
+			return -1;
+	return 0;
+}
+
+static void add_name(struct malloc_probes *mp, const char *label)
+{
+	char *n;
+
+	if (asprintf(&n, "%s%s%s", mp->names ? mp->names : "", mp->names ? ", " : "", label) < 0)
+		abort();
+	free(mp->names);
+	mp->names = n;
+}
+
+struct malloc_probes *malloc_probes__attach(const struct malloc_bpf *skel, pid_t pid, const char *cmd,
 					    bool verbose)
 {
-	static const struct alloc_fn libc_fns[] = {
-		{ "malloc", true, true }, { "free", true, false }, { "calloc", true, true },
-		{ "realloc", true, true }, { "reallocarray", false, true },
-		{ "posix_memalign", false, true }, { "aligned_alloc", false, true },
-		{ "memalign", false, true }, { "valloc", false, true }, { "pvalloc", false, true },
-	};
-	static const struct alloc_fn cxx_fns[] = { { "_Znwm", false, true }, { "_Znam", false, true } };
 	struct malloc_probes *mp = calloc(1, sizeof(*mp));
-	struct lib_seek s = { .pid = pid };
-	const char *libc, *cxx;
-	char exe[64];
+	struct seek s = { .pid = pid };
+	int err = 0;
 
 	if (!mp)
 		return NULL;
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
-	if (launched) {
-		/* Not exec'd yet: libbpf finds these in the linker's paths. */
-		libc = "libc.so.6";
-		cxx = "libstdc++.so.6";
-	} else {
-		proc_maps(pid, find_libs, &s);
-		/* A static binary carries its own allocator. */
-		libc = s.libc ? s.libc : exe;
-		cxx = s.libstdcxx;
+	if (cmd)
+		seek_command(&s, cmd);
+	else
+		proc_maps(pid, on_map, &s);
+	for (int i = 0; i < s.nalloc && !err; i++) {
+		err = attach_target(mp, skel, pid, &s.alloc[i]);
+		add_name(mp, s.alloc[i].label);
 	}
-	for (size_t i = 0; i < sizeof(libc_fns) / sizeof(libc_fns[0]); i++)
-		if (attach_fn(mp, skel, pid, libc, &libc_fns[i], verbose))
-			goto fail;
-	for (size_t i = 0; cxx && i < sizeof(cxx_fns) / sizeof(cxx_fns[0]); i++)
-		attach_fn(mp, skel, pid, cxx, &cxx_fns[i], verbose);
-	free(s.libc);
-	free(s.libstdcxx);
+	/* libc's malloc is interposed by any allocator found above. */
+	if (!s.nalloc && s.libc.path && (s.libc.have & HAVE_MALLOC)) {
+		err = attach_target(mp, skel, pid, &s.libc);
+		add_name(mp, s.libc.label);
+	}
+	if (!err && mp->names && s.cxx.path)
+		err = attach_target(mp, skel, pid, &s.cxx);
+	if (verbose && mp->names)
+		warn_msg("%d allocator probes", mp->n);
+	seek_free(&s);
+	if (err) {
+		malloc_probes__free(mp);
+		return NULL;
+	}
 	return mp;
-fail:
-	free(s.libc);
-	free(s.libstdcxx);
-	malloc_probes__free(mp);
-	return NULL;
+}
+
+const char *malloc_probes__names(const struct malloc_probes *mp)
+{
+	return mp ? mp->names : NULL;
 }
 
 void malloc_probes__free(struct malloc_probes *mp)
@@ -165,6 +402,7 @@ void malloc_probes__free(struct malloc_probes *mp)
 	for (int i = 0; i < mp->n; i++)
 		bpf_link__destroy(mp->links[i]);
 	free(mp->links);
+	free(mp->names);
 	free(mp);
 }
 

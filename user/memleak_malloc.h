@@ -21,11 +21,16 @@ struct malloc_bpf {
 	int allocs_fd, aggs_fd;
 };
 
-/* Attach to the libc (and libstdc++ operator new) the process maps; for a
- * process that has not exec'd yet (launch), the host's libraries by name.
- * NULL with the error printed. */
-struct malloc_probes *malloc_probes__attach(const struct malloc_bpf *skel, pid_t pid, bool launched,
+/* Attach to the allocator the process really uses: each library or
+ * executable it maps that defines malloc and free other than libc (which
+ * it interposes), else libc; plus libstdc++'s operator new. For a command
+ * not exec'd yet (cmd: its argv[0]), its executable, LD_PRELOAD and
+ * direct DT_NEEDED libraries. NULL with the error printed; probes on
+ * nothing when no allocator is found (malloc_probes__names: NULL). */
+struct malloc_probes *malloc_probes__attach(const struct malloc_bpf *skel, pid_t pid, const char *cmd,
 					    bool verbose);
+/* The probed allocators' file names ("libjemalloc.so.2, ..."), or NULL. */
+const char *malloc_probes__names(const struct malloc_probes *mp);
 void malloc_probes__free(struct malloc_probes *mp);
 /* Copy the kernel's per-stack totals into the tracker (growth). */
 void malloc_sync(const struct malloc_bpf *skel, struct tracker *t);

@@ -442,6 +442,12 @@ static void print_table(const struct report_opts *o, struct report_in *in,
 		       fmt_bytes(b[4], st.vm_swap));
 	else
 		printf("         process has exited\n");
+	if (o->malloc) {
+		char *e = term_escape(o->allocators ? o->allocators : "");
+
+		printf("         malloc probes on %s\n", o->allocators ? e : "nothing: no allocator found");
+		free(e);
+	}
 	if (o->sample_every > 1)
 		printf("         malloc sampled: 1 call in %" PRIu64 " (figures are of the sample)\n",
 		       o->sample_every);
@@ -536,6 +542,8 @@ static void print_json(const struct report_opts *o, struct report_in *in,
 	}
 	jw_u64(&w, "stacks", (uint64_t)n);
 	jw_u64(&w, "sample_every", o->sample_every);
+	if (o->malloc)
+		report_jw_allocators(&w, o->allocators);
 	jw_obj_end(&w);
 	jw_drops(&w, "drops", in->drops, DROP_KINDS);
 	jw_obj_end(&w);
@@ -595,6 +603,21 @@ double report_growth(const struct report_opts *o, struct report_in *in, char **w
 	free(rows);
 	free(acc);
 	return rate;
+}
+
+void report_jw_allocators(struct jw *w, const char *names)
+{
+	const char *p = names;
+
+	jw_arr_begin(w, "allocators");
+	while (p && *p) {
+		size_t len = strcspn(p, ",");
+
+		jw_str_n(w, NULL, p, len);
+		p += len;
+		p += strspn(p, ", ");
+	}
+	jw_arr_end(w);
 }
 
 void report_print(const struct report_opts *o, struct report_in *in)

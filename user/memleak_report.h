@@ -19,6 +19,7 @@ struct report_opts {
 	int max_frames;         /* frames printed per stack in the table */
 	uint64_t sample_every;  /* --malloc --sample N (1: every call) */
 	enum stack_mode stack_mode;
+	const char *allocators; /* --malloc: "libjemalloc.so.2, ..." probed, NULL: none found */
 };
 
 /* Per-stack figures of one report, indexed like tracker->stacks. */
@@ -42,6 +43,9 @@ struct report_in {
 	uint64_t now_ns;
 };
 
+struct jw;
+/* "allocators": the probed allocators' file names as an array. */
+void report_jw_allocators(struct jw *w, const char *names);
 void report_print(const struct report_opts *o, struct report_in *in);
 /* The fastest growth among the stacks report_print would rank (bytes/s,
  * 0 if none grows) and, in *who, its culprit, terminal-escaped (caller
