@@ -1,34 +1,11 @@
 /* memleak-trace: the set of traced processes (see memleak_procs.h). */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "memleak_procs.h"
 #include "procfs.h"
 #include "unwind.h"
-
-bool proc_alive(pid_t pid)
-{
-	char path[64], buf[512], *end;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	/* "pid (comm) S ...": the comm may hold anything, the state follows
-	 * the last parenthesis. */
-	end = strrchr(buf, ')');
-	return end && end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
-}
 
 static void remember_comm(struct mproc *p)
 {

@@ -47,8 +47,6 @@ void procset_poll(struct procset *ps, uint64_t now_ns);
 /* Forget the processes that have exited (their mappings went with them). */
 void procset_drop_exited(struct procset *ps);
 void procset_free(struct procset *ps);
-/* The process runs (exists and is not a zombie: a zombie's memory is gone). */
-bool proc_alive(pid_t pid);
 /* Outstanding bytes of the kinds the report ranks, for ordering processes. */
 uint64_t mproc_outstanding(const struct mproc *p, bool all_kinds);
 

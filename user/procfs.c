@@ -103,6 +103,29 @@ bool proc_exists(pid_t pid)
 	return pid > 0 && access(path, F_OK) == 0;
 }
 
+/* Cheap enough to ask at every poll: one read into a stack buffer, no
+ * allocation. The state follows the comm (64 bytes at most). */
+bool proc_alive(pid_t pid)
+{
+	char path[64], buf[512], *end;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	/* "pid (comm) S ...": the comm may hold anything, the state follows
+	 * the last parenthesis. */
+	end = strrchr(buf, ')');
+	return end && end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
+}
+
 static uint64_t kb(const char *buf, const char *key)
 {
 	uint64_t v = 0;

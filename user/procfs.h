@@ -17,6 +17,9 @@ ssize_t read_file(const char *path, char **buf);
 bool kv_u64(const char *buf, const char *key, uint64_t *val);
 
 bool proc_exists(pid_t pid);
+/* The process runs: it exists and is not a zombie (or dead), whose memory
+ * and files are gone already. */
+bool proc_alive(pid_t pid);
 
 struct proc_status {
 	char name[64];          /* raw comm: escape before printing */
