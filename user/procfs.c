@@ -368,10 +368,15 @@ int proc_tids(pid_t pid, pid_t **tids)
 	return list_numeric_dir(dir, pid, tids);
 }
 
+int proc_pids(pid_t **pids)
+{
+	return list_numeric_dir("/proc", 0, pids);
+}
+
 int proc_children(pid_t pid, pid_t **kids)
 {
 	pid_t *all = NULL, *out;
-	int n = list_numeric_dir("/proc", 0, &all), k = 0;
+	int n = proc_pids(&all), k = 0;
 	struct proc_status st;
 
 	if (n < 0)

@@ -59,6 +59,8 @@ int proc_smaps(pid_t pid, proc_map_cb cb, void *ctx);
 
 /* Thread ids of a process; returns count or -errno. Caller frees. */
 int proc_tids(pid_t pid, pid_t **tids);
+/* Every process (the numeric entries of /proc); count or -errno. Caller frees. */
+int proc_pids(pid_t **pids);
 /* Children (by ppid) of a process among all processes. */
 int proc_children(pid_t pid, pid_t **kids);
 

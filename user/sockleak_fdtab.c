@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #define _GNU_SOURCE
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -536,22 +534,12 @@ static void merge_added(struct fdtab *t, struct fd_entry *add, size_t nadd)
 	qsort(t->ents, t->nents, sizeof(*t->ents), cmp_ent);
 }
 
-static bool is_pid_dir(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
 int fdtab__baseline(struct fdtab *t)
 {
 	struct fd_entry *add = NULL;
 	size_t nadd = 0, cap = 0;
-	struct dirent *de;
-	DIR *d;
+	pid_t *pids;
+	int npids;
 
 	load_entries(t);
 	if (t->o.pid) {
@@ -562,16 +550,16 @@ int fdtab__baseline(struct fdtab *t)
 		free(add);
 		return err;
 	}
-	d = opendir("/proc");
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
+	npids = proc_pids(&pids);
+	if (npids < 0)
+		return npids;
+	for (int j = 0; j < npids; j++) {
 		struct sl_proc *p;
 		size_t before = nadd;
 
-		if (!is_pid_dir(de->d_name) || (pid_t)strtoul(de->d_name, NULL, 10) == getpid())
+		if (pids[j] == getpid())
 			continue;
-		p = proc_add(t, strtoul(de->d_name, NULL, 10));
+		p = proc_add(t, pids[j]);
 		if (t->o.cg_rel) {
 			/* -c: the kernel leaves other cgroups alone; so do we. */
 			cgroup_ids_of_pid(p->tgid, &p->now);
@@ -588,7 +576,7 @@ int fdtab__baseline(struct fdtab *t)
 			t->nprocs--;
 		}
 	}
-	closedir(d);
+	free(pids);
 	merge_added(t, add, nadd);
 	free(add);
 	for (size_t i = 0; i < t->nprocs; i++)
