@@ -41,7 +41,7 @@ const volatile bool stack_snapshots = true;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 32 << 20);
+	__uint(max_entries, 16 << 20); /* user space sets it (--ringbuf-mb) */
 } events SEC(".maps");
 
 struct {

@@ -186,8 +186,8 @@ jemalloc() {
 	[ "$(by_fn remap_b)" -eq $((8 * PS)) ]
 }
 
-@test "-- CMD: traced from its first instruction" {
-	run "$T" --json -d 2 -- "$W/leak_mmap" 25 64
+@test "-- CMD: traced from its first instruction (smallest ring buffer)" {
+	run "$T" --json -d 2 --ringbuf-mb 8 -- "$W/leak_mmap" 25 64
 	[ "$status" -eq 0 ]
 	FINAL=$(grep '"final_report"' <<<"$output")
 	[ "$(top_field culprit)" = leak_mapping ]
@@ -275,6 +275,15 @@ jemalloc() {
 	approx "$(top_field bytes)" $((20 * 128 * 1024)) 5
 	# Nobody else: only the cgroup's two processes are reported.
 	[ "$(grep -c '"final_report"' "$out")" -eq 2 ]
+}
+
+@test "--ringbuf-mb not a power of 2 or too small: one clear line, exit 1" {
+	run "$T" -p $$ --ringbuf-mb 24
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"--ringbuf-mb must be a power of 2"* ]]
+	run "$T" -p $$ --ringbuf-mb 4
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"--ringbuf-mb"* ]]
 }
 
 @test "--stack-mode with a bad value: one clear line, exit 1" {
