@@ -79,7 +79,8 @@ enum loop_stop loop_run(const struct loop_opts *o)
 		}
 		if (o->watch_pid && now - last_pid_check >= 100000000ull) {
 			last_pid_check = now;
-			if (!proc_exists(o->watch_pid) || (kill(o->watch_pid, 0) == -1 && errno == ESRCH))
+			/* A zombie has exited: its parent may take its time to reap it. */
+			if (!proc_alive(o->watch_pid))
 				return LOOP_TARGET_EXIT;
 		}
 	}
