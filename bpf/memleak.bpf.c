@@ -59,21 +59,44 @@ struct {
 	__type(value, __u32);
 } unwoken SEC(".maps");
 
-struct pending_alloc {
+/* A call site: the user ip (inside the wrapper, or the allocator's first
+ * instruction), the word at the user sp (the caller's return address for
+ * a leaf wrapper) and the next two return addresses of the frame chain.
+ * A stack id stands for nothing but the addresses it holds, so a cached
+ * one can only be wrong beyond these innermost four, where two stacks
+ * would have to part after sharing them. */
+struct site_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ip, ret, up1, up2;
+};
+
+/* Per thread, in task storage (a pointer kept in the task: no hashing, no
+ * insert or delete per call, gone with the thread): the allocator call in
+ * flight between its uprobe and its uretprobe, and the last call site the
+ * thread allocated from with its stack id, so that a loop allocating from
+ * one place skips the call-site cache. */
+struct thread_state {
 	__u64 size;
 	__u64 old_ptr;    /* realloc: block being replaced */
 	__u64 memptr;     /* posix_memalign: where the result is stored */
 	struct alloc_key key;
+	__u8 busy;        /* a call is in flight (its uretprobe not yet run) */
 	__u8 sampled;
 	__u8 is_realloc;
+	__u8 last_valid;
+	__s32 last_id;
+	struct site_key last;
+	__u64 clock_jiffies; /* the tick clock_ns was read in */
+	__u64 clock_ns;
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct pending_alloc);
-} pending SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_state);
+} threads SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -105,18 +128,6 @@ static __always_inline __u32 current_tgid(void)
  * address and, usually, the caller's own frame record (a power of 2).
  * One read of 16 words costs what a read of one does. */
 #define SITE_WINDOW 16
-
-/* A call site: the user ip (inside the wrapper, or the allocator's first
- * instruction), the word at the user sp (the caller's return address for
- * a leaf wrapper) and the next two return addresses of the frame chain.
- * A stack id stands for nothing but the addresses it holds, so a cached
- * one can only be wrong beyond these innermost four, where two stacks
- * would have to part after sharing them. */
-struct site_key {
-	__u32 tgid;
-	__u32 pad;
-	__u64 ip, ret, up1, up2;
-};
 
 /* Call site -> stack id. bpf_get_stackid's user frame-pointer walk costs
  * more than the mmap syscall itself; a loop mapping from one place walks
@@ -199,31 +210,45 @@ static __always_inline bool send_snapshot(struct pt_regs *regs, __u32 tgid, __s3
  * the caller's return address when the current function (a leaf syscall
  * wrapper, or an allocator entered through a uprobe at its first
  * instruction) has pushed nothing — the frame the walk skips. */
-static __always_inline __s32 user_stack(void *ctx, struct pt_regs *regs, __u32 tgid, __u64 *ret)
+static __always_inline void site_read(struct pt_regs *regs, __u32 tgid, struct site_key *k)
 {
-	struct site_key k = { .tgid = tgid };
 	__u64 w[SITE_WINDOW] = {};
 	__u64 sp = PT_REGS_SP(regs), bp = PT_REGS_FP(regs);
-	__s32 *cached;
-	long id;
 
-	k.ip = PT_REGS_IP(regs);
+	k->tgid = tgid;
+	k->pad = 0;
+	k->ip = PT_REGS_IP(regs);
 	/* Within SITE_WINDOW words of the stack's top: read the one word. */
 	if (bpf_probe_read_user(w, sizeof(w), (void *)sp))
 		bpf_probe_read_user(w, sizeof(w[0]), (void *)sp);
-	k.ret = w[0];
-	k.up1 = fp_step(w, SITE_WINDOW, sp, &bp);
-	k.up2 = bp ? fp_step(w, SITE_WINDOW, sp, &bp) : 0;
-	*ret = k.ret;
-	cached = bpf_map_lookup_elem(&sites, &k);
+	k->ret = w[0];
+	k->up1 = fp_step(w, SITE_WINDOW, sp, &bp);
+	k->up2 = bp ? fp_step(w, SITE_WINDOW, sp, &bp) : 0;
+}
+
+/* The stack id of a site: cached, or walked (and a snapshot sent). */
+static __always_inline __s32 site_stack(void *ctx, struct pt_regs *regs, const struct site_key *k)
+{
+	__s32 *cached = bpf_map_lookup_elem(&sites, k);
+	long id;
+
 	if (cached)
 		return *cached;
 	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	if (id < 0)
 		count_drop(DROP_STACK);
-	else if (send_snapshot(regs, tgid, id))
-		bpf_map_update_elem(&sites, &k, &id, BPF_ANY);
+	else if (send_snapshot(regs, k->tgid, id))
+		bpf_map_update_elem(&sites, k, &id, BPF_ANY);
 	return id;
+}
+
+static __always_inline __s32 user_stack(void *ctx, struct pt_regs *regs, __u32 tgid, __u64 *ret)
+{
+	struct site_key k;
+
+	site_read(regs, tgid, &k);
+	*ret = k.ret;
+	return site_stack(ctx, regs, &k);
 }
 
 /* Records go out without a wake-up, except urgent ones (new code mapped:
@@ -372,30 +397,54 @@ int on_exec(void *ctx)
 
 /* ---- allocator (--malloc) ---- */
 
+/* The stack of an allocator call: the thread's last site again (a loop),
+ * or through the call-site cache. */
+static __always_inline void alloc_stack(struct pt_regs *ctx, struct thread_state *t, __u32 tgid)
+{
+	struct site_key k;
+
+	site_read(ctx, tgid, &k);
+	t->key.tgid = tgid;
+	t->key.ret_addr = k.ret;
+	if (t->last_valid && t->last.ip == k.ip && t->last.ret == k.ret &&
+	    t->last.up1 == k.up1 && t->last.up2 == k.up2 && t->last.tgid == tgid) {
+		t->key.stack_id = t->last_id;
+		return;
+	}
+	t->key.stack_id = site_stack(ctx, ctx, &k);
+	/* Failed captures are retried, as the site cache does. */
+	t->last_valid = t->key.stack_id >= 0;
+	t->last = k;
+	t->last_id = t->key.stack_id;
+}
+
 static __always_inline int alloc_enter(struct pt_regs *ctx, __u64 size, __u64 old_ptr,
 				       __u64 memptr, bool is_realloc)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_alloc p = {};
+	__u32 tgid = current_tgid();
+	struct thread_state *t;
 
-	if (!traced(current_tgid()))
+	if (!traced(tgid))
 		return 0;
+	t = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t) {
+		count_drop(DROP_MAP_FULL);
+		return 0;
+	}
 	/* An allocator function called by another one (operator new calling
 	 * malloc): the outer call is the one the program made. */
-	if (bpf_map_lookup_elem(&pending, &tid))
+	if (t->busy)
 		return 0;
-	p.size = size;
-	p.old_ptr = old_ptr;
-	p.memptr = memptr;
-	p.is_realloc = is_realloc;
-	p.sampled = size >= min_size && size <= max_size &&
-		    (sample_every <= 1 || bpf_get_prandom_u32() % sample_every == 0);
-	if (p.sampled) {
-		p.key.tgid = current_tgid();
-		p.key.stack_id = user_stack(ctx, ctx, p.key.tgid, &p.key.ret_addr);
-	}
-	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
-		count_drop(DROP_MAP_FULL);
+	t->size = size;
+	t->old_ptr = old_ptr;
+	t->memptr = memptr;
+	t->is_realloc = is_realloc;
+	t->sampled = size >= min_size && size <= max_size &&
+		     (sample_every <= 1 || bpf_get_prandom_u32() % sample_every == 0);
+	if (t->sampled)
+		alloc_stack(ctx, t, tgid);
+	t->busy = 1;
 	return 0;
 }
 
@@ -434,34 +483,59 @@ static __always_inline void block_freed(__u64 addr)
 	bpf_map_delete_elem(&allocs, &addr);
 }
 
+/* A new live block. The address is usually free in the map: insert
+ * without looking first; a block we think is live there was freed
+ * unseen, and is released before the insert is retried. */
+static __always_inline void block_new(__u64 addr, const struct thread_state *t)
+{
+	struct alloc_info info = {
+		.size = t->size,
+		.ts = t->clock_ns,
+		.key = t->key,
+	};
+
+	if (bpf_map_update_elem(&allocs, &addr, &info, BPF_NOEXIST)) {
+		block_freed(addr);
+		if (bpf_map_update_elem(&allocs, &addr, &info, BPF_ANY)) {
+			count_drop(DROP_MAP_FULL);
+			return;
+		}
+	}
+	agg_add(&info.key, info.size, 1);
+}
+
+/* Blocks are stamped with the monotonic clock read once per tick and
+ * thread: ages are shown in seconds, and reading the clock costs more
+ * than the rest of the return probe (jiffies is one inlined load). */
+static __always_inline void tick_clock(struct thread_state *t)
+{
+	__u64 j = bpf_jiffies64();
+
+	if (j != t->clock_jiffies || !t->clock_ns) {
+		t->clock_jiffies = j;
+		t->clock_ns = bpf_ktime_get_ns();
+	}
+}
+
 static __always_inline int alloc_exit(struct pt_regs *ctx, __u64 addr)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_alloc *p = bpf_map_lookup_elem(&pending, &tid);
-	struct alloc_info info = {};
+	struct thread_state *t = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0, 0);
 
-	if (!p)
+	if (!t || !t->busy)
 		return 0;
-	if (p->memptr) {
+	t->busy = 0;
+	if (t->memptr) {
 		/* posix_memalign: returns 0 and stores the block at *memptr. */
 		if (PT_REGS_RC(ctx) != 0 ||
-		    bpf_probe_read_user(&addr, sizeof(addr), (void *)p->memptr))
+		    bpf_probe_read_user(&addr, sizeof(addr), (void *)t->memptr))
 			addr = 0;
 	}
-	if (p->is_realloc && (addr || p->size == 0))
-		block_freed(p->old_ptr);
-	if (addr && p->sampled) {
-		info.size = p->size;
-		info.ts = bpf_ktime_get_ns();
-		info.key = p->key;
-		/* A block we think is live at this address was freed unseen. */
-		block_freed(addr);
-		if (bpf_map_update_elem(&allocs, &addr, &info, BPF_ANY))
-			count_drop(DROP_MAP_FULL);
-		else
-			agg_add(&info.key, info.size, 1);
+	if (t->is_realloc && (addr || t->size == 0))
+		block_freed(t->old_ptr);
+	if (addr && t->sampled) {
+		tick_clock(t);
+		block_new(addr, t);
 	}
-	bpf_map_delete_elem(&pending, &tid);
 	return 0;
 }
 
