@@ -4,10 +4,14 @@
 #define _GNU_SOURCE
 #include <argp.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -493,15 +497,59 @@ static void announce(struct app *a)
 	free(e);
 }
 
-static void cleanup(struct app *a)
+static void cleanup_now(struct app *a)
 {
 	ring_buffer__free(a->rb);
 	malloc_probes__free(a->mp);
-	for (int i = 0; i < 5; i++)
-		bpf_link__destroy(a->links[i]);
+	links_destroy(a->links, 5);
 	memleak__destroy(a->skel);
 	procset_free(&a->ps);
 	cgroup_target_free(&a->cg);
+}
+
+/* The detaching child: its output closed so that a reader of ours sees
+ * EOF when we exit, and it waits for that exit first: whoever drops the
+ * last reference to a probe pays for its release, and that must not be
+ * us. The parent-death signal comes after the parent's files are closed. */
+static void detacher_wait(pid_t parent)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct timespec limit = { .tv_sec = 10 };
+	sigset_t set;
+
+	for (int i = 0; fd >= 0 && i < 3; i++)
+		dup2(fd, i);
+	setsid();
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if (prctl(PR_SET_PDEATHSIG, SIGUSR2) == 0 && getppid() == parent)
+		sigtimedwait(&set, NULL, &limit);
+}
+
+/* Releasing a uprobe costs the kernel ~70-120 ms, serialized on a kernel
+ * mutex (threads do not help much): --malloc's ~20 took 2-3 s after the
+ * final report. A child holding copies of the descriptors releases them
+ * once we are gone; our exit only drops references. The probes stay
+ * (filtered to the target pid) until the child is done. */
+static void cleanup(struct app *a)
+{
+	pid_t parent = getpid(), pid;
+
+	if (!a->mp) {
+		cleanup_now(a);
+		return;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid > 0)
+		return;
+	if (pid == 0)
+		detacher_wait(parent);
+	cleanup_now(a);
+	if (pid == 0)
+		_exit(0);
 }
 
 /* -c: the cgroup's processes now; later ones appear with their first record. */

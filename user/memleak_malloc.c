@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,12 +396,39 @@ const char *malloc_probes__names(const struct malloc_probes *mp)
 	return mp ? mp->names : NULL;
 }
 
+static void *destroy_one(void *link)
+{
+	bpf_link__destroy(link);
+	return NULL;
+}
+
+/* Each uprobe or tracepoint link's release waits for its own RCU grace
+ * period (~120 ms per uprobe here): one after the other, 23 of them took
+ * 2.8 s. On a thread each, the waits overlap. */
+void links_destroy(struct bpf_link **links, int n)
+{
+	pthread_t *th = calloc(n > 0 ? n : 1, sizeof(*th));
+	bool *started = calloc(n > 0 ? n : 1, sizeof(*started));
+
+	for (int i = 0; i < n; i++) {
+		if (!links[i])
+			continue;
+		started[i] = th && started && !pthread_create(&th[i], NULL, destroy_one, links[i]);
+		if (!started[i])
+			bpf_link__destroy(links[i]);
+	}
+	for (int i = 0; i < n && started; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+	free(th);
+	free(started);
+}
+
 void malloc_probes__free(struct malloc_probes *mp)
 {
 	if (!mp)
 		return;
-	for (int i = 0; i < mp->n; i++)
-		bpf_link__destroy(mp->links[i]);
+	links_destroy(mp->links, mp->n);
 	free(mp->links);
 	free(mp->names);
 	free(mp);

@@ -32,6 +32,9 @@ struct malloc_probes *malloc_probes__attach(const struct malloc_bpf *skel, pid_t
 /* The probed allocators' file names ("libjemalloc.so.2, ..."), or NULL. */
 const char *malloc_probes__names(const struct malloc_probes *mp);
 void malloc_probes__free(struct malloc_probes *mp);
+struct bpf_link;
+/* Destroy links concurrently (each waits for a grace period); NULLs skipped. */
+void links_destroy(struct bpf_link **links, int n);
 /* Copy the kernel's per-stack totals into the tracker (growth). */
 void malloc_sync(const struct malloc_bpf *skel, struct tracker *t);
 /* Outstanding blocks per stack (older than min_age_ns) into acc[0..n). */
