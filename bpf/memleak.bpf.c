@@ -210,6 +210,35 @@ static __always_inline bool send_snapshot(struct pt_regs *regs, __u32 tgid, __s3
  * the caller's return address when the current function (a leaf syscall
  * wrapper, or an allocator entered through a uprobe at its first
  * instruction) has pushed nothing — the frame the walk skips. */
+/* Code built without frame pointers (most distribution packages) leaves
+ * the chain empty, and then every caller of a wrapper such as redis's
+ * zmalloc would share one site and the first caller's cached stack. The
+ * words of the window that point into the executable's text are, almost
+ * always, return addresses of those callers: they tell the sites apart at
+ * no extra read. */
+static __always_inline void site_text_words(const __u64 *w, struct site_key *k)
+{
+	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+	__u64 lo, hi, mix = 0;
+
+	if (!mm)
+		return;
+	lo = mm->start_code;
+	hi = mm->end_code;
+	/* Wrappers nest (sdsnewlen -> s_malloc -> zmalloc): keep the first
+	 * text word and fold in every later one, so callers that part
+	 * further up still get sites of their own. */
+	for (int i = 1; i < SITE_WINDOW; i++) {
+		if (w[i] < lo || w[i] >= hi)
+			continue;
+		if (!k->up1)
+			k->up1 = w[i];
+		else
+			mix = (mix << 7 | mix >> 57) ^ w[i];
+	}
+	k->up2 = mix;
+}
+
 static __always_inline void site_read(struct pt_regs *regs, __u32 tgid, struct site_key *k)
 {
 	__u64 w[SITE_WINDOW] = {};
@@ -224,6 +253,8 @@ static __always_inline void site_read(struct pt_regs *regs, __u32 tgid, struct s
 	k->ret = w[0];
 	k->up1 = fp_step(w, SITE_WINDOW, sp, &bp);
 	k->up2 = bp ? fp_step(w, SITE_WINDOW, sp, &bp) : 0;
+	if (!k->up1)
+		site_text_words(w, k);
 }
 
 /* The stack id of a site: cached, or walked (and a snapshot sent). */
