@@ -21,6 +21,7 @@
 #include "memstat.h"
 #include "output.h"
 #include "procfs.h"
+#include "sockleak_tcp.h"
 
 #define DEFAULT_MAPS     8
 #define DEFAULT_TOP      20
@@ -125,26 +126,12 @@ static bool read_u64_file(const char *path, const char *key, uint64_t *v)
 /* Socket buffer memory of the whole host: TCP and UDP "mem" in pages. */
 static bool host_sock_bytes(uint64_t *bytes)
 {
-	char *buf = NULL;
-	bool ok = false;
-	uint64_t total = 0;
+	struct sockstat ss;
 
-	if (read_file("/proc/net/sockstat", &buf) < 0) {
-		free(buf);
+	if (sockstat_read(&ss) < 0 || !ss.have_mem)
 		return false;
-	}
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		if (strncmp(line, "TCP:", 4) && strncmp(line, "UDP:", 4))
-			continue;
-		char *m = strstr(line, " mem ");
-		if (m) {
-			total += strtoull(m + 5, NULL, 10);
-			ok = true;
-		}
-	}
-	free(buf);
-	*bytes = total * (uint64_t)sysconf(_SC_PAGESIZE);
-	return ok;
+	*bytes = (ss.tcp_mem_pages + ss.udp_mem_pages) * (uint64_t)sysconf(_SC_PAGESIZE);
+	return true;
 }
 
 static bool host_psi(struct psi *p)

@@ -127,14 +127,26 @@ void tcp_table_free(struct tcp_table *t)
 
 /* "TCP: inuse 5 orphan 0 tw 2 alloc 7 mem 1": look the words up after
  * the protocol tag. */
-static uint64_t word_after(const char *line, const char *word)
+static bool word_value(const char *line, const char *word, uint64_t *v)
 {
 	char key[32];
 	const char *p;
+	size_t len = strcspn(line, "\n");
 
 	snprintf(key, sizeof(key), " %s ", word);
 	p = strstr(line, key);
-	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
+	if (!p || p >= line + len)
+		return false;
+	*v = strtoull(p + strlen(key), NULL, 10);
+	return true;
+}
+
+static uint64_t word_after(const char *line, const char *word)
+{
+	uint64_t v = 0;
+
+	word_value(line, word, &v);
+	return v;
 }
 
 static const char *line_of(const char *buf, const char *tag)
@@ -165,8 +177,10 @@ int sockstat_read(struct sockstat *s)
 		s->tcp_orphan = word_after(l, "orphan");
 		s->tcp_tw = word_after(l, "tw");
 		s->tcp_alloc = word_after(l, "alloc");
-		s->tcp_mem_pages = word_after(l, "mem");
+		s->have_mem |= word_value(l, "mem", &s->tcp_mem_pages);
 	}
+	if ((l = line_of(buf, "UDP:")))
+		s->have_mem |= word_value(l, "mem", &s->udp_mem_pages);
 	free(buf);
 	if (proc_read(0, "net/sockstat6", &buf) >= 0) {
 		if ((l = line_of(buf, "TCP6:")))

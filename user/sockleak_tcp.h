@@ -4,6 +4,7 @@
 #define MEMSCOPE_SOCKLEAK_TCP_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define TCP_ST_ESTABLISHED 1
@@ -32,10 +33,13 @@ const struct tcp_row *tcp_table_find(const struct tcp_table *t, uint64_t ino);
 void tcp_table_free(struct tcp_table *t);
 const char *tcp_state_name(int state);
 
-/* The TCP lines of /proc/net/sockstat and sockstat6. */
+/* The TCP and UDP lines of /proc/net/sockstat and sockstat6 (memdiag
+ * reads the socket buffer pages from here too). */
 struct sockstat {
 	uint64_t sockets_used;
 	uint64_t tcp_inuse, tcp_orphan, tcp_tw, tcp_alloc, tcp_mem_pages;
+	uint64_t udp_mem_pages;
+	bool have_mem;          /* a TCP or UDP line carried "mem" */
 	uint64_t tcp6_inuse;
 };
 int sockstat_read(struct sockstat *s);
