@@ -221,38 +221,36 @@ int mark_victim_tp(struct trace_event_raw_mark_victim *ctx)
 {
 	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
 	__u32 pid = BPF_CORE_READ(ctx, pid);
-	struct oom_event *e;
+	/* One reservation and one NULL check for both cases: with one per
+	 * branch clang merges the reserves and tests the pointer again later,
+	 * and the 6.1 verifier (no branch pruning on a non-NULL alloc_mem)
+	 * then sees an unreleased reference on an impossible path. */
+	struct oom_event *e = event_begin(cur);
 
-	if (pid == BPF_CORE_READ(cur, pid)) {
-		e = event_begin(cur);
-		if (!e)
-			return 0;
-		record_victim(e, cur);
-		e->flags |= OOM_F_VICTIM_IS_CUR;
-		record_chain(e, task_memcg(cur));
-		bpf_ringbuf_submit(e, 0);
-		return 0;
-	}
-	e = event_begin(cur);
 	if (!e)
 		return 0;
-	e->victim_pid = pid;
-	if (bpf_core_field_exists(ctx->total_vm)) {
-		unsigned short off = BPF_CORE_READ(ctx, __data_loc_comm) & 0xffff;
+	if (pid == BPF_CORE_READ(cur, pid)) {
+		record_victim(e, cur);
+		e->flags |= OOM_F_VICTIM_IS_CUR;
+	} else {
+		e->victim_pid = pid;
+		if (bpf_core_field_exists(ctx->total_vm)) {
+			unsigned short off = BPF_CORE_READ(ctx, __data_loc_comm) & 0xffff;
 
-		/* These fields are in kB (OOM_F_TP_FIELDS tells user space). */
-		e->flags |= OOM_F_TP_FIELDS;
-		bpf_probe_read_kernel_str(&e->victim_comm, sizeof(e->victim_comm),
-					  (void *)ctx + off);
-		e->total_vm_pages = BPF_CORE_READ(ctx, total_vm);
-		e->anon_pages = BPF_CORE_READ(ctx, anon_rss);
-		e->file_pages = BPF_CORE_READ(ctx, file_rss);
-		e->shmem_pages = BPF_CORE_READ(ctx, shmem_rss);
-		e->victim_uid = BPF_CORE_READ(ctx, uid);
-		e->pgtables_bytes = BPF_CORE_READ(ctx, pgtables) * 1024;
-		e->oom_score_adj = BPF_CORE_READ(ctx, oom_score_adj);
+			/* These fields are in kB (OOM_F_TP_FIELDS tells user space). */
+			e->flags |= OOM_F_TP_FIELDS;
+			bpf_probe_read_kernel_str(&e->victim_comm, sizeof(e->victim_comm),
+						  (void *)ctx + off);
+			e->total_vm_pages = BPF_CORE_READ(ctx, total_vm);
+			e->anon_pages = BPF_CORE_READ(ctx, anon_rss);
+			e->file_pages = BPF_CORE_READ(ctx, file_rss);
+			e->shmem_pages = BPF_CORE_READ(ctx, shmem_rss);
+			e->victim_uid = BPF_CORE_READ(ctx, uid);
+			e->pgtables_bytes = BPF_CORE_READ(ctx, pgtables) * 1024;
+			e->oom_score_adj = BPF_CORE_READ(ctx, oom_score_adj);
+		}
+		e->flags |= OOM_F_CHAIN_OF_TRIG;
 	}
-	e->flags |= OOM_F_CHAIN_OF_TRIG;
 	record_chain(e, task_memcg(cur));
 	bpf_ringbuf_submit(e, 0);
 	return 0;
