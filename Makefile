@@ -56,7 +56,7 @@ endif
 .DELETE_ON_ERROR:
 # Keep the BPF objects: they are inputs of the skeletons and worth inspecting.
 .SECONDARY: $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_NAMES))
-.PHONY: all tools workloads test unit e2e demo bench clean deps
+.PHONY: all tools workloads test test-vm unit e2e demo bench clean deps
 all: tools workloads
 
 tools: $(BINS)
@@ -129,6 +129,12 @@ e2e: all
 # The README's test command: unit tests of the core, then the end-to-end suite.
 test: all $(UNIT_BINS)
 	$(Q)scripts/run-tests.sh
+
+# The same suites in a QEMU guest on Debian's stock kernel with cgroup v2
+# alone (scripts/test-vm; its packages: scripts/deps.sh vm).
+test-vm: all $(UNIT_BINS)
+	$(Q)scripts/deps.sh vm
+	$(Q)scripts/test-vm
 
 demo: all
 	$(Q)scripts/demo.sh

@@ -6,13 +6,17 @@ set -eu
 BUILD="clang llvm make gcc libc6-dev pkg-config libbpf-dev libelf-dev zlib1g-dev libdw-dev bpftool"
 TEST="g++ libcmocka-dev bats jq iproute2 procps python3 libjemalloc2"
 BENCH="bpftrace redis-server redis-tools"
+# make test-vm: QEMU, the initramfs' static busybox, and what unpacks
+# Debian's kernel package and orders its modules.
+VM="qemu-system-x86 busybox-static cpio kmod"
 
 case "${1:-all}" in
 	build) want="$BUILD" ;;
 	test)  want="$BUILD $TEST" ;;
 	bench) want="$BUILD $TEST $BENCH" ;;
-	all)   want="$BUILD $TEST $BENCH" ;;
-	*) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
+	vm)    want="$BUILD $TEST $VM" ;;
+	all)   want="$BUILD $TEST $BENCH $VM" ;;
+	*) echo "usage: $0 [build|test|bench|vm|all]" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -1,0 +1,66 @@
+#!/bin/bash
+# Stage 2 of the test guest, PID 1 after switch_root onto the host's root
+# (read-only 9p under a tmpfs overlay): mount what a systemd host would,
+# with cgroup2 alone and the memory controller enabled for children, then
+# run the command the host put in /run/memscope-vm/env in the tree and
+# leave its exit status in /run/memscope-vm/status for the host.
+OUT=/run/memscope-vm
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TERM=dumb LANG=C.UTF-8
+
+poweroff_now() {
+	sync
+	umount "$OUT" 2>/dev/null
+	/bin/busybox poweroff -f
+	echo o > /proc/sysrq-trigger
+	sleep 60
+}
+
+mount_all() {
+	mount -t proc proc /proc &&
+	mount -t sysfs sysfs /sys &&
+	mount -t devtmpfs devtmpfs /dev &&
+	mkdir -p /dev/pts /dev/shm &&
+	# What udev or systemd would make; bash's <(...) needs /dev/fd.
+	ln -sfn /proc/self/fd /dev/fd && ln -sfn /proc/self/fd/0 /dev/stdin &&
+	ln -sfn /proc/self/fd/1 /dev/stdout && ln -sfn /proc/self/fd/2 /dev/stderr &&
+	mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts &&
+	mount -t tmpfs -o mode=1777 shm /dev/shm &&
+	mount -t tmpfs -o mode=1777 tmp /tmp &&
+	mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup &&
+	echo '+memory +pids' > /sys/fs/cgroup/cgroup.subtree_control &&
+	mount -t tracefs tracefs /sys/kernel/tracing &&
+	mount -t debugfs debugfs /sys/kernel/debug &&
+	mount -t bpf bpf /sys/fs/bpf &&
+	# The kernel package's own modules, should a test need one.
+	mkdir -p "/lib/modules/$(uname -r)" &&
+	mount --bind "$MEMSCOPE_VM_MODULES" "/lib/modules/$(uname -r)" &&
+	ip link set lo up &&
+	hostname memscope-vm
+}
+
+# shellcheck source=/dev/null
+. "$OUT/env" || { echo "memscope-vm: no $OUT/env" >&2; poweroff_now; }
+if ! mount_all; then
+	echo "memscope-vm: setting up the guest failed" >&2
+	poweroff_now
+fi
+# Kernel messages (OOM reports) stay in dmesg for the tests, off the console.
+dmesg -n 1
+
+echo "memscope-vm: kernel $(uname -r) ($(uname -v)), accelerator $VM_ACCEL, $(nproc) CPUs, $(awk '/^MemTotal/ { print int($2 / 1024) }' /proc/meminfo) MiB"
+echo "memscope-vm: cgroup layout:"
+findmnt -n -o TARGET,FSTYPE,OPTIONS -t cgroup,cgroup2 | sed 's/^/  /'
+echo "  controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+echo "  subtree_control: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+echo "memscope-vm: running in $MEMSCOPE_TREE: CI=$CI ${VM_CMD[*]}"
+
+export CI
+[ -n "${MEMSCOPE_BUILD:-}" ] && export MEMSCOPE_BUILD
+cd "$MEMSCOPE_TREE" || poweroff_now
+start=$SECONDS
+"${VM_CMD[@]}" < /dev/null
+rc=$?
+echo "memscope-vm: exit status $rc after $((SECONDS - start)) s"
+echo "$rc" > "$OUT/status"
+poweroff_now
