@@ -20,24 +20,114 @@ need_bpf() {
 	skip "$why"
 }
 
-need_memcg_v1() {
-	[ -d "$MEMCG_V1" ] && [ -w "$MEMCG_V1" ] && return 0
+# The memory cgroup layout the scratch cgroups go into: v1 where the memory
+# controller is a v1 hierarchy (this host's hybrid layout), else v2 where
+# cgroup2 is mounted at /sys/fs/cgroup with memory enabled for children
+# (systemd's unified layout, the test guest). Sets MEMCG_VERSION (1 or 2,
+# empty when neither), MEMCG_ROOT, and MEMCG_WHY when there is none.
+memcg_detect() {
+	local v2=/sys/fs/cgroup
+	MEMCG_VERSION= MEMCG_ROOT= MEMCG_WHY=
+	if [ -f "$MEMCG_V1/memory.usage_in_bytes" ]; then
+		MEMCG_VERSION=1 MEMCG_ROOT=$MEMCG_V1
+	elif [ "$(stat -fc %T "$v2" 2>/dev/null)" = cgroup2fs ]; then
+		if grep -qw memory "$v2/cgroup.subtree_control"; then
+			MEMCG_VERSION=2 MEMCG_ROOT=$v2
+		else
+			MEMCG_WHY="cgroup v2 without the memory controller in $v2/cgroup.subtree_control"
+		fi
+	else
+		MEMCG_WHY="no memory cgroup: neither $MEMCG_V1 (v1) nor cgroup2 at $v2"
+	fi
+	[ -z "$MEMCG_ROOT" ] || [ -w "$MEMCG_ROOT" ] || { MEMCG_WHY="$MEMCG_ROOT is not writable"; MEMCG_VERSION= MEMCG_ROOT=; }
+	# sockleak's JSON names the memory cgroup in this field.
+	MEMCG_JSON_FIELD=cgroup_v2
+	[ "$MEMCG_VERSION" = 1 ] && MEMCG_JSON_FIELD=cgroup_v1_memory
+	return 0
+}
+memcg_detect
+
+# Tests that make scratch memory cgroups: either layout will do. Under
+# CI=true a missing one is a failure, not a skip.
+need_memcg() {
+	[ -n "$MEMCG_ROOT" ] && return 0
 	if [ "${CI:-}" = true ]; then
-		echo "no writable cgroup v1 memory hierarchy at $MEMCG_V1" >&2
+		echo "$MEMCG_WHY (CI=true: failing instead of skipping)" >&2
 		return 1
 	fi
-	skip "no writable cgroup v1 memory hierarchy"
+	skip "$MEMCG_WHY"
 }
 
-# Create a scratch v1 memory cgroup owned by this test; echoes its directory.
-# Every one is removed by cleanup_scratch (call it from teardown).
+# For what only v1 has (memory.memsw.*, memory.oom_control's knobs).
+need_memcg_v1() {
+	need_memcg || return 1
+	[ "$MEMCG_VERSION" = 1 ] || skip "needs a cgroup v1 memory hierarchy (this is v$MEMCG_VERSION)"
+}
+
+# For what only v2 has (memory.oom.group, memory.events.local).
+need_memcg_v2() {
+	need_memcg || return 1
+	[ "$MEMCG_VERSION" = 2 ] || skip "needs the cgroup v2 memory controller (this is v$MEMCG_VERSION)"
+}
+
+# Create a scratch memory cgroup owned by this test, optionally with a
+# hard limit (memory.limit_in_bytes or memory.max, no swap beyond it);
+# echoes its directory. Every one is removed by cleanup_scratch (call it
+# from teardown).
 scratch_memcg() {
 	local name="memscope-test-$$-$1" limit="${2:-}"
-	local dir="$MEMCG_V1/$name"
+	local dir="$MEMCG_ROOT/$name"
+	[ -n "$MEMCG_ROOT" ] || { echo "scratch_memcg: $MEMCG_WHY" >&2; return 1; }
 	mkdir "$dir" || return 1
 	echo "$dir" >> "$BATS_TEST_TMPDIR/.scratch_cgroups"
-	[ -n "$limit" ] && echo "$limit" > "$dir/memory.limit_in_bytes"
+	if [ -n "$limit" ]; then
+		if [ "$MEMCG_VERSION" = 1 ]; then
+			echo "$limit" > "$dir/memory.limit_in_bytes"
+		else
+			echo "$limit" > "$dir/memory.max"
+			[ -f "$dir/memory.swap.max" ] && echo 0 > "$dir/memory.swap.max"
+		fi
+	fi
 	echo "$dir"
+}
+
+# The kernel's own counters of a scratch memory cgroup, either layout.
+memcg_usage() {
+	if [ "$MEMCG_VERSION" = 1 ]; then cat "$1/memory.usage_in_bytes"; else cat "$1/memory.current"; fi
+}
+memcg_oom_kills() {
+	if [ "$MEMCG_VERSION" = 1 ]; then
+		awk '$1 == "oom_kill" { print $2 }' "$1/memory.oom_control"
+	else
+		awk '$1 == "oom_kill" { print $2 }' "$1/memory.events"
+	fi
+}
+# memory.stat's name for KEY (its v2 name) on this layout: v1's
+# hierarchical total_ keys.
+memcg_stat_key() {
+	if [ "$MEMCG_VERSION" = 1 ]; then
+		case "$1" in
+		anon) echo total_rss ;;
+		file) echo total_cache ;;
+		*) echo "total_$1" ;;
+		esac
+	else
+		echo "$1"
+	fi
+}
+
+# memcg_stat DIR KEY: a memory.stat value by its v2 name.
+memcg_stat() {
+	awk -v k="$(memcg_stat_key "$2")" '$1 == k { print $2; found = 1 } END { exit !found }' "$1/memory.stat"
+}
+
+# This shell's memory cgroup path as the kernel shows it in /proc/PID/cgroup.
+self_memcg_path() {
+	if [ "$MEMCG_VERSION" = 1 ]; then
+		awk -F: '$2 ~ /(^|,)memory(,|$)/ { print $3 }' /proc/self/cgroup
+	else
+		awk -F: '$1 == 0 { print $3 }' /proc/self/cgroup
+	fi
 }
 
 cleanup_scratch() {

@@ -244,8 +244,8 @@ jemalloc() {
 	grep -E "main;leak_mapping;.* $((8 * 64 * 1024))$" "$BATS_TEST_TMPDIR/f"
 }
 
-@test "-c: every process of a v1 memory cgroup, reported by pid with its leak" {
-	need_memcg_v1
+@test "-c: every process of a memory cgroup, reported by pid with its leak" {
+	need_memcg
 	local cg out="$BATS_TEST_TMPDIR/cg.json" err="$BATS_TEST_TMPDIR/cg.err" p1 p2
 	cg=$(scratch_memcg leak)
 	# One process there before the tracer (held until SIGUSR1), one started after.

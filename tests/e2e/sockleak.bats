@@ -157,7 +157,7 @@ start_server() {
 	[ "$(field "$pid" created)" -eq 5 ]
 	[ "$(field "$pid" closed_at_exit)" -eq 5 ]
 	# Its cgroup comes from the ids the kernel recorded: /proc is gone.
-	[ "$(field "$pid" cgroup_v1_memory)" = "$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)" ]
+	[ "$(field "$pid" "$MEMCG_JSON_FIELD")" = "$(self_memcg_path)" ]
 	[ "$(field "$pid" alive)" -eq 0 ]
 	[ "$(field "$pid" leaked_total)" -eq 0 ]
 }
@@ -181,10 +181,10 @@ start_server() {
 	[ "$(field "$pid" baseline)" -eq "$(ls /proc/$pid/fd | wc -l)" ]
 }
 
-# Two scratch v1 memory cgroups: a client leaking one socket in ten in A,
+# Two scratch memory cgroups: a client leaking one socket in ten in A,
 # a well-behaved one in B, the server outside both.
 two_cgroup_clients() {
-	need_memcg_v1
+	need_memcg
 	CGA=$(scratch_memcg sockA)
 	CGB=$(scratch_memcg sockB)
 	start_server --close
@@ -211,7 +211,7 @@ two_cgroup_clients() {
 	[ "$(field "$CA" closed)" -eq 45 ]
 	[ "$(field "$CA" alive)" -eq 5 ]
 	[ "$(field "$CA" cgroup)" = "$rel" ]
-	[ "$(field "$CA" cgroup_v1_memory)" = "$rel" ]
+	[ "$(field "$CA" "$MEMCG_JSON_FIELD")" = "$rel" ]
 	[ -z "$(proc_json "$CB")" ]
 	[ -z "$(proc_json "$SRV")" ]
 	# Only A's five live sockets sit in the kernel's table: nothing of the
