@@ -19,11 +19,14 @@ teardown() {
 	cleanup_scratch
 }
 
+# The kernel takes the comm from the file name at exec: once it is the
+# hostile name, the program runs and the tools see it.
+comm_is() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
+
 start_evil() {
 	"$EVIL_DIR/$EVIL" &
 	EVIL_PID=$!
-	wait_for 5 grep -q leakmap "/proc/$EVIL_PID/maps" || wait_for 5 test -e "/proc/$EVIL_PID/maps"
-	sleep 0.3
+	wait_for 30 comm_is "$EVIL_PID" "$EVIL"
 }
 
 no_raw_escape() {

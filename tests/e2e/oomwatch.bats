@@ -129,6 +129,44 @@ kernel_killed_line() {
 	kernel_killed_line "$holder" | grep -F "oom_score_adj:1000"
 }
 
+@test "oomwatch: memory.oom.group=1 kills every member, each reported, matching memory.events" {
+	need_memcg_v2
+	dir=$(scratch_memcg group 64M)
+	name=$(basename "$dir")
+	echo 1 > "$dir/memory.oom.group"
+	start_oomwatch --json -c "$dir"
+	# Two members hold 16 MiB each; the third grows until the cgroup is
+	# full and is the one selected (the largest); the group goes with it.
+	run_in_cgroup "$dir" "$W/hog" -t 16 -s 8 -H -r "$BATS_TEST_TMPDIR/m1"
+	m1=$BG_PID
+	run_in_cgroup "$dir" "$W/hog" -t 16 -s 8 -H -r "$BATS_TEST_TMPDIR/m2"
+	m2=$BG_PID
+	wait_for 60 test -e "$BATS_TEST_TMPDIR/m1" -a -e "$BATS_TEST_TMPDIR/m2"
+	run_in_cgroup "$dir" "$W/hog" -t 200 -s 8
+	big=$BG_PID
+	for p in "$big" "$m1" "$m2"; do
+		st=0; wait "$p" || st=$?
+		[ "$st" -eq 137 ]
+	done
+	# The kernel counts one oom_kill per member and one group kill.
+	kernel=$(memcg_oom_kills "$dir")
+	[ "$kernel" -eq 3 ]
+	[ "$(awk '$1 == "oom_group_kill" { print $2 }' "$dir/memory.events")" = 1 ]
+	wait_for 60 sh -c "[ \$(grep -c '\"oom_kill\"' '$OUT') -ge $kernel ]"
+	stop_oomwatch
+	[ "$(kills | wc -l)" -eq "$kernel" ]
+	[ "$(kills | jq -r .victim.pid | sort -n | tr '\n' ' ')" = "$(printf '%s\n' "$big" "$m1" "$m2" | sort -n | tr '\n' ' ')" ]
+	[ "$(kills | jq -r 'select(.kind == "selected") | .victim.pid')" = "$big" ]
+	[ "$(kills | jq -r 'select(.kind == "group member") | .victim.pid' | sort -n | tr '\n' ' ')" = "$(printf '%s\n' "$m1" "$m2" | sort -n | tr '\n' ' ')" ]
+	[ "$(kills | jq -r .memcg.path | sort -u)" = "/$name" ]
+	[ "$(kills | jq -r .memcg.oom_group | sort -u)" = true ]
+	[ "$(kills | jq -r .trigger.pid | sort -u)" = "$big" ]
+	s=$(jq -c 'select(.event == "summary")' "$OUT")
+	[ "$(jq -r .kills <<< "$s")" -eq "$kernel" ]
+	[ "$(jq -r --arg p "/$name" '.cgroups[] | select(.path == $p) | .kernel_oom_kill' <<< "$s")" -eq "$kernel" ]
+	[ "$(jq -r --arg p "/$name" '.cgroups[] | select(.path == $p) | .missed' <<< "$s")" -eq 0 ]
+}
+
 @test "oomwatch: plain report, the classic tracepoint, and --output-dir files" {
 	need_memcg
 	dir=$(scratch_memcg plain 32M)
