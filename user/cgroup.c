@@ -339,16 +339,48 @@ static bool under(const char *path, const char *mount)
 }
 
 static char *search_name;
+static bool search_exact;
 static char *search_found;
 
 static int search_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
+	const char *base = path + ftw->base;
+
 	(void)st;
-	if (type == FTW_D && strstr(path + ftw->base, search_name)) {
+	if (type == FTW_D && ftw->level > 0 &&
+	    (search_exact ? !strcmp(base, search_name) : strstr(base, search_name) != NULL)) {
 		search_found = strdup(path);
 		return 1;
 	}
 	return 0;
+}
+
+/* The first directory under mount named exactly name (nftw's order). */
+static char *find_named(const char *mount, const char *name, bool exact)
+{
+	search_found = NULL;
+	search_name = (char *)name;
+	search_exact = exact;
+	nftw(mount, search_cb, 16, FTW_PHYS | FTW_MOUNT);
+	return search_found;
+}
+
+/* A systemd unit or slice by its name alone (php8.2-fpm.service,
+ * system.slice): unit names are unique on a host, wherever the unit's
+ * slice puts it. */
+static char *find_by_unit_name(const char *mount, const char *arg)
+{
+	static const char *const kinds[] = { ".service", ".scope", ".slice" };
+	size_t n = strlen(arg);
+
+	if (strchr(arg, '/'))
+		return NULL;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		size_t k = strlen(kinds[i]);
+		if (n > k && !strcmp(arg + n - k, kinds[i]))
+			return find_named(mount, arg, true);
+	}
+	return NULL;
 }
 
 /* A container or pod id: at least 12 hex chars, or a pod UID. */
@@ -361,17 +393,13 @@ static char *find_by_container_id(const char *mount, const char *arg)
 		if (strlen(arg) != 36 || !pod_uid_at(arg, tmp))
 			return NULL;
 	}
-	search_found = NULL;
-	search_name = (char *)arg;
-	nftw(mount, search_cb, 16, FTW_PHYS | FTW_MOUNT);
-	if (!search_found && strchr(arg, '-')) {
+	if (!find_named(mount, arg, false) && strchr(arg, '-')) {
 		/* systemd-driver pod slices spell the UID with underscores */
 		snprintf(uscore, sizeof(uscore), "%s", arg);
 		for (char *c = uscore; *c; c++)
 			if (*c == '-')
 				*c = '_';
-		search_name = uscore;
-		nftw(mount, search_cb, 16, FTW_PHYS | FTW_MOUNT);
+		find_named(mount, uscore, false);
 	}
 	return search_found;
 }
@@ -398,6 +426,8 @@ int cgroup_resolve(const char *arg, struct cgroup_target *t)
 		free(cand);
 		if (!dir)
 			dir = find_by_container_id(mount, arg);
+		if (!dir)
+			dir = find_by_unit_name(mount, arg);
 	}
 	if (!dir)
 		return -ENOENT;

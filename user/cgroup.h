@@ -50,8 +50,9 @@ struct container_ref {
 bool container_from_path(const char *path, struct container_ref *ref);
 
 /* Resolve the -c argument: an absolute directory under a cgroup mount, a
- * path relative to the memory (or v2) hierarchy, or a container/pod id
- * (prefix of at least 12 hex chars). Fills the absolute directory of the
+ * path relative to the memory (or v2) hierarchy (system.slice/x.service),
+ * a container/pod id (prefix of at least 12 hex chars), or a systemd
+ * unit or slice name alone (x.service, x.scope, x.slice). Fills the absolute directory of the
  * memory cgroup and the cgroup2 id when the cgroup exists on v2. Returns
  * -ENOENT with nothing printed when it cannot be found. */
 struct cgroup_target {

@@ -91,6 +91,16 @@ scratch_memcg() {
 	echo "$dir"
 }
 
+# scratch_memcg_child PARENT NAME: a memory cgroup inside a scratch one (a
+# unit in its slice); on v2 the parent delegates the memory controller.
+scratch_memcg_child() {
+	local dir="$1/$2"
+	[ "$MEMCG_VERSION" = 2 ] && { echo +memory > "$1/cgroup.subtree_control" || return 1; }
+	mkdir "$dir" || return 1
+	echo "$dir" >> "$BATS_TEST_TMPDIR/.scratch_cgroups"
+	echo "$dir"
+}
+
 # The kernel's own counters of a scratch memory cgroup, either layout.
 memcg_usage() {
 	if [ "$MEMCG_VERSION" = 1 ]; then cat "$1/memory.usage_in_bytes"; else cat "$1/memory.current"; fi
@@ -133,11 +143,12 @@ self_memcg_path() {
 cleanup_scratch() {
 	local f="$BATS_TEST_TMPDIR/.scratch_cgroups" dir p
 	[ -f "$f" ] || return 0
-	while read -r dir; do
+	# Children before their parents: the reverse of creation.
+	tac "$f" | while read -r dir; do
 		[ -d "$dir" ] || continue
 		for p in $(cat "$dir/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		for _ in $(seq 50); do rmdir "$dir" 2>/dev/null && break; sleep 0.1; done
-	done < "$f"
+		wait_for 30 rmdir "$dir" 2>/dev/null
+	done
 	rm -f "$f"
 }
 

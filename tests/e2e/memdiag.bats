@@ -146,6 +146,36 @@ kernel_ws() {
 	jq -e '[.cgroups[] | .working_set_pct_of_limit // -1] | . == (sort | reverse)' <<< "$output"
 }
 
+@test "memdiag -c with systemd names: slice/unit paths and a unit name alone resolve (memdiag, oomwatch, sockleak)" {
+	need_memcg
+	slice=$(scratch_memcg m.slice)
+	unit=$(scratch_memcg_child "$slice" "memscope-test-$$-php.service")
+	start_in "$unit" "$W/hold_anon" 20
+	rel="/$(basename "$slice")/$(basename "$unit")"
+	for arg in "${rel#/}" "$rel" "$(basename "$unit")"; do
+		run "$B/memdiag" -c "$arg" --json
+		[ "$status" -eq 0 ]
+		[ "$(jq -r .cgroup.dir <<< "$output")" = "$unit" ]
+		[ "$(jq -r .cgroup.path <<< "$output")" = "$rel" ]
+		approx "$(jq -r .breakdown.anon_bytes <<< "$output")" $((20 * MIB)) 5
+	done
+	# The slice by its name alone holds the unit's memory too.
+	run "$B/memdiag" -c "$(basename "$slice")" --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .cgroup.dir <<< "$output")" = "$slice" ]
+	approx "$(jq -r .breakdown.anon_bytes <<< "$output")" $((20 * MIB)) 5
+	# A unit that does not exist is one line and exit 1.
+	run "$B/memdiag" -c "memscope-no-such-unit.service"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	# The tracers take the same names.
+	need_bpf
+	for tool in oomwatch sockleak; do
+		run "$B/$tool" -c "$(basename "$unit")" -d 1
+		[ "$status" -eq 0 ]
+	done
+}
+
 @test "memdiag --snapshot: the memory fault guide's sample, working set 3.24e9 not 5.2 GB" {
 	run "$B/memdiag" --snapshot "$FIX/v1_guide" --json
 	[ "$status" -eq 0 ]
