@@ -19,21 +19,26 @@ teardown() {
 	true
 }
 
-# trace_pid DURATION TRACER_ARGS... -- WORKLOAD ARGS...: start the workload
-# held (-w), attach, release it, and leave the final JSON report in $OUT.
+# trace_pid TRACER_ARGS... -- WORKLOAD ARGS...: start the workload held
+# (-w), attach, release it, stop the tracer (SIGINT: final report) once the
+# workload says it is done (its one line on stdout), and leave the final
+# JSON report in $OUT. No time window: as slow a machine as need be. A
+# leading number (the window of older callers) is ignored.
 trace_pid() {
-	local dur="$1"; shift
 	local targs=()
+	[[ "$1" =~ ^[0-9]+$ ]] && shift
 	while [ "$1" != "--" ]; do targs+=("$1"); shift; done
 	shift
 	"$@" -w > "$BATS_TEST_TMPDIR/wl.out" &
 	WL_PID=$!
 	OUT="$BATS_TEST_TMPDIR/report.json"
 	ERR="$BATS_TEST_TMPDIR/tracer.err"
-	"$T" -p "$WL_PID" -d "$dur" --json "${targs[@]}" > "$OUT" 2> "$ERR" &
+	"$T" -p "$WL_PID" --json "${targs[@]}" > "$OUT" 2> "$ERR" &
 	TR_PID=$!
-	wait_ready "$ERR"
+	wait_ready "$ERR" 60
 	kill -USR1 "$WL_PID"
+	wait_for 300 test -s "$BATS_TEST_TMPDIR/wl.out"
+	kill -INT "$TR_PID"
 	wait "$TR_PID"
 	TR_STATUS=$?
 	TR_PID=""
@@ -46,7 +51,7 @@ by_fn() { jq --arg f "$1" '[.stacks[] | select([.frames[].symbol] | index($f)) |
 frames_of_top() { jq -r '.stacks[0].frames[].symbol' <<<"$FINAL"; }
 
 @test "C with frame pointers: leak_mapping named, bytes exact" {
-	trace_pid 3 -- "$W/leak_mmap" 40 64
+	trace_pid -- "$W/leak_mmap" 40 64
 	[ "$TR_STATUS" -eq 0 ]
 	[ "$(top_field kind)" = anon ]
 	[ "$(top_field culprit)" = leak_mapping ]
@@ -58,7 +63,7 @@ frames_of_top() { jq -r '.stacks[0].frames[].symbol' <<<"$FINAL"; }
 }
 
 @test "C built -O2 -fomit-frame-pointer: the caller is still named" {
-	trace_pid 3 -- "$W/leak_mmap-nofp" 40 64
+	trace_pid -- "$W/leak_mmap-nofp" 40 64
 	[ "$(top_field culprit)" = leak_mapping ]
 	approx "$(top_field bytes)" $((40 * 64 * 1024)) 5
 }
@@ -71,7 +76,7 @@ chain_of_top() {
 }
 
 @test "-O2 -fomit-frame-pointer, 4 calls deep: DWARF unwinding names every caller down to main" {
-	trace_pid 3 -- "$W/leak_deep-nofp" 40 64
+	trace_pid -- "$W/leak_deep-nofp" 40 64
 	[ "$TR_STATUS" -eq 0 ]
 	[ "$(top_field culprit)" = grab_region ]
 	[ "$(top_field unwound)" = dwarf ]
@@ -83,7 +88,7 @@ chain_of_top() {
 }
 
 @test "--stack-mode fp: the frame-pointer walk alone loses that chain" {
-	trace_pid 3 --stack-mode fp -- "$W/leak_deep-nofp" 40 64
+	trace_pid --stack-mode fp -- "$W/leak_deep-nofp" 40 64
 	[ "$(top_field unwound)" = fp ]
 	# The return address at sp still names the immediate caller...
 	[ "$(top_field culprit)" = grab_region ]
@@ -99,13 +104,13 @@ chain_of_top() {
 }
 
 @test "static binary calling the mmap system call directly" {
-	trace_pid 3 -- "$W/leak_syscall-static" 30 128
+	trace_pid -- "$W/leak_syscall-static" 30 128
 	[ "$(top_field culprit)" = leak_raw ]
 	approx "$(top_field bytes)" $((30 * 128 * 1024)) 5
 }
 
 @test "C++ leaking through new, with --malloc" {
-	trace_pid 3 --malloc -- "$W/leak_new" 2000 300
+	trace_pid --malloc -- "$W/leak_new" 2000 300
 	[ "$(top_field kind)" = malloc ]
 	[[ "$(top_field culprit)" == Cache::leak_entry* ]]
 	approx "$(top_field bytes)" $((2000 * 300)) 5
@@ -126,7 +131,7 @@ jemalloc() {
 
 @test "--malloc -p on a process using jemalloc: its new/delete probed, the C++ leak named" {
 	jemalloc
-	trace_pid 3 --malloc -- env LD_PRELOAD="$JE" "$W/leak_new" 2000 300
+	trace_pid --malloc -- env LD_PRELOAD="$JE" "$W/leak_new" 2000 300
 	[ "$TR_STATUS" -eq 0 ]
 	grep -q "malloc probes on libjemalloc.so.2 (pid $WL_PID)" "$ERR"
 	[ "$(jq -c .summary.allocators <<<"$FINAL")" = '["libjemalloc.so.2"]' ]
@@ -164,7 +169,7 @@ jemalloc() {
 }
 
 @test "a workload that releases everything: no leak" {
-	trace_pid 3 --malloc -- "$W/free_all" 2000
+	trace_pid --malloc -- "$W/free_all" 2000
 	grep -q released "$BATS_TEST_TMPDIR/wl.out"
 	[ "$(jq -r .growing <<<"$FINAL")" = false ]
 	[ "$(jq '[.stacks[] | select(.kind == "anon" or .kind == "malloc")] | length' <<<"$FINAL")" -eq 0 ]
@@ -173,7 +178,7 @@ jemalloc() {
 }
 
 @test "partial munmap, mremap grow/shrink, MAP_FIXED, munmap across mappings" {
-	trace_pid 2 -n 50 -- "$W/mm_ops"
+	trace_pid -n 50 -- "$W/mm_ops"
 	[ "$(jq .summary.anon_bytes <<<"$FINAL")" -eq $((34 * PS)) ]
 	# Per function (through the workload's map() helper):
 	[ "$(by_fn grow_a)" -eq $((12 * PS)) ]
