@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "output.h"
 
 const char *fmt_bytes(char buf[HUMAN_LEN], uint64_t bytes)
@@ -280,11 +283,50 @@ void jw_null(struct jw *w, const char *key)
 static bool out_json;
 static const char *out_tool = "memscope";
 
+/* A pipe's writer polls POLLERR once the last reader is gone, a terminal
+ * POLLHUP after a hangup: both are seen without writing anything, so a
+ * tool that has nothing to say for hours still notices. */
+static bool stdout_hung_up(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
+}
+
+bool out_lost(void)
+{
+	return ferror(stdout) || stdout_hung_up();
+}
+
+static void out_exit_check(void)
+{
+	int err = 0;
+
+	if (fflush(stdout) == EOF)
+		err = errno;
+	if (!err && !out_lost())
+		return;
+	if (err == EPIPE || stdout_hung_up() || (!err && errno == EPIPE)) {
+		/* The reader is gone: end the way a process that did not ignore
+		 * SIGPIPE would (the shell's 141), with nothing more to say. */
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+	}
+	/* An earlier write may have failed (ferror) with its errno gone. */
+	fprintf(stderr, "%s: cannot write the output: %s\n", out_tool,
+		err ? strerror(err) : "a write to stdout failed");
+	_exit(1);
+}
+
 void out_set_json(bool json, const char *tool)
 {
+	static bool registered;
+
 	out_json = json;
 	if (tool)
 		out_tool = tool;
+	if (!registered)
+		registered = atexit(out_exit_check) == 0;
 }
 
 static void emit_msg(const char *level, const char *fmt, va_list ap)

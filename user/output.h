@@ -56,8 +56,16 @@ void jw_bool(struct jw *w, const char *key, bool val);
 void jw_null(struct jw *w, const char *key);
 
 /* Errors: one line on stderr, or a JSON object {"error": ...} on stdout
- * when json is set, so a pipeline reading JSON sees the failure too. */
+ * when json is set, so a pipeline reading JSON sees the failure too.
+ * The first call also arranges for the exit to account for stdout: a
+ * reader that went away (`tool | head -1`) ends the process by SIGPIPE
+ * once it has cleaned up (quietly, status 141 in a shell, as coreutils
+ * do); any other write error is one line and exit status 1. */
 void out_set_json(bool json, const char *tool);
+/* stdout is lost: its reader went away (a pipe's reader exited, the
+ * terminal hung up) or a write to it failed. Cheap enough to ask at
+ * every poll: the run loop stops when it is. */
+bool out_lost(void);
 void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

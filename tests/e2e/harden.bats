@@ -20,3 +20,27 @@ teardown() {
 	run "$b/memdiag" --snapshot "$ROOT/tests/fixtures/memstat/v2_pod" --json
 	[ "$status" -eq 0 ]
 }
+
+# `tool | head -1`: the tool must notice its reader is gone, detach and end
+# by SIGPIPE (the shell's 141) instead of holding the pipeline open; the
+# timeout only bounds a failure.
+pipe_status() {
+	{ timeout 120 "$@"; echo $? > "$BATS_TEST_TMPDIR/status"; } | head -1 > "$BATS_TEST_TMPDIR/line"
+	cat "$BATS_TEST_TMPDIR/status"
+}
+
+@test "harden: a closed stdout ends every tool quietly with SIGPIPE's status, -d included" {
+	need_bpf
+	[ "$(pipe_status "$B/sockleak" --json)" = 141 ]
+	grep -q '"event":"ready"' "$BATS_TEST_TMPDIR/line"
+	[ "$(pipe_status "$B/oomwatch" --json -d 600)" = 141 ]
+	[ "$(pipe_status "$B/memdiag" -i 0.5)" = 141 ]
+	"$W/hold_anon" 1 > /dev/null & BG_PID=$!
+	[ "$(pipe_status "$B/memleak-trace" --json -d 600 -p "$BG_PID")" = 141 ]
+}
+
+@test "harden: a stdout that cannot be written is one line and exit 1" {
+	run sh -c '"$1" --snapshot "$2" > /dev/full' sh "$B/memdiag" "$ROOT/tests/fixtures/memstat/v2_pod"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot write the output"* ]]
+}
