@@ -3,6 +3,7 @@
 # (issue 16). Each test was written against the defect it guards.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 teardown() {
 	[ -n "${TRACER:-}" ] && kill -INT "$TRACER" 2>/dev/null && wait "$TRACER" 2>/dev/null
@@ -43,4 +44,21 @@ pipe_status() {
 	run sh -c '"$1" --snapshot "$2" > /dev/full' sh "$B/memdiag" "$ROOT/tests/fixtures/memstat/v2_pod"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"cannot write the output"* ]]
+}
+
+@test "harden: memleak-trace -- COMMAND that cannot run is one error line; a command's exit status is its own" {
+	need_bpf
+	run --separate-stderr "$B/memleak-trace" --json -d 20 -- /nonexistent/bin
+	echo "out: $output"; echo "err: $stderr"
+	[ "$status" -ne 0 ]
+	[ "$(printf '%s\n' "$stderr" | grep -c .)" -eq 1 ]
+	[[ "$stderr" == *"cannot run /nonexistent/bin: No such file or directory"* ]]
+	! grep -q final_report <<< "$output"
+	run --separate-stderr "$B/memleak-trace" -d 60 -- sh -c 'exit 3'
+	echo "err: $stderr"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"sh exited with status 3"* ]]
+	run --separate-stderr "$B/memleak-trace" -d 60 -- sh -c 'kill -9 $$'
+	[ "$status" -eq 137 ]
+	[[ "$stderr" == *"sh was killed by SIGKILL"* ]]
 }
