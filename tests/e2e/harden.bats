@@ -62,3 +62,39 @@ pipe_status() {
 	[ "$status" -eq 137 ]
 	[[ "$stderr" == *"sh was killed by SIGKILL"* ]]
 }
+
+# A snapshot copied from elsewhere is outside text: a memory.stat that
+# is /dev/zero, a FIFO or huge is refused by name, at once.
+snapshot_copy() {
+	local d="$BATS_TEST_TMPDIR/snap"
+	rm -rf "$d"; cp -r "$ROOT/tests/fixtures/memstat/v2_pod" "$d"
+	echo "$d"
+}
+
+@test "harden: memdiag --snapshot refuses a memory.stat that is a link, a FIFO or too big, and names it" {
+	local d
+	d=$(snapshot_copy); rm "$d/memory.stat"; ln -s /dev/zero "$d/memory.stat"
+	run timeout 60 "$B/memdiag" --snapshot "$d"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"refusing to read $d/memory.stat: it is a symbolic link"* ]]
+
+	d=$(snapshot_copy); rm "$d/memory.stat"; mkfifo "$d/memory.stat"
+	run timeout 60 "$B/memdiag" --snapshot "$d"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"refusing to read $d/memory.stat: not a regular file"* ]]
+
+	d=$(snapshot_copy); truncate -s 64M "$d/memory.stat"
+	run timeout 60 "$B/memdiag" --snapshot "$d"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"refusing to read $d/memory.stat: larger than 4.00 MiB"* ]]
+
+	# A refused side file is named and left out; the report goes on.
+	d=$(snapshot_copy); rm "$d/memory.current"; mkfifo "$d/memory.current"
+	run timeout 60 "$B/memdiag" --snapshot "$d" --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"refusing to read $d/memory.current: not a regular file"* ]]
+}
