@@ -110,7 +110,7 @@ static const char *H(uint64_t b)
 static const char *HR(double per_min)
 {
 	szi = (szi + 1) % 8;
-	return fmt_bytes_delta(sz[szi], (int64_t)per_min);
+	return fmt_bytes_delta(sz[szi], i64_saturate(per_min));
 }
 
 /* ---- gathering ---- */
@@ -740,7 +740,7 @@ static void print_json(const struct app *a)
 		jw_obj_begin(&w, "trend_bytes_per_min");
 		jw_double(&w, "span_s", trend_span_s(tr));
 		for (int b = 0; b < TB_N; b++)
-			jw_i64(&w, trend_bucket_name(b), (int64_t)trend_per_min(tr, b));
+			jw_i64(&w, trend_bucket_name(b), i64_saturate(trend_per_min(tr, b)));
 		jw_obj_end(&w);
 	}
 	json_findings(&w, &r->diag);
@@ -800,6 +800,14 @@ static int take_sample(struct app *a)
 	return 0;
 }
 
+static void say_bad_file(const char *dir, const char *name)
+{
+	char *e = term_escape(dir);
+
+	die_msg("%s/%s does not hold a number", e, name);
+	free(e);
+}
+
 static int sample_and_print(void *ctx)
 {
 	struct app *a = ctx;
@@ -808,6 +816,8 @@ static int sample_and_print(void *ctx)
 	if (err) {
 		if (a->cur.kind == T_PROCESS && (err == -ESRCH || err == -ENOENT))
 			die_msg("process %d is gone", (int)a->cur.pid);
+		else if (err == -EBADMSG && a->cur.cm.bad_file)
+			say_bad_file(a->cur.cg_dir, a->cur.cm.bad_file);
 		else
 			die_msg("cannot read memory accounting: %s", strerror(-err));
 		a->failed = 1;

@@ -36,6 +36,17 @@ const char *fmt_bytes_delta(char buf[HUMAN_LEN], int64_t bytes)
 	return buf;
 }
 
+int64_t i64_saturate(double v)
+{
+	if (isnan(v))
+		return 0;
+	if (v >= 0x1p63)
+		return INT64_MAX;
+	if (v < -0x1p63)
+		return INT64_MIN;
+	return (int64_t)v;
+}
+
 const char *fmt_duration(char buf[HUMAN_LEN], double s)
 {
 	if (!isfinite(s) || s < 0)

@@ -15,6 +15,9 @@
 const char *fmt_bytes(char buf[HUMAN_LEN], uint64_t bytes);
 /* Signed variant for deltas: "+1.2 MiB", "-4.0 KiB". */
 const char *fmt_bytes_delta(char buf[HUMAN_LEN], int64_t bytes);
+/* A double (a rate, a difference of sizes) as int64_t, saturating: the
+ * plain cast is undefined past +-2^63, which outside text can reach. */
+int64_t i64_saturate(double v);
 /* "850 ms", "12.3 s", "4.5 min", "2.0 h", "3.1 d". */
 const char *fmt_duration(char buf[HUMAN_LEN], double seconds);
 

@@ -92,9 +92,21 @@ snapshot_copy() {
 	[[ "$output" == *"refusing to read $d/memory.stat: larger than 4.00 MiB"* ]]
 
 	# A refused side file is named and left out; the report goes on.
-	d=$(snapshot_copy); rm "$d/memory.current"; mkfifo "$d/memory.current"
+	d=$(snapshot_copy); rm "$d/memory.peak"; mkfifo "$d/memory.peak"
 	run timeout 60 "$B/memdiag" --snapshot "$d" --json
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"refusing to read $d/memory.current: not a regular file"* ]]
+	[[ "$output" == *"refusing to read $d/memory.peak: not a regular file"* ]]
+}
+
+@test "harden: a usage file that is not a number is an error naming it, never unlimited" {
+	local d
+	for bad in "anon 1" "max" ""; do
+		d=$(snapshot_copy); printf '%s\n' "$bad" > "$d/memory.current"
+		run "$B/memdiag" --snapshot "$d"
+		echo "$output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"$d/memory.current does not hold a number"* ]]
+		[[ "$output" != *CRITICAL* ]]
+	done
 }
