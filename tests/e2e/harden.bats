@@ -110,3 +110,17 @@ snapshot_copy() {
 		[[ "$output" != *CRITICAL* ]]
 	done
 }
+
+@test "harden: oomwatch --output-dir link/ (trailing slash) does not follow the symlink" {
+	need_bpf
+	mkdir -m 700 "$BATS_TEST_TMPDIR/real"
+	ln -s "$BATS_TEST_TMPDIR/real" "$BATS_TEST_TMPDIR/link"
+	for p in link link/ link//; do
+		run "$B/oomwatch" --output-dir "$BATS_TEST_TMPDIR/$p" -d 0.1
+		echo "$output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"not a directory (or a symlink)"* ]]
+	done
+	run "$B/oomwatch" --output-dir "$BATS_TEST_TMPDIR/real/" -d 0.1
+	[ "$status" -eq 0 ]
+}
