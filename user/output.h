@@ -22,8 +22,10 @@ int64_t i64_saturate(double v);
 const char *fmt_duration(char buf[HUMAN_LEN], double seconds);
 
 /* A copy of s that is safe to print on a terminal: control bytes, DEL,
- * backslash and invalid UTF-8 become \xNN escapes, so a comm or a path
- * cannot move the cursor or change colours. Caller frees. Never NULL
+ * backslash, invalid UTF-8 and the bytes of invisible format controls
+ * (bidi overrides such as U+202E, zero-width characters) become \xNN
+ * escapes, so a comm or a path cannot move the cursor, change colours or
+ * reorder a line. Caller frees. Never NULL
  * (aborts on out of memory, like the rest of memscope's allocations). */
 char *term_escape(const char *s);
 /* The same, for a buffer that is not NUL-terminated. */
@@ -32,8 +34,9 @@ char *term_escape_n(const char *s, size_t len);
 /* Print s escaped, padded or cut to width columns (width 0: as is). */
 void print_term(FILE *f, const char *s, int width);
 
-/* JSON string escaping per RFC 8259; invalid UTF-8 bytes become \u00NN
- * so the output is always valid JSON. */
+/* JSON string escaping per RFC 8259. A byte that is not UTF-8 becomes
+ * \udcNN (PEP 383's surrogateescape: unambiguous, reversible); format
+ * controls are \uXXXX escapes. The output is always valid JSON. */
 void json_escape(FILE *f, const char *s);
 
 /* Streaming JSON writer. Keys are ignored inside arrays (pass NULL). The

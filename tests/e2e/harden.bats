@@ -124,3 +124,18 @@ snapshot_copy() {
 	run "$B/oomwatch" --output-dir "$BATS_TEST_TMPDIR/real/" -d 0.1
 	[ "$status" -eq 0 ]
 }
+
+@test "harden: a bidi override (U+202E) in a comm is escaped in tables; JSON keeps bytes that are not UTF-8 apart" {
+	local exe="$BATS_TEST_TMPDIR/"$'ab\xe2\x80\xaecd\xff'
+	cp "$W/hold_anon" "$exe"
+	"$exe" 1 > "$BATS_TEST_TMPDIR/ready" & BG_PID=$!
+	wait_for 20 grep -q ready "$BATS_TEST_TMPDIR/ready"
+	run "$B/memdiag" -p "$BG_PID"
+	[ "$status" -eq 0 ]
+	! grep -q $'\xe2\x80\xae' <<< "$output"
+	grep -qF 'ab\xe2\x80\xaecd\xff' <<< "$output"
+	"$B/memdiag" -p "$BG_PID" --json > "$BATS_TEST_TMPDIR/md.json"
+	grep -qF '"comm":"ab\u202ecd\udcff"' "$BATS_TEST_TMPDIR/md.json"
+	# Python turns it back into the exact bytes of the comm.
+	python3 -c 'import json,sys; c=json.loads(open(sys.argv[1]).readline())["process"]["comm"]; sys.exit(c.encode("utf-8","surrogateescape") != b"ab\xe2\x80\xaecd\xff")' "$BATS_TEST_TMPDIR/md.json"
+}
