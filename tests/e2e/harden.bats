@@ -139,3 +139,60 @@ snapshot_copy() {
 	# Python turns it back into the exact bytes of the comm.
 	python3 -c 'import json,sys; c=json.loads(open(sys.argv[1]).readline())["process"]["comm"]; sys.exit(c.encode("utf-8","surrogateescape") != b"ab\xe2\x80\xaecd\xff")' "$BATS_TEST_TMPDIR/md.json"
 }
+
+# Run json-fields.py for one tool over its output files.
+fields_ok() {
+	local tool="$1"; shift
+	python3 "$ROOT/tests/e2e/json-fields.py" "$ROOT/tests/e2e/json-fields.txt" "$ROOT/README.md" "$tool" "$@"
+}
+
+@test "harden: every documented JSON field is on every kind of line of every tool, null when unknown" {
+	need_bpf
+	need_memcg_v1
+	local T="$BATS_TEST_TMPDIR" dir port
+	dir=$(scratch_memcg json 64M)
+	run_in_cgroup "$dir" "$W/hold_anon" 8 > "$T/hold"
+	local hold=$BG_PID
+	wait_for 20 grep -q ready "$T/hold"
+
+	# memdiag: the host, a v1 and a v2 snapshot, a process, a cgroup over
+	# several samples (the trend), every cgroup.
+	"$B/memdiag" --json > "$T/md.json"
+	"$B/memdiag" --json --snapshot "$ROOT/tests/fixtures/memstat/v1_guide" >> "$T/md.json"
+	"$B/memdiag" --json --snapshot "$ROOT/tests/fixtures/memstat/v2_pod" >> "$T/md.json"
+	"$B/memdiag" --json -p "$hold" >> "$T/md.json"
+	"$B/memdiag" --json -c "$dir" -i 0.2 -d 2 >> "$T/md.json"
+	"$B/memdiag" --json --all-cgroups >> "$T/md.json"
+	[ "$(jq -r 'select(.sample >= 2) | .target' "$T/md.json" | head -1)" = cgroup ]
+	fields_ok memdiag "$T/md.json"
+
+	# memleak-trace: ready (pid, cgroup), interval and final reports with stacks.
+	"$B/memleak-trace" --json -i 0.3 -d 3 -- sh -c 'exec "$0" 20 64 > /dev/null' "$W/leak_mmap" > "$T/ml.json"
+	"$B/memleak-trace" --json -c "$dir" -d 0.5 >> "$T/ml.json"
+	jq -se 'any(.[]; .event == "final_report" and (.stacks | length > 0))' "$T/ml.json"
+	fields_ok memleak-trace "$T/ml.json"
+
+	# sockleak: process lines (interval; final with leaked sockets and
+	# stacks), cgroup lines, summaries.
+	"$W/sockserver" --close "$T/port" & PIDS="$!"
+	wait_for 10 test -s "$T/port"
+	port=$(cat "$T/port")
+	"$B/sockleak" --json -i 0.3 --by-cgroup --older-than 0 > "$T/sl.json" 2> "$T/sl.err" & TRACER=$!
+	wait_ready "$T/sl.err"
+	"$W/sockclient" "$port" 20 5 > "$T/client" & PIDS="$PIDS $!"
+	wait_for 20 grep -q done "$T/client"
+	wait_for 20 grep -q '"type":"summary"' "$T/sl.json"
+	kill -INT "$TRACER"; wait "$TRACER"; TRACER=
+	kill $PIDS
+	jq -se 'any(.[]; .type == "process" and .report == "final" and .leaked_total > 0)' "$T/sl.json"
+	fields_ok sockleak "$T/sl.json"
+
+	# oomwatch: a kill in the scratch cgroup, then the summary.
+	"$B/oomwatch" --json > "$T/ow.json" 2> "$T/ow.err" & TRACER=$!
+	wait_ready "$T/ow.err"
+	run_in_cgroup "$dir" "$W/hog" -t 200 -s 8
+	wait "$BG_PID" || true
+	wait_for 20 grep -q '"oom_kill"' "$T/ow.json"
+	kill -INT "$TRACER"; wait "$TRACER"; TRACER=
+	fields_ok oomwatch "$T/ow.json"
+}
