@@ -7,15 +7,24 @@ ifeq ($(wildcard vmlinux/$(ARCH)/vmlinux.h),)
 $(error unsupported architecture '$(ARCH)': no vmlinux/$(ARCH)/vmlinux.h; run scripts/gen-vmlinux.sh on a kernel with BTF)
 endif
 
-BUILD   := build
+# SANITIZE=address,undefined builds everything with those sanitizers, in
+# its own directory so that plain and sanitized objects never mix.
+SANITIZE ?=
+BUILD   := $(if $(SANITIZE),build/san,build)
 OBJ     := $(BUILD)/obj
 CC      ?= gcc
 CLANG   ?= clang
 BPFTOOL ?= bpftool
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
+# CFLAGS/LDFLAGS are the user's (make CFLAGS=-O0 replaces them); what the
+# code needs to build at all is in MS_CFLAGS, which they cannot drop.
 CFLAGS  ?= -O2 -g
-CFLAGS  += -D_GNU_SOURCE= -Wall -Wextra -std=gnu11 -Iuser -Ibpf -I$(BUILD) -MMD -MP -DMEMSCOPE_VERSION='"$(VERSION)"'
+MS_CFLAGS := -D_GNU_SOURCE= -Wall -Wextra -std=gnu11 -Iuser -Ibpf -I$(BUILD) -MMD -MP -DMEMSCOPE_VERSION='"$(VERSION)"'
+ifneq ($(SANITIZE),)
+MS_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+ALL_CFLAGS = $(MS_CFLAGS) $(CFLAGS)
 LDLIBS  := -lbpf -ldw -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall -Wno-unused-function -MMD -MP
 
@@ -80,7 +89,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 $(OBJ)/%.o: user/%.c | $(BUILD)/.deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(OBJ)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # A tool's main includes its skeleton: say so, or a parallel build races it.
 $(foreach n,$(BPF_NAMES),$(eval $(OBJ)/$(n).o: $(BUILD)/$(n).skel.h))
@@ -92,7 +101,7 @@ $(BUILD)/libmemscope.a: $(CORE_OBJS)
 $(foreach t,$(TOOLS),$(eval $(BUILD)/$(BIN_$(t)): $(OBJ)/$(t).o $(BUILD)/libmemscope.a))
 $(BINS):
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/workloads/%: tests/workloads/%.c | $(BUILD)/.deps
 	$(call msg,CC,$@)
@@ -118,17 +127,17 @@ $(BUILD)/tests/workloads/%: tests/workloads/%.cpp
 $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libmemscope.a | $(BUILD)/.deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
 unit: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
 
 e2e: all
-	$(Q)bats tests/e2e
+	$(Q)MEMSCOPE_BUILD=$(BUILD) bats tests/e2e
 
 # The README's test command: unit tests of the core, then the end-to-end suite.
 test: all $(UNIT_BINS)
-	$(Q)scripts/run-tests.sh
+	$(Q)MEMSCOPE_BUILD=$(BUILD) scripts/run-tests.sh
 
 # The same suites in a QEMU guest on Debian's stock kernel with cgroup v2
 # alone (scripts/test-vm; its packages: scripts/deps.sh vm).
@@ -159,7 +168,7 @@ bench: bench-bins
 $(BENCH_DIR)/floor: scripts/bench.d/floor.c $(BUILD)/floor.skel.h | $(BUILD)/.deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $< -lbpf -lelf -lz -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< -lbpf -lelf -lz -o $@
 # Built like the test workloads: frame pointers, so stacks name the loop.
 $(BENCH_DIR)/bench-wl: scripts/bench.d/wl.c | $(BUILD)/.deps
 	$(call msg,CC,$@)

@@ -464,7 +464,7 @@ int cgroup_pids(const char *dir, pid_t **pids)
 	pid_t *out;
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	ssize_t r = read_file(path, &buf);
+	ssize_t r = read_file_max(path, &buf, PROC_READ_MAX);
 	if (r < 0)
 		return (int)r;
 	out = malloc(cap * sizeof(*out));

@@ -37,9 +37,9 @@ bool loop_interrupted(void)
 const char *loop_stop_name(enum loop_stop s)
 {
 	static const char *names[] = { "interrupted", "duration elapsed", "target exited", "error",
-				       "stopped" };
+				       "stopped", "output closed" };
 
-	return s <= LOOP_CALLBACK ? names[s] : "?";
+	return s <= LOOP_OUTPUT_LOST ? names[s] : "?";
 }
 
 static int wait_step(const struct loop_opts *o, int ms)
@@ -65,6 +65,10 @@ enum loop_stop loop_run(const struct loop_opts *o)
 	while (!interrupted) {
 		if (wait_step(o, poll_ms) < 0)
 			return LOOP_ERROR;
+		/* Nobody reads us any more: stop and detach rather than trace
+		 * for nothing and hold the pipeline open. */
+		if (out_lost())
+			return LOOP_OUTPUT_LOST;
 		if (o->on_poll && o->on_poll(o->ctx))
 			return LOOP_CALLBACK;
 		now = mono_ns();

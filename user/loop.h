@@ -8,7 +8,9 @@
 #include <sys/types.h>
 #include <bpf/libbpf.h>
 
-enum loop_stop { LOOP_SIGNAL, LOOP_DURATION, LOOP_TARGET_EXIT, LOOP_ERROR, LOOP_CALLBACK };
+/* LOOP_OUTPUT_LOST: stdout's reader went away (see out_lost). */
+enum loop_stop { LOOP_SIGNAL, LOOP_DURATION, LOOP_TARGET_EXIT, LOOP_ERROR, LOOP_CALLBACK,
+		 LOOP_OUTPUT_LOST };
 
 struct loop_opts {
 	struct ring_buffer *rb;     /* may be NULL: map-aggregating tools */

@@ -110,7 +110,7 @@ static const char *H(uint64_t b)
 static const char *HR(double per_min)
 {
 	szi = (szi + 1) % 8;
-	return fmt_bytes_delta(sz[szi], (int64_t)per_min);
+	return fmt_bytes_delta(sz[szi], i64_saturate(per_min));
 }
 
 /* ---- gathering ---- */
@@ -631,13 +631,16 @@ static void json_process(struct jw *w, const struct report *r)
 	jw_u64(w, "rss_shmem_bytes", r->st.rss_shmem);
 	jw_u64(w, "vm_size_bytes", r->st.vm_size);
 	jw_u64(w, "page_tables_bytes", r->st.vm_pte);
-	if (r->have_rollup) {
-		jw_u64(w, "pss_bytes", r->sr.pss);
-		jw_u64(w, "pss_anon_bytes", r->sr.pss_anon);
-		jw_u64(w, "pss_file_bytes", r->sr.pss_file);
-		jw_u64(w, "pss_shmem_bytes", r->sr.pss_shmem);
-		jw_u64(w, "swap_bytes", r->sr.swap);
-		jw_u64(w, "locked_bytes", r->sr.locked);
+	/* Documented fields are always there: null without smaps_rollup. */
+	static const char *const rollup_keys[] = { "pss_bytes", "pss_anon_bytes", "pss_file_bytes",
+						   "pss_shmem_bytes", "swap_bytes", "locked_bytes" };
+	const uint64_t rollup[] = { r->sr.pss, r->sr.pss_anon, r->sr.pss_file,
+				    r->sr.pss_shmem, r->sr.swap, r->sr.locked };
+	for (size_t i = 0; i < sizeof(rollup) / sizeof(rollup[0]); i++) {
+		if (r->have_rollup)
+			jw_u64(w, rollup_keys[i], rollup[i]);
+		else
+			jw_null(w, rollup_keys[i]);
 	}
 	jw_i64(w, "fd_count", r->fd_count);
 	jw_u64(w, "fd_limit", r->fd_limit);
@@ -684,13 +687,22 @@ static void print_json(const struct app *a)
 		if (r->fd_count >= 0 && r->kind == T_CGROUP) {
 			jw_i64(&w, "processes", r->nprocs);
 			jw_i64(&w, "fd_count", r->fd_count);
+		} else {
+			jw_null(&w, "processes");
+			jw_null(&w, "fd_count");
 		}
 		if (r->top_anon_pid)
 			jw_i64(&w, "top_anon_pid", r->top_anon_pid);
+		else
+			jw_null(&w, "top_anon_pid");
 		jw_obj_end(&w);
+	} else {
+		jw_null(&w, "cgroup");
 	}
 	if (r->kind == T_PROCESS)
 		json_process(&w, r);
+	else
+		jw_null(&w, "process");
 	jw_u64(&w, "ram_bytes", r->mi.mem_total);
 	jw_u64(&w, "working_set_bytes", ws->working_set);
 	jw_u64(&w, "usage_bytes", ws->usage);
@@ -712,7 +724,8 @@ static void print_json(const struct app *a)
 	jw_obj_begin(&w, "breakdown");
 	for (int f = 0; f < MS_NFIELDS; f++) {
 		if (!memstat_has(r->ms, f) || f == MS_pgfault || f == MS_pgmajfault || f == MS_refault_anon ||
-		    f == MS_refault_file || f == MS_hier_limit || f == MS_hier_memsw_limit)
+		    f == MS_refault_file || f == MS_hier_limit || f == MS_hier_memsw_limit ||
+		    f == MS_sock || f == MS_swap) /* below, once: from the best source */
 			continue;
 		char key[64];
 		snprintf(key, sizeof(key), "%s_bytes", memstat_field_name(f));
@@ -720,8 +733,12 @@ static void print_json(const struct app *a)
 	}
 	if (r->have_sock)
 		jw_u64(&w, "sock_bytes", r->sock);
+	else
+		jw_null(&w, "sock_bytes");
 	if (r->have_swap)
 		jw_u64(&w, "swap_bytes", r->swap);
+	else
+		jw_null(&w, "swap_bytes");
 	jw_obj_end(&w);
 	if (r->have_oom)
 		jw_u64(&w, "oom_kills", r->oom_kills);
@@ -735,12 +752,16 @@ static void print_json(const struct app *a)
 		jw_double(&w, "full_avg10", r->psi.full.avg10);
 		jw_double(&w, "full_avg60", r->psi.full.avg60);
 		jw_obj_end(&w);
+	} else {
+		jw_null(&w, "psi");
 	}
+	if (!tr)
+		jw_null(&w, "trend_bytes_per_min");
 	if (tr) {
 		jw_obj_begin(&w, "trend_bytes_per_min");
 		jw_double(&w, "span_s", trend_span_s(tr));
 		for (int b = 0; b < TB_N; b++)
-			jw_i64(&w, trend_bucket_name(b), (int64_t)trend_per_min(tr, b));
+			jw_i64(&w, trend_bucket_name(b), i64_saturate(trend_per_min(tr, b)));
 		jw_obj_end(&w);
 	}
 	json_findings(&w, &r->diag);
@@ -800,6 +821,14 @@ static int take_sample(struct app *a)
 	return 0;
 }
 
+static void say_bad_file(const char *dir, const char *name)
+{
+	char *e = term_escape(dir);
+
+	die_msg("%s/%s does not hold a number", e, name);
+	free(e);
+}
+
 static int sample_and_print(void *ctx)
 {
 	struct app *a = ctx;
@@ -808,6 +837,8 @@ static int sample_and_print(void *ctx)
 	if (err) {
 		if (a->cur.kind == T_PROCESS && (err == -ESRCH || err == -ENOENT))
 			die_msg("process %d is gone", (int)a->cur.pid);
+		else if (err == -EBADMSG && a->cur.cm.bad_file)
+			say_bad_file(a->cur.cg_dir, a->cur.cm.bad_file);
 		else
 			die_msg("cannot read memory accounting: %s", strerror(-err));
 		a->failed = 1;

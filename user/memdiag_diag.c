@@ -144,7 +144,7 @@ static const char *R(double per_min)
 	static char bufs[4][HUMAN_LEN];
 	static int i;
 	i = (i + 1) % 4;
-	return fmt_bytes_delta(bufs[i], (int64_t)per_min);
+	return fmt_bytes_delta(bufs[i], i64_saturate(per_min));
 }
 
 static const char *T(double seconds)

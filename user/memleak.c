@@ -470,7 +470,8 @@ static void announce(struct app *a)
 {
 	const char *what = a->env.malloc ? "mappings and malloc" : "mappings";
 	struct mproc *p = a->by_cgroup ? NULL : the_proc(a);
-	char *e = term_escape(p ? (p->comm ? p->comm : "?") : a->cg.rel);
+	const char *name = a->launched ? a->env.cmd[0] : p && p->comm ? p->comm : "?";
+	char *e = term_escape(p ? name : a->cg.rel);
 	struct jw w;
 
 	if (a->env.common.json) {
@@ -595,27 +596,45 @@ static int start_pid(struct app *a)
 	return 0;
 }
 
+/* -- CMD that ended on its own: say how, and exit with its status, as
+ * strace and time do, so a wrapper script keeps the command's verdict. */
+static int command_status(struct app *a)
+{
+	char how[64], *e = term_escape(a->env.cmd[0]);
+
+	fprintf(stderr, "memleak-trace: %s %s\n", e,
+		launch_describe_exit(&a->child, how, sizeof(how)));
+	free(e);
+	return launch_exit_status(&a->child);
+}
+
 static int run(struct app *a)
 {
 	struct loop_opts lo = { .interval_s = a->env.common.interval_s,
 				.duration_s = a->env.common.duration_s,
 				.on_interval = on_interval, .on_poll = on_poll, .ctx = a };
+	int err;
 
 	if (a->by_cgroup ? start_cgroup(a) : start_pid(a))
 		return 1;
 	for (size_t i = 0; i < a->ps.n; i++)
 		a->ps.v[i]->t.t0_ns = mono_ns();
-	announce(a);
-	if (a->launched && launch_release(&a->child)) {
-		die_msg("cannot start %s", a->env.cmd[0]);
+	/* A command is announced once its exec worked: before, it is us. */
+	if (a->launched && (err = launch_release(&a->child))) {
+		char *e = term_escape(a->env.cmd[0]);
+
+		die_msg("cannot run %s: %s", e, strerror(-err));
+		free(e);
+		launch_exited(&a->child);
 		return 1;
 	}
+	announce(a);
 	lo.rb = a->rb;
 	if (loop_run(&lo) == LOOP_ERROR)
 		warn_msg("polling the ring buffer failed: %s", strerror(errno));
 	ring_buffer__consume(a->rb);
 	report(a, true);
-	return 0;
+	return a->launched && a->exited ? command_status(a) : 0;
 }
 
 int main(int argc, char **argv)
@@ -654,7 +673,7 @@ int main(int argc, char **argv)
 	loop_signals_install();
 	status = run(&a);
 	if (a.launched) {
-		if (status)
+		if (status && !a.exited)
 			launch_abort(&a.child);
 		else
 			launch_stop(&a.child);

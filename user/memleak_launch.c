@@ -10,34 +10,73 @@
 #include "memleak_launch.h"
 #include "output.h"
 
+static void close_pair(int p[2])
+{
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A second close-on-exec pipe tells the tracer whether the exec worked:
+ * it closes empty when it did, and carries errno when it did not, so the
+ * failure is the tracer's one error line, not a report on a command that
+ * never ran. */
 int launch_start(struct launch *l, char **argv)
 {
-	int p[2];
+	int p[2], e[2], err;
 	char go;
 
 	memset(l, 0, sizeof(*l));
-	l->go_fd = -1;
+	l->go_fd = l->exec_fd = -1;
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
+	if (pipe2(e, O_CLOEXEC)) {
+		err = -errno;
+		close_pair(p);
+		return err;
+	}
 	l->pid = fork();
 	if (l->pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -errno;
+		err = -errno;
+		close_pair(p);
+		close_pair(e);
+		return err;
 	}
 	if (l->pid == 0) {
 		close(p[1]);
+		close(e[0]);
 		signal(SIGPIPE, SIG_DFL);
 		/* EOF instead of the byte: the tracer gave up. */
 		if (read(p[0], &go, 1) != 1)
 			_exit(127);
 		execvp(argv[0], argv);
-		fprintf(stderr, "memleak-trace: cannot run %s: %s\n", argv[0], strerror(errno));
+		err = errno;
+		if (write(e[1], &err, sizeof(err)) < 0)
+			_exit(127);
 		_exit(127);
 	}
 	close(p[0]);
+	close(e[1]);
 	l->go_fd = p[1];
+	l->exec_fd = e[0];
 	return 0;
+}
+
+int launch_exit_status(const struct launch *l)
+{
+	if (!l->reaped)
+		return -1;
+	return WIFSIGNALED(l->status) ? 128 + WTERMSIG(l->status) : WEXITSTATUS(l->status);
+}
+
+const char *launch_describe_exit(const struct launch *l, char *buf, size_t len)
+{
+	if (!l->reaped)
+		snprintf(buf, len, "is still running");
+	else if (WIFSIGNALED(l->status))
+		snprintf(buf, len, "was killed by SIG%s", sigabbrev_np(WTERMSIG(l->status)) ?: "?");
+	else
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(l->status));
+	return buf;
 }
 
 int launch_release(struct launch *l)
@@ -50,6 +89,18 @@ int launch_release(struct launch *l)
 		err = -errno;
 	close(l->go_fd);
 	l->go_fd = -1;
+	if (!err && l->exec_fd >= 0) {
+		int child_err;
+		ssize_t n;
+
+		while ((n = read(l->exec_fd, &child_err, sizeof(child_err))) < 0 && errno == EINTR)
+			;
+		if (n == sizeof(child_err))
+			err = -child_err;
+	}
+	if (l->exec_fd >= 0)
+		close(l->exec_fd);
+	l->exec_fd = -1;
 	return err;
 }
 
@@ -67,6 +118,10 @@ void launch_abort(struct launch *l)
 	if (l->go_fd >= 0) {
 		close(l->go_fd);
 		l->go_fd = -1;
+	}
+	if (l->exec_fd >= 0) {
+		close(l->exec_fd);
+		l->exec_fd = -1;
 	}
 	launch_stop(l);
 }

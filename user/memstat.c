@@ -329,18 +329,46 @@ int mem_events_parse(const char *buf, struct mem_events *ev)
 
 /* ---- one cgroup directory ---- */
 
-uint64_t mem_limit_value(const char *text)
+int mem_number_parse(const char *text, uint64_t *v)
 {
+	unsigned long long n;
+	char *end;
+
 	while (isspace((unsigned char)*text))
 		text++;
-	if (strncmp(text, "max", 3) == 0)
-		return MEM_UNLIMITED;
-	char *end;
+	if (!isdigit((unsigned char)*text))
+		return -EINVAL;
 	errno = 0;
-	unsigned long long v = strtoull(text, &end, 10);
-	if (errno || end == text || v >= LIMIT_NONE_FLOOR)
-		return MEM_UNLIMITED;
-	return v;
+	n = strtoull(text, &end, 10);
+	if (errno)
+		return -ERANGE;
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end)
+		return -EINVAL;
+	*v = n;
+	return 0;
+}
+
+int mem_limit_parse(const char *text, uint64_t *v)
+{
+	const char *t = text;
+	int err;
+
+	while (isspace((unsigned char)*t))
+		t++;
+	if (!strncmp(t, "max", 3)) {
+		for (t += 3; isspace((unsigned char)*t); t++)
+			;
+		if (*t)
+			return -EINVAL;
+		*v = MEM_UNLIMITED;
+		return 0;
+	}
+	err = mem_number_parse(text, v);
+	if (!err && *v >= LIMIT_NONE_FLOOR)
+		*v = MEM_UNLIMITED;
+	return err;
 }
 
 char *memcg_file_read(const char *dir, const char *name)
@@ -357,14 +385,29 @@ char *memcg_file_read(const char *dir, const char *name)
 	return buf;
 }
 
-bool memcg_file_u64(const char *dir, const char *name, uint64_t *v)
+static bool memcg_file_value(const char *dir, const char *name, bool limit, uint64_t *v)
 {
 	char *buf = memcg_file_read(dir, name);
+	uint64_t n;
+	bool ok;
+
 	if (!buf)
 		return false;
-	*v = mem_limit_value(buf);
+	ok = (limit ? mem_limit_parse(buf, &n) : mem_number_parse(buf, &n)) == 0;
+	if (ok)
+		*v = n;
 	free(buf);
-	return true;
+	return ok;
+}
+
+bool memcg_file_u64(const char *dir, const char *name, uint64_t *v)
+{
+	return memcg_file_value(dir, name, false, v);
+}
+
+bool memcg_file_limit(const char *dir, const char *name, uint64_t *v)
+{
+	return memcg_file_value(dir, name, true, v);
 }
 
 static bool cg_has(const char *dir, const char *name)
@@ -398,7 +441,7 @@ static uint64_t v2_lowest_up(const char *dir, const char *name, const char **src
 
 	if (!d)
 		abort();
-	while (d && memcg_file_u64(d, name, &v)) {
+	while (d && memcg_file_limit(d, name, &v)) {
 		if (v < best) {
 			best = v;
 			if (src)
@@ -421,14 +464,18 @@ static void read_v1(const char *dir, struct cgroup_mem *cm)
 	 * cache + rss for it, so do the same (and the same when absent). */
 	cm->root = !pd || !cg_has(pd, "memory.stat");
 	free(pd);
-	if (!cm->root && memcg_file_u64(dir, "memory.usage_in_bytes", &cm->usage)) {
+	if (!cm->root && cg_has(dir, "memory.usage_in_bytes")) {
+		if (!memcg_file_u64(dir, "memory.usage_in_bytes", &cm->usage))
+			cm->bad_file = "memory.usage_in_bytes";
 		cm->usage_src = "memory.usage_in_bytes";
 	} else {
 		cm->usage = cm->stat.anon + cm->stat.file;
 		cm->usage_src = "rss+cache";
 	}
 	cm->limit = MEM_UNLIMITED;
-	if (memcg_file_u64(dir, "memory.limit_in_bytes", &v) && v < cm->limit) {
+	if (cg_has(dir, "memory.limit_in_bytes") && !memcg_file_limit(dir, "memory.limit_in_bytes", &v))
+		cm->bad_file = "memory.limit_in_bytes";
+	else if (cg_has(dir, "memory.limit_in_bytes") && v < cm->limit) {
 		cm->limit = v;
 		cm->limit_src = "memory.limit_in_bytes";
 	}
@@ -453,7 +500,9 @@ static void read_v1(const char *dir, struct cgroup_mem *cm)
 static void read_v2(const char *dir, struct cgroup_mem *cm)
 {
 	cm->root = !cg_has(dir, "memory.current");
-	if (!cm->root && memcg_file_u64(dir, "memory.current", &cm->usage)) {
+	if (!cm->root) {
+		if (!memcg_file_u64(dir, "memory.current", &cm->usage))
+			cm->bad_file = "memory.current";
 		cm->usage_src = "memory.current";
 	} else {
 		cm->usage = cm->stat.anon + cm->stat.file;
@@ -497,7 +546,7 @@ int cgroup_mem_read(const char *dir, struct cgroup_mem *cm)
 		read_v1(dir, cm);
 	else
 		read_v2(dir, cm);
-	return 0;
+	return cm->bad_file ? -EBADMSG : 0;
 }
 
 void cgroup_mem_free(struct cgroup_mem *cm)

@@ -151,17 +151,28 @@ struct cgroup_mem {
 	struct mem_events events;
 	bool have_psi;
 	struct psi psi;         /* v2 memory.pressure */
+	const char *bad_file;   /* a usage or limit file that held no number */
 };
 /* Read dir's memory files. -ENOENT when dir has no memory.stat (not a
- * memory cgroup), other -errno on read errors. Free with cgroup_mem_free. */
+ * memory cgroup), -EBADMSG when a usage or limit file holds no number
+ * (bad_file names it), other -errno on read errors. Free with
+ * cgroup_mem_free. */
 int cgroup_mem_read(const char *dir, struct cgroup_mem *cm);
 void cgroup_mem_free(struct cgroup_mem *cm);
 /* dir/name as a malloc'd string; NULL when it cannot be read. */
 char *memcg_file_read(const char *dir, const char *name);
-/* dir/name as one number (a limit file's "max" reads as MEM_UNLIMITED). */
+/* dir/name as one number: usage and counter files. False when absent,
+ * unreadable or not a number ("max" included: a usage is never unlimited). */
 bool memcg_file_u64(const char *dir, const char *name, uint64_t *v);
-/* v1 limit file value or v2 "max" -> bytes (MEM_UNLIMITED for none). */
-uint64_t mem_limit_value(const char *text);
+/* dir/name as a limit: a number, or v2 "max" / v1 PAGE_COUNTER_MAX as
+ * MEM_UNLIMITED. False when absent, unreadable or neither. */
+bool memcg_file_limit(const char *dir, const char *name, uint64_t *v);
+/* The text of a usage file: one decimal number, surrounding white space
+ * allowed. 0 or -EINVAL (-ERANGE past 2^64). */
+int mem_number_parse(const char *text, uint64_t *v);
+/* The text of a limit file: as mem_number_parse, or "max"; MEM_UNLIMITED
+ * for no limit. */
+int mem_limit_parse(const char *text, uint64_t *v);
 
 /* The working set as the kubelet and cAdvisor compute it, and the naive
  * formulas people use instead, side by side. */

@@ -162,10 +162,15 @@ static void parse_oom_kill_line(const char *t, struct kernel_report *r)
 
 		snprintf(r->constraint, sizeof(r->constraint), "%.*s", (int)n, p + 11);
 	}
-	if ((m = strstr(t, ",oom_memcg=")))
+	/* A block can hold two such lines (a retried kill): the newer wins. */
+	if ((m = strstr(t, ",oom_memcg="))) {
+		free(r->oom_memcg);
 		r->oom_memcg = dup_until(m + 11, ",task_memcg=");
-	if ((m = strstr(t, ",task_memcg=")))
+	}
+	if ((m = strstr(t, ",task_memcg="))) {
+		free(r->task_memcg);
 		r->task_memcg = dup_until(m + 12, ",task=");
+	}
 }
 
 /* "<msg>: Killed process 12 (comm) total-vm:1kB, anon-rss:2kB,
@@ -176,8 +181,10 @@ static void parse_killed_line(const char *t, struct kernel_report *r)
 	unsigned long long tv, an, fi, sh, pt;
 	long uid, adj;
 
-	if (k)
+	if (k) {
+		free(r->message);
 		r->message = strndup(t, k - t);
+	}
 	/* The comm can hold ") total-vm:" itself: use the last occurrence. */
 	for (const char *q = p; q; q = strstr(q + 1, ") total-vm:"))
 		p = q;

@@ -186,7 +186,7 @@ static void sample(struct leadup *l, struct leadup_cg *cg)
 	struct memstat ms = { 0 };
 	char *buf;
 
-	memcg_file_u64(cg->dir, v1 ? "memory.limit_in_bytes" : "memory.max", &s.limit);
+	memcg_file_limit(cg->dir, v1 ? "memory.limit_in_bytes" : "memory.max", &s.limit);
 	cg->limited = s.limit != MEM_UNLIMITED && s.limit != 0;
 	if (!cg->limited)
 		return;

@@ -528,6 +528,8 @@ static void json_memcg(struct jw *w, const struct oom_kill *k)
 		jw_str(w, "id", k->container.id);
 		jw_str(w, "pod_uid", k->container.pod_uid);
 		jw_obj_end(w);
+	} else {
+		jw_null(w, "container");
 	}
 	json_stat(w, k);
 	jw_arr_begin(w, "chain");
@@ -612,6 +614,8 @@ static void json_leadup(struct jw *w, const struct oom_kill *k)
 	jw_arr_end(w);
 	if (k->ntop)
 		jw_double(w, "top_age_s", k->time - k->top_t);
+	else
+		jw_null(w, "top_age_s");
 	jw_obj_end(w);
 }
 

@@ -118,7 +118,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 
 /* The directory must not let another user swap files under us: ours
  * (created 0700) or root's, and not writable by others unless sticky. */
-static int open_output_dir(const char *path)
+static int open_output_dir_at(const char *path)
 {
 	struct stat st;
 	int fd;
@@ -140,6 +140,29 @@ static int open_output_dir(const char *path)
 		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+/* "link/" resolves the symlink whatever the flags (a trailing slash asks
+ * for the directory it names): check and open the path without it. */
+static char *without_trailing_slashes(const char *path)
+{
+	char *p = strdup(path);
+	size_t n;
+
+	if (!p)
+		abort();
+	for (n = strlen(p); n > 1 && p[n - 1] == '/'; n--)
+		p[n - 1] = '\0';
+	return p;
+}
+
+static int open_output_dir(const char *given)
+{
+	char *path = without_trailing_slashes(given);
+	int fd = open_output_dir_at(path);
+
+	free(path);
 	return fd;
 }
 

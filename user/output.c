@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "output.h"
 
 const char *fmt_bytes(char buf[HUMAN_LEN], uint64_t bytes)
@@ -31,6 +34,17 @@ const char *fmt_bytes_delta(char buf[HUMAN_LEN], int64_t bytes)
 
 	snprintf(buf, HUMAN_LEN, "%s%s", bytes < 0 ? "-" : bytes > 0 ? "+" : "", fmt_bytes(tmp, mag));
 	return buf;
+}
+
+int64_t i64_saturate(double v)
+{
+	if (isnan(v))
+		return 0;
+	if (v >= 0x1p63)
+		return INT64_MAX;
+	if (v < -0x1p63)
+		return INT64_MIN;
+	return (int64_t)v;
 }
 
 const char *fmt_duration(char buf[HUMAN_LEN], double s)
@@ -61,20 +75,23 @@ static void *xmalloc(size_t n)
 	return p;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most len bytes), 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t len)
+/* Length of the valid UTF-8 sequence at s (at most len bytes), 0 if
+ * invalid; *cp gets the code point. */
+static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
 	size_t n, i;
-	uint32_t cp;
+	uint32_t c;
 
-	if (s[0] < 0x80)
+	if (s[0] < 0x80) {
+		*cp = s[0];
 		return 1;
+	}
 	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
+		n = 2, c = s[0] & 0x1f;
 	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
+		n = 3, c = s[0] & 0x0f;
 	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
+		n = 4, c = s[0] & 0x07;
 	else
 		return 0;
 	if (n > len)
@@ -82,13 +99,24 @@ static size_t utf8_seq_len(const unsigned char *s, size_t len)
 	for (i = 1; i < n; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
+		c = c << 6 | (s[i] & 0x3f);
 	}
 	/* Overlong forms, surrogates and C1 controls can fool terminals. */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp < 0xa0))
+	if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff || (c >= 0x80 && c < 0xa0))
 		return 0;
+	*cp = c;
 	return n;
+}
+
+/* Invisible characters that reorder or hide text: bidi embeddings,
+ * overrides and isolates (U+202E makes "exe.txt" read "txt.exe"), marks,
+ * zero-width characters, line/paragraph separators and the BOM. A comm
+ * or a path holding one must not rearrange a table. */
+static bool is_format_control(uint32_t cp)
+{
+	return cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
 }
 
 char *term_escape_n(const char *s, size_t len)
@@ -96,11 +124,12 @@ char *term_escape_n(const char *s, size_t len)
 	const unsigned char *p = (const unsigned char *)s;
 	char *out = xmalloc(len * 4 + 1), *o = out;
 	size_t i = 0, n;
+	uint32_t cp;
 
 	while (i < len) {
 		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\') {
 			*o++ = p[i++];
-		} else if (p[i] >= 0x80 && (n = utf8_seq_len(p + i, len - i))) {
+		} else if (p[i] >= 0x80 && (n = utf8_decode(p + i, len - i, &cp)) && !is_format_control(cp)) {
 			memcpy(o, p + i, n);
 			o += n;
 			i += n;
@@ -150,10 +179,17 @@ void print_term(FILE *f, const char *s, int width)
 	free(e);
 }
 
+/* A byte that is not UTF-8 becomes \udcNN, the lone low surrogate of
+ * Python's "surrogateescape" (PEP 383): valid JSON, never the escape of a
+ * real character (UTF-8 cannot encode surrogates), and turned back into
+ * the byte by bytes(s, "utf-8", "surrogateescape"). Format controls are
+ * escaped as themselves (\u202e) so a terminal showing the JSON stays
+ * in order. */
 static void json_escape_n(FILE *f, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, n;
+	uint32_t cp;
 
 	fputc('"', f);
 	while (i < len) {
@@ -168,12 +204,14 @@ static void json_escape_n(FILE *f, const char *s, size_t len)
 		} else if (c < 0x80) {
 			fputc(c, f);
 			i++;
-		} else if ((n = utf8_seq_len(p + i, len - i))) {
-			fwrite(p + i, 1, n, f);
+		} else if ((n = utf8_decode(p + i, len - i, &cp))) {
+			if (is_format_control(cp))
+				fprintf(f, "\\u%04x", cp);
+			else
+				fwrite(p + i, 1, n, f);
 			i += n;
 		} else {
-			/* Not UTF-8: keep the byte's value visible, stay valid JSON. */
-			fprintf(f, "\\u%04x", c);
+			fprintf(f, "\\udc%02x", c);
 			i++;
 		}
 	}
@@ -280,11 +318,50 @@ void jw_null(struct jw *w, const char *key)
 static bool out_json;
 static const char *out_tool = "memscope";
 
+/* A pipe's writer polls POLLERR once the last reader is gone, a terminal
+ * POLLHUP after a hangup: both are seen without writing anything, so a
+ * tool that has nothing to say for hours still notices. */
+static bool stdout_hung_up(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
+}
+
+bool out_lost(void)
+{
+	return ferror(stdout) || stdout_hung_up();
+}
+
+static void out_exit_check(void)
+{
+	int err = 0;
+
+	if (fflush(stdout) == EOF)
+		err = errno;
+	if (!err && !out_lost())
+		return;
+	if (err == EPIPE || stdout_hung_up() || (!err && errno == EPIPE)) {
+		/* The reader is gone: end the way a process that did not ignore
+		 * SIGPIPE would (the shell's 141), with nothing more to say. */
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+	}
+	/* An earlier write may have failed (ferror) with its errno gone. */
+	fprintf(stderr, "%s: cannot write the output: %s\n", out_tool,
+		err ? strerror(err) : "a write to stdout failed");
+	_exit(1);
+}
+
 void out_set_json(bool json, const char *tool)
 {
+	static bool registered;
+
 	out_json = json;
 	if (tool)
 		out_tool = tool;
+	if (!registered)
+		registered = atexit(out_exit_check) == 0;
 }
 
 static void emit_msg(const char *level, const char *fmt, va_list ap)

@@ -15,12 +15,17 @@
 const char *fmt_bytes(char buf[HUMAN_LEN], uint64_t bytes);
 /* Signed variant for deltas: "+1.2 MiB", "-4.0 KiB". */
 const char *fmt_bytes_delta(char buf[HUMAN_LEN], int64_t bytes);
+/* A double (a rate, a difference of sizes) as int64_t, saturating: the
+ * plain cast is undefined past +-2^63, which outside text can reach. */
+int64_t i64_saturate(double v);
 /* "850 ms", "12.3 s", "4.5 min", "2.0 h", "3.1 d". */
 const char *fmt_duration(char buf[HUMAN_LEN], double seconds);
 
 /* A copy of s that is safe to print on a terminal: control bytes, DEL,
- * backslash and invalid UTF-8 become \xNN escapes, so a comm or a path
- * cannot move the cursor or change colours. Caller frees. Never NULL
+ * backslash, invalid UTF-8 and the bytes of invisible format controls
+ * (bidi overrides such as U+202E, zero-width characters) become \xNN
+ * escapes, so a comm or a path cannot move the cursor, change colours or
+ * reorder a line. Caller frees. Never NULL
  * (aborts on out of memory, like the rest of memscope's allocations). */
 char *term_escape(const char *s);
 /* The same, for a buffer that is not NUL-terminated. */
@@ -29,8 +34,9 @@ char *term_escape_n(const char *s, size_t len);
 /* Print s escaped, padded or cut to width columns (width 0: as is). */
 void print_term(FILE *f, const char *s, int width);
 
-/* JSON string escaping per RFC 8259; invalid UTF-8 bytes become \u00NN
- * so the output is always valid JSON. */
+/* JSON string escaping per RFC 8259. A byte that is not UTF-8 becomes
+ * \udcNN (PEP 383's surrogateescape: unambiguous, reversible); format
+ * controls are \uXXXX escapes. The output is always valid JSON. */
 void json_escape(FILE *f, const char *s);
 
 /* Streaming JSON writer. Keys are ignored inside arrays (pass NULL). The
@@ -56,8 +62,16 @@ void jw_bool(struct jw *w, const char *key, bool val);
 void jw_null(struct jw *w, const char *key);
 
 /* Errors: one line on stderr, or a JSON object {"error": ...} on stdout
- * when json is set, so a pipeline reading JSON sees the failure too. */
+ * when json is set, so a pipeline reading JSON sees the failure too.
+ * The first call also arranges for the exit to account for stdout: a
+ * reader that went away (`tool | head -1`) ends the process by SIGPIPE
+ * once it has cleaned up (quietly, status 141 in a shell, as coreutils
+ * do); any other write error is one line and exit status 1. */
 void out_set_json(bool json, const char *tool);
+/* stdout is lost: its reader went away (a pipe's reader exited, the
+ * terminal hung up) or a write to it failed. Cheap enough to ask at
+ * every poll: the run loop stops when it is. */
+bool out_lost(void);
 void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include "output.h"
 #include "procfs.h"
 
 static int gone(int err, pid_t pid)
@@ -19,7 +21,7 @@ static int gone(int err, pid_t pid)
 	return pid > 0 && (err == ENOENT || err == ESRCH) ? -ESRCH : -err;
 }
 
-static ssize_t read_fd_all(int fd, char **buf)
+static ssize_t read_fd_all(int fd, char **buf, size_t max)
 {
 	size_t cap = 4096, len = 0;
 	char *b = malloc(cap);
@@ -41,23 +43,60 @@ static ssize_t read_fd_all(int fd, char **buf)
 		if (n == 0)
 			break;
 		len += n;
+		if (len > max) {
+			free(b);
+			return -EFBIG;
+		}
 	}
 	b[len] = '\0';
 	*buf = b;
 	return len;
 }
 
-ssize_t read_file(const char *path, char **buf)
+static void say_refused(const char *path, int err, size_t max)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *e = term_escape(path), size[HUMAN_LEN];
+
+	if (err == ELOOP)
+		warn_msg("refusing to read %s: it is a symbolic link", e);
+	else if (err == EINVAL)
+		warn_msg("refusing to read %s: not a regular file", e);
+	else
+		warn_msg("refusing to read %s: larger than %s", e, fmt_bytes(size, max));
+	free(e);
+}
+
+ssize_t read_file_max(const char *path, char **buf, size_t max)
+{
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+	struct stat st;
 	ssize_t n;
 
 	*buf = NULL;
-	if (fd < 0)
-		return -errno;
-	n = read_fd_all(fd, buf);
+	if (fd < 0) {
+		n = -errno;
+		if (n == -ELOOP)
+			say_refused(path, ELOOP, max);
+		return n;
+	}
+	/* /dev/zero would never end; /proc and cgroup files are regular
+	 * files of size 0 (generated), so the size is checked while reading. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		n = -EINVAL;
+	else if ((uint64_t)st.st_size > max)
+		n = -EFBIG;
+	else
+		n = read_fd_all(fd, buf, max);
 	close(fd);
+	if (n == -EINVAL || n == -EFBIG)
+		say_refused(path, -n, max);
 	return n;
+}
+
+ssize_t read_file(const char *path, char **buf)
+{
+	return read_file_max(path, buf, READ_FILE_MAX);
 }
 
 ssize_t proc_read(pid_t pid, const char *name, char **buf)
@@ -69,7 +108,7 @@ ssize_t proc_read(pid_t pid, const char *name, char **buf)
 		snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
 	else
 		snprintf(path, sizeof(path), "/proc/%s", name);
-	n = read_file(path, buf);
+	n = read_file_max(path, buf, PROC_READ_MAX);
 	return n < 0 ? gone(-n, pid) : n;
 }
 

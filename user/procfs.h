@@ -8,11 +8,24 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The files read whole are the kernel's (cgroup, /proc) or copies of
+ * them (memdiag --snapshot): a few KiB. A bigger one is not what it claims
+ * to be, and reading it would grow a tool on a host short of memory. */
+#define READ_FILE_MAX (4u << 20)
+/* /proc files that grow with the host (maps and smaps of a process with
+ * many mappings, net/tcp with many sockets, cgroup.procs) get more room. */
+#define PROC_READ_MAX (512u << 20)
+
 /* Whole file /proc/<pid>/<name> (pid 0: /proc/<name>) into a malloc'd,
- * NUL-terminated buffer. Returns length or -errno (-ESRCH when gone). */
+ * NUL-terminated buffer, at most PROC_READ_MAX. Returns length or -errno
+ * (-ESRCH when gone). */
 ssize_t proc_read(pid_t pid, const char *name, char **buf);
-/* Any file, same contract. */
+/* Any file, at most READ_FILE_MAX bytes. Only a regular file is read,
+ * never through a symlink as its last component, never blocking (a FIFO):
+ * refusals are -ELOOP (symlink), -EINVAL (not a regular file), -EFBIG
+ * (too big), each with one warning naming the file. */
 ssize_t read_file(const char *path, char **buf);
+ssize_t read_file_max(const char *path, char **buf, size_t max);
 /* "key: value" or "key value" line lookup in a buffer; true if found. */
 bool kv_u64(const char *buf, const char *key, uint64_t *val);
 

@@ -650,14 +650,12 @@ static void json_row(struct ctx *c, struct sl_proc *p, struct stack_group *g, si
 			jw_str(&w, "state", r ? tcp_state_name(r->state) : NULL);
 			jw_str(&w, "local", r ? r->local : NULL);
 			jw_str(&w, "remote", r ? r->remote : NULL);
-			if (r && r->state == TCP_ST_CLOSE_WAIT) {
-				uint64_t since = cw_since(c, &e[i].v);
+			uint64_t since = r && r->state == TCP_ST_CLOSE_WAIT ? cw_since(c, &e[i].v) : 0;
 
-				if (since)
-					jw_double(&w, "close_wait_s", age_s(c, since));
-				else
-					jw_null(&w, "close_wait_s");
-			}
+			if (since)
+				jw_double(&w, "close_wait_s", age_s(c, since));
+			else
+				jw_null(&w, "close_wait_s");
 			jw_arr_begin(&w, "frames");
 			for (size_t j = 0; j < ng; j++)
 				if (g[j].stack_id == e[i].v.stack_id && g[j].caller == e[i].v.caller)
@@ -725,8 +723,7 @@ static void json_summary(struct ctx *c, const char *verd, size_t nrows, struct s
 	jw_str(&w, "type", "summary");
 	jw_str(&w, "report", c->final ? "final" : "interval");
 	jw_double(&w, "elapsed_s", c->elapsed);
-	if (verd)
-		jw_str(&w, "verdict", verd);
+	jw_str(&w, "verdict", verd); /* null in interval summaries */
 	jw_u64(&w, "processes", nrows);
 	jw_u64(&w, "tracked", c->t->nents);
 	jw_obj_begin(&w, "host_tcp");

@@ -99,7 +99,7 @@ static void test_json_writer(void **state)
 {
 	char *out = capture_json(json_doc);
 	(void)state;
-	assert_string_equal(out, "{\"comm\":\"a\\\"b\\\\c\\u000a\\u0001\\u00ff\",\"bytes\":18446744073709551615,"
+	assert_string_equal(out, "{\"comm\":\"a\\\"b\\\\c\\u000a\\u0001\\udcff\",\"bytes\":18446744073709551615,"
 				 "\"delta\":-5,\"frames\":[{\"symbol\":\"main\",\"file\":null},7],"
 				 "\"rate\":1.5,\"nan\":null,\"ok\":true}\n");
 	free(out);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "memdiag_diag.h"
 #include "memstat.h"
@@ -237,11 +238,60 @@ static void test_v2_nested_limit(void **state)
 
 static void test_limits(void **state)
 {
+	uint64_t v = 0;
+
 	(void)state;
-	assert_int_equal(mem_limit_value("max\n"), MEM_UNLIMITED);
-	assert_int_equal(mem_limit_value("9223372036854771712\n"), MEM_UNLIMITED);
-	assert_int_equal(mem_limit_value("104857600\n"), 104857600ULL);
-	assert_int_equal(mem_limit_value("garbage"), MEM_UNLIMITED);
+	assert_int_equal(mem_limit_parse("max\n", &v), 0);
+	assert_int_equal(v, MEM_UNLIMITED);
+	assert_int_equal(mem_limit_parse("9223372036854771712\n", &v), 0);
+	assert_int_equal(v, MEM_UNLIMITED);
+	assert_int_equal(mem_limit_parse("104857600\n", &v), 0);
+	assert_int_equal(v, 104857600ULL);
+	/* Unparsable is an error, never "no limit" (issue 16 #5). */
+	assert_int_equal(mem_limit_parse("garbage", &v), -EINVAL);
+	assert_int_equal(mem_limit_parse("maximum", &v), -EINVAL);
+	assert_int_equal(mem_limit_parse("", &v), -EINVAL);
+}
+
+/* A usage file is a number: "max" or "anon 1" in memory.current is an
+ * error naming the file, not 16384 PiB of usage (issue 16 #5). */
+static void test_usage_not_a_number(void **state)
+{
+	char dir[] = "/tmp/memscope-usage-XXXXXX", path[128];
+	static const char *bad[] = { "anon 1\n", "max\n", "", "12abc\n", "99999999999999999999999\n" };
+	struct cgroup_mem cm;
+	uint64_t v;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(mem_number_parse(" 4096\n", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(mem_number_parse("max\n", &v), -EINVAL);
+	assert_int_equal(mem_number_parse("-1", &v), -EINVAL);
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		static const char *files[][2] = { { "memory.stat", "anon 4096\nfile 8192\n" },
+						  { "memory.max", "max\n" } };
+		for (size_t j = 0; j < 2; j++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, files[j][0]);
+			assert_non_null(f = fopen(path, "w"));
+			fputs(files[j][1], f);
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "%s/memory.current", dir);
+		assert_non_null(f = fopen(path, "w"));
+		fputs(bad[i], f);
+		fclose(f);
+		assert_int_equal(cgroup_mem_read(dir, &cm), -EBADMSG);
+		assert_string_equal(cm.bad_file, "memory.current");
+		cgroup_mem_free(&cm);
+	}
+	for (const char *const *n = (const char *const[]){ "memory.stat", "memory.max", "memory.current", NULL };
+	     *n; n++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, *n);
+		unlink(path);
+	}
+	assert_int_equal(rmdir(dir), 0);
 }
 
 static void test_meminfo(void **state)
@@ -401,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_v2_pod),
 		cmocka_unit_test(test_v2_nested_limit),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_usage_not_a_number),
 		cmocka_unit_test(test_meminfo),
 		cmocka_unit_test(test_smaps_rollup),
 		cmocka_unit_test(test_psi_and_events),

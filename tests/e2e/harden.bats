@@ -1,0 +1,198 @@
+#!/usr/bin/env bats
+# Robustness: what a hostile or broken environment does to the tools
+# (issue 16). Each test was written against the defect it guards.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+teardown() {
+	[ -n "${TRACER:-}" ] && kill -INT "$TRACER" 2>/dev/null && wait "$TRACER" 2>/dev/null
+	[ -n "${BG_PID:-}" ] && kill -9 "$BG_PID" 2>/dev/null
+	cleanup_scratch
+	true
+}
+
+@test "harden: make CFLAGS=... keeps the project's own flags" {
+	local b="$BATS_TEST_TMPDIR/b"
+	run make -C "$ROOT" -s BUILD="$b" CFLAGS="-O1" "$b/memdiag"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -x "$b/memdiag" ]
+	run "$b/memdiag" --snapshot "$ROOT/tests/fixtures/memstat/v2_pod" --json
+	[ "$status" -eq 0 ]
+}
+
+# `tool | head -1`: the tool must notice its reader is gone, detach and end
+# by SIGPIPE (the shell's 141) instead of holding the pipeline open; the
+# timeout only bounds a failure.
+pipe_status() {
+	{ timeout 120 "$@"; echo $? > "$BATS_TEST_TMPDIR/status"; } | head -1 > "$BATS_TEST_TMPDIR/line"
+	cat "$BATS_TEST_TMPDIR/status"
+}
+
+@test "harden: a closed stdout ends every tool quietly with SIGPIPE's status, -d included" {
+	need_bpf
+	[ "$(pipe_status "$B/sockleak" --json)" = 141 ]
+	grep -q '"event":"ready"' "$BATS_TEST_TMPDIR/line"
+	[ "$(pipe_status "$B/oomwatch" --json -d 600)" = 141 ]
+	[ "$(pipe_status "$B/memdiag" -i 0.5)" = 141 ]
+	"$W/hold_anon" 1 > /dev/null & BG_PID=$!
+	[ "$(pipe_status "$B/memleak-trace" --json -d 600 -p "$BG_PID")" = 141 ]
+}
+
+@test "harden: a stdout that cannot be written is one line and exit 1" {
+	run sh -c '"$1" --snapshot "$2" > /dev/full' sh "$B/memdiag" "$ROOT/tests/fixtures/memstat/v2_pod"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot write the output"* ]]
+}
+
+@test "harden: memleak-trace -- COMMAND that cannot run is one error line; a command's exit status is its own" {
+	need_bpf
+	run --separate-stderr "$B/memleak-trace" --json -d 20 -- /nonexistent/bin
+	echo "out: $output"; echo "err: $stderr"
+	[ "$status" -ne 0 ]
+	[ "$(printf '%s\n' "$stderr" | grep -c .)" -eq 1 ]
+	[[ "$stderr" == *"cannot run /nonexistent/bin: No such file or directory"* ]]
+	! grep -q final_report <<< "$output"
+	run --separate-stderr "$B/memleak-trace" -d 60 -- sh -c 'exit 3'
+	echo "err: $stderr"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"sh exited with status 3"* ]]
+	run --separate-stderr "$B/memleak-trace" -d 60 -- sh -c 'kill -9 $$'
+	[ "$status" -eq 137 ]
+	[[ "$stderr" == *"sh was killed by SIGKILL"* ]]
+}
+
+# A snapshot copied from elsewhere is outside text: a memory.stat that
+# is /dev/zero, a FIFO or huge is refused by name, at once.
+snapshot_copy() {
+	local d="$BATS_TEST_TMPDIR/snap"
+	rm -rf "$d"; cp -r "$ROOT/tests/fixtures/memstat/v2_pod" "$d"
+	echo "$d"
+}
+
+@test "harden: memdiag --snapshot refuses a memory.stat that is a link, a FIFO or too big, and names it" {
+	local d
+	d=$(snapshot_copy); rm "$d/memory.stat"; ln -s /dev/zero "$d/memory.stat"
+	run timeout 60 "$B/memdiag" --snapshot "$d"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"refusing to read $d/memory.stat: it is a symbolic link"* ]]
+
+	d=$(snapshot_copy); rm "$d/memory.stat"; mkfifo "$d/memory.stat"
+	run timeout 60 "$B/memdiag" --snapshot "$d"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"refusing to read $d/memory.stat: not a regular file"* ]]
+
+	d=$(snapshot_copy); truncate -s 64M "$d/memory.stat"
+	run timeout 60 "$B/memdiag" --snapshot "$d"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"refusing to read $d/memory.stat: larger than 4.00 MiB"* ]]
+
+	# A refused side file is named and left out; the report goes on.
+	d=$(snapshot_copy); rm "$d/memory.peak"; mkfifo "$d/memory.peak"
+	run timeout 60 "$B/memdiag" --snapshot "$d" --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"refusing to read $d/memory.peak: not a regular file"* ]]
+}
+
+@test "harden: a usage file that is not a number is an error naming it, never unlimited" {
+	local d
+	for bad in "anon 1" "max" ""; do
+		d=$(snapshot_copy); printf '%s\n' "$bad" > "$d/memory.current"
+		run "$B/memdiag" --snapshot "$d"
+		echo "$output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"$d/memory.current does not hold a number"* ]]
+		[[ "$output" != *CRITICAL* ]]
+	done
+}
+
+@test "harden: oomwatch --output-dir link/ (trailing slash) does not follow the symlink" {
+	need_bpf
+	mkdir -m 700 "$BATS_TEST_TMPDIR/real"
+	ln -s "$BATS_TEST_TMPDIR/real" "$BATS_TEST_TMPDIR/link"
+	for p in link link/ link//; do
+		run "$B/oomwatch" --output-dir "$BATS_TEST_TMPDIR/$p" -d 0.1
+		echo "$output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"not a directory (or a symlink)"* ]]
+	done
+	run "$B/oomwatch" --output-dir "$BATS_TEST_TMPDIR/real/" -d 0.1
+	[ "$status" -eq 0 ]
+}
+
+@test "harden: a bidi override (U+202E) in a comm is escaped in tables; JSON keeps bytes that are not UTF-8 apart" {
+	local exe="$BATS_TEST_TMPDIR/"$'ab\xe2\x80\xaecd\xff'
+	cp "$W/hold_anon" "$exe"
+	"$exe" 1 > "$BATS_TEST_TMPDIR/ready" & BG_PID=$!
+	wait_for 20 grep -q ready "$BATS_TEST_TMPDIR/ready"
+	run "$B/memdiag" -p "$BG_PID"
+	[ "$status" -eq 0 ]
+	! grep -q $'\xe2\x80\xae' <<< "$output"
+	grep -qF 'ab\xe2\x80\xaecd\xff' <<< "$output"
+	"$B/memdiag" -p "$BG_PID" --json > "$BATS_TEST_TMPDIR/md.json"
+	grep -qF '"comm":"ab\u202ecd\udcff"' "$BATS_TEST_TMPDIR/md.json"
+	# Python turns it back into the exact bytes of the comm.
+	python3 -c 'import json,sys; c=json.loads(open(sys.argv[1]).readline())["process"]["comm"]; sys.exit(c.encode("utf-8","surrogateescape") != b"ab\xe2\x80\xaecd\xff")' "$BATS_TEST_TMPDIR/md.json"
+}
+
+# Run json-fields.py for one tool over its output files.
+fields_ok() {
+	local tool="$1"; shift
+	python3 "$ROOT/tests/e2e/json-fields.py" "$ROOT/tests/e2e/json-fields.txt" "$ROOT/README.md" "$tool" "$@"
+}
+
+@test "harden: every documented JSON field is on every kind of line of every tool, null when unknown" {
+	need_bpf
+	need_memcg_v1
+	local T="$BATS_TEST_TMPDIR" dir port
+	dir=$(scratch_memcg json 64M)
+	run_in_cgroup "$dir" "$W/hold_anon" 8 > "$T/hold"
+	local hold=$BG_PID
+	wait_for 20 grep -q ready "$T/hold"
+
+	# memdiag: the host, a v1 and a v2 snapshot, a process, a cgroup over
+	# several samples (the trend), every cgroup.
+	"$B/memdiag" --json > "$T/md.json"
+	"$B/memdiag" --json --snapshot "$ROOT/tests/fixtures/memstat/v1_guide" >> "$T/md.json"
+	"$B/memdiag" --json --snapshot "$ROOT/tests/fixtures/memstat/v2_pod" >> "$T/md.json"
+	"$B/memdiag" --json -p "$hold" >> "$T/md.json"
+	"$B/memdiag" --json -c "$dir" -i 0.2 -d 2 >> "$T/md.json"
+	"$B/memdiag" --json --all-cgroups >> "$T/md.json"
+	[ "$(jq -r 'select(.sample >= 2) | .target' "$T/md.json" | head -1)" = cgroup ]
+	fields_ok memdiag "$T/md.json"
+
+	# memleak-trace: ready (pid, cgroup), interval and final reports with stacks.
+	"$B/memleak-trace" --json -i 0.3 -d 3 -- sh -c 'exec "$0" 20 64 > /dev/null' "$W/leak_mmap" > "$T/ml.json"
+	"$B/memleak-trace" --json -c "$dir" -d 0.5 >> "$T/ml.json"
+	jq -se 'any(.[]; .event == "final_report" and (.stacks | length > 0))' "$T/ml.json"
+	fields_ok memleak-trace "$T/ml.json"
+
+	# sockleak: process lines (interval; final with leaked sockets and
+	# stacks), cgroup lines, summaries.
+	"$W/sockserver" --close "$T/port" & PIDS="$!"
+	wait_for 10 test -s "$T/port"
+	port=$(cat "$T/port")
+	"$B/sockleak" --json -i 0.3 --by-cgroup --older-than 0 > "$T/sl.json" 2> "$T/sl.err" & TRACER=$!
+	wait_ready "$T/sl.err"
+	"$W/sockclient" "$port" 20 5 > "$T/client" & PIDS="$PIDS $!"
+	wait_for 20 grep -q done "$T/client"
+	wait_for 20 grep -q '"type":"summary"' "$T/sl.json"
+	kill -INT "$TRACER"; wait "$TRACER"; TRACER=
+	kill $PIDS
+	jq -se 'any(.[]; .type == "process" and .report == "final" and .leaked_total > 0)' "$T/sl.json"
+	fields_ok sockleak "$T/sl.json"
+
+	# oomwatch: a kill in the scratch cgroup, then the summary.
+	"$B/oomwatch" --json > "$T/ow.json" 2> "$T/ow.err" & TRACER=$!
+	wait_ready "$T/ow.err"
+	run_in_cgroup "$dir" "$W/hog" -t 200 -s 8
+	wait "$BG_PID" || true
+	wait_for 20 grep -q '"oom_kill"' "$T/ow.json"
+	kill -INT "$TRACER"; wait "$TRACER"; TRACER=
+	fields_ok oomwatch "$T/ow.json"
+}
