@@ -66,6 +66,23 @@ static __always_inline __u64 mm_counter(struct mm_struct *mm, int idx)
 	return c > 0 ? c : 0;
 }
 
+/* Where the memcg's page-state counters live. 6.1+ (and some earlier
+ * stable trees) point to a separately allocated struct memcg_vmstats;
+ * 5.13 ("mm: memcontrol: switch to rstat") to that embedded it; before
+ * 5.13 they were an atomic_long_t array vmstats[MEMCG_NR_STAT] of the
+ * memcg itself. 6.11 ("memcg: reduce memory for the lruvec and memcg
+ * stats") shrank state[] to the items memcg accounts, which user space
+ * maps from the array length. */
+struct mem_cgroup___vmstats_ptr {
+	struct memcg_vmstats *vmstats;
+} __attribute__((preserve_access_index));
+struct mem_cgroup___vmstats_embed {
+	struct memcg_vmstats vmstats;
+} __attribute__((preserve_access_index));
+struct mem_cgroup___vmstats_pre513 {
+	atomic_long_t vmstats[1];
+} __attribute__((preserve_access_index));
+
 static __always_inline __u64 memcg_oom_kills(struct mem_cgroup *memcg)
 {
 	int ev = bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_KILL);
@@ -130,6 +147,82 @@ static __always_inline void record_chain(struct oom_event *e, struct mem_cgroup 
 		e->flags |= OOM_F_CHAIN_CUT;
 }
 
+/* The kernel address of memcg's state[] and its length in longs (0: a
+ * layout this build does not know). */
+static __always_inline void *memcg_state_array(struct mem_cgroup *memcg, __u32 *len)
+{
+	if (bpf_core_field_exists(struct mem_cgroup___vmstats_ptr, vmstats)) {
+		struct mem_cgroup___vmstats_ptr *m = (void *)memcg;
+		void *vs = BPF_CORE_READ(m, vmstats);
+
+		*len = bpf_core_field_size(struct memcg_vmstats, state) / sizeof(long);
+		return vs ? vs + bpf_core_field_offset(struct memcg_vmstats, state) : NULL;
+	}
+	if (bpf_core_field_exists(struct mem_cgroup___vmstats_embed, vmstats)) {
+		*len = bpf_core_field_size(struct memcg_vmstats, state) / sizeof(long);
+		return (void *)memcg + bpf_core_field_offset(struct mem_cgroup___vmstats_embed, vmstats) +
+		       bpf_core_field_offset(struct memcg_vmstats, state);
+	}
+	if (bpf_core_field_exists(struct mem_cgroup___vmstats_pre513, vmstats)) {
+		*len = bpf_core_field_size(struct mem_cgroup___vmstats_pre513, vmstats) / sizeof(long);
+		return (void *)memcg + bpf_core_field_offset(struct mem_cgroup___vmstats_pre513, vmstats);
+	}
+	*len = 0;
+	return NULL;
+}
+
+/* Copy memory.stat's counters of memcg and its first ancestors as they are
+ * at the kill: read later, the victim's pages are already being freed.
+ * These are what the kernel's own OOM report prints. */
+static __always_inline void record_memcg_state(struct oom_event *e, struct mem_cgroup *memcg)
+{
+	__u32 len = 0, n, i;
+
+	for (i = 0; i < OOM_STAT_LEVELS && memcg; i++) {
+		struct cgroup_subsys_state *parent;
+		void *src = memcg_state_array(memcg, &len);
+
+		if (!src || !len)
+			return;
+		n = len < OOM_STATE_MAX ? len : OOM_STATE_MAX;
+		if (bpf_probe_read_kernel(e->state[i], n * sizeof(long), src))
+			return;
+		e->state_len = len;
+		e->state_levels = i + 1;
+		parent = BPF_CORE_READ(memcg, css.parent);
+		memcg = parent ? container_of(parent, struct mem_cgroup, css) : NULL;
+	}
+}
+
+/* The victim's argv, copied while its memory is still mapped. Only the
+ * current task's user memory can be read from here, so this works when
+ * the victim is the task whose allocation failed (the common case of a
+ * single hog); otherwise user space reads /proc at once. */
+static __always_inline void record_cmdline(struct oom_event *e, struct task_struct *task)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	unsigned long start, end;
+	__u64 n;
+
+	if (!mm)
+		return;
+	start = BPF_CORE_READ(mm, arg_start);
+	end = BPF_CORE_READ(mm, arg_end);
+	if (end <= start)
+		return;
+	/* At most OOM_CMDLINE_MAX - 1 bytes: a mask the verifier can follow. */
+	n = end - start;
+	if (n > OOM_CMDLINE_MAX - 1) {
+		n = OOM_CMDLINE_MAX - 1;
+		e->flags |= OOM_F_CMDLINE_CUT;
+	}
+	n &= OOM_CMDLINE_MAX - 1;
+	if (!n || bpf_probe_read_user(e->cmdline, n, (void *)start))
+		return;
+	e->cmdline_len = n;
+	e->flags |= OOM_F_CMDLINE;
+}
+
 static __always_inline void record_mm(struct oom_event *e, struct task_struct *task)
 {
 	struct mm_struct *mm = BPF_CORE_READ(task, mm);
@@ -176,7 +269,10 @@ static __always_inline struct oom_event *event_begin(struct task_struct *cur)
 		count_drop(DROP_RINGBUF);
 		return NULL;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
+	/* The counters and cmdline arrays are read only up to their
+	 * lengths: zero the rest, too big for one inlined memset. */
+	__builtin_memset(e, 0, offsetof(struct oom_event, state));
+	e->state_len = e->state_levels = e->cmdline_len = 0;
 	e->type = OOM_EV_MARK_VICTIM;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->trigger_pid = BPF_CORE_READ(cur, pid);
@@ -200,6 +296,9 @@ static __always_inline int handle_victim(struct task_struct *victim)
 	if (victim == cur)
 		e->flags |= OOM_F_VICTIM_IS_CUR;
 	record_chain(e, task_memcg(victim));
+	record_memcg_state(e, task_memcg(victim));
+	if (victim == cur)
+		record_cmdline(e, victim);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -232,6 +331,7 @@ int mark_victim_tp(struct trace_event_raw_mark_victim *ctx)
 	if (pid == BPF_CORE_READ(cur, pid)) {
 		record_victim(e, cur);
 		e->flags |= OOM_F_VICTIM_IS_CUR;
+		record_cmdline(e, cur);
 	} else {
 		e->victim_pid = pid;
 		if (bpf_core_field_exists(ctx->total_vm)) {
@@ -252,6 +352,7 @@ int mark_victim_tp(struct trace_event_raw_mark_victim *ctx)
 		e->flags |= OOM_F_CHAIN_OF_TRIG;
 	}
 	record_chain(e, task_memcg(cur));
+	record_memcg_state(e, task_memcg(cur));
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -9,6 +9,15 @@
  * tracepoint, the trigger's) memcg up towards the root. Kubernetes nests
  * five deep; deeper trees lose their top levels, which is flagged. */
 #define OOM_MAX_DEPTH     12
+/* Levels (from the victim's memcg up) whose memory.stat counters are
+ * copied at the kill: a limit is on the container or the pod. */
+#define OOM_STAT_LEVELS   4
+/* Longs copied from the kernel's memcg_vmstats state[] (58 on 6.18 with
+ * direct indexing, 40 with the compact one). */
+#define OOM_STATE_MAX     96
+/* The victim's command line copied in the kernel: up to this - 1 bytes
+ * (a power of 2, for the verifier's bounds). */
+#define OOM_CMDLINE_MAX   256
 /* Room for the events of a storm while user space reads /proc. */
 #define OOM_RINGBUF_BYTES (1024 * 1024)
 
@@ -24,6 +33,8 @@
 #define OOM_F_PF_EXITING    (1u << 6) /* victim already in do_exit */
 #define OOM_F_GROUP_EXIT    (1u << 7) /* victim's thread group is exiting */
 #define OOM_F_RSS_OLD       (1u << 8) /* pre-6.2 atomic rss counters */
+#define OOM_F_CMDLINE       (1u << 9) /* cmdline[] copied from the victim's memory */
+#define OOM_F_CMDLINE_CUT   (1u << 10) /* ... and its argv was longer */
 
 /* One memory cgroup level. Sizes in pages, as the kernel's page_counter. */
 struct oom_memcg_level {
@@ -67,6 +78,18 @@ struct oom_event {
 	__u32 depth;              /* valid entries in chain[] */
 	__u32 pad;
 	struct oom_memcg_level chain[OOM_MAX_DEPTH]; /* [0] = the task's own memcg */
+	/* The memcg's memory.stat counters as the kernel holds them
+	 * (memcg->vmstats->state[], hierarchical, as of its last stats
+	 * flush), raw: user space maps indexes to names with the running
+	 * kernel's BTF. state_len is the kernel's array length (0: layout
+	 * unknown), state_levels the chain levels copied. */
+	__u32 state_len;
+	__u32 state_levels;
+	__s64 state[OOM_STAT_LEVELS][OOM_STATE_MAX];
+	/* The victim's argv (NUL-separated), when it could be read. */
+	__u32 cmdline_len;
+	__u32 pad2;
+	char cmdline[OOM_CMDLINE_MAX];
 };
 
 #endif

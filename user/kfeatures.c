@@ -120,6 +120,26 @@ bool kernel_btf_has(const char *name, int kind)
 	return btf && btf__find_by_name_kind(btf, name, kind) > 0;
 }
 
+bool kernel_enum_value(const char *type, const char *name, long long *val)
+{
+	struct btf *btf = vmlinux_btf();
+	const struct btf_type *t;
+	int id;
+
+	if (!btf || (id = btf__find_by_name_kind(btf, type, BTF_KIND_ENUM)) <= 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	for (int i = 0; i < btf_vlen(t); i++) {
+		const struct btf_enum *e = btf_enum(t) + i;
+
+		if (!strcmp(btf__name_by_offset(btf, e->name_off), name)) {
+			*val = e->val;
+			return true;
+		}
+	}
+	return false;
+}
+
 static int load_prog(enum bpf_prog_type type, enum bpf_attach_type attach, __u32 btf_id)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attach, .attach_btf_id = btf_id);

@@ -38,6 +38,8 @@ bool tracepoint_exists(const char *category, const char *name);
 /* Does the running kernel's BTF know type `name` of the given kind
  * (BTF_KIND_*)? For example btf_trace_mark_victim for tp_btf. */
 bool kernel_btf_has(const char *name, int kind);
+/* The value of enumerator `name` of the kernel's `enum type` (BTF). */
+bool kernel_enum_value(const char *type, const char *name, long long *val);
 /* The kernel's tracepoint format file has field `field`? */
 bool tracepoint_has_field(const char *category, const char *name, const char *field);
 

@@ -56,6 +56,12 @@ static void set_field(struct memstat *ms, enum memstat_field f, uint64_t v)
 	ms->have |= 1ULL << f;
 }
 
+void memstat_set(struct memstat *ms, enum memstat_field f, uint64_t v)
+{
+	if (f < MS_NFIELDS)
+		set_field(ms, f, v);
+}
+
 bool memstat_has(const struct memstat *ms, enum memstat_field f)
 {
 	return f < MS_NFIELDS && (ms->have & (1ULL << f));

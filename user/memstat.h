@@ -86,6 +86,8 @@ int memstat_parse_v2(const char *buf, struct memstat *ms);
 void memstat_free(struct memstat *ms);
 bool memstat_has(const struct memstat *ms, enum memstat_field f);
 uint64_t memstat_get(const struct memstat *ms, enum memstat_field f);
+/* Set field f (and mark it present): for sources other than a file. */
+void memstat_set(struct memstat *ms, enum memstat_field f, uint64_t v);
 const char *memstat_field_name(enum memstat_field f);
 /* A raw key as written (e.g. "total_rss", "workingset_nodereclaim"). */
 bool memstat_raw(const struct memstat *ms, const char *key, uint64_t *val);

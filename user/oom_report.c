@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "memcg_state.h"
 #include "oom_report.h"
 #include "output.h"
 #include "procfs.h"
@@ -71,6 +72,39 @@ void oom_kill_decode(struct oom_kill *k, long page_size, bool v1)
 	k->constraint = k->limit_level >= 0 ? "memcg" : "global";
 }
 
+/* Counters at the kill that cannot be this memcg's: a kernel layout
+ * misread. Anon and file pages are charged to usage. */
+static bool at_kill_plausible(const struct memstat *ms, uint64_t usage_bytes)
+{
+	return ms->anon + ms->file <= usage_bytes + usage_bytes / 4 + (16ULL << 20);
+}
+
+void oom_kill_decode_state(struct oom_kill *k, const struct memcg_state_map *m)
+{
+	const struct oom_event *e = &k->ev;
+	int at = k->limit_level >= 0 ? k->limit_level : 0;
+
+	if (!e->state_len) {
+		k->at_kill_missing = "this kernel's memcg layout is not known to oomwatch";
+		return;
+	}
+	if (at >= (int)e->state_levels || at >= OOM_STAT_LEVELS) {
+		k->at_kill_missing = "the OOM cgroup is above the levels copied at the kill";
+		return;
+	}
+	if (!memcg_state_to_memstat(m, (const int64_t *)e->state[at], e->state_len < OOM_STATE_MAX ? e->state_len : OOM_STATE_MAX,
+				    k->page_size, &k->at_kill)) {
+		k->at_kill_missing = "the kernel's memcg counters could not be mapped (no BTF enums)";
+		return;
+	}
+	if (!at_kill_plausible(&k->at_kill, e->chain[at].usage_pages * k->page_size)) {
+		k->at_kill_missing = "the kernel's memcg counters did not add up (unknown layout)";
+		memset(&k->at_kill, 0, sizeof(k->at_kill));
+		return;
+	}
+	k->have_at_kill = true;
+}
+
 const char *oom_kill_cgroup(const struct oom_kill *k)
 {
 	int i = k->limit_level >= 0 ? k->limit_level : 0;
@@ -111,7 +145,13 @@ static void collect_victim(struct oom_kill *k)
 	pid_t tgid = k->ev.victim_tgid ? k->ev.victim_tgid : k->ev.victim_pid;
 	struct proc_status st;
 
-	k->cmdline = proc_cmdline(tgid);
+	if (k->ev.flags & OOM_F_CMDLINE) {
+		k->cmdline = argv_join(k->ev.cmdline, k->ev.cmdline_len < OOM_CMDLINE_MAX ?
+				       k->ev.cmdline_len : OOM_CMDLINE_MAX - 1);
+		k->cmdline_src = "kernel";
+	} else if ((k->cmdline = proc_cmdline(tgid))) {
+		k->cmdline_src = "/proc";
+	}
 	if (proc_status(tgid, &st) == 0) {
 		k->ppid = st.ppid;
 		k->parent_comm = proc_comm(st.ppid);
@@ -334,19 +374,34 @@ static void print_cgroups(FILE *f, const struct oom_kill *k)
 	}
 }
 
-static void print_stat(FILE *f, const struct oom_kill *k)
+static void print_stat_fields(FILE *f, const struct memstat *ms)
 {
 	static const enum memstat_field keys[] = { MS_anon, MS_file, MS_shmem, MS_kernel,
-						   MS_active_file, MS_inactive_file, MS_swap };
+						   MS_active_anon, MS_inactive_anon, MS_active_file,
+						   MS_inactive_file, MS_swap };
 	char a[HUMAN_LEN];
 
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (memstat_has(ms, keys[i]))
+			fprintf(f, "%s %s  ", memstat_field_name(keys[i]),
+				fmt_bytes(a, memstat_get(ms, keys[i])));
+}
+
+static void print_stat(FILE *f, const struct oom_kill *k)
+{
+	char a[HUMAN_LEN];
+
+	fprintf(f, LABEL, "at the kill");
+	if (k->have_at_kill) {
+		print_stat_fields(f, &k->at_kill);
+		fprintf(f, "(kernel counters at mark_victim)\n");
+	} else {
+		fprintf(f, "not read: %s\n", k->at_kill_missing ? k->at_kill_missing : "no memcg");
+	}
 	if (!k->have_stat)
 		return;
 	fprintf(f, LABEL, "memory.stat");
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (memstat_has(&k->stat, keys[i]))
-			fprintf(f, "%s %s  ", memstat_field_name(keys[i]),
-				fmt_bytes(a, memstat_get(&k->stat, keys[i])));
+	print_stat_fields(f, &k->stat);
 	/* The kernel has been reaping the victim meanwhile: its pages may be gone. */
 	fprintf(f, "(read %s after the kill)\n", fmt_duration(a, k->stat_delay_s));
 	fprintf(f, LABEL "oom_kill %" PRIu64 " (+%" PRIu64 " since start, %" PRIu64
@@ -462,6 +517,8 @@ static void json_victim(struct jw *w, const struct oom_kill *k)
 	jw_u64(w, "tgid", k->ev.victim_tgid);
 	jw_str_n(w, "comm", k->ev.victim_comm, strnlen(k->ev.victim_comm, sizeof(k->ev.victim_comm)));
 	jw_str(w, "cmdline", k->cmdline);
+	jw_str(w, "cmdline_source", k->cmdline_src);
+	jw_bool(w, "cmdline_truncated", k->ev.flags & OOM_F_CMDLINE_CUT);
 	jw_u64(w, "uid", k->ev.victim_uid);
 	jw_i64(w, "oom_score_adj", k->ev.oom_score_adj);
 	jw_u64(w, "total_vm_bytes", k->total_vm);
@@ -485,8 +542,30 @@ static void json_victim(struct jw *w, const struct oom_kill *k)
 	jw_obj_end(w);
 }
 
+static void json_at_kill(struct jw *w, const struct oom_kill *k)
+{
+	if (!k->have_at_kill) {
+		jw_null(w, "stat_at_kill");
+		jw_str(w, "stat_at_kill_missing", k->at_kill_missing);
+		return;
+	}
+	jw_obj_begin(w, "stat_at_kill");
+	for (int f = 0; f < MS_NFIELDS; f++) {
+		char key[64];
+
+		if (!memstat_has(&k->at_kill, f))
+			continue;
+		/* The refault counters are events, every other one bytes. */
+		snprintf(key, sizeof(key), "%s%s", memstat_field_name(f),
+			 f == MS_refault_anon || f == MS_refault_file ? "" : "_bytes");
+		jw_u64(w, key, memstat_get(&k->at_kill, f));
+	}
+	jw_obj_end(w);
+}
+
 static void json_stat(struct jw *w, const struct oom_kill *k)
 {
+	json_at_kill(w, k);
 	if (!k->have_stat) {
 		jw_null(w, "stat");
 		return;

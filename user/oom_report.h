@@ -30,6 +30,7 @@ struct oom_kill {
 	/* Victim, in bytes. */
 	uint64_t total_vm, anon, file, shmem, swap, pgtables;
 	char *cmdline;             /* NULL when no longer readable */
+	const char *cmdline_src;   /* "kernel" (copied at the kill), "/proc", NULL */
 	pid_t ppid;
 	char *parent_comm;
 	/* Cgroups. */
@@ -44,6 +45,10 @@ struct oom_kill {
 	bool oom_group;
 	const char *constraint;    /* "memcg", "global", "cpuset", "mempolicy" */
 	bool constraint_from_kernel; /* from the kernel's report, else inferred */
+	/* The OOM cgroup's memory.stat counters in the kernel at the kill. */
+	struct memstat at_kill;
+	bool have_at_kill;
+	const char *at_kill_missing; /* why not, when not */
 	/* The OOM cgroup (limit level, else the victim's memcg), read now. */
 	const char *stat_of;       /* its path */
 	struct memstat stat;
@@ -74,6 +79,10 @@ struct oom_kill {
 /* Sizes from the event (pages or kB) to bytes, the path of each level and
  * which one was at its limit, the constraint as inferred. */
 void oom_kill_decode(struct oom_kill *k, long page_size, bool v1);
+struct memcg_state_map;
+/* The OOM cgroup's counters at the kill from the event's raw state[]
+ * (after oom_kill_decode, which finds the level at its limit). */
+void oom_kill_decode_state(struct oom_kill *k, const struct memcg_state_map *m);
 /* Index of the chain level at its limit (-1: none); memsw set when it was
  * the v1 memory+swap counter. Pure: used by the unit tests. */
 int oom_limit_level(const struct oom_event *e, bool *memsw);

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "kfeatures.h"
 #include "loop.h"
+#include "memcg_state.h"
 #include "oom_kmsg.h"
 #include "oom_leadup.h"
 #include "oom_report.h"
@@ -52,6 +53,7 @@ struct state {
 	uint32_t prev_trigger;
 	uint64_t prev_ts;
 	uint64_t start_ns;
+	struct memcg_state_map state_map; /* slots of the kernel's memcg counters */
 };
 
 static const char doc[] =
@@ -279,6 +281,9 @@ static int handle_event(void *ctx, void *data, size_t len)
 	k->seq = ++s->seen_all;
 	k->time = wall_time() - (mono_ns() - e->ts_ns) / 1e9;
 	oom_kill_decode(k, s->page_size, s->version == 1);
+	if (e->state_len && e->state_len != s->state_map.len)
+		memcg_state_map_build(&s->state_map, e->state_len, memcg_state_kernel_enum, NULL);
+	oom_kill_decode_state(k, &s->state_map);
 	classify(s, k);
 	/* Right away: the victim is being reaped and its cgroup may go. */
 	oom_kill_collect(k, s->mount, s->version, s->lu);

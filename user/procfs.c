@@ -205,22 +205,34 @@ int proc_status(pid_t pid, struct proc_status *st)
 	return 0;
 }
 
+char *argv_join(const char *argv, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	if (!s)
+		abort();
+	memcpy(s, argv, n);
+	while (n > 0 && s[n - 1] == '\0')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\0')
+			s[i] = ' ';
+	s[n] = '\0';
+	return s;
+}
+
 char *proc_cmdline(pid_t pid)
 {
-	char *buf = NULL;
+	char *buf = NULL, *s;
 	ssize_t n = proc_read(pid, "cmdline", &buf);
 
 	if (n <= 0) {
 		free(buf);
 		return NULL;
 	}
-	while (n > 0 && buf[n - 1] == '\0')
-		n--;
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == '\0')
-			buf[i] = ' ';
-	buf[n] = '\0';
-	return buf;
+	s = argv_join(buf, n);
+	free(buf);
+	return s;
 }
 
 char *proc_comm(pid_t pid)

@@ -46,6 +46,8 @@ int proc_status(pid_t pid, struct proc_status *st); /* sizes in bytes */
 /* argv joined by spaces, raw bytes (escape before printing). NULL when
  * gone or a kernel thread. Caller frees. */
 char *proc_cmdline(pid_t pid);
+/* argv as the kernel keeps it (NUL-separated, n bytes) joined by spaces. */
+char *argv_join(const char *argv, size_t n);
 char *proc_comm(pid_t pid);     /* caller frees; NULL when gone */
 char *proc_exe(pid_t pid);      /* readlink of exe; caller frees */
 

@@ -41,6 +41,13 @@ kernel_killed_line() {
 	dmesg | grep -F "Killed process $1 (" | tail -n 1
 }
 
+# KEY of the kernel's "Memory cgroup stats for /NAME:" block in the log,
+# empty when the kernel rate-limited its report for that kill.
+kernel_memcg_stat() {
+	dmesg | sed -n "/Memory cgroup stats for \/$1:/,/Tasks state/p" |
+		awk -v k="$2" '$(NF-1) == k { v = $NF } END { print v }'
+}
+
 @test "oomwatch: hog killed at a 64 MiB limit, checked against the kernel's report" {
 	need_memcg
 	dir=$(scratch_memcg hog 64M)
@@ -73,8 +80,20 @@ kernel_killed_line() {
 	[ "$(jq -r .kernel_report.matched <<< "$k")" = true ]
 	[ "$(jq -r .kernel_report.constraint <<< "$k")" = CONSTRAINT_MEMCG ]
 	[ "$(jq -r .kernel_report.oom_memcg <<< "$k")" = "/$name" ]
-	# The OOM cgroup's memory.stat and counters were captured.
-	approx "$(jq -r --arg k "$(memcg_stat_key anon)" '.memcg.stat[$k]' <<< "$k")" $((64 * MIB)) 5
+	# The OOM cgroup's memory.stat counters read in the kernel at the kill:
+	# the victim's 64 MiB, equal to what the kernel's own report printed.
+	at=$(jq -r .memcg.stat_at_kill.anon_bytes <<< "$k")
+	approx "$at" $((64 * MIB)) 3
+	krss=$(kernel_memcg_stat "$name" "$(memcg_stat_key anon)")
+	[ -z "$krss" ] || [ "$at" = "$krss" ]
+	[ "$(jq -r .memcg.stat_at_kill.inactive_anon_bytes <<< "$k")" = \
+	  "$(kernel_memcg_stat "$name" "$(memcg_stat_key inactive_anon)")" ] || [ -z "$krss" ]
+	# The file read afterwards is kept, labelled with its delay.
+	jq -e --arg k "$(memcg_stat_key anon)" \
+		'.memcg.stat_read_after_s > 0 and .memcg.stat[$k] <= .memcg.stat_at_kill.anon_bytes' <<< "$k"
+	# The cmdline was copied in the kernel, before the victim was gone.
+	[ "$(jq -r .victim.cmdline <<< "$k")" = "$W/hog -t 200 -s 8" ]
+	[ "$(jq -r .victim.cmdline_source <<< "$k")" = kernel ]
 	[ "$(jq -r .memcg.events.oom_kill <<< "$k")" = 1 ]
 	# The summary agrees with the kernel's counter.
 	s=$(jq -c 'select(.event == "summary")' "$OUT")
@@ -180,6 +199,9 @@ kernel_killed_line() {
 	grep -E "^OOM kill: hog\($pid\) in /$(basename "$dir") — cgroup limit 32.0 MiB hit" "$OUT"
 	grep -E "^  (kernel)? +Memory cgroup out of memory: Killed process $pid \(hog\)" "$OUT"
 	grep -E '^  host /proc/vmstat oom_kill: \+[0-9]+ since start' "$OUT"
+	# The classic tracepoint carries the counters at the kill too.
+	grep -E '^  at the kill  anon (3[01]\.[0-9]|32\.0) MiB .*\(kernel counters at mark_victim\)$' "$OUT"
+	grep -E '^  memory.stat  .*\(read [0-9.]+ [mu]?s after the kill\)$' "$OUT"
 	# one private file per kill, valid JSON, same victim
 	[ "$(stat -c %a "$outdir")" = 700 ]
 	f=$(ls "$outdir"/oom-*-"$pid".json)

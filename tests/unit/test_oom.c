@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "memcg_state.h"
 #include "oom_kmsg.h"
 #include "oom_leadup.h"
 #include "oom_report.h"
@@ -153,6 +154,94 @@ static void test_limit_level(void **st)
 	assert_true(memsw);
 }
 
+/* Enum values as the kernel's BTF has them: 6.18 (vmlinux/x86/vmlinux.h). */
+struct enum_fixture { const char *name; long long val; };
+static const struct enum_fixture enums_618[] = {
+	{ "NR_INACTIVE_ANON", 0 }, { "NR_ACTIVE_ANON", 1 }, { "NR_INACTIVE_FILE", 2 },
+	{ "NR_ACTIVE_FILE", 3 }, { "NR_UNEVICTABLE", 4 }, { "NR_SLAB_RECLAIMABLE_B", 5 },
+	{ "NR_SLAB_UNRECLAIMABLE_B", 6 }, { "WORKINGSET_REFAULT_ANON", 10 },
+	{ "WORKINGSET_REFAULT_FILE", 11 }, { "WORKINGSET_ACTIVATE_ANON", 12 },
+	{ "WORKINGSET_ACTIVATE_FILE", 13 }, { "WORKINGSET_RESTORE_ANON", 14 },
+	{ "WORKINGSET_RESTORE_FILE", 15 }, { "WORKINGSET_NODERECLAIM", 16 }, { "NR_ANON_MAPPED", 17 },
+	{ "NR_FILE_MAPPED", 18 }, { "NR_FILE_PAGES", 19 }, { "NR_FILE_DIRTY", 20 },
+	{ "NR_WRITEBACK", 21 }, { "NR_SHMEM", 22 }, { "NR_SHMEM_THPS", 23 }, { "NR_FILE_THPS", 25 },
+	{ "NR_ANON_THPS", 27 }, { "NR_KERNEL_STACK_KB", 36 }, { "NR_PAGETABLE", 37 },
+	{ "NR_SECONDARY_PAGETABLE", 38 }, { "MEMCG_SWAP", 51 }, { "MEMCG_SOCK", 52 },
+	{ "MEMCG_PERCPU_B", 53 }, { "MEMCG_VMALLOC", 54 }, { "MEMCG_KMEM", 55 },
+	{ "MEMCG_NR_STAT", 58 }, { NULL, 0 },
+};
+
+static bool fixture_enum(const char *type, const char *name, long long *val, void *ctx)
+{
+	const struct enum_fixture *f = ctx;
+
+	(void)type;
+	for (; f->name; f++)
+		if (!strcmp(f->name, name)) {
+			*val = f->val;
+			return true;
+		}
+	return false;
+}
+
+/* 6.18's compact state[40]: the slots follow memcg_node_stat_items[] (33
+ * on this config) then the 7 memcg_stat_items. Slot numbers checked
+ * against the kernel's memory.stat at a real kill (oomwatch.bats). */
+static void test_memcg_state_compact(void **st)
+{
+	struct memcg_state_map m;
+	int64_t state[40] = { 0 };
+	struct memstat ms;
+
+	(void)st;
+	memcg_state_map_build(&m, 40, fixture_enum, (void *)enums_618);
+	assert_true(m.ok);
+	assert_true(m.compact);
+	assert_int_equal(m.slot[MS_inactive_anon], 0);
+	assert_int_equal(m.slot[MS_refault_anon], 7);
+	assert_int_equal(m.slot[MS_anon], 14);
+	assert_int_equal(m.slot[MS_file], 16);
+	assert_int_equal(m.slot[MS_shmem], 19);
+	assert_int_equal(m.slot[MS_kernel_stack], 23);
+	assert_int_equal(m.slot[MS_pagetables], 24);
+	assert_int_equal(m.slot[MS_swap], 33);
+	assert_int_equal(m.slot[MS_sock], 34);
+	assert_int_equal(m.slot[MS_vmalloc], 36);
+	assert_int_equal(m.slot[MS_kernel], 37);
+	state[14] = 16338;   /* pages */
+	state[0] = 16315;
+	state[5] = 123456;   /* bytes */
+	state[23] = 48;      /* kB */
+	state[37] = 46;
+	state[7] = -1;       /* unfolded per-CPU delta */
+	assert_true(memcg_state_to_memstat(&m, state, 40, 4096, &ms));
+	assert_int_equal(memstat_get(&ms, MS_anon), 16338ULL * 4096);
+	assert_int_equal(memstat_get(&ms, MS_inactive_anon), 16315ULL * 4096);
+	assert_int_equal(memstat_get(&ms, MS_slab_reclaimable), 123456);
+	assert_int_equal(memstat_get(&ms, MS_kernel_stack), 48 * 1024);
+	assert_int_equal(memstat_get(&ms, MS_kernel), 46 * 4096);
+	assert_int_equal(memstat_get(&ms, MS_refault_anon), 0);
+	assert_true(memstat_has(&ms, MS_file));
+}
+
+/* Up to 6.10 every item has its own slot: the enum value. A kernel whose
+ * array is longer than its enum is not understood. */
+static void test_memcg_state_direct(void **st)
+{
+	struct memcg_state_map m;
+
+	(void)st;
+	memcg_state_map_build(&m, 58, fixture_enum, (void *)enums_618);
+	assert_true(m.ok);
+	assert_false(m.compact);
+	assert_int_equal(m.slot[MS_anon], 17);
+	assert_int_equal(m.slot[MS_kernel], 55);
+	memcg_state_map_build(&m, 59, fixture_enum, (void *)enums_618);
+	assert_false(m.ok);
+	memcg_state_map_build(&m, 0, fixture_enum, (void *)enums_618);
+	assert_false(m.ok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +250,8 @@ int main(void)
 		cmocka_unit_test(test_kmsg_memcg_report),
 		cmocka_unit_test(test_kmsg_ratelimited),
 		cmocka_unit_test(test_limit_level),
+		cmocka_unit_test(test_memcg_state_compact),
+		cmocka_unit_test(test_memcg_state_direct),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
