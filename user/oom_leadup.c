@@ -191,6 +191,7 @@ static void sample(struct leadup *l, struct leadup_cg *cg)
 	if (!cg->limited)
 		return;
 	memcg_file_u64(cg->dir, v1 ? "memory.usage_in_bytes" : "memory.current", &s.usage);
+	memcg_oom_kill_local(cg->dir, l->o.version, &s.oom_kill);
 	if (v1) {
 		memcg_file_u64(cg->dir, "memory.failcnt", &s.failcnt);
 	} else if ((buf = memcg_file_read(cg->dir, "memory.events"))) {

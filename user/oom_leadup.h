@@ -24,6 +24,7 @@ struct leadup_sample {
 	uint64_t failcnt;    /* v1 memory.failcnt, v2 memory.events "max" */
 	uint64_t pgscan, pgsteal; /* v2 reclaim counters (0 on v1) */
 	uint64_t refaults;   /* workingset_refault_anon + _file */
+	uint64_t oom_kill;   /* the cgroup's local oom_kill counter */
 };
 
 struct leadup_proc {

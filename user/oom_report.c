@@ -215,6 +215,31 @@ static void collect_leadup(struct oom_kill *k, struct leadup_cg *cg, double inte
 	k->top_t = cg->top_t;
 }
 
+void oom_kill_leadup_spans(struct oom_kill *k)
+{
+	const struct leadup_sample *prev = NULL;
+
+	k->leadup_prev_kills = 0;
+	k->leadup_limit_age = 0;
+	for (size_t i = 0; i < k->nleadup; i++) {
+		const struct leadup_sample *s = &k->leadup[i];
+
+		/* A sample taken after the kill already counts it. */
+		if (s->t > k->time)
+			break;
+		if (prev && s->oom_kill > prev->oom_kill) {
+			k->leadup_prev_kills += s->oom_kill - prev->oom_kill;
+			k->leadup_prev_kill_age = k->time - s->t;
+		}
+		if (prev && s->limit != prev->limit) {
+			if (!k->leadup_limit_age)
+				k->leadup_limit_from = prev->limit;
+			k->leadup_limit_age = k->time - s->t;
+		}
+		prev = s;
+	}
+}
+
 void oom_kill_collect(struct oom_kill *k, const char *mount, int version, struct leadup *lu)
 {
 	int at = k->limit_level >= 0 ? k->limit_level : 0;
@@ -233,8 +258,10 @@ void oom_kill_collect(struct oom_kill *k, const char *mount, int version, struct
 		k->stat_delay_s = wall_time() - k->time;
 		cg = leadup__lookup(lu, k->ev.chain[at].id, k->stat_of);
 	}
-	if (cg)
+	if (cg) {
 		collect_leadup(k, cg, 0);
+		oom_kill_leadup_spans(k);
+	}
 }
 
 void oom_kill_set_kernel_report(struct oom_kill *k, struct kernel_report *kr)
@@ -445,6 +472,15 @@ static void print_leadup(FILE *f, const struct oom_kill *k)
 		if (last->refaults - first->refaults)
 			fprintf(f, ", refaults +%" PRIu64, last->refaults - first->refaults);
 		fputc('\n', f);
+		if (k->leadup_prev_kills)
+			fprintf(f, LABEL "it spans %" PRIu64 " earlier kill%s in this cgroup (a previous "
+				"instance), the last %s before this one: the climb of this one starts there\n",
+				"", k->leadup_prev_kills, k->leadup_prev_kills == 1 ? "" : "s",
+				fmt_duration(a, k->leadup_prev_kill_age));
+		if (k->leadup_limit_age)
+			fprintf(f, LABEL "the limit changed during it: %s until %s before the kill, %s since\n",
+				"", fmt_bytes(b, k->leadup_limit_from), fmt_duration(a, k->leadup_limit_age),
+				fmt_bytes(c, last->limit));
 		/* The last few samples, newest last: the shape of the climb. */
 		size_t from = k->nleadup > 8 ? k->nleadup - 8 : 0;
 		fprintf(f, LABEL, "");
@@ -679,9 +715,17 @@ static void json_leadup(struct jw *w, const struct oom_kill *k)
 		jw_u64(w, "pgscan", s->pgscan);
 		jw_u64(w, "pgsteal", s->pgsteal);
 		jw_u64(w, "refaults", s->refaults);
+		jw_u64(w, "oom_kill", s->oom_kill);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
+	jw_u64(w, "earlier_kills", k->leadup_prev_kills);
+	if (k->leadup_prev_kills)
+		jw_double(w, "earlier_kill_age_s", k->leadup_prev_kill_age);
+	if (k->leadup_limit_age) {
+		jw_u64(w, "limit_before_bytes", k->leadup_limit_from);
+		jw_double(w, "limit_changed_age_s", k->leadup_limit_age);
+	}
 	jw_arr_begin(w, "top");
 	for (int i = 0; i < k->ntop; i++) {
 		jw_obj_begin(w, NULL);

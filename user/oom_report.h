@@ -67,6 +67,11 @@ struct oom_kill {
 	struct leadup_sample *leadup;
 	size_t nleadup;
 	double leadup_interval;
+	/* What the lead-up window spans besides this kill's climb. */
+	uint64_t leadup_prev_kills;   /* earlier kills in the same cgroup */
+	double leadup_prev_kill_age;  /* seconds before this kill, of the last one */
+	uint64_t leadup_limit_from;   /* the limit at the window's start ... */
+	double leadup_limit_age;      /* ... changed this long before the kill (0: never) */
 	struct leadup_proc top[LEADUP_TOP_PROCS];
 	int ntop;
 	double top_t;
@@ -89,6 +94,9 @@ int oom_limit_level(const struct oom_event *e, bool *memsw);
 /* Fill what /proc and the cgroup files still show. */
 void oom_kill_collect(struct oom_kill *k, const char *memcg_mount, int version,
 		      struct leadup *lu);
+/* Earlier kills and limit changes inside the lead-up samples (pure: unit
+ * tested). */
+void oom_kill_leadup_spans(struct oom_kill *k);
 /* Take the kernel report (moved into k) and let it settle the constraint. */
 void oom_kill_set_kernel_report(struct oom_kill *k, struct kernel_report *kr);
 void oom_kill_free(struct oom_kill *k);

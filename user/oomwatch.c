@@ -32,6 +32,7 @@ struct env {
 	const char *output_dir;
 	double leadup_interval, leadup_window, kmsg_wait;
 	const char *hook;      /* hidden: force "tp_btf" or "tracepoint" */
+	const char *hold;      /* hidden (tests): wait for this file between baselines and attach */
 };
 
 struct state {
@@ -68,7 +69,7 @@ static const char doc[] =
 	"  oomwatch --json --output-dir /var/lib/oomwatch   # one JSON file per kill\n"
 	"  oomwatch -d 60                    # one minute, then a per-cgroup summary\n";
 
-enum { OPT_OUTDIR = 0x2000, OPT_LEADUP_INT, OPT_LEADUP_WIN, OPT_KMSG_WAIT, OPT_HOOK };
+enum { OPT_OUTDIR = 0x2000, OPT_LEADUP_INT, OPT_LEADUP_WIN, OPT_KMSG_WAIT, OPT_HOOK, OPT_HOLD };
 
 static const struct argp_option options[] = {
 	{ "output-dir", OPT_OUTDIR, "DIR", 0, "Also keep one JSON file per kill in DIR", 0 },
@@ -79,6 +80,8 @@ static const struct argp_option options[] = {
 	{ "kmsg-wait", OPT_KMSG_WAIT, "SECONDS", 0,
 	  "Wait this long for the kernel's report of a kill (default 1)", 0 },
 	{ "hook", OPT_HOOK, "KIND", OPTION_HIDDEN, "Force tp_btf or tracepoint", 0 },
+	{ "baseline-hold", OPT_HOLD, "FILE", OPTION_HIDDEN,
+	  "Between the baselines and attaching, wait until FILE exists", 0 },
 	{},
 };
 
@@ -106,6 +109,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 		if (strcmp(arg, "tp_btf") && strcmp(arg, "tracepoint"))
 			argp_error(st, "--hook: tp_btf or tracepoint");
 		env->hook = arg;
+		break;
+	case OPT_HOLD:
+		env->hold = arg;
 		break;
 	case ARGP_KEY_ARG:
 		argp_error(st, "unexpected argument '%s'", arg);
@@ -480,9 +486,22 @@ static int setup_cgroups(struct state *s)
 		.mount = s->mount, .version = s->version,
 		.subtree = s->have_target ? s->target.dir : NULL,
 		.interval_s = s->env->leadup_interval, .window_s = s->env->leadup_window });
-	/* The first walk takes every cgroup's oom_kill as the baseline. */
-	leadup__scan(s->lu);
 	return 0;
+}
+
+/* Every oom_kill counter (each cgroup's, the host's) read at one moment,
+ * right before attaching: a kill before it is in no baseline delta, a kill
+ * between it and attaching is missed in the cgroup's row and the host's
+ * line alike, never in one only. */
+static void take_baselines(struct state *s)
+{
+	leadup__scan(s->lu);
+	s->vm_base = vmstat_oom_kill();
+	if (s->env->hold) {
+		fprintf(stderr, "oomwatch: baselines taken, waiting for %s\n", s->env->hold);
+		while (access(s->env->hold, F_OK) != 0)
+			usleep(20000);
+	}
 }
 
 static int load_and_attach(struct state *s)
@@ -501,6 +520,7 @@ static int load_and_attach(struct state *s)
 		bpf_explain("loading the BPF programs", err);
 		return -1;
 	}
+	take_baselines(s);
 	err = oomwatch__attach(s->skel);
 	if (err) {
 		bpf_explain("attaching to oom:mark_victim", err);
@@ -562,13 +582,14 @@ int main(int argc, char **argv)
 		return 1;
 	if (env.output_dir && (s.out_dirfd = open_output_dir(env.output_dir)) < 0)
 		return 1;
-	if (setup_cgroups(&s) < 0 || load_and_attach(&s) < 0)
-		goto out;
+	/* The kernel log from before the baselines on: every kill counted
+	 * after them can find its report. */
 	s.kmsg = kmsg_open();
 	if (!s.kmsg)
 		warn_msg("cannot read /dev/kmsg (%s): reports will lack the kernel's own lines",
 			 strerror(errno));
-	s.vm_base = vmstat_oom_kill();
+	if (setup_cgroups(&s) < 0 || load_and_attach(&s) < 0)
+		goto out;
 	loop_signals_install();
 	ret = run(&s) < 0;
 out:

@@ -210,6 +210,57 @@ kernel_memcg_stat() {
 	[ "$(jq -r .constraint "$f")" = memcg ]
 }
 
+@test "oomwatch: a kill between the baselines and attaching is missed in the cgroup's row and the host's line alike" {
+	dir=$(scratch_memcg between 32M)
+	name=$(basename "$dir")
+	hold="$BATS_TEST_TMPDIR/attach"
+	"$B/oomwatch" --json --baseline-hold "$hold" > "$OUT" 2> "$ERR" &
+	OW_PID=$!
+	wait_for 30 grep -q "baselines taken" "$ERR"
+	run_in_cgroup "$dir" "$W/hog" -t 100 -s 8
+	wait "$BG_PID" || true
+	[ "$(awk '$1 == "oom_kill" { print $2 }' "$dir/memory.oom_control")" = 1 ]
+	touch "$hold"
+	wait_ready "$ERR" 30
+	run_in_cgroup "$dir" "$W/hog" -t 100 -s 8
+	pid=$BG_PID
+	wait "$pid" || true
+	wait_for 10 grep -q "\"pid\": *$pid" "$OUT"
+	stop_oomwatch
+	s=$(jq -c 'select(.event == "summary")' "$OUT")
+	row=$(jq -c --arg p "/$name" '.cgroups[] | select(.path == $p)' <<< "$s")
+	[ "$(jq -r .kills <<< "$row")" = 1 ]
+	[ "$(jq -r .kernel_oom_kill <<< "$row")" = 2 ]
+	[ "$(jq -r .missed <<< "$row")" = 1 ]
+	# the host's count says the same (other kills on the host may add to it)
+	[ "$(jq -r .host_missed <<< "$s")" -ge 1 ]
+	[ "$(jq -r .host_missed <<< "$s")" -eq "$(( $(jq -r .host_oom_kill_since_start <<< "$s") - $(jq -r .kills <<< "$s") ))" ]
+}
+
+@test "oomwatch: a lead-up that spans an earlier kill and a limit change says so" {
+	dir=$(scratch_memcg respawn 32M)
+	start_oomwatch --json --sample-interval 0.1 -c "$dir"
+	run_in_cgroup "$dir" "$W/hog" -t 100 -s 8
+	first=$BG_PID
+	wait "$first" || true
+	wait_for 10 grep -q "\"pid\": *$first" "$OUT"
+	echo 48M > "$dir/memory.limit_in_bytes"
+	run_in_cgroup "$dir" "$W/hog" -t 100 -s 4 -w 100
+	second=$BG_PID
+	wait "$second" || true
+	wait_for 10 grep -q "\"pid\": *$second" "$OUT"
+	stop_oomwatch
+	k=$(kills | jq -c --argjson p "$second" 'select(.victim.pid == $p)')
+	[ "$(jq -r .memcg.limit_bytes <<< "$k")" = $((48 * MIB)) ]
+	[ "$(jq -r .leadup.earlier_kills <<< "$k")" = 1 ]
+	[ "$(jq -r .leadup.limit_before_bytes <<< "$k")" = $((32 * MIB)) ]
+	jq -e '.leadup.earlier_kill_age_s >= .leadup.limit_changed_age_s' <<< "$k"
+	# the first kill's lead-up spans nothing of the kind
+	k1=$(kills | jq -c --argjson p "$first" 'select(.victim.pid == $p)')
+	[ "$(jq -r .leadup.earlier_kills <<< "$k1")" = 0 ]
+	jq -e '.leadup | has("limit_before_bytes") | not' <<< "$k1"
+}
+
 @test "oomwatch: bad input gives one clear line and exit 1" {
 	run -1 "$B/oomwatch" -c /no/such/cgroup -d 1
 	[[ "$output" == *"no/such/cgroup"* ]]
