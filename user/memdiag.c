@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "loop.h"
 #include "memdiag_diag.h"
 #include "memstat.h"
+#include "oom_kmsg.h"
 #include "output.h"
 #include "procfs.h"
 #include "sockleak_tcp.h"
@@ -64,6 +66,9 @@ struct report {
 	bool have_sock; uint64_t sock; const char *sock_src;
 	bool have_swap; uint64_t swap;
 	bool have_oom; uint64_t oom_kills;
+	bool kill_log_read;
+	struct kmsg_kill last_kill;    /* the newest kill the kernel log holds */
+	double last_kill_age_s;
 	bool have_psi; struct psi psi; const char *psi_src;
 	int64_t fd_count; uint64_t fd_limit;
 	pid_t top_anon_pid; uint64_t top_anon;
@@ -317,6 +322,7 @@ static void report_clear(struct report *r)
 {
 	cgroup_mem_free(&r->cm);
 	memstat_free(&r->host_ms);
+	free(r->last_kill.oom_memcg);
 	free(r->comm);
 	free(r->cmdline);
 	for (int i = 0; i < r->nmaps; i++)
@@ -326,12 +332,57 @@ static void report_clear(struct report *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* How this kernel ages anonymous pages (see inactive_anon_meaning). */
+static enum lru_kind lru_kind(bool snapshot)
+{
+	struct utsname u;
+	char *buf = NULL;
+	int major = 0, minor = 0;
+	enum lru_kind k;
+
+	if (snapshot)
+		return LRU_UNKNOWN;
+	if (read_file("/sys/kernel/mm/lru_gen/enabled", &buf) >= 0 && strtoul(buf, NULL, 0) != 0) {
+		free(buf);
+		return LRU_MGLRU;
+	}
+	free(buf);
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return LRU_UNKNOWN;
+	k = major > 5 || (major == 5 && minor >= 9) ? LRU_CLASSIC_59 : LRU_CLASSIC;
+	return k;
+}
+
+/* When the kernel log says the target's last OOM kill was, and of whom. */
+static void find_last_kill(struct report *r)
+{
+	struct timespec now;
+
+	if (!r->have_oom || !r->oom_kills || r->snapshot)
+		return;
+	if (kmsg_last_kill(r->kind == T_HOST ? NULL : r->cg_rel, &r->last_kill) < 0)
+		return;
+	r->kill_log_read = true;
+	if (!r->last_kill.found)
+		return;
+	/* kmsg stamps are the monotonic clock's seconds. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	r->last_kill_age_s = now.tv_sec + now.tv_nsec / 1e9 - r->last_kill.ts;
+	if (r->last_kill_age_s < 0)
+		r->last_kill_age_s = 0;
+}
+
 static void run_diagnosis(struct report *r, const struct trend *tr)
 {
+	uint64_t pgscan = 0;
 	struct diag_input in = {
 		.host = r->kind == T_HOST,
 		.ms = r->ms, .ws = &r->ws, .ram = r->mi.mem_total,
 		.have_oom = r->have_oom, .oom_kills = r->oom_kills,
+		.kill_log_read = r->kill_log_read, .have_last_kill = r->last_kill.found, .last_kill_age_s = r->last_kill_age_s,
+		.last_kill_comm = r->last_kill.comm, .last_kill_pid = r->last_kill.pid,
+		.lru = lru_kind(r->snapshot), .swap_usable = r->snapshot ? r->have_swap && r->swap : r->mi.swap_total > 0,
+		.anon_scanned = memstat_raw(r->ms, "pgscan", &pgscan) && pgscan > 0,
 		.have_psi = r->have_psi, .psi = r->psi,
 		.have_swap = r->have_swap, .swap = r->swap,
 		.have_sock = r->have_sock, .sock = r->sock, .sock_src = r->sock_src,
@@ -574,9 +625,24 @@ static void print_report(const struct app *a)
 	if (r->have_psi)
 		printf("\nPRESSURE (%s): some avg10 %.2f%% avg60 %.2f%%, full avg10 %.2f%% avg60 %.2f%%\n",
 		       r->psi_src, r->psi.some.avg10, r->psi.some.avg60, r->psi.full.avg10, r->psi.full.avg60);
-	if (r->have_oom)
-		printf("OOM kills: %llu%s\n", (unsigned long long)r->oom_kills,
-		       r->kind == T_HOST ? " since boot" : "");
+	if (r->have_oom) {
+		printf("OOM kills: %llu%s", (unsigned long long)r->oom_kills, r->kind == T_HOST ? " since boot" : "");
+		if (r->last_kill.found) {
+			char t[32];
+			time_t when = (time_t)(wall_time() - r->last_kill_age_s);
+			struct tm tm;
+
+			localtime_r(&when, &tm);
+			strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", &tm);
+			printf(", the last %s ago (%s): ", fmt_duration(sz[szi = (szi + 1) % 8], r->last_kill_age_s), t);
+			print_term(stdout, r->last_kill.comm, 0);
+			printf(" pid %d in ", r->last_kill.pid);
+			print_term(stdout, r->last_kill.oom_memcg ? r->last_kill.oom_memcg : "?", 0);
+		} else if (r->kill_log_read && r->oom_kills) {
+			printf(" (no longer in the kernel log)");
+		}
+		printf("\n");
+	}
 	if (r->kind == T_CGROUP && r->fd_count >= 0)
 		printf("processes: %d, open fds: %lld%s\n", r->nprocs, (long long)r->fd_count,
 		       r->top_anon_pid ? "" : "");
@@ -744,6 +810,17 @@ static void print_json(const struct app *a)
 		jw_u64(&w, "oom_kills", r->oom_kills);
 	else
 		jw_null(&w, "oom_kills");
+	if (r->last_kill.found) {
+		jw_obj_begin(&w, "last_oom_kill");
+		jw_double(&w, "age_s", r->last_kill_age_s);
+		jw_u64(&w, "time_unix_ms", (uint64_t)((wall_time() - r->last_kill_age_s) * 1000));
+		jw_str(&w, "comm", r->last_kill.comm);
+		jw_i64(&w, "pid", r->last_kill.pid);
+		jw_str(&w, "oom_memcg", r->last_kill.oom_memcg);
+		jw_obj_end(&w);
+	} else {
+		jw_null(&w, "last_oom_kill");
+	}
 	if (r->have_psi) {
 		jw_obj_begin(&w, "psi");
 		jw_str(&w, "source", r->psi_src);
@@ -817,6 +894,7 @@ static int take_sample(struct app *a)
 	double vals[TB_N];
 	trend_values(r->ms, &r->ws, r->swap, r->sock, vals);
 	trend_add(&a->trend, wall_time(), vals);
+	find_last_kill(r);
 	run_diagnosis(r, a->trend.n >= 3 ? &a->trend : NULL);
 	return 0;
 }

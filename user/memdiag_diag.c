@@ -166,19 +166,37 @@ struct ctx {
 
 static void rule_oom(const struct ctx *c, struct diag *d)
 {
-	if (!c->in->have_oom || !c->in->oom_kills)
+	const struct diag_input *in = c->in;
+	bool recent = in->have_last_kill && in->last_kill_age_s < DIAG_OOM_RECENT_S;
+	bool unknown = in->kill_log_read && !in->have_last_kill;
+	char last[160] = "";
+
+	if (!in->have_oom || !in->oom_kills)
 		return;
-	struct finding *f = add(d, SEV_CRIT, "oom_kills");
+	/* The lifetime counter alone says nothing about now: a cgroup whose
+	 * last kill is hours old is history, not an emergency. */
+	struct finding *f = add(d, in->have_last_kill && !recent ? SEV_WARN : SEV_CRIT, "oom_kills");
 	if (!f)
 		return;
-	uint64_t k = c->in->oom_kills;
-	fmt(f->title, sizeof(f->title), "%llu OOM kill%s", (unsigned long long)k, k == 1 ? "" : "s");
-	fmt(f->msg, sizeof(f->msg), "%llu process%s OOM-killed %s", (unsigned long long)k,
+	uint64_t k = in->oom_kills;
+	if (in->have_last_kill) {
+		fmt(f->title, sizeof(f->title), "%llu OOM kill%s, the last %s ago", (unsigned long long)k,
+		    k == 1 ? "" : "s", T(in->last_kill_age_s));
+		fmt(last, sizeof(last), "; the last one %s ago killed %s (pid %d)%s", T(in->last_kill_age_s),
+		    in->last_kill_comm, in->last_kill_pid, recent ? "" : ", none since");
+		ev(f, "last_kill_age_seconds", EV_COUNT, in->last_kill_age_s);
+		ev(f, "last_kill_pid", EV_COUNT, in->last_kill_pid);
+	} else {
+		fmt(f->title, sizeof(f->title), "%llu OOM kill%s", (unsigned long long)k, k == 1 ? "" : "s");
+		if (unknown)
+			fmt(last, sizeof(last), "; when is unknown: the kernel log no longer holds the kill");
+	}
+	fmt(f->msg, sizeof(f->msg), "%llu process%s OOM-killed %s%s", (unsigned long long)k,
 	    k == 1 ? " was" : "es were",
-	    c->in->host ? "on this host since boot (/proc/vmstat oom_kill)"
-			: "in this cgroup (oom_kill counter)");
+	    in->host ? "on this host since boot (/proc/vmstat oom_kill)"
+		     : "in this cgroup (oom_kill counter)", last);
 	fmt(f->suggest, sizeof(f->suggest), "oomwatch %s to record the next kill with its full context",
-	    c->in->target ? c->in->target : "");
+	    in->target ? in->target : "");
 	ev(f, "oom_kills", EV_COUNT, k);
 }
 
@@ -288,18 +306,45 @@ static void rule_anon(const struct ctx *c, struct diag *d)
 	}
 }
 
+/* What inactive_anon means depends on how the kernel ages anonymous pages.
+ * Since 5.9 (commit b518154e59aa, "mm/vmscan: protect the workingset on
+ * anonymous LRU") a new anonymous page starts on the inactive list and
+ * moves to the active one only when reclaim finds it referenced; without
+ * swap reclaim never scans anon at all. So the memory fault guide's
+ * reading, "inactive_anon = anonymous memory not touched lately", holds
+ * only once reclaim has aged the pages (swap and scanning), or with MGLRU,
+ * whose inactive lists are the older generations. */
+static const char *inactive_anon_meaning(const struct diag_input *in)
+{
+	if (in->lru == LRU_MGLRU)
+		return "with the multi-gen LRU this is the anon in the older generations: not accessed "
+		       "since the kernel last aged this cgroup";
+	if (in->lru == LRU_CLASSIC)
+		return "anonymous memory not referenced since reclaim last looked at it";
+	if (!in->swap_usable)
+		return "not a sign of idle memory: new anonymous pages start on the inactive list (5.9+) and, "
+		       "with no swap, reclaim never ages anonymous pages, so they stay there however often "
+		       "they are used";
+	if (!in->anon_scanned)
+		return "not a sign of idle memory: new anonymous pages start on the inactive list (5.9+) and "
+		       "nothing shows reclaim scanning this cgroup, which is what moves the used ones to the active list";
+	return "pages reclaim left on the inactive list: not referenced since it last scanned them, "
+	       "the first anon to go to swap";
+}
+
 static void rule_inactive_anon(const struct ctx *c, struct diag *d)
 {
 	const struct memstat *ms = c->ms;
 	const struct trend *tr = c->in->trend;
 	double p = pct_of(ms->inactive_anon, c->ceiling);
 	bool grows = trend_grows(tr, TB_inactive_anon, DIAG_LEAK_MIN_RATE);
-	char why_shmem[160] = "", growth[96] = "";
+	char why_shmem[160] = "", growth[96] = "", refaults[128] = "";
 
 	if (!memstat_has(ms, MS_inactive_anon) || (p < DIAG_INACTIVE_ANON_PCT && !grows) ||
 	    ms->inactive_anon < (64ULL << 20))
 		return;
-	struct finding *f = add(d, SEV_WARN, "inactive_anon");
+	/* A level: facts about the LRU, not a fault. Growth is anon_growth's. */
+	struct finding *f = add(d, SEV_INFO, "inactive_anon");
 	if (!f)
 		return;
 	/* rss/anon excludes shmem, but shmem pages live on the anon LRU. */
@@ -309,18 +354,26 @@ static void rule_inactive_anon(const struct ctx *c, struct diag *d)
 		    H(ms->anon), H(ms->shmem));
 	if (grows)
 		fmt(growth, sizeof(growth), " and grows %s/min", R(trend_per_min(tr, TB_inactive_anon)));
+	/* Refaults are what shows anon was pushed out while still needed. */
+	if (memstat_has(ms, MS_refault_anon) && ms->refault_anon)
+		fmt(refaults, sizeof(refaults), "; %llu anonymous pages came back from swap after eviction "
+		    "(workingset_refault_anon): the cgroup is short of memory for them",
+		    (unsigned long long)ms->refault_anon);
 	fmt(f->title, sizeof(f->title), "inactive_anon %s", H(ms->inactive_anon));
-	fmt(f->msg, sizeof(f->msg),
-	    "inactive_anon %s (%.1f%% of %s)%s: anonymous memory not touched lately; drop_caches cannot free it, "
-	    "only the processes can (or swap)%s",
-	    H(ms->inactive_anon), p, c->ceil_name, growth, why_shmem);
-	fmt(f->suggest, sizeof(f->suggest),
-	    "recycle long-lived workers (PHP-FPM pm.max_requests, periodic reload); memleak-trace %s to find who holds it",
-	    c->pid_hint);
+	fmt(f->msg, sizeof(f->msg), "inactive_anon %s (%.1f%% of %s)%s: %s%s%s; drop_caches never frees anon",
+	    H(ms->inactive_anon), p, c->ceil_name, growth, inactive_anon_meaning(c->in), refaults, why_shmem);
+	if (grows)
+		fmt(f->suggest, sizeof(f->suggest), "memleak-trace %s to find the call stacks behind the growth",
+		    c->pid_hint);
+	else
+		fmt(f->suggest, sizeof(f->suggest), "memdiag %s -i 10 -n 30: a leak shows as anon growth, not as a level",
+		    c->in->target && c->in->target[0] ? c->in->target : "-c CGROUP");
 	ev(f, "inactive_anon_bytes", EV_BYTES, ms->inactive_anon);
 	ev(f, "anon_bytes", EV_BYTES, ms->anon);
 	ev(f, "shmem_bytes", EV_BYTES, ms->shmem);
 	ev(f, "inactive_anon_pct", EV_PCT, p);
+	if (memstat_has(ms, MS_refault_anon))
+		ev(f, "workingset_refault_anon", EV_COUNT, ms->refault_anon);
 	if (grows)
 		ev(f, "inactive_anon_rate_bytes_per_min", EV_RATE, trend_per_min(tr, TB_inactive_anon));
 }

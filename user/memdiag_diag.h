@@ -71,6 +71,14 @@ struct diag {
 	char verdict[320];
 };
 
+/* How this kernel sorts anonymous pages into active and inactive. */
+enum lru_kind {
+	LRU_UNKNOWN,    /* files from another machine (--snapshot) */
+	LRU_CLASSIC,    /* before 5.9: new anon pages start active */
+	LRU_CLASSIC_59, /* 5.9+: new anon pages start inactive */
+	LRU_MGLRU,      /* multi-gen LRU on: inactive = the older generations */
+};
+
 struct diag_input {
 	bool host;                  /* the whole machine, not a cgroup */
 	const struct memstat *ms;
@@ -78,6 +86,14 @@ struct diag_input {
 	uint64_t ram;               /* MemTotal: the ceiling when there is no limit */
 	bool have_oom;
 	uint64_t oom_kills;
+	bool kill_log_read;         /* the kernel log was searched for the last kill */
+	bool have_last_kill;        /* ... and still holds it */
+	double last_kill_age_s;
+	const char *last_kill_comm;
+	int last_kill_pid;
+	enum lru_kind lru;
+	bool swap_usable;           /* swap exists: anon can be aged and swapped out */
+	bool anon_scanned;          /* reclaim has scanned the cgroup (v2 pgscan > 0) */
 	bool have_psi;
 	struct psi psi;
 	bool have_swap;
@@ -108,5 +124,6 @@ void diagnose(const struct diag_input *in, struct diag *d);
 #define DIAG_PSI_FULL_AVG10       5.0
 #define DIAG_HOST_EVICTION_BYTES (100ULL << 20) /* kubelet memory.available<100Mi */
 #define DIAG_LEAK_MIN_RATE       (1ULL << 20)   /* bytes/min of anon growth */
+#define DIAG_OOM_RECENT_S        3600.0 /* a kill older than this is history */
 
 #endif

@@ -316,3 +316,63 @@ const char *kmsg_constraint_name(const char *c)
 			return map[i].name;
 	return NULL;
 }
+
+/* path itself or a cgroup below it. */
+static bool path_within(const char *p, size_t n, const char *path)
+{
+	size_t l = strlen(path);
+
+	if (!path[0] || !strcmp(path, "/"))
+		return true;
+	return n >= l && !strncmp(p, path, l) && (n == l || p[l] == '/');
+}
+
+void kmsg_kill_feed(struct kmsg_kill *kk, const char *rec, const char *path)
+{
+	const char *t = strchr(rec, ';'), *om, *tm, *task, *pid;
+	unsigned long long seq, usec;
+	int pri;
+
+	if (!t || sscanf(rec, "%d,%llu,%llu", &pri, &seq, &usec) != 3 || strncmp(t + 1, "oom-kill:", 9))
+		return;
+	om = strstr(t, ",oom_memcg=");
+	tm = strstr(t, ",task_memcg=");
+	task = strstr(t, ",task=");
+	pid = task ? strstr(task, ",pid=") : NULL;
+	if (!om || !tm || !task || !pid)
+		return;
+	/* comm may hold ",pid=": the last one is the field. */
+	for (const char *q = pid; q; q = strstr(q + 1, ",pid="))
+		pid = q;
+	if (!path_within(om + 11, tm - om - 11, path ? path : "/") &&
+	    !path_within(tm + 12, task - tm - 12, path ? path : "/"))
+		return;
+	kk->found = true;
+	snprintf(kk->comm, sizeof(kk->comm), "%.*s", (int)(pid - task - 6), task + 6);
+	kk->pid = atoi(pid + 5);
+	kk->ts = usec / 1e6;
+	free(kk->oom_memcg);
+	kk->oom_memcg = strndup(om + 11, tm - om - 11);
+}
+
+int kmsg_last_kill(const char *path, struct kmsg_kill *kk)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	char buf[8192];
+
+	memset(kk, 0, sizeof(*kk));
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof(buf) - 1);
+
+		if (r < 0 && (errno == EPIPE || errno == EINTR))
+			continue;
+		if (r <= 0)
+			break;
+		buf[r] = '\0';
+		kmsg_kill_feed(kk, buf, path);
+	}
+	close(fd);
+	return 0;
+}

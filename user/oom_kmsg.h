@@ -60,6 +60,21 @@ void kmsg_feed(struct kmsg *k, const char *record);
 bool kmsg_match(struct kmsg *k, pid_t pid, struct kernel_report *r);
 void kernel_report_free(struct kernel_report *r);
 
+/* The newest OOM kill the kernel log still holds for a memory cgroup. */
+struct kmsg_kill {
+	bool found;
+	char comm[64];         /* raw: escape before printing */
+	int pid;
+	double ts;             /* seconds since boot */
+	char *oom_memcg;       /* the cgroup at its limit (caller frees) */
+};
+/* Feed oom-kill: lines to find the newest one whose oom_memcg or
+ * task_memcg is path or below it ("/" or NULL: any). */
+void kmsg_kill_feed(struct kmsg_kill *kk, const char *record, const char *path);
+/* Read the whole kernel log buffer (/dev/kmsg from its start). -errno
+ * when it cannot be read (no CAP_SYSLOG). */
+int kmsg_last_kill(const char *path, struct kmsg_kill *kk);
+
 /* "CONSTRAINT_MEMCG" -> "memcg", NONE -> "global", CPUSET -> "cpuset",
  * MEMORY_POLICY -> "mempolicy"; NULL when unknown. */
 const char *kmsg_constraint_name(const char *kernel_constraint);

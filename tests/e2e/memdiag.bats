@@ -193,6 +193,46 @@ kernel_ws() {
 	jq -e '.findings[] | select(.code == "socket_memory") | .suggest | test("sockleak")' <<< "$output"
 }
 
+@test "memdiag: anonymous memory written just now is inactive on this kernel, and not called idle" {
+	dir=$(scratch_memcg fresh 256M)
+	start_in "$dir" "$W/hold_anon" 100
+	# the premise, from the kernel's own counters: fresh anon sits on the inactive list
+	kia=$(awk '$1 == "total_inactive_anon" { print $2 }' "$dir/memory.stat")
+	approx "$kia" $((100 * MIB)) 5
+	run "$B/memdiag" -c "$dir" --json
+	[ "$status" -eq 0 ]
+	f=$(jq -c '.findings[] | select(.code == "inactive_anon")' <<< "$output")
+	[ "$(jq -r .severity <<< "$f")" = info ]
+	approx "$(jq -r .evidence.inactive_anon_bytes <<< "$f")" "$kia" 5
+	jq -r .message <<< "$f" | grep -q "new anonymous pages start on the inactive list"
+	! jq -r .message <<< "$f" | grep -q "not touched lately"
+	[[ "$(jq -r .verdict <<< "$output")" == OK* ]]
+}
+
+@test "memdiag: an old OOM kill in a cgroup is named with its process and when it was" {
+	dir=$(scratch_memcg oomed 32M)
+	name=$(basename "$dir")
+	run_in_cgroup "$dir" "$W/hog" -t 100 -s 8
+	victim=$BG_PID
+	wait "$victim" || true
+	[ "$(awk '$1 == "oom_kill" { print $2 }' "$dir/memory.oom_control")" = 1 ]
+	dmesg | grep -F "oom_memcg=/$name,task_memcg=/$name,task=hog,pid=$victim,"
+	# a healthy new instance in the same cgroup
+	start_in "$dir" "$W/hold_anon" 4
+	run "$B/memdiag" -c "$dir" --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .oom_kills <<< "$output")" = 1 ]
+	[ "$(jq -r .last_oom_kill.pid <<< "$output")" = "$victim" ]
+	[ "$(jq -r .last_oom_kill.comm <<< "$output")" = hog ]
+	[ "$(jq -r .last_oom_kill.oom_memcg <<< "$output")" = "/$name" ]
+	jq -e '.last_oom_kill.age_s >= 0 and .last_oom_kill.age_s < 3600' <<< "$output"
+	f=$(jq -c '.findings[] | select(.code == "oom_kills")' <<< "$output")
+	[ "$(jq -r .evidence.last_kill_pid <<< "$f")" = "$victim" ]
+	jq -r .message <<< "$f" | grep -q "killed hog (pid $victim)"
+	run "$B/memdiag" -c "$dir"
+	[[ "$output" == *"OOM kills: 1, the last "*" ago ("*"): hog pid $victim in /$name"* ]]
+}
+
 @test "memdiag: the host report" {
 	run "$B/memdiag" --json
 	[ "$status" -eq 0 ]
