@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "loop.h"
 #include "memdiag_diag.h"
+#include "memdiag_procs.h"
 #include "memstat.h"
 #include "oom_kmsg.h"
 #include "output.h"
@@ -66,6 +67,8 @@ struct report {
 	bool have_sock; uint64_t sock; const char *sock_src;
 	bool have_swap; uint64_t swap;
 	bool have_oom; uint64_t oom_kills;
+	bool have_procs; struct host_procs procs;  /* host: top processes */
+	struct swap_io swapio;                     /* host: swap traffic */
 	bool kill_log_read;
 	struct kmsg_kill last_kill;    /* the newest kill the kernel log holds */
 	double last_kill_age_s;
@@ -97,6 +100,7 @@ struct app {
 	size_t nseen;
 	struct report cur;
 	struct trend trend;
+	struct swap_io prev_swapio;  /* the last sample's, for rates */
 	struct cgroup_target cgt;
 	uint64_t samples;
 	double t_start;
@@ -594,6 +598,44 @@ static void print_process(const struct report *r)
 	}
 }
 
+static void print_proc_table(const char *title, const struct host_proc *list, int n)
+{
+	printf("\n%s\n%8s %-16s %10s %10s %10s %10s %10s %10s\n", title, "PID", "COMMAND", "RSS", "ANON",
+	       "FILE", "SHMEM", "PSS", "SWAP");
+	for (int i = 0; i < n; i++) {
+		const struct host_proc *p = &list[i];
+		char comm[17];
+
+		/* Escaped first, then cut to the column. */
+		char *esc = term_escape(p->comm);
+		snprintf(comm, sizeof(comm), "%s", esc ? esc : "?");
+		free(esc);
+		printf("%8d %-16s %10s %10s %10s %10s %10s %10s\n", (int)p->pid, comm, H(p->rss), H(p->anon),
+		       H(p->file), H(p->shmem), p->have_pss ? H(p->pss) : "-", H(p->swap));
+	}
+}
+
+static void print_host_procs(const struct report *r)
+{
+	char title[96];
+
+	if (r->have_procs) {
+		snprintf(title, sizeof(title), "TOP PROCESSES BY RSS (%d of %d with memory)", r->procs.nrss,
+			 r->procs.nprocs);
+		print_proc_table(title, r->procs.by_rss, r->procs.nrss);
+		if (r->procs.nswap)
+			print_proc_table("TOP PROCESSES BY SWAP (VmSwap)", r->procs.by_swap, r->procs.nswap);
+	}
+	if (r->swapio.have)
+		printf("\nSWAP TRAFFIC: in %.1f pages/s (%s/s), out %.1f pages/s (%s/s) %s %s (/proc/vmstat "
+		       "pswpin %llu, pswpout %llu)\n", r->swapio.in_per_s,
+		       H(r->swapio.in_per_s * sysconf(_SC_PAGESIZE)), r->swapio.out_per_s,
+		       H(r->swapio.out_per_s * sysconf(_SC_PAGESIZE)),
+		       r->swapio.since_boot ? "on average since boot," : "over the last",
+		       r->swapio.since_boot ? "use -i for the current rate" : fmt_duration(sz[szi = (szi + 1) % 8], r->swapio.window_s),
+		       (unsigned long long)r->swapio.pswpin, (unsigned long long)r->swapio.pswpout);
+}
+
 static void print_report(const struct app *a)
 {
 	const struct report *r = &a->cur;
@@ -620,6 +662,8 @@ static void print_report(const struct app *a)
 	if (r->kind == T_PROCESS)
 		print_process(r);
 	print_summary(r);
+	if (r->kind == T_HOST)
+		print_host_procs(r);
 	print_breakdown(r, tr);
 	print_why(r);
 	if (r->have_psi)
@@ -729,6 +773,50 @@ static void json_process(struct jw *w, const struct report *r)
 	jw_obj_end(w);
 }
 
+static void json_proc_list(struct jw *w, const char *key, const struct host_proc *list, int n)
+{
+	jw_arr_begin(w, key);
+	for (int i = 0; i < n; i++) {
+		const struct host_proc *p = &list[i];
+
+		jw_obj_begin(w, NULL);
+		jw_i64(w, "pid", p->pid);
+		jw_str(w, "comm", p->comm);
+		jw_u64(w, "rss_bytes", p->rss);
+		jw_u64(w, "rss_anon_bytes", p->anon);
+		jw_u64(w, "rss_file_bytes", p->file);
+		jw_u64(w, "rss_shmem_bytes", p->shmem);
+		if (p->have_pss)
+			jw_u64(w, "pss_bytes", p->pss);
+		else
+			jw_null(w, "pss_bytes");
+		jw_u64(w, "swap_bytes", p->swap);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void json_host_procs(struct jw *w, const struct report *r)
+{
+	if (r->have_procs) {
+		jw_u64(w, "processes", r->procs.nprocs);
+		json_proc_list(w, "top_processes", r->procs.by_rss, r->procs.nrss);
+		json_proc_list(w, "top_swap_processes", r->procs.by_swap, r->procs.nswap);
+	}
+	if (!r->swapio.have) {
+		jw_null(w, "swap_io");
+		return;
+	}
+	jw_obj_begin(w, "swap_io");
+	jw_u64(w, "pswpin", r->swapio.pswpin);
+	jw_u64(w, "pswpout", r->swapio.pswpout);
+	jw_double(w, "in_pages_per_s", r->swapio.in_per_s);
+	jw_double(w, "out_pages_per_s", r->swapio.out_per_s);
+	jw_str(w, "window", r->swapio.since_boot ? "since_boot" : "interval");
+	jw_double(w, "window_s", r->swapio.window_s);
+	jw_obj_end(w);
+}
+
 static void print_json(const struct app *a)
 {
 	const struct report *r = &a->cur;
@@ -780,8 +868,10 @@ static void print_json(const struct app *a)
 	jw_str(&w, "limit_source", r->limit_src);
 	jw_limit(&w, "headroom_bytes", ws->headroom);
 	jw_limit(&w, "eviction_working_set_bytes", r->eviction_ws);
-	if (r->kind == T_HOST)
+	if (r->kind == T_HOST) {
 		jw_u64(&w, "available_bytes", r->mi.mem_available);
+		json_host_procs(&w, r);
+	}
 	jw_obj_begin(&w, "naive");
 	jw_u64(&w, "rss_plus_cache_bytes", ws->rss_plus_cache);
 	jw_u64(&w, "lru_sum_bytes", ws->lru_sum);
@@ -864,6 +954,9 @@ static int take_sample(struct app *a)
 		return err;
 	if (kind == T_HOST) {
 		gather_host(r);
+		r->have_procs = host_procs_scan(&r->procs) == 0;
+		swap_io_read(&r->swapio, a->samples ? &a->prev_swapio : NULL);
+		a->prev_swapio = r->swapio;
 	} else {
 		if (kind == T_PROCESS) {
 			char *v2 = NULL, *v1 = NULL;

@@ -243,6 +243,40 @@ kernel_ws() {
 	jq -e '.oom_kills >= 0 and .working_set_bytes > 0' <<< "$output"
 }
 
+@test "memdiag: the host report names the top processes by RSS with PSS and swap, and the swap traffic" {
+	dir=$(scratch_memcg hostproc 1G)
+	start_in "$dir" "$W/hold_anon" 300
+	pid=$BG_PID
+	run "$B/memdiag" --json
+	[ "$status" -eq 0 ]
+	json="$output"
+	row=$(jq -c --argjson p "$pid" '.top_processes[] | select(.pid == $p)' <<< "$json")
+	[ -n "$row" ]
+	[ "$(jq -r .comm <<< "$row")" = hold_anon ]
+	# the kernel's own numbers for it (static: it only sleeps)
+	st=/proc/$pid/status
+	[ "$(jq -r .rss_anon_bytes <<< "$row")" = $(($(awk '/^RssAnon:/ { print $2 }' "$st") * 1024)) ]
+	[ "$(jq -r .rss_file_bytes <<< "$row")" = $(($(awk '/^RssFile:/ { print $2 }' "$st") * 1024)) ]
+	[ "$(jq -r .swap_bytes <<< "$row")" = $(($(awk '/^VmSwap:/ { print $2 }' "$st") * 1024)) ]
+	# PSS shares library pages among their users, who come and go
+	approx "$(jq -r .pss_bytes <<< "$row")" $(($(awk '/^Pss:/ { print $2 }' /proc/$pid/smaps_rollup) * 1024)) 1
+	approx "$(jq -r .rss_anon_bytes <<< "$row")" $((300 * MIB)) 5
+	# largest first
+	jq -e '[.top_processes[].rss_bytes] | . == (sort | reverse)' <<< "$json"
+	jq -e '(.top_processes | length) <= 10 and .processes >= (.top_processes | length)' <<< "$json"
+	# swap traffic from /proc/vmstat
+	[ "$(jq -r .swap_io.pswpin <<< "$json")" -le "$(awk '$1 == "pswpin" { print $2 }' /proc/vmstat)" ]
+	[ "$(jq -r .swap_io.pswpout <<< "$json")" -le "$(awk '$1 == "pswpout" { print $2 }' /proc/vmstat)" ]
+	[ "$(jq -r .swap_io.window <<< "$json")" = since_boot ]
+	# with -i the rate is over the interval
+	run "$B/memdiag" --json -i 0.2 -n 2
+	[ "$(tail -n 1 <<< "$output" | jq -r .swap_io.window)" = interval ]
+	run "$B/memdiag"
+	[[ "$output" == *"TOP PROCESSES BY RSS"* ]]
+	grep -E "^ +$pid hold_anon +[0-9.]+ MiB +[0-9.]+ MiB" <<< "$output"
+	[[ "$output" == *"SWAP TRAFFIC: in "*" pages/s"* ]]
+}
+
 @test "memdiag: bad input is one line on stderr and exit 1" {
 	run "$B/memdiag" -p 3999999
 	[ "$status" -eq 1 ]
