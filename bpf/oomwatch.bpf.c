@@ -18,6 +18,17 @@ struct {
 	__uint(max_entries, OOM_RINGBUF_BYTES);
 } events SEC(".maps");
 
+/* Victims (tgid, or thread id from the classic tracepoint) whose cmdline
+ * is copied when they take their SIGKILL. LRU: a victim that never takes
+ * it (already exiting) is pushed out by later ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, OOM_CMDLINE_WAIT_MAX);
+	__type(key, __u32);
+	__type(value, __u8);
+} cmdline_wanted SEC(".maps");
+
+#define SIGKILL 9
 /* Not in vmlinux.h: include/linux/sched.h and sched/signal.h. */
 #define PF_EXITING        0x00000004
 #define SIGNAL_GROUP_EXIT 0x00000004
@@ -198,7 +209,7 @@ static __always_inline void record_memcg_state(struct oom_event *e, struct mem_c
  * current task's user memory can be read from here, so this works when
  * the victim is the task whose allocation failed (the common case of a
  * single hog); otherwise user space reads /proc at once. */
-static __always_inline void record_cmdline(struct oom_event *e, struct task_struct *task)
+static __always_inline void copy_cmdline(char *buf, __u32 *len, __u32 *flags, struct task_struct *task)
 {
 	struct mm_struct *mm = BPF_CORE_READ(task, mm);
 	unsigned long start, end;
@@ -214,13 +225,28 @@ static __always_inline void record_cmdline(struct oom_event *e, struct task_stru
 	n = end - start;
 	if (n > OOM_CMDLINE_MAX - 1) {
 		n = OOM_CMDLINE_MAX - 1;
-		e->flags |= OOM_F_CMDLINE_CUT;
+		*flags |= OOM_F_CMDLINE_CUT;
 	}
 	n &= OOM_CMDLINE_MAX - 1;
-	if (!n || bpf_probe_read_user(e->cmdline, n, (void *)start))
+	if (!n || bpf_probe_read_user(buf, n, (void *)start))
 		return;
-	e->cmdline_len = n;
-	e->flags |= OOM_F_CMDLINE;
+	*len = n;
+	*flags |= OOM_F_CMDLINE;
+}
+
+static __always_inline void record_cmdline(struct oom_event *e, struct task_struct *task)
+{
+	copy_cmdline(e->cmdline, &e->cmdline_len, &e->flags, task);
+}
+
+/* Another task's memory cannot be read from here: ask for the cmdline
+ * when the victim itself takes its SIGKILL. */
+static __always_inline void want_cmdline(struct oom_event *e, __u32 id)
+{
+	__u8 one = 1;
+
+	if (id && !bpf_map_update_elem(&cmdline_wanted, &id, &one, BPF_ANY))
+		e->flags |= OOM_F_CMDLINE_LATER;
 }
 
 static __always_inline void record_mm(struct oom_event *e, struct task_struct *task)
@@ -299,6 +325,8 @@ static __always_inline int handle_victim(struct task_struct *victim)
 	record_memcg_state(e, task_memcg(victim));
 	if (victim == cur)
 		record_cmdline(e, victim);
+	else
+		want_cmdline(e, e->victim_tgid);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -353,6 +381,56 @@ int mark_victim_tp(struct trace_event_raw_mark_victim *ctx)
 	}
 	record_chain(e, task_memcg(cur));
 	record_memcg_state(e, task_memcg(cur));
+	want_cmdline(e, pid);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
+}
+
+/* Copy the cmdline of the current task if a kill asked for it. */
+static __always_inline int capture_wanted_cmdline(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, pid = (__u32)id, key = tgid;
+	struct oom_cmdline_event *c;
+
+	if (!bpf_map_lookup_elem(&cmdline_wanted, &key)) {
+		key = pid;
+		if (!bpf_map_lookup_elem(&cmdline_wanted, &key))
+			return 0;
+	}
+	bpf_map_delete_elem(&cmdline_wanted, &key);
+	c = bpf_ringbuf_reserve(&events, sizeof(*c), 0);
+	if (!c) {
+		count_drop(DROP_RINGBUF);
+		return 0;
+	}
+	c->type = OOM_EV_CMDLINE;
+	c->flags = 0;
+	c->pid = pid;
+	c->tgid = tgid;
+	c->cmdline_len = 0;
+	copy_cmdline(c->cmdline, &c->cmdline_len, &c->flags,
+		     (struct task_struct *)bpf_get_current_task());
+	bpf_ringbuf_submit(c, 0);
+	return 0;
+}
+
+/* A victim taking its SIGKILL (get_signal's group-exit path, in the
+ * victim's context with its memory still mapped). */
+SEC("tracepoint/signal/signal_deliver")
+int victim_signal(struct trace_event_raw_signal_deliver *ctx)
+{
+	if (ctx->sig != SIGKILL)
+		return 0;
+	return capture_wanted_cmdline();
+}
+
+/* The second chance: the kernel sends SIGKILL before mark_victim, so a
+ * victim on another CPU can take it before the kill asked. Since 6.16
+ * (trace_sched_process_exit moved before exit_mm) its memory is still
+ * there at exit; before, the event says the cmdline is gone. */
+SEC("tracepoint/sched/sched_process_exit")
+int victim_exit(void *ctx)
+{
+	return capture_wanted_cmdline();
 }

@@ -21,7 +21,11 @@
 /* Room for the events of a storm while user space reads /proc. */
 #define OOM_RINGBUF_BYTES (1024 * 1024)
 
-#define OOM_EV_MARK_VICTIM 1
+/* Record kinds in the ring buffer (the first field of each). */
+#define OOM_EV_MARK_VICTIM 1 /* struct oom_event */
+#define OOM_EV_CMDLINE     2 /* struct oom_cmdline_event */
+/* Victims whose cmdline is awaited at their SIGKILL delivery. */
+#define OOM_CMDLINE_WAIT_MAX 256
 
 /* oom_event.flags */
 #define OOM_F_TP_BTF        (1u << 0) /* victim task_struct was at hand */
@@ -35,6 +39,7 @@
 #define OOM_F_RSS_OLD       (1u << 8) /* pre-6.2 atomic rss counters */
 #define OOM_F_CMDLINE       (1u << 9) /* cmdline[] copied from the victim's memory */
 #define OOM_F_CMDLINE_CUT   (1u << 10) /* ... and its argv was longer */
+#define OOM_F_CMDLINE_LATER (1u << 11) /* an OOM_EV_CMDLINE follows from the victim itself */
 
 /* One memory cgroup level. Sizes in pages, as the kernel's page_counter. */
 struct oom_memcg_level {
@@ -89,6 +94,19 @@ struct oom_event {
 	/* The victim's argv (NUL-separated), when it could be read. */
 	__u32 cmdline_len;
 	__u32 pad2;
+	char cmdline[OOM_CMDLINE_MAX];
+};
+
+/* The cmdline of a victim that was not the current task at the kill,
+ * copied when it takes its SIGKILL (signal_deliver runs in its context,
+ * before do_exit drops its memory). */
+struct oom_cmdline_event {
+	__u32 type;           /* OOM_EV_CMDLINE */
+	__u32 flags;          /* OOM_F_CMDLINE, OOM_F_CMDLINE_CUT */
+	__u32 pid;            /* thread that took the signal */
+	__u32 tgid;
+	__u32 cmdline_len;
+	__u32 pad;
 	char cmdline[OOM_CMDLINE_MAX];
 };
 

@@ -149,7 +149,7 @@ static void collect_victim(struct oom_kill *k)
 		k->cmdline = argv_join(k->ev.cmdline, k->ev.cmdline_len < OOM_CMDLINE_MAX ?
 				       k->ev.cmdline_len : OOM_CMDLINE_MAX - 1);
 		k->cmdline_src = "kernel";
-	} else if ((k->cmdline = proc_cmdline(tgid))) {
+	} else if (!k->cmdline && (k->cmdline = proc_cmdline(tgid))) {
 		k->cmdline_src = "/proc";
 	}
 	if (proc_status(tgid, &st) == 0) {
@@ -262,6 +262,27 @@ void oom_kill_collect(struct oom_kill *k, const char *mount, int version, struct
 		collect_leadup(k, cg, 0);
 		oom_kill_leadup_spans(k);
 	}
+}
+
+bool oom_kill_set_cmdline(struct oom_kill *k, const struct oom_cmdline_event *c)
+{
+	if (!(k->ev.flags & OOM_F_CMDLINE_LATER) || (k->cmdline_src && !strcmp(k->cmdline_src, "kernel")) ||
+	    (c->tgid != k->ev.victim_tgid && c->pid != k->ev.victim_pid))
+		return false;
+	if (c->flags & OOM_F_CMDLINE) {
+		free(k->cmdline);
+		k->cmdline = argv_join(c->cmdline, c->cmdline_len < OOM_CMDLINE_MAX ?
+				       c->cmdline_len : OOM_CMDLINE_MAX - 1);
+		k->cmdline_src = "kernel";
+		k->ev.flags |= c->flags & (OOM_F_CMDLINE | OOM_F_CMDLINE_CUT);
+	}
+	k->ev.flags &= ~OOM_F_CMDLINE_LATER;
+	return true;
+}
+
+bool oom_kill_awaits_cmdline(const struct oom_kill *k)
+{
+	return k->ev.flags & OOM_F_CMDLINE_LATER;
 }
 
 void oom_kill_set_kernel_report(struct oom_kill *k, struct kernel_report *kr)

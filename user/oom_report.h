@@ -30,7 +30,8 @@ struct oom_kill {
 	/* Victim, in bytes. */
 	uint64_t total_vm, anon, file, shmem, swap, pgtables;
 	char *cmdline;             /* NULL when no longer readable */
-	const char *cmdline_src;   /* "kernel" (copied at the kill), "/proc", NULL */
+	const char *cmdline_src;   /* "kernel" (copied at the kill or at the victim's
+				    * SIGKILL), "/proc", NULL */
 	pid_t ppid;
 	char *parent_comm;
 	/* Cgroups. */
@@ -97,6 +98,11 @@ void oom_kill_collect(struct oom_kill *k, const char *memcg_mount, int version,
 /* Earlier kills and limit changes inside the lead-up samples (pure: unit
  * tested). */
 void oom_kill_leadup_spans(struct oom_kill *k);
+/* The cmdline the victim's own SIGKILL delivery copied; false when the
+ * event is not this kill's. */
+bool oom_kill_set_cmdline(struct oom_kill *k, const struct oom_cmdline_event *c);
+/* Still waiting for that event. */
+bool oom_kill_awaits_cmdline(const struct oom_kill *k);
 /* Take the kernel report (moved into k) and let it settle the constraint. */
 void oom_kill_set_kernel_report(struct oom_kill *k, struct kernel_report *kr);
 void oom_kill_free(struct oom_kill *k);

@@ -275,6 +275,12 @@ static int handle_event(void *ctx, void *data, size_t len)
 	const struct oom_event *e = data;
 	struct oom_kill *k;
 
+	if (len >= sizeof(struct oom_cmdline_event) && e->type == OOM_EV_CMDLINE) {
+		for (size_t i = 0; i < s->npending; i++)
+			if (oom_kill_set_cmdline(s->pending[i], data))
+				break;
+		return 0;
+	}
 	if (len < sizeof(*e) || e->type != OOM_EV_MARK_VICTIM)
 		return 0;
 	if (!in_target(s, e)) {
@@ -338,7 +344,7 @@ static void drain_pending(struct state *s, bool flush)
 		bool seen = kmsg_match(s->kmsg, k->ev.victim_pid, &probe);
 
 		kernel_report_free(&probe);
-		if (!seen && !flush && now - k->ev.ts_ns < wait_ns && s->kmsg)
+		if (((!seen && s->kmsg) || oom_kill_awaits_cmdline(k)) && !flush && now - k->ev.ts_ns < wait_ns)
 			break;
 		finish_kill(s, k);
 		oom_kill_free(k);
@@ -459,6 +465,12 @@ static int choose_hook(struct state *s)
 	}
 	bpf_program__set_autoload(s->skel->progs.mark_victim_btf, k == HOOK_TP_BTF);
 	bpf_program__set_autoload(s->skel->progs.mark_victim_tp, k == HOOK_TRACEPOINT);
+	/* Without it a victim other than the task at its limit has its
+	 * cmdline read from /proc, if it is still there. */
+	if (!tracepoint_exists("signal", "signal_deliver"))
+		bpf_program__set_autoload(s->skel->progs.victim_signal, false);
+	if (!tracepoint_exists("sched", "sched_process_exit"))
+		bpf_program__set_autoload(s->skel->progs.victim_exit, false);
 	if (s->env->common.verbose)
 		fprintf(stderr, "oomwatch: hooking oom:mark_victim with %s\n", hook_kind_name(k));
 	return 0;

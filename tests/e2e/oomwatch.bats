@@ -146,6 +146,9 @@ kernel_memcg_stat() {
 	[ "$(jq -r .trigger.is_victim <<< "$k")" = false ]
 	approx "$(jq -r .victim.anon_rss_bytes <<< "$k")" $((40 * MIB)) 5
 	kernel_killed_line "$holder" | grep -F "oom_score_adj:1000"
+	# its cmdline copied in the kernel when it took its SIGKILL
+	[ "$(jq -r .victim.cmdline <<< "$k")" = "$W/hog -t 40 -s 8 -a 1000 -H -r $BATS_TEST_TMPDIR/held" ]
+	[ "$(jq -r .victim.cmdline_source <<< "$k")" = kernel ]
 }
 
 @test "oomwatch: memory.oom.group=1 kills every member, each reported, matching memory.events" {
