@@ -29,6 +29,9 @@ struct {
 } cmdline_wanted SEC(".maps");
 
 #define SIGKILL 9
+
+/* Possible NUMA nodes (nr_node_ids), set by user space before load. */
+const volatile __u32 nr_nodes = 1;
 /* Not in vmlinux.h: include/linux/sched.h and sched/signal.h. */
 #define PF_EXITING        0x00000004
 #define SIGNAL_GROUP_EXIT 0x00000004
@@ -205,6 +208,35 @@ static __always_inline void record_memcg_state(struct oom_event *e, struct mem_c
 	}
 }
 
+/* The memcg's LRU sizes summed over nodes and zones: exact at the kill,
+ * while state[] is as of the last rstat flush (the kernel flushes for its
+ * own report, which is rate-limited). */
+static __always_inline void record_memcg_lru(struct oom_event *e, struct mem_cgroup *memcg)
+{
+	int zones = bpf_core_enum_value(enum zone_type, __MAX_NR_ZONES);
+	unsigned long nodeinfo = bpf_core_field_offset(struct mem_cgroup, nodeinfo);
+	unsigned long lzs = bpf_core_field_offset(struct mem_cgroup_per_node, lru_zone_size);
+	__u32 nid, z, l;
+
+	if (!memcg || zones <= 0 || zones > 8)
+		return;
+	for (nid = 0; nid < OOM_MAX_NODES && nid < nr_nodes; nid++) {
+		void *pn = NULL;
+
+		if (bpf_probe_read_kernel(&pn, sizeof(pn), (void *)memcg + nodeinfo + nid * sizeof(void *)) || !pn)
+			continue;
+		for (z = 0; z < 8 && z < (__u32)zones; z++)
+			for (l = 0; l < OOM_NR_LRU; l++) {
+				unsigned long v = 0;
+
+				bpf_probe_read_kernel(&v, sizeof(v), pn + lzs +
+						      (z * OOM_NR_LRU + l) * sizeof(long));
+				e->lru_pages[l] += v;
+			}
+	}
+	e->flags |= OOM_F_LRU;
+}
+
 /* The victim's argv, copied while its memory is still mapped. Only the
  * current task's user memory can be read from here, so this works when
  * the victim is the task whose allocation failed (the common case of a
@@ -298,6 +330,7 @@ static __always_inline struct oom_event *event_begin(struct task_struct *cur)
 	/* The counters and cmdline arrays are read only up to their
 	 * lengths: zero the rest, too big for one inlined memset. */
 	__builtin_memset(e, 0, offsetof(struct oom_event, state));
+	__builtin_memset(e->lru_pages, 0, sizeof(e->lru_pages));
 	e->state_len = e->state_levels = e->cmdline_len = 0;
 	e->type = OOM_EV_MARK_VICTIM;
 	e->ts_ns = bpf_ktime_get_ns();
@@ -323,6 +356,7 @@ static __always_inline int handle_victim(struct task_struct *victim)
 		e->flags |= OOM_F_VICTIM_IS_CUR;
 	record_chain(e, task_memcg(victim));
 	record_memcg_state(e, task_memcg(victim));
+	record_memcg_lru(e, task_memcg(victim));
 	if (victim == cur)
 		record_cmdline(e, victim);
 	else
@@ -359,6 +393,7 @@ int mark_victim_tp(struct trace_event_raw_mark_victim *ctx)
 	if (pid == BPF_CORE_READ(cur, pid)) {
 		record_victim(e, cur);
 		e->flags |= OOM_F_VICTIM_IS_CUR;
+		record_memcg_lru(e, task_memcg(cur));
 		record_cmdline(e, cur);
 	} else {
 		e->victim_pid = pid;
@@ -378,10 +413,10 @@ int mark_victim_tp(struct trace_event_raw_mark_victim *ctx)
 			e->oom_score_adj = BPF_CORE_READ(ctx, oom_score_adj);
 		}
 		e->flags |= OOM_F_CHAIN_OF_TRIG;
+		want_cmdline(e, pid);
 	}
 	record_chain(e, task_memcg(cur));
 	record_memcg_state(e, task_memcg(cur));
-	want_cmdline(e, pid);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -15,6 +15,9 @@
 /* Longs copied from the kernel's memcg_vmstats state[] (58 on 6.18 with
  * direct indexing, 40 with the compact one). */
 #define OOM_STATE_MAX     96
+/* NUMA nodes whose per-memcg LRU sizes are summed. */
+#define OOM_MAX_NODES     64
+#define OOM_NR_LRU        5 /* inactive/active anon, inactive/active file, unevictable */
 /* The victim's command line copied in the kernel: up to this - 1 bytes
  * (a power of 2, for the verifier's bounds). */
 #define OOM_CMDLINE_MAX   256
@@ -40,6 +43,7 @@
 #define OOM_F_CMDLINE       (1u << 9) /* cmdline[] copied from the victim's memory */
 #define OOM_F_CMDLINE_CUT   (1u << 10) /* ... and its argv was longer */
 #define OOM_F_CMDLINE_LATER (1u << 11) /* an OOM_EV_CMDLINE follows from the victim itself */
+#define OOM_F_LRU           (1u << 12) /* lru_pages[] read from the victim's memcg */
 
 /* One memory cgroup level. Sizes in pages, as the kernel's page_counter. */
 struct oom_memcg_level {
@@ -91,6 +95,10 @@ struct oom_event {
 	__u32 state_len;
 	__u32 state_levels;
 	__s64 state[OOM_STAT_LEVELS][OOM_STATE_MAX];
+	/* The LRU list sizes of chain[0] (its own pages, pages): kept
+	 * exact as pages move (mem_cgroup_update_lru_size), where state[]
+	 * waits for a stats flush; not kept with the multi-gen LRU. */
+	__u64 lru_pages[OOM_NR_LRU];
 	/* The victim's argv (NUL-separated), when it could be read. */
 	__u32 cmdline_len;
 	__u32 pad2;

@@ -79,6 +79,28 @@ static bool at_kill_plausible(const struct memstat *ms, uint64_t usage_bytes)
 	return ms->anon + ms->file <= usage_bytes + usage_bytes / 4 + (16ULL << 20);
 }
 
+/* The victim's own memcg's LRU sizes are exact at the kill: they replace
+ * the flushed counters when that memcg is the one reported. The
+ * multi-gen LRU does not keep them. */
+static void set_exact_lru(struct oom_kill *k, int at)
+{
+	static const enum memstat_field lru[OOM_NR_LRU] = { MS_inactive_anon, MS_active_anon,
+							    MS_inactive_file, MS_active_file,
+							    MS_unevictable };
+	char *mglru = NULL;
+	bool on;
+
+	if (at != 0 || !(k->ev.flags & OOM_F_LRU) || (k->ev.flags & OOM_F_CHAIN_OF_TRIG))
+		return;
+	on = read_file("/sys/kernel/mm/lru_gen/enabled", &mglru) >= 0 && strtoul(mglru, NULL, 0);
+	free(mglru);
+	if (on)
+		return;
+	for (int i = 0; i < OOM_NR_LRU; i++)
+		memstat_set(&k->at_kill, lru[i], k->ev.lru_pages[i] * k->page_size);
+	k->at_kill_lru_exact = true;
+}
+
 void oom_kill_decode_state(struct oom_kill *k, const struct memcg_state_map *m)
 {
 	const struct oom_event *e = &k->ev;
@@ -103,6 +125,7 @@ void oom_kill_decode_state(struct oom_kill *k, const struct memcg_state_map *m)
 		return;
 	}
 	k->have_at_kill = true;
+	set_exact_lru(k, at);
 }
 
 const char *oom_kill_cgroup(const struct oom_kill *k)
@@ -291,6 +314,9 @@ void oom_kill_set_kernel_report(struct oom_kill *k, struct kernel_report *kr)
 
 	k->kr = *kr;
 	memset(kr, 0, sizeof(*kr));
+	/* Printing its report, the kernel flushed the memcg's counters just
+	 * before mark_victim. */
+	k->at_kill_flushed = k->kr.dumped;
 	c = kmsg_constraint_name(k->kr.constraint);
 	if (c) {
 		k->constraint = c;
@@ -442,7 +468,11 @@ static void print_stat(FILE *f, const struct oom_kill *k)
 	fprintf(f, LABEL, "at the kill");
 	if (k->have_at_kill) {
 		print_stat_fields(f, &k->at_kill);
-		fprintf(f, "(kernel counters at mark_victim)\n");
+		if (k->at_kill_flushed)
+			fprintf(f, "(kernel counters at mark_victim)\n");
+		else
+			fprintf(f, "(kernel counters at mark_victim, as of their last flush: the kernel "
+				"rate-limited its report%s)\n", k->at_kill_lru_exact ? "; LRU lists exact" : "");
 	} else {
 		fprintf(f, "not read: %s\n", k->at_kill_missing ? k->at_kill_missing : "no memcg");
 	}
@@ -606,6 +636,8 @@ static void json_at_kill(struct jw *w, const struct oom_kill *k)
 		jw_str(w, "stat_at_kill_missing", k->at_kill_missing);
 		return;
 	}
+	jw_bool(w, "stat_at_kill_flushed", k->at_kill_flushed);
+	jw_bool(w, "stat_at_kill_lru_exact", k->at_kill_lru_exact);
 	jw_obj_begin(w, "stat_at_kill");
 	for (int f = 0; f < MS_NFIELDS; f++) {
 		char key[64];

@@ -49,6 +49,8 @@ struct oom_kill {
 	/* The OOM cgroup's memory.stat counters in the kernel at the kill. */
 	struct memstat at_kill;
 	bool have_at_kill;
+	bool at_kill_lru_exact;    /* LRU lists from the memcg's live list sizes */
+	bool at_kill_flushed;      /* the kernel flushed the counters for its report */
 	const char *at_kill_missing; /* why not, when not */
 	/* The OOM cgroup (limit level, else the victim's memcg), read now. */
 	const char *stat_of;       /* its path */

@@ -516,6 +516,24 @@ static void take_baselines(struct state *s)
 	}
 }
 
+/* nr_node_ids: the highest possible node + 1. */
+static unsigned possible_nodes(void)
+{
+	char *buf = NULL, *p;
+	unsigned max = 0;
+
+	if (read_file("/sys/devices/system/node/possible", &buf) >= 0)
+		for (p = buf; *p; p++)
+			if (*p >= '0' && *p <= '9') {
+				unsigned v = strtoul(p, &p, 10);
+
+				max = v > max ? v : max;
+				p--;
+			}
+	free(buf);
+	return max + 1;
+}
+
 static int load_and_attach(struct state *s)
 {
 	int err;
@@ -527,6 +545,7 @@ static int load_and_attach(struct state *s)
 	}
 	if (choose_hook(s))
 		return -1;
+	s->skel->rodata->nr_nodes = possible_nodes();
 	err = oomwatch__load(s->skel);
 	if (err) {
 		bpf_explain("loading the BPF programs", err);

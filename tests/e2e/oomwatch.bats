@@ -291,6 +291,10 @@ kernel_memcg_stat() {
 	[ "$(kills | jq -r .memcg.path | grep -cx "/$name")" -eq "$kernel" ]
 	# every victim is a distinct hog pid
 	[ "$(kills | jq -r .victim.pid | sort -u | wc -l)" -eq "$kernel" ]
+	# every one has the cgroup's LRU lists exact at the kill (the counters
+	# wait for a stats flush, which the rate-limited report skips)
+	[ "$(kills | jq -r 'select(.memcg.stat_at_kill_lru_exact) | .memcg.stat_at_kill |
+		.inactive_anon_bytes + .active_anon_bytes' | awk '$1 >= 15 * 1048576' | wc -l)" -eq "$kernel" ]
 	s=$(jq -c 'select(.event == "summary")' "$OUT")
 	[ "$(jq -r .kills <<< "$s")" -eq "$kernel" ]
 	[ "$(jq -r '.cgroups[0].kernel_oom_kill' <<< "$s")" -eq "$kernel" ]
