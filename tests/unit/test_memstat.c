@@ -170,6 +170,14 @@ static void test_v1_guide_diagnosis(void **state)
 	cgroup_mem_free(&cm);
 }
 
+/* The guide's cgroup as diagnose() input, levels only. */
+static struct diag_input guide_input(struct cgroup_mem *cm, struct working_set *ws)
+{
+	assert_int_equal(cgroup_mem_read(FIXTURES "/v1_guide", cm), 0);
+	working_set_compute(&cm->stat, cm->usage, true, cm->limit, ws);
+	return (struct diag_input){ .ms = &cm->stat, .ws = ws, .ram = 64ULL << 30, .fd_count = -1 };
+}
+
 /* With swap and reclaim that scanned the cgroup, inactive is what reclaim
  * left there: then the guide's reading holds; with MGLRU, older
  * generations. */
@@ -179,11 +187,10 @@ static void test_inactive_anon_aged(void **state)
 	struct diag d;
 	struct cgroup_mem cm;
 	struct working_set ws;
+	struct diag_input in = guide_input(&cm, &ws);
 
-	assert_int_equal(cgroup_mem_read(FIXTURES "/v1_guide", &cm), 0);
-	working_set_compute(&cm.stat, cm.usage, true, cm.limit, &ws);
-	struct diag_input in = { .ms = &cm.stat, .ws = &ws, .ram = 64ULL << 30, .fd_count = -1,
-				 .lru = LRU_CLASSIC_59, .swap_usable = true, .anon_scanned = true };
+	in.lru = LRU_CLASSIC_59;
+	in.swap_usable = in.anon_scanned = true;
 	diagnose(&in, &d);
 	assert_non_null(strstr(find(&d, "inactive_anon")->msg, "not referenced since it last scanned"));
 	in.lru = LRU_MGLRU;
@@ -201,13 +208,13 @@ static void test_old_oom_kill(void **state)
 	struct diag d;
 	struct cgroup_mem cm;
 	struct working_set ws;
+	struct diag_input in = guide_input(&cm, &ws);
 
-	assert_int_equal(cgroup_mem_read(FIXTURES "/v1_guide", &cm), 0);
-	working_set_compute(&cm.stat, cm.usage, true, cm.limit, &ws);
-	struct diag_input in = { .ms = &cm.stat, .ws = &ws, .ram = 64ULL << 30, .fd_count = -1,
-				 .have_oom = true, .oom_kills = 2, .kill_log_read = true,
-				 .have_last_kill = true, .last_kill_age_s = 3 * 3600.0,
-				 .last_kill_comm = "redis-server", .last_kill_pid = 4242 };
+	in.have_oom = in.kill_log_read = in.have_last_kill = true;
+	in.oom_kills = 2;
+	in.last_kill_age_s = 3 * 3600.0;
+	in.last_kill_comm = "redis-server";
+	in.last_kill_pid = 4242;
 	diagnose(&in, &d);
 	const struct finding *f = find(&d, "oom_kills");
 	assert_int_equal(f->sev, SEV_WARN);
