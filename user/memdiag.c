@@ -802,6 +802,10 @@ static void json_host_procs(struct jw *w, const struct report *r)
 		jw_u64(w, "processes", r->procs.nprocs);
 		json_proc_list(w, "top_processes", r->procs.by_rss, r->procs.nrss);
 		json_proc_list(w, "top_swap_processes", r->procs.by_swap, r->procs.nswap);
+	} else {
+		jw_null(w, "processes");
+		jw_null(w, "top_processes");
+		jw_null(w, "top_swap_processes");
 	}
 	if (!r->swapio.have) {
 		jw_null(w, "swap_io");

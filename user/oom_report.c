@@ -631,13 +631,13 @@ static void json_victim(struct jw *w, const struct oom_kill *k)
 
 static void json_at_kill(struct jw *w, const struct oom_kill *k)
 {
+	jw_bool(w, "stat_at_kill_flushed", k->have_at_kill && k->at_kill_flushed);
+	jw_bool(w, "stat_at_kill_lru_exact", k->at_kill_lru_exact);
+	jw_str(w, "stat_at_kill_missing", k->have_at_kill ? NULL : k->at_kill_missing);
 	if (!k->have_at_kill) {
 		jw_null(w, "stat_at_kill");
-		jw_str(w, "stat_at_kill_missing", k->at_kill_missing);
 		return;
 	}
-	jw_bool(w, "stat_at_kill_flushed", k->at_kill_flushed);
-	jw_bool(w, "stat_at_kill_lru_exact", k->at_kill_lru_exact);
 	jw_obj_begin(w, "stat_at_kill");
 	for (int f = 0; f < MS_NFIELDS; f++) {
 		char key[64];
@@ -775,9 +775,14 @@ static void json_leadup(struct jw *w, const struct oom_kill *k)
 	jw_u64(w, "earlier_kills", k->leadup_prev_kills);
 	if (k->leadup_prev_kills)
 		jw_double(w, "earlier_kill_age_s", k->leadup_prev_kill_age);
+	else
+		jw_null(w, "earlier_kill_age_s");
 	if (k->leadup_limit_age) {
 		jw_u64(w, "limit_before_bytes", k->leadup_limit_from);
 		jw_double(w, "limit_changed_age_s", k->leadup_limit_age);
+	} else {
+		jw_null(w, "limit_before_bytes");
+		jw_null(w, "limit_changed_age_s");
 	}
 	jw_arr_begin(w, "top");
 	for (int i = 0; i < k->ntop; i++) {
