@@ -29,6 +29,7 @@ struct {
 } cmdline_wanted SEC(".maps");
 
 #define SIGKILL 9
+#define SI_KERNEL 0x80 /* the si_code of SEND_SIG_PRIV, as the OOM killer sends */
 
 /* Possible NUMA nodes (nr_node_ids), set by user space before load. */
 const volatile __u32 nr_nodes = 1;
@@ -450,6 +451,21 @@ static __always_inline int capture_wanted_cmdline(void)
 	return 0;
 }
 
+/* The OOM killer sends SIGKILL (SEND_SIG_PRIV) before mark_victim, and a
+ * victim on another CPU can take it before mark_victim asks for its
+ * cmdline: ask already here, for any SIGKILL the kernel sends itself (few
+ * besides the OOM killer's; user space drops the copies no kill claims). */
+SEC("tracepoint/signal/signal_generate")
+int victim_signalled(struct trace_event_raw_signal_generate *ctx)
+{
+	__u32 pid = ctx->pid;
+	__u8 one = 1;
+
+	if (ctx->sig == SIGKILL && ctx->code == SI_KERNEL)
+		bpf_map_update_elem(&cmdline_wanted, &pid, &one, BPF_ANY);
+	return 0;
+}
+
 /* A victim taking its SIGKILL (get_signal's group-exit path, in the
  * victim's context with its memory still mapped). */
 SEC("tracepoint/signal/signal_deliver")
@@ -460,10 +476,9 @@ int victim_signal(struct trace_event_raw_signal_deliver *ctx)
 	return capture_wanted_cmdline();
 }
 
-/* The second chance: the kernel sends SIGKILL before mark_victim, so a
- * victim on another CPU can take it before the kill asked. Since 6.16
- * (trace_sched_process_exit moved before exit_mm) its memory is still
- * there at exit; before, the event says the cmdline is gone. */
+/* The second chance, for a victim that took its SIGKILL before anyone
+ * asked. Since 6.16 (trace_sched_process_exit moved before exit_mm) its
+ * memory is still there at exit; before, the event says it is gone. */
 SEC("tracepoint/sched/sched_process_exit")
 int victim_exit(void *ctx)
 {

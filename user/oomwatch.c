@@ -26,6 +26,9 @@
 /* How long a kill waits for its "Killed process" line in /dev/kmsg: the
  * kernel prints it right after mark_victim, so this is only slack. */
 #define DEFAULT_KMSG_WAIT_S 1.0
+/* Victims' cmdlines copied before their kill's event was read, kept for it
+ * (a storm's worth; the kernel's SIGKILL comes before mark_victim). */
+#define EARLY_CMDLINES 64
 
 struct env {
 	struct common_opts common;
@@ -55,6 +58,8 @@ struct state {
 	uint64_t prev_ts;
 	uint64_t start_ns;
 	struct memcg_state_map state_map; /* slots of the kernel's memcg counters */
+	struct oom_cmdline_event early[EARLY_CMDLINES]; /* cmdlines ahead of their kill */
+	size_t nearly;
 };
 
 static const char doc[] =
@@ -278,7 +283,9 @@ static int handle_event(void *ctx, void *data, size_t len)
 	if (len >= sizeof(struct oom_cmdline_event) && e->type == OOM_EV_CMDLINE) {
 		for (size_t i = 0; i < s->npending; i++)
 			if (oom_kill_set_cmdline(s->pending[i], data))
-				break;
+				return 0;
+		/* Taken before its kill's event was read: keep for it. */
+		s->early[s->nearly++ % EARLY_CMDLINES] = *(const struct oom_cmdline_event *)data;
 		return 0;
 	}
 	if (len < sizeof(*e) || e->type != OOM_EV_MARK_VICTIM)
@@ -299,6 +306,11 @@ static int handle_event(void *ctx, void *data, size_t len)
 	classify(s, k);
 	/* Right away: the victim is being reaped and its cgroup may go. */
 	oom_kill_collect(k, s->mount, s->version, s->lu);
+	for (size_t i = 0; i < EARLY_CMDLINES && i < s->nearly; i++)
+		if (oom_kill_set_cmdline(k, &s->early[i])) {
+			memset(&s->early[i], 0, sizeof(s->early[i]));
+			break;
+		}
 	pending_push(s, k);
 	return 0;
 }
@@ -469,6 +481,8 @@ static int choose_hook(struct state *s)
 	 * cmdline read from /proc, if it is still there. */
 	if (!tracepoint_exists("signal", "signal_deliver"))
 		bpf_program__set_autoload(s->skel->progs.victim_signal, false);
+	if (!tracepoint_exists("signal", "signal_generate"))
+		bpf_program__set_autoload(s->skel->progs.victim_signalled, false);
 	if (!tracepoint_exists("sched", "sched_process_exit"))
 		bpf_program__set_autoload(s->skel->progs.victim_exit, false);
 	if (s->env->common.verbose)
