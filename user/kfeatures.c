@@ -270,6 +270,26 @@ int features_probe(struct features *f)
 	return 0;
 }
 
+/* Test hook: MEMSCOPE_TEST_NO_HOOKS=tp_btf,raw_tp,... makes the tools see
+ * a kernel without those hook kinds, so that the fallback each tool would
+ * pick there is exercised on the kernel at hand. */
+static void features_mask(struct features *f)
+{
+	const char *v = getenv("MEMSCOPE_TEST_NO_HOOKS");
+	char *copy, *tok, *save = NULL;
+
+	if (!v || !(copy = strdup(v)))
+		return;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		f->tp_btf &= strcmp(tok, "tp_btf") != 0;
+		f->raw_tp &= strcmp(tok, "raw_tp") != 0;
+		f->tracepoint &= strcmp(tok, "tracepoint") != 0;
+		f->kprobe &= strcmp(tok, "kprobe") != 0;
+		f->fentry &= strcmp(tok, "fentry") != 0;
+	}
+	free(copy);
+}
+
 const struct features *features_get(void)
 {
 	static struct features f;
@@ -277,6 +297,7 @@ const struct features *features_get(void)
 
 	if (!probed) {
 		features_probe(&f);
+		features_mask(&f);
 		probed = true;
 	}
 	return &f;

@@ -116,3 +116,49 @@ every_line_json() {
 	[[ "$output" == *"uprobe yes"* ]]
 	[[ "$output" == *"cgroups: "* ]]
 }
+
+# Names of the BPF programs process $1 holds (its fds' prog_id).
+progs_of() {
+	local f id
+	for f in /proc/"$1"/fdinfo/*; do
+		id=$(awk '$1 == "prog_id:" { print $2 }' "$f" 2>/dev/null)
+		[ -n "$id" ] && bpftool prog show id "$id" --json | jq -r .name
+	done | sort -u
+}
+
+no_sockets() { [ "$(ls -l "/proc/$1/fd" | grep -c socket:)" -eq 0 ]; }
+
+@test "core: without tp_btf the fallbacks are chosen and work: oomwatch on oom:mark_victim, sockleak's fork on raw_tp" {
+	export MEMSCOPE_TEST_NO_HOOKS=tp_btf
+	run "$B/oomwatch" --features
+	[[ "$output" == *"hooks: tp_btf NO, raw_tp yes, tracepoint yes"* ]]
+	T="$BATS_TEST_TMPDIR"
+	"$B/oomwatch" --json > "$T/oom.out" 2> "$T/oom.err" &
+	OW=$!
+	wait_ready "$T/oom.err" 60
+	progs_of "$OW" > "$T/oom.progs"
+	kill -INT "$OW"
+	wait "$OW"
+	grep -qx mark_victim_tp "$T/oom.progs"
+	[ "$(grep -cx mark_victim_btf "$T/oom.progs")" -eq 0 ]
+	# sockleak follows forks through the raw tracepoint: the child's
+	# inherited sockets are counted as with tp_btf.
+	"$B/sockleak" --json > "$T/sl.out" 2> "$T/sl.err" &
+	SL=$!
+	wait_ready "$T/sl.out" 60
+	progs_of "$SL" > "$T/sl.progs"
+	"$W/sockcases" fork 4 > "$T/cases" &
+	CASES=$!
+	wait_for 60 grep -q ready "$T/cases"
+	read -r _ _ parent _ child < "$T/cases"
+	wait_for 60 no_sockets "$child"
+	kill -INT "$SL"
+	wait "$SL"
+	kill "$parent" "$child"
+	grep -qx fork_raw "$T/sl.progs"
+	[ "$(grep -cx fork_btf "$T/sl.progs")" -eq 0 ]
+	row() { jq -c "select(.type == \"process\" and .report == \"final\" and .pid == $1)" "$T/sl.out"; }
+	[ "$(row "$child" | jq .inherited)" -eq 4 ]
+	[ "$(row "$child" | jq .closed)" -eq 4 ]
+	[ "$(row "$parent" | jq .alive)" -eq 4 ]
+}
