@@ -6,7 +6,7 @@
 # leave its exit status in /run/memscope-vm/status for the host.
 OUT=/run/memscope-vm
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export HOME=/root TERM=dumb LANG=C.UTF-8
+export HOME=/root TERM=dumb LANG=C.UTF-8 TMPDIR=/var/tmp
 
 poweroff_now() {
 	sync
@@ -14,6 +14,13 @@ poweroff_now() {
 	/bin/busybox poweroff -f
 	echo o > /proc/sysrq-trigger
 	sleep 60
+}
+
+wait_dev() {
+	local i
+	for i in $(seq 100); do [ -b "$1" ] && return 0; sleep 0.1; done
+	echo "memscope-vm: no $1" >&2
+	return 1
 }
 
 mount_all() {
@@ -35,6 +42,12 @@ mount_all() {
 	# The kernel package's own modules, should a test need one.
 	mkdir -p "/lib/modules/$(uname -r)" &&
 	mount --bind "$MEMSCOPE_VM_MODULES" "/lib/modules/$(uname -r)" &&
+	# TMPDIR on the scratch disk the host made: page cache needs a backing
+	# device (the overlay's upper layer is tmpfs).
+	modprobe -a virtio_blk ext4 &&
+	wait_dev /dev/vda &&
+	mount -t ext4 /dev/vda /var/tmp &&
+	chmod 1777 /var/tmp &&
 	ip link set lo up &&
 	hostname memscope-vm
 }
@@ -53,6 +66,7 @@ echo "memscope-vm: cgroup layout:"
 findmnt -n -o TARGET,FSTYPE,OPTIONS -t cgroup,cgroup2 | sed 's/^/  /'
 echo "  controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 echo "  subtree_control: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+echo "memscope-vm: TMPDIR $TMPDIR on $(findmnt -n -o SOURCE,FSTYPE "$TMPDIR")"
 echo "memscope-vm: running in $MEMSCOPE_TREE: CI=$CI ${VM_CMD[*]}"
 
 export CI
