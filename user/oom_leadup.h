@@ -42,6 +42,7 @@ struct leadup_cg {
 	/* oom_kill (local) when first seen: 0 for cgroups born after start. */
 	uint64_t oom_kill_base, oom_kill_last;
 	uint64_t seen_kills; /* counted by the tracer (oomwatch fills it) */
+	uint64_t counted_twice; /* group kills whose victim the kernel counts twice */
 	uint64_t ev_oom_kill; /* oom_kill as the last victim's event read it */
 	struct leadup_sample *ring;
 	size_t ring_cap, ring_head, ring_n;
