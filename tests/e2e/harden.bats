@@ -148,7 +148,7 @@ fields_ok() {
 
 @test "harden: every documented JSON field is on every kind of line of every tool, null when unknown" {
 	need_bpf
-	need_memcg_v1
+	need_memcg
 	local T="$BATS_TEST_TMPDIR" dir port
 	dir=$(scratch_memcg json 64M)
 	run_in_cgroup "$dir" "$W/hold_anon" 8 > "$T/hold"
