@@ -15,11 +15,16 @@
 #include "memleak_report.h"
 #include "output.h"
 #include "procfs.h"
+#include "stackgroup.h"
 
 #define MAX_FRAMES 48
 
+/* A row of the report: the stacks that read the same, summed. */
+#define NO_ROW UINT32_MAX
+
 struct row {
-	uint32_t owner;
+	uint32_t owner;         /* the member shown: the one holding most */
+	uint32_t rank;          /* scratch: the row's number before sorting */
 	struct stack_acc acc;
 	double growth;
 };
@@ -78,17 +83,19 @@ static int resident_range(const struct mrange *m, void *ctx)
 	return 0;
 }
 
-static void fill_resident(struct report_in *in, struct stack_acc *acc, struct row *rows, int n)
+/* The resident bytes of the first n rows: of every member stack's ranges. */
+static void fill_resident(struct report_in *in, struct stack_acc *acc, const uint32_t *row_of,
+			  struct row *rows, int n)
 {
 	struct resident r = { .acc = acc };
-	bool *wanted = calloc(in->t->nstacks, 1);
+	bool *wanted = calloc(in->t->nstacks + 1, 1);
 	char path[64];
 
 	if (!wanted)
-		return;
-	for (int i = 0; i < n; i++)
-		if (in->t->stacks[rows[i].owner].kind != MK_MALLOC)
-			wanted[rows[i].owner] = true;
+		abort();
+	for (uint32_t i = 0; i < in->t->nstacks; i++)
+		wanted[i] = row_of[i] != NO_ROW && (int)row_of[i] < n &&
+			    in->t->stacks[i].kind != MK_MALLOC;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", in->t->pid);
 	r.wanted = wanted;
 	r.fd = in->target_exited ? -1 : open(path, O_RDONLY | O_CLOEXEC);
@@ -97,8 +104,13 @@ static void fill_resident(struct report_in *in, struct stack_acc *acc, struct ro
 		close(r.fd);
 	}
 	for (int i = 0; i < n; i++)
-		rows[i].acc.resident = acc[rows[i].owner].resident,
-		rows[i].acc.resident_known = acc[rows[i].owner].resident_known;
+		rows[i].acc.resident = 0, rows[i].acc.resident_known = false;
+	for (uint32_t i = 0; i < in->t->nstacks; i++) {
+		if (!wanted[i])
+			continue;
+		rows[row_of[i]].acc.resident += acc[i].resident;
+		rows[row_of[i]].acc.resident_known = acc[i].resident_known;
+	}
 	free(wanted);
 }
 
@@ -299,16 +311,87 @@ struct totals {
 	uint64_t by_kind[MK_KINDS], count, ranked;
 };
 
+/* The text of a stack as the report shows it, the grouping key: frames
+ * with their modules, or the kernel-side key when nothing resolved. */
+static uint32_t group_of(struct stack_groups *g, const struct stack_ent *s)
+{
+	char *txt[MAX_FRAMES + 1];
+	int n = 0;
+	uint32_t id;
+
+	for (int j = 0; j < s->nframes && j < MAX_FRAMES; j++) {
+		char *f = frame_format(&s->frames[j]);
+
+		if (asprintf(&txt[n++], "%s [%s]", f ? f : "?",
+			     s->frames[j].module ? s->frames[j].module : "?") < 0)
+			abort();
+		free(f);
+	}
+	if (!n && asprintf(&txt[n++], "unresolved %d %" PRIx64, s->stack_id, s->ret_addr) < 0)
+		abort();
+	id = stack_groups__id(g, s->kind, (const char *const *)txt, n);
+	for (int j = 0; j < n; j++)
+		free(txt[j]);
+	return id;
+}
+
+/* A failed stack capture (the kernel's stack map had no room for it)
+ * knows only its caller's return address: it belongs to the one whole
+ * stack of its kind returning there, if there is exactly one. */
+static uint32_t joined_row(const struct tracker *t, const struct row *rows, int n,
+			   const struct stack_ent *s)
+{
+	uint32_t found = NO_ROW;
+
+	if (!s->ret_addr)
+		return NO_ROW;
+	for (int r = 0; r < n; r++) {
+		const struct stack_ent *w = &t->stacks[rows[r].owner];
+		bool hit = false;
+
+		if (w->kind != s->kind || w->stack_id < 0)
+			continue;
+		for (int j = 0; j < w->nframes && !hit; j++)
+			hit = !w->frames[j].inlined && w->frames[j].addr == s->ret_addr;
+		if (hit && found != NO_ROW)
+			return NO_ROW;
+		if (hit)
+			found = (uint32_t)r;
+	}
+	return found;
+}
+
+/* owner_acc: the figures of the row's shown member; a failed capture
+ * (partial stack) joining a row never becomes it. */
+static void row_add(struct row *r, uint32_t owner, const struct stack_acc *a, double growth,
+		    const struct stack_acc *owner_acc, bool partial)
+{
+	if (!r->acc.count || (!partial && a->bytes > owner_acc->bytes))
+		r->owner = owner;
+	r->acc.bytes += a->bytes;
+	r->acc.count += a->count;
+	if (a->oldest_ts && (!r->acc.oldest_ts || a->oldest_ts < r->acc.oldest_ts))
+		r->acc.oldest_ts = a->oldest_ts;
+	r->growth += growth;
+}
+
+/* One row per stack as the user sees it: every ranked stack holding
+ * memory is symbolized, and stacks with the same frames (kernel keys
+ * that differ only in junk past the real frames) are summed. row_of[i]:
+ * stack i's row, NO_ROW if none; the rows are in ranking order. */
 static struct row *build_rows(const struct report_opts *o, struct report_in *in,
-			      struct stack_acc *acc, int *nrows, struct totals *tot)
+			      struct stack_acc *acc, uint32_t *row_of, int *nrows,
+			      struct totals *tot)
 {
 	struct tracker *t = in->t;
 	struct collect c = { .acc = acc, .now_ns = in->now_ns,
 			     .min_age_ns = (uint64_t)(o->older_than_s * 1e9) };
 	struct row *rows = calloc(t->nstacks + 1, sizeof(*rows));
+	struct stack_groups *g = stack_groups__new();
+	uint32_t *order;
 	int n = 0;
 
-	if (!rows)
+	if (!rows || !g)
 		abort();
 	ranges__foreach(t->ranges, collect_range, &c);
 	for (uint32_t i = 0; i < in->malloc_n && i < t->nstacks; i++)
@@ -316,17 +399,48 @@ static struct row *build_rows(const struct report_opts *o, struct report_in *in,
 			acc[i] = in->malloc_acc[i];
 	memset(tot, 0, sizeof(*tot));
 	for (uint32_t i = 0; i < t->nstacks; i++) {
+		row_of[i] = NO_ROW;
 		tot->by_kind[t->stacks[i].kind] += acc[i].bytes;
 		if (!acc[i].bytes || !ranked(o, t->stacks[i].kind))
 			continue;
 		tot->count += acc[i].count;
 		tot->ranked += acc[i].bytes;
-		rows[n].owner = i;
-		rows[n].acc = acc[i];
-		rows[n].growth = tracker_growth(t, &t->stacks[i], in->now_ns);
-		n++;
+		resolve_stack(o, in, &t->stacks[i]);
 	}
+	/* Whole stacks first, so that failed captures can join them. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < t->nstacks; i++) {
+			struct stack_ent *s = &t->stacks[i];
+			uint32_t r;
+			bool joins;
+
+			if (!acc[i].bytes || !ranked(o, s->kind) || (s->stack_id < 0) != pass)
+				continue;
+			r = pass ? joined_row(t, rows, n, s) : NO_ROW;
+			if (r == NO_ROW)
+				r = group_of(g, s);
+			joins = pass && (int)r < n;
+			if ((int)r == n)
+				n++;
+			row_add(&rows[r], i, &acc[i], tracker_growth(t, s, in->now_ns),
+				&acc[rows[r].owner], joins);
+			row_of[i] = r;
+		}
+	}
+	stack_groups__free(g);
+	/* Sorting moves rows: renumber row_of after it. */
+	order = calloc(n + 1, sizeof(*order));
+	if (!order)
+		abort();
+	for (int i = 0; i < n; i++)
+		rows[i].rank = (uint32_t)i;
 	qsort(rows, n, sizeof(*rows), cmp_rows);
+	for (int i = 0; i < n; i++)
+		order[rows[i].rank] = (uint32_t)i;
+	for (uint32_t i = 0; i < t->nstacks; i++)
+		if (row_of[i] != NO_ROW)
+			row_of[i] = order[row_of[i]];
+	free(order);
 	*nrows = n;
 	return rows;
 }
@@ -582,25 +696,26 @@ static void print_folded(const struct report_opts *o, struct report_in *in,
 double report_growth(const struct report_opts *o, struct report_in *in, char **who)
 {
 	struct stack_acc *acc = calloc(in->t->nstacks + 1, sizeof(*acc));
+	uint32_t *row_of = calloc(in->t->nstacks + 1, sizeof(*row_of));
 	const struct row *g;
 	struct totals tot;
 	struct row *rows;
 	double rate = 0;
 	int n;
 
-	if (!acc)
+	if (!acc || !row_of)
 		abort();
-	rows = build_rows(o, in, acc, &n, &tot);
+	rows = build_rows(o, in, acc, row_of, &n, &tot);
 	g = growing_row(rows, n);
 	*who = NULL;
 	if (g) {
 		struct stack_ent *s = &in->t->stacks[g->owner];
 
 		rate = g->growth;
-		resolve_stack(o, in, s);
 		*who = s->kind == MK_HEAP ? strdup("the heap (brk)") : culprit_name(s);
 	}
 	free(rows);
+	free(row_of);
 	free(acc);
 	return rate;
 }
@@ -623,19 +738,16 @@ void report_jw_allocators(struct jw *w, const char *names)
 void report_print(const struct report_opts *o, struct report_in *in)
 {
 	struct stack_acc *acc = calloc(in->t->nstacks + 1, sizeof(*acc));
+	uint32_t *row_of = calloc(in->t->nstacks + 1, sizeof(*row_of));
 	struct totals tot;
 	struct row *rows;
 	char *v;
 	int n;
 
-	if (!acc)
+	if (!acc || !row_of)
 		abort();
-	rows = build_rows(o, in, acc, &n, &tot);
-	fill_resident(in, acc, rows, n < o->top_n ? n : o->top_n);
-	for (int i = 0; i < n && i < o->top_n; i++)
-		resolve_stack(o, in, &in->t->stacks[rows[i].owner]);
-	if (growing_row(rows, n))
-		resolve_stack(o, in, &in->t->stacks[growing_row(rows, n)->owner]);
+	rows = build_rows(o, in, acc, row_of, &n, &tot);
+	fill_resident(in, acc, row_of, rows, n < o->top_n ? n : o->top_n);
 	v = verdict(in, rows, n, &tot);
 	if (o->json)
 		print_json(o, in, rows, n, &tot, v);
@@ -645,5 +757,6 @@ void report_print(const struct report_opts *o, struct report_in *in)
 		print_table(o, in, rows, n, &tot, v);
 	free(v);
 	free(rows);
+	free(row_of);
 	free(acc);
 }

@@ -123,6 +123,37 @@ chain_of_top() {
 	[ "$(jq '[.stacks[] | select(.culprit != null and (.culprit | startswith("Cache::balanced")))] | length' <<<"$FINAL")" -eq 0 ]
 }
 
+# Built -O2 without frame pointers, leak_entry keeps `this` in rbp: the
+# kernel's frame-pointer walk reads the object's counters as a return
+# address, so every call is a new kernel-side stack. Still one call site.
+@test "C++ -O2 -fomit-frame-pointer, 400 new[] from one method: one row, right headline (--malloc)" {
+	trace_pid 3 --malloc -- "$W/leak_new-nofp" 400 1000
+	[ "$TR_STATUS" -eq 0 ]
+	local rows
+	rows=$(jq '[.stacks[] | select(.culprit != null and (.culprit | startswith("Cache::leak_entry")))] | length' <<<"$FINAL")
+	[ "$rows" -eq 1 ]
+	[[ "$(top_field culprit)" == Cache::leak_entry* ]]
+	[ "$(top_field bytes)" -eq $((400 * 1000)) ]
+	[ "$(top_field allocations)" -eq 400 ]
+	frames_of_top | grep -qx main
+	# The headline names the whole call site.
+	jq -r .verdict <<<"$FINAL" | grep -q "holds 391 KiB in 400 malloc allocations"
+	[ "$(jq .summary.outstanding_allocations <<<"$FINAL")" -eq 400 ]
+}
+
+@test "C++ -O2 -fomit-frame-pointer --folded: the call site is one line" {
+	"$W/leak_new-nofp" 400 1000 -w > /dev/null &
+	WL_PID=$!
+	"$T" -p "$WL_PID" -d 3 --malloc --folded > "$BATS_TEST_TMPDIR/f" 2> "$BATS_TEST_TMPDIR/e" &
+	TR_PID=$!
+	wait_ready "$BATS_TEST_TMPDIR/e"
+	kill -USR1 "$WL_PID"
+	wait "$TR_PID"
+	TR_PID=""
+	[ "$(grep -c 'Cache::leak_entry' "$BATS_TEST_TMPDIR/f")" -eq 1 ]
+	grep -E "^_start;.*main;Cache::leak_entry[^;]*;operator new\[\][^;]* 400000$" "$BATS_TEST_TMPDIR/f"
+}
+
 # Debian's libjemalloc2 (scripts/deps.sh test), as redis-server links it.
 jemalloc() {
 	JE=$(ls /usr/lib/*-linux-gnu/libjemalloc.so.2 2>/dev/null | head -1)
