@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,17 @@ static const struct frame *culprit(const struct stack_ent *s)
 		if (!runtime_frame(&s->frames[i]))
 			return &s->frames[i];
 	return s->nframes ? &s->frames[0] : NULL;
+}
+
+/* The culprit for JSON: its symbol, or "module+0xOFFSET" as the text
+ * names a frame without one. Caller frees; NULL without a stack. */
+static char *culprit_json(const struct stack_ent *s)
+{
+	const struct frame *f = culprit(s);
+
+	if (!f)
+		return NULL;
+	return f->symbol ? strdup(f->symbol) : frame_format(f);
 }
 
 static char *culprit_name(const struct stack_ent *s)
@@ -612,19 +624,29 @@ static void print_json(const struct report_opts *o, struct report_in *in,
 	jw_bool(&w, "target_exited", in->target_exited);
 	jw_str(&w, "verdict", v);
 	jw_bool(&w, "growing", g != NULL);
+	/* What the verdict names: the growing stack's culprit. */
+	if (g && t->stacks[g->owner].kind == MK_HEAP) {
+		jw_str(&w, "culprit", "the heap (brk)");
+	} else {
+		char *c = g ? culprit_json(&t->stacks[g->owner]) : NULL;
+
+		jw_str(&w, "culprit", c);
+		free(c);
+	}
 	jw_arr_begin(&w, "stacks");
 	for (int i = 0; i < n && i < o->top_n; i++) {
 		const struct row *r = &rows[i];
 		const struct stack_ent *s = &t->stacks[r->owner];
-		const struct frame *c = culprit(s);
+		char *c = culprit_json(s);
 
 		jw_obj_begin(&w, NULL);
 		jw_str(&w, "kind", mm_kind_name(s->kind));
-		jw_str(&w, "culprit", c ? c->symbol : NULL);
+		jw_str(&w, "culprit", c);
+		free(c);
 		jw_u64(&w, "bytes", r->acc.bytes);
 		jw_u64(&w, "allocations", r->acc.count);
 		jw_double(&w, "oldest_s", age_s(in, r->acc.oldest_ts));
-		jw_double(&w, "growth_bytes_per_s", r->growth);
+		jw_i64(&w, "growth_bytes_per_s", llround(r->growth));
 		if (r->acc.resident_known)
 			jw_u64(&w, "resident_bytes", r->acc.resident);
 		else

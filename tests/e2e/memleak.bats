@@ -253,6 +253,29 @@ jemalloc() {
 	grep -q "process has exited" "$BATS_TEST_TMPDIR/out"
 }
 
+@test "JSON: exact time and integer rates; the culprit the verdict names, also without symbols" {
+	strip -o "$BATS_TEST_TMPDIR/leakmap-stripped" "$B/demo/leakmap"
+	"$BATS_TEST_TMPDIR/leakmap-stripped" 60 > /dev/null &
+	WL_PID=$!
+	local before after
+	before=$(date +%s.%N)
+	run "$T" -p "$WL_PID" -d 3 --json
+	after=$(date +%s.%N)
+	[ "$status" -eq 0 ]
+	FINAL=$(grep '"final_report"' <<<"$output")
+	# No %g: digits only, and between the clock before and after the run.
+	grep -qE '"time":[0-9]{10}\.[0-9]+,' <<<"$FINAL"
+	awk -v t="$(jq .time <<<"$FINAL")" -v a="$before" -v b="$after" 'BEGIN { exit !(t >= a && t <= b) }'
+	grep -qE '"growth_bytes_per_s":[0-9]+,' <<<"$FINAL"
+	! grep -qE '[0-9]e[+-][0-9]' <<<"$FINAL"
+	# No symbols: the text names module+offset, and so does the JSON.
+	local c
+	c=$(jq -r .culprit <<<"$FINAL")
+	[[ "$c" == leakmap-stripped+0x* ]]
+	[ "$(top_field culprit)" = "$c" ]
+	[[ "$(jq -r .verdict <<<"$FINAL")" == "GROWING: $c holds "* ]]
+}
+
 @test "pid that does not exist: one clear line, exit 1" {
 	run "$T" -p 4194000
 	[ "$status" -eq 1 ]
