@@ -235,7 +235,36 @@ static void resolve_stack(const struct report_opts *o, struct report_in *in, str
 	s->nframes = n;
 }
 
-/* Frames inside the allocator or syscall wrappers are not the culprit. */
+/* Applications' and runtimes' own allocation wrappers, by symbol prefix:
+ * the code that calls them is the culprit. redis (zmalloc.c), PHP's Zend
+ * MM, CPython's PyMem/PyObject allocators, GLib, OpenSSL, GNU xmalloc,
+ * nginx, APR, SQLite, libuv. */
+static bool wrapper_symbol(const char *sym)
+{
+	static const char *const pre[] = {
+		"zmalloc", "zcalloc", "zrealloc", "ztrymalloc", "ztrycalloc", "ztryrealloc",
+		"zstrdup", "zstrndup",
+		"_emalloc", "_safe_emalloc", "_safe_malloc", "_ecalloc", "_erealloc", "_safe_erealloc",
+		"_estrdup", "_estrndup", "__zend_malloc", "__zend_calloc", "__zend_realloc",
+		"zend_mm_alloc", "zend_mm_realloc", "zend_mm_gc",
+		"PyMem_", "_PyMem_", "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc",
+		"_PyObject_Malloc", "_PyObject_Calloc", "_PyObject_Realloc", "pymalloc_",
+		"g_malloc", "g_try_malloc", "g_realloc", "g_try_realloc", "g_slice_alloc",
+		"CRYPTO_malloc", "CRYPTO_zalloc", "CRYPTO_realloc", "CRYPTO_clear_realloc",
+		"xmalloc", "xcalloc", "xrealloc", "xzalloc",
+		"ngx_alloc", "ngx_calloc", "ngx_palloc", "ngx_pnalloc", "ngx_pcalloc",
+		"apr_palloc", "apr_pcalloc", "sqlite3Malloc", "sqlite3_malloc", "sqlite3DbMalloc",
+		"uv__malloc", "uv__calloc", "uv__realloc", NULL
+	};
+
+	for (int i = 0; pre[i]; i++)
+		if (!strncmp(sym, pre[i], strlen(pre[i])))
+			return true;
+	return false;
+}
+
+/* Frames inside the allocator, its wrappers or syscall wrappers are not
+ * the culprit. */
 static bool runtime_frame(const struct frame *f)
 {
 	static const char *mods[] = { "libc.so", "libc-", "ld-linux", "libstdc++", "libpthread",
@@ -251,6 +280,8 @@ static bool runtime_frame(const struct frame *f)
 			return true;
 	if (!f->symbol)
 		return false;
+	if (wrapper_symbol(f->symbol))
+		return true;
 	for (int i = 0; syms[i]; i++) {
 		size_t l = strlen(syms[i]);
 

@@ -190,6 +190,41 @@ jemalloc() {
 	[ "$(jq '[.stacks[] | select(.culprit == "balanced_record")] | length' <<<"$FINAL")" -eq 0 ]
 }
 
+# Debian's redis-server (scripts/deps.sh test) on a loopback port of its
+# own, with its own directory and no persistence; its pid in WL_PID.
+start_redis() {
+	command -v redis-server > /dev/null || { echo "redis-server missing: run scripts/deps.sh test" >&2; return 1; }
+	RPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	mkdir -p "$BATS_TEST_TMPDIR/redis"
+	redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$BATS_TEST_TMPDIR/redis" --save '' \
+		--appendonly no > "$BATS_TEST_TMPDIR/redis/log" 2>&1 &
+	WL_PID=$!
+	wait_for 30 sh -c "redis-cli -p $RPORT ping 2>/dev/null | grep -q PONG"
+}
+
+@test "--malloc on Debian's redis-server: the culprit is zmalloc's caller, one dict entry per key" {
+	start_redis
+	local v i
+	v=$(printf 'v%.0s' $(seq 100))
+	for i in $(seq 3000); do echo "SET key:$i $v"; done > "$BATS_TEST_TMPDIR/cmds"
+	OUT="$BATS_TEST_TMPDIR/report.json"
+	"$T" -p "$WL_PID" --malloc --json -n 50 > "$OUT" 2> "$BATS_TEST_TMPDIR/err" &
+	TR_PID=$!
+	wait_ready "$BATS_TEST_TMPDIR/err"
+	redis-cli -p "$RPORT" < "$BATS_TEST_TMPDIR/cmds" > /dev/null
+	[ "$(redis-cli -p "$RPORT" dbsize)" -eq 3000 ]
+	kill -INT "$TR_PID"
+	wait "$TR_PID"
+	TR_PID=""
+	FINAL=$(grep '"final_report"' "$OUT")
+	# Frames pass through zmalloc, but no culprit is one of its wrappers.
+	[ "$(jq '[.stacks[] | select([.frames[].symbol] | index("zmalloc"))] | length' <<<"$FINAL")" -gt 0 ]
+	[ "$(jq '[.stacks[] | select(.culprit // "" | test("^_?z(try)?(malloc|calloc|realloc)"))] | length' <<<"$FINAL")" -eq 0 ]
+	[[ "$(jq -r .culprit <<<"$FINAL")" != z* ]]
+	# Each new key's dict entry, named by the function that adds it.
+	[ "$(jq '[.stacks[] | select(.culprit == "dictAddRaw") | .allocations] | add' <<<"$FINAL")" -eq 3000 ]
+}
+
 @test "--malloc on a stripped static binary: says no allocator was found, traces mappings" {
 	strip -o "$BATS_TEST_TMPDIR/stripped" "$W/leak_syscall-static"
 	run "$T" --malloc -d 2 -- "$BATS_TEST_TMPDIR/stripped" 10 64
