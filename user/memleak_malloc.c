@@ -449,7 +449,7 @@ void malloc_sync(const struct malloc_bpf *skel, struct tracker *t)
 		/* tracker_stack may move t->stacks: index after the call. */
 		uint32_t o = tracker_stack(t, key.stack_id, key.ret_addr, MK_MALLOC);
 
-		t->stacks[o].bytes = (int64_t)agg.bytes;
+		t->stacks[o].bytes = (int64_t)(agg.bytes * skel->scale);
 	}
 }
 
@@ -484,8 +484,8 @@ void malloc_collect(const struct malloc_bpf *skel, struct tracker *t, struct sta
 			if (o >= n)
 				continue;
 			s = &acc[o];
-			s->bytes += a->size;
-			s->count++;
+			s->bytes += a->size * skel->scale;
+			s->count += skel->scale;
 			if (!s->oldest_ts || a->ts < s->oldest_ts)
 				s->oldest_ts = a->ts;
 		}

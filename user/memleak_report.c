@@ -488,6 +488,18 @@ static struct row *build_rows(const struct report_opts *o, struct report_in *in,
 	return rows;
 }
 
+/* --malloc --sample N: malloc figures are the sample times N. */
+static bool estimated(const struct report_opts *o, uint32_t kind)
+{
+	return kind == MK_MALLOC && o->sample_every > 1;
+}
+
+/* "~" before an estimate. */
+static const char *est(const struct report_opts *o, uint32_t kind)
+{
+	return estimated(o, kind) ? "~" : "";
+}
+
 static const struct row *growing_row(const struct row *rows, int n)
 {
 	const struct row *best = NULL;
@@ -498,10 +510,12 @@ static const struct row *growing_row(const struct row *rows, int n)
 	return best;
 }
 
-static char *verdict(struct report_in *in, const struct row *rows, int n, const struct totals *tot)
+static char *verdict(const struct report_opts *o, struct report_in *in, const struct row *rows,
+		     int n, const struct totals *tot)
 {
 	const struct row *g = growing_row(rows, n);
 	char b1[HUMAN_LEN], b2[HUMAN_LEN], *who, *v;
+	uint32_t kind;
 	int r;
 
 	if (!n)
@@ -517,11 +531,13 @@ static char *verdict(struct report_in *in, const struct row *rows, int n, const 
 			     fmt_bytes(b2, (uint64_t)g->growth));
 		return r < 0 ? NULL : v;
 	}
+	kind = in->t->stacks[g->owner].kind;
 	who = culprit_name(&in->t->stacks[g->owner]);
-	r = asprintf(&v, "GROWING: %s holds %s in %" PRIu64 " %s allocation%s, +%s/s",
-		     who, fmt_bytes(b1, g->acc.bytes), g->acc.count,
-		     mm_kind_name(in->t->stacks[g->owner].kind), g->acc.count == 1 ? "" : "s",
-		     fmt_bytes(b2, (uint64_t)g->growth));
+	r = asprintf(&v, "GROWING: %s holds %s%s in %s%" PRIu64 " %s allocation%s, %s+%s/s%s",
+		     who, est(o, kind), fmt_bytes(b1, g->acc.bytes), est(o, kind), g->acc.count,
+		     mm_kind_name(kind), g->acc.count == 1 ? "" : "s", est(o, kind),
+		     fmt_bytes(b2, (uint64_t)g->growth),
+		     estimated(o, kind) ? " (estimated from the sample)" : "");
 	free(who);
 	return r < 0 ? NULL : v;
 }
@@ -558,10 +574,15 @@ static void print_table(const struct report_opts *o, struct report_in *in,
 		struct stack_ent *s = &t->stacks[r->owner];
 		char *top;
 
-		printf("%-4d %10s %8" PRIu64 " %9s %11s %10s  %-6s",
-		       i + 1, fmt_bytes(b[0], r->acc.bytes), r->acc.count,
-		       fmt_duration(b[1], age_s(in, r->acc.oldest_ts)),
-		       fmt_bytes_delta(b[2], (int64_t)r->growth),
+		char bytes[HUMAN_LEN + 1], count[24], growth[HUMAN_LEN + 1];
+
+		snprintf(bytes, sizeof(bytes), "%s%s", est(o, s->kind), fmt_bytes(b[0], r->acc.bytes));
+		snprintf(count, sizeof(count), "%s%" PRIu64, est(o, s->kind), r->acc.count);
+		snprintf(growth, sizeof(growth), "%s%s", est(o, s->kind),
+			 fmt_bytes_delta(b[2], (int64_t)r->growth));
+		printf("%-4d %10s %8s %9s %11s %10s  %-6s",
+		       i + 1, bytes, count,
+		       fmt_duration(b[1], age_s(in, r->acc.oldest_ts)), growth,
 		       r->acc.resident_known ? fmt_bytes(b[3], r->acc.resident) : "-",
 		       mm_kind_name(s->kind));
 		top = culprit_name(s);
@@ -582,10 +603,10 @@ static void print_table(const struct report_opts *o, struct report_in *in,
 	}
 	if (n > o->top_n)
 		printf("... %d more stack%s\n", n - o->top_n, n - o->top_n == 1 ? "" : "s");
-	printf("\nsummary: outstanding %s in %" PRIu64 " allocations (anon %s, heap %s, malloc %s",
-	       fmt_bytes(b[0], tot->ranked),
+	printf("\nsummary: outstanding %s%s in %s%" PRIu64 " allocations (anon %s, heap %s, malloc %s%s",
+	       est(o, MK_MALLOC), fmt_bytes(b[0], tot->ranked), est(o, MK_MALLOC),
 	       tot->count, fmt_bytes(b[1], tot->by_kind[MK_ANON]), fmt_bytes(b[2], tot->by_kind[MK_HEAP]),
-	       fmt_bytes(b[3], tot->by_kind[MK_MALLOC]));
+	       est(o, MK_MALLOC), fmt_bytes(b[3], tot->by_kind[MK_MALLOC]));
 	printf("; not ranked: file %s, shared %s)\n", fmt_bytes(b[4], tot->by_kind[MK_FILE]),
 	       fmt_bytes(b[5], tot->by_kind[MK_SHARED]));
 	printf("         mapped %s, released %s (+%s of mappings older than the trace)",
@@ -606,8 +627,8 @@ static void print_table(const struct report_opts *o, struct report_in *in,
 		free(e);
 	}
 	if (o->sample_every > 1)
-		printf("         malloc sampled: 1 call in %" PRIu64 " (figures are of the sample)\n",
-		       o->sample_every);
+		printf("         malloc sampled: 1 call in %" PRIu64 " traced; malloc figures (~) are "
+		       "estimates, the sample x%" PRIu64 "\n", o->sample_every, o->sample_every);
 	printf("         ");
 	print_drops(stdout, in->drops, DROP_KINDS);
 	fflush(stdout);
@@ -676,6 +697,9 @@ static void print_json(const struct report_opts *o, struct report_in *in,
 		free(c);
 		jw_u64(&w, "bytes", r->acc.bytes);
 		jw_u64(&w, "allocations", r->acc.count);
+		jw_bool(&w, "estimated", estimated(o, s->kind));
+		if (estimated(o, s->kind))
+			jw_u64(&w, "sampled_allocations", r->acc.count / o->sample_every);
 		jw_double(&w, "oldest_s", age_s(in, r->acc.oldest_ts));
 		jw_i64(&w, "growth_bytes_per_s", llround(r->growth));
 		if (r->acc.resident_known)
@@ -709,6 +733,7 @@ static void print_json(const struct report_opts *o, struct report_in *in,
 	}
 	jw_u64(&w, "stacks", (uint64_t)n);
 	jw_u64(&w, "sample_every", o->sample_every);
+	jw_bool(&w, "malloc_estimated", o->malloc && o->sample_every > 1);
 	if (o->malloc)
 		report_jw_allocators(&w, o->allocators);
 	jw_obj_end(&w);
@@ -801,7 +826,7 @@ void report_print(const struct report_opts *o, struct report_in *in)
 		abort();
 	rows = build_rows(o, in, acc, row_of, &n, &tot);
 	fill_resident(in, acc, row_of, rows, n < o->top_n ? n : o->top_n);
-	v = verdict(in, rows, n, &tot);
+	v = verdict(o, in, rows, n, &tot);
 	if (o->json)
 		print_json(o, in, rows, n, &tot, v);
 	else if (o->folded)

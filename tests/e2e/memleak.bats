@@ -154,6 +154,20 @@ chain_of_top() {
 	grep -E "^_start;.*main;Cache::leak_entry[^;]*;operator new\[\][^;]* 400000$" "$BATS_TEST_TMPDIR/f"
 }
 
+@test "--malloc --sample 10: figures scaled to estimates of the whole, and marked so" {
+	trace_pid 3 --malloc --sample 10 -- "$W/leak_malloc" 20000 200
+	[ "$TR_STATUS" -eq 0 ]
+	[ "$(top_field culprit)" = leak_record ]
+	# One call in 10 traced, each standing for 10: near the 20000 x 200 B
+	# leaked (the sample's spread is ~2%).
+	approx "$(top_field bytes)" $((20000 * 200)) 15
+	approx "$(top_field allocations)" 20000 15
+	[ "$(top_field estimated)" = true ]
+	[ "$(top_field allocations)" -eq $(($(top_field sampled_allocations) * 10)) ]
+	[ "$(jq .summary.malloc_estimated <<<"$FINAL")" = true ]
+	jq -r .verdict <<<"$FINAL" | grep -qE "holds ~[0-9.]+ MiB in ~[0-9]+ malloc allocations.*estimated"
+}
+
 # Debian's libjemalloc2 (scripts/deps.sh test), as redis-server links it.
 jemalloc() {
 	JE=$(ls /usr/lib/*-linux-gnu/libjemalloc.so.2 2>/dev/null | head -1)
