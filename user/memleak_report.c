@@ -422,13 +422,14 @@ static void row_add(struct row *r, uint32_t owner, const struct stack_acc *a, do
  * memory is symbolized, and stacks with the same frames (kernel keys
  * that differ only in junk past the real frames) are summed. row_of[i]:
  * stack i's row, NO_ROW if none; the rows are in ranking order. */
-static struct row *build_rows(const struct report_opts *o, struct report_in *in,
-			      struct stack_acc *acc, uint32_t *row_of, int *nrows,
-			      struct totals *tot)
+/* One row per stack as the user sees it, of the stacks with acc[i].bytes
+ * that the report ranks: each is symbolized and stacks with the same
+ * frames are summed. row_of[i]: stack i's row, NO_ROW if none; the rows
+ * are in ranking order. */
+static struct row *group_rows(const struct report_opts *o, struct report_in *in,
+			      const struct stack_acc *acc, uint32_t *row_of, int *nrows)
 {
 	struct tracker *t = in->t;
-	struct collect c = { .acc = acc, .now_ns = in->now_ns,
-			     .min_age_ns = (uint64_t)(o->older_than_s * 1e9) };
 	struct row *rows = calloc(t->nstacks + 1, sizeof(*rows));
 	struct stack_groups *g = stack_groups__new();
 	uint32_t *order;
@@ -436,19 +437,10 @@ static struct row *build_rows(const struct report_opts *o, struct report_in *in,
 
 	if (!rows || !g)
 		abort();
-	ranges__foreach(t->ranges, collect_range, &c);
-	for (uint32_t i = 0; i < in->malloc_n && i < t->nstacks; i++)
-		if (t->stacks[i].kind == MK_MALLOC)
-			acc[i] = in->malloc_acc[i];
-	memset(tot, 0, sizeof(*tot));
 	for (uint32_t i = 0; i < t->nstacks; i++) {
 		row_of[i] = NO_ROW;
-		tot->by_kind[t->stacks[i].kind] += acc[i].bytes;
-		if (!acc[i].bytes || !ranked(o, t->stacks[i].kind))
-			continue;
-		tot->count += acc[i].count;
-		tot->ranked += acc[i].bytes;
-		resolve_stack(o, in, &t->stacks[i]);
+		if (acc[i].bytes && ranked(o, t->stacks[i].kind))
+			resolve_stack(o, in, &t->stacks[i]);
 	}
 	/* Whole stacks first, so that failed captures can join them. */
 	for (int pass = 0; pass < 2; pass++) {
@@ -488,6 +480,69 @@ static struct row *build_rows(const struct report_opts *o, struct report_in *in,
 	return rows;
 }
 
+/* The outstanding figures of every stack (acc), the totals, and the rows. */
+static struct row *build_rows(const struct report_opts *o, struct report_in *in,
+			      struct stack_acc *acc, uint32_t *row_of, int *nrows,
+			      struct totals *tot)
+{
+	struct tracker *t = in->t;
+	struct collect c = { .acc = acc, .now_ns = in->now_ns,
+			     .min_age_ns = (uint64_t)(o->older_than_s * 1e9) };
+
+	ranges__foreach(t->ranges, collect_range, &c);
+	for (uint32_t i = 0; i < in->malloc_n && i < t->nstacks; i++)
+		if (t->stacks[i].kind == MK_MALLOC)
+			acc[i] = in->malloc_acc[i];
+	memset(tot, 0, sizeof(*tot));
+	for (uint32_t i = 0; i < t->nstacks; i++) {
+		tot->by_kind[t->stacks[i].kind] += acc[i].bytes;
+		if (!acc[i].bytes || !ranked(o, t->stacks[i].kind))
+			continue;
+		tot->count += acc[i].count;
+		tot->ranked += acc[i].bytes;
+	}
+	return group_rows(o, in, acc, row_of, nrows);
+}
+
+/* A process gone (a recycled worker): each stack at its peak, the most
+ * it held while the process ran (oldest_ts: when). Programs that free
+ * everything in their shutdown (PHP's Zend MM, CPython) leave nothing
+ * outstanding at the exit: this is the evidence. */
+struct peaks {
+	struct row *rows;
+	int n;
+	uint64_t total;
+};
+
+static void peak_rows(const struct report_opts *o, struct report_in *in, struct peaks *p)
+{
+	struct tracker *t = in->t;
+	struct stack_acc *acc = calloc(t->nstacks + 1, sizeof(*acc));
+	uint32_t *row_of = calloc(t->nstacks + 1, sizeof(*row_of));
+
+	if (!acc || !row_of)
+		abort();
+	memset(p, 0, sizeof(*p));
+	for (uint32_t i = 0; i < t->nstacks; i++) {
+		if (t->stacks[i].peak <= 0)
+			continue;
+		acc[i].bytes = (uint64_t)t->stacks[i].peak;
+		acc[i].oldest_ts = t->stacks[i].peak_ns;
+		if (ranked(o, t->stacks[i].kind))
+			p->total += acc[i].bytes;
+	}
+	p->rows = group_rows(o, in, acc, row_of, &p->n);
+	free(row_of);
+	free(acc);
+}
+
+/* Worth showing: the process released most of what it held before it
+ * exited (what is still outstanding at the exit is in the main table). */
+static bool show_peaks(const struct report_in *in, const struct peaks *p, const struct totals *tot)
+{
+	return in->final && in->target_exited && p->n && tot->ranked < p->total / 2;
+}
+
 /* --malloc --sample N: malloc figures are the sample times N. */
 static bool estimated(const struct report_opts *o, uint32_t kind)
 {
@@ -510,14 +565,58 @@ static const struct row *growing_row(const struct row *rows, int n)
 	return best;
 }
 
+/* The verdict's culprit text: the heap, or the stack's culprit. */
+static char *row_culprit(const struct report_in *in, const struct row *r)
+{
+	const struct stack_ent *s = &in->t->stacks[r->owner];
+
+	return s->kind == MK_HEAP ? strdup("the heap (brk)") : culprit_name(s);
+}
+
+/* A process that exited: what it still held (released by the exit), or,
+ * when its shutdown released most of it, what it held before. */
+static char *exit_verdict(const struct report_opts *o, struct report_in *in, const struct row *rows,
+			  int n, const struct totals *tot, const struct peaks *pk,
+			  const struct row **named)
+{
+	const struct row *r = show_peaks(in, pk, tot) ? &pk->rows[0] : &rows[0];
+	char b1[HUMAN_LEN], b2[HUMAN_LEN], *who = row_culprit(in, r), *v;
+	uint32_t kind = in->t->stacks[r->owner].kind;
+	int ret;
+
+	*named = r;
+	if (r == &pk->rows[0]) {
+		double at = r->acc.oldest_ts > in->t->t0_ns ?
+			(double)(r->acc.oldest_ts - in->t->t0_ns) / 1e9 : 0;
+
+		ret = asprintf(&v, "EXITED after releasing its memory (%s outstanding at the exit): "
+			       "before, %s held %s%s (its peak, %.1f s into the trace)",
+			       fmt_bytes(b1, tot->ranked), who, est(o, kind),
+			       fmt_bytes(b2, r->acc.bytes), at);
+	} else {
+		ret = asprintf(&v, "EXITED holding %s%s: %s held %s%s in %s%" PRIu64 " %s allocation%s "
+			       "when the process exited",
+			       est(o, MK_MALLOC), fmt_bytes(b1, tot->ranked), who, est(o, kind),
+			       fmt_bytes(b2, r->acc.bytes), est(o, kind), r->acc.count,
+			       mm_kind_name(kind), r->acc.count == 1 ? "" : "s");
+	}
+	(void)n;
+	free(who);
+	return ret < 0 ? NULL : v;
+}
+
+/* The first line; *named: the row whose culprit it names, or NULL. */
 static char *verdict(const struct report_opts *o, struct report_in *in, const struct row *rows,
-		     int n, const struct totals *tot)
+		     int n, const struct totals *tot, const struct peaks *pk, const struct row **named)
 {
 	const struct row *g = growing_row(rows, n);
 	char b1[HUMAN_LEN], b2[HUMAN_LEN], *who, *v;
 	uint32_t kind;
 	int r;
 
+	*named = NULL;
+	if (in->final && in->target_exited && (n || show_peaks(in, pk, tot)))
+		return exit_verdict(o, in, rows, n, tot, pk, named);
 	if (!n)
 		return strdup("No leak: nothing the target mapped or allocated while traced is outstanding");
 	if (!g) {
@@ -525,6 +624,7 @@ static char *verdict(const struct report_opts *o, struct report_in *in, const st
 			     fmt_bytes(b1, tot->ranked), n, n == 1 ? "" : "s");
 		return r < 0 ? NULL : v;
 	}
+	*named = g;
 	if (in->t->stacks[g->owner].kind == MK_HEAP) {
 		r = asprintf(&v, "GROWING: the heap (brk) holds %s more than at start, +%s/s; "
 			     "--malloc names the code that allocates", fmt_bytes(b1, g->acc.bytes),
@@ -542,6 +642,11 @@ static char *verdict(const struct report_opts *o, struct report_in *in, const st
 	return r < 0 ? NULL : v;
 }
 
+/* Said when the process exited while traced. */
+static const char exit_hint[] =
+	"the process exited: for a pool that recycles its workers (PHP-FPM pm.max_requests, "
+	"gunicorn max_requests) trace the pool with -c CGROUP, which follows the replacement workers";
+
 /* ---- printers ---- */
 
 static double age_s(const struct report_in *in, uint64_t ts)
@@ -549,8 +654,54 @@ static double age_s(const struct report_in *in, uint64_t ts)
 	return ts && in->now_ns > ts ? (double)(in->now_ns - ts) / 1e9 : 0;
 }
 
-static void print_table(const struct report_opts *o, struct report_in *in,
-			const struct row *rows, int n, const struct totals *tot, const char *v)
+/* The culprit, then the frames, under a table row. */
+static void print_stack(const struct report_opts *o, const struct stack_ent *s)
+{
+	char *top = culprit_name(s);
+
+	printf(" %s\n", top);
+	free(top);
+	for (int j = 0; j < s->nframes && j < o->max_frames; j++) {
+		char *f = frame_format(&s->frames[j]);
+		char *e = term_escape(f ? f : "?");
+		char *m = term_escape(s->frames[j].module ? s->frames[j].module : "?");
+
+		printf("%56s #%-2d %s [%s]\n", "", j, e, m);
+		free(f);
+		free(e);
+		free(m);
+	}
+	if (!s->nframes)
+		printf("%56s (stack not captured)\n", "");
+}
+
+static double trace_s(const struct report_in *in, uint64_t ts)
+{
+	return ts > in->t->t0_ns ? (double)(ts - in->t->t0_ns) / 1e9 : 0;
+}
+
+static void print_peaks(const struct report_opts *o, struct report_in *in, const struct peaks *pk)
+{
+	char b[2][HUMAN_LEN];
+
+	printf("\nbefore the exit: what each stack held at its peak (released while exiting)\n");
+	printf("%-4s %10s %9s  %-6s %s\n", "#", "PEAK", "AT", "KIND", "CALL STACK (innermost first)");
+	for (int i = 0; i < pk->n && i < o->top_n; i++) {
+		const struct row *r = &pk->rows[i];
+		const struct stack_ent *s = &in->t->stacks[r->owner];
+		char bytes[HUMAN_LEN + 1];
+
+		snprintf(bytes, sizeof(bytes), "%s%s", est(o, s->kind), fmt_bytes(b[0], r->acc.bytes));
+		printf("%-4d %10s %9s  %-6s", i + 1, bytes,
+		       fmt_duration(b[1], trace_s(in, r->acc.oldest_ts)), mm_kind_name(s->kind));
+		print_stack(o, s);
+	}
+	if (pk->n > o->top_n)
+		printf("... %d more stack%s\n", pk->n - o->top_n, pk->n - o->top_n == 1 ? "" : "s");
+}
+
+static void print_table(const struct report_opts *o, struct report_in *in, const struct row *rows,
+			int n, const struct totals *tot, const struct peaks *pk, const char *v)
 {
 	struct tracker *t = in->t;
 	char b[6][HUMAN_LEN];
@@ -572,8 +723,6 @@ static void print_table(const struct report_opts *o, struct report_in *in,
 	for (int i = 0; i < n && i < o->top_n; i++) {
 		const struct row *r = &rows[i];
 		struct stack_ent *s = &t->stacks[r->owner];
-		char *top;
-
 		char bytes[HUMAN_LEN + 1], count[24], growth[HUMAN_LEN + 1];
 
 		snprintf(bytes, sizeof(bytes), "%s%s", est(o, s->kind), fmt_bytes(b[0], r->acc.bytes));
@@ -585,24 +734,12 @@ static void print_table(const struct report_opts *o, struct report_in *in,
 		       fmt_duration(b[1], age_s(in, r->acc.oldest_ts)), growth,
 		       r->acc.resident_known ? fmt_bytes(b[3], r->acc.resident) : "-",
 		       mm_kind_name(s->kind));
-		top = culprit_name(s);
-		printf(" %s\n", top);
-		free(top);
-		for (int j = 0; j < s->nframes && j < o->max_frames; j++) {
-			char *f = frame_format(&s->frames[j]);
-			char *e = term_escape(f ? f : "?");
-			char *m = term_escape(s->frames[j].module ? s->frames[j].module : "?");
-
-			printf("%56s #%-2d %s [%s]\n", "", j, e, m);
-			free(f);
-			free(e);
-			free(m);
-		}
-		if (!s->nframes)
-			printf("%56s (stack not captured)\n", "");
+		print_stack(o, s);
 	}
 	if (n > o->top_n)
 		printf("... %d more stack%s\n", n - o->top_n, n - o->top_n == 1 ? "" : "s");
+	if (show_peaks(in, pk, tot))
+		print_peaks(o, in, pk);
 	printf("\nsummary: outstanding %s%s in %s%" PRIu64 " allocations (anon %s, heap %s, malloc %s%s",
 	       est(o, MK_MALLOC), fmt_bytes(b[0], tot->ranked), est(o, MK_MALLOC),
 	       tot->count, fmt_bytes(b[1], tot->by_kind[MK_ANON]), fmt_bytes(b[2], tot->by_kind[MK_HEAP]),
@@ -620,6 +757,8 @@ static void print_table(const struct report_opts *o, struct report_in *in,
 		       fmt_bytes(b[4], st.vm_swap));
 	else
 		printf("         process has exited\n");
+	if (in->final && in->target_exited && !in->cgroup)
+		printf("         %s\n", exit_hint);
 	if (o->malloc) {
 		char *e = term_escape(o->allocators ? o->allocators : "");
 
@@ -656,13 +795,35 @@ static void json_frames(struct jw *w, const struct stack_ent *s)
 	jw_arr_end(w);
 }
 
-static void print_json(const struct report_opts *o, struct report_in *in,
-		       const struct row *rows, int n, const struct totals *tot, const char *v)
+static void json_peaks(struct jw *w, const struct report_opts *o, struct report_in *in,
+		       const struct peaks *pk)
+{
+	jw_arr_begin(w, "before_exit");
+	for (int i = 0; i < pk->n && i < o->top_n; i++) {
+		const struct row *r = &pk->rows[i];
+		const struct stack_ent *s = &in->t->stacks[r->owner];
+		char *c = culprit_json(s);
+
+		jw_obj_begin(w, NULL);
+		jw_str(w, "kind", mm_kind_name(s->kind));
+		jw_str(w, "culprit", c);
+		free(c);
+		jw_u64(w, "peak_bytes", r->acc.bytes);
+		jw_double(w, "peak_at_s", trace_s(in, r->acc.oldest_ts));
+		jw_bool(w, "estimated", estimated(o, s->kind));
+		json_frames(w, s);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void print_json(const struct report_opts *o, struct report_in *in, const struct row *rows,
+		       int n, const struct totals *tot, const struct peaks *pk,
+		       const struct row *g, const char *v)
 {
 	struct tracker *t = in->t;
 	struct proc_status st;
 	struct jw w;
-	const struct row *g = growing_row(rows, n);
 
 	jw_init(&w, stdout);
 	jw_obj_begin(&w, NULL);
@@ -675,8 +836,8 @@ static void print_json(const struct report_opts *o, struct report_in *in,
 	jw_double(&w, "elapsed_s", (double)(in->now_ns - t->t0_ns) / 1e9);
 	jw_bool(&w, "target_exited", in->target_exited);
 	jw_str(&w, "verdict", v);
-	jw_bool(&w, "growing", g != NULL);
-	/* What the verdict names: the growing stack's culprit. */
+	jw_bool(&w, "growing", growing_row(rows, n) != NULL);
+	/* What the verdict names. */
 	if (g && t->stacks[g->owner].kind == MK_HEAP) {
 		jw_str(&w, "culprit", "the heap (brk)");
 	} else {
@@ -738,6 +899,12 @@ static void print_json(const struct report_opts *o, struct report_in *in,
 		report_jw_allocators(&w, o->allocators);
 	jw_obj_end(&w);
 	jw_drops(&w, "drops", in->drops, DROP_KINDS);
+	if (in->final && in->target_exited) {
+		if (show_peaks(in, pk, tot))
+			json_peaks(&w, o, in, pk);
+		if (!in->cgroup)
+			jw_str(&w, "hint", exit_hint);
+	}
 	jw_obj_end(&w);
 }
 
@@ -817,6 +984,8 @@ void report_print(const struct report_opts *o, struct report_in *in)
 {
 	struct stack_acc *acc = calloc(in->t->nstacks + 1, sizeof(*acc));
 	uint32_t *row_of = calloc(in->t->nstacks + 1, sizeof(*row_of));
+	struct peaks pk = {};
+	const struct row *named;
 	struct totals tot;
 	struct row *rows;
 	char *v;
@@ -826,13 +995,16 @@ void report_print(const struct report_opts *o, struct report_in *in)
 		abort();
 	rows = build_rows(o, in, acc, row_of, &n, &tot);
 	fill_resident(in, acc, row_of, rows, n < o->top_n ? n : o->top_n);
-	v = verdict(o, in, rows, n, &tot);
+	if (in->final && in->target_exited)
+		peak_rows(o, in, &pk);
+	v = verdict(o, in, rows, n, &tot, &pk, &named);
 	if (o->json)
-		print_json(o, in, rows, n, &tot, v);
+		print_json(o, in, rows, n, &tot, &pk, named, v);
 	else if (o->folded)
 		print_folded(o, in, rows, n);
 	else
-		print_table(o, in, rows, n, &tot, v);
+		print_table(o, in, rows, n, &tot, &pk, v);
+	free(pk.rows);
 	free(v);
 	free(rows);
 	free(row_of);

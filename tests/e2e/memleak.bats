@@ -287,6 +287,37 @@ start_redis() {
 	approx "$(top_field bytes)" $((25 * 64 * 1024)) 5
 }
 
+# A worker recycled like PHP-FPM's at pm.max_requests: it unmaps all it
+# cached in its shutdown, then exits by itself.
+@test "-p on a worker that frees everything and exits: what it held before, and -c suggested" {
+	trace_pid 30 -- "$W/recycle_worker" 50 256
+	[ "$TR_STATUS" -eq 0 ]
+	grep -q recycling "$BATS_TEST_TMPDIR/wl.out"
+	[ "$(jq -r .target_exited <<<"$FINAL")" = true ]
+	# Nothing outstanding at the exit, all of it mapped then released...
+	[ "$(jq .summary.outstanding_bytes <<<"$FINAL")" -eq 0 ]
+	[ "$(jq .summary.released_bytes <<<"$FINAL")" -eq $((50 * 256 * 1024)) ]
+	# ...but the leak is reported: the stack at its peak.
+	[ "$(jq -r '.before_exit[0].culprit' <<<"$FINAL")" = cache_request ]
+	[ "$(jq '.before_exit[0].peak_bytes' <<<"$FINAL")" -eq $((50 * 256 * 1024)) ]
+	[ "$(jq -r .culprit <<<"$FINAL")" = cache_request ]
+	jq -r .verdict <<<"$FINAL" | grep -q "^EXITED .*cache_request .* held 12.5 MiB"
+	jq -r .hint <<<"$FINAL" | grep -q "pm.max_requests.* -c CGROUP"
+}
+
+@test "-p on a worker that exits holding memory: kept, and said in the text" {
+	"$W/leak_mmap" 30 64 -w -x > /dev/null &
+	WL_PID=$!
+	"$T" -p "$WL_PID" -d 30 > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+	TR_PID=$!
+	wait_ready "$BATS_TEST_TMPDIR/err"
+	kill -USR1 "$WL_PID"
+	wait "$TR_PID"
+	TR_PID=""
+	head -1 "$BATS_TEST_TMPDIR/out" | grep -q "^EXITED holding .*: leak_mapping .* held 1.88 MiB in 30 anon allocations when the process exited"
+	grep -q "trace the pool with -c CGROUP" "$BATS_TEST_TMPDIR/out"
+}
+
 @test "target killed mid-run: final report, exit 0" {
 	"$W/leak_mmap" 10 64 > /dev/null &
 	WL_PID=$!
