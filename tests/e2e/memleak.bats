@@ -239,6 +239,71 @@ start_redis() {
 	[ "$(jq '[.stacks[] | select(.culprit == "dictAddRaw") | .allocations] | add' <<<"$FINAL")" -eq 3000 ]
 }
 
+# Node.js (scripts/deps.sh test) leaking Buffers from JavaScript; V8's
+# code is anonymous executable memory. trace_node NODE_FLAGS...: the final
+# JSON report in $FINAL, node's maps as it ended in $BATS_TEST_TMPDIR/maps.
+trace_node() {
+	command -v node > /dev/null || { echo "node missing: run scripts/deps.sh test" >&2; return 1; }
+	# In the test's directory: V8 may write isolate-*.log files to the cwd.
+	(cd "$BATS_TEST_TMPDIR" && exec node "$@" "$ROOT/tests/workloads/leak_buffers.js" 3000 8192 -w \
+		> "$BATS_TEST_TMPDIR/wl.out") &
+	WL_PID=$!
+	OUT="$BATS_TEST_TMPDIR/report.json"
+	"$T" -p "$WL_PID" --malloc --json -n 50 > "$OUT" 2> "$BATS_TEST_TMPDIR/err" &
+	TR_PID=$!
+	wait_ready "$BATS_TEST_TMPDIR/err"
+	kill -USR2 "$WL_PID"
+	wait_for 60 grep -q leaked "$BATS_TEST_TMPDIR/wl.out"
+	cp "/proc/$WL_PID/maps" "$BATS_TEST_TMPDIR/maps"
+	kill -INT "$TR_PID"
+	wait "$TR_PID"
+	TR_PID=""
+	FINAL=$(grep '"final_report"' "$OUT")
+}
+
+# Frames whose address lies in anonymous executable memory per node's maps,
+# as "module symbol" lines.
+anon_exec_frames() {
+	jq -r '.stacks[].frames[] | "\(.address) \(.module) \(.symbol)"' <<<"$FINAL" |
+		python3 -c '
+import sys
+ranges = []
+for l in open(sys.argv[1]):
+    f = l.split()
+    if "x" in f[1] and (len(f) < 6 or f[5].startswith("[anon")):
+        lo, hi = (int(x, 16) for x in f[0].split("-"))
+        ranges.append((lo, hi))
+for l in sys.stdin:
+    addr, rest = l.split(" ", 1)
+    if any(lo <= int(addr) < hi for lo, hi in ranges):
+        print(rest, end="")
+' "$BATS_TEST_TMPDIR/maps"
+}
+
+@test "Node.js with --perf-basic-prof: JIT frames labelled JIT and named from /tmp/perf-PID.map" {
+	trace_node --perf-basic-prof --interpreted-frames-native-stack
+	[ -s "/tmp/perf-$WL_PID.map" ]
+	# The JavaScript function that leaks, named from the perf map, in JIT code.
+	local js
+	js=$(jq '[.stacks[] | select([.frames[] | select(.module == "JIT" and (.symbol // "" | test("leakyHandler .*leak_buffers.js")))] | length > 0)]' <<<"$FINAL")
+	[ "$(jq length <<<"$js")" -ge 1 ]
+	# Node's own allocation of those Buffers: 3000 x 8 KiB through it.
+	approx "$(jq '[.[].bytes] | add' <<<"$js")" $((3000 * 8192)) 10
+	# Every frame in anonymous executable memory (per /proc/PID/maps) is JIT.
+	anon_exec_frames > "$BATS_TEST_TMPDIR/jit"
+	[ -s "$BATS_TEST_TMPDIR/jit" ]
+	! grep -v '^JIT ' "$BATS_TEST_TMPDIR/jit"
+	rm -f "/tmp/perf-$WL_PID.map"
+}
+
+@test "Node.js without a perf map: JIT frames still labelled JIT, by offset" {
+	trace_node
+	anon_exec_frames > "$BATS_TEST_TMPDIR/jit"
+	[ -s "$BATS_TEST_TMPDIR/jit" ]
+	[ "$(grep -vc '^JIT null$' "$BATS_TEST_TMPDIR/jit")" -eq 0 ]
+	jq -r '.stacks[].frames[] | select(.module == "JIT") | .offset' <<<"$FINAL" | head -1 | grep -qE '^[0-9]+$'
+}
+
 @test "--malloc on a stripped static binary: says no allocator was found, traces mappings" {
 	strip -o "$BATS_TEST_TMPDIR/stripped" "$W/leak_syscall-static"
 	run "$T" --malloc -d 2 -- "$BATS_TEST_TMPDIR/stripped" 10 64
