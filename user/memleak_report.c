@@ -861,6 +861,8 @@ static void print_json(const struct report_opts *o, struct report_in *in, const 
 		jw_bool(&w, "estimated", estimated(o, s->kind));
 		if (estimated(o, s->kind))
 			jw_u64(&w, "sampled_allocations", r->acc.count / o->sample_every);
+		else
+			jw_null(&w, "sampled_allocations");
 		jw_double(&w, "oldest_s", age_s(in, r->acc.oldest_ts));
 		jw_i64(&w, "growth_bytes_per_s", llround(r->growth));
 		if (r->acc.resident_known)
@@ -891,6 +893,9 @@ static void print_json(const struct report_opts *o, struct report_in *in, const 
 	if (!in->target_exited && proc_status(t->pid, &st) == 0) {
 		jw_u64(&w, "rss_bytes", st.vm_rss);
 		jw_u64(&w, "rss_anon_bytes", st.rss_anon);
+	} else {
+		jw_null(&w, "rss_bytes");
+		jw_null(&w, "rss_anon_bytes");
 	}
 	jw_u64(&w, "stacks", (uint64_t)n);
 	jw_u64(&w, "sample_every", o->sample_every);
@@ -899,12 +904,11 @@ static void print_json(const struct report_opts *o, struct report_in *in, const 
 		report_jw_allocators(&w, o->allocators);
 	jw_obj_end(&w);
 	jw_drops(&w, "drops", in->drops, DROP_KINDS);
-	if (in->final && in->target_exited) {
-		if (show_peaks(in, pk, tot))
-			json_peaks(&w, o, in, pk);
-		if (!in->cgroup)
-			jw_str(&w, "hint", exit_hint);
-	}
+	if (show_peaks(in, pk, tot))
+		json_peaks(&w, o, in, pk);
+	else
+		jw_null(&w, "before_exit");
+	jw_str(&w, "hint", in->final && in->target_exited && !in->cgroup ? exit_hint : NULL);
 	jw_obj_end(&w);
 }
 
