@@ -142,12 +142,14 @@ chain_of_top() {
 }
 
 @test "C++ -O2 -fomit-frame-pointer --folded: the call site is one line" {
-	"$W/leak_new-nofp" 400 1000 -w > /dev/null &
+	"$W/leak_new-nofp" 400 1000 -w > "$BATS_TEST_TMPDIR/wl.out" &
 	WL_PID=$!
-	"$T" -p "$WL_PID" -d 3 --malloc --folded > "$BATS_TEST_TMPDIR/f" 2> "$BATS_TEST_TMPDIR/e" &
+	"$T" -p "$WL_PID" --malloc --folded > "$BATS_TEST_TMPDIR/f" 2> "$BATS_TEST_TMPDIR/e" &
 	TR_PID=$!
-	wait_ready "$BATS_TEST_TMPDIR/e"
+	wait_ready "$BATS_TEST_TMPDIR/e" 60
 	kill -USR1 "$WL_PID"
+	wait_for 300 grep -q leaked "$BATS_TEST_TMPDIR/wl.out"
+	kill -INT "$TR_PID"
 	wait "$TR_PID"
 	TR_PID=""
 	[ "$(grep -c 'Cache::leak_entry' "$BATS_TEST_TMPDIR/f")" -eq 1 ]
@@ -224,7 +226,7 @@ start_redis() {
 	OUT="$BATS_TEST_TMPDIR/report.json"
 	"$T" -p "$WL_PID" --malloc --json -n 50 > "$OUT" 2> "$BATS_TEST_TMPDIR/err" &
 	TR_PID=$!
-	wait_ready "$BATS_TEST_TMPDIR/err"
+	wait_ready "$BATS_TEST_TMPDIR/err" 60
 	redis-cli -p "$RPORT" < "$BATS_TEST_TMPDIR/cmds" > /dev/null
 	[ "$(redis-cli -p "$RPORT" dbsize)" -eq 3000 ]
 	kill -INT "$TR_PID"
@@ -251,7 +253,7 @@ trace_node() {
 	OUT="$BATS_TEST_TMPDIR/report.json"
 	"$T" -p "$WL_PID" --malloc --json -n 50 > "$OUT" 2> "$BATS_TEST_TMPDIR/err" &
 	TR_PID=$!
-	wait_ready "$BATS_TEST_TMPDIR/err"
+	wait_ready "$BATS_TEST_TMPDIR/err" 60
 	kill -USR2 "$WL_PID"
 	wait_for 60 grep -q leaked "$BATS_TEST_TMPDIR/wl.out"
 	cp "/proc/$WL_PID/maps" "$BATS_TEST_TMPDIR/maps"
@@ -355,7 +357,17 @@ for l in sys.stdin:
 # A worker recycled like PHP-FPM's at pm.max_requests: it unmaps all it
 # cached in its shutdown, then exits by itself.
 @test "-p on a worker that frees everything and exits: what it held before, and -c suggested" {
-	trace_pid 30 -- "$W/recycle_worker" 50 256
+	"$W/recycle_worker" 50 256 -w > "$BATS_TEST_TMPDIR/wl.out" &
+	WL_PID=$!
+	"$T" -p "$WL_PID" --json > "$BATS_TEST_TMPDIR/report.json" 2> "$BATS_TEST_TMPDIR/err" &
+	TR_PID=$!
+	wait_ready "$BATS_TEST_TMPDIR/err" 60
+	kill -USR1 "$WL_PID"
+	# The tracer ends by itself when the worker has exited.
+	wait "$TR_PID"
+	TR_STATUS=$?
+	TR_PID=""
+	FINAL=$(grep '"final_report"' "$BATS_TEST_TMPDIR/report.json")
 	[ "$TR_STATUS" -eq 0 ]
 	grep -q recycling "$BATS_TEST_TMPDIR/wl.out"
 	[ "$(jq -r .target_exited <<<"$FINAL")" = true ]
@@ -373,9 +385,9 @@ for l in sys.stdin:
 @test "-p on a worker that exits holding memory: kept, and said in the text" {
 	"$W/leak_mmap" 30 64 -w -x > /dev/null &
 	WL_PID=$!
-	"$T" -p "$WL_PID" -d 30 > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+	"$T" -p "$WL_PID" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
 	TR_PID=$!
-	wait_ready "$BATS_TEST_TMPDIR/err"
+	wait_ready "$BATS_TEST_TMPDIR/err" 60
 	kill -USR1 "$WL_PID"
 	wait "$TR_PID"
 	TR_PID=""
@@ -388,7 +400,7 @@ for l in sys.stdin:
 	WL_PID=$!
 	"$T" -p "$WL_PID" -d 30 > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
 	TR_PID=$!
-	wait_ready "$BATS_TEST_TMPDIR/err"
+	wait_ready "$BATS_TEST_TMPDIR/err" 60
 	kill -9 "$WL_PID"
 	wait "$TR_PID"
 	status=$?
