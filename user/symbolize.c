@@ -52,6 +52,17 @@ struct symbolizer {
 	struct perfmap *perfmap;        /* opened at the first JIT frame */
 	struct remap *remaps;
 	int nremaps;
+	/* Resolved addresses, until the next refresh: libdwfl's symbol
+	 * lookup scans the whole table, and the stacks of a report share
+	 * most of their addresses. */
+	struct sym_cached *cache;
+	uint32_t cache_size, cache_n;
+};
+
+struct sym_cached {
+	uint64_t addr;
+	struct frame *fr;       /* NULL: empty slot */
+	int n;
 };
 
 #define JIT_MODULE "JIT"
@@ -185,8 +196,79 @@ static void add_module(struct symbolizer *s, struct pending *pm)
 	memset(pm, 0, sizeof(*pm));
 }
 
+static void cache_clear(struct symbolizer *s)
+{
+	for (uint32_t i = 0; i < s->cache_size; i++) {
+		for (int j = 0; s->cache[i].fr && j < s->cache[i].n; j++)
+			frame_clear(&s->cache[i].fr[j]);
+		free(s->cache[i].fr);
+	}
+	free(s->cache);
+	s->cache = NULL;
+	s->cache_size = s->cache_n = 0;
+}
+
+static uint32_t addr_hash(uint64_t addr)
+{
+	addr *= 0x9e3779b97f4a7c15ULL;
+	return (uint32_t)(addr >> 32);
+}
+
+static struct sym_cached *cache_slot(struct symbolizer *s, uint64_t addr)
+{
+	uint32_t h = addr_hash(addr) & (s->cache_size - 1);
+
+	while (s->cache[h].fr && s->cache[h].addr != addr)
+		h = (h + 1) & (s->cache_size - 1);
+	return &s->cache[h];
+}
+
+static void frame_copy(struct frame *to, const struct frame *from)
+{
+	*to = *from;
+	to->symbol = from->symbol ? strdup(from->symbol) : NULL;
+	to->module = from->module ? strdup(from->module) : NULL;
+	to->file = from->file ? strdup(from->file) : NULL;
+}
+
+static void cache_grow(struct symbolizer *s)
+{
+	struct symbolizer old = { .cache = s->cache, .cache_size = s->cache_size };
+	uint32_t size = s->cache_size ? s->cache_size * 2 : 1024;
+
+	s->cache = calloc(size, sizeof(*s->cache));
+	if (!s->cache) {
+		s->cache = old.cache;
+		return;
+	}
+	s->cache_size = size;
+	for (uint32_t i = 0; i < old.cache_size; i++)
+		if (old.cache[i].fr)
+			*cache_slot(s, old.cache[i].addr) = old.cache[i];
+	free(old.cache);
+}
+
+static void cache_put(struct symbolizer *s, uint64_t addr, const struct frame *fr, int n)
+{
+	struct sym_cached *c;
+
+	if ((s->cache_n + 1) * 2 > s->cache_size)
+		cache_grow(s);
+	if ((s->cache_n + 1) * 2 > s->cache_size)
+		return;
+	c = cache_slot(s, addr);
+	if (c->fr || !(c->fr = calloc(n, sizeof(*fr))))
+		return;
+	c->addr = addr;
+	c->n = n;
+	for (int i = 0; i < n; i++)
+		frame_copy(&c->fr[i], &fr[i]);
+	s->cache_n++;
+}
+
 static void free_mods(struct symbolizer *s)
 {
+	cache_clear(s);
 	for (int i = 0; i < s->nmods; i++)
 		free(s->mods[i].name);
 	free(s->mods);
@@ -455,7 +537,30 @@ static bool resolve_jit(struct symbolizer *s, uint64_t addr, struct frame *out)
 	return true;
 }
 
+static int resolve_uncached(struct symbolizer *s, uint64_t addr, struct frame *out, int max);
+
 int symbolizer__resolve(struct symbolizer *s, uint64_t addr, struct frame *out, int max)
+{
+	const struct sym_cached *c = s && s->cache_size ? cache_slot(s, addr) : NULL;
+	int n;
+
+	if (max < 1)
+		return 0;
+	if (c && c->fr && c->n <= max) {
+		memset(out, 0, sizeof(*out) * max);
+		for (int i = 0; i < c->n; i++)
+			frame_copy(&out[i], &c->fr[i]);
+		return c->n;
+	}
+	n = resolve_uncached(s, addr, out, max);
+	/* Complete (not cut at max), and not JIT code, whose perf map may
+	 * name it later. */
+	if (s && n < max && !(out[n - 1].module && !strcmp(out[n - 1].module, JIT_MODULE)))
+		cache_put(s, addr, out, n);
+	return n;
+}
+
+static int resolve_uncached(struct symbolizer *s, uint64_t addr, struct frame *out, int max)
 {
 	const struct sym_module *sm = s ? find_mod(s, addr) : NULL;
 	Dwfl_Module *mod = s ? dwfl_addrmodule(s->dwfl, addr) : NULL;
