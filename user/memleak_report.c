@@ -246,7 +246,8 @@ static bool wrapper_symbol(const char *sym)
 		"zstrdup", "zstrndup",
 		"_emalloc", "_safe_emalloc", "_safe_malloc", "_ecalloc", "_erealloc", "_safe_erealloc",
 		"_estrdup", "_estrndup", "__zend_malloc", "__zend_calloc", "__zend_realloc",
-		"zend_mm_alloc", "zend_mm_realloc", "zend_mm_gc",
+		"_femalloc", "_safe_femalloc", "_ferealloc", "_safe_ferealloc", "_safe_realloc",
+		"zend_mm_",
 		"PyMem_", "_PyMem_", "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc",
 		"_PyObject_Malloc", "_PyObject_Calloc", "_PyObject_Realloc", "pymalloc_",
 		"g_malloc", "g_try_malloc", "g_realloc", "g_try_realloc", "g_slice_alloc",
@@ -291,9 +292,23 @@ static bool runtime_frame(const struct frame *f)
 	return !strncmp(f->symbol, "__libc_", 7) || !strncmp(f->symbol, "_int_", 5);
 }
 
+/* The first frame outside the allocator and its wrappers. Frames without
+ * a symbol just inside a named wrapper are its own static helpers (PHP's
+ * Zend MM in a binary without debug symbols: mmap <- three unnamed frames
+ * <- _safe_emalloc <- the caller): the culprit is past the wrapper. */
 static const struct frame *culprit(const struct stack_ent *s)
 {
-	for (int i = 0; i < s->nframes; i++)
+	int last = -1;
+
+	for (int i = 0; i < s->nframes; i++) {
+		const struct frame *f = &s->frames[i];
+
+		if (runtime_frame(f))
+			last = i;
+		else if (f->symbol)
+			break;
+	}
+	for (int i = last + 1; i < s->nframes; i++)
 		if (!runtime_frame(&s->frames[i]))
 			return &s->frames[i];
 	return s->nframes ? &s->frames[0] : NULL;
