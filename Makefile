@@ -49,7 +49,7 @@ WL_BINS := $(patsubst %.c,$(BUILD)/%,$(WL_SRCS))
 WL_CXX  := $(patsubst %.cpp,$(BUILD)/%,$(wildcard tests/workloads/*.cpp))
 # Variants of a C workload: NAME-nofp (built like distro packages, no frame
 # pointers) and NAME-static (no libc.so, so no uprobes on libc). List them here.
-WL_VARIANTS := leak_mmap-nofp leak_syscall-static leak_deep-nofp
+WL_VARIANTS := leak_mmap-nofp leak_syscall-static leak_deep-nofp leak_new-nofp
 WL_EXTRA := $(WL_CXX) $(patsubst %,$(BUILD)/tests/workloads/%,$(WL_VARIANTS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
@@ -119,6 +119,10 @@ $(BUILD)/tests/workloads/%-static: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O1 -g -static -Wall -Wextra $< -o $@
+$(BUILD)/tests/workloads/%-nofp: tests/workloads/%.cpp
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)g++ -O2 -g -fomit-frame-pointer -Wall -Wextra $< -o $@
 $(BUILD)/tests/workloads/%: tests/workloads/%.cpp
 	$(call msg,CXX,$@)
 	$(Q)mkdir -p $(@D)

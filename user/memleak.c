@@ -441,6 +441,7 @@ static int attach(struct app *a, pid_t pid)
 			a->skel->progs.valloc_enter, a->skel->progs.pvalloc_enter,
 			a->skel->progs.free_enter, a->skel->progs.alloc_return,
 			bpf_map__fd(a->skel->maps.allocs), bpf_map__fd(a->skel->maps.stack_aggs),
+			a->env.rep.sample_every,
 		};
 		a->mp = malloc_probes__attach(&a->mb, pid, a->launched ? a->env.cmd[0] : NULL,
 					      a->env.common.verbose);

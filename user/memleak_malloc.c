@@ -441,6 +441,7 @@ void malloc_sync(const struct malloc_bpf *skel, struct tracker *t)
 	struct alloc_agg agg;
 	void *prev = NULL;
 
+	t->now_ns = mono_ns();  /* when the peaks below were seen */
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
@@ -449,7 +450,7 @@ void malloc_sync(const struct malloc_bpf *skel, struct tracker *t)
 		/* tracker_stack may move t->stacks: index after the call. */
 		uint32_t o = tracker_stack(t, key.stack_id, key.ret_addr, MK_MALLOC);
 
-		t->stacks[o].bytes = (int64_t)agg.bytes;
+		tracker_stack_bytes(t, o, (int64_t)(agg.bytes * skel->scale));
 	}
 }
 
@@ -484,8 +485,8 @@ void malloc_collect(const struct malloc_bpf *skel, struct tracker *t, struct sta
 			if (o >= n)
 				continue;
 			s = &acc[o];
-			s->bytes += a->size;
-			s->count++;
+			s->bytes += a->size * skel->scale;
+			s->count += skel->scale;
 			if (!s->oldest_ts || a->ts < s->oldest_ts)
 				s->oldest_ts = a->ts;
 		}

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,16 @@
 #include "memleak_report.h"
 #include "output.h"
 #include "procfs.h"
+#include "stackgroup.h"
 
 #define MAX_FRAMES 48
 
+/* A row of the report: the stacks that read the same, summed. */
+#define NO_ROW UINT32_MAX
+
 struct row {
-	uint32_t owner;
+	uint32_t owner;         /* the member shown: the one holding most */
+	uint32_t rank;          /* scratch: the row's number before sorting */
 	struct stack_acc acc;
 	double growth;
 };
@@ -78,17 +84,19 @@ static int resident_range(const struct mrange *m, void *ctx)
 	return 0;
 }
 
-static void fill_resident(struct report_in *in, struct stack_acc *acc, struct row *rows, int n)
+/* The resident bytes of the first n rows: of every member stack's ranges. */
+static void fill_resident(struct report_in *in, struct stack_acc *acc, const uint32_t *row_of,
+			  struct row *rows, int n)
 {
 	struct resident r = { .acc = acc };
-	bool *wanted = calloc(in->t->nstacks, 1);
+	bool *wanted = calloc(in->t->nstacks + 1, 1);
 	char path[64];
 
 	if (!wanted)
-		return;
-	for (int i = 0; i < n; i++)
-		if (in->t->stacks[rows[i].owner].kind != MK_MALLOC)
-			wanted[rows[i].owner] = true;
+		abort();
+	for (uint32_t i = 0; i < in->t->nstacks; i++)
+		wanted[i] = row_of[i] != NO_ROW && (int)row_of[i] < n &&
+			    in->t->stacks[i].kind != MK_MALLOC;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", in->t->pid);
 	r.wanted = wanted;
 	r.fd = in->target_exited ? -1 : open(path, O_RDONLY | O_CLOEXEC);
@@ -97,8 +105,13 @@ static void fill_resident(struct report_in *in, struct stack_acc *acc, struct ro
 		close(r.fd);
 	}
 	for (int i = 0; i < n; i++)
-		rows[i].acc.resident = acc[rows[i].owner].resident,
-		rows[i].acc.resident_known = acc[rows[i].owner].resident_known;
+		rows[i].acc.resident = 0, rows[i].acc.resident_known = false;
+	for (uint32_t i = 0; i < in->t->nstacks; i++) {
+		if (!wanted[i])
+			continue;
+		rows[row_of[i]].acc.resident += acc[i].resident;
+		rows[row_of[i]].acc.resident_known = acc[i].resident_known;
+	}
 	free(wanted);
 }
 
@@ -222,7 +235,37 @@ static void resolve_stack(const struct report_opts *o, struct report_in *in, str
 	s->nframes = n;
 }
 
-/* Frames inside the allocator or syscall wrappers are not the culprit. */
+/* Applications' and runtimes' own allocation wrappers, by symbol prefix:
+ * the code that calls them is the culprit. redis (zmalloc.c), PHP's Zend
+ * MM, CPython's PyMem/PyObject allocators, GLib, OpenSSL, GNU xmalloc,
+ * nginx, APR, SQLite, libuv. */
+static bool wrapper_symbol(const char *sym)
+{
+	static const char *const pre[] = {
+		"zmalloc", "zcalloc", "zrealloc", "ztrymalloc", "ztrycalloc", "ztryrealloc",
+		"zstrdup", "zstrndup",
+		"_emalloc", "_safe_emalloc", "_safe_malloc", "_ecalloc", "_erealloc", "_safe_erealloc",
+		"_estrdup", "_estrndup", "__zend_malloc", "__zend_calloc", "__zend_realloc",
+		"_femalloc", "_safe_femalloc", "_ferealloc", "_safe_ferealloc", "_safe_realloc",
+		"zend_mm_",
+		"PyMem_", "_PyMem_", "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc",
+		"_PyObject_Malloc", "_PyObject_Calloc", "_PyObject_Realloc", "pymalloc_",
+		"g_malloc", "g_try_malloc", "g_realloc", "g_try_realloc", "g_slice_alloc",
+		"CRYPTO_malloc", "CRYPTO_zalloc", "CRYPTO_realloc", "CRYPTO_clear_realloc",
+		"xmalloc", "xcalloc", "xrealloc", "xzalloc",
+		"ngx_alloc", "ngx_calloc", "ngx_palloc", "ngx_pnalloc", "ngx_pcalloc",
+		"apr_palloc", "apr_pcalloc", "sqlite3Malloc", "sqlite3_malloc", "sqlite3DbMalloc",
+		"uv__malloc", "uv__calloc", "uv__realloc", NULL
+	};
+
+	for (int i = 0; pre[i]; i++)
+		if (!strncmp(sym, pre[i], strlen(pre[i])))
+			return true;
+	return false;
+}
+
+/* Frames inside the allocator, its wrappers or syscall wrappers are not
+ * the culprit. */
 static bool runtime_frame(const struct frame *f)
 {
 	static const char *mods[] = { "libc.so", "libc-", "ld-linux", "libstdc++", "libpthread",
@@ -238,6 +281,8 @@ static bool runtime_frame(const struct frame *f)
 			return true;
 	if (!f->symbol)
 		return false;
+	if (wrapper_symbol(f->symbol))
+		return true;
 	for (int i = 0; syms[i]; i++) {
 		size_t l = strlen(syms[i]);
 
@@ -247,12 +292,37 @@ static bool runtime_frame(const struct frame *f)
 	return !strncmp(f->symbol, "__libc_", 7) || !strncmp(f->symbol, "_int_", 5);
 }
 
+/* The first frame outside the allocator and its wrappers. Frames without
+ * a symbol just inside a named wrapper are its own static helpers (PHP's
+ * Zend MM in a binary without debug symbols: mmap <- three unnamed frames
+ * <- _safe_emalloc <- the caller): the culprit is past the wrapper. */
 static const struct frame *culprit(const struct stack_ent *s)
 {
-	for (int i = 0; i < s->nframes; i++)
+	int last = -1;
+
+	for (int i = 0; i < s->nframes; i++) {
+		const struct frame *f = &s->frames[i];
+
+		if (runtime_frame(f))
+			last = i;
+		else if (f->symbol)
+			break;
+	}
+	for (int i = last + 1; i < s->nframes; i++)
 		if (!runtime_frame(&s->frames[i]))
 			return &s->frames[i];
 	return s->nframes ? &s->frames[0] : NULL;
+}
+
+/* The culprit for JSON: its symbol, or "module+0xOFFSET" as the text
+ * names a frame without one. Caller frees; NULL without a stack. */
+static char *culprit_json(const struct stack_ent *s)
+{
+	const struct frame *f = culprit(s);
+
+	if (!f)
+		return NULL;
+	return f->symbol ? strdup(f->symbol) : frame_format(f);
 }
 
 static char *culprit_name(const struct stack_ent *s)
@@ -299,17 +369,141 @@ struct totals {
 	uint64_t by_kind[MK_KINDS], count, ranked;
 };
 
+/* The text of a stack as the report shows it, the grouping key: frames
+ * with their modules, or the kernel-side key when nothing resolved. */
+static uint32_t group_of(struct stack_groups *g, const struct stack_ent *s)
+{
+	char *txt[MAX_FRAMES + 1];
+	int n = 0;
+	uint32_t id;
+
+	for (int j = 0; j < s->nframes && j < MAX_FRAMES; j++) {
+		char *f = frame_format(&s->frames[j]);
+
+		if (asprintf(&txt[n++], "%s [%s]", f ? f : "?",
+			     s->frames[j].module ? s->frames[j].module : "?") < 0)
+			abort();
+		free(f);
+	}
+	if (!n && asprintf(&txt[n++], "unresolved %d %" PRIx64, s->stack_id, s->ret_addr) < 0)
+		abort();
+	id = stack_groups__id(g, s->kind, (const char *const *)txt, n);
+	for (int j = 0; j < n; j++)
+		free(txt[j]);
+	return id;
+}
+
+/* A failed stack capture (the kernel's stack map had no room for it)
+ * knows only its caller's return address: it belongs to the one whole
+ * stack of its kind returning there, if there is exactly one. */
+static uint32_t joined_row(const struct tracker *t, const struct row *rows, int n,
+			   const struct stack_ent *s)
+{
+	uint32_t found = NO_ROW;
+
+	if (!s->ret_addr)
+		return NO_ROW;
+	for (int r = 0; r < n; r++) {
+		const struct stack_ent *w = &t->stacks[rows[r].owner];
+		bool hit = false;
+
+		if (w->kind != s->kind || w->stack_id < 0)
+			continue;
+		for (int j = 0; j < w->nframes && !hit; j++)
+			hit = !w->frames[j].inlined && w->frames[j].addr == s->ret_addr;
+		if (hit && found != NO_ROW)
+			return NO_ROW;
+		if (hit)
+			found = (uint32_t)r;
+	}
+	return found;
+}
+
+/* owner_acc: the figures of the row's shown member; a failed capture
+ * (partial stack) joining a row never becomes it. */
+static void row_add(struct row *r, uint32_t owner, const struct stack_acc *a, double growth,
+		    const struct stack_acc *owner_acc, bool partial)
+{
+	if (!r->acc.count || (!partial && a->bytes > owner_acc->bytes))
+		r->owner = owner;
+	r->acc.bytes += a->bytes;
+	r->acc.count += a->count;
+	if (a->oldest_ts && (!r->acc.oldest_ts || a->oldest_ts < r->acc.oldest_ts))
+		r->acc.oldest_ts = a->oldest_ts;
+	r->growth += growth;
+}
+
+/* One row per stack as the user sees it: every ranked stack holding
+ * memory is symbolized, and stacks with the same frames (kernel keys
+ * that differ only in junk past the real frames) are summed. row_of[i]:
+ * stack i's row, NO_ROW if none; the rows are in ranking order. */
+/* One row per stack as the user sees it, of the stacks with acc[i].bytes
+ * that the report ranks: each is symbolized and stacks with the same
+ * frames are summed. row_of[i]: stack i's row, NO_ROW if none; the rows
+ * are in ranking order. */
+static struct row *group_rows(const struct report_opts *o, struct report_in *in,
+			      const struct stack_acc *acc, uint32_t *row_of, int *nrows)
+{
+	struct tracker *t = in->t;
+	struct row *rows = calloc(t->nstacks + 1, sizeof(*rows));
+	struct stack_groups *g = stack_groups__new();
+	uint32_t *order;
+	int n = 0;
+
+	if (!rows || !g)
+		abort();
+	for (uint32_t i = 0; i < t->nstacks; i++) {
+		row_of[i] = NO_ROW;
+		if (acc[i].bytes && ranked(o, t->stacks[i].kind))
+			resolve_stack(o, in, &t->stacks[i]);
+	}
+	/* Whole stacks first, so that failed captures can join them. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < t->nstacks; i++) {
+			struct stack_ent *s = &t->stacks[i];
+			uint32_t r;
+			bool joins;
+
+			if (!acc[i].bytes || !ranked(o, s->kind) || (s->stack_id < 0) != pass)
+				continue;
+			r = pass ? joined_row(t, rows, n, s) : NO_ROW;
+			if (r == NO_ROW)
+				r = group_of(g, s);
+			joins = pass && (int)r < n;
+			if ((int)r == n)
+				n++;
+			row_add(&rows[r], i, &acc[i], tracker_growth(t, s, in->now_ns),
+				&acc[rows[r].owner], joins);
+			row_of[i] = r;
+		}
+	}
+	stack_groups__free(g);
+	/* Sorting moves rows: renumber row_of after it. */
+	order = calloc(n + 1, sizeof(*order));
+	if (!order)
+		abort();
+	for (int i = 0; i < n; i++)
+		rows[i].rank = (uint32_t)i;
+	qsort(rows, n, sizeof(*rows), cmp_rows);
+	for (int i = 0; i < n; i++)
+		order[rows[i].rank] = (uint32_t)i;
+	for (uint32_t i = 0; i < t->nstacks; i++)
+		if (row_of[i] != NO_ROW)
+			row_of[i] = order[row_of[i]];
+	free(order);
+	*nrows = n;
+	return rows;
+}
+
+/* The outstanding figures of every stack (acc), the totals, and the rows. */
 static struct row *build_rows(const struct report_opts *o, struct report_in *in,
-			      struct stack_acc *acc, int *nrows, struct totals *tot)
+			      struct stack_acc *acc, uint32_t *row_of, int *nrows,
+			      struct totals *tot)
 {
 	struct tracker *t = in->t;
 	struct collect c = { .acc = acc, .now_ns = in->now_ns,
 			     .min_age_ns = (uint64_t)(o->older_than_s * 1e9) };
-	struct row *rows = calloc(t->nstacks + 1, sizeof(*rows));
-	int n = 0;
 
-	if (!rows)
-		abort();
 	ranges__foreach(t->ranges, collect_range, &c);
 	for (uint32_t i = 0; i < in->malloc_n && i < t->nstacks; i++)
 		if (t->stacks[i].kind == MK_MALLOC)
@@ -321,14 +515,59 @@ static struct row *build_rows(const struct report_opts *o, struct report_in *in,
 			continue;
 		tot->count += acc[i].count;
 		tot->ranked += acc[i].bytes;
-		rows[n].owner = i;
-		rows[n].acc = acc[i];
-		rows[n].growth = tracker_growth(t, &t->stacks[i], in->now_ns);
-		n++;
 	}
-	qsort(rows, n, sizeof(*rows), cmp_rows);
-	*nrows = n;
-	return rows;
+	return group_rows(o, in, acc, row_of, nrows);
+}
+
+/* A process gone (a recycled worker): each stack at its peak, the most
+ * it held while the process ran (oldest_ts: when). Programs that free
+ * everything in their shutdown (PHP's Zend MM, CPython) leave nothing
+ * outstanding at the exit: this is the evidence. */
+struct peaks {
+	struct row *rows;
+	int n;
+	uint64_t total;
+};
+
+static void peak_rows(const struct report_opts *o, struct report_in *in, struct peaks *p)
+{
+	struct tracker *t = in->t;
+	struct stack_acc *acc = calloc(t->nstacks + 1, sizeof(*acc));
+	uint32_t *row_of = calloc(t->nstacks + 1, sizeof(*row_of));
+
+	if (!acc || !row_of)
+		abort();
+	memset(p, 0, sizeof(*p));
+	for (uint32_t i = 0; i < t->nstacks; i++) {
+		if (t->stacks[i].peak <= 0)
+			continue;
+		acc[i].bytes = (uint64_t)t->stacks[i].peak;
+		acc[i].oldest_ts = t->stacks[i].peak_ns;
+		if (ranked(o, t->stacks[i].kind))
+			p->total += acc[i].bytes;
+	}
+	p->rows = group_rows(o, in, acc, row_of, &p->n);
+	free(row_of);
+	free(acc);
+}
+
+/* Worth showing: the process released most of what it held before it
+ * exited (what is still outstanding at the exit is in the main table). */
+static bool show_peaks(const struct report_in *in, const struct peaks *p, const struct totals *tot)
+{
+	return in->final && in->target_exited && p->n && tot->ranked < p->total / 2;
+}
+
+/* --malloc --sample N: malloc figures are the sample times N. */
+static bool estimated(const struct report_opts *o, uint32_t kind)
+{
+	return kind == MK_MALLOC && o->sample_every > 1;
+}
+
+/* "~" before an estimate. */
+static const char *est(const struct report_opts *o, uint32_t kind)
+{
+	return estimated(o, kind) ? "~" : "";
 }
 
 static const struct row *growing_row(const struct row *rows, int n)
@@ -341,12 +580,58 @@ static const struct row *growing_row(const struct row *rows, int n)
 	return best;
 }
 
-static char *verdict(struct report_in *in, const struct row *rows, int n, const struct totals *tot)
+/* The verdict's culprit text: the heap, or the stack's culprit. */
+static char *row_culprit(const struct report_in *in, const struct row *r)
+{
+	const struct stack_ent *s = &in->t->stacks[r->owner];
+
+	return s->kind == MK_HEAP ? strdup("the heap (brk)") : culprit_name(s);
+}
+
+/* A process that exited: what it still held (released by the exit), or,
+ * when its shutdown released most of it, what it held before. */
+static char *exit_verdict(const struct report_opts *o, struct report_in *in, const struct row *rows,
+			  int n, const struct totals *tot, const struct peaks *pk,
+			  const struct row **named)
+{
+	const struct row *r = show_peaks(in, pk, tot) ? &pk->rows[0] : &rows[0];
+	char b1[HUMAN_LEN], b2[HUMAN_LEN], *who = row_culprit(in, r), *v;
+	uint32_t kind = in->t->stacks[r->owner].kind;
+	int ret;
+
+	*named = r;
+	if (r == &pk->rows[0]) {
+		double at = r->acc.oldest_ts > in->t->t0_ns ?
+			(double)(r->acc.oldest_ts - in->t->t0_ns) / 1e9 : 0;
+
+		ret = asprintf(&v, "EXITED after releasing its memory (%s outstanding at the exit): "
+			       "before, %s held %s%s (its peak, %.1f s into the trace)",
+			       fmt_bytes(b1, tot->ranked), who, est(o, kind),
+			       fmt_bytes(b2, r->acc.bytes), at);
+	} else {
+		ret = asprintf(&v, "EXITED holding %s%s: %s held %s%s in %s%" PRIu64 " %s allocation%s "
+			       "when the process exited",
+			       est(o, MK_MALLOC), fmt_bytes(b1, tot->ranked), who, est(o, kind),
+			       fmt_bytes(b2, r->acc.bytes), est(o, kind), r->acc.count,
+			       mm_kind_name(kind), r->acc.count == 1 ? "" : "s");
+	}
+	(void)n;
+	free(who);
+	return ret < 0 ? NULL : v;
+}
+
+/* The first line; *named: the row whose culprit it names, or NULL. */
+static char *verdict(const struct report_opts *o, struct report_in *in, const struct row *rows,
+		     int n, const struct totals *tot, const struct peaks *pk, const struct row **named)
 {
 	const struct row *g = growing_row(rows, n);
 	char b1[HUMAN_LEN], b2[HUMAN_LEN], *who, *v;
+	uint32_t kind;
 	int r;
 
+	*named = NULL;
+	if (in->final && in->target_exited && (n || show_peaks(in, pk, tot)))
+		return exit_verdict(o, in, rows, n, tot, pk, named);
 	if (!n)
 		return strdup("No leak: nothing the target mapped or allocated while traced is outstanding");
 	if (!g) {
@@ -354,20 +639,28 @@ static char *verdict(struct report_in *in, const struct row *rows, int n, const 
 			     fmt_bytes(b1, tot->ranked), n, n == 1 ? "" : "s");
 		return r < 0 ? NULL : v;
 	}
+	*named = g;
 	if (in->t->stacks[g->owner].kind == MK_HEAP) {
 		r = asprintf(&v, "GROWING: the heap (brk) holds %s more than at start, +%s/s; "
 			     "--malloc names the code that allocates", fmt_bytes(b1, g->acc.bytes),
 			     fmt_bytes(b2, (uint64_t)g->growth));
 		return r < 0 ? NULL : v;
 	}
+	kind = in->t->stacks[g->owner].kind;
 	who = culprit_name(&in->t->stacks[g->owner]);
-	r = asprintf(&v, "GROWING: %s holds %s in %" PRIu64 " %s allocation%s, +%s/s",
-		     who, fmt_bytes(b1, g->acc.bytes), g->acc.count,
-		     mm_kind_name(in->t->stacks[g->owner].kind), g->acc.count == 1 ? "" : "s",
-		     fmt_bytes(b2, (uint64_t)g->growth));
+	r = asprintf(&v, "GROWING: %s holds %s%s in %s%" PRIu64 " %s allocation%s, %s+%s/s%s",
+		     who, est(o, kind), fmt_bytes(b1, g->acc.bytes), est(o, kind), g->acc.count,
+		     mm_kind_name(kind), g->acc.count == 1 ? "" : "s", est(o, kind),
+		     fmt_bytes(b2, (uint64_t)g->growth),
+		     estimated(o, kind) ? " (estimated from the sample)" : "");
 	free(who);
 	return r < 0 ? NULL : v;
 }
+
+/* Said when the process exited while traced. */
+static const char exit_hint[] =
+	"the process exited: for a pool that recycles its workers (PHP-FPM pm.max_requests, "
+	"gunicorn max_requests) trace the pool with -c CGROUP, which follows the replacement workers";
 
 /* ---- printers ---- */
 
@@ -376,8 +669,54 @@ static double age_s(const struct report_in *in, uint64_t ts)
 	return ts && in->now_ns > ts ? (double)(in->now_ns - ts) / 1e9 : 0;
 }
 
-static void print_table(const struct report_opts *o, struct report_in *in,
-			const struct row *rows, int n, const struct totals *tot, const char *v)
+/* The culprit, then the frames, under a table row. */
+static void print_stack(const struct report_opts *o, const struct stack_ent *s)
+{
+	char *top = culprit_name(s);
+
+	printf(" %s\n", top);
+	free(top);
+	for (int j = 0; j < s->nframes && j < o->max_frames; j++) {
+		char *f = frame_format(&s->frames[j]);
+		char *e = term_escape(f ? f : "?");
+		char *m = term_escape(s->frames[j].module ? s->frames[j].module : "?");
+
+		printf("%56s #%-2d %s [%s]\n", "", j, e, m);
+		free(f);
+		free(e);
+		free(m);
+	}
+	if (!s->nframes)
+		printf("%56s (stack not captured)\n", "");
+}
+
+static double trace_s(const struct report_in *in, uint64_t ts)
+{
+	return ts > in->t->t0_ns ? (double)(ts - in->t->t0_ns) / 1e9 : 0;
+}
+
+static void print_peaks(const struct report_opts *o, struct report_in *in, const struct peaks *pk)
+{
+	char b[2][HUMAN_LEN];
+
+	printf("\nbefore the exit: what each stack held at its peak (released while exiting)\n");
+	printf("%-4s %10s %9s  %-6s %s\n", "#", "PEAK", "AT", "KIND", "CALL STACK (innermost first)");
+	for (int i = 0; i < pk->n && i < o->top_n; i++) {
+		const struct row *r = &pk->rows[i];
+		const struct stack_ent *s = &in->t->stacks[r->owner];
+		char bytes[HUMAN_LEN + 1];
+
+		snprintf(bytes, sizeof(bytes), "%s%s", est(o, s->kind), fmt_bytes(b[0], r->acc.bytes));
+		printf("%-4d %10s %9s  %-6s", i + 1, bytes,
+		       fmt_duration(b[1], trace_s(in, r->acc.oldest_ts)), mm_kind_name(s->kind));
+		print_stack(o, s);
+	}
+	if (pk->n > o->top_n)
+		printf("... %d more stack%s\n", pk->n - o->top_n, pk->n - o->top_n == 1 ? "" : "s");
+}
+
+static void print_table(const struct report_opts *o, struct report_in *in, const struct row *rows,
+			int n, const struct totals *tot, const struct peaks *pk, const char *v)
 {
 	struct tracker *t = in->t;
 	char b[6][HUMAN_LEN];
@@ -399,36 +738,27 @@ static void print_table(const struct report_opts *o, struct report_in *in,
 	for (int i = 0; i < n && i < o->top_n; i++) {
 		const struct row *r = &rows[i];
 		struct stack_ent *s = &t->stacks[r->owner];
-		char *top;
+		char bytes[HUMAN_LEN + 1], count[24], growth[HUMAN_LEN + 1];
 
-		printf("%-4d %10s %8" PRIu64 " %9s %11s %10s  %-6s",
-		       i + 1, fmt_bytes(b[0], r->acc.bytes), r->acc.count,
-		       fmt_duration(b[1], age_s(in, r->acc.oldest_ts)),
-		       fmt_bytes_delta(b[2], (int64_t)r->growth),
+		snprintf(bytes, sizeof(bytes), "%s%s", est(o, s->kind), fmt_bytes(b[0], r->acc.bytes));
+		snprintf(count, sizeof(count), "%s%" PRIu64, est(o, s->kind), r->acc.count);
+		snprintf(growth, sizeof(growth), "%s%s", est(o, s->kind),
+			 fmt_bytes_delta(b[2], (int64_t)r->growth));
+		printf("%-4d %10s %8s %9s %11s %10s  %-6s",
+		       i + 1, bytes, count,
+		       fmt_duration(b[1], age_s(in, r->acc.oldest_ts)), growth,
 		       r->acc.resident_known ? fmt_bytes(b[3], r->acc.resident) : "-",
 		       mm_kind_name(s->kind));
-		top = culprit_name(s);
-		printf(" %s\n", top);
-		free(top);
-		for (int j = 0; j < s->nframes && j < o->max_frames; j++) {
-			char *f = frame_format(&s->frames[j]);
-			char *e = term_escape(f ? f : "?");
-			char *m = term_escape(s->frames[j].module ? s->frames[j].module : "?");
-
-			printf("%56s #%-2d %s [%s]\n", "", j, e, m);
-			free(f);
-			free(e);
-			free(m);
-		}
-		if (!s->nframes)
-			printf("%56s (stack not captured)\n", "");
+		print_stack(o, s);
 	}
 	if (n > o->top_n)
 		printf("... %d more stack%s\n", n - o->top_n, n - o->top_n == 1 ? "" : "s");
-	printf("\nsummary: outstanding %s in %" PRIu64 " allocations (anon %s, heap %s, malloc %s",
-	       fmt_bytes(b[0], tot->ranked),
+	if (show_peaks(in, pk, tot))
+		print_peaks(o, in, pk);
+	printf("\nsummary: outstanding %s%s in %s%" PRIu64 " allocations (anon %s, heap %s, malloc %s%s",
+	       est(o, MK_MALLOC), fmt_bytes(b[0], tot->ranked), est(o, MK_MALLOC),
 	       tot->count, fmt_bytes(b[1], tot->by_kind[MK_ANON]), fmt_bytes(b[2], tot->by_kind[MK_HEAP]),
-	       fmt_bytes(b[3], tot->by_kind[MK_MALLOC]));
+	       est(o, MK_MALLOC), fmt_bytes(b[3], tot->by_kind[MK_MALLOC]));
 	printf("; not ranked: file %s, shared %s)\n", fmt_bytes(b[4], tot->by_kind[MK_FILE]),
 	       fmt_bytes(b[5], tot->by_kind[MK_SHARED]));
 	printf("         mapped %s, released %s (+%s of mappings older than the trace)",
@@ -442,6 +772,8 @@ static void print_table(const struct report_opts *o, struct report_in *in,
 		       fmt_bytes(b[4], st.vm_swap));
 	else
 		printf("         process has exited\n");
+	if (in->final && in->target_exited && !in->cgroup)
+		printf("         %s\n", exit_hint);
 	if (o->malloc) {
 		char *e = term_escape(o->allocators ? o->allocators : "");
 
@@ -449,8 +781,8 @@ static void print_table(const struct report_opts *o, struct report_in *in,
 		free(e);
 	}
 	if (o->sample_every > 1)
-		printf("         malloc sampled: 1 call in %" PRIu64 " (figures are of the sample)\n",
-		       o->sample_every);
+		printf("         malloc sampled: 1 call in %" PRIu64 " traced; malloc figures (~) are "
+		       "estimates, the sample x%" PRIu64 "\n", o->sample_every, o->sample_every);
 	printf("         ");
 	print_drops(stdout, in->drops, DROP_KINDS);
 	fflush(stdout);
@@ -478,13 +810,35 @@ static void json_frames(struct jw *w, const struct stack_ent *s)
 	jw_arr_end(w);
 }
 
-static void print_json(const struct report_opts *o, struct report_in *in,
-		       const struct row *rows, int n, const struct totals *tot, const char *v)
+static void json_peaks(struct jw *w, const struct report_opts *o, struct report_in *in,
+		       const struct peaks *pk)
+{
+	jw_arr_begin(w, "before_exit");
+	for (int i = 0; i < pk->n && i < o->top_n; i++) {
+		const struct row *r = &pk->rows[i];
+		const struct stack_ent *s = &in->t->stacks[r->owner];
+		char *c = culprit_json(s);
+
+		jw_obj_begin(w, NULL);
+		jw_str(w, "kind", mm_kind_name(s->kind));
+		jw_str(w, "culprit", c);
+		free(c);
+		jw_u64(w, "peak_bytes", r->acc.bytes);
+		jw_double(w, "peak_at_s", trace_s(in, r->acc.oldest_ts));
+		jw_bool(w, "estimated", estimated(o, s->kind));
+		json_frames(w, s);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void print_json(const struct report_opts *o, struct report_in *in, const struct row *rows,
+		       int n, const struct totals *tot, const struct peaks *pk,
+		       const struct row *g, const char *v)
 {
 	struct tracker *t = in->t;
 	struct proc_status st;
 	struct jw w;
-	const struct row *g = growing_row(rows, n);
 
 	jw_init(&w, stdout);
 	jw_obj_begin(&w, NULL);
@@ -497,20 +851,35 @@ static void print_json(const struct report_opts *o, struct report_in *in,
 	jw_double(&w, "elapsed_s", (double)(in->now_ns - t->t0_ns) / 1e9);
 	jw_bool(&w, "target_exited", in->target_exited);
 	jw_str(&w, "verdict", v);
-	jw_bool(&w, "growing", g != NULL);
+	jw_bool(&w, "growing", growing_row(rows, n) != NULL);
+	/* What the verdict names. */
+	if (g && t->stacks[g->owner].kind == MK_HEAP) {
+		jw_str(&w, "culprit", "the heap (brk)");
+	} else {
+		char *c = g ? culprit_json(&t->stacks[g->owner]) : NULL;
+
+		jw_str(&w, "culprit", c);
+		free(c);
+	}
 	jw_arr_begin(&w, "stacks");
 	for (int i = 0; i < n && i < o->top_n; i++) {
 		const struct row *r = &rows[i];
 		const struct stack_ent *s = &t->stacks[r->owner];
-		const struct frame *c = culprit(s);
+		char *c = culprit_json(s);
 
 		jw_obj_begin(&w, NULL);
 		jw_str(&w, "kind", mm_kind_name(s->kind));
-		jw_str(&w, "culprit", c ? c->symbol : NULL);
+		jw_str(&w, "culprit", c);
+		free(c);
 		jw_u64(&w, "bytes", r->acc.bytes);
 		jw_u64(&w, "allocations", r->acc.count);
+		jw_bool(&w, "estimated", estimated(o, s->kind));
+		if (estimated(o, s->kind))
+			jw_u64(&w, "sampled_allocations", r->acc.count / o->sample_every);
+		else
+			jw_null(&w, "sampled_allocations");
 		jw_double(&w, "oldest_s", age_s(in, r->acc.oldest_ts));
-		jw_double(&w, "growth_bytes_per_s", r->growth);
+		jw_i64(&w, "growth_bytes_per_s", llround(r->growth));
 		if (r->acc.resident_known)
 			jw_u64(&w, "resident_bytes", r->acc.resident);
 		else
@@ -539,13 +908,22 @@ static void print_json(const struct report_opts *o, struct report_in *in,
 	if (!in->target_exited && proc_status(t->pid, &st) == 0) {
 		jw_u64(&w, "rss_bytes", st.vm_rss);
 		jw_u64(&w, "rss_anon_bytes", st.rss_anon);
+	} else {
+		jw_null(&w, "rss_bytes");
+		jw_null(&w, "rss_anon_bytes");
 	}
 	jw_u64(&w, "stacks", (uint64_t)n);
 	jw_u64(&w, "sample_every", o->sample_every);
+	jw_bool(&w, "malloc_estimated", o->malloc && o->sample_every > 1);
 	if (o->malloc)
 		report_jw_allocators(&w, o->allocators);
 	jw_obj_end(&w);
 	jw_drops(&w, "drops", in->drops, DROP_KINDS);
+	if (show_peaks(in, pk, tot))
+		json_peaks(&w, o, in, pk);
+	else
+		jw_null(&w, "before_exit");
+	jw_str(&w, "hint", in->final && in->target_exited && !in->cgroup ? exit_hint : NULL);
 	jw_obj_end(&w);
 }
 
@@ -582,25 +960,26 @@ static void print_folded(const struct report_opts *o, struct report_in *in,
 double report_growth(const struct report_opts *o, struct report_in *in, char **who)
 {
 	struct stack_acc *acc = calloc(in->t->nstacks + 1, sizeof(*acc));
+	uint32_t *row_of = calloc(in->t->nstacks + 1, sizeof(*row_of));
 	const struct row *g;
 	struct totals tot;
 	struct row *rows;
 	double rate = 0;
 	int n;
 
-	if (!acc)
+	if (!acc || !row_of)
 		abort();
-	rows = build_rows(o, in, acc, &n, &tot);
+	rows = build_rows(o, in, acc, row_of, &n, &tot);
 	g = growing_row(rows, n);
 	*who = NULL;
 	if (g) {
 		struct stack_ent *s = &in->t->stacks[g->owner];
 
 		rate = g->growth;
-		resolve_stack(o, in, s);
 		*who = s->kind == MK_HEAP ? strdup("the heap (brk)") : culprit_name(s);
 	}
 	free(rows);
+	free(row_of);
 	free(acc);
 	return rate;
 }
@@ -623,27 +1002,30 @@ void report_jw_allocators(struct jw *w, const char *names)
 void report_print(const struct report_opts *o, struct report_in *in)
 {
 	struct stack_acc *acc = calloc(in->t->nstacks + 1, sizeof(*acc));
+	uint32_t *row_of = calloc(in->t->nstacks + 1, sizeof(*row_of));
+	struct peaks pk = {};
+	const struct row *named;
 	struct totals tot;
 	struct row *rows;
 	char *v;
 	int n;
 
-	if (!acc)
+	if (!acc || !row_of)
 		abort();
-	rows = build_rows(o, in, acc, &n, &tot);
-	fill_resident(in, acc, rows, n < o->top_n ? n : o->top_n);
-	for (int i = 0; i < n && i < o->top_n; i++)
-		resolve_stack(o, in, &in->t->stacks[rows[i].owner]);
-	if (growing_row(rows, n))
-		resolve_stack(o, in, &in->t->stacks[growing_row(rows, n)->owner]);
-	v = verdict(in, rows, n, &tot);
+	rows = build_rows(o, in, acc, row_of, &n, &tot);
+	fill_resident(in, acc, row_of, rows, n < o->top_n ? n : o->top_n);
+	if (in->final && in->target_exited)
+		peak_rows(o, in, &pk);
+	v = verdict(o, in, rows, n, &tot, &pk, &named);
 	if (o->json)
-		print_json(o, in, rows, n, &tot, v);
+		print_json(o, in, rows, n, &tot, &pk, named, v);
 	else if (o->folded)
 		print_folded(o, in, rows, n);
 	else
-		print_table(o, in, rows, n, &tot, v);
+		print_table(o, in, rows, n, &tot, &pk, v);
+	free(pk.rows);
 	free(v);
 	free(rows);
+	free(row_of);
 	free(acc);
 }

@@ -114,6 +114,24 @@ uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, u
 	return t->nstacks - 1;
 }
 
+/* A stack's outstanding bytes rose: its peak is what a process that
+ * releases everything in its shutdown (PHP, Python) held before. */
+static void stack_grew(struct tracker *t, uint32_t owner, uint64_t len)
+{
+	tracker_stack_bytes(t, owner, t->stacks[owner].bytes + (int64_t)len);
+}
+
+void tracker_stack_bytes(struct tracker *t, uint32_t owner, int64_t bytes)
+{
+	struct stack_ent *s = &t->stacks[owner];
+
+	s->bytes = bytes;
+	if (bytes > s->peak) {
+		s->peak = bytes;
+		s->peak_ns = t->now_ns ? t->now_ns : mono_ns();
+	}
+}
+
 static void piece_gone(const struct mrange *piece, void *ctx)
 {
 	struct tracker *t = ctx;
@@ -127,7 +145,7 @@ static void track(struct tracker *t, uint64_t start, uint64_t end, uint32_t owne
 		return;
 	if (ranges__insert(t->ranges, start, end, owner, ts))
 		abort();
-	t->stacks[owner].bytes += (int64_t)(end - start);
+	stack_grew(t, owner, end - start);
 	t->mapped += end - start;
 }
 
@@ -218,7 +236,7 @@ static void on_mremap(struct tracker *t, const struct mm_remap_event *r)
 
 		if (ranges__insert(t->ranges, m->start + shift, m->end + shift, m->owner, m->ts))
 			abort();
-		t->stacks[m->owner].bytes += (int64_t)(m->end - m->start);
+		stack_grew(t, m->owner, m->end - m->start);
 		kind = t->stacks[m->owner].kind;
 	}
 	free(mv.v);
@@ -253,7 +271,7 @@ static void on_exec(struct tracker *t)
 {
 	ranges__clear(t->ranges);
 	for (uint32_t i = 0; i < t->nstacks; i++)
-		t->stacks[i].bytes = 0;
+		t->stacks[i].bytes = t->stacks[i].peak = 0;
 	t->brk_known = false;
 	t->maps_changed = true;
 	t->exec_seen = true;

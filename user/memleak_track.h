@@ -23,6 +23,10 @@ struct stack_ent {
 	/* outstanding bytes now, kept per event (growth checkpoints) */
 	int64_t bytes;
 	int64_t ckpt_bytes[2];
+	/* the most it held, and when (mono ns): evidence of a process that
+	 * released it all while exiting */
+	int64_t peak;
+	uint64_t peak_ns;
 	/* symbolized lazily, at the first report that shows the stack */
 	struct frame *frames;
 	int nframes;
@@ -59,6 +63,8 @@ void tracker_seed_brk(struct tracker *t);
 /* A ring-buffer record. */
 int tracker_handle(struct tracker *t, const void *data, size_t size);
 uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, uint32_t kind);
+/* Set a stack's outstanding bytes (keeps its peak). */
+void tracker_stack_bytes(struct tracker *t, uint32_t owner, int64_t bytes);
 /* Take a growth checkpoint when one is due. */
 void tracker_tick(struct tracker *t, uint64_t now_ns);
 /* Outstanding bytes per second of the stack over the latter part of the run. */

@@ -294,13 +294,24 @@ void jw_i64(struct jw *w, const char *key, int64_t val)
 	fprintf(w->f, "%lld", (long long)val);
 }
 
+/* The shortest text that reads back as the same double: a Unix time
+ * keeps its microseconds and 5880000 stays 5880000 (%g printed
+ * 1.79545e+09 and 5.88e+06). */
 void jw_double(struct jw *w, const char *key, double val)
 {
+	char buf[40];
+
 	jw_key(w, key);
-	if (isfinite(val))
-		fprintf(w->f, "%.6g", val);
-	else
+	if (!isfinite(val)) {
 		fputs("null", w->f);
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, val);
+		if (strtod(buf, NULL) == val)
+			break;
+	}
+	fputs(buf, w->f);
 }
 
 void jw_bool(struct jw *w, const char *key, bool val)

@@ -57,7 +57,8 @@ void jw_str(struct jw *w, const char *key, const char *val); /* NULL -> null */
 void jw_str_n(struct jw *w, const char *key, const char *val, size_t len);
 void jw_u64(struct jw *w, const char *key, uint64_t val);
 void jw_i64(struct jw *w, const char *key, int64_t val);
-void jw_double(struct jw *w, const char *key, double val); /* NaN/inf -> null */
+/* Exact (shortest text that reads back the same double); NaN/inf -> null. */
+void jw_double(struct jw *w, const char *key, double val);
 void jw_bool(struct jw *w, const char *key, bool val);
 void jw_null(struct jw *w, const char *key);
 

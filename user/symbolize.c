@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "perfmap.h"
 #include "symbolize.h"
 
 struct sym_module {
@@ -29,12 +30,42 @@ struct sym_module {
 	char *name;             /* basename of the path as the target sees it */
 };
 
+/* Pages of a module mapped a second time elsewhere: target is where
+ * low's file offset lies in the module. */
+struct remap {
+	uint64_t low, high, target;
+};
+
+/* Anonymous executable memory: code a JIT compiler wrote (V8, CPython's
+ * perf trampolines, the JVM), named only by the runtime's perf map. */
+struct jit_region {
+	uint64_t low, high;
+};
+
 struct symbolizer {
 	pid_t pid;
 	Dwfl *dwfl;
 	struct sym_module *mods;
 	int nmods;
+	struct jit_region *jit;
+	int njit;
+	struct perfmap *perfmap;        /* opened at the first JIT frame */
+	struct remap *remaps;
+	int nremaps;
+	/* Resolved addresses, until the next refresh: libdwfl's symbol
+	 * lookup scans the whole table, and the stacks of a report share
+	 * most of their addresses. */
+	struct sym_cached *cache;
+	uint32_t cache_size, cache_n;
 };
+
+struct sym_cached {
+	uint64_t addr;
+	struct frame *fr;       /* NULL: empty slot */
+	int n;
+};
+
+#define JIT_MODULE "JIT"
 
 static char *debuginfo_path;
 static const Dwfl_Callbacks dwfl_cbs = {
@@ -99,11 +130,50 @@ static char *open_path(pid_t pid, uint64_t start, uint64_t end, const char *path
 	return p;
 }
 
+#define MAX_SEGS 16
+
 struct pending {
 	uint64_t low, high, ino;
 	char *path;             /* as in maps, without " (deleted)" */
 	char *open;             /* what libdwfl opens */
+	struct { uint64_t start, off; } seg[MAX_SEGS]; /* its mappings */
+	int nseg;
 };
+
+/* A later mapping of the pending module's file where its segments go:
+ * the distance from the module's start and the file offset agree within
+ * an alignment gap. Pages of it mapped elsewhere (V8 remaps node's
+ * embedded builtins next to its code space) are a copy, not the module. */
+#define SEG_SLACK (64ull << 20)
+static bool in_layout(const struct pending *pm, uint64_t start, uint64_t off)
+{
+	return start >= pm->low + off && start - (pm->low + off) < SEG_SLACK;
+}
+
+static void keep_seg(struct pending *pm, uint64_t start, uint64_t off)
+{
+	if (pm->nseg < MAX_SEGS) {
+		pm->seg[pm->nseg].start = start;
+		pm->seg[pm->nseg].off = off;
+		pm->nseg++;
+	}
+}
+
+/* A copy of the module's pages at [start, end): resolved where the same
+ * file offset lies in the module. */
+static void add_remap(struct symbolizer *s, const struct pending *pm, uint64_t start,
+		      uint64_t end, uint64_t off)
+{
+	struct remap *r;
+	int i;
+
+	for (i = pm->nseg - 1; i >= 0 && pm->seg[i].off > off; i--)
+		;
+	if (i < 0 || !(r = realloc(s->remaps, (s->nremaps + 1) * sizeof(*r))))
+		return;
+	s->remaps = r;
+	r[s->nremaps++] = (struct remap){ start, end, pm->seg[i].start + (off - pm->seg[i].off) };
+}
 
 static void add_module(struct symbolizer *s, struct pending *pm)
 {
@@ -126,13 +196,110 @@ static void add_module(struct symbolizer *s, struct pending *pm)
 	memset(pm, 0, sizeof(*pm));
 }
 
+static void cache_clear(struct symbolizer *s)
+{
+	for (uint32_t i = 0; i < s->cache_size; i++) {
+		for (int j = 0; s->cache[i].fr && j < s->cache[i].n; j++)
+			frame_clear(&s->cache[i].fr[j]);
+		free(s->cache[i].fr);
+	}
+	free(s->cache);
+	s->cache = NULL;
+	s->cache_size = s->cache_n = 0;
+}
+
+static uint32_t addr_hash(uint64_t addr)
+{
+	addr *= 0x9e3779b97f4a7c15ULL;
+	return (uint32_t)(addr >> 32);
+}
+
+static struct sym_cached *cache_slot(struct symbolizer *s, uint64_t addr)
+{
+	uint32_t h = addr_hash(addr) & (s->cache_size - 1);
+
+	while (s->cache[h].fr && s->cache[h].addr != addr)
+		h = (h + 1) & (s->cache_size - 1);
+	return &s->cache[h];
+}
+
+static void frame_copy(struct frame *to, const struct frame *from)
+{
+	*to = *from;
+	to->symbol = from->symbol ? strdup(from->symbol) : NULL;
+	to->module = from->module ? strdup(from->module) : NULL;
+	to->file = from->file ? strdup(from->file) : NULL;
+}
+
+static void cache_grow(struct symbolizer *s)
+{
+	struct symbolizer old = { .cache = s->cache, .cache_size = s->cache_size };
+	uint32_t size = s->cache_size ? s->cache_size * 2 : 1024;
+
+	s->cache = calloc(size, sizeof(*s->cache));
+	if (!s->cache) {
+		s->cache = old.cache;
+		return;
+	}
+	s->cache_size = size;
+	for (uint32_t i = 0; i < old.cache_size; i++)
+		if (old.cache[i].fr)
+			*cache_slot(s, old.cache[i].addr) = old.cache[i];
+	free(old.cache);
+}
+
+static void cache_put(struct symbolizer *s, uint64_t addr, const struct frame *fr, int n)
+{
+	struct sym_cached *c;
+
+	if ((s->cache_n + 1) * 2 > s->cache_size)
+		cache_grow(s);
+	if ((s->cache_n + 1) * 2 > s->cache_size)
+		return;
+	c = cache_slot(s, addr);
+	if (c->fr || !(c->fr = calloc(n, sizeof(*fr))))
+		return;
+	c->addr = addr;
+	c->n = n;
+	for (int i = 0; i < n; i++)
+		frame_copy(&c->fr[i], &fr[i]);
+	s->cache_n++;
+}
+
 static void free_mods(struct symbolizer *s)
 {
+	cache_clear(s);
 	for (int i = 0; i < s->nmods; i++)
 		free(s->mods[i].name);
 	free(s->mods);
 	s->mods = NULL;
 	s->nmods = 0;
+	free(s->jit);
+	s->jit = NULL;
+	s->njit = 0;
+	free(s->remaps);
+	s->remaps = NULL;
+	s->nremaps = 0;
+}
+
+/* Executable memory backed by no file: anonymous (V8's code space, rwxp
+ * or r-xp), named anonymous ("[anon:...]"), or a memfd a JIT maps twice. */
+static bool jit_mapping(const char *perms, const char *path)
+{
+	if (perms[2] != 'x')
+		return false;
+	return !path[0] || !strncmp(path, "[anon", 5) || !strncmp(path, "/memfd:", 7) ||
+	       !strncmp(path, "//anon", 6);
+}
+
+static void add_jit(struct symbolizer *s, uint64_t low, uint64_t high)
+{
+	struct jit_region *j = realloc(s->jit, (s->njit + 1) * sizeof(*j));
+
+	if (!j)
+		return;
+	s->jit = j;
+	j[s->njit++] = (struct jit_region){ low, high };
 }
 
 static int open_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
@@ -172,6 +339,10 @@ static int report_maps(struct symbolizer *s)
 		path = line + pos;
 		if ((nl = strchr(path, '\n')))
 			*nl = 0;
+		if (jit_mapping(perms, path)) {
+			add_jit(s, start, end);
+			continue;
+		}
 		if (path[0] != '/' || ino == 0)
 			continue;
 		deleted = 0;
@@ -180,7 +351,12 @@ static int report_maps(struct symbolizer *s)
 			deleted = 1;
 		}
 		if (pm.path && pm.ino == ino && !strcmp(pm.path, path) && start >= pm.high) {
-			pm.high = end;
+			if (in_layout(&pm, start, off)) {
+				pm.high = end;
+				keep_seg(&pm, start, off);
+			} else if (perms[2] == 'x') {
+				add_remap(s, &pm, start, end, off);
+			}
 			continue;
 		}
 		add_module(s, &pm);
@@ -188,6 +364,8 @@ static int report_maps(struct symbolizer *s)
 			continue;       /* no ELF header here: not a loadable module */
 		pm.low = start;
 		pm.high = end;
+		pm.nseg = 0;
+		keep_seg(&pm, start, off);
 		pm.ino = ino;
 		pm.path = strdup(path);
 		pm.open = open_path(s->pid, start, end, path, deleted);
@@ -238,6 +416,7 @@ void symbolizer__free(struct symbolizer *s)
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
 	free_mods(s);
+	perfmap__free(s->perfmap);
 	free(s);
 }
 
@@ -331,7 +510,57 @@ static int inline_frames(Dwfl_Module *mod, uint64_t addr, struct frame *out, int
 	return filled;
 }
 
+/* A frame in JIT code: module "[jit]", the perf map's name if the
+ * runtime publishes one, else the offset into the region. */
+static bool resolve_jit(struct symbolizer *s, uint64_t addr, struct frame *out)
+{
+	const char *name;
+	uint64_t start;
+	int i;
+
+	for (i = 0; i < s->njit; i++)
+		if (addr >= s->jit[i].low && addr < s->jit[i].high)
+			break;
+	if (i == s->njit)
+		return false;
+	if (!s->perfmap)
+		s->perfmap = perfmap__new(s->pid);
+	out->addr = addr;
+	out->module = strdup(JIT_MODULE);
+	name = perfmap__lookup(s->perfmap, addr, &start);
+	if (name) {
+		out->symbol = strdup(name);
+		out->offset = addr - start;
+	} else {
+		out->offset = addr - s->jit[i].low;
+	}
+	return true;
+}
+
+static int resolve_uncached(struct symbolizer *s, uint64_t addr, struct frame *out, int max);
+
 int symbolizer__resolve(struct symbolizer *s, uint64_t addr, struct frame *out, int max)
+{
+	const struct sym_cached *c = s && s->cache_size ? cache_slot(s, addr) : NULL;
+	int n;
+
+	if (max < 1)
+		return 0;
+	if (c && c->fr && c->n <= max) {
+		memset(out, 0, sizeof(*out) * max);
+		for (int i = 0; i < c->n; i++)
+			frame_copy(&out[i], &c->fr[i]);
+		return c->n;
+	}
+	n = resolve_uncached(s, addr, out, max);
+	/* Complete (not cut at max), and not JIT code, whose perf map may
+	 * name it later. */
+	if (s && n < max && !(out[n - 1].module && !strcmp(out[n - 1].module, JIT_MODULE)))
+		cache_put(s, addr, out, n);
+	return n;
+}
+
+static int resolve_uncached(struct symbolizer *s, uint64_t addr, struct frame *out, int max)
 {
 	const struct sym_module *sm = s ? find_mod(s, addr) : NULL;
 	Dwfl_Module *mod = s ? dwfl_addrmodule(s->dwfl, addr) : NULL;
@@ -346,6 +575,18 @@ int symbolizer__resolve(struct symbolizer *s, uint64_t addr, struct frame *out, 
 	if (max < 1)
 		return 0;
 	memset(out, 0, sizeof(*out) * max);
+	if (s && resolve_jit(s, addr, out))
+		return 1;
+	for (int i = 0; s && i < s->nremaps; i++) {
+		const struct remap *r = &s->remaps[i];
+
+		if (addr >= r->low && addr < r->high) {
+			n = symbolizer__resolve(s, r->target + (addr - r->low), out, max);
+			for (int j = 0; j < n; j++)
+				out[j].addr = addr;
+			return n;
+		}
+	}
 	if (mod) {
 		name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
 		dl = dwfl_module_getsrc(mod, addr);

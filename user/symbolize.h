@@ -12,7 +12,10 @@
 struct frame {
 	uint64_t addr;
 	char *symbol;           /* demangled; NULL if unknown */
-	char *module;           /* basename of the binary, NULL if unmapped */
+	/* basename of the binary; "JIT" for anonymous executable memory
+	 * (symbol from the runtime's /tmp/perf-PID.map if it has one, else
+	 * offset from the start of the mapping); NULL if unmapped */
+	char *module;
 	uint64_t offset;        /* from symbol start, or from module if no symbol */
 	char *file;             /* NULL if no debug info */
 	int line;               /* 0 if unknown */

@@ -105,6 +105,26 @@ static void test_json_writer(void **state)
 	free(out);
 }
 
+static void json_numbers(struct jw *w)
+{
+	jw_obj_begin(w, NULL);
+	jw_double(w, "time", 1795451234.567891);
+	jw_double(w, "rate", 5880000);
+	jw_double(w, "third", 1.0 / 3);
+	jw_double(w, "big", 1e300);
+	jw_obj_end(w);
+}
+
+/* Times and rates as exact as the double: %g lost thousands of seconds. */
+static void test_json_numbers(void **state)
+{
+	char *out = capture_json(json_numbers);
+	(void)state;
+	assert_string_equal(out, "{\"time\":1795451234.567891,\"rate\":5880000,"
+				 "\"third\":0.3333333333333333,\"big\":1e+300}\n");
+	free(out);
+}
+
 static void test_parse_numbers(void **state)
 {
 	uint64_t v;
@@ -230,6 +250,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fmt_bytes),     cmocka_unit_test(test_fmt_duration),
 		cmocka_unit_test(test_term_escape),   cmocka_unit_test(test_json_writer),
+		cmocka_unit_test(test_json_numbers),
 		cmocka_unit_test(test_parse_numbers), cmocka_unit_test(test_container_ids),
 		cmocka_unit_test(test_kv),            cmocka_unit_test(test_proc_self),
 		cmocka_unit_test(test_proc_gone),

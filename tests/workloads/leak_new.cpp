@@ -8,14 +8,24 @@
 #include <vector>
 
 static volatile sig_atomic_t go;
+// Where the newest leaked block escapes to: without it -O2 drops the
+// unused allocation altogether.
+static char *volatile last_leaked;
 static void on_usr1(int) { go = 1; }
 
 struct Cache {
+	// Updated after each allocation: built without frame pointers, the
+	// method keeps `this` in rbp across the call, and a frame-pointer
+	// walk reads these fields as a return address that changes per call.
+	size_t entries = 0, bytes = 0;
 	std::vector<char *> kept;
 	__attribute__((noinline)) char *leak_entry(size_t n)
 	{
 		char *p = new char[n];
 		memset(p, 1, n);
+		last_leaked = p;
+		entries++;
+		bytes += n;
 		return p;       // dropped by the caller: leaked
 	}
 	__attribute__((noinline)) void balanced(size_t n)

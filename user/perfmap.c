@@ -1,0 +1,164 @@
+/* Perf map files of JIT runtimes (see perfmap.h). */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "perfmap.h"
+#include "procfs.h"
+
+struct pm_entry {
+	uint64_t start, size;
+	uint32_t seq;           /* line number: a later line wins */
+	char *name;
+};
+
+struct perfmap {
+	char *path;
+	off_t read_to;          /* bytes parsed so far */
+	struct pm_entry *v;
+	size_t n, cap;
+	bool sorted;
+};
+
+/* The pid in the process's own namespace: the last NSpid field. */
+static pid_t ns_pid(pid_t pid)
+{
+	char *buf = NULL, *l;
+	pid_t ns = pid;
+
+	if (proc_read(pid, "status", &buf) < 0)
+		return pid;
+	l = strstr(buf, "\nNSpid:");
+	if (l) {
+		char *end = strchr(l + 1, '\n'), *p = l + 7;
+
+		if (end)
+			*end = 0;
+		while (*p) {
+			char *next;
+			long v = strtol(p, &next, 10);
+
+			if (next == p)
+				break;
+			ns = (pid_t)v;
+			p = next;
+		}
+	}
+	free(buf);
+	return ns;
+}
+
+struct perfmap *perfmap__new(pid_t pid)
+{
+	struct perfmap *pm = calloc(1, sizeof(*pm));
+
+	if (!pm || asprintf(&pm->path, "/proc/%d/root/tmp/perf-%d.map", pid, ns_pid(pid)) < 0)
+		abort();
+	return pm;
+}
+
+static void add(struct perfmap *pm, uint64_t start, uint64_t size, const char *name)
+{
+	if (pm->n == pm->cap) {
+		pm->cap = pm->cap ? pm->cap * 2 : 1024;
+		pm->v = realloc(pm->v, pm->cap * sizeof(*pm->v));
+		if (!pm->v)
+			abort();
+	}
+	pm->v[pm->n] = (struct pm_entry){ start, size, (uint32_t)pm->n, strdup(name) };
+	if (!pm->v[pm->n].name)
+		abort();
+	pm->n++;
+	pm->sorted = false;
+}
+
+/* The lines added since the last read (whole lines only: the runtime may
+ * be writing one). */
+static void read_new(struct perfmap *pm)
+{
+	struct stat st;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+
+	if (stat(pm->path, &st) || st.st_size <= pm->read_to || !(f = fopen(pm->path, "re")))
+		return;
+	if (fseeko(f, pm->read_to, SEEK_SET) == 0) {
+		while ((len = getline(&line, &cap, f)) > 0 && line[len - 1] == '\n') {
+			uint64_t start, size;
+			int pos = 0;
+
+			pm->read_to += len;
+			line[len - 1] = 0;
+			if (sscanf(line, "%" SCNx64 " %" SCNx64 " %n", &start, &size, &pos) == 2 && pos)
+				add(pm, start, size, line + pos);
+		}
+	}
+	free(line);
+	fclose(f);
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct pm_entry *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The newest entry holding addr, among the few starting just below it
+ * (code moved by the GC leaves stale overlapping lines). */
+static const struct pm_entry *find(struct perfmap *pm, uint64_t addr)
+{
+	const struct pm_entry *best = NULL;
+	size_t lo = 0, hi = pm->n;
+
+	if (!pm->sorted) {
+		qsort(pm->v, pm->n, sizeof(*pm->v), by_start);
+		pm->sorted = true;
+	}
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (pm->v[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo, k = 0; i > 0 && k < 16; i--, k++) {
+		const struct pm_entry *e = &pm->v[i - 1];
+
+		if (addr < e->start + e->size && (!best || e->seq > best->seq))
+			best = e;
+	}
+	return best;
+}
+
+const char *perfmap__lookup(struct perfmap *pm, uint64_t addr, uint64_t *start)
+{
+	const struct pm_entry *e;
+
+	read_new(pm);
+	e = find(pm, addr);
+	if (!e)
+		return NULL;
+	*start = e->start;
+	return e->name;
+}
+
+void perfmap__free(struct perfmap *pm)
+{
+	if (!pm)
+		return;
+	for (size_t i = 0; i < pm->n; i++)
+		free(pm->v[i].name);
+	free(pm->v);
+	free(pm->path);
+	free(pm);
+}
