@@ -230,12 +230,14 @@ static __always_inline __s32 user_stack(void *ctx, __u32 tgid, __u64 *caller)
 	return id;
 }
 
-static __always_inline void count_close(__u32 tgid, __u16 kind)
+/* A tracked fd went away. Closes of fds that were open before the trace
+ * are counted apart: they are not among the ones created. */
+static __always_inline void count_closed(struct proc_stats *p, const struct fd_info *v)
 {
-	struct proc_stats *p = bpf_map_lookup_elem(&procs, &tgid);
-
-	if (p)
-		__sync_fetch_and_add(&p->closed[kind < FDK_MAX ? kind : FDK_OTHER], 1);
+	if (v->how == HOW_BASELINE)
+		__sync_fetch_and_add(&p->closed_baseline, 1);
+	else
+		__sync_fetch_and_add(&p->closed[v->kind < FDK_MAX ? v->kind : FDK_OTHER], 1);
 }
 
 /* Store a new entry; an fd already tracked means its previous file was
@@ -251,7 +253,7 @@ static __always_inline void put_fd(__u32 tgid, __u32 fd, struct fd_info *v,
 	if (err == -EEXIST_ERR) {
 		old = bpf_map_lookup_elem(&fds, &k);
 		if (old) {
-			__sync_fetch_and_add(&p->closed[old->kind < FDK_MAX ? old->kind : FDK_OTHER], 1);
+			count_closed(p, old);
 			__sync_fetch_and_add(&p->reused, 1);
 		}
 		err = bpf_map_update_elem(&fds, &k, v, BPF_ANY);
@@ -289,24 +291,23 @@ static __always_inline void new_fd(void *ctx, long fd, __u16 kind, __u16 how)
 	put_fd(tgid, fd, &v, p);
 }
 
-/* The fd went away (close, dup2 over it, close_range). */
+/* The fd went away (close, dup2 over it, close_range). The close of an
+ * untracked fd (the common case) costs one hash miss. */
 static __always_inline void drop_fd(__u32 tgid, __u32 fd)
 {
 	struct fd_key k = { .tgid = tgid, .fd = fd };
-	struct fd_info *v;
+	struct fd_info *v, old;
+	struct proc_stats *p;
 
-	if (!all_fds) {
-		/* Sockets only: the kind is known, one hash op decides. */
-		if (bpf_map_delete_elem(&fds, &k) == 0)
-			count_close(tgid, FDK_SOCKET);
-		return;
-	}
 	v = bpf_map_lookup_elem(&fds, &k);
 	if (!v)
 		return;
-	__u16 kind = v->kind;
-	if (bpf_map_delete_elem(&fds, &k) == 0)
-		count_close(tgid, kind);
+	old = *v;
+	if (bpf_map_delete_elem(&fds, &k))
+		return; /* another thread's close of the same fd won */
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	if (p)
+		count_closed(p, &old);
 }
 
 /* newfd is a copy of oldfd (dup family): same file, same kind. */

@@ -33,7 +33,8 @@
 #define HOW_ACCEPT   1
 #define HOW_DUP      2  /* dup, dup2, dup3, fcntl F_DUPFD */
 #define HOW_INHERIT  3  /* copied to a child at fork */
-#define HOW_BASELINE 4  /* found in /proc (before start, or unhooked path) */
+#define HOW_BASELINE 4  /* in /proc before the trace started */
+#define HOW_FOUND    5  /* found in /proc later: made by a path not hooked */
 
 struct fd_key {
 	__u32 tgid;
@@ -54,6 +55,7 @@ struct fd_info {
 struct proc_stats {
 	__u64 created[FDK_MAX];
 	__u64 closed[FDK_MAX];   /* close, close_range, dup2 over, reuse */
+	__u64 closed_baseline;   /* ... of those, fds open before the trace */
 	__u64 inherited;         /* fds copied from the parent at fork */
 	__u64 reused;            /* fd reappeared while tracked: released unseen */
 	__u64 exit_ns;           /* whole thread group exited (0: alive) */

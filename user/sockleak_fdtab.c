@@ -83,6 +83,16 @@ uint64_t sl_closed(const struct fdtab *t, const struct sl_proc *p)
 	return sum_kinds(t, p->now.closed) + p->gone + p->closed_exec + p->closed_exit;
 }
 
+uint64_t sl_closed_pre(const struct sl_proc *p)
+{
+	return p->now.closed_baseline + p->pre_closed;
+}
+
+uint64_t sl_closed_pre_prev(const struct sl_proc *p)
+{
+	return p->prev.closed_baseline + p->prev_pre_closed;
+}
+
 uint64_t sl_created_prev(const struct fdtab *t, const struct sl_proc *p)
 {
 	return sum_kinds(t, p->prev.created) + p->prev.inherited + p->prev_found;
@@ -479,7 +489,9 @@ static int reconcile_pid(struct fdtab *t, struct sl_proc *p, enum why why,
 		if (e && (!f || e->k.fd <= f->fd)) {
 			/* Tracked but not (or no longer the same) in /proc. */
 			if (retire(t, e, scan_ns)) {
-				if (exec)
+				if (e->v.how == HOW_BASELINE)
+					p->pre_closed++;
+				else if (exec)
 					p->closed_exec++;
 				else
 					p->gone++;
@@ -491,7 +503,8 @@ static int reconcile_pid(struct fdtab *t, struct sl_proc *p, enum why why,
 		}
 		/* In /proc but not tracked: before start, or an unhooked path. */
 		struct fd_entry ne = { .k = { p->tgid, f->fd },
-				       .v = { .ino = f->ino, .stack_id = -1, .kind = f->kind, .how = HOW_BASELINE } };
+				       .v = { .ino = f->ino, .stack_id = -1, .kind = f->kind,
+					     .how = why == WHY_BASELINE ? HOW_BASELINE : HOW_FOUND } };
 		if (!bpf_map_update_elem(t->o.fds_map, &ne.k, &ne.v, BPF_NOEXIST)) {
 			if (why == WHY_BASELINE) {
 				p->baseline++;
@@ -548,6 +561,7 @@ int fdtab__baseline(struct fdtab *t)
 
 		merge_added(t, add, nadd);
 		free(add);
+		p->alive_start = p->baseline;
 		return err;
 	}
 	npids = proc_pids(&pids);
@@ -591,8 +605,12 @@ static void retire_exited(struct fdtab *t, struct sl_proc *p)
 	struct fd_entry *e = (struct fd_entry *)fdtab__entries(t, p->tgid, &n);
 
 	for (size_t i = 0; i < n; i++) {
-		if (bpf_map_delete_elem(t->o.fds_map, &e[i].k) == 0)
-			p->closed_exit++;
+		if (bpf_map_delete_elem(t->o.fds_map, &e[i].k) == 0) {
+			if (e[i].v.how == HOW_BASELINE)
+				p->pre_closed++;
+			else
+				p->closed_exit++;
+		}
 		e[i].k.tgid = 0;
 	}
 	p->exited = true;
@@ -657,6 +675,7 @@ static void roll_prev(struct sl_proc *p)
 	p->prev_gone = p->gone;
 	p->prev_closed_exec = p->closed_exec;
 	p->prev_closed_exit = p->closed_exit;
+	p->prev_pre_closed = p->pre_closed;
 }
 
 int fdtab__refresh(struct fdtab *t)

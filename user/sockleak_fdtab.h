@@ -24,7 +24,8 @@ struct sl_proc {
 	uint64_t found;                /* appeared in /proc, not seen created */
 	uint64_t gone;                 /* vanished from /proc, not seen closed */
 	uint64_t closed_exec, closed_exit;
-	uint64_t prev_found, prev_gone, prev_closed_exec, prev_closed_exit;
+	uint64_t pre_closed;           /* baseline fds gone by exec, exit, /proc */
+	uint64_t prev_found, prev_gone, prev_closed_exec, prev_closed_exit, prev_pre_closed;
 	uint32_t seen_execs;
 	bool exited, gone_from_kernel, shown;
 	/* Computed at each refresh from the live entries. */
@@ -70,11 +71,16 @@ struct sl_proc *fdtab__proc(struct fdtab *t, uint32_t tgid);
 /* Entries of one process: a slice of t->ents. */
 const struct fd_entry *fdtab__entries(const struct fdtab *t, uint32_t tgid, size_t *n);
 
-/* Totals over the run, kinds in scope (sockets, or all with --all-fds). */
+/* Totals over the run, kinds in scope (sockets, or all with --all-fds):
+ * created during the trace, closed of those, and closed of the ones open
+ * before it (the baseline), so that alive = baseline - closed_pre +
+ * created - closed. */
 uint64_t sl_created(const struct fdtab *t, const struct sl_proc *p);
 uint64_t sl_closed(const struct fdtab *t, const struct sl_proc *p);
+uint64_t sl_closed_pre(const struct sl_proc *p);
 uint64_t sl_created_prev(const struct fdtab *t, const struct sl_proc *p);
 uint64_t sl_closed_prev(const struct fdtab *t, const struct sl_proc *p);
+uint64_t sl_closed_pre_prev(const struct sl_proc *p);
 /* -c: is the process in the cgroup (or below it)? */
 bool fdtab__in_cgroup(const struct fdtab *t, const struct sl_proc *p);
 /* --kernel-sockets: sockets it created that the kernel still holds, and

@@ -117,9 +117,11 @@ static bool active(const struct ctx *c, const struct sl_proc *p)
 	if (sl_kernel_alive(p))
 		return true; /* even exited: its orphans are still allocated */
 	if (c->final)
-		return sl_created(c->t, p) || sl_closed(c->t, p) || p->alive || p->now.sk_born;
+		return sl_created(c->t, p) || sl_closed(c->t, p) || sl_closed_pre(p) || p->alive ||
+		       p->now.sk_born;
 	return sl_created(c->t, p) != sl_created_prev(c->t, p) ||
-	       sl_closed(c->t, p) != sl_closed_prev(c->t, p) || p->alive ||
+	       sl_closed(c->t, p) != sl_closed_prev(c->t, p) ||
+	       sl_closed_pre(p) != sl_closed_pre_prev(p) || p->alive ||
 	       p->now.sk_freed != p->prev.sk_freed;
 }
 
@@ -309,7 +311,7 @@ static char *verdict(struct ctx *c, struct sl_proc **rows, size_t n, size_t show
 		     struct stack_group **groups, size_t *ngroups)
 {
 	char *s = NULL, *comm, *where = NULL;
-	uint64_t created = 0, closed = 0;
+	uint64_t created = 0, closed = 0, pre = 0, closed_pre = 0;
 	struct sl_proc *p;
 	size_t i;
 	int r;
@@ -320,11 +322,15 @@ static char *verdict(struct ctx *c, struct sl_proc **rows, size_t n, size_t show
 	for (i = 0; i < n; i++) {
 		created += sl_created(c->t, rows[i]);
 		closed += sl_closed(c->t, rows[i]);
+		pre += rows[i]->baseline;
+		closed_pre += sl_closed_pre(rows[i]);
 	}
-	r = asprintf(&s, "no %s leak: %zu processes created %llu %s and closed %llu in %.1f s; "
+	r = asprintf(&s, "no %s leak: %zu processes created %llu %s and closed %llu of them in %.1f s "
+		     "(and closed %llu of the %llu open before); "
 		     "none keeps %s older than %g s or in CLOSE_WAIT",
 		     what(c), n, (unsigned long long)created, what(c), (unsigned long long)closed,
-		     c->elapsed, what(c), c->o->older_than_s);
+		     c->elapsed, (unsigned long long)closed_pre, (unsigned long long)pre, what(c),
+		     c->o->older_than_s);
 	return r < 0 ? NULL : s;
 leak:
 	p = rows[i];
@@ -355,8 +361,8 @@ static void kinds_text(char *buf, size_t len, const struct sl_proc *p)
 
 static void print_header(const struct ctx *c)
 {
-	printf("%-8s %-16s %8s %8s %7s %7s %6s %9s %10s", "PID", "COMM", "CREATED", "CLOSED", "DIFF",
-	       "ALIVE", "OLD", "GROWTH/s", "CLOSE_WAIT");
+	printf("%-8s %-16s %6s %10s %8s %8s %7s %7s %6s %9s %10s", "PID", "COMM", "PRE", "PRE_CLOSED",
+	       "CREATED", "CLOSED", "DIFF", "ALIVE", "OLD", "GROWTH/s", "CLOSE_WAIT");
 	if (c->o->kernel_sockets)
 		printf(" %9s %6s", "IN_KERNEL", "NO_FD");
 	if (c->o->all_fds)
@@ -366,16 +372,18 @@ static void print_header(const struct ctx *c)
 
 static void print_row(const struct ctx *c, const struct sl_proc *p)
 {
-	uint64_t cr = sl_created(c->t, p), cl = sl_closed(c->t, p);
+	uint64_t cr = sl_created(c->t, p), cl = sl_closed(c->t, p), pcl = sl_closed_pre(p);
 	double growth = c->final ? run_growth(c, p) : p->growth;
 	char kinds[256];
 
 	if (!c->final) {
 		cr -= sl_created_prev(c->t, p);
 		cl -= sl_closed_prev(c->t, p);
+		pcl -= sl_closed_pre_prev(p);
 	}
 	printf("%-8u ", p->tgid);
 	print_term(stdout, p->comm, 16);
+	printf(" %6llu %10llu", (unsigned long long)p->baseline, (unsigned long long)pcl);
 	printf(" %8llu %8llu %+7lld %7llu %6llu %+9.1f %10llu", (unsigned long long)cr,
 	       (unsigned long long)cl, (long long)(cr - cl), (unsigned long long)p->alive,
 	       (unsigned long long)p->alive_old, growth, (unsigned long long)p->close_wait);
@@ -405,7 +413,7 @@ static void print_row(const struct ctx *c, const struct sl_proc *p)
  * first (fastest-growing) process. */
 struct cg_row {
 	const struct sl_proc *first;
-	uint64_t procs, created, closed, alive, old, close_wait, k_alive, k_no_fd;
+	uint64_t procs, pre, closed_pre, created, closed, alive, old, close_wait, k_alive, k_no_fd;
 	double growth;
 };
 
@@ -425,6 +433,8 @@ static size_t cgroup_rollup(const struct ctx *c, struct sl_proc **rows, size_t n
 		if (j == ng)
 			g[ng++].first = p;
 		g[j].procs++;
+		g[j].pre += p->baseline;
+		g[j].closed_pre += sl_closed_pre(p) - (c->final ? 0 : sl_closed_pre_prev(p));
 		g[j].created += sl_created(c->t, p) - (c->final ? 0 : sl_created_prev(c->t, p));
 		g[j].closed += sl_closed(c->t, p) - (c->final ? 0 : sl_closed_prev(c->t, p));
 		g[j].alive += p->alive;
@@ -443,8 +453,8 @@ static void print_cgroup_rows(const struct ctx *c, struct sl_proc **rows, size_t
 	struct cg_row *g;
 	size_t ng = cgroup_rollup(c, rows, n, &g);
 
-	printf("%-40s %5s %8s %8s %7s %7s %6s %9s %10s", "CGROUP", "PROCS", "CREATED", "CLOSED",
-	       "DIFF", "ALIVE", "OLD", "GROWTH/s", "CLOSE_WAIT");
+	printf("%-40s %5s %6s %10s %8s %8s %7s %7s %6s %9s %10s", "CGROUP", "PROCS", "PRE", "PRE_CLOSED",
+	       "CREATED", "CLOSED", "DIFF", "ALIVE", "OLD", "GROWTH/s", "CLOSE_WAIT");
 	if (c->o->kernel_sockets)
 		printf(" %9s %6s", "IN_KERNEL", "NO_FD");
 	printf("  %s\n", "CONTAINER");
@@ -452,7 +462,9 @@ static void print_cgroup_rows(const struct ctx *c, struct sl_proc **rows, size_t
 		const struct sl_proc *p = g[i].first;
 
 		print_term(stdout, *p->cgroup ? p->cgroup : "?", 40);
-		printf(" %5llu %8llu %8llu %+7lld %7llu %6llu %+9.1f %10llu", (unsigned long long)g[i].procs,
+		printf(" %5llu %6llu %10llu", (unsigned long long)g[i].procs, (unsigned long long)g[i].pre,
+		       (unsigned long long)g[i].closed_pre);
+		printf(" %8llu %8llu %+7lld %7llu %6llu %+9.1f %10llu",
 		       (unsigned long long)g[i].created, (unsigned long long)g[i].closed,
 		       (long long)(g[i].created - g[i].closed), (unsigned long long)g[i].alive,
 		       (unsigned long long)g[i].old, g[i].growth, (unsigned long long)g[i].close_wait);
@@ -497,6 +509,8 @@ static void json_cgroups(const struct ctx *c, struct sl_proc **rows, size_t n)
 		jw_str(&w, "cgroup", g[i].first->cgroup);
 		json_container(&w, g[i].first);
 		jw_u64(&w, "processes", g[i].procs);
+		jw_u64(&w, "baseline", g[i].pre);
+		jw_u64(&w, "closed_baseline", g[i].closed_pre);
 		jw_u64(&w, "created", g[i].created);
 		jw_u64(&w, "closed", g[i].closed);
 		jw_i64(&w, "diff", (int64_t)(g[i].created - g[i].closed));
@@ -608,6 +622,7 @@ static void json_row(struct ctx *c, struct sl_proc *p, struct stack_group *g, si
 	jw_double(&w, "growth_per_s", c->final ? run_growth(c, p) : p->growth);
 	jw_u64(&w, "close_wait", p->close_wait);
 	jw_u64(&w, "baseline", p->baseline);
+	jw_u64(&w, "closed_baseline", c->final ? sl_closed_pre(p) : sl_closed_pre(p) - sl_closed_pre_prev(p));
 	jw_u64(&w, "inherited", p->now.inherited);
 	jw_u64(&w, "closed_at_exit", p->closed_exit);
 	jw_u64(&w, "closed_on_exec", p->closed_exec);

@@ -302,3 +302,41 @@ two_cgroup_clients() {
 	run "$B/sockleak" --older-than 12abc
 	[ "$status" -ne 0 ]
 }
+
+@test "sockleak -p: sockets open before the trace are no growth; their closes are counted apart" {
+	"$W/sockcases" idle 10 3 > "$T/cases" &
+	pid=$!
+	PIDS+=("$pid")
+	wait_for 5 grep -q ready "$T/cases"
+	start_sockleak -p "$pid" --older-than 0
+	kill -USR1 "$pid"
+	wait_for 10 grep -q swapped "$T/cases"
+	[ "$(ls -l /proc/$pid/fd | grep -c socket:)" -eq 3 ]
+	kill -INT "$SL"
+	finish_sockleak
+	# 10 there before: the baseline, not growth; their closes are not
+	# closes of sockets created during the trace (3, still open).
+	[ "$(field "$pid" baseline)" -eq 10 ]
+	[ "$(field "$pid" closed_baseline)" -eq 10 ]
+	[ "$(field "$pid" created)" -eq 3 ]
+	[ "$(field "$pid" closed)" -eq 0 ]
+	[ "$(field "$pid" alive)" -eq 3 ]
+	# alive went from 10 to 3: it shrank.
+	proc_json "$pid" | jq -e '.growth_per_s < 0'
+}
+
+@test "sockleak -p: an idle process with old sockets shows no growth and no leak" {
+	"$W/sockcases" idle 10 0 > "$T/cases" &
+	pid=$!
+	PIDS+=("$pid")
+	wait_for 5 grep -q ready "$T/cases"
+	start_sockleak -p "$pid" --older-than 0
+	kill -INT "$SL"
+	finish_sockleak
+	[ "$(field "$pid" baseline)" -eq 10 ]
+	[ "$(field "$pid" alive)" -eq "$(ls -l /proc/$pid/fd | grep -c socket:)" ]
+	[ "$(field "$pid" alive)" -eq 10 ]
+	[ "$(field "$pid" growth_per_s)" = 0 ]
+	[ "$(field "$pid" created)" -eq 0 ]
+	jq -e 'select(.type == "summary") | .verdict | test("^no sockets leak")' "$T/out.json"
+}
