@@ -9,6 +9,7 @@
 
 #include "procfs.h"
 #include "sockleak_fdtab.h"
+#include "sockleak_tcp.h"
 
 static const char *const kind_names[FDK_MAX] = {
 	"socket", "file", "pipe", "eventfd", "epoll", "timerfd", "signalfd",
@@ -116,6 +117,7 @@ struct fdtab *fdtab__new(const struct fdtab_opts *o)
 
 static void proc_free(struct sl_proc *p)
 {
+	free(p->held);
 	free(p->cgroup);
 	free(p->cg_v2);
 	free(p->cg_v1);
@@ -598,13 +600,36 @@ int fdtab__baseline(struct fdtab *t)
 	return 0;
 }
 
-/* The whole thread group is gone: its fds went with it, not leaks. */
+/* An fd held until the exit is evidence when it sat in CLOSE_WAIT or was
+ * older than --older-than then (created during the trace; a listener is
+ * long-lived by design). */
+static bool held_evidence(const struct fdtab *t, const struct sl_proc *p, const struct sl_held *h)
+{
+	uint64_t older_ns = t->o.older_than_s * 1e9;
+
+	if (h->have_x && h->x.state == TCP_ST_CLOSE_WAIT)
+		return true;
+	if (h->have_x && h->x.state == TCP_ST_LISTEN)
+		return false;
+	return h->e.v.ts_ns && p->now.exit_ns && p->now.exit_ns - h->e.v.ts_ns >= older_ns;
+}
+
+/* The whole thread group is gone and its fds with it. What it held then
+ * (the kernel kept the sockets' state at the exit) stays as evidence. */
 static void retire_exited(struct fdtab *t, struct sl_proc *p)
 {
 	size_t n;
 	struct fd_entry *e = (struct fd_entry *)fdtab__entries(t, p->tgid, &n);
 
+	p->held = calloc(n + 1, sizeof(*p->held));
+	if (!p->held)
+		abort();
 	for (size_t i = 0; i < n; i++) {
+		struct sl_held h = { .e = e[i] };
+
+		h.have_x = !bpf_map_lookup_elem(t->o.at_exit_map, &e[i].k, &h.x);
+		if (h.have_x)
+			bpf_map_delete_elem(t->o.at_exit_map, &e[i].k);
 		if (bpf_map_delete_elem(t->o.fds_map, &e[i].k) == 0) {
 			if (e[i].v.how == HOW_BASELINE)
 				p->pre_closed++;
@@ -612,12 +637,22 @@ static void retire_exited(struct fdtab *t, struct sl_proc *p)
 				p->closed_exit++;
 		}
 		e[i].k.tgid = 0;
+		p->held_at_exit++;
+		p->cw_at_exit += h.have_x && h.x.state == TCP_ST_CLOSE_WAIT;
+		if (held_evidence(t, p, &h))
+			p->held[p->nheld++] = h;
 	}
+	if ((int64_t)(p->alive_start + p->now.net_peak) > (int64_t)p->peak)
+		p->peak = p->alive_start + p->now.net_peak;
+	if (p->held_at_exit > p->peak)
+		p->peak = p->held_at_exit;
 	p->exited = true;
 	p->gone_from_kernel = true;
 	/* --kernel-sockets: its orphans still count against it until freed. */
 	if (!t->o.kernel_sockets || !sl_kernel_alive(p))
 		bpf_map_delete_elem(t->o.procs_map, &p->tgid);
+	if (t->o.on_exit)
+		t->o.on_exit(t->o.exit_ctx, p->tgid);
 }
 
 static void load_procs(struct fdtab *t)
@@ -664,6 +699,11 @@ static void compute(struct fdtab *t, struct sl_proc *p, double dt)
 		p->by_kind[e[i].v.kind < FDK_MAX ? e[i].v.kind : FDK_OTHER]++;
 	}
 	p->growth = dt > 0 ? ((double)p->alive - (double)p->alive_prev) / dt : 0;
+	/* The kernel's peak of the net count, from the count at start. */
+	if (!p->exited && (int64_t)(p->alive_start + p->now.net_peak) > (int64_t)p->peak)
+		p->peak = p->alive_start + p->now.net_peak;
+	if (p->alive > p->peak)
+		p->peak = p->alive;
 	if (t->o.all_fds && !p->exited)
 		p->nofile = proc_nofile_limit(p->tgid);
 }

@@ -16,6 +16,14 @@ struct fd_entry {
 	struct fd_info v;
 };
 
+/* An fd its process held when it exited (the exit closed it) that is
+ * leak evidence: in CLOSE_WAIT, or older than --older-than. */
+struct sl_held {
+	struct fd_entry e;
+	struct fd_exit x;        /* the kernel's view at the exit */
+	bool have_x;
+};
+
 struct sl_proc {
 	uint32_t tgid;
 	char comm[TASK_COMM_LEN + 1];
@@ -27,6 +35,11 @@ struct sl_proc {
 	uint64_t pre_closed;           /* baseline fds gone by exec, exit, /proc */
 	uint64_t prev_found, prev_gone, prev_closed_exec, prev_closed_exit, prev_pre_closed;
 	uint32_t seen_execs;
+	/* At its exit: fds it still held, of them in CLOSE_WAIT, and the
+	 * ones that are leak evidence (kept with their stacks). */
+	uint64_t held_at_exit, cw_at_exit, peak;
+	struct sl_held *held;
+	size_t nheld;
 	bool exited, gone_from_kernel, shown;
 	/* Computed at each refresh from the live entries. */
 	uint64_t alive, alive_old, alive_prev, alive_start;
@@ -40,7 +53,10 @@ struct sl_proc {
 };
 
 struct fdtab_opts {
-	int fds_map, procs_map;        /* BPF map fds */
+	int fds_map, procs_map, at_exit_map; /* BPF map fds */
+	/* Called when a process is found exited (its entries retired). */
+	void (*on_exit)(void *ctx, uint32_t tgid);
+	void *exit_ctx;
 	pid_t pid;                     /* -p: 0 for all */
 	const char *cg_rel;            /* -c: path in its hierarchy, or NULL */
 	bool cg_v1;                    /* ... the v1 memory hierarchy */
