@@ -84,10 +84,12 @@ struct {
 	__type(value, struct site_val);
 } sites SEC(".maps");
 
-/* New call sites for user space (sl_site_event); sized from user space. */
+/* New call sites for user space (sl_site_event, 8 KiB each with a stack
+ * copy). A full ring costs nothing but a retry: the site is not cached
+ * and its next call sends again. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, 2 << 20);
 } events SEC(".maps");
 
 /* Sockets open at their process's exit, with what the kernel knew of

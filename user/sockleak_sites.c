@@ -12,6 +12,9 @@
 #include "unwind.h"
 
 #define SITE_MAX_IPS 127
+/* libdwfl sessions kept open at once (each holds the process's parsed
+ * ELF files and CFI): system-wide, the least recently used one goes. */
+#define MAX_OPEN_PROCS 8
 
 /* A traced process's symbols: the unwinder's symbolizer in DWARF modes. */
 struct site_proc {
@@ -19,6 +22,7 @@ struct site_proc {
 	struct unwinder *unw;
 	struct symbolizer *sym;
 	bool gone;               /* could not be opened, or exited */
+	uint64_t used;           /* s->tick at the last use */
 };
 
 struct sl_sites {
@@ -27,7 +31,7 @@ struct sl_sites {
 	size_t n, size;
 	struct site_proc *procs;
 	size_t nprocs, capprocs;
-	uint64_t dwarf;
+	uint64_t dwarf, tick;
 };
 
 static uint64_t key_hash(uint32_t tgid, uint64_t site)
@@ -72,29 +76,6 @@ struct sl_sites *sl_sites__new(const struct sl_sites_opts *o)
 	return s;
 }
 
-static struct site_proc *proc_of(struct sl_sites *s, uint32_t tgid)
-{
-	struct site_proc *p;
-
-	for (size_t i = 0; i < s->nprocs; i++)
-		if (s->procs[i].tgid == tgid)
-			return &s->procs[i];
-	if (s->nprocs == s->capprocs) {
-		s->capprocs = s->capprocs ? s->capprocs * 2 : 16;
-		s->procs = realloc(s->procs, s->capprocs * sizeof(*s->procs));
-		if (!s->procs)
-			abort();
-	}
-	p = &s->procs[s->nprocs++];
-	memset(p, 0, sizeof(*p));
-	p->tgid = tgid;
-	if (s->o.mode != STACK_FP)
-		p->unw = unwinder__new(tgid);
-	p->sym = p->unw ? unwinder__symbolizer(p->unw) : symbolizer__new(tgid);
-	p->gone = !p->sym;
-	return p;
-}
-
 static void proc_close(struct site_proc *p)
 {
 	if (p->unw)
@@ -104,6 +85,46 @@ static void proc_close(struct site_proc *p)
 	p->unw = NULL;
 	p->sym = NULL;
 	p->gone = true;
+}
+
+static void evict_lru(struct sl_sites *s)
+{
+	size_t lru = 0;
+
+	for (size_t i = 1; i < s->nprocs; i++)
+		if (s->procs[i].used < s->procs[lru].used)
+			lru = i;
+	proc_close(&s->procs[lru]);
+	s->procs[lru] = s->procs[--s->nprocs];
+}
+
+static struct site_proc *proc_of(struct sl_sites *s, uint32_t tgid)
+{
+	struct site_proc *p;
+
+	s->tick++;
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (s->procs[i].tgid == tgid) {
+			s->procs[i].used = s->tick;
+			return &s->procs[i];
+		}
+	if (s->nprocs >= MAX_OPEN_PROCS)
+		evict_lru(s);
+	if (s->nprocs == s->capprocs) {
+		s->capprocs = s->capprocs ? s->capprocs * 2 : 16;
+		s->procs = realloc(s->procs, s->capprocs * sizeof(*s->procs));
+		if (!s->procs)
+			abort();
+	}
+	p = &s->procs[s->nprocs++];
+	memset(p, 0, sizeof(*p));
+	p->tgid = tgid;
+	p->used = s->tick;
+	if (s->o.mode != STACK_FP)
+		p->unw = unwinder__new(tgid);
+	p->sym = p->unw ? unwinder__symbolizer(p->unw) : symbolizer__new(tgid);
+	p->gone = !p->sym;
+	return p;
 }
 
 static bool libc_frame(const struct frame *f)
