@@ -709,8 +709,7 @@ static void json_opt_s(struct jw *w, const char *key, double v)
 		jw_null(w, key);
 }
 
-/* "leaked": the evidence (first LEAKED_JSON), "leaked_total", and for a
- * process that exited, "closed_by_exit". */
+/* "leaked": the evidence (first LEAKED_JSON) and "leaked_total". */
 static void json_evidence(struct ctx *c, struct jw *w, struct sl_proc *p)
 {
 	struct ev *v;
@@ -735,6 +734,11 @@ static void json_evidence(struct ctx *c, struct jw *w, struct sl_proc *p)
 	jw_arr_end(w);
 	jw_u64(w, "leaked_total", n);
 	free(v);
+}
+
+/* null while the process lives. */
+static void json_closed_by_exit(struct ctx *c, struct jw *w, struct sl_proc *p)
+{
 	if (!p->exited) {
 		jw_null(w, "closed_by_exit");
 		return;
@@ -743,7 +747,7 @@ static void json_evidence(struct ctx *c, struct jw *w, struct sl_proc *p)
 	jw_double(w, "at_s", exit_at_s(c, p));
 	jw_u64(w, "held", p->held_at_exit);
 	jw_u64(w, "close_wait", p->cw_at_exit);
-	jw_u64(w, "evidence", n);
+	jw_u64(w, "evidence", is_leaking(c, p) ? p->nheld : 0);
 	jw_obj_end(w);
 }
 
@@ -783,6 +787,7 @@ static void json_row(struct ctx *c, struct sl_proc *p, struct stack_group *g, si
 	jw_u64(&w, "reconciled_gone", p->gone);
 	jw_u64(&w, "reconciled_found", p->found);
 	jw_bool(&w, "exited", p->exited);
+	json_closed_by_exit(c, &w, p);
 	if (c->o->kernel_sockets) {
 		jw_obj_begin(&w, "kernel_sockets");
 		jw_u64(&w, "created", p->now.sk_born);
