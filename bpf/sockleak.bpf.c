@@ -24,6 +24,8 @@ const volatile bool have_rdonly_cast = false;
 /* Send the stack above sp with each new call site (--stack-mode auto,
  * dwarf): user space unwinds it with the binaries' CFI. */
 const volatile bool stack_snapshots = true;
+/* A close after this long in CLOSE_WAIT is kept as evidence (`late`). */
+const volatile __u64 late_ns = SL_LATE_MIN_NS;
 /* -c: only processes in this cgroup or below it, decided once per process
  * (at its first fd): on cgroup2 by ancestor id at a depth, or in the v1
  * memory hierarchy by walking up from the task's memory cgroup. */
@@ -91,6 +93,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 2 << 20);
 } events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_LATE);
+	__type(key, struct late_key);
+	__type(value, struct late_close);
+} late SEC(".maps");
 
 /* Sockets open at their process's exit, with what the kernel knew of
  * them then (user space takes them at its next report). */
@@ -395,6 +404,62 @@ static __always_inline void new_fd(void *ctx, long fd, __u16 kind, __u16 how)
 	put_fd(tgid, fd, &v, p);
 }
 
+/* What the kernel knows of a socket now (at its process's exit, or just
+ * before a close). */
+static __always_inline void sock_at_exit(struct sock *sk, struct fd_exit *x)
+{
+	__u64 key = (__u64)sk;
+	struct cw_info *cw;
+
+	x->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	x->proto = BPF_CORE_READ(sk, sk_protocol);
+	if (x->proto == IPPROTO_TCP)
+		x->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	x->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	x->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (x->family == AF_INET6_NR) {
+		BPF_CORE_READ_INTO(&x->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&x->raddr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)x->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)x->raddr, sk, __sk_common.skc_daddr);
+	}
+	cw = bpf_map_lookup_elem(&closewait, &key);
+	if (cw)
+		x->cw_ns = cw->ts_ns;
+}
+
+/* A socket closed after a long time in CLOSE_WAIT (or one in CLOSE_WAIT
+ * since before the trace): keep it, with its state and addresses. */
+static __always_inline void note_late_close(const struct fd_key *k, const struct fd_info *v)
+{
+	struct sock *sk = (struct sock *)v->sk;
+	struct late_key lk = { .tgid = k->tgid, .fd = k->fd };
+	struct late_close lc = {};
+	struct socket *so;
+	struct file *f;
+
+	if (v->kind != FDK_SOCKET)
+		return;
+	if (!sk) {
+		/* Found in /proc (before the trace): the fd is still open here. */
+		f = fd_file(k->fd);
+		if (!f || (v->ino && BPF_CORE_READ(f, f_inode, i_ino) != v->ino))
+			return;
+		so = BPF_CORE_READ(f, private_data);
+		sk = BPF_CORE_READ(so, sk);
+	}
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_CLOSE_WAIT_STATE)
+		return;
+	lk.close_ns = bpf_ktime_get_ns();
+	sock_at_exit(sk, &lc.x);
+	if (lc.x.cw_ns && lk.close_ns - lc.x.cw_ns < late_ns)
+		return; /* closed soon after the peer: the normal case */
+	lc.v = *v;
+	if (bpf_map_update_elem(&late, &lk, &lc, BPF_ANY))
+		count_drop(DROP_MAP_FULL);
+}
+
 /* The fd went away (close, dup2 over it, close_range). The close of an
  * untracked fd (the common case) costs one hash miss. */
 static __always_inline void drop_fd(__u32 tgid, __u32 fd)
@@ -409,6 +474,7 @@ static __always_inline void drop_fd(__u32 tgid, __u32 fd)
 	old = *v;
 	if (bpf_map_delete_elem(&fds, &k))
 		return; /* another thread's close of the same fd won */
+	note_late_close(&k, &old);
 	p = bpf_map_lookup_elem(&procs, &tgid);
 	if (p)
 		count_closed(p, &old);
@@ -679,30 +745,6 @@ int BPF_PROG(fork_raw, struct task_struct *parent, struct task_struct *child)
 {
 	on_fork(parent, child);
 	return 0;
-}
-
-/* What the kernel knows of a socket at its process's exit. */
-static __always_inline void sock_at_exit(struct sock *sk, struct fd_exit *x)
-{
-	__u64 key = (__u64)sk;
-	struct cw_info *cw;
-
-	x->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	x->proto = BPF_CORE_READ(sk, sk_protocol);
-	if (x->proto == IPPROTO_TCP)
-		x->state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	x->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	x->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (x->family == AF_INET6_NR) {
-		BPF_CORE_READ_INTO(&x->laddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(&x->raddr, sk, __sk_common.skc_v6_daddr);
-	} else {
-		BPF_CORE_READ_INTO((__u32 *)x->laddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)x->raddr, sk, __sk_common.skc_daddr);
-	}
-	cw = bpf_map_lookup_elem(&closewait, &key);
-	if (cw)
-		x->cw_ns = cw->ts_ns;
 }
 
 struct exit_ctx {

@@ -105,6 +105,23 @@ struct fd_exit {
 };
 #define SL_MAX_AT_EXIT 65536
 
+/* A socket closed after sitting in CLOSE_WAIT for --older-than (at least
+ * SL_LATE_MIN_NS): the peer had hung up long before. A pooled worker that
+ * keeps such sockets and closes them at its shutdown (php-fpm's
+ * persistent sockets at pm.max_requests) leaves this trace of its leak.
+ * Keyed by owner, fd and close time; user space takes them at each report. */
+#define SL_LATE_MIN_NS 1000000000ULL
+#define SL_MAX_LATE    16384
+struct late_key {
+	__u32 tgid;
+	__u32 fd;
+	__u64 close_ns;
+};
+struct late_close {
+	struct fd_info v;
+	struct fd_exit x;        /* the socket just before the close */
+};
+
 /* Ring-buffer record: a call site seen for the first time (a miss of the
  * BPF call-site cache), so that user space symbolizes its stack while the
  * process is alive; with DWARF stack mode, the user registers and a copy

@@ -4,7 +4,7 @@
 set -eu
 
 BUILD="clang llvm make gcc libc6-dev pkg-config libbpf-dev libelf-dev zlib1g-dev libdw-dev bpftool"
-TEST="g++ libcmocka-dev bats jq iproute2 procps python3 libjemalloc2"
+TEST="g++ libcmocka-dev bats jq iproute2 procps python3 libjemalloc2 php-fpm libfcgi-bin"
 BENCH="bpftrace redis-server redis-tools"
 # make test-vm: QEMU, the initramfs' static busybox, and what unpacks
 # Debian's kernel package and orders its modules.

@@ -217,6 +217,8 @@ static int open_and_load(struct app *a)
 	a->skel->rodata->self_tgid = getpid();
 	a->skel->rodata->want_stacks = !a->env.no_stacks;
 	a->skel->rodata->stack_snapshots = !a->env.no_stacks && a->env.stack_mode != STACK_FP;
+	a->skel->rodata->late_ns = a->env.rep.older_than_s * 1e9 > SL_LATE_MIN_NS
+					   ? (uint64_t)(a->env.rep.older_than_s * 1e9) : SL_LATE_MIN_NS;
 	a->skel->rodata->all_fds = a->env.rep.all_fds;
 	a->skel->rodata->have_rdonly_cast = kernel_has_kfunc("bpf_rdonly_cast");
 	set_cgroup_filter(a);
@@ -275,6 +277,7 @@ static int run(struct app *a)
 	fo = (struct fdtab_opts){ .fds_map = bpf_map__fd(a->skel->maps.fds),
 				  .procs_map = bpf_map__fd(a->skel->maps.procs),
 				  .at_exit_map = bpf_map__fd(a->skel->maps.at_exit),
+				  .late_map = bpf_map__fd(a->skel->maps.late),
 				  .on_exit = on_proc_exit, .exit_ctx = a->sites,
 				  .pid = a->env.common.pid, .all_fds = a->env.rep.all_fds,
 				  .cg_rel = a->env.common.cgroup ? a->cg.rel : NULL, .cg_v1 = a->cg.v1,

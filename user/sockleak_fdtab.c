@@ -614,6 +614,43 @@ static bool held_evidence(const struct fdtab *t, const struct sl_proc *p, const 
 	return h->e.v.ts_ns && p->now.exit_ns && p->now.exit_ns - h->e.v.ts_ns >= older_ns;
 }
 
+#define HELD_MAX 4096 /* evidence kept per process (the rest is counted) */
+
+static void held_push(struct sl_proc *p, const struct sl_held *h)
+{
+	if (p->nheld >= HELD_MAX)
+		return;
+	if (p->nheld == p->capheld) {
+		p->capheld = p->capheld ? p->capheld * 2 : 16;
+		p->held = realloc(p->held, p->capheld * sizeof(*p->held));
+		if (!p->held)
+			abort();
+	}
+	p->held[p->nheld++] = *h;
+}
+
+/* Sockets the kernel saw closed after a long CLOSE_WAIT, since the last
+ * report: kept with their process (evidence if it exits). */
+static void load_late(struct fdtab *t)
+{
+	struct late_key *keys;
+	struct late_close *vals;
+	size_t n = map_dump(t->o.late_map, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals);
+
+	for (size_t i = 0; i < n; i++) {
+		struct sl_proc *p = proc_add(t, keys[i].tgid);
+		struct sl_held h = { .e = { .k = { keys[i].tgid, keys[i].fd }, .v = vals[i].v },
+				     .x = vals[i].x, .have_x = true, .late = true,
+				     .close_ns = keys[i].close_ns };
+
+		bpf_map_delete_elem(t->o.late_map, &keys[i]);
+		p->late++;
+		held_push(p, &h);
+	}
+	free(keys);
+	free(vals);
+}
+
 /* The whole thread group is gone and its fds with it. What it held then
  * (the kernel kept the sockets' state at the exit) stays as evidence. */
 static void retire_exited(struct fdtab *t, struct sl_proc *p)
@@ -621,9 +658,6 @@ static void retire_exited(struct fdtab *t, struct sl_proc *p)
 	size_t n;
 	struct fd_entry *e = (struct fd_entry *)fdtab__entries(t, p->tgid, &n);
 
-	p->held = calloc(n + 1, sizeof(*p->held));
-	if (!p->held)
-		abort();
 	for (size_t i = 0; i < n; i++) {
 		struct sl_held h = { .e = e[i] };
 
@@ -640,7 +674,7 @@ static void retire_exited(struct fdtab *t, struct sl_proc *p)
 		p->held_at_exit++;
 		p->cw_at_exit += h.have_x && h.x.state == TCP_ST_CLOSE_WAIT;
 		if (held_evidence(t, p, &h))
-			p->held[p->nheld++] = h;
+			held_push(p, &h);
 	}
 	if ((int64_t)(p->alive_start + p->now.net_peak) > (int64_t)p->peak)
 		p->peak = p->alive_start + p->now.net_peak;
@@ -730,6 +764,7 @@ int fdtab__refresh(struct fdtab *t)
 	for (size_t i = 0; i < t->nprocs; i++)
 		roll_prev(&t->procs[i]);
 	load_procs(t);
+	load_late(t);
 	load_entries(t);
 	for (size_t i = 0; i < t->nprocs; i++) {
 		struct sl_proc *p = &t->procs[i];

@@ -20,8 +20,11 @@ struct fd_entry {
  * leak evidence: in CLOSE_WAIT, or older than --older-than. */
 struct sl_held {
 	struct fd_entry e;
-	struct fd_exit x;        /* the kernel's view at the exit */
+	struct fd_exit x;        /* the kernel's view at the exit (or close) */
 	bool have_x;
+	bool late;               /* closed by the process itself, after sitting in
+				  * CLOSE_WAIT (struct late_close) at close_ns */
+	uint64_t close_ns;
 };
 
 struct sl_proc {
@@ -38,8 +41,9 @@ struct sl_proc {
 	/* At its exit: fds it still held, of them in CLOSE_WAIT, and the
 	 * ones that are leak evidence (kept with their stacks). */
 	uint64_t held_at_exit, cw_at_exit, peak;
-	struct sl_held *held;
-	size_t nheld;
+	uint64_t late;                 /* closes after a long CLOSE_WAIT */
+	struct sl_held *held;          /* evidence: held at the exit, closed late */
+	size_t nheld, capheld;
 	bool exited, gone_from_kernel, shown;
 	/* Computed at each refresh from the live entries. */
 	uint64_t alive, alive_old, alive_prev, alive_start;
@@ -53,7 +57,7 @@ struct sl_proc {
 };
 
 struct fdtab_opts {
-	int fds_map, procs_map, at_exit_map; /* BPF map fds */
+	int fds_map, procs_map, at_exit_map, late_map; /* BPF map fds */
 	/* Called when a process is found exited (its entries retired). */
 	void (*on_exit)(void *ctx, uint32_t tgid);
 	void *exit_ctx;

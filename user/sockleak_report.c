@@ -101,7 +101,7 @@ static void count_close_wait(struct ctx *c, struct sl_proc *p)
 
 	p->close_wait = 0;
 	if (p->exited) {
-		p->close_wait = p->cw_at_exit; /* what it held when it went */
+		p->close_wait = p->cw_at_exit + p->late; /* held until its end */
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -180,6 +180,7 @@ struct ev {
 	bool close_wait;
 	double cw_s;                 /* in CLOSE_WAIT for (-1: since before the trace) */
 	bool by_exit;                /* closed by its process's exit */
+	bool late;                   /* closed by the process, long after the peer */
 	char lbuf[ADDR_LEN], rbuf[ADDR_LEN];
 };
 
@@ -214,11 +215,12 @@ static void ev_live(const struct ctx *c, const struct fd_entry *e, struct ev *v)
 
 static void ev_held(const struct sl_proc *p, const struct sl_held *h, struct ev *v)
 {
-	uint64_t exit_ns = p->now.exit_ns;
+	uint64_t exit_ns = h->late ? h->close_ns : p->now.exit_ns;
 
 	memset(v, 0, sizeof(*v));
 	v->e = &h->e;
-	v->by_exit = true;
+	v->by_exit = !h->late;
+	v->late = h->late;
 	v->age_s = h->e.v.ts_ns && exit_ns ? (exit_ns - h->e.v.ts_ns) / 1e9 : -1;
 	if (!h->have_x || !h->x.family)
 		return;
@@ -243,7 +245,8 @@ static size_t evidence(const struct ctx *c, const struct sl_proc *p, struct ev *
 	for (size_t i = 0; i < n; i++)
 		if (leaked(c, &e[i].v))
 			ev_live(c, &e[i], &v[k++]);
-	for (size_t i = 0; i < p->nheld; i++)
+	/* What it held until the end: evidence once it is gone. */
+	for (size_t i = 0; p->exited && i < p->nheld; i++)
 		ev_held(p, &p->held[i], &v[k++]);
 	*out = v;
 	return k;
@@ -356,6 +359,18 @@ static bool is_leaking(struct ctx *c, struct sl_proc *p)
 	return p->close_wait > 0 || (count_leaked(c, p) > 0 && p->alive > p->alive_start);
 }
 
+/* ", and 12 more in CLOSE_WAIT": sockets held in CLOSE_WAIT that the
+ * process closed itself, long after the peer (a shutdown's cleanup). */
+static const char *late_text(const struct sl_proc *p)
+{
+	static char buf[64];
+
+	if (!p->late)
+		return "";
+	snprintf(buf, sizeof(buf), ", and %llu more in CLOSE_WAIT that", (unsigned long long)p->late);
+	return buf;
+}
+
 static double exit_at_s(const struct ctx *c, const struct sl_proc *p)
 {
 	return p->now.exit_ns > c->t->start_ns ? (p->now.exit_ns - c->t->start_ns) / 1e9 : 0;
@@ -398,11 +413,12 @@ leak:
 		where = term_escape(group_culprit(&groups[i][0]));
 	if (p->exited)
 		r = asprintf(&s, "pid %u (%s) leaked %s until it exited at %.1f s: %llu held at the exit "
-			     "(peak %llu), %llu in CLOSE_WAIT, closed by exit%s%s",
+			     "(peak %llu), %llu in CLOSE_WAIT, closed by exit%s%s%s%s",
 			     p->tgid, comm, what(c), exit_at_s(c, p),
 			     (unsigned long long)p->held_at_exit, (unsigned long long)p->peak,
-			     (unsigned long long)p->cw_at_exit, where ? "; leaked from " : "",
-			     where ? where : "");
+			     (unsigned long long)p->cw_at_exit, late_text(p),
+			     p->late ? " it closed late (at its shutdown or before)" : "",
+			     where ? "; leaked from " : "", where ? where : "");
 	else
 		r = asprintf(&s, "pid %u (%s) leaks %s: %+.1f/s, %llu alive, %llu in CLOSE_WAIT%s%s",
 			     p->tgid, comm, what(c), run_growth(c, p),
@@ -665,9 +681,10 @@ static void print_leaked(struct ctx *c, struct sl_proc *p, struct stack_group *g
 	printf("\npid %u (", p->tgid);
 	print_term(stdout, p->comm, 0);
 	if (p->exited)
-		printf("): exited at %.1f s holding %llu %s (peak %llu), %llu in CLOSE_WAIT: closed by exit\n",
-		       exit_at_s(c, p), (unsigned long long)p->held_at_exit, what(c),
-		       (unsigned long long)p->peak, (unsigned long long)p->cw_at_exit);
+		printf("): exited at %.1f s holding %llu %s (peak %llu), %llu in CLOSE_WAIT: closed by "
+		       "exit%s%s\n", exit_at_s(c, p), (unsigned long long)p->held_at_exit, what(c),
+		       (unsigned long long)p->peak, (unsigned long long)p->cw_at_exit, late_text(p),
+		       p->late ? " it closed late" : "");
 	else
 		printf("): %llu %s alive (peak %llu), %llu older than %g s, %llu in CLOSE_WAIT\n",
 		       (unsigned long long)p->alive, what(c), (unsigned long long)p->peak,
@@ -679,7 +696,8 @@ static void print_leaked(struct ctx *c, struct sl_proc *p, struct stack_group *g
 		if (!shown)
 			printf("  %-6s %-12s %9s  %-24s %-24s %s\n", "FD", "STATE",
 			       p->exited ? "AGE@EXIT" : "AGE", "LOCAL", "REMOTE", "CLOSE_WAIT FOR");
-		printf("  %-6u %-12s %9s  %-24s %-24s ", v[i].e->k.fd, ev_state(&v[i]),
+		printf("  %-6u %-12s %9s  %-24s %-24s ", v[i].e->k.fd,
+		       v[i].late ? "CLOSED LATE" : ev_state(&v[i]),
 		       v[i].age_s >= 0 ? fmt_duration(hb, v[i].age_s) : "before",
 		       v[i].local ? v[i].local : "-", v[i].remote ? v[i].remote : "-");
 		if (v[i].close_wait)
@@ -728,6 +746,7 @@ static void json_evidence(struct ctx *c, struct jw *w, struct sl_proc *p)
 		jw_str(w, "remote", v[i].remote);
 		json_opt_s(w, "close_wait_s", v[i].close_wait ? v[i].cw_s : -1);
 		jw_bool(w, "closed_by_exit", v[i].by_exit);
+		jw_bool(w, "closed_late", v[i].late);
 		json_frames(w, site_of(c, v[i].e));
 		jw_obj_end(w);
 	}
@@ -747,6 +766,7 @@ static void json_closed_by_exit(struct ctx *c, struct jw *w, struct sl_proc *p)
 	jw_double(w, "at_s", exit_at_s(c, p));
 	jw_u64(w, "held", p->held_at_exit);
 	jw_u64(w, "close_wait", p->cw_at_exit);
+	jw_u64(w, "closed_late", p->late);
 	jw_u64(w, "evidence", is_leaking(c, p) ? p->nheld : 0);
 	jw_obj_end(w);
 }

@@ -470,3 +470,69 @@ deep_funcs() { proc_json "$DP" | jq -r '.stacks[0].frames[] | sub("\\+.*"; "")' 
 	[ "$(proc_json "$DP" | jq '.stacks | length')" -eq 1 ]
 	[ "$(proc_json "$DP" | jq '.stacks[0].count')" -eq 50 ]
 }
+
+# need_cmd CMD: skip outside CI when a test's real software is missing.
+need_cmd() {
+	command -v "$1" > /dev/null && return 0
+	[ "${CI:-}" = true ] && { echo "$1 missing (scripts/deps.sh installs it)" >&2; return 1; }
+	skip "$1 not installed"
+}
+
+# fcgi_get QUERY: one request to the pool's persistent.php.
+fcgi_get() {
+	SCRIPT_FILENAME="$ROOT/tests/fixtures/php/persistent.php" REQUEST_METHOD=GET QUERY_STRING="$1" \
+		cgi-fcgi -bind -connect "$T/fpm.sock"
+}
+
+@test "sockleak -c on php-fpm: a recycled worker's persistent CLOSE_WAIT sockets, closed at its shutdown, are evidence" {
+	need_memcg_v1
+	need_cmd php-fpm8.2
+	need_cmd cgi-fcgi
+	CG=$(scratch_memcg php)
+	python3 "$ROOT/tests/workloads/hangup_backend.py" 8 "$T/ports" &
+	PIDS+=($!)
+	wait_for 10 test -s "$T/ports"
+	# One worker that recycles after 8 requests (pm.max_requests), as pools do.
+	cat > "$T/pool.conf" <<-CONF
+	[global]
+	pid = $T/fpm.pid
+	error_log = $T/fpm.log
+	daemonize = no
+	[memscope]
+	user = nobody
+	group = nogroup
+	listen = $T/fpm.sock
+	pm = static
+	pm.max_children = 1
+	pm.max_requests = 8
+	CONF
+	run_in_cgroup "$CG" /usr/sbin/php-fpm8.2 -R -n -y "$T/pool.conf"
+	PIDS+=("$BG_PID")
+	wait_for 20 sh -c "[ \$(wc -l < '$CG/cgroup.procs') -eq 2 ]"
+	start_sockleak -c "$CG" --older-than 0
+	# Seven requests, each leaves a persistent socket to another backend port.
+	for port in $(head -n 7 "$T/ports"); do
+		fcgi_get "$port" | grep -q "ok $port"
+	done
+	worker=$(grep -vx "$BG_PID" "$CG/cgroup.procs")
+	wait_for 10 sh -c "[ \$(ss -tanp state close-wait | grep -c 'pid=$worker,') -eq 7 ]"
+	ss_cw=$(ss -tanp state close-wait | grep -c "pid=$worker,")
+	# A socket is evidence once it sat in CLOSE_WAIT for a second (the
+	# shortest --older-than counts as): a minimum, however slow the host.
+	sleep 1.5
+	# The eighth request recycles the worker: PHP closes its persistent
+	# sockets at shutdown, then the master starts a replacement.
+	fcgi_get "$(sed -n 8p "$T/ports")" > /dev/null
+	wait_for 20 sh -c "! grep -qx '$worker' '$CG/cgroup.procs' && [ \$(wc -l < '$CG/cgroup.procs') -eq 2 ]"
+	kill -INT "$SL"
+	finish_sockleak
+	[ "$(field "$worker" exited)" = true ]
+	[ "$(field "$worker" closed_by_exit.closed_late)" -eq "$ss_cw" ]
+	[ "$(field "$worker" close_wait)" -eq "$ss_cw" ]
+	[ "$(proc_json "$worker" | jq '[.leaked[] | select(.closed_late and .state == "CLOSE_WAIT")] | length')" -eq 7 ]
+	# The creating stack names PHP's C function that opened the socket.
+	proc_json "$worker" | jq -e '.stacks[0].count == 7'
+	proc_json "$worker" | jq -e '.stacks[0].frames | map(select(test("^php_network_connect_socket_to_host\\+"))) | length == 1'
+	jq -e 'select(.type == "summary") | .verdict | test("pid '"$worker"' \\(php-fpm8.2\\) leaked sockets until it exited.*7 more in CLOSE_WAIT that it closed late")' "$T/out.json"
+	jq -e 'select(.type == "summary") | .note | test("-c follows the workers that replace them")' "$T/out.json"
+}
