@@ -429,6 +429,18 @@ static __always_inline void sock_at_exit(struct sock *sk, struct fd_exit *x)
 		x->cw_ns = cw->ts_ns;
 }
 
+/* The TCP state, with a direct load where the kernel allows it: this is
+ * read at every close of a tracked socket, and a probe read costs more
+ * than the rest of the check. */
+static __always_inline int sk_state(struct sock *sk)
+{
+	if (have_rdonly_cast) {
+		sk = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct sock));
+		return sk->__sk_common.skc_state;
+	}
+	return BPF_CORE_READ(sk, __sk_common.skc_state);
+}
+
 /* A socket closed after a long time in CLOSE_WAIT (or one in CLOSE_WAIT
  * since before the trace): keep it, with its state and addresses. */
 static __always_inline void note_late_close(const struct fd_key *k, const struct fd_info *v)
@@ -449,7 +461,7 @@ static __always_inline void note_late_close(const struct fd_key *k, const struct
 		so = BPF_CORE_READ(f, private_data);
 		sk = BPF_CORE_READ(so, sk);
 	}
-	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_CLOSE_WAIT_STATE)
+	if (!sk || sk_state(sk) != TCP_CLOSE_WAIT_STATE)
 		return;
 	lk.close_ns = bpf_ktime_get_ns();
 	sock_at_exit(sk, &lc.x);
