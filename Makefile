@@ -49,7 +49,7 @@ WL_BINS := $(patsubst %.c,$(BUILD)/%,$(WL_SRCS))
 WL_CXX  := $(patsubst %.cpp,$(BUILD)/%,$(wildcard tests/workloads/*.cpp))
 # Variants of a C workload: NAME-nofp (built like distro packages, no frame
 # pointers) and NAME-static (no libc.so, so no uprobes on libc). List them here.
-WL_VARIANTS := leak_mmap-nofp leak_syscall-static leak_deep-nofp leak_new-nofp
+WL_VARIANTS := leak_mmap-nofp leak_syscall-static leak_deep-nofp leak_new-nofp sock_deep-nofp
 WL_EXTRA := $(WL_CXX) $(patsubst %,$(BUILD)/tests/workloads/%,$(WL_VARIANTS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
@@ -114,7 +114,7 @@ $(BUILD)/demo/%: demo/%.c | $(BUILD)/.deps
 $(BUILD)/tests/workloads/%-nofp: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -O2 -g -fomit-frame-pointer -Wall -Wextra $< -o $@ -lpthread
+	$(Q)$(CC) -O2 -g -fomit-frame-pointer -DMEMSCOPE_NOFP -Wall -Wextra $< -o $@ -lpthread
 $(BUILD)/tests/workloads/%-static: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)

@@ -5,6 +5,7 @@
 
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 #include "common.h"
 
 /* Loss counters read by user space through the skeleton's .bss. */
@@ -110,6 +111,55 @@ static __always_inline __u64 fp_step(const __u64 *w, __u32 nwords, __u64 sp, __u
 	}
 	*bp = rec[0];
 	return rec[1];
+}
+
+/* Words of w[from..n) that point into [lo, hi) (the executable's text):
+ * almost always return addresses. The first goes into *first (when it is
+ * 0), every later one is folded into *mix. Without a frame chain they are
+ * what tells the callers of one wrapper apart, at no extra read. */
+static __always_inline void fold_text_words(const __u64 *w, int from, int n, __u64 lo, __u64 hi,
+					    __u64 *first, __u64 *mix)
+{
+	for (int i = from; i < n; i++) {
+		if (w[i] < lo || w[i] >= hi)
+			continue;
+		if (!*first)
+			*first = w[i];
+		else
+			*mix = (*mix << 7 | *mix >> 57) ^ w[i];
+	}
+}
+
+static __always_inline void snap_regs(struct pt_regs *regs, struct user_regs_snap *r)
+{
+	r->ip = PT_REGS_IP(regs);
+	r->sp = PT_REGS_SP(regs);
+	r->bp = PT_REGS_FP(regs);
+#if defined(__TARGET_ARCH_x86)
+	r->bx = regs->bx;
+	r->r12 = regs->r12;
+	r->r13 = regs->r13;
+	r->r14 = regs->r14;
+	r->r15 = regs->r15;
+#else
+	r->bx = r->r12 = r->r13 = r->r14 = r->r15 = 0;
+#endif
+}
+
+/* Copy the user stack from sp upwards into dst (STACK_SNAP_BYTES of room):
+ * the bytes copied, 0 if nothing could be read. Near the top of a stack
+ * the whole read fails (one page is missing), hence the shorter retries. */
+static __always_inline __u32 snap_stack(void *dst, __u64 sp)
+{
+	if (!bpf_probe_read_user(dst, STACK_SNAP_BYTES, (void *)sp))
+		return STACK_SNAP_BYTES;
+	if (!bpf_probe_read_user(dst, 4096, (void *)sp))
+		return 4096;
+	if (!bpf_probe_read_user(dst, 2048, (void *)sp))
+		return 2048;
+	if (!bpf_probe_read_user(dst, 1024, (void *)sp))
+		return 1024;
+	return 0;
 }
 
 #endif

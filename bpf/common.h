@@ -26,4 +26,15 @@ struct cgroup_ids {
 	__u64 v1_memcg_id;
 };
 
+/* A copy of the user stack at a call site seen for the first time, for
+ * DWARF unwinding in user space (user/unwind.h): the bytes above the
+ * stack pointer and the registers of the moment. Registers are x86_64
+ * (zero elsewhere): ip and sp, and the callee-saved ones a caller may keep
+ * its frame base in. */
+#define STACK_SNAP_BYTES 8192
+
+struct user_regs_snap {
+	__u64 ip, sp, bp, bx, r12, r13, r14, r15;
+};
+
 #endif

@@ -159,7 +159,6 @@ static __always_inline void *reserve(__u64 size)
 
 static __always_inline bool send_snapshot(struct pt_regs *regs, __u32 tgid, __s32 id)
 {
-	void *sp = (void *)PT_REGS_SP(regs);
 	struct mm_stack_event *s;
 	__u32 len;
 
@@ -168,15 +167,8 @@ static __always_inline bool send_snapshot(struct pt_regs *regs, __u32 tgid, __s3
 	s = reserve(sizeof(*s));
 	if (!s)
 		return false;
-	if (!bpf_probe_read_user(s->stack, MM_STACK_SNAP, sp))
-		len = MM_STACK_SNAP;
-	else if (!bpf_probe_read_user(s->stack, 4096, sp))
-		len = 4096;
-	else if (!bpf_probe_read_user(s->stack, 2048, sp))
-		len = 2048;
-	else if (!bpf_probe_read_user(s->stack, 1024, sp))
-		len = 1024;
-	else {
+	len = snap_stack(s->stack, PT_REGS_SP(regs));
+	if (!len) {
 		bpf_ringbuf_discard(s, BPF_RB_NO_WAKEUP);
 		count_drop(DROP_STACK);
 		return true;
@@ -185,18 +177,7 @@ static __always_inline bool send_snapshot(struct pt_regs *regs, __u32 tgid, __s3
 	s->tgid = tgid;
 	s->stack_id = id;
 	s->stack_len = len;
-	s->ip = PT_REGS_IP(regs);
-	s->sp = (__u64)sp;
-	s->bp = PT_REGS_FP(regs);
-#if defined(__TARGET_ARCH_x86)
-	s->bx = regs->bx;
-	s->r12 = regs->r12;
-	s->r13 = regs->r13;
-	s->r14 = regs->r14;
-	s->r15 = regs->r15;
-#else
-	s->bx = s->r12 = s->r13 = s->r14 = s->r15 = 0;
-#endif
+	snap_regs(regs, &s->regs);
 	/* 8 KiB each: a burst of new sites (a program starting) must not fill
 	 * the ring between two polls and cost mapping records. */
 	bpf_ringbuf_submit(s, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > SNAP_WAKE_BYTES
@@ -219,23 +200,14 @@ static __always_inline bool send_snapshot(struct pt_regs *regs, __u32 tgid, __s3
 static __always_inline void site_text_words(const __u64 *w, struct site_key *k)
 {
 	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
-	__u64 lo, hi, mix = 0;
+	__u64 mix = 0;
 
 	if (!mm)
 		return;
-	lo = mm->start_code;
-	hi = mm->end_code;
 	/* Wrappers nest (sdsnewlen -> s_malloc -> zmalloc): keep the first
 	 * text word and fold in every later one, so callers that part
 	 * further up still get sites of their own. */
-	for (int i = 1; i < SITE_WINDOW; i++) {
-		if (w[i] < lo || w[i] >= hi)
-			continue;
-		if (!k->up1)
-			k->up1 = w[i];
-		else
-			mix = (mix << 7 | mix >> 57) ^ w[i];
-	}
+	fold_text_words(w, 1, SITE_WINDOW, mm->start_code, mm->end_code, &k->up1, &mix);
 	k->up2 = mix;
 }
 

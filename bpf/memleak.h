@@ -17,20 +17,19 @@
 
 /* Bytes of user stack copied per snapshot; shorter copies are retried
  * near the top of a stack (a read fails whole if one page is missing). */
-#define MM_STACK_SNAP 8192
+#define MM_STACK_SNAP STACK_SNAP_BYTES
 
 /* The user registers and the stack above the stack pointer at a call site
  * seen for the first time (a miss of the BPF call-site cache), for DWARF
- * unwinding in user space. It names the stack the same way the records of
- * that site do: stack_id plus the word at the stack pointer, which is
- * stack[0..8) (ret_addr). Registers are x86_64 (zero elsewhere): ip and
- * sp, and the callee-saved ones a caller may keep its frame base in. */
+ * unwinding in user space (see struct user_regs_snap). It names the stack
+ * the same way the records of that site do: stack_id plus the word at the
+ * stack pointer, which is stack[0..8) (ret_addr). */
 struct mm_stack_event {
 	__u32 type;
 	__u32 tgid;
 	__s32 stack_id;
 	__u32 stack_len;  /* bytes of stack[] copied from sp upwards */
-	__u64 ip, sp, bp, bx, r12, r13, r14, r15;
+	struct user_regs_snap regs;
 	__u8 stack[MM_STACK_SNAP];
 };
 

@@ -8,6 +8,7 @@
 #include "common.bpf.h"
 #include "sockleak.h"
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
 
 /* 6.2+: lets a plain pointer be read with direct loads. Weak, and only
  * called when user space found it in the kernel's BTF. */
@@ -20,6 +21,11 @@ const volatile __u32 self_tgid = 0;     /* sockleak itself: never tracked */
 const volatile bool want_stacks = true; /* capture the creating stack */
 const volatile bool all_fds = false;    /* --all-fds: kinds other than sockets */
 const volatile bool have_rdonly_cast = false;
+/* Send the stack above sp with each new call site (--stack-mode auto,
+ * dwarf): user space unwinds it with the binaries' CFI. */
+const volatile bool stack_snapshots = true;
+/* A close after this long in CLOSE_WAIT is kept as evidence (`late`). */
+const volatile __u64 late_ns = SL_LATE_MIN_NS;
 /* -c: only processes in this cgroup or below it, decided once per process
  * (at its first fd): on cgroup2 by ancestor id at a depth, or in the v1
  * memory hierarchy by walking up from the task's memory cgroup. */
@@ -28,6 +34,7 @@ const volatile __u32 targ_cg2_level = 0;
 const volatile __u64 targ_memcg_id = 0;
 
 #define TCP_CLOSE_WAIT_STATE 8
+#define AF_INET6_NR 10
 #define EEXIST_ERR 17
 #define CLOSE_RANGE_CLOEXEC_FLAG (1U << 2)
 #define F_DUPFD_CMD 0
@@ -61,17 +68,47 @@ struct {
  * site is the user ip, the caller found at the sp and the next two return
  * addresses of the frame chain: equal sites with different deeper stacks
  * would need the same three innermost callers. (Not the frame pointer
- * itself: code built without one keeps any value in that register.) */
+ * itself: code built without one keeps any value in that register.)
+ * Without a chain, ret2 folds the executable's text words of the window. */
 struct site_key {
 	__u32 tgid, pad;
 	__u64 ip, caller, ret1, ret2;
+};
+struct site_val {
+	__u64 site;
+	__s32 stack_id;
+	__u32 pad;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, struct site_key);
-	__type(value, __s32);
+	__type(value, struct site_val);
 } sites SEC(".maps");
+
+/* New call sites for user space (sl_site_event, 8 KiB each with a stack
+ * copy). A full ring costs nothing but a retry: the site is not cached
+ * and its next call sends again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 2 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_LATE);
+	__type(key, struct late_key);
+	__type(value, struct late_close);
+} late SEC(".maps");
+
+/* Sockets open at their process's exit, with what the kernel knew of
+ * them then (user space takes them at its next report). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SL_MAX_AT_EXIT);
+	__type(key, struct fd_key);
+	__type(value, struct fd_exit);
+} at_exit SEC(".maps");
 
 /* Syscall arguments kept from entry to exit, per thread. */
 struct pending {
@@ -193,14 +230,68 @@ static __always_inline void file_ids(struct file *f, __u16 kind, struct fd_info 
  * The creating stack (deduplicated by call site) and caller. The task,
  * its mm and its saved registers are read with direct (BTF) loads: a
  * BPF_CORE_READ is a helper call per field. */
-static __always_inline __s32 user_stack(void *ctx, __u32 tgid, __u64 *caller)
+static __always_inline __u64 site_hash(const struct site_key *k)
+{
+	__u64 h = k->ip;
+
+	h = (h ^ k->caller) * 0x9e3779b97f4a7c15ULL;
+	h = (h ^ k->ret1) * 0x9e3779b97f4a7c15ULL;
+	h = (h ^ k->ret2) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+/* Tell user space about a new call site, with a stack snapshot in DWARF
+ * mode. False if the ring buffer is full: the site is then not cached,
+ * and its next call tries again. */
+static __always_inline bool send_site(struct pt_regs *regs, __u32 tgid, const struct site_val *sv,
+				      __u64 caller)
+{
+	struct sl_site_event *e;
+	__u32 len = 0;
+
+	if (stack_snapshots) {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (e)
+			len = snap_stack(e->stack, PT_REGS_SP(regs));
+	} else {
+		e = bpf_ringbuf_reserve(&events, SL_SITE_EVENT_HEAD, 0);
+	}
+	if (!e) {
+		count_drop(DROP_RINGBUF);
+		return false;
+	}
+	if (stack_snapshots && !len)
+		count_drop(DROP_STACK);
+	e->type = SL_EV_SITE;
+	e->tgid = tgid;
+	e->stack_id = sv->stack_id;
+	e->stack_len = len;
+	e->site = sv->site;
+	e->caller = caller;
+	snap_regs(regs, &e->regs);
+	bpf_ringbuf_submit(e, 0);
+	return true;
+}
+
+/* The creating caller. glibc's syscall wrappers (socket, accept when
+ * single-threaded, ...) are leaf functions that keep no frame, so a frame
+ * pointer walk skips the function that called them: its return address
+ * is the word at the user sp, or a few words above it when the wrapper
+ * spilled registers. Take the first word pointing into the main
+ * executable's code; user space adds it when the walk lacks it.
+ *
+ * The creating stack (deduplicated by call site) and caller. The task,
+ * its mm and its saved registers are read with direct (BTF) loads: a
+ * BPF_CORE_READ is a helper call per field. */
+static __always_inline void user_stack(void *ctx, __u32 tgid, struct fd_info *v)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
 	struct site_key k = { .tgid = tgid };
 	__u64 w[SL_STACK_WINDOW] = {};
-	__u64 start, end, sp, bp;
-	__s32 id, *cached;
+	__u64 start, end, sp, bp, first = 0;
+	struct site_val sv = {}, *cached;
+	long id;
 
 	start = t->mm->start_code;
 	end = t->mm->end_code;
@@ -215,27 +306,48 @@ static __always_inline __s32 user_stack(void *ctx, __u32 tgid, __u64 *caller)
 				break;
 			}
 	}
-	*caller = k.caller;
 	k.ret1 = fp_step(w, SL_STACK_WINDOW, sp, &bp);
 	if (bp)
 		k.ret2 = fp_step(w, SL_STACK_WINDOW, sp, &bp);
+	if (!k.ret1)
+		fold_text_words(w, 0, SL_STACK_WINDOW, start, end, &first, &k.ret2);
+	v->caller = k.caller;
 	cached = bpf_map_lookup_elem(&sites, &k);
-	if (cached)
-		return *cached;
+	if (cached) {
+		v->stack_id = cached->stack_id;
+		v->site = cached->site;
+		return;
+	}
 	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	if (id < 0)
 		count_drop(DROP_STACK);
-	else
-		bpf_map_update_elem(&sites, &k, &id, BPF_ANY);
-	return id;
+	sv.stack_id = id < 0 ? -1 : id;
+	sv.site = site_hash(&k);
+	v->stack_id = sv.stack_id;
+	v->site = sv.site;
+	if (send_site(regs, tgid, &sv, k.caller))
+		bpf_map_update_elem(&sites, &k, &sv, BPF_ANY);
 }
 
-static __always_inline void count_close(__u32 tgid, __u16 kind)
+/* A tracked fd went away. Closes of fds that were open before the trace
+ * are counted apart: they are not among the ones created. */
+/* The net count of tracked fds and its peak (threads race on the peak:
+ * at worst it misses an increment). */
+static __always_inline void count_net(struct proc_stats *p, __s64 d)
 {
-	struct proc_stats *p = bpf_map_lookup_elem(&procs, &tgid);
+	__s64 n = __sync_fetch_and_add(&p->net, d) + d;
 
-	if (p)
-		__sync_fetch_and_add(&p->closed[kind < FDK_MAX ? kind : FDK_OTHER], 1);
+	if (n > p->net_peak)
+		p->net_peak = n;
+}
+
+static __always_inline void count_closed(struct proc_stats *p, const struct fd_info *v)
+{
+	count_net(p, -1);
+	if (v->how == HOW_BASELINE)
+		__sync_fetch_and_add(&p->closed_baseline, 1);
+	else
+		__sync_fetch_and_add(&p->closed[v->kind < FDK_MAX ? v->kind : FDK_OTHER], 1);
 }
 
 /* Store a new entry; an fd already tracked means its previous file was
@@ -251,7 +363,7 @@ static __always_inline void put_fd(__u32 tgid, __u32 fd, struct fd_info *v,
 	if (err == -EEXIST_ERR) {
 		old = bpf_map_lookup_elem(&fds, &k);
 		if (old) {
-			__sync_fetch_and_add(&p->closed[old->kind < FDK_MAX ? old->kind : FDK_OTHER], 1);
+			count_closed(p, old);
 			__sync_fetch_and_add(&p->reused, 1);
 		}
 		err = bpf_map_update_elem(&fds, &k, v, BPF_ANY);
@@ -260,6 +372,7 @@ static __always_inline void put_fd(__u32 tgid, __u32 fd, struct fd_info *v,
 		count_drop(DROP_MAP_FULL);
 		return;
 	}
+	count_net(p, 1);
 	if (v->how == HOW_INHERIT)
 		__sync_fetch_and_add(&p->inherited, 1);
 	else
@@ -285,28 +398,98 @@ static __always_inline void new_fd(void *ctx, long fd, __u16 kind, __u16 how)
 	f = fd_file(fd);
 	if (f)
 		file_ids(f, kind, &v);
-	v.stack_id = want_stacks ? user_stack(ctx, tgid, &v.caller) : -1;
+	v.stack_id = -1;
+	if (want_stacks)
+		user_stack(ctx, tgid, &v);
 	put_fd(tgid, fd, &v, p);
 }
 
-/* The fd went away (close, dup2 over it, close_range). */
+/* What the kernel knows of a socket now (at its process's exit, or just
+ * before a close). */
+static __always_inline void sock_at_exit(struct sock *sk, struct fd_exit *x)
+{
+	__u64 key = (__u64)sk;
+	struct cw_info *cw;
+
+	x->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	x->proto = BPF_CORE_READ(sk, sk_protocol);
+	if (x->proto == IPPROTO_TCP)
+		x->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	x->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	x->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (x->family == AF_INET6_NR) {
+		BPF_CORE_READ_INTO(&x->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&x->raddr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)x->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)x->raddr, sk, __sk_common.skc_daddr);
+	}
+	cw = bpf_map_lookup_elem(&closewait, &key);
+	if (cw)
+		x->cw_ns = cw->ts_ns;
+}
+
+/* The TCP state, with a direct load where the kernel allows it: this is
+ * read at every close of a tracked socket, and a probe read costs more
+ * than the rest of the check. */
+static __always_inline int sk_state(struct sock *sk)
+{
+	if (have_rdonly_cast) {
+		sk = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct sock));
+		return sk->__sk_common.skc_state;
+	}
+	return BPF_CORE_READ(sk, __sk_common.skc_state);
+}
+
+/* A socket closed after a long time in CLOSE_WAIT (or one in CLOSE_WAIT
+ * since before the trace): keep it, with its state and addresses. */
+static __always_inline void note_late_close(const struct fd_key *k, const struct fd_info *v)
+{
+	struct sock *sk = (struct sock *)v->sk;
+	struct late_key lk = { .tgid = k->tgid, .fd = k->fd };
+	struct late_close lc = {};
+	struct socket *so;
+	struct file *f;
+
+	if (v->kind != FDK_SOCKET)
+		return;
+	if (!sk) {
+		/* Found in /proc (before the trace): the fd is still open here. */
+		f = fd_file(k->fd);
+		if (!f || (v->ino && BPF_CORE_READ(f, f_inode, i_ino) != v->ino))
+			return;
+		so = BPF_CORE_READ(f, private_data);
+		sk = BPF_CORE_READ(so, sk);
+	}
+	if (!sk || sk_state(sk) != TCP_CLOSE_WAIT_STATE)
+		return;
+	lk.close_ns = bpf_ktime_get_ns();
+	sock_at_exit(sk, &lc.x);
+	if (lc.x.cw_ns && lk.close_ns - lc.x.cw_ns < late_ns)
+		return; /* closed soon after the peer: the normal case */
+	lc.v = *v;
+	if (bpf_map_update_elem(&late, &lk, &lc, BPF_ANY))
+		count_drop(DROP_MAP_FULL);
+}
+
+/* The fd went away (close, dup2 over it, close_range). The close of an
+ * untracked fd (the common case) costs one hash miss. */
 static __always_inline void drop_fd(__u32 tgid, __u32 fd)
 {
 	struct fd_key k = { .tgid = tgid, .fd = fd };
-	struct fd_info *v;
+	struct fd_info *v, old;
+	struct proc_stats *p;
 
-	if (!all_fds) {
-		/* Sockets only: the kind is known, one hash op decides. */
-		if (bpf_map_delete_elem(&fds, &k) == 0)
-			count_close(tgid, FDK_SOCKET);
-		return;
-	}
 	v = bpf_map_lookup_elem(&fds, &k);
 	if (!v)
 		return;
-	__u16 kind = v->kind;
-	if (bpf_map_delete_elem(&fds, &k) == 0)
-		count_close(tgid, kind);
+	old = *v;
+	if (bpf_map_delete_elem(&fds, &k))
+		return; /* another thread's close of the same fd won */
+	note_late_close(&k, &old);
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	if (p)
+		count_closed(p, &old);
 }
 
 /* newfd is a copy of oldfd (dup family): same file, same kind. */
@@ -329,7 +512,7 @@ static __always_inline void dup_fd(void *ctx, __u32 oldfd, long newfd)
 	v.ts_ns = bpf_ktime_get_ns();
 	v.how = HOW_DUP;
 	if (want_stacks)
-		v.stack_id = user_stack(ctx, tgid, &v.caller);
+		user_stack(ctx, tgid, &v);
 	put_fd(tgid, newfd, &v, p);
 }
 
@@ -576,23 +759,59 @@ int BPF_PROG(fork_raw, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-/* The fd table goes with the last thread: mark the process, user space
- * drops its entries (they are not leaks) at the next report. */
+struct exit_ctx {
+	__u32 tgid;
+	struct fdtable *fdt;
+};
+
+static long exit_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v, struct exit_ctx *c)
+{
+	struct fdtable *fdt = c->fdt; /* a local: CO-RE must not relocate exit_ctx */
+	struct fd_exit x = {};
+	struct file **arr, *f = NULL;
+	struct socket *so;
+	struct sock *sk;
+
+	if (k->tgid != c->tgid || v->kind != FDK_SOCKET)
+		return 0;
+	if (k->fd < BPF_CORE_READ(fdt, max_fds)) {
+		arr = BPF_CORE_READ(fdt, fd);
+		bpf_probe_read_kernel(&f, sizeof(f), &arr[k->fd]);
+	}
+	if (!f || (v->ino && BPF_CORE_READ(f, f_inode, i_ino) != v->ino))
+		return 0;
+	so = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(so, sk);
+	if (sk)
+		sock_at_exit(sk, &x);
+	if (bpf_map_update_elem(&at_exit, k, &x, BPF_ANY))
+		count_drop(DROP_MAP_FULL);
+	return 0;
+}
+
+/* The fd table goes with the last thread, right after this tracepoint
+ * (exit_files follows it): mark the process, and keep what its sockets
+ * were (state, addresses) for the report, since the exit is about to
+ * close them and /proc forgets them with the process. */
 SEC("tracepoint/sched/sched_process_exit")
 int proc_exit(void *ctx)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct exit_ctx c = { .tgid = bpf_get_current_pid_tgid() >> 32 };
 	struct proc_stats *p;
 
-	if (skip_tgid(tgid))
+	if (skip_tgid(c.tgid))
 		return 0;
 	/* signal->live is decremented before this tracepoint fires. */
 	if (BPF_CORE_READ(t, signal, live.counter) != 0)
 		return 0;
-	p = bpf_map_lookup_elem(&procs, &tgid);
-	if (p)
-		p->exit_ns = bpf_ktime_get_ns();
+	p = bpf_map_lookup_elem(&procs, &c.tgid);
+	if (!p)
+		return 0;
+	c.fdt = BPF_CORE_READ(t, files, fdt);
+	if (c.fdt)
+		bpf_for_each_map_elem(&fds, exit_one, &c, 0);
+	p->exit_ns = bpf_ktime_get_ns();
 	return 0;
 }
 

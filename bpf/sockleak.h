@@ -33,7 +33,8 @@
 #define HOW_ACCEPT   1
 #define HOW_DUP      2  /* dup, dup2, dup3, fcntl F_DUPFD */
 #define HOW_INHERIT  3  /* copied to a child at fork */
-#define HOW_BASELINE 4  /* found in /proc (before start, or unhooked path) */
+#define HOW_BASELINE 4  /* in /proc before the trace started */
+#define HOW_FOUND    5  /* found in /proc later: made by a path not hooked */
 
 struct fd_key {
 	__u32 tgid;
@@ -45,6 +46,7 @@ struct fd_info {
 	__u64 ino;        /* inode of the open file (socket:[ino] in /proc) */
 	__u64 sk;         /* struct sock *, sockets only: matches CLOSE_WAIT */
 	__u64 caller;     /* return address found at the user sp (see bpf) */
+	__u64 site;       /* the creating call site (a hash, as in sl_site_event) */
 	__s32 stack_id;   /* user stack in `stacks`, <0 when none */
 	__u16 kind;       /* FDK_* */
 	__u16 how;        /* HOW_* */
@@ -54,9 +56,13 @@ struct fd_info {
 struct proc_stats {
 	__u64 created[FDK_MAX];
 	__u64 closed[FDK_MAX];   /* close, close_range, dup2 over, reuse */
+	__u64 closed_baseline;   /* ... of those, fds open before the trace */
 	__u64 inherited;         /* fds copied from the parent at fork */
 	__u64 reused;            /* fd reappeared while tracked: released unseen */
 	__u64 exit_ns;           /* whole thread group exited (0: alive) */
+	/* Tracked fds created minus closed since the trace began, and its
+	 * highest value: the peak is the start count plus net_peak. */
+	__s64 net, net_peak;
 	/* The cgroups (struct cgroup_ids), read in the kernel at the first
 	 * tracked fd of the process and again at each exec, so that an exited
 	 * process still shows them; user space maps them to paths. */
@@ -84,6 +90,54 @@ struct sk_owner {
 };
 #define SKO_RELEASED 1
 #define SKO_FREED    2
+
+/* A socket still open when its process exited (the exit closed it), as
+ * the kernel had it at the exit: the state and addresses that /proc no
+ * longer shows once the process is gone. Kept in `at_exit` by fd. */
+struct fd_exit {
+	__u64 cw_ns;             /* entered CLOSE_WAIT (0: before the trace, or not) */
+	__u16 lport, rport;      /* host order */
+	__u8 state;              /* TCP state (TCP_ST_* numbering); 0 not TCP */
+	__u8 family;             /* AF_INET, AF_INET6 */
+	__u8 proto;              /* IPPROTO_* */
+	__u8 pad;
+	__u8 laddr[16], raddr[16];
+};
+#define SL_MAX_AT_EXIT 65536
+
+/* A socket closed after sitting in CLOSE_WAIT for --older-than (at least
+ * SL_LATE_MIN_NS): the peer had hung up long before. A pooled worker that
+ * keeps such sockets and closes them at its shutdown (php-fpm's
+ * persistent sockets at pm.max_requests) leaves this trace of its leak.
+ * Keyed by owner, fd and close time; user space takes them at each report. */
+#define SL_LATE_MIN_NS 1000000000ULL
+#define SL_MAX_LATE    16384
+struct late_key {
+	__u32 tgid;
+	__u32 fd;
+	__u64 close_ns;
+};
+struct late_close {
+	struct fd_info v;
+	struct fd_exit x;        /* the socket just before the close */
+};
+
+/* Ring-buffer record: a call site seen for the first time (a miss of the
+ * BPF call-site cache), so that user space symbolizes its stack while the
+ * process is alive; with DWARF stack mode, the user registers and a copy
+ * of the stack above sp as well (stack_len 0 otherwise). */
+#define SL_EV_SITE 1
+struct sl_site_event {
+	__u32 type;              /* SL_EV_SITE */
+	__u32 tgid;
+	__s32 stack_id;          /* frame-pointer walk in `stacks`, <0 none */
+	__u32 stack_len;         /* bytes of stack[] */
+	__u64 site;
+	__u64 caller;
+	struct user_regs_snap regs;
+	__u8 stack[STACK_SNAP_BYTES];
+};
+#define SL_SITE_EVENT_HEAD (sizeof(struct sl_site_event) - STACK_SNAP_BYTES)
 
 /* A TCP socket entering CLOSE_WAIT (peer closed, we did not). */
 struct cw_info {

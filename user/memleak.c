@@ -113,14 +113,11 @@ static uint64_t argp_size(struct argp_state *st, const char *what, const char *a
 
 static enum stack_mode parse_stack_mode(struct argp_state *st, const char *arg)
 {
-	if (!strcmp(arg, "auto"))
-		return STACK_AUTO;
-	if (!strcmp(arg, "fp"))
-		return STACK_FP;
-	if (!strcmp(arg, "dwarf"))
-		return STACK_DWARF;
-	argp_error(st, "invalid --stack-mode '%s' (fp, dwarf or auto)", arg);
-	return STACK_AUTO;
+	enum stack_mode m = STACK_AUTO;
+
+	if (stack_mode_parse(arg, &m))
+		argp_error(st, "invalid --stack-mode '%s' (fp, dwarf or auto)", arg);
+	return m;
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *st)

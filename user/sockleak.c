@@ -24,17 +24,22 @@
 #include "sockleak.skel.h"
 #include "sockleak_fdtab.h"
 #include "sockleak_report.h"
+#include "sockleak_sites.h"
 
 #define DEFAULT_TOP 20
 #define DEFAULT_OLDER_S 5.0
+#define DEFAULT_FRAMES 24
 
-enum { OPT_OLDER = 1000, OPT_ALL_FDS, OPT_BY_CGROUP, OPT_NO_STACKS, OPT_MAX_FDS, OPT_KERNEL_SOCKETS };
+enum { OPT_OLDER = 1000, OPT_ALL_FDS, OPT_BY_CGROUP, OPT_NO_STACKS, OPT_MAX_FDS, OPT_KERNEL_SOCKETS,
+       OPT_STACK_MODE, OPT_FRAMES };
 
 struct env {
 	struct common_opts common;
 	struct sl_report_opts rep;
 	bool no_stacks;
 	uint64_t max_fds;
+	enum stack_mode stack_mode;
+	int frames;
 };
 
 struct app {
@@ -42,6 +47,8 @@ struct app {
 	struct cgroup_target cg;
 	struct sockleak *skel;
 	struct fdtab *tab;
+	struct sl_sites *sites;
+	struct ring_buffer *rb;
 	struct bpf_link *sk_links[2];  /* --kernel-sockets: create, release */
 };
 
@@ -63,6 +70,8 @@ static const struct argp_option options[] = {
 	{ "by-cgroup", OPT_BY_CGROUP, NULL, 0, "Roll the rows up per cgroup", 0 },
 	{ "top", 'n', "N", 0, "Rows shown (default 20)", 0 },
 	{ "no-stacks", OPT_NO_STACKS, NULL, 0, "Do not capture creating call stacks (cheaper)", 0 },
+	{ "stack-mode", OPT_STACK_MODE, "MODE", 0, STACK_MODE_HELP, 0 },
+	{ "frames", OPT_FRAMES, "N", 0, "Frames kept per creating stack (default 24)", 0 },
 	{ "max-fds", OPT_MAX_FDS, "N", 0, "Live fds tracked system-wide (default 131072)", 0 },
 	{ "kernel-sockets", OPT_KERNEL_SOCKETS, NULL, 0,
 	  "Follow inet sockets in the kernel too (cgroup/sock_create, sock_release): freed or "
@@ -83,6 +92,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	case OPT_NO_STACKS: e->no_stacks = true; break;
 	case OPT_MAX_FDS: e->max_fds = argp_u64(st, "--max-fds", arg, 1024, 1 << 26); break;
 	case OPT_KERNEL_SOCKETS: e->rep.kernel_sockets = true; break;
+	case OPT_STACK_MODE:
+		if (stack_mode_parse(arg, &e->stack_mode))
+			argp_error(st, "invalid --stack-mode '%s' (fp, dwarf or auto)", arg);
+		break;
+	case OPT_FRAMES: e->frames = argp_u64(st, "--frames", arg, 1, 127); break;
 	case ARGP_KEY_ARG: argp_error(st, "unexpected argument '%s'", arg); break;
 	default: return ARGP_ERR_UNKNOWN;
 	}
@@ -202,6 +216,9 @@ static int open_and_load(struct app *a)
 	a->skel->rodata->targ_tgid = a->env.common.pid;
 	a->skel->rodata->self_tgid = getpid();
 	a->skel->rodata->want_stacks = !a->env.no_stacks;
+	a->skel->rodata->stack_snapshots = !a->env.no_stacks && a->env.stack_mode != STACK_FP;
+	a->skel->rodata->late_ns = a->env.rep.older_than_s * 1e9 > SL_LATE_MIN_NS
+					   ? (uint64_t)(a->env.rep.older_than_s * 1e9) : SL_LATE_MIN_NS;
 	a->skel->rodata->all_fds = a->env.rep.all_fds;
 	a->skel->rodata->have_rdonly_cast = kernel_has_kfunc("bpf_rdonly_cast");
 	set_cgroup_filter(a);
@@ -225,6 +242,26 @@ static int on_interval(void *ctx)
 	return 0;
 }
 
+static void on_proc_exit(void *ctx, uint32_t tgid)
+{
+	sl_sites__forget_proc(ctx, tgid);
+}
+
+/* Call sites are symbolized as they come, while their process lives. */
+static int open_sites(struct app *a)
+{
+	struct sl_sites_opts so = { .stacks_map = bpf_map__fd(a->skel->maps.stacks),
+				    .mode = a->env.stack_mode, .max_frames = a->env.frames };
+
+	a->sites = sl_sites__new(&so);
+	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events), sl_sites__on_event, a->sites, NULL);
+	if (!a->rb) {
+		bpf_explain("cannot open the ring buffer", -errno);
+		return -1;
+	}
+	return 0;
+}
+
 static int run(struct app *a)
 {
 	struct fdtab_opts fo;
@@ -234,10 +271,14 @@ static int run(struct app *a)
 				.on_interval = on_interval, .ctx = a };
 	int err;
 
-	if (open_and_load(a))
+	if (open_and_load(a) || open_sites(a))
 		return 1;
+	lo.rb = a->rb;
 	fo = (struct fdtab_opts){ .fds_map = bpf_map__fd(a->skel->maps.fds),
 				  .procs_map = bpf_map__fd(a->skel->maps.procs),
+				  .at_exit_map = bpf_map__fd(a->skel->maps.at_exit),
+				  .late_map = bpf_map__fd(a->skel->maps.late),
+				  .on_exit = on_proc_exit, .exit_ctx = a->sites,
 				  .pid = a->env.common.pid, .all_fds = a->env.rep.all_fds,
 				  .cg_rel = a->env.common.cgroup ? a->cg.rel : NULL, .cg_v1 = a->cg.v1,
 				  .kernel_sockets = a->env.rep.kernel_sockets,
@@ -258,7 +299,7 @@ static int run(struct app *a)
 	/* Catch what was opened between the /proc scan and the attach. */
 	fdtab__refresh(a->tab);
 	a->tab->start_ns = a->tab->now_ns;
-	a->env.rep.stacks_map = bpf_map__fd(a->skel->maps.stacks);
+	a->env.rep.sites = a->sites;
 	a->env.rep.cw_map = bpf_map__fd(a->skel->maps.closewait);
 	a->env.rep.drops = (const uint64_t *)a->skel->bss->drops;
 	if (a->env.common.pid)
@@ -268,6 +309,7 @@ static int run(struct app *a)
 		out_ready("%s of every process... Ctrl-C to stop.", a->env.rep.all_fds ? "fds" : "sockets");
 	if (loop_run(&lo) == LOOP_ERROR)
 		warn_msg("the run loop failed: %s", strerror(errno));
+	ring_buffer__consume(a->rb); /* the last sites, before their processes go */
 	sl_report_final(a->tab, &a->env.rep);
 	return 0;
 }
@@ -296,6 +338,7 @@ int main(int argc, char **argv)
 	int status = 1;
 
 	a.env.rep = (struct sl_report_opts){ .top = DEFAULT_TOP, .older_than_s = DEFAULT_OLDER_S };
+	a.env.frames = DEFAULT_FRAMES;
 	cli_select(CLI_PID | CLI_CGROUP | CLI_INTERVAL | CLI_DURATION);
 	if (argp_parse(&argp, argc, argv, 0, NULL, &a.env))
 		return 1;
@@ -307,6 +350,8 @@ int main(int argc, char **argv)
 		status = run(&a);
 	}
 	fdtab__free(a.tab);
+	ring_buffer__free(a.rb);
+	sl_sites__free(a.sites);
 	for (int i = 0; i < 2; i++)
 		bpf_link__destroy(a.sk_links[i]);
 	sockleak__destroy(a.skel);

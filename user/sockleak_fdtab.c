@@ -9,6 +9,7 @@
 
 #include "procfs.h"
 #include "sockleak_fdtab.h"
+#include "sockleak_tcp.h"
 
 static const char *const kind_names[FDK_MAX] = {
 	"socket", "file", "pipe", "eventfd", "epoll", "timerfd", "signalfd",
@@ -83,6 +84,16 @@ uint64_t sl_closed(const struct fdtab *t, const struct sl_proc *p)
 	return sum_kinds(t, p->now.closed) + p->gone + p->closed_exec + p->closed_exit;
 }
 
+uint64_t sl_closed_pre(const struct sl_proc *p)
+{
+	return p->now.closed_baseline + p->pre_closed;
+}
+
+uint64_t sl_closed_pre_prev(const struct sl_proc *p)
+{
+	return p->prev.closed_baseline + p->prev_pre_closed;
+}
+
 uint64_t sl_created_prev(const struct fdtab *t, const struct sl_proc *p)
 {
 	return sum_kinds(t, p->prev.created) + p->prev.inherited + p->prev_found;
@@ -106,6 +117,7 @@ struct fdtab *fdtab__new(const struct fdtab_opts *o)
 
 static void proc_free(struct sl_proc *p)
 {
+	free(p->held);
 	free(p->cgroup);
 	free(p->cg_v2);
 	free(p->cg_v1);
@@ -479,7 +491,9 @@ static int reconcile_pid(struct fdtab *t, struct sl_proc *p, enum why why,
 		if (e && (!f || e->k.fd <= f->fd)) {
 			/* Tracked but not (or no longer the same) in /proc. */
 			if (retire(t, e, scan_ns)) {
-				if (exec)
+				if (e->v.how == HOW_BASELINE)
+					p->pre_closed++;
+				else if (exec)
 					p->closed_exec++;
 				else
 					p->gone++;
@@ -491,7 +505,8 @@ static int reconcile_pid(struct fdtab *t, struct sl_proc *p, enum why why,
 		}
 		/* In /proc but not tracked: before start, or an unhooked path. */
 		struct fd_entry ne = { .k = { p->tgid, f->fd },
-				       .v = { .ino = f->ino, .stack_id = -1, .kind = f->kind, .how = HOW_BASELINE } };
+				       .v = { .ino = f->ino, .stack_id = -1, .kind = f->kind,
+					     .how = why == WHY_BASELINE ? HOW_BASELINE : HOW_FOUND } };
 		if (!bpf_map_update_elem(t->o.fds_map, &ne.k, &ne.v, BPF_NOEXIST)) {
 			if (why == WHY_BASELINE) {
 				p->baseline++;
@@ -548,6 +563,7 @@ int fdtab__baseline(struct fdtab *t)
 
 		merge_added(t, add, nadd);
 		free(add);
+		p->alive_start = p->baseline;
 		return err;
 	}
 	npids = proc_pids(&pids);
@@ -584,22 +600,93 @@ int fdtab__baseline(struct fdtab *t)
 	return 0;
 }
 
-/* The whole thread group is gone: its fds went with it, not leaks. */
+/* An fd held until the exit is evidence when it sat in CLOSE_WAIT or was
+ * older than --older-than then (created during the trace; a listener is
+ * long-lived by design). */
+static bool held_evidence(const struct fdtab *t, const struct sl_proc *p, const struct sl_held *h)
+{
+	uint64_t older_ns = t->o.older_than_s * 1e9;
+
+	if (h->have_x && h->x.state == TCP_ST_CLOSE_WAIT)
+		return true;
+	if (h->have_x && h->x.state == TCP_ST_LISTEN)
+		return false;
+	return h->e.v.ts_ns && p->now.exit_ns && p->now.exit_ns - h->e.v.ts_ns >= older_ns;
+}
+
+#define HELD_MAX 4096 /* evidence kept per process (the rest is counted) */
+
+static void held_push(struct sl_proc *p, const struct sl_held *h)
+{
+	if (p->nheld >= HELD_MAX)
+		return;
+	if (p->nheld == p->capheld) {
+		p->capheld = p->capheld ? p->capheld * 2 : 16;
+		p->held = realloc(p->held, p->capheld * sizeof(*p->held));
+		if (!p->held)
+			abort();
+	}
+	p->held[p->nheld++] = *h;
+}
+
+/* Sockets the kernel saw closed after a long CLOSE_WAIT, since the last
+ * report: kept with their process (evidence if it exits). */
+static void load_late(struct fdtab *t)
+{
+	struct late_key *keys;
+	struct late_close *vals;
+	size_t n = map_dump(t->o.late_map, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals);
+
+	for (size_t i = 0; i < n; i++) {
+		struct sl_proc *p = proc_add(t, keys[i].tgid);
+		struct sl_held h = { .e = { .k = { keys[i].tgid, keys[i].fd }, .v = vals[i].v },
+				     .x = vals[i].x, .have_x = true, .late = true,
+				     .close_ns = keys[i].close_ns };
+
+		bpf_map_delete_elem(t->o.late_map, &keys[i]);
+		p->late++;
+		held_push(p, &h);
+	}
+	free(keys);
+	free(vals);
+}
+
+/* The whole thread group is gone and its fds with it. What it held then
+ * (the kernel kept the sockets' state at the exit) stays as evidence. */
 static void retire_exited(struct fdtab *t, struct sl_proc *p)
 {
 	size_t n;
 	struct fd_entry *e = (struct fd_entry *)fdtab__entries(t, p->tgid, &n);
 
 	for (size_t i = 0; i < n; i++) {
-		if (bpf_map_delete_elem(t->o.fds_map, &e[i].k) == 0)
-			p->closed_exit++;
+		struct sl_held h = { .e = e[i] };
+
+		h.have_x = !bpf_map_lookup_elem(t->o.at_exit_map, &e[i].k, &h.x);
+		if (h.have_x)
+			bpf_map_delete_elem(t->o.at_exit_map, &e[i].k);
+		if (bpf_map_delete_elem(t->o.fds_map, &e[i].k) == 0) {
+			if (e[i].v.how == HOW_BASELINE)
+				p->pre_closed++;
+			else
+				p->closed_exit++;
+		}
 		e[i].k.tgid = 0;
+		p->held_at_exit++;
+		p->cw_at_exit += h.have_x && h.x.state == TCP_ST_CLOSE_WAIT;
+		if (held_evidence(t, p, &h))
+			held_push(p, &h);
 	}
+	if ((int64_t)(p->alive_start + p->now.net_peak) > (int64_t)p->peak)
+		p->peak = p->alive_start + p->now.net_peak;
+	if (p->held_at_exit > p->peak)
+		p->peak = p->held_at_exit;
 	p->exited = true;
 	p->gone_from_kernel = true;
 	/* --kernel-sockets: its orphans still count against it until freed. */
 	if (!t->o.kernel_sockets || !sl_kernel_alive(p))
 		bpf_map_delete_elem(t->o.procs_map, &p->tgid);
+	if (t->o.on_exit)
+		t->o.on_exit(t->o.exit_ctx, p->tgid);
 }
 
 static void load_procs(struct fdtab *t)
@@ -646,6 +733,11 @@ static void compute(struct fdtab *t, struct sl_proc *p, double dt)
 		p->by_kind[e[i].v.kind < FDK_MAX ? e[i].v.kind : FDK_OTHER]++;
 	}
 	p->growth = dt > 0 ? ((double)p->alive - (double)p->alive_prev) / dt : 0;
+	/* The kernel's peak of the net count, from the count at start. */
+	if (!p->exited && (int64_t)(p->alive_start + p->now.net_peak) > (int64_t)p->peak)
+		p->peak = p->alive_start + p->now.net_peak;
+	if (p->alive > p->peak)
+		p->peak = p->alive;
 	if (t->o.all_fds && !p->exited)
 		p->nofile = proc_nofile_limit(p->tgid);
 }
@@ -657,6 +749,7 @@ static void roll_prev(struct sl_proc *p)
 	p->prev_gone = p->gone;
 	p->prev_closed_exec = p->closed_exec;
 	p->prev_closed_exit = p->closed_exit;
+	p->prev_pre_closed = p->pre_closed;
 }
 
 int fdtab__refresh(struct fdtab *t)
@@ -671,6 +764,7 @@ int fdtab__refresh(struct fdtab *t)
 	for (size_t i = 0; i < t->nprocs; i++)
 		roll_prev(&t->procs[i]);
 	load_procs(t);
+	load_late(t);
 	load_entries(t);
 	for (size_t i = 0; i < t->nprocs; i++) {
 		struct sl_proc *p = &t->procs[i];

@@ -16,6 +16,17 @@ struct fd_entry {
 	struct fd_info v;
 };
 
+/* An fd its process held when it exited (the exit closed it) that is
+ * leak evidence: in CLOSE_WAIT, or older than --older-than. */
+struct sl_held {
+	struct fd_entry e;
+	struct fd_exit x;        /* the kernel's view at the exit (or close) */
+	bool have_x;
+	bool late;               /* closed by the process itself, after sitting in
+				  * CLOSE_WAIT (struct late_close) at close_ns */
+	uint64_t close_ns;
+};
+
 struct sl_proc {
 	uint32_t tgid;
 	char comm[TASK_COMM_LEN + 1];
@@ -24,8 +35,15 @@ struct sl_proc {
 	uint64_t found;                /* appeared in /proc, not seen created */
 	uint64_t gone;                 /* vanished from /proc, not seen closed */
 	uint64_t closed_exec, closed_exit;
-	uint64_t prev_found, prev_gone, prev_closed_exec, prev_closed_exit;
+	uint64_t pre_closed;           /* baseline fds gone by exec, exit, /proc */
+	uint64_t prev_found, prev_gone, prev_closed_exec, prev_closed_exit, prev_pre_closed;
 	uint32_t seen_execs;
+	/* At its exit: fds it still held, of them in CLOSE_WAIT, and the
+	 * ones that are leak evidence (kept with their stacks). */
+	uint64_t held_at_exit, cw_at_exit, peak;
+	uint64_t late;                 /* closes after a long CLOSE_WAIT */
+	struct sl_held *held;          /* evidence: held at the exit, closed late */
+	size_t nheld, capheld;
 	bool exited, gone_from_kernel, shown;
 	/* Computed at each refresh from the live entries. */
 	uint64_t alive, alive_old, alive_prev, alive_start;
@@ -39,7 +57,10 @@ struct sl_proc {
 };
 
 struct fdtab_opts {
-	int fds_map, procs_map;        /* BPF map fds */
+	int fds_map, procs_map, at_exit_map, late_map; /* BPF map fds */
+	/* Called when a process is found exited (its entries retired). */
+	void (*on_exit)(void *ctx, uint32_t tgid);
+	void *exit_ctx;
 	pid_t pid;                     /* -p: 0 for all */
 	const char *cg_rel;            /* -c: path in its hierarchy, or NULL */
 	bool cg_v1;                    /* ... the v1 memory hierarchy */
@@ -70,11 +91,16 @@ struct sl_proc *fdtab__proc(struct fdtab *t, uint32_t tgid);
 /* Entries of one process: a slice of t->ents. */
 const struct fd_entry *fdtab__entries(const struct fdtab *t, uint32_t tgid, size_t *n);
 
-/* Totals over the run, kinds in scope (sockets, or all with --all-fds). */
+/* Totals over the run, kinds in scope (sockets, or all with --all-fds):
+ * created during the trace, closed of those, and closed of the ones open
+ * before it (the baseline), so that alive = baseline - closed_pre +
+ * created - closed. */
 uint64_t sl_created(const struct fdtab *t, const struct sl_proc *p);
 uint64_t sl_closed(const struct fdtab *t, const struct sl_proc *p);
+uint64_t sl_closed_pre(const struct sl_proc *p);
 uint64_t sl_created_prev(const struct fdtab *t, const struct sl_proc *p);
 uint64_t sl_closed_prev(const struct fdtab *t, const struct sl_proc *p);
+uint64_t sl_closed_pre_prev(const struct sl_proc *p);
 /* -c: is the process in the cgroup (or below it)? */
 bool fdtab__in_cgroup(const struct fdtab *t, const struct sl_proc *p);
 /* --kernel-sockets: sockets it created that the kernel still holds, and

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 
 #include "output.h"
@@ -98,6 +100,10 @@ static void count_close_wait(struct ctx *c, struct sl_proc *p)
 	const struct fd_entry *e = fdtab__entries(c->t, p->tgid, &n);
 
 	p->close_wait = 0;
+	if (p->exited) {
+		p->close_wait = p->cw_at_exit + p->late; /* held until its end */
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct tcp_row *r = tcp_of(c, &e[i].v);
 
@@ -117,9 +123,11 @@ static bool active(const struct ctx *c, const struct sl_proc *p)
 	if (sl_kernel_alive(p))
 		return true; /* even exited: its orphans are still allocated */
 	if (c->final)
-		return sl_created(c->t, p) || sl_closed(c->t, p) || p->alive || p->now.sk_born;
+		return sl_created(c->t, p) || sl_closed(c->t, p) || sl_closed_pre(p) || p->alive ||
+		       p->now.sk_born;
 	return sl_created(c->t, p) != sl_created_prev(c->t, p) ||
-	       sl_closed(c->t, p) != sl_closed_prev(c->t, p) || p->alive ||
+	       sl_closed(c->t, p) != sl_closed_prev(c->t, p) ||
+	       sl_closed_pre(p) != sl_closed_pre_prev(p) || p->alive ||
 	       p->now.sk_freed != p->prev.sk_freed;
 }
 
@@ -162,80 +170,116 @@ static size_t select_rows(struct ctx *c, struct sl_proc ***rows)
 	return n;
 }
 
-/* ---- stacks ---- */
+/* ---- evidence: live fds that leaked, and fds held until the exit ---- */
 
-struct stack_group {
-	int32_t stack_id;
-	uint64_t caller;
-	uint64_t count, oldest_ns;
-	char **frames;
-	int nframes;
-	int culprit;         /* index of the first frame outside libc */
+struct ev {
+	const struct fd_entry *e;
+	int state;                   /* TCP_ST_*, 0: not TCP or unknown */
+	const char *local, *remote;  /* NULL: unknown */
+	double age_s;                /* -1: open before the trace; at the exit if by_exit */
+	bool close_wait;
+	double cw_s;                 /* in CLOSE_WAIT for (-1: since before the trace) */
+	bool by_exit;                /* closed by its process's exit */
+	bool late;                   /* closed by the process, long after the peer */
+	char lbuf[ADDR_LEN], rbuf[ADDR_LEN];
 };
 
-static bool libc_frame(const struct frame *f)
+static double age_s(const struct ctx *c, uint64_t ts)
 {
-	static const char *const mods[] = { "libc.so", "libc-", "ld-linux", "libpthread", NULL };
-
-	for (int i = 0; f->module && mods[i]; i++)
-		if (!strncmp(f->module, mods[i], strlen(mods[i])))
-			return true;
-	return false;
+	return ts ? (c->t->now_ns - ts) / 1e9 : -1;
 }
 
-/* Resolve addr (a return address unless first) and append its frames. */
-static void add_addr(struct symbolizer *sym, uint64_t addr, bool ret, struct stack_group *g,
-		     bool *culprit_set, bool need_module)
+static void fmt_addr(char *buf, int family, const uint8_t *addr, uint16_t port)
 {
-	struct frame fr[4];
-	int n = symbolizer__resolve(sym, ret ? addr - 1 : addr, fr, 4);
+	char a[INET6_ADDRSTRLEN] = "?";
 
-	if (need_module && !fr[n - 1].module)
-		n = 0; /* not mapped: a broken chain or a stray word */
-	for (int i = 0; i < n; i++) {
-		if (g->nframes < MAX_FRAMES) {
-			if (!*culprit_set && !libc_frame(&fr[i])) {
-				g->culprit = g->nframes;
-				*culprit_set = true;
-			}
-			g->frames[g->nframes++] = frame_format(&fr[i]);
-		}
-		frame_clear(&fr[i]);
-	}
+	inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, a, sizeof(a));
+	snprintf(buf, ADDR_LEN, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
 }
 
-static void symbolize_group(struct ctx *c, struct symbolizer *sym, struct stack_group *g)
+static void ev_live(const struct ctx *c, const struct fd_entry *e, struct ev *v)
 {
-	uint64_t ips[SL_MAX_STACK_DEPTH] = {};
-	bool culprit_set = false;
-	int nips = 0;
+	const struct tcp_row *r = tcp_of(c, &e->v);
+	uint64_t since;
 
-	g->frames = calloc(MAX_FRAMES, sizeof(char *));
-	if (!g->frames)
-		abort();
-	g->culprit = -1;
-	if (g->stack_id >= 0 && !bpf_map_lookup_elem(c->o->stacks_map, &g->stack_id, ips))
-		while (nips < SL_MAX_STACK_DEPTH && ips[nips])
-			nips++;
-	if (!sym)
+	memset(v, 0, sizeof(*v));
+	v->e = e;
+	v->state = r ? r->state : 0;
+	v->local = r ? r->local : NULL;
+	v->remote = r ? r->remote : NULL;
+	v->age_s = e->v.ts_ns ? age_s(c, e->v.ts_ns) : -1;
+	v->close_wait = v->state == TCP_ST_CLOSE_WAIT;
+	since = v->close_wait ? cw_since(c, &e->v) : 0;
+	v->cw_s = since ? age_s(c, since) : -1;
+}
+
+static void ev_held(const struct sl_proc *p, const struct sl_held *h, struct ev *v)
+{
+	uint64_t exit_ns = h->late ? h->close_ns : p->now.exit_ns;
+
+	memset(v, 0, sizeof(*v));
+	v->e = &h->e;
+	v->by_exit = !h->late;
+	v->late = h->late;
+	v->age_s = h->e.v.ts_ns && exit_ns ? (exit_ns - h->e.v.ts_ns) / 1e9 : -1;
+	if (!h->have_x || !h->x.family)
 		return;
-	if (nips)
-		add_addr(sym, ips[0], false, g, &culprit_set, false);
-	/* The caller of a leaf syscall wrapper, missing from the walk. */
-	if (g->caller && (nips < 2 || ips[1] != g->caller))
-		add_addr(sym, g->caller, true, g, &culprit_set, true);
-	for (int i = 1; i < nips; i++)
-		add_addr(sym, ips[i], true, g, &culprit_set, true);
+	v->state = h->x.state;
+	v->close_wait = v->state == TCP_ST_CLOSE_WAIT;
+	v->cw_s = h->x.cw_ns && exit_ns ? (exit_ns - h->x.cw_ns) / 1e9 : -1;
+	fmt_addr(v->lbuf, h->x.family, h->x.laddr, h->x.lport);
+	fmt_addr(v->rbuf, h->x.family, h->x.raddr, h->x.rport);
+	v->local = v->lbuf;
+	v->remote = v->rbuf;
 }
 
-static void free_groups(struct stack_group *g, size_t n)
+/* The process's leak evidence, live fds first. */
+static size_t evidence(const struct ctx *c, const struct sl_proc *p, struct ev **out)
 {
-	for (size_t i = 0; i < n; i++) {
-		for (int j = 0; j < g[i].nframes; j++)
-			free(g[i].frames[j]);
-		free(g[i].frames);
-	}
-	free(g);
+	size_t n, k = 0;
+	const struct fd_entry *e = fdtab__entries(c->t, p->tgid, &n);
+	struct ev *v = calloc(n + p->nheld + 1, sizeof(*v));
+
+	if (!v)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (leaked(c, &e[i].v))
+			ev_live(c, &e[i], &v[k++]);
+	/* What it held until the end: evidence once it is gone. */
+	for (size_t i = 0; p->exited && i < p->nheld; i++)
+		ev_held(p, &p->held[i], &v[k++]);
+	*out = v;
+	return k;
+}
+
+static const char *ev_state(const struct ev *v)
+{
+	return v->state ? tcp_state_name(v->state) : fd_kind_name(v->e->v.kind);
+}
+
+/* ---- stacks ---- */
+
+/* One call site as the user sees it: the evidence whose creating stacks
+ * symbolize to the same frames, whatever kernel stack ids or BPF cache
+ * entries they came from. */
+struct stack_group {
+	const struct sl_site *site;   /* the first one met: its frames */
+	uint64_t count, oldest_ns;
+	bool oldest_set;
+};
+
+static bool same_site(const struct sl_site *a, const struct sl_site *b)
+{
+	if (a->nframes && b->nframes)
+		return !strcmp(a->key, b->key);
+	return a == b;
+}
+
+static const struct sl_site *site_of(const struct ctx *c, const struct fd_entry *e)
+{
+	if (!e->v.site || !c->o->sites)
+		return NULL;
+	return sl_sites__get(c->o->sites, e->k.tgid, e->v.site, e->v.stack_id, e->v.caller);
 }
 
 static int cmp_group(const void *a, const void *b)
@@ -245,40 +289,44 @@ static int cmp_group(const void *a, const void *b)
 	return x->count != y->count ? (x->count > y->count ? -1 : 1) : 0;
 }
 
-/* Leaked sockets of a process grouped by creating stack, largest first. */
+/* Leak evidence of a process grouped by creating call site, largest
+ * first. The groups point at sites owned by the sites table. */
 static size_t group_stacks(struct ctx *c, struct sl_proc *p, struct stack_group **out)
 {
-	size_t n, ng = 0;
-	const struct fd_entry *e = fdtab__entries(c->t, p->tgid, &n);
+	struct ev *v;
+	size_t n = evidence(c, p, &v), ng = 0;
 	struct stack_group *g = calloc(n + 1, sizeof(*g));
-	struct symbolizer *sym;
 
 	if (!g)
 		abort();
 	for (size_t i = 0; i < n; i++) {
+		const struct sl_site *st = site_of(c, v[i].e);
+		uint64_t ts = v[i].e->v.ts_ns;
 		size_t j;
 
-		if (!leaked(c, &e[i].v) || e[i].v.stack_id < 0)
+		if (!st)
 			continue;
-		for (j = 0; j < ng; j++)
-			if (g[j].stack_id == e[i].v.stack_id && g[j].caller == e[i].v.caller)
-				break;
+		for (j = 0; j < ng && !same_site(g[j].site, st); j++)
+			;
 		if (j == ng)
-			g[ng++] = (struct stack_group){ .stack_id = e[i].v.stack_id, .caller = e[i].v.caller,
-							.oldest_ns = e[i].v.ts_ns };
+			g[ng++].site = st;
 		g[j].count++;
-		if (e[i].v.ts_ns < g[j].oldest_ns)
-			g[j].oldest_ns = e[i].v.ts_ns;
+		if (ts && (!g[j].oldest_set || ts < g[j].oldest_ns)) {
+			g[j].oldest_ns = ts;
+			g[j].oldest_set = true;
+		}
 	}
+	free(v);
 	qsort(g, ng, sizeof(*g), cmp_group);
 	if (ng > STACKS_SHOWN)
 		ng = STACKS_SHOWN;
-	sym = ng ? symbolizer__new(p->tgid) : NULL;
-	for (size_t j = 0; j < ng; j++)
-		symbolize_group(c, sym, &g[j]);
-	symbolizer__free(sym);
 	*out = g;
 	return ng;
+}
+
+static const char *group_culprit(const struct stack_group *g)
+{
+	return g->site->culprit >= 0 ? g->site->frames[g->site->culprit] : NULL;
 }
 
 /* ---- verdict ---- */
@@ -293,11 +341,39 @@ static uint64_t count_leaked(struct ctx *c, struct sl_proc *p)
 	return k;
 }
 
+static uint64_t held_close_wait(const struct sl_proc *p)
+{
+	uint64_t k = 0;
+
+	for (size_t i = 0; i < p->nheld; i++)
+		k += p->held[i].have_x && p->held[i].x.state == TCP_ST_CLOSE_WAIT;
+	return k;
+}
+
+/* A process that exited leaked if it held, until the exit closed them,
+ * sockets in CLOSE_WAIT or old ones while its count had grown. */
 static bool is_leaking(struct ctx *c, struct sl_proc *p)
 {
 	if (p->exited)
-		return false;
+		return p->nheld && (held_close_wait(p) || p->held_at_exit > p->alive_start);
 	return p->close_wait > 0 || (count_leaked(c, p) > 0 && p->alive > p->alive_start);
+}
+
+/* ", and 12 more in CLOSE_WAIT": sockets held in CLOSE_WAIT that the
+ * process closed itself, long after the peer (a shutdown's cleanup). */
+static const char *late_text(const struct sl_proc *p)
+{
+	static char buf[64];
+
+	if (!p->late)
+		return "";
+	snprintf(buf, sizeof(buf), ", and %llu more in CLOSE_WAIT that", (unsigned long long)p->late);
+	return buf;
+}
+
+static double exit_at_s(const struct ctx *c, const struct sl_proc *p)
+{
+	return p->now.exit_ns > c->t->start_ns ? (p->now.exit_ns - c->t->start_ns) / 1e9 : 0;
 }
 
 static const char *what(const struct ctx *c)
@@ -309,7 +385,7 @@ static char *verdict(struct ctx *c, struct sl_proc **rows, size_t n, size_t show
 		     struct stack_group **groups, size_t *ngroups)
 {
 	char *s = NULL, *comm, *where = NULL;
-	uint64_t created = 0, closed = 0;
+	uint64_t created = 0, closed = 0, pre = 0, closed_pre = 0;
 	struct sl_proc *p;
 	size_t i;
 	int r;
@@ -320,23 +396,66 @@ static char *verdict(struct ctx *c, struct sl_proc **rows, size_t n, size_t show
 	for (i = 0; i < n; i++) {
 		created += sl_created(c->t, rows[i]);
 		closed += sl_closed(c->t, rows[i]);
+		pre += rows[i]->baseline;
+		closed_pre += sl_closed_pre(rows[i]);
 	}
-	r = asprintf(&s, "no %s leak: %zu processes created %llu %s and closed %llu in %.1f s; "
+	r = asprintf(&s, "no %s leak: %zu processes created %llu %s and closed %llu of them in %.1f s "
+		     "(and closed %llu of the %llu open before); "
 		     "none keeps %s older than %g s or in CLOSE_WAIT",
 		     what(c), n, (unsigned long long)created, what(c), (unsigned long long)closed,
-		     c->elapsed, what(c), c->o->older_than_s);
+		     c->elapsed, (unsigned long long)closed_pre, (unsigned long long)pre, what(c),
+		     c->o->older_than_s);
 	return r < 0 ? NULL : s;
 leak:
 	p = rows[i];
 	comm = term_escape(p->comm);
-	if (ngroups[i] && groups[i][0].culprit >= 0)
-		where = term_escape(groups[i][0].frames[groups[i][0].culprit]);
-	r = asprintf(&s, "pid %u (%s) leaks %s: %+.1f/s, %llu alive, %llu in CLOSE_WAIT%s%s",
-		     p->tgid, comm, what(c), run_growth(c, p),
-		     (unsigned long long)p->alive, (unsigned long long)p->close_wait,
-		     where ? "; leaked from " : "", where ? where : "");
+	if (ngroups[i] && group_culprit(&groups[i][0]))
+		where = term_escape(group_culprit(&groups[i][0]));
+	if (p->exited)
+		r = asprintf(&s, "pid %u (%s) leaked %s until it exited at %.1f s: %llu held at the exit "
+			     "(peak %llu), %llu in CLOSE_WAIT, closed by exit%s%s%s%s",
+			     p->tgid, comm, what(c), exit_at_s(c, p),
+			     (unsigned long long)p->held_at_exit, (unsigned long long)p->peak,
+			     (unsigned long long)p->cw_at_exit, late_text(p),
+			     p->late ? " it closed late (at its shutdown or before)" : "",
+			     where ? "; leaked from " : "", where ? where : "");
+	else
+		r = asprintf(&s, "pid %u (%s) leaks %s: %+.1f/s, %llu alive, %llu in CLOSE_WAIT%s%s",
+			     p->tgid, comm, what(c), run_growth(c, p),
+			     (unsigned long long)p->alive, (unsigned long long)p->close_wait,
+			     where ? "; leaked from " : "", where ? where : "");
 	free(comm);
 	free(where);
+	return r < 0 ? NULL : s;
+}
+
+/* A worker that exited with leaked sockets is usually replaced by a new
+ * one (pools recycle them: php-fpm pm.max_requests, gunicorn
+ * max_requests); only -c follows the replacements. NULL: nothing to say. */
+static char *exit_note(const struct ctx *c, struct sl_proc **rows, size_t n, const bool *leaking)
+{
+	const struct sl_proc *first = NULL;
+	size_t k = 0;
+	char *s = NULL, *cg;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		if (leaking[i] && rows[i]->exited && !k++)
+			first = rows[i];
+	if (!k)
+		return NULL;
+	if (c->t->o.cg_rel) {
+		r = asprintf(&s, "%zu process%s of the cgroup exited holding leaked %s (closed by exit, "
+			     "kept above); -c follows the workers that replace them", k, k > 1 ? "es" : "",
+			     what(c));
+		return r < 0 ? NULL : s;
+	}
+	cg = term_escape(first->cgroup && *first->cgroup ? first->cgroup : "CGROUP");
+	r = asprintf(&s, "pid %u exited holding leaked %s (closed by exit, kept above). Pools recycle "
+		     "workers (php-fpm pm.max_requests, gunicorn max_requests): to follow the workers "
+		     "that replace it, trace the pool's cgroup: sockleak -c %s",
+		     first->tgid, what(c), cg);
+	free(cg);
 	return r < 0 ? NULL : s;
 }
 
@@ -355,8 +474,8 @@ static void kinds_text(char *buf, size_t len, const struct sl_proc *p)
 
 static void print_header(const struct ctx *c)
 {
-	printf("%-8s %-16s %8s %8s %7s %7s %6s %9s %10s", "PID", "COMM", "CREATED", "CLOSED", "DIFF",
-	       "ALIVE", "OLD", "GROWTH/s", "CLOSE_WAIT");
+	printf("%-8s %-16s %6s %10s %8s %8s %7s %7s %6s %9s %10s", "PID", "COMM", "PRE", "PRE_CLOSED",
+	       "CREATED", "CLOSED", "DIFF", "ALIVE", "OLD", "GROWTH/s", "CLOSE_WAIT");
 	if (c->o->kernel_sockets)
 		printf(" %9s %6s", "IN_KERNEL", "NO_FD");
 	if (c->o->all_fds)
@@ -366,16 +485,18 @@ static void print_header(const struct ctx *c)
 
 static void print_row(const struct ctx *c, const struct sl_proc *p)
 {
-	uint64_t cr = sl_created(c->t, p), cl = sl_closed(c->t, p);
+	uint64_t cr = sl_created(c->t, p), cl = sl_closed(c->t, p), pcl = sl_closed_pre(p);
 	double growth = c->final ? run_growth(c, p) : p->growth;
 	char kinds[256];
 
 	if (!c->final) {
 		cr -= sl_created_prev(c->t, p);
 		cl -= sl_closed_prev(c->t, p);
+		pcl -= sl_closed_pre_prev(p);
 	}
 	printf("%-8u ", p->tgid);
 	print_term(stdout, p->comm, 16);
+	printf(" %6llu %10llu", (unsigned long long)p->baseline, (unsigned long long)pcl);
 	printf(" %8llu %8llu %+7lld %7llu %6llu %+9.1f %10llu", (unsigned long long)cr,
 	       (unsigned long long)cl, (long long)(cr - cl), (unsigned long long)p->alive,
 	       (unsigned long long)p->alive_old, growth, (unsigned long long)p->close_wait);
@@ -391,7 +512,10 @@ static void print_row(const struct ctx *c, const struct sl_proc *p)
 	}
 	printf("  ");
 	print_term(stdout, p->cgroup && *p->cgroup ? p->cgroup : "?", 0);
-	if (p->exited)
+	if (p->exited && p->held_at_exit)
+		printf(" (exited at %.1f s holding %llu: closed by exit)", exit_at_s(c, p),
+		       (unsigned long long)p->held_at_exit);
+	else if (p->exited)
 		printf(" (exited)");
 	if (c->o->all_fds) {
 		kinds_text(kinds, sizeof(kinds), p);
@@ -405,7 +529,7 @@ static void print_row(const struct ctx *c, const struct sl_proc *p)
  * first (fastest-growing) process. */
 struct cg_row {
 	const struct sl_proc *first;
-	uint64_t procs, created, closed, alive, old, close_wait, k_alive, k_no_fd;
+	uint64_t procs, pre, closed_pre, created, closed, alive, old, close_wait, k_alive, k_no_fd;
 	double growth;
 };
 
@@ -425,6 +549,8 @@ static size_t cgroup_rollup(const struct ctx *c, struct sl_proc **rows, size_t n
 		if (j == ng)
 			g[ng++].first = p;
 		g[j].procs++;
+		g[j].pre += p->baseline;
+		g[j].closed_pre += sl_closed_pre(p) - (c->final ? 0 : sl_closed_pre_prev(p));
 		g[j].created += sl_created(c->t, p) - (c->final ? 0 : sl_created_prev(c->t, p));
 		g[j].closed += sl_closed(c->t, p) - (c->final ? 0 : sl_closed_prev(c->t, p));
 		g[j].alive += p->alive;
@@ -443,8 +569,8 @@ static void print_cgroup_rows(const struct ctx *c, struct sl_proc **rows, size_t
 	struct cg_row *g;
 	size_t ng = cgroup_rollup(c, rows, n, &g);
 
-	printf("%-40s %5s %8s %8s %7s %7s %6s %9s %10s", "CGROUP", "PROCS", "CREATED", "CLOSED",
-	       "DIFF", "ALIVE", "OLD", "GROWTH/s", "CLOSE_WAIT");
+	printf("%-40s %5s %6s %10s %8s %8s %7s %7s %6s %9s %10s", "CGROUP", "PROCS", "PRE", "PRE_CLOSED",
+	       "CREATED", "CLOSED", "DIFF", "ALIVE", "OLD", "GROWTH/s", "CLOSE_WAIT");
 	if (c->o->kernel_sockets)
 		printf(" %9s %6s", "IN_KERNEL", "NO_FD");
 	printf("  %s\n", "CONTAINER");
@@ -452,7 +578,9 @@ static void print_cgroup_rows(const struct ctx *c, struct sl_proc **rows, size_t
 		const struct sl_proc *p = g[i].first;
 
 		print_term(stdout, *p->cgroup ? p->cgroup : "?", 40);
-		printf(" %5llu %8llu %8llu %+7lld %7llu %6llu %+9.1f %10llu", (unsigned long long)g[i].procs,
+		printf(" %5llu %6llu %10llu", (unsigned long long)g[i].procs, (unsigned long long)g[i].pre,
+		       (unsigned long long)g[i].closed_pre);
+		printf(" %8llu %8llu %+7lld %7llu %6llu %+9.1f %10llu",
 		       (unsigned long long)g[i].created, (unsigned long long)g[i].closed,
 		       (long long)(g[i].created - g[i].closed), (unsigned long long)g[i].alive,
 		       (unsigned long long)g[i].old, g[i].growth, (unsigned long long)g[i].close_wait);
@@ -497,6 +625,8 @@ static void json_cgroups(const struct ctx *c, struct sl_proc **rows, size_t n)
 		jw_str(&w, "cgroup", g[i].first->cgroup);
 		json_container(&w, g[i].first);
 		jw_u64(&w, "processes", g[i].procs);
+		jw_u64(&w, "baseline", g[i].pre);
+		jw_u64(&w, "closed_baseline", g[i].closed_pre);
 		jw_u64(&w, "created", g[i].created);
 		jw_u64(&w, "closed", g[i].closed);
 		jw_i64(&w, "diff", (int64_t)(g[i].created - g[i].closed));
@@ -524,65 +654,126 @@ static void print_host(const struct ctx *c)
 	       (unsigned long long)c->ss.tcp_mem_pages, (unsigned long long)c->ss.tcp6_inuse);
 }
 
-static double age_s(const struct ctx *c, uint64_t ts)
+static void print_group(const struct ctx *c, const struct stack_group *g)
 {
-	return ts ? (c->t->now_ns - ts) / 1e9 : -1;
+	char hb[HUMAN_LEN];
+
+	if (g->oldest_set)
+		printf("  %llu created at (oldest %s ago):\n", (unsigned long long)g->count,
+		       fmt_duration(hb, age_s(c, g->oldest_ns)));
+	else
+		printf("  %llu created at:\n", (unsigned long long)g->count);
+	for (int k = 0; k < g->site->nframes; k++) {
+		printf("      ");
+		print_term(stdout, g->site->frames[k], 0);
+		printf("\n");
+	}
+	if (!g->site->nframes)
+		printf("      (not symbolized: the process was gone before its stack was read)\n");
 }
 
 static void print_leaked(struct ctx *c, struct sl_proc *p, struct stack_group *g, size_t ng)
 {
 	char hb[HUMAN_LEN];
-	size_t n, shown = 0, total = 0;
-	const struct fd_entry *e = fdtab__entries(c->t, p->tgid, &n);
+	struct ev *v;
+	size_t n = evidence(c, p, &v), shown = 0;
 
 	printf("\npid %u (", p->tgid);
 	print_term(stdout, p->comm, 0);
-	printf("): %llu %s alive, %llu older than %g s, %llu in CLOSE_WAIT\n",
-	       (unsigned long long)p->alive, what(c), (unsigned long long)p->alive_old,
-	       c->o->older_than_s, (unsigned long long)p->close_wait);
-	for (size_t j = 0; j < ng; j++) {
-		printf("  %llu created at (oldest %s ago):\n", (unsigned long long)g[j].count,
-		       fmt_duration(hb, age_s(c, g[j].oldest_ns)));
-		for (int k = 0; k < g[j].nframes; k++) {
-			printf("      ");
-			print_term(stdout, g[j].frames[k], 0);
-			printf("\n");
-		}
-		if (!g[j].nframes)
-			printf("      (stack %d: not symbolized)\n", g[j].stack_id);
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct tcp_row *r = tcp_of(c, &e[i].v);
-
-		if (!leaked(c, &e[i].v))
-			continue;
-		if (total++ >= LEAKED_SHOWN)
-			continue;
-		if (!shown++)
-			printf("  %-6s %-12s %9s  %-24s %-24s %s\n", "FD", "STATE", "AGE", "LOCAL", "REMOTE",
-			       "CLOSE_WAIT FOR");
-		printf("  %-6u %-12s %9s  %-24s %-24s ", e[i].k.fd,
-		       r ? tcp_state_name(r->state) : fd_kind_name(e[i].v.kind),
-		       e[i].v.ts_ns ? fmt_duration(hb, age_s(c, e[i].v.ts_ns)) : "before",
-		       r ? r->local : "-", r ? r->remote : "-");
-		if (r && r->state == TCP_ST_CLOSE_WAIT) {
-			uint64_t since = cw_since(c, &e[i].v);
-
-			printf("%s", since ? fmt_duration(hb, age_s(c, since)) : "since before start");
-		}
+	if (p->exited)
+		printf("): exited at %.1f s holding %llu %s (peak %llu), %llu in CLOSE_WAIT: closed by "
+		       "exit%s%s\n", exit_at_s(c, p), (unsigned long long)p->held_at_exit, what(c),
+		       (unsigned long long)p->peak, (unsigned long long)p->cw_at_exit, late_text(p),
+		       p->late ? " it closed late" : "");
+	else
+		printf("): %llu %s alive (peak %llu), %llu older than %g s, %llu in CLOSE_WAIT\n",
+		       (unsigned long long)p->alive, what(c), (unsigned long long)p->peak,
+		       (unsigned long long)p->alive_old, c->o->older_than_s,
+		       (unsigned long long)p->close_wait);
+	for (size_t j = 0; j < ng; j++)
+		print_group(c, &g[j]);
+	for (size_t i = 0; i < n && shown < LEAKED_SHOWN; i++, shown++) {
+		if (!shown)
+			printf("  %-6s %-12s %9s  %-24s %-24s %s\n", "FD", "STATE",
+			       p->exited ? "AGE@EXIT" : "AGE", "LOCAL", "REMOTE", "CLOSE_WAIT FOR");
+		printf("  %-6u %-12s %9s  %-24s %-24s ", v[i].e->k.fd,
+		       v[i].late ? "CLOSED LATE" : ev_state(&v[i]),
+		       v[i].age_s >= 0 ? fmt_duration(hb, v[i].age_s) : "before",
+		       v[i].local ? v[i].local : "-", v[i].remote ? v[i].remote : "-");
+		if (v[i].close_wait)
+			printf("%s", v[i].cw_s >= 0 ? fmt_duration(hb, v[i].cw_s) : "since before start");
 		printf("\n");
 	}
-	if (total > shown)
-		printf("  ... %zu more\n", total - shown);
+	if (n > shown)
+		printf("  ... %zu more\n", n - shown);
+	free(v);
 }
 
 /* ---- json ---- */
 
+static void json_frames(struct jw *w, const struct sl_site *st)
+{
+	jw_arr_begin(w, "frames");
+	for (int k = 0; st && k < st->nframes; k++)
+		jw_str(w, NULL, st->frames[k]);
+	jw_arr_end(w);
+}
+
+static void json_opt_s(struct jw *w, const char *key, double v)
+{
+	if (v >= 0)
+		jw_double(w, key, v);
+	else
+		jw_null(w, key);
+}
+
+/* "leaked": the evidence (first LEAKED_JSON) and "leaked_total". */
+static void json_evidence(struct ctx *c, struct jw *w, struct sl_proc *p)
+{
+	struct ev *v;
+	size_t n = evidence(c, p, &v);
+
+	if (!is_leaking(c, p) && p->exited)
+		n = 0;  /* what an exit closed is not evidence unless it leaked */
+	jw_arr_begin(w, "leaked");
+	for (size_t i = 0; i < n && i < LEAKED_JSON; i++) {
+		jw_obj_begin(w, NULL);
+		jw_u64(w, "fd", v[i].e->k.fd);
+		jw_str(w, "kind", fd_kind_name(v[i].e->v.kind));
+		json_opt_s(w, "age_s", v[i].age_s);
+		jw_str(w, "state", v[i].state ? tcp_state_name(v[i].state) : NULL);
+		jw_str(w, "local", v[i].local);
+		jw_str(w, "remote", v[i].remote);
+		json_opt_s(w, "close_wait_s", v[i].close_wait ? v[i].cw_s : -1);
+		jw_bool(w, "closed_by_exit", v[i].by_exit);
+		jw_bool(w, "closed_late", v[i].late);
+		json_frames(w, site_of(c, v[i].e));
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_u64(w, "leaked_total", n);
+	free(v);
+}
+
+/* null while the process lives. */
+static void json_closed_by_exit(struct ctx *c, struct jw *w, struct sl_proc *p)
+{
+	if (!p->exited) {
+		jw_null(w, "closed_by_exit");
+		return;
+	}
+	jw_obj_begin(w, "closed_by_exit");
+	jw_double(w, "at_s", exit_at_s(c, p));
+	jw_u64(w, "held", p->held_at_exit);
+	jw_u64(w, "close_wait", p->cw_at_exit);
+	jw_u64(w, "closed_late", p->late);
+	jw_u64(w, "evidence", is_leaking(c, p) ? p->nheld : 0);
+	jw_obj_end(w);
+}
+
 static void json_row(struct ctx *c, struct sl_proc *p, struct stack_group *g, size_t ng)
 {
 	uint64_t cr = sl_created(c->t, p), cl = sl_closed(c->t, p);
-	size_t n, total = 0;
-	const struct fd_entry *e = fdtab__entries(c->t, p->tgid, &n);
 	struct jw w;
 
 	if (!c->final) {
@@ -607,13 +798,16 @@ static void json_row(struct ctx *c, struct sl_proc *p, struct stack_group *g, si
 	jw_u64(&w, "alive_old", p->alive_old);
 	jw_double(&w, "growth_per_s", c->final ? run_growth(c, p) : p->growth);
 	jw_u64(&w, "close_wait", p->close_wait);
+	jw_u64(&w, "peak", p->peak);
 	jw_u64(&w, "baseline", p->baseline);
+	jw_u64(&w, "closed_baseline", c->final ? sl_closed_pre(p) : sl_closed_pre(p) - sl_closed_pre_prev(p));
 	jw_u64(&w, "inherited", p->now.inherited);
 	jw_u64(&w, "closed_at_exit", p->closed_exit);
 	jw_u64(&w, "closed_on_exec", p->closed_exec);
 	jw_u64(&w, "reconciled_gone", p->gone);
 	jw_u64(&w, "reconciled_found", p->found);
 	jw_bool(&w, "exited", p->exited);
+	json_closed_by_exit(c, &w, p);
 	if (c->o->kernel_sockets) {
 		jw_obj_begin(&w, "kernel_sockets");
 		jw_u64(&w, "created", p->now.sk_born);
@@ -634,47 +828,13 @@ static void json_row(struct ctx *c, struct sl_proc *p, struct stack_group *g, si
 		jw_obj_end(&w);
 	}
 	if (c->final) {
-		jw_arr_begin(&w, "leaked");
-		for (size_t i = 0; i < n; i++) {
-			const struct tcp_row *r = tcp_of(c, &e[i].v);
-
-			if (!leaked(c, &e[i].v) || total++ >= LEAKED_JSON)
-				continue;
-			jw_obj_begin(&w, NULL);
-			jw_u64(&w, "fd", e[i].k.fd);
-			jw_str(&w, "kind", fd_kind_name(e[i].v.kind));
-			if (e[i].v.ts_ns)
-				jw_double(&w, "age_s", age_s(c, e[i].v.ts_ns));
-			else
-				jw_null(&w, "age_s");
-			jw_str(&w, "state", r ? tcp_state_name(r->state) : NULL);
-			jw_str(&w, "local", r ? r->local : NULL);
-			jw_str(&w, "remote", r ? r->remote : NULL);
-			uint64_t since = r && r->state == TCP_ST_CLOSE_WAIT ? cw_since(c, &e[i].v) : 0;
-
-			if (since)
-				jw_double(&w, "close_wait_s", age_s(c, since));
-			else
-				jw_null(&w, "close_wait_s");
-			jw_arr_begin(&w, "frames");
-			for (size_t j = 0; j < ng; j++)
-				if (g[j].stack_id == e[i].v.stack_id && g[j].caller == e[i].v.caller)
-					for (int k = 0; k < g[j].nframes; k++)
-						jw_str(&w, NULL, g[j].frames[k]);
-			jw_arr_end(&w);
-			jw_obj_end(&w);
-		}
-		jw_arr_end(&w);
-		jw_u64(&w, "leaked_total", total);
+		json_evidence(c, &w, p);
 		jw_arr_begin(&w, "stacks");
 		for (size_t j = 0; j < ng; j++) {
 			jw_obj_begin(&w, NULL);
 			jw_u64(&w, "count", g[j].count);
-			jw_str(&w, "culprit", g[j].culprit >= 0 ? g[j].frames[g[j].culprit] : NULL);
-			jw_arr_begin(&w, "frames");
-			for (int k = 0; k < g[j].nframes; k++)
-				jw_str(&w, NULL, g[j].frames[k]);
-			jw_arr_end(&w);
+			jw_str(&w, "culprit", group_culprit(&g[j]));
+			json_frames(&w, g[j].site);
 			jw_obj_end(&w);
 		}
 		jw_arr_end(&w);
@@ -713,7 +873,8 @@ static void print_kernel_sum(struct sl_proc **rows, size_t n)
 	       (unsigned long long)k.alive, (unsigned long long)k.no_fd);
 }
 
-static void json_summary(struct ctx *c, const char *verd, size_t nrows, struct sl_proc **rows)
+static void json_summary(struct ctx *c, const char *verd, const char *note, size_t nrows,
+			 struct sl_proc **rows)
 {
 	struct jw w;
 	struct ksum k;
@@ -724,6 +885,7 @@ static void json_summary(struct ctx *c, const char *verd, size_t nrows, struct s
 	jw_str(&w, "report", c->final ? "final" : "interval");
 	jw_double(&w, "elapsed_s", c->elapsed);
 	jw_str(&w, "verdict", verd); /* null in interval summaries */
+	jw_str(&w, "note", note);    /* exited workers and -c; null otherwise */
 	jw_u64(&w, "processes", nrows);
 	jw_u64(&w, "tracked", c->t->nents);
 	jw_obj_begin(&w, "host_tcp");
@@ -804,7 +966,7 @@ void sl_report_interval(struct fdtab *t, const struct sl_report_opts *o)
 			json_row(&c, rows[i], NULL, 0);
 		if (o->by_cgroup)
 			json_cgroups(&c, rows, n);
-		json_summary(&c, NULL, n, rows);
+		json_summary(&c, NULL, NULL, n, rows);
 	} else {
 		strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&now));
 		printf("\n%s  %.1f s  %zu processes, %zu %s tracked; ", tbuf, c.elapsed, n, t->nents, what(&c));
@@ -830,25 +992,30 @@ void sl_report_final(struct fdtab *t, const struct sl_report_opts *o)
 	struct stack_group **groups;
 	size_t *ngroups, n, shown;
 	struct ctx c;
-	char *verd;
+	char *verd, *note;
+	bool *leaking;
 
 	ctx_init(&c, t, o, true);
 	n = select_rows(&c, &rows);
 	shown = n < (size_t)o->top ? n : (size_t)o->top;
 	groups = calloc(shown + 1, sizeof(*groups));
 	ngroups = calloc(shown + 1, sizeof(*ngroups));
-	if (!groups || !ngroups)
+	leaking = calloc(shown + 1, sizeof(*leaking));
+	if (!groups || !ngroups || !leaking)
 		abort();
-	for (size_t i = 0; i < shown; i++)
-		if (is_leaking(&c, rows[i]) || (o->json && rows[i]->alive_old))
+	for (size_t i = 0; i < shown; i++) {
+		leaking[i] = is_leaking(&c, rows[i]);
+		if (leaking[i] || (o->json && rows[i]->alive_old))
 			ngroups[i] = group_stacks(&c, rows[i], &groups[i]);
+	}
 	verd = verdict(&c, rows, n, shown, groups, ngroups);
+	note = exit_note(&c, rows, shown, leaking);
 	if (o->json) {
 		for (size_t i = 0; i < shown; i++)
 			json_row(&c, rows[i], groups[i], ngroups[i]);
 		if (o->by_cgroup)
 			json_cgroups(&c, rows, n);
-		json_summary(&c, verd, n, rows);
+		json_summary(&c, verd, note, n, rows);
 	} else {
 		printf("\n%s\n\n", verd ? verd : "?");
 		printf("%s per process over %.1f s (old: alive > %g s), fastest-growing first:\n",
@@ -863,8 +1030,10 @@ void sl_report_final(struct fdtab *t, const struct sl_report_opts *o)
 		if (n > shown)
 			printf("... %zu more processes (--top)\n", n - shown);
 		for (size_t i = 0; i < shown; i++)
-			if (is_leaking(&c, rows[i]))
+			if (leaking[i])
 				print_leaked(&c, rows[i], groups[i], ngroups[i]);
+		if (note)
+			printf("\n%s\n", note);
 		printf("\n");
 		print_host(&c);
 		if (o->kernel_sockets)
@@ -873,9 +1042,11 @@ void sl_report_final(struct fdtab *t, const struct sl_report_opts *o)
 	}
 	fflush(stdout);
 	for (size_t i = 0; i < shown; i++)
-		free_groups(groups[i], ngroups[i]);
+		free(groups[i]);
 	free(groups);
 	free(ngroups);
+	free(leaking);
+	free(note);
 	free(verd);
 	free(rows);
 	ctx_free(&c);

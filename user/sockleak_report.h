@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "sockleak_fdtab.h"
+#include "sockleak_sites.h"
 
 struct sl_report_opts {
 	bool json;
@@ -15,7 +16,8 @@ struct sl_report_opts {
 	double older_than_s;
 	int top;                  /* rows shown */
 	bool kernel_sockets;      /* --kernel-sockets: sk_* counters are live */
-	int stacks_map, cw_map;   /* BPF map fds */
+	int cw_map;               /* BPF map fd */
+	struct sl_sites *sites;   /* creating call sites, symbolized */
 	const uint64_t *drops;    /* the BPF program's loss counters */
 };
 

@@ -345,6 +345,8 @@ def groups(quick):
         NONE,
         floor_cfg("floor: empty progs on sockleak's tracepoints", "--sock"),
         Config("tool", "sockleak -p", sl(), ("sockleak",)),
+        Config("fp", "sockleak -p --stack-mode fp (no stack copies)", sl("--stack-mode", "fp"),
+               ("sockleak",)),
         Config("nostacks", "sockleak -p --no-stacks", sl("--no-stacks"), ("sockleak",)),
         Config("tool-all", "sockleak (system-wide)", lambda c: [[TOOLS["sockleak"], "--json"]],
                ("sockleak",)),

@@ -22,6 +22,8 @@ teardown() {
 
 # start_sockleak ARGS...: runs sockleak --json in the background, waits for it to attach.
 start_sockleak() {
+	# A previous run's file must not pass for this one's ready line.
+	rm -f "$T/out.json"
 	"$B/sockleak" --json "$@" > "$T/out.json" 2> "$T/err" &
 	SL=$!
 	wait_ready "$T/out.json" 30 || { cat "$T/err" >&2; return 1; }
@@ -147,8 +149,10 @@ start_server() {
 	[ "$(ls -l /proc/$pid/fd | grep -c socket:)" -eq 2 ]
 }
 
-@test "sockleak: a process exiting with sockets open leaves no leak behind" {
-	start_sockleak -d 3 --older-than 1
+@test "sockleak: a process exiting with young sockets open leaves no leak behind" {
+	# Held for about a second, far below --older-than: the exit closing
+	# them is no evidence of a leak.
+	start_sockleak -d 3 --older-than 30
 	"$W/sockcases" exit 5 1 > "$T/cases" &
 	pid=$!
 	wait "$pid"
@@ -160,6 +164,84 @@ start_server() {
 	[ "$(field "$pid" "$MEMCG_JSON_FIELD")" = "$(self_memcg_path)" ]
 	[ "$(field "$pid" alive)" -eq 0 ]
 	[ "$(field "$pid" leaked_total)" -eq 0 ]
+	[ "$(field "$pid" closed_by_exit.held)" -eq 5 ]
+	[ "$(field "$pid" closed_by_exit.evidence)" -eq 0 ]
+	jq -e 'select(.type == "summary") | .verdict | test("pid '"$pid"' ") | not' "$T/out.json"
+}
+
+@test "sockleak -p: a server that exits holding CLOSE_WAIT sockets keeps them as evidence, closed by exit" {
+	start_server
+	start_sockleak -p "$SRV" --older-than 30
+	"$W/sockclient" "$PORT" 40 0 > "$T/client" &
+	PIDS+=($!)
+	wait_for 10 grep -q done "$T/client"
+	wait_for 10 sh -c "[ \$(ss -tanp state close-wait | grep -c 'pid=$SRV,') -eq 40 ]"
+	ss_count=$(ss -tanp state close-wait | grep -c "pid=$SRV,")
+	held=$(ls -l /proc/$SRV/fd | grep -c socket:)
+	kill -TERM "$SRV"
+	# sockleak ends by itself when its target exits.
+	finish_sockleak
+	[ "$(field "$SRV" exited)" = true ]
+	[ "$(field "$SRV" close_wait)" -eq "$ss_count" ]
+	[ "$(field "$SRV" closed_by_exit.close_wait)" -eq 40 ]
+	[ "$(field "$SRV" closed_by_exit.held)" -eq "$held" ]
+	[ "$(field "$SRV" peak)" -ge "$held" ]
+	[ "$(field "$SRV" leaked_total)" -eq 40 ]
+	[ "$(proc_json "$SRV" | jq '[.leaked[] | select(.closed_by_exit and .state == "CLOSE_WAIT" and (.local | endswith(":'"$PORT"'")))] | length')" -eq 40 ]
+	proc_json "$SRV" | jq -e '.stacks[0].count == 40'
+	proc_json "$SRV" | jq -e '.stacks[0].frames | map(select(test("^main\\+.*sockserver.c"))) | length == 1'
+	jq -e 'select(.type == "summary") | .verdict | test("pid '"$SRV"' \\(sockserver\\) leaked sockets until it exited.*40 in CLOSE_WAIT, closed by exit")' "$T/out.json"
+	jq -e 'select(.type == "summary") | .note | test("sockleak -c ")' "$T/out.json"
+}
+
+@test "sockleak: a client that kept one socket in ten until it exited gets its leaked list" {
+	start_server --close
+	# The client waits for the go, so that -p can name it before it starts.
+	mkfifo "$T/go"
+	sh -c "read x < '$T/go'; exec '$W/sockclient' $PORT 100 10 > '$T/client'" &
+	CL=$!
+	PIDS+=("$CL")
+	start_sockleak -p "$CL" --older-than 0
+	echo go > "$T/go"
+	wait_for 10 grep -q done "$T/client"
+	[ "$(ls -l /proc/$CL/fd | grep -c socket:)" -eq 10 ]
+	kill -TERM "$CL"
+	finish_sockleak
+	[ "$(field "$CL" exited)" = true ]
+	[ "$(field "$CL" created)" -eq 100 ]
+	[ "$(field "$CL" closed_by_exit.held)" -eq 10 ]
+	[ "$(field "$CL" leaked_total)" -eq 10 ]
+	[ "$(proc_json "$CL" | jq '[.leaked[] | select(.closed_by_exit and .state == "ESTABLISHED" and (.remote | endswith(":'"$PORT"'")))] | length')" -eq 10 ]
+	proc_json "$CL" | jq -e '.stacks[0].count == 10'
+	proc_json "$CL" | jq -e '.stacks[0].frames | map(select(test("^leaky_request\\+.*sockclient.c"))) | length == 1'
+	jq -e 'select(.type == "summary") | .verdict | test("pid '"$CL"' \\(sockclient\\) leaked sockets until it exited")' "$T/out.json"
+}
+
+@test "sockleak -c: a worker that exits with leaked sockets keeps them; -c follows its replacement" {
+	need_memcg_v1
+	CGA=$(scratch_memcg sockX)
+	start_server --close
+	start_sockleak -c "$CGA" --older-than 0
+	run_in_cgroup "$CGA" sh -c "exec '$W/sockclient' $PORT 50 10 > '$T/w1'"
+	W1=$BG_PID
+	PIDS+=("$W1")
+	wait_for 10 grep -q done "$T/w1"
+	kill -TERM "$W1"
+	wait "$W1" || true
+	# The replacement worker, in the same cgroup, leaks as well.
+	run_in_cgroup "$CGA" sh -c "exec '$W/sockclient' $PORT 20 10 > '$T/w2'"
+	W2=$BG_PID
+	PIDS+=("$W2")
+	wait_for 10 grep -q done "$T/w2"
+	kill -INT "$SL"
+	finish_sockleak
+	[ "$(field "$W1" exited)" = true ]
+	[ "$(field "$W1" leaked_total)" -eq 5 ]
+	[ "$(proc_json "$W1" | jq '[.leaked[] | select(.closed_by_exit)] | length')" -eq 5 ]
+	proc_json "$W1" | jq -e '.stacks[0].frames | map(select(test("^leaky_request\\+"))) | length == 1'
+	[ "$(field "$W2" alive)" -eq "$(ls -l /proc/$W2/fd | grep -c socket:)" ]
+	[ "$(field "$W2" alive)" -eq 2 ]
+	jq -e 'select(.type == "summary") | .note | test("-c follows the workers that replace them")' "$T/out.json"
 }
 
 @test "sockleak --all-fds: pipes, files, socket, eventfd, epoll against RLIMIT_NOFILE" {
@@ -301,4 +383,156 @@ two_cgroup_clients() {
 	[[ "$output" == *"no cgroup"* ]]
 	run "$B/sockleak" --older-than 12abc
 	[ "$status" -ne 0 ]
+}
+
+@test "sockleak -p: sockets open before the trace are no growth; their closes are counted apart" {
+	"$W/sockcases" idle 10 3 > "$T/cases" &
+	pid=$!
+	PIDS+=("$pid")
+	wait_for 5 grep -q ready "$T/cases"
+	start_sockleak -p "$pid" --older-than 0
+	kill -USR1 "$pid"
+	wait_for 10 grep -q swapped "$T/cases"
+	[ "$(ls -l /proc/$pid/fd | grep -c socket:)" -eq 3 ]
+	kill -INT "$SL"
+	finish_sockleak
+	# 10 there before: the baseline, not growth; their closes are not
+	# closes of sockets created during the trace (3, still open).
+	[ "$(field "$pid" baseline)" -eq 10 ]
+	[ "$(field "$pid" closed_baseline)" -eq 10 ]
+	[ "$(field "$pid" created)" -eq 3 ]
+	[ "$(field "$pid" closed)" -eq 0 ]
+	[ "$(field "$pid" alive)" -eq 3 ]
+	# alive went from 10 to 3: it shrank.
+	proc_json "$pid" | jq -e '.growth_per_s < 0'
+}
+
+@test "sockleak -p: an idle process with old sockets shows no growth and no leak" {
+	"$W/sockcases" idle 10 0 > "$T/cases" &
+	pid=$!
+	PIDS+=("$pid")
+	wait_for 5 grep -q ready "$T/cases"
+	start_sockleak -p "$pid" --older-than 0
+	kill -INT "$SL"
+	finish_sockleak
+	[ "$(field "$pid" baseline)" -eq 10 ]
+	[ "$(field "$pid" alive)" -eq "$(ls -l /proc/$pid/fd | grep -c socket:)" ]
+	[ "$(field "$pid" alive)" -eq 10 ]
+	[ "$(field "$pid" growth_per_s)" = 0 ]
+	[ "$(field "$pid" created)" -eq 0 ]
+	jq -e 'select(.type == "summary") | .verdict | test("^no sockets leak")' "$T/out.json"
+}
+
+# deep_nofp ARGS...: sockleak -p ARGS on sock_deep-nofp leaking 50 sockets
+# (built without frame pointers, rbp holding a per-call stack record).
+deep_nofp() {
+	"$W/sock_deep-nofp" 50 -w > "$T/deep" &
+	DP=$!
+	PIDS+=("$DP")
+	wait_for 10 grep -q waiting "$T/deep"
+	start_sockleak -p "$DP" --older-than 0 "$@"
+	kill -USR1 "$DP"
+	wait_for 10 grep -q done "$T/deep"
+	[ "$(ls -l /proc/$DP/fd | grep -c socket:)" -eq 50 ]
+	kill -INT "$SL"
+	finish_sockleak
+}
+
+# The function names of the first stack group, innermost first.
+deep_funcs() { proc_json "$DP" | jq -r '.stacks[0].frames[] | sub("\\+.*"; "")' | tr '\n' ' '; }
+
+@test "sockleak: DWARF stacks walk through code without frame pointers (--stack-mode auto)" {
+	deep_nofp
+	[[ "$(deep_funcs)" == *"open_conn pool_get handle_request serve main "* ]]
+}
+
+@test "sockleak --stack-mode fp stops where the frame chain does; --frames caps the stack" {
+	deep_nofp --stack-mode fp
+	[[ "$(deep_funcs)" == *"open_conn "* ]]
+	[[ "$(deep_funcs)" != *"serve"* ]]
+	run "$B/sockleak" --stack-mode bogus -d 1
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"invalid --stack-mode 'bogus'"* ]]
+}
+
+@test "sockleak --frames: frames kept per stack" {
+	deep_nofp --stack-mode dwarf --frames 3
+	[ "$(proc_json "$DP" | jq '.stacks[0].frames | length')" -eq 3 ]
+}
+
+@test "sockleak: one call site is one stack row, whatever the kernel's stack ids (auto and fp)" {
+	deep_nofp
+	[ "$(field "$DP" leaked_total)" -eq 50 ]
+	[ "$(proc_json "$DP" | jq '.stacks | length')" -eq 1 ]
+	[ "$(proc_json "$DP" | jq '.stacks[0].count')" -eq 50 ]
+	[ "$(proc_json "$DP" | jq '[.leaked[].frames | join(";")] | unique | length')" -eq 1 ]
+	deep_nofp --stack-mode fp
+	[ "$(proc_json "$DP" | jq '.stacks | length')" -eq 1 ]
+	[ "$(proc_json "$DP" | jq '.stacks[0].count')" -eq 50 ]
+}
+
+# need_cmd CMD: skip outside CI when a test's real software is missing.
+need_cmd() {
+	command -v "$1" > /dev/null && return 0
+	[ "${CI:-}" = true ] && { echo "$1 missing (scripts/deps.sh installs it)" >&2; return 1; }
+	skip "$1 not installed"
+}
+
+# fcgi_get QUERY: one request to the pool's persistent.php.
+fcgi_get() {
+	SCRIPT_FILENAME="$ROOT/tests/fixtures/php/persistent.php" REQUEST_METHOD=GET QUERY_STRING="$1" \
+		cgi-fcgi -bind -connect "$T/fpm.sock"
+}
+
+@test "sockleak -c on php-fpm: a recycled worker's persistent CLOSE_WAIT sockets, closed at its shutdown, are evidence" {
+	need_memcg_v1
+	need_cmd php-fpm8.2
+	need_cmd cgi-fcgi
+	CG=$(scratch_memcg php)
+	python3 "$ROOT/tests/workloads/hangup_backend.py" 8 "$T/ports" &
+	PIDS+=($!)
+	wait_for 10 test -s "$T/ports"
+	# One worker that recycles after 8 requests (pm.max_requests), as pools do.
+	cat > "$T/pool.conf" <<-CONF
+	[global]
+	pid = $T/fpm.pid
+	error_log = $T/fpm.log
+	daemonize = no
+	[memscope]
+	user = nobody
+	group = nogroup
+	listen = $T/fpm.sock
+	pm = static
+	pm.max_children = 1
+	pm.max_requests = 8
+	CONF
+	run_in_cgroup "$CG" /usr/sbin/php-fpm8.2 -R -n -y "$T/pool.conf"
+	PIDS+=("$BG_PID")
+	wait_for 20 sh -c "[ \$(wc -l < '$CG/cgroup.procs') -eq 2 ]"
+	start_sockleak -c "$CG" --older-than 0
+	# Seven requests, each leaves a persistent socket to another backend port.
+	for port in $(head -n 7 "$T/ports"); do
+		fcgi_get "$port" | grep -q "ok $port"
+	done
+	worker=$(grep -vx "$BG_PID" "$CG/cgroup.procs")
+	wait_for 10 sh -c "[ \$(ss -tanp state close-wait | grep -c 'pid=$worker,') -eq 7 ]"
+	ss_cw=$(ss -tanp state close-wait | grep -c "pid=$worker,")
+	# A socket is evidence once it sat in CLOSE_WAIT for a second (the
+	# shortest --older-than counts as): a minimum, however slow the host.
+	sleep 1.5
+	# The eighth request recycles the worker: PHP closes its persistent
+	# sockets at shutdown, then the master starts a replacement.
+	fcgi_get "$(sed -n 8p "$T/ports")" > /dev/null
+	wait_for 20 sh -c "! grep -qx '$worker' '$CG/cgroup.procs' && [ \$(wc -l < '$CG/cgroup.procs') -eq 2 ]"
+	kill -INT "$SL"
+	finish_sockleak
+	[ "$(field "$worker" exited)" = true ]
+	[ "$(field "$worker" closed_by_exit.closed_late)" -eq "$ss_cw" ]
+	[ "$(field "$worker" close_wait)" -eq "$ss_cw" ]
+	[ "$(proc_json "$worker" | jq '[.leaked[] | select(.closed_late and .state == "CLOSE_WAIT")] | length')" -eq 7 ]
+	# The creating stack names PHP's C function that opened the socket.
+	proc_json "$worker" | jq -e '.stacks[0].count == 7'
+	proc_json "$worker" | jq -e '.stacks[0].frames | map(select(test("^php_network_connect_socket_to_host\\+"))) | length == 1'
+	jq -e 'select(.type == "summary") | .verdict | test("pid '"$worker"' \\(php-fpm8.2\\) leaked sockets until it exited.*7 more in CLOSE_WAIT that it closed late")' "$T/out.json"
+	jq -e 'select(.type == "summary") | .note | test("-c follows the workers that replace them")' "$T/out.json"
 }

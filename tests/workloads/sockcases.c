@@ -11,6 +11,8 @@
  *   sockcases allfds         3 files, 2 pipes, 1 socket, 1 eventfd, 1 epoll
  *   sockcases pass N         N sockets passed to a child over SCM_RIGHTS; the
  *                            parent closes its copies first, the child last
+ *   sockcases idle N M       N sockets, then waits; at SIGUSR1 closes them
+ *                            and opens M new ones, prints "swapped"
  *   sockcases hold           just wait (the exec target) */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -19,6 +21,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -191,6 +194,38 @@ static void do_stuffed(int port, int n)
 	hold();
 }
 
+static volatile sig_atomic_t swap_now;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	swap_now = 1;
+}
+
+/* Sockets that exist before a tracer starts, closed (and replaced) later. */
+static void do_idle(int n, int m)
+{
+	int fds[256];
+	sigset_t block, old;
+
+	signal(SIGUSR1, on_usr1);
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	for (int i = 0; i < n; i++)
+		fds[i] = make_socket(0);
+	printf("ready %d\n", getpid());
+	fflush(stdout);
+	while (!swap_now)
+		sigsuspend(&old);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	for (int i = 0; i < m; i++)
+		make_socket(0);
+	printf("swapped\n");
+	hold();
+}
+
 static void do_allfds(void)
 {
 	int p[2];
@@ -229,6 +264,8 @@ int main(int argc, char **argv)
 		do_stuffed(atoi(argv[2]), atoi(argv[3]));
 	else if (!strcmp(m, "pass") && argc == 3)
 		do_pass(atoi(argv[2]) % 64);
+	else if (!strcmp(m, "idle") && argc == 4)
+		do_idle(atoi(argv[2]) % 256, atoi(argv[3]));
 	else if (!strcmp(m, "allfds"))
 		do_allfds();
 	else if (!strcmp(m, "hold")) {

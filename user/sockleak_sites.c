@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* sockleak's call sites (sockleak_sites.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "procfs.h"
+#include "sockleak.h"
+#include "sockleak_sites.h"
+#include "symbolize.h"
+#include "unwind.h"
+
+#define SITE_MAX_IPS 127
+/* libdwfl sessions kept open at once: each holds the process's parsed ELF
+ * files, CFI and debug info (libc's alone is ~12 MiB once its lines are
+ * read), and the frames are kept as text anyway. System-wide, the least
+ * recently used one goes: 8 open sessions peaked at 165 MiB, 2 at 41 MiB. */
+#define MAX_OPEN_PROCS 2
+
+/* A traced process's symbols: the unwinder's symbolizer in DWARF modes. */
+struct site_proc {
+	uint32_t tgid;
+	struct unwinder *unw;
+	struct symbolizer *sym;
+	bool gone;               /* could not be opened, or exited */
+	uint64_t used;           /* s->tick at the last use */
+};
+
+struct sl_sites {
+	struct sl_sites_opts o;
+	struct sl_site **v;      /* open addressing on (tgid, site) */
+	size_t n, size;
+	struct site_proc *procs;
+	size_t nprocs, capprocs;
+	uint64_t dwarf, tick;
+};
+
+static uint64_t key_hash(uint32_t tgid, uint64_t site)
+{
+	uint64_t h = (site ^ ((uint64_t)tgid << 32)) * 0x9e3779b97f4a7c15ULL;
+
+	return h ^ (h >> 31);
+}
+
+static struct sl_site **slot(const struct sl_sites *s, uint32_t tgid, uint64_t site)
+{
+	size_t m = s->size - 1, h = key_hash(tgid, site) & m;
+
+	while (s->v[h] && (s->v[h]->tgid != tgid || s->v[h]->site != site))
+		h = (h + 1) & m;
+	return &s->v[h];
+}
+
+static void grow(struct sl_sites *s)
+{
+	struct sl_sites big = *s;
+
+	big.size = s->size ? s->size * 2 : 256;
+	big.v = calloc(big.size, sizeof(*big.v));
+	if (!big.v)
+		abort();
+	for (size_t i = 0; i < s->size; i++)
+		if (s->v[i])
+			*slot(&big, s->v[i]->tgid, s->v[i]->site) = s->v[i];
+	free(s->v);
+	*s = big;
+}
+
+struct sl_sites *sl_sites__new(const struct sl_sites_opts *o)
+{
+	struct sl_sites *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		abort();
+	s->o = *o;
+	grow(s);
+	return s;
+}
+
+static void proc_close(struct site_proc *p)
+{
+	if (p->unw)
+		unwinder__free(p->unw);
+	else
+		symbolizer__free(p->sym);
+	p->unw = NULL;
+	p->sym = NULL;
+	p->gone = true;
+}
+
+static void evict_lru(struct sl_sites *s)
+{
+	size_t lru = 0;
+
+	for (size_t i = 1; i < s->nprocs; i++)
+		if (s->procs[i].used < s->procs[lru].used)
+			lru = i;
+	proc_close(&s->procs[lru]);
+	s->procs[lru] = s->procs[--s->nprocs];
+}
+
+static struct site_proc *proc_of(struct sl_sites *s, uint32_t tgid)
+{
+	struct site_proc *p;
+
+	s->tick++;
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (s->procs[i].tgid == tgid) {
+			s->procs[i].used = s->tick;
+			return &s->procs[i];
+		}
+	if (s->nprocs >= MAX_OPEN_PROCS)
+		evict_lru(s);
+	if (s->nprocs == s->capprocs) {
+		s->capprocs = s->capprocs ? s->capprocs * 2 : 16;
+		s->procs = realloc(s->procs, s->capprocs * sizeof(*s->procs));
+		if (!s->procs)
+			abort();
+	}
+	p = &s->procs[s->nprocs++];
+	memset(p, 0, sizeof(*p));
+	p->tgid = tgid;
+	p->used = s->tick;
+	if (s->o.mode != STACK_FP)
+		p->unw = unwinder__new(tgid);
+	p->sym = p->unw ? unwinder__symbolizer(p->unw) : symbolizer__new(tgid);
+	p->gone = !p->sym;
+	return p;
+}
+
+static bool libc_frame(const struct frame *f)
+{
+	static const char *const mods[] = { "libc.so", "libc-", "ld-linux", "libpthread", NULL };
+
+	for (int i = 0; f->module && mods[i]; i++)
+		if (!strncmp(f->module, mods[i], strlen(mods[i])))
+			return true;
+	return false;
+}
+
+/* Symbolized frames of a list of addresses, ready to resolve (the first
+ * exact, the others return address - 1), up to room. Past the last mapped
+ * frame a broken chain or a stray word yields junk: the list ends there. */
+static int resolve_ips(struct symbolizer *sym, const uint64_t *ips, int n, struct frame *fr, int room)
+{
+	int k = 0;
+
+	for (int i = 0; i < n && k < room; i++) {
+		int got = symbolizer__resolve(sym, ips[i], fr + k, room - k);
+
+		if (i && !fr[k + got - 1].module) {
+			for (int j = 0; j < got; j++)
+				frame_clear(&fr[k + j]);
+			break;
+		}
+		k += got;
+	}
+	return k;
+}
+
+/* The frame-pointer walk (stack id) with the caller found at sp that a
+ * leaf syscall wrapper's walk skips, as addresses ready to resolve. */
+static int fp_ips(const struct sl_sites *s, const struct sl_site *st, uint64_t *out)
+{
+	uint64_t ips[SL_MAX_STACK_DEPTH] = {};
+	int nips = 0, n = 0;
+
+	if (st->stack_id >= 0 && !bpf_map_lookup_elem(s->o.stacks_map, &st->stack_id, ips))
+		while (nips < SL_MAX_STACK_DEPTH && ips[nips])
+			nips++;
+	if (nips)
+		out[n++] = ips[0];
+	if (st->caller && (nips < 2 || ips[1] != st->caller))
+		out[n++] = st->caller - 1;
+	for (int i = 1; i < nips; i++)
+		out[n++] = ips[i] - 1;
+	return n;
+}
+
+static void keep_frames(struct sl_site *st, struct frame *fr, int n)
+{
+	size_t len = 1;
+
+	st->frames = calloc(n + 1, sizeof(*st->frames));
+	if (!st->frames)
+		abort();
+	st->culprit = -1;
+	for (int i = 0; i < n; i++) {
+		if (st->culprit < 0 && !libc_frame(&fr[i]))
+			st->culprit = i;
+		st->frames[i] = frame_format(&fr[i]);
+		len += strlen(st->frames[i]) + 1;
+	}
+	st->nframes = n;
+	st->key = calloc(1, len);
+	if (!st->key)
+		abort();
+	for (int i = 0; i < n; i++) {
+		strcat(st->key, st->frames[i]);
+		strcat(st->key, ";");
+	}
+}
+
+static void clear(struct frame *fr, int n)
+{
+	for (int i = 0; i < n; i++)
+		frame_clear(&fr[i]);
+}
+
+/* Frames of the site: DWARF when the snapshot unwound (in auto mode unless
+ * the frame-pointer walk gives more frames), else the frame-pointer ones. */
+static void symbolize_site(struct sl_sites *s, struct site_proc *p, struct sl_site *st,
+			   const struct sl_site_event *e)
+{
+	uint64_t ips[SITE_MAX_IPS + 2];
+	int room = s->o.max_frames, n, nd = 0;
+	struct frame *fr = calloc(room, sizeof(*fr)), *dw = calloc(room, sizeof(*dw));
+
+	if (!fr || !dw)
+		abort();
+	n = resolve_ips(p->sym, ips, fp_ips(s, st, ips), fr, room);
+	if (e && p->unw) {
+		int k = unwind_snapshot(p->unw, &e->regs, e->stack, e->stack_len, ips, SITE_MAX_IPS);
+
+		nd = resolve_ips(p->sym, ips, k, dw, room);
+	}
+	if (nd && (s->o.mode == STACK_DWARF || nd >= n)) {
+		keep_frames(st, dw, nd);
+		st->dwarf = true;
+		s->dwarf++;
+	} else {
+		keep_frames(st, fr, n);
+	}
+	clear(fr, n);
+	clear(dw, nd);
+	free(fr);
+	free(dw);
+}
+
+static struct sl_site *site_add(struct sl_sites *s, uint32_t tgid, uint64_t site, int32_t stack_id,
+				uint64_t caller, const struct sl_site_event *e)
+{
+	struct sl_site **sl, *st;
+	struct site_proc *p;
+
+	if ((s->n + 1) * 2 > s->size)
+		grow(s);
+	sl = slot(s, tgid, site);
+	if (*sl)
+		return *sl;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		abort();
+	*st = (struct sl_site){ .tgid = tgid, .site = site, .stack_id = stack_id, .caller = caller,
+				.culprit = -1 };
+	*sl = st;
+	s->n++;
+	p = proc_of(s, tgid);
+	if (!p->gone)
+		symbolize_site(s, p, st, e);
+	return st;
+}
+
+int sl_sites__on_event(void *ctx, void *data, size_t size)
+{
+	const struct sl_site_event *e = data;
+	struct sl_site_event head;
+
+	if (size < SL_SITE_EVENT_HEAD || e->type != SL_EV_SITE)
+		return 0;
+	if (size < sizeof(*e) || e->stack_len > sizeof(e->stack)) {
+		memcpy(&head, e, SL_SITE_EVENT_HEAD);
+		head.stack_len = 0;
+		e = &head;
+	}
+	site_add(ctx, e->tgid, e->site, e->stack_id, e->caller, e);
+	return 0;
+}
+
+const struct sl_site *sl_sites__get(struct sl_sites *s, uint32_t tgid, uint64_t site,
+				    int32_t stack_id, uint64_t caller)
+{
+	return site_add(s, tgid, site, stack_id, caller, NULL);
+}
+
+void sl_sites__forget_proc(struct sl_sites *s, uint32_t tgid)
+{
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (s->procs[i].tgid == tgid) {
+			proc_close(&s->procs[i]);
+			s->procs[i] = s->procs[--s->nprocs];
+			return;
+		}
+}
+
+void sl_sites__counts(const struct sl_sites *s, uint64_t *sites, uint64_t *dwarf)
+{
+	*sites = s->n;
+	*dwarf = s->dwarf;
+}
+
+void sl_sites__free(struct sl_sites *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->size; i++) {
+		struct sl_site *st = s->v[i];
+
+		if (!st)
+			continue;
+		for (int j = 0; j < st->nframes; j++)
+			free(st->frames[j]);
+		free(st->frames);
+		free(st->key);
+		free(st);
+	}
+	for (size_t i = 0; i < s->nprocs; i++)
+		proc_close(&s->procs[i]);
+	free(s->procs);
+	free(s->v);
+	free(s);
+}

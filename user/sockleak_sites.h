@@ -1,0 +1,46 @@
+/* sockleak's creating call sites, symbolized when user space first hears
+ * of them (a ring-buffer record per new site), while the process is alive:
+ * a process that exits keeps its stacks in the report. With DWARF stack
+ * mode the record carries a copy of the stack, unwound here (stacks.h). */
+#ifndef MEMSCOPE_SOCKLEAK_SITES_H
+#define MEMSCOPE_SOCKLEAK_SITES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stacks.h"
+
+struct sl_sites_opts {
+	int stacks_map;          /* BPF stack-trace map */
+	enum stack_mode mode;
+	int max_frames;          /* frames kept per stack (--frames) */
+};
+
+struct sl_site {
+	uint32_t tgid;
+	uint64_t site;
+	int32_t stack_id;
+	uint64_t caller;
+	char **frames;           /* formatted, innermost first */
+	int nframes;
+	int culprit;             /* first frame outside libc, -1 none */
+	bool dwarf;              /* unwound from the snapshot */
+	char *key;               /* the frames joined: one call site as the user sees it */
+};
+
+struct sl_sites;
+struct sl_sites *sl_sites__new(const struct sl_sites_opts *o);
+/* ring_buffer__new sample callback (ctx: the sl_sites). */
+int sl_sites__on_event(void *ctx, void *data, size_t size);
+/* The site of an fd entry; symbolized now if it was not yet (and the
+ * process is still there to read its mappings). Never NULL. */
+const struct sl_site *sl_sites__get(struct sl_sites *s, uint32_t tgid, uint64_t site,
+				    int32_t stack_id, uint64_t caller);
+/* The process exited: its symbols can no longer be read; free them. */
+void sl_sites__forget_proc(struct sl_sites *s, uint32_t tgid);
+/* Sites seen, of them unwound with DWARF (for the footer). */
+void sl_sites__counts(const struct sl_sites *s, uint64_t *sites, uint64_t *dwarf);
+void sl_sites__free(struct sl_sites *s);
+
+#endif
