@@ -4,8 +4,8 @@
 set -eu
 
 BUILD="clang llvm make gcc libc6-dev pkg-config libbpf-dev libelf-dev zlib1g-dev libdw-dev bpftool"
-TEST="g++ libcmocka-dev bats jq iproute2 procps python3 libjemalloc2"
-BENCH="bpftrace redis-server redis-tools"
+TEST="g++ libcmocka-dev bats jq iproute2 procps python3 libjemalloc2 php-fpm libfcgi-bin redis-server redis-tools nodejs"
+BENCH="bpftrace"
 # make test-vm: QEMU, the initramfs' static busybox, and what unpacks
 # Debian's kernel package and orders its modules.
 VM="qemu-system-x86 busybox-static cpio kmod"
