@@ -162,10 +162,13 @@ pool_growing() {
 	# The frames up to the last Zend MM entry point (_emalloc, _safe_emalloc,
 	# ...) are the allocator; the culprit is a frame after them.
 	jq -e '
-		def name: .symbol // ((.module // "?") + "+0x" + (.offset | tostring));
+		def hex: if . < 16 then "0123456789abcdef"[.:.+1]
+			else (. / 16 | floor | hex) + "0123456789abcdef"[(. % 16):(. % 16) + 1] end;
+		def name: .symbol // ((.module // "?") + "+0x" + (.offset | hex));
 		(.frames | map(.symbol // "") | to_entries
-			| map(select(.value | test("^_?(safe_)?e?f?(m|c|re)alloc|^_emalloc|^_zend_mm_|^zend_mm_"))) | last | .key) as $last
-		| .culprit != null and ([.frames[0:$last + 1][] | name] | index(.culprit) == null)' <<< "$s"
+			| map(select(.value | test("^_*(safe_)?[efp]*(m|c|re)alloc|zend_mm_"))) | last | .key) as $last
+		| .culprit as $c | $last != null and $c != null
+		and ([.frames[0:$last + 1][] | name] | index([$c]) == null)' <<< "$s"
 	release_grow
 }
 
@@ -236,7 +239,6 @@ pool_oom() {
 	[ "$(wc -l <<< "$K")" -eq 1 ]
 	[ "$(jq -r .victim.pid <<< "$K")" = "$GROW_PID" ]
 	[ "$(jq -r .victim.comm <<< "$K")" = "$FPM_COMM" ]
-	[ "$(jq -r .victim.cmdline <<< "$K")" = "php-fpm: pool $POOL_NAME" ]
 	[ "$(jq -r .victim.parent.pid <<< "$K")" = "$POOL_MASTER" ]
 	[ "$(jq -r .constraint <<< "$K")" = memcg ]
 	[ "$(jq -r .memcg.path <<< "$K")" = "/$(basename "$CG")" ]
@@ -258,12 +260,23 @@ pool_oom() {
 	jq -e '[.leadup.samples[].usage_bytes] | max > 0' <<< "$K"
 }
 
+@test "php-fpm: oomwatch names the killed worker by its cmdline, even when it is gone at once [needs fix: oomwatch cmdline from the kernel at the kill]" {
+	pool_oom
+	# php-fpm rewrites its workers' argv: the kernel's copy at the kill is
+	# what /proc showed. Read from /proc after the kill it races the exit
+	# (seen null here in one run of two).
+	[ "$(jq -r .victim.cmdline <<< "$K")" = "php-fpm: pool $POOL_NAME" ]
+}
+
 @test "php-fpm: oomwatch's memory.stat is the cgroup's at the kill [needs fix: oomwatch counters read at mark_victim]" {
 	pool_oom
-	# At the kill the cgroup's anon holds at least the victim's anon.
+	# Counters read by the kernel at mark_victim, beside the later read
+	# (.memcg.stat, stat_read_after_s): at the kill the cgroup's anon holds
+	# at least the victim's anon. On Debian's 6.1 the later read is zeros.
 	victim_anon=$(jq -r .victim.anon_rss_bytes <<< "$K")
-	at_kill=$(jq -r '(.memcg.stat_at_kill // .memcg.at_kill.stat // .memcg.stat) | (.anon // .total_rss // .rss)' <<< "$K")
+	at_kill=$(jq -r '(.memcg.stat_at_kill // .memcg.at_kill.stat) | (.anon // .total_rss // .rss)' <<< "$K")
 	[ "$at_kill" -ge $((victim_anon * 9 / 10)) ]
+	jq -e '.memcg.stat_read_after_s != null' <<< "$K"
 }
 
 @test "php-fpm: memdiag after the kill says when the pool's last OOM kill was and which process [needs fix: memdiag last kill]" {
