@@ -187,3 +187,76 @@ stop_tool() {
 	wait "$1" || rc=$?
 	return $rc
 }
+
+# start_service NAME CMD...: a leaky service (tests/realworld/leaky_service.*)
+# in the background; sets SVC_PID and SVC_PORT once it listens.
+start_service() {
+	local name="$1"; shift
+	"$@" "$BATS_TEST_TMPDIR/$name.port" "$BACKEND_PORT" > "$BATS_TEST_TMPDIR/$name.log" 2>&1 &
+	SVC_PID=$!
+	SERVICES+=("$SVC_PID")
+	wait_for 60 test -s "$BATS_TEST_TMPDIR/$name.port" || { cat "$BATS_TEST_TMPDIR/$name.log" >&2; return 1; }
+	SVC_PORT=$(cat "$BATS_TEST_TMPDIR/$name.port")
+}
+
+# service_requests PORT N: N requests, one connection each, as a client
+# would send them; the last reply ("ok CACHED UPSTREAMS") in $REPLY.
+service_requests() {
+	local i fd
+	for i in $(seq "$2"); do
+		exec {fd}<> "/dev/tcp/127.0.0.1/$1"
+		printf 'request %d\n' "$i" >&"$fd"
+		read -r REPLY <&"$fd"
+		exec {fd}>&-
+	done
+}
+
+# An unused loopback port, for servers that cannot be told to pick one.
+free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_redis [CGROUP_DIR]: Debian's redis-server with its own config and
+# directory, no persistence; sets REDIS_PID and REDIS_PORT.
+start_redis() {
+	local dir="$BATS_TEST_TMPDIR/redis" cg="${1:-}"
+	mkdir -p "$dir"
+	REDIS_PORT=$(free_port)
+	cat > "$dir/redis.conf" <<-EOF
+	port $REDIS_PORT
+	bind 127.0.0.1
+	dir $dir
+	pidfile $dir/redis.pid
+	save ""
+	appendonly no
+	daemonize no
+	EOF
+	if [ -n "$cg" ]; then
+		run_in_cgroup "$cg" /usr/bin/redis-server "$dir/redis.conf"
+	else
+		/usr/bin/redis-server "$dir/redis.conf" > "$dir/log" 2>&1 &
+		BG_PID=$!
+	fi
+	REDIS_PID=$BG_PID
+	SERVICES+=("$REDIS_PID")
+	wait_for 60 redis_ready || { cat "$dir/log" >&2; return 1; }
+}
+
+redis_ready() { [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
+
+redis_info() { redis-cli -p "$REDIS_PORT" info memory | tr -d '\r' | sed -n "s/^$1://p"; }
+
+# redis_sets N SIZE: N SETs of SIZE-byte values through one pipelined
+# connection, as a loader would; fails unless all N replies came back.
+redis_sets() {
+	awk -v n="$1" -v size="$2" 'BEGIN {
+		v = sprintf("%" size "s", ""); gsub(/ /, "v", v)
+		for (i = 0; i < n; i++) {
+			k = "key:" i
+			printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(k), k, size, v
+		}
+	}' | redis-cli -p "$REDIS_PORT" --pipe | grep -q "errors: 0, replies: $1"
+}
+
+# The TCP sockets PID holds, as ss sees them: ss_sockets PID [STATE]
+ss_sockets() { ss -tanpH state "${2:-all}" | grep -c "pid=$1," || true; }
