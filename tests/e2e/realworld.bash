@@ -142,11 +142,12 @@ workers_all_close_wait() {
 	done
 }
 
-# start_grow MB: a request whose static cache grows by 1 MiB per step to MB
-# MiB and holds it until release_grow. GROW_PID is the worker serving it.
+# start_grow MB [GO_FILE]: a request whose static cache grows by 1 MiB per
+# step to MB MiB (once GO_FILE exists, if given) and holds it until
+# release_grow. GROW_PID is the worker serving it.
 start_grow() {
 	rm -f "$POOL/grow.pid" "$POOL/grow.pid.full" "$POOL/release"
-	fcgi "do=grow&mb=$1&hold=$POOL/release&pidfile=$POOL/grow.pid" > "$POOL/grow.out" 2>&1 &
+	fcgi "do=grow&mb=$1&hold=$POOL/release&pidfile=$POOL/grow.pid&go=${2:-}" > "$POOL/grow.out" 2>&1 &
 	GROW_REQ=$!
 	wait_for 60 test -s "$POOL/grow.pid"
 	GROW_PID=$(cat "$POOL/grow.pid")
@@ -183,7 +184,7 @@ start_tool() {
 # stop_tool PID: Ctrl-C, as a person would, then the final report.
 stop_tool() {
 	local rc=0
-	kill -INT "$1"
+	kill -INT "$1" 2>/dev/null || true       # it may have ended with its target
 	wait "$1" || rc=$?
 	return $rc
 }

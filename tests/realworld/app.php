@@ -8,7 +8,8 @@
 //       socket in CLOSE_WAIT until the worker exits.
 //   ?do=grow&mb=N&hold=FILE    a static cache grows by 1 MiB per step up to N
 //       MiB, then the request holds it until FILE exists (the test's signal).
-//       With an N above the cgroup's limit, the worker is OOM-killed.
+//       With an N above the cgroup's limit, the worker is OOM-killed. With
+//       &go=FILE it starts growing only once FILE exists (a tracer attached).
 
 function connect_backend(int $port, string $key): string
 {
@@ -19,11 +20,13 @@ function connect_backend(int $port, string $key): string
 	return "connected=$key";
 }
 
-function cache_fill(int $mb, string $hold, string $pidfile): string
+function cache_fill(int $mb, string $hold, string $pidfile, string $go): string
 {
 	static $cache = [];
 
 	file_put_contents($pidfile, getmypid() . "\n");
+	while ($go !== '' && !file_exists($go))
+		usleep(50000);
 	for ($i = 0; $i < $mb; $i++) {
 		$cache[] = str_repeat(chr(65 + $i % 26), 1 << 20);
 		usleep(20000);
@@ -41,7 +44,7 @@ case 'connect':
 	$out .= connect_backend((int)$_GET['port'], $_GET['key']);
 	break;
 case 'grow':
-	$out .= cache_fill((int)$_GET['mb'], $_GET['hold'], $_GET['pidfile']);
+	$out .= cache_fill((int)$_GET['mb'], $_GET['hold'], $_GET['pidfile'], $_GET['go'] ?? '');
 	break;
 default:
 	$out .= 'ok';
