@@ -233,7 +233,7 @@ start_redis() {
 	daemonize no
 	EOF
 	if [ -n "$cg" ]; then
-		run_in_cgroup "$cg" /usr/bin/redis-server "$dir/redis.conf"
+		run_in_cgroup "$cg" /usr/bin/redis-server "$dir/redis.conf" > "$dir/log" 2>&1
 	else
 		/usr/bin/redis-server "$dir/redis.conf" > "$dir/log" 2>&1 &
 		BG_PID=$!
