@@ -358,3 +358,25 @@ pool_oom() {
 	[[ "$f" == *"$GROW_PID"* ]]
 	[[ "$f" == *php-fpm* ]]
 }
+
+@test "php-fpm: oomwatch -c POOL does not call kills in other cgroups missed [needs fix: oomwatch counts that agree]" {
+	other=$(scratch_memcg other 32M)
+	pool_growing 96M
+	start_tool oomwatch -c "$CG" --json
+	OW=$TOOL_PID
+	# A kill elsewhere first: not watched, so not missed either.
+	run_in_cgroup "$other" "$W/hog" -t 100 -s 8
+	wait "$BG_PID" || true
+	[ "$(cg_read "$other" oom_kill)" -eq 1 ]
+	start_grow 400
+	wait_for 120 grep -q '"oom_kill"' "$T/oomwatch.out"
+	wait "$GROW_REQ" 2>/dev/null || true
+	stop_tool "$OW"
+	K=$(jq -c 'select(.event == "oom_kill")' "$T/oomwatch.out")
+	[ "$(jq -r .victim.pid <<< "$K")" = "$GROW_PID" ]
+	s=$(jq -c 'select(.event == "summary")' "$T/oomwatch.out")
+	[ "$(jq -r --arg p "/$(basename "$CG")" '.cgroups[] | select(.path == $p) | .missed' <<< "$s")" -eq 0 ]
+	# Seen: "counters host oom_kill +74 since start, 1 seen: 73 MISSED"
+	# at the kill, beside "73 kills elsewhere ignored" in the summary.
+	[ "$(jq -r .host.missed <<< "$K")" -eq 0 ]
+}

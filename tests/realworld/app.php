@@ -9,7 +9,8 @@
 //   ?do=grow&mb=N&hold=FILE    a static cache grows by 1 MiB per step up to N
 //       MiB, then the request holds it until FILE exists (the test's signal).
 //       With an N above the cgroup's limit, the worker is OOM-killed. With
-//       &go=FILE it starts growing only once FILE exists (a tracer attached).
+//       &go=FILE it starts growing only once FILE exists (a tracer attached);
+//       &ms=M waits M ms per step instead of 20.
 
 function connect_backend(int $port, string $key): string
 {
@@ -20,7 +21,7 @@ function connect_backend(int $port, string $key): string
 	return "connected=$key";
 }
 
-function cache_fill(int $mb, string $hold, string $pidfile, string $go): string
+function cache_fill(int $mb, string $hold, string $pidfile, string $go, int $ms): string
 {
 	static $cache = [];
 
@@ -29,7 +30,7 @@ function cache_fill(int $mb, string $hold, string $pidfile, string $go): string
 		usleep(50000);
 	for ($i = 0; $i < $mb; $i++) {
 		$cache[] = str_repeat(chr(65 + $i % 26), 1 << 20);
-		usleep(20000);
+		usleep($ms * 1000);
 	}
 	file_put_contents($pidfile . ".full", count($cache) . "\n");
 	while (!file_exists($hold))
@@ -44,7 +45,7 @@ case 'connect':
 	$out .= connect_backend((int)$_GET['port'], $_GET['key']);
 	break;
 case 'grow':
-	$out .= cache_fill((int)$_GET['mb'], $_GET['hold'], $_GET['pidfile'], $_GET['go'] ?? '');
+	$out .= cache_fill((int)$_GET['mb'], $_GET['hold'], $_GET['pidfile'], $_GET['go'] ?? '', (int)($_GET['ms'] ?? 20));
 	break;
 default:
 	$out .= 'ok';
