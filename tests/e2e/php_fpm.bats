@@ -244,12 +244,12 @@ pool_growing() {
 
 @test "php-fpm: memdiag -c explains the growth, with the cgroup's own numbers" {
 	pool_growing 256M
-	# Sampled while the cache grows: every step of 1 MiB waits 20 ms, so
-	# 96 MiB take at least 2 s, spread over several of the 1 s samples.
-	"$B/memdiag" -c "$CG" -i 1 -n 4 --json > "$T/trend.json" &
-	MD=$!
-	start_grow 96
-	wait "$MD"
+	# Sampled while the cache grows: a step of 1 MiB every 50 ms, so the
+	# 96 MiB take at least 4.8 s, longer than the 3 s of samples.
+	start_grow 96 "" 50
+	run "$B/memdiag" -c "$CG" -i 1 -n 4 --json
+	[ "$status" -eq 0 ]
+	echo "$output" > "$T/trend.json"
 	wait_for 120 grow_full
 	last=$(tail -n 1 "$T/trend.json")
 	jq -e '.trend_bytes_per_min.anon > 0' <<< "$last"

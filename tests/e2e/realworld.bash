@@ -142,12 +142,12 @@ workers_all_close_wait() {
 	done
 }
 
-# start_grow MB [GO_FILE]: a request whose static cache grows by 1 MiB per
-# step to MB MiB (once GO_FILE exists, if given) and holds it until
-# release_grow. GROW_PID is the worker serving it.
+# start_grow MB [GO_FILE [STEP_MS]]: a request whose static cache grows by
+# 1 MiB every STEP_MS (20) ms to MB MiB (once GO_FILE exists, if given) and
+# holds it until release_grow. GROW_PID is the worker serving it.
 start_grow() {
 	rm -f "$POOL/grow.pid" "$POOL/grow.pid.full" "$POOL/release"
-	fcgi "do=grow&mb=$1&hold=$POOL/release&pidfile=$POOL/grow.pid&go=${2:-}" > "$POOL/grow.out" 2>&1 &
+	fcgi "do=grow&mb=$1&hold=$POOL/release&pidfile=$POOL/grow.pid&go=${2:-}&ms=${3:-20}" > "$POOL/grow.out" 2>&1 &
 	GROW_REQ=$!
 	wait_for 60 test -s "$POOL/grow.pid"
 	GROW_PID=$(cat "$POOL/grow.pid")
