@@ -344,7 +344,7 @@ pool_oom() {
 	# (.memcg.stat, stat_read_after_s): at the kill the cgroup's anon holds
 	# at least the victim's anon. On Debian's 6.1 the later read is zeros.
 	victim_anon=$(jq -r .victim.anon_rss_bytes <<< "$K")
-	at_kill=$(jq -r '(.memcg.stat_at_kill // .memcg.at_kill.stat) | (.anon // .total_rss // .rss)' <<< "$K")
+	at_kill=$(jq -r '(.memcg.stat_at_kill // .memcg.at_kill.stat) | (.anon // .total_rss // .rss // 0)' <<< "$K")
 	[ "$at_kill" -ge $((victim_anon * 9 / 10)) ]
 	jq -e '.memcg.stat_read_after_s != null' <<< "$K"
 }

@@ -176,7 +176,7 @@ start_tool() {
 	TOOL_PID=$!
 	TOOLS+=("$TOOL_PID")
 	# Text mode says "Tracing" on stderr, --json a ready event on stdout.
-	wait_for 60 grep -qE 'Tracing|"event": *"ready"' \
+	wait_for 60 grep -qsE 'Tracing|"event": *"ready"' \
 		"$BATS_TEST_TMPDIR/$name.out" "$BATS_TEST_TMPDIR/$name.err" || {
 		cat "$BATS_TEST_TMPDIR/$name.err" >&2; return 1; }
 }

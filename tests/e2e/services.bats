@@ -86,8 +86,8 @@ set_stacks() { jq -c '.stacks[] | select(.kind == "malloc" and any(.frames[]; .s
 	redis_set_growth
 	# Each SET keeps its value's sds (made while parsing the request) and
 	# a copy of the key (made by dbAdd). Seen: all 40,000 under dbAdd.
-	n_val=$(jq '[.stacks[] | select(.kind == "malloc" and any(.frames[]; .symbol == "_sdsnewlen") and any(.frames[]; .symbol == "processMultibulkBuffer")) | .allocations] | add' <<< "$R")
-	n_key=$(jq '[.stacks[] | select(.kind == "malloc" and any(.frames[]; .symbol == "_sdsnewlen") and any(.frames[]; .symbol == "dbAdd")) | .allocations] | add' <<< "$R")
+	n_val=$(jq '[.stacks[] | select(.kind == "malloc" and any(.frames[]; .symbol == "_sdsnewlen") and any(.frames[]; .symbol == "processMultibulkBuffer")) | .allocations] | add // 0' <<< "$R")
+	n_key=$(jq '[.stacks[] | select(.kind == "malloc" and any(.frames[]; .symbol == "_sdsnewlen") and any(.frames[]; .symbol == "dbAdd")) | .allocations] | add // 0' <<< "$R")
 	[ "$n_val" -eq 20000 ]
 	[ "$n_key" -eq 20000 ]
 }
@@ -248,6 +248,26 @@ python_service() {
 	# libc's malloc and PyByteArray_Resize), with "culprit": null in JSON.
 	jq -e 'select(.event == "final_report") | .stacks[0].culprit == "PyByteArray_Resize"' "$T/memleak-trace.out"
 	jq -r 'select(.event == "final_report") | .verdict' "$T/memleak-trace.out" | grep '^GROWING: PyByteArray_Resize'
+}
+
+@test "python: memleak-trace JSON carries exact times and the culprit the text names [needs fix: JSON numbers and culprit]" {
+	python_service
+	start_tool memleak-trace -p "$SVC_PID" --json -n 5
+	ML=$TOOL_PID
+	service_requests "$SVC_PORT" 20
+	t0=$(date +%s)
+	stop_tool "$ML"
+	t1=$(date +%s)
+	r=$(jq -c 'select(.event == "final_report")' "$T/memleak-trace.out")
+	# Seen: "time": 1.79545e+09 (6 significant digits: off by up to ~5,000 s).
+	t=$(jq -r '.time | floor' <<< "$r")
+	[ "$t" -ge $((t0 - 1)) ] && [ "$t" -le $((t1 + 1)) ]
+	grep -E '"time": ?[0-9]{10}' "$T/memleak-trace.out"
+	! grep -E '[0-9]e[+-][0-9]' "$T/memleak-trace.out"
+	# Seen: "culprit": null beside "GROWING: python3.11+0x4fb51c".
+	c=$(jq -r '.stacks[0].culprit' <<< "$r")
+	[ "$c" != null ]
+	jq -r .verdict <<< "$r" | grep -F "GROWING: $c"
 }
 
 # ---- Node.js ----
