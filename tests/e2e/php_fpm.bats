@@ -16,7 +16,7 @@ MIB=1048576
 
 setup() {
 	need_bpf
-	need_memcg_v1
+	need_memcg
 	need_php_fpm
 	T="$BATS_TEST_TMPDIR"
 	TOOLS=()
@@ -211,7 +211,7 @@ pool_growing() {
 	# The cache outgrows the limit; the tracer ends with its target.
 	wait_for 120 sh -c "! test -d /proc/$GROW_PID"
 	stop_tool "$ML"
-	[ "$(cg_read "$CG" oom_kill)" -eq 1 ]
+	[ "$(memcg_oom_kills "$CG")" -eq 1 ]
 	r=$(jq -c 'select(.event == "final_report")' "$T/memleak-trace.out")
 	[ "$(jq -r .target_exited <<< "$r")" = true ]
 	# It held ~90 MiB of cache (Zend MM maps 2 MiB per 1 MiB string).
@@ -261,16 +261,16 @@ pool_growing() {
 
 	# Held still now: memdiag's numbers are the cgroup files' numbers
 	# (bracketed by reads before and after it, for the idle workers' noise).
-	a0=$(cg_read "$CG" anon); i0=$(cg_read "$CG" inactive_anon); u0=$(cg_read "$CG" usage); f0=$(cg_read "$CG" inactive_file)
+	a0=$(memcg_stat "$CG" anon); i0=$(memcg_stat "$CG" inactive_anon); u0=$(memcg_usage "$CG"); f0=$(memcg_stat "$CG" inactive_file)
 	run "$B/memdiag" -c "$CG" --json
 	[ "$status" -eq 0 ]
 	j="$output"
-	a1=$(cg_read "$CG" anon); i1=$(cg_read "$CG" inactive_anon); u1=$(cg_read "$CG" usage); f1=$(cg_read "$CG" inactive_file)
+	a1=$(memcg_stat "$CG" anon); i1=$(memcg_stat "$CG" inactive_anon); u1=$(memcg_usage "$CG"); f1=$(memcg_stat "$CG" inactive_file)
 	between "$a0" "$(jq -r .breakdown.anon_bytes <<< "$j")" "$a1"
 	between "$i0" "$(jq -r .breakdown.inactive_anon_bytes <<< "$j")" "$i1"
 	between "$u0" "$(jq -r .usage_bytes <<< "$j")" "$u1"
 	between $((u0 - f1)) "$(jq -r .working_set_bytes <<< "$j")" $((u1 - f0))
-	[ "$(jq -r .limit_bytes <<< "$j")" -eq "$(cg_read "$CG" limit)" ]
+	[ "$(jq -r .limit_bytes <<< "$j")" -eq "$(memcg_limit "$CG")" ]
 	[ "$(jq -r .cgroup.processes <<< "$j")" -eq 3 ]
 	# The cache is in the worker's anonymous memory, as /proc says.
 	approx "$(awk '/^RssAnon:/ { print $2 * 1024 }' "/proc/$GROW_PID/status")" $((96 * MIB)) 15
@@ -321,7 +321,7 @@ pool_oom() {
 	[ "$(jq -r .victim.anon_rss_bytes <<< "$K")" -eq $((kanon * 1024)) ]
 	[ "$(jq -r .kernel_report.matched <<< "$K")" = true ]
 	# The kill counts agree with the cgroup's own counter.
-	[ "$(cg_read "$CG" oom_kill)" -eq 1 ]
+	[ "$(memcg_oom_kills "$CG")" -eq 1 ]
 	[ "$(jq -r .memcg.events.oom_kill <<< "$K")" -eq 1 ]
 	s=$(jq -c 'select(.event == "summary")' "$T/oomwatch.out")
 	[ "$(jq -r --arg p "/$(basename "$CG")" '.cgroups[] | select(.path == $p) | .kills' <<< "$s")" -eq 1 ]
@@ -367,7 +367,7 @@ pool_oom() {
 	# A kill elsewhere first: not watched, so not missed either.
 	run_in_cgroup "$other" "$W/hog" -t 100 -s 8
 	wait "$BG_PID" || true
-	[ "$(cg_read "$other" oom_kill)" -eq 1 ]
+	[ "$(memcg_oom_kills "$other")" -eq 1 ]
 	start_grow 400
 	wait_for 120 grep -q '"oom_kill"' "$T/oomwatch.out"
 	wait "$GROW_REQ" 2>/dev/null || true

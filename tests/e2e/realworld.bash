@@ -34,28 +34,6 @@ need_php_fpm() {
 	need_cmd cgi-fcgi libfcgi-bin
 }
 
-# The kernel's own counters of a memory cgroup, v1 or v2, under one name.
-# cg_read DIR usage|limit|anon|inactive_anon|inactive_file|oom_kill
-cg_read() {
-	local dir="$1" what="$2"
-	if [ -e "$dir/memory.limit_in_bytes" ]; then
-		case "$what" in
-		usage) cat "$dir/memory.usage_in_bytes" ;;
-		limit) cat "$dir/memory.limit_in_bytes" ;;
-		anon) awk '$1 == "total_rss" { print $2 }' "$dir/memory.stat" ;;
-		inactive_anon|inactive_file) awk -v k="total_$what" '$1 == k { print $2 }' "$dir/memory.stat" ;;
-		oom_kill) awk '$1 == "oom_kill" { print $2 }' "$dir/memory.oom_control" ;;
-		esac
-	else
-		case "$what" in
-		usage) cat "$dir/memory.current" ;;
-		limit) cat "$dir/memory.max" ;;
-		anon|inactive_anon|inactive_file) awk -v k="$what" '$1 == k { print $2 }' "$dir/memory.stat" ;;
-		oom_kill) awk '$1 == "oom_kill" { print $2 }' "$dir/memory.events" ;;
-		esac
-	fi
-}
-
 # between LOW VALUE HIGH (either bound may be the larger): VALUE read between
 # two reads of a counter that moved lies between them.
 between() {

@@ -104,7 +104,7 @@ set_stacks() { jq -c '.stacks[] | select(.kind == "malloc" and any(.frames[]; .s
 # takes it, under oomwatch -c.
 redis_oom() {
 	need_cmd redis-server redis-server
-	need_memcg_v1
+	need_memcg
 	CG=$(scratch_memcg redis 64M)
 	start_redis "$CG"
 	start_tool oomwatch -c "$CG" --json
@@ -128,7 +128,7 @@ redis_oom() {
 	[ "$(jq -r .victim.anon_rss_bytes <<< "$K")" -eq $((kanon * 1024)) ]
 	# One kill: in the cgroup's counter, the report, the per-cgroup table
 	# and the host line, none missed anywhere.
-	[ "$(cg_read "$CG" oom_kill)" -eq 1 ]
+	[ "$(memcg_oom_kills "$CG")" -eq 1 ]
 	s=$(jq -c 'select(.event == "summary")' "$T/oomwatch.out")
 	c=$(jq -c --arg p "/$(basename "$CG")" '.cgroups[] | select(.path == $p)' <<< "$s")
 	[ "$(jq -r .kills <<< "$c")" -eq 1 ]
