@@ -185,11 +185,16 @@ pool_growing() {
 	s=$(jq -c '.stacks[0]' <<< "$r")
 	[ "$(jq -r .kind <<< "$s")" = anon ]
 	# 48 MiB of 1 MiB strings: Zend MM maps a 2 MiB chunk for each (a string
-	# of 256 pages does not fit twice), so at least the cache is mapped, and
-	# what is resident is the cache, within 10%.
-	[ "$(jq -r .bytes <<< "$s")" -ge $((48 * MIB)) ]
-	approx "$(jq -r .resident_bytes <<< "$s")" $((48 * MIB)) 10
-	[ "$(jq -r .resident_bytes <<< "$s")" -le "$rss_anon" ]
+	# of 256 pages does not fit twice), but the first string or two may go
+	# to chunks the worker mapped before the trace. Resident is the strings,
+	# or whole chunks where transparent huge pages are "always" (Zend MM
+	# aligns its chunks to 2 MiB: Debian's 6.1 guest shows 94 MiB for 47).
+	bytes=$(jq -r .bytes <<< "$s")
+	resident=$(jq -r .resident_bytes <<< "$s")
+	[ "$bytes" -ge $((2 * 46 * MIB)) ]
+	[ "$resident" -ge $((46 * MIB)) ]
+	[ "$resident" -le "$bytes" ]
+	[ "$resident" -le "$rss_anon" ]
 	# The stack runs from mmap through the Zend engine to the script.
 	jq -e '[.frames[].symbol] | index("execute_ex") != null and index("php_execute_script") != null' <<< "$s"
 	[ "$(jq -r '.frames[0].module' <<< "$s")" = libc.so.6 ]
@@ -271,8 +276,11 @@ pool_growing() {
 	between $((u0 - f1)) "$(jq -r .working_set_bytes <<< "$j")" $((u1 - f0))
 	[ "$(jq -r .limit_bytes <<< "$j")" -eq "$(memcg_limit "$CG")" ]
 	[ "$(jq -r .cgroup.processes <<< "$j")" -eq 3 ]
-	# The cache is in the worker's anonymous memory, as /proc says.
-	approx "$(awk '/^RssAnon:/ { print $2 * 1024 }' "/proc/$GROW_PID/status")" $((96 * MIB)) 15
+	# The cache is in the worker's anonymous memory, as /proc says (twice
+	# the cache with transparent huge pages "always": see above).
+	rss_anon=$(awk '/^RssAnon:/ { print $2 * 1024 }' "/proc/$GROW_PID/status")
+	[ "$rss_anon" -ge $((96 * MIB)) ]
+	[ "$rss_anon" -le "$a1" ]
 	release_grow
 }
 

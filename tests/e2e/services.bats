@@ -125,7 +125,11 @@ redis_oom() {
 	[ "$(jq -r .memcg.limit_bytes <<< "$K")" -eq $((64 * MIB)) ]
 	line=$(dmesg | grep -F "Killed process $REDIS_PID (" | tail -n 1)
 	kanon=$(sed -n 's/.*anon-rss:\([0-9]*\)kB.*/\1/p' <<< "$line")
-	[ "$(jq -r .victim.anon_rss_bytes <<< "$K")" -eq $((kanon * 1024)) ]
+	# Redis has several threads: on 6.1 each one caches up to 64 pages of
+	# its RSS changes before they reach the mm's counter, so the kernel's
+	# line, printed a moment after the kill, may differ by that much.
+	d=$(( $(jq -r .victim.anon_rss_bytes <<< "$K") - kanon * 1024 ))
+	[ "${d#-}" -le $((2 * MIB)) ]
 	# One kill: in the cgroup's counter, the report, the per-cgroup table
 	# and the host line, none missed anywhere.
 	[ "$(memcg_oom_kills "$CG")" -eq 1 ]
@@ -227,14 +231,20 @@ python_service() {
 	rss_anon=$(awk '/^RssAnon:/ { print $2 * 1024 }' "/proc/$SVC_PID/status")
 	stop_tool "$ML"
 	r=$(jq -c 'select(.event == "final_report")' "$T/memleak-trace.out")
-	s=$(jq -c '.stacks[0]' <<< "$r")
 	# 80 bytearrays of 256 KiB: each above malloc's mmap threshold, so each
-	# is one mapping (a page more for malloc's header).
+	# is one mapping (a page more for malloc's header), made by bytearray's
+	# code called from the interpreter loop. (The loop's call path changes
+	# once CPython 3.11 specializes the call: two stacks are possible.)
+	s=$(jq -c '[.stacks[] | select(any(.frames[]; .symbol == "PyByteArray_Resize"))]
+		| {n: length, allocations: (map(.allocations) | add), bytes: (map(.bytes) | add),
+		   resident_bytes: (map(.resident_bytes) | add),
+		   eval: all(any(.frames[]; .symbol == "_PyEval_EvalFrameDefault"))}' <<< "$r")
 	[ "$(jq -r .allocations <<< "$s")" -eq 80 ]
 	approx "$(jq -r .bytes <<< "$s")" $((80 * CHUNK)) 2
 	approx "$(jq -r .resident_bytes <<< "$s")" $((80 * CHUNK)) 2
 	[ "$(jq -r .resident_bytes <<< "$s")" -le "$rss_anon" ]
-	jq -e '[.frames[].symbol] | index("_PyEval_EvalFrameDefault") != null' <<< "$s"
+	jq -e '.eval' <<< "$s"
+	jq -e '.stacks[0].frames | map(.symbol) | index("PyByteArray_Resize") != null' <<< "$r"
 	jq -e '.growing == true' <<< "$r"
 }
 
@@ -306,7 +316,9 @@ node_service() {
 	# Buffer.alloc(256 KiB, fill) is memory from malloc, outside the V8
 	# heap: above malloc's mmap threshold, one mapping each, under node's
 	# ArrayBuffer allocator.
-	s=$(jq -c '[.stacks[] | select(.culprit // "" | test("NodeArrayBufferAllocator::Allocate"))] | max_by(.bytes)' <<< "$r")
+	s=$(jq -c '[.stacks[] | select(.culprit // "" | test("NodeArrayBufferAllocator::Allocate"))]
+		| {allocations: (map(.allocations) | add), bytes: (map(.bytes) | add),
+		   resident_bytes: (map(.resident_bytes) | add)}' <<< "$r")
 	[ "$(jq -r .allocations <<< "$s")" -eq 80 ]
 	approx "$(jq -r .bytes <<< "$s")" $((80 * CHUNK)) 2
 	approx "$(jq -r .resident_bytes <<< "$s")" $((80 * CHUNK)) 2
