@@ -182,11 +182,12 @@ redis_oom() {
 
 # ---- Python ----
 
-# The Python service (Debian's /usr/bin/python3, not a pyenv shim), N requests.
+# The Python service (Debian's /usr/bin/python3, not a pyenv shim), run
+# with "$@" in its environment.
 python_service() {
 	start_backend
 	SERVICES+=("$BACKEND")
-	start_service py /usr/bin/python3 "$RW/leaky_service.py"
+	start_service py env "$@" /usr/bin/python3 "$RW/leaky_service.py"
 	[ "$(readlink -f "/proc/$SVC_PID/exe")" = "$(readlink -f /usr/bin/python3)" ]
 }
 
@@ -223,7 +224,11 @@ python_service() {
 }
 
 @test "python: memleak-trace names the growing stack through CPython, resident as /proc says" {
-	python_service
+	# glibc raises its mmap threshold after start-up frees a large block
+	# (seen in the 6.1 guest: the bytearrays then come from brk, and the
+	# verdict says "the heap (brk) ... --malloc names the code"); fixed at
+	# 128 KiB, each 256 KiB bytearray is a mapping of its own.
+	python_service GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072
 	start_tool memleak-trace -p "$SVC_PID" --json -n 5
 	ML=$TOOL_PID
 	service_requests "$SVC_PORT" 80
@@ -231,6 +236,8 @@ python_service() {
 	rss_anon=$(awk '/^RssAnon:/ { print $2 * 1024 }' "/proc/$SVC_PID/status")
 	stop_tool "$ML"
 	r=$(jq -c 'select(.event == "final_report")' "$T/memleak-trace.out")
+	# What it saw, shown if the test fails.
+	jq -c '.stacks[] | [.kind, .allocations, .bytes, .culprit, [.frames[] | .symbol // "\(.module)+\(.offset)"]]' <<< "$r"
 	# 80 bytearrays of 256 KiB: each above malloc's mmap threshold, so each
 	# is one mapping (a page more for malloc's header), made by bytearray's
 	# code called from the interpreter loop. (The loop's call path changes
@@ -246,6 +253,25 @@ python_service() {
 	jq -e '.eval' <<< "$s"
 	jq -e '.stacks[0].frames | map(.symbol) | index("PyByteArray_Resize") != null' <<< "$r"
 	jq -e '.growing == true' <<< "$r"
+}
+
+@test "python: memleak-trace --malloc names the bytearrays wherever glibc puts them [needs fix: call sites sharing a cache key in code without frame pointers]" {
+	python_service
+	start_tool memleak-trace -p "$SVC_PID" --malloc --json -n 10
+	ML=$TOOL_PID
+	service_requests "$SVC_PORT" 80
+	[ "$REPLY" = "ok 80 80" ]
+	stop_tool "$ML"
+	r=$(jq -c 'select(.event == "final_report")' "$T/memleak-trace.out")
+	jq -c '.stacks[] | [.kind, .allocations, .bytes, .culprit, [.frames[] | .symbol // "\(.module)+\(.offset)"]]' <<< "$r"
+	s=$(jq -c '[.stacks[] | select(.kind == "malloc" and any(.frames[]; .symbol == "PyByteArray_Resize"))]
+		| {allocations: (map(.allocations) | add // 0), bytes: (map(.bytes) | add // 0)}' <<< "$r")
+	# Exactly the 80 buffers, asked of malloc at their size (+1 for the NUL
+	# CPython keeps after a bytearray's data). Seen: the right count and
+	# bytes, under the stack of a start-up allocation (_PyCodec_Lookup,
+	# PyUnicode_AsEncodedString) whose call site key they share.
+	[ "$(jq -r .allocations <<< "$s")" -eq 80 ]
+	[ "$(jq -r .bytes <<< "$s")" -eq $((80 * (CHUNK + 1))) ]
 }
 
 @test "python: the culprit is the bytearray code, not malloc or CPython's raw allocator [needs fix: allocator wrappers skipped]" {
