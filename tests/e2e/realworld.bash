@@ -171,7 +171,10 @@ stop_tool() {
 # in the background; sets SVC_PID and SVC_PORT once it listens.
 start_service() {
 	local name="$1"; shift
-	"$@" "$BATS_TEST_TMPDIR/$name.port" "$BACKEND_PORT" > "$BATS_TEST_TMPDIR/$name.log" 2>&1 &
+	# In the test's directory: what a runtime writes to its cwd (node's
+	# isolate-*-v8.log with --perf-basic-prof) stays there.
+	(cd "$BATS_TEST_TMPDIR" && exec "$@" "$BATS_TEST_TMPDIR/$name.port" "$BACKEND_PORT") \
+		> "$BATS_TEST_TMPDIR/$name.log" 2>&1 &
 	SVC_PID=$!
 	SERVICES+=("$SVC_PID")
 	wait_for 60 test -s "$BATS_TEST_TMPDIR/$name.port" || { cat "$BATS_TEST_TMPDIR/$name.log" >&2; return 1; }
