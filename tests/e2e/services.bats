@@ -140,12 +140,12 @@ redis_oom() {
 	[ "$(jq -r .host.missed <<< "$K")" -eq 0 ]
 }
 
-@test "redis: oomwatch names the killed redis by its cmdline, taken at the kill [needs fix: oomwatch cmdline from the kernel at the kill]" {
+@test "redis: oomwatch names the killed redis by its cmdline, taken at the kill" {
 	redis_oom
 	[ "$(jq -r .victim.cmdline <<< "$K")" = "/usr/bin/redis-server 127.0.0.1:$REDIS_PORT" ]
 }
 
-@test "redis: memdiag of a new redis after a kill says when the last kill was and of which process [needs fix: memdiag last kill]" {
+@test "redis: memdiag of a new redis after a kill says when the last kill was and of which process" {
 	redis_oom
 	killed=$REDIS_PID
 	start_redis "$CG"                       # a healthy new instance
