@@ -31,6 +31,7 @@ teardown() {
 	done
 	stop_pid "${CLIENT:-}"
 	stop_pid "${BACKEND:-}"
+	cleanup_scratch
 	return 0
 }
 
