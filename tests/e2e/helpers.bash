@@ -105,6 +105,9 @@ scratch_memcg_child() {
 memcg_usage() {
 	if [ "$MEMCG_VERSION" = 1 ]; then cat "$1/memory.usage_in_bytes"; else cat "$1/memory.current"; fi
 }
+memcg_limit() {
+	if [ "$MEMCG_VERSION" = 1 ]; then cat "$1/memory.limit_in_bytes"; else cat "$1/memory.max"; fi
+}
 memcg_oom_kills() {
 	if [ "$MEMCG_VERSION" = 1 ]; then
 		awk '$1 == "oom_kill" { print $2 }' "$1/memory.oom_control"

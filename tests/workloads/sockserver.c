@@ -1,7 +1,9 @@
 /* Loopback TCP server for sockleak's tests. By default it accepts and never
  * closes (the clients' close leaves its sockets in CLOSE_WAIT); with --close
- * it reads each connection to EOF and closes it.
- * Usage: sockserver [--close] [--accept4] PORT_FILE */
+ * it reads each connection to EOF and closes it; with --hangup it closes
+ * right after accept, like a backend that drops idle clients (the clients'
+ * sockets go to CLOSE_WAIT).
+ * Usage: sockserver [--close | --hangup] [--accept4] PORT_FILE */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -49,23 +51,29 @@ static __attribute__((noinline)) void handle_conn(int fd, int do_close)
 
 int main(int argc, char **argv)
 {
-	int do_close = 0, use4 = 0, lfd;
+	int do_close = 0, hangup = 0, use4 = 0, lfd;
 
 	for (; argc > 2; argc--, argv++) {
 		if (!strcmp(argv[1], "--close"))
 			do_close = 1;
+		else if (!strcmp(argv[1], "--hangup"))
+			hangup = 1;
 		else if (!strcmp(argv[1], "--accept4"))
 			use4 = 1;
 	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: sockserver [--close] [--accept4] PORT_FILE\n");
+		fprintf(stderr, "usage: sockserver [--close | --hangup] [--accept4] PORT_FILE\n");
 		return 2;
 	}
 	lfd = listen_any(argv[1]);
 	for (;;) {
 		int fd = use4 ? accept4(lfd, NULL, NULL, SOCK_CLOEXEC) : accept(lfd, NULL, NULL);
 
-		if (fd >= 0)
+		if (fd < 0)
+			continue;
+		if (hangup)
+			close(fd);
+		else
 			handle_conn(fd, do_close);
 	}
 }
