@@ -347,13 +347,44 @@ static char *culprit_name(const struct stack_ent *s)
 
 /* ---- ranking ---- */
 
-static bool ranked(const struct report_opts *o, uint32_t kind)
+/* A frame of the malloc implementation itself: an allocator library, or
+ * glibc's malloc and the functions it maps memory from. */
+static bool allocator_frame(const struct frame *f)
 {
-	/* With --malloc the heap's pages are the malloc rows' blocks: do not
-	 * count them twice. */
-	if (kind == MK_HEAP)
+	static const char *const mods[] = { "libjemalloc", "libtcmalloc", "libmimalloc", NULL };
+	static const char *const syms[] = { "malloc", "calloc", "realloc", "memalign", "__libc_malloc",
+					    "__libc_calloc", "__libc_realloc", "__libc_memalign",
+					    "_int_malloc", "_int_realloc", "_int_memalign", "sysmalloc",
+					    "sysmalloc_mmap", "new_heap", "alloc_new_heap", NULL };
+
+	for (int i = 0; f->module && mods[i]; i++)
+		if (!strncmp(f->module, mods[i], strlen(mods[i])))
+			return true;
+	for (int i = 0; f->symbol && syms[i]; i++) {
+		size_t l = strlen(syms[i]);
+
+		/* "sysmalloc_mmap.constprop.0": a compiler's clone. */
+		if (!strncmp(f->symbol, syms[i], l) && (!f->symbol[l] || f->symbol[l] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/* Whether the report ranks the stack. With --malloc the pages the
+ * allocator maps (the heap, jemalloc's extents, glibc's mmap'd large
+ * blocks) hold the malloc rows' blocks: counted in the summary, not
+ * ranked twice. */
+static bool ranked(const struct report_opts *o, struct report_in *in, struct stack_ent *s)
+{
+	if (s->kind == MK_HEAP)
 		return !o->malloc;
-	return o->all_kinds || kind == MK_ANON || kind == MK_MALLOC;
+	if (s->kind == MK_ANON && o->malloc) {
+		resolve_stack(o, in, s);
+		for (int i = 0; i < s->nframes; i++)
+			if (allocator_frame(&s->frames[i]))
+				return false;
+	}
+	return o->all_kinds || s->kind == MK_ANON || s->kind == MK_MALLOC;
 }
 
 static int cmp_rows(const void *a, const void *b)
@@ -454,7 +485,7 @@ static struct row *group_rows(const struct report_opts *o, struct report_in *in,
 		abort();
 	for (uint32_t i = 0; i < t->nstacks; i++) {
 		row_of[i] = NO_ROW;
-		if (acc[i].bytes && ranked(o, t->stacks[i].kind))
+		if (acc[i].bytes && ranked(o, in, &t->stacks[i]))
 			resolve_stack(o, in, &t->stacks[i]);
 	}
 	/* Whole stacks first, so that failed captures can join them. */
@@ -464,7 +495,7 @@ static struct row *group_rows(const struct report_opts *o, struct report_in *in,
 			uint32_t r;
 			bool joins;
 
-			if (!acc[i].bytes || !ranked(o, s->kind) || (s->stack_id < 0) != pass)
+			if (!acc[i].bytes || !ranked(o, in, s) || (s->stack_id < 0) != pass)
 				continue;
 			r = pass ? joined_row(t, rows, n, s) : NO_ROW;
 			if (r == NO_ROW)
@@ -511,7 +542,7 @@ static struct row *build_rows(const struct report_opts *o, struct report_in *in,
 	memset(tot, 0, sizeof(*tot));
 	for (uint32_t i = 0; i < t->nstacks; i++) {
 		tot->by_kind[t->stacks[i].kind] += acc[i].bytes;
-		if (!acc[i].bytes || !ranked(o, t->stacks[i].kind))
+		if (!acc[i].bytes || !ranked(o, in, &t->stacks[i]))
 			continue;
 		tot->count += acc[i].count;
 		tot->ranked += acc[i].bytes;
@@ -543,7 +574,7 @@ static void peak_rows(const struct report_opts *o, struct report_in *in, struct 
 			continue;
 		acc[i].bytes = (uint64_t)t->stacks[i].peak;
 		acc[i].oldest_ts = t->stacks[i].peak_ns;
-		if (ranked(o, t->stacks[i].kind))
+		if (ranked(o, in, &t->stacks[i]))
 			p->total += acc[i].bytes;
 	}
 	p->rows = group_rows(o, in, acc, row_of, &p->n);
