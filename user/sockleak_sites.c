@@ -160,8 +160,12 @@ static int resolve_ips(struct symbolizer *sym, const uint64_t *ips, int n, struc
 }
 
 /* The frame-pointer walk (stack id) with the caller found at sp that a
- * leaf syscall wrapper's walk skips, as addresses ready to resolve. */
-static int fp_ips(const struct sl_sites *s, const struct sl_site *st, uint64_t *out)
+ * leaf syscall wrapper's walk skips, as addresses ready to resolve. With
+ * no walk (its stack-map bucket was taken: -EEXIST), the site record's ip
+ * still gives the first frame, so the stack reads the same as its
+ * siblings'. */
+static int fp_ips(const struct sl_sites *s, const struct sl_site *st, const struct sl_site_event *e,
+		  uint64_t *out)
 {
 	uint64_t ips[SL_MAX_STACK_DEPTH] = {};
 	int nips = 0, n = 0;
@@ -171,6 +175,8 @@ static int fp_ips(const struct sl_sites *s, const struct sl_site *st, uint64_t *
 			nips++;
 	if (nips)
 		out[n++] = ips[0];
+	else if (e && e->regs.ip)
+		out[n++] = e->regs.ip;
 	if (st->caller && (nips < 2 || ips[1] != st->caller))
 		out[n++] = st->caller - 1;
 	for (int i = 1; i < nips; i++)
@@ -219,7 +225,7 @@ static void symbolize_site(struct sl_sites *s, struct site_proc *p, struct sl_si
 
 	if (!fr || !dw)
 		abort();
-	n = resolve_ips(p->sym, ips, fp_ips(s, st, ips), fr, room);
+	n = resolve_ips(p->sym, ips, fp_ips(s, st, e, ips), fr, room);
 	if (e && p->unw) {
 		int k = unwind_snapshot(p->unw, &e->regs, e->stack, e->stack_len, ips, SITE_MAX_IPS);
 
