@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "loop.h"
@@ -54,6 +56,20 @@ static int wait_step(const struct loop_opts *o, int ms)
 	return err == -EINTR ? 0 : err < 0 ? err : 0;
 }
 
+/* Every tool ends the same way when its -c cgroup goes: this line, then
+ * its final report, then exit 0. */
+static bool cgroup_removed(const struct loop_opts *o)
+{
+	char *e;
+
+	if (access(o->watch_cgroup_dir, F_OK) == 0 || errno != ENOENT)
+		return false;
+	e = term_escape(o->watch_cgroup_name ? o->watch_cgroup_name : o->watch_cgroup_dir);
+	fprintf(stderr, "%s: cgroup %s was removed: final report\n", out_tool_name(), e);
+	free(e);
+	return true;
+}
+
 enum loop_stop loop_run(const struct loop_opts *o)
 {
 	uint64_t start = mono_ns(), next_report, now;
@@ -81,10 +97,12 @@ enum loop_stop loop_run(const struct loop_opts *o)
 			if (next_report < now)
 				next_report = now + interval_ns;
 		}
-		if (o->watch_pid && now - last_pid_check >= 100000000ull) {
+		if ((o->watch_pid || o->watch_cgroup_dir) && now - last_pid_check >= 100000000ull) {
 			last_pid_check = now;
 			/* A zombie has exited: its parent may take its time to reap it. */
-			if (!proc_alive(o->watch_pid))
+			if (o->watch_pid && !proc_alive(o->watch_pid))
+				return LOOP_TARGET_EXIT;
+			if (o->watch_cgroup_dir && cgroup_removed(o))
 				return LOOP_TARGET_EXIT;
 		}
 	}

@@ -17,6 +17,9 @@ struct loop_opts {
 	double interval_s;          /* 0: no periodic reports */
 	double duration_s;          /* 0: run until stopped */
 	pid_t watch_pid;            /* stop when it exits (0: none) */
+	/* -c: stop when this cgroup directory is removed, saying so on stderr
+	 * ("cgroup NAME was removed"); LOOP_TARGET_EXIT. NULL: none. */
+	const char *watch_cgroup_dir, *watch_cgroup_name;
 	int poll_ms;                /* ring buffer poll timeout; 0: 100 ms */
 	/* Called each interval; non-zero return stops the loop. */
 	int (*on_interval)(void *ctx);

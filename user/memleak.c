@@ -274,6 +274,25 @@ static void cgroup_verdict(struct app *a, const char *path, uint64_t total, size
 	free(who);
 }
 
+/* -c, JSON: after the processes' lines, one for the cgroup, so that a
+ * reader gets a final line even when no process holds memory (or the
+ * cgroup is gone with all of them). */
+static void cgroup_json(struct app *a, bool final, uint64_t total, size_t holding)
+{
+	struct jw w;
+
+	jw_init(&w, stdout);
+	jw_obj_begin(&w, NULL);
+	jw_str(&w, "event", final ? "cgroup_final_report" : "cgroup_report");
+	jw_str(&w, "cgroup", a->cg.rel);
+	jw_u64(&w, "processes_holding", holding);
+	jw_u64(&w, "processes_seen", a->ps.n + a->ps.gone);
+	jw_u64(&w, "processes_exited", a->ps.gone);
+	jw_u64(&w, "bytes", total);
+	jw_bool(&w, "cgroup_removed", a->exited);
+	jw_obj_end(&w);
+}
+
 /* -c: the cgroup's verdict, then each process holding memory, most first. */
 static void report_cgroup(struct app *a, bool final)
 {
@@ -300,6 +319,8 @@ static void report_cgroup(struct app *a, bool final)
 			printf("\n");
 		report_proc(a, a->ps.v[i], final, false);
 	}
+	if (a->env.rep.json)
+		cgroup_json(a, final, total, holding);
 	fflush(stdout);
 	free(path);
 }
@@ -319,10 +340,11 @@ static int on_interval(void *ctx)
 	return 0;
 }
 
+/* -c: the run loop watches the cgroup directory. */
 static bool target_gone(struct app *a)
 {
 	if (a->by_cgroup)
-		return access(a->cg.dir, F_OK) != 0;
+		return false;
 	return a->launched ? launch_exited(&a->child) : !proc_alive(the_proc(a)->t.pid);
 }
 
@@ -611,6 +633,7 @@ static int run(struct app *a)
 	struct loop_opts lo = { .interval_s = a->env.common.interval_s,
 				.duration_s = a->env.common.duration_s,
 				.on_interval = on_interval, .on_poll = on_poll, .ctx = a };
+	enum loop_stop why;
 	int err;
 
 	if (a->by_cgroup ? start_cgroup(a) : start_pid(a))
@@ -628,8 +651,15 @@ static int run(struct app *a)
 	}
 	announce(a);
 	lo.rb = a->rb;
-	if (loop_run(&lo) == LOOP_ERROR)
+	if (a->by_cgroup) {
+		lo.watch_cgroup_dir = a->cg.dir;
+		lo.watch_cgroup_name = a->cg.rel;
+	}
+	why = loop_run(&lo);
+	if (why == LOOP_ERROR)
 		warn_msg("polling the ring buffer failed: %s", strerror(errno));
+	if (why == LOOP_TARGET_EXIT)
+		a->exited = true;
 	ring_buffer__consume(a->rb);
 	report(a, true);
 	return a->launched && a->exited ? command_status(a) : 0;

@@ -607,6 +607,8 @@ static int run(struct state *s)
 	why = loop_run(&(struct loop_opts){
 		.rb = rb, .interval_s = s->lu ? s->env->leadup_interval : 0,
 		.duration_s = s->env->common.duration_s, .poll_ms = 100,
+		.watch_cgroup_dir = s->have_target ? s->target.dir : NULL,
+		.watch_cgroup_name = s->have_target ? s->target.rel : NULL,
 		.on_poll = on_poll, .on_interval = on_interval, .ctx = s });
 	/* Whatever is still in flight: the ring buffer, then kmsg's slack. */
 	ring_buffer__consume(rb);

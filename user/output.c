@@ -339,6 +339,11 @@ static bool stdout_hung_up(void)
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
 }
 
+const char *out_tool_name(void)
+{
+	return out_tool;
+}
+
 bool out_lost(void)
 {
 	return ferror(stdout) || stdout_hung_up();

@@ -73,6 +73,8 @@ void out_set_json(bool json, const char *tool);
  * terminal hung up) or a write to it failed. Cheap enough to ask at
  * every poll: the run loop stops when it is. */
 bool out_lost(void);
+/* The tool's name as out_set_json was given it, for messages. */
+const char *out_tool_name(void);
 void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -262,12 +262,23 @@ static int open_sites(struct app *a)
 	return 0;
 }
 
+static void announce_cgroup(struct app *a)
+{
+	char *e = term_escape(a->cg.rel);
+
+	out_ready("%s of cgroup %s%s... Ctrl-C to stop.", a->env.rep.all_fds ? "fds" : "sockets", e,
+		  a->cg.v1 ? " (v1 memory)" : "");
+	free(e);
+}
+
 static int run(struct app *a)
 {
 	struct fdtab_opts fo;
 	struct loop_opts lo = { .interval_s = a->env.common.interval_s,
 				.duration_s = a->env.common.duration_s,
 				.watch_pid = a->env.common.pid, .poll_ms = 200,
+				.watch_cgroup_dir = a->env.common.cgroup ? a->cg.dir : NULL,
+				.watch_cgroup_name = a->cg.rel,
 				.on_interval = on_interval, .ctx = a };
 	int err;
 
@@ -305,6 +316,8 @@ static int run(struct app *a)
 	if (a->env.common.pid)
 		out_ready("%s of pid %d... Ctrl-C to stop.", a->env.rep.all_fds ? "fds" : "sockets",
 			  a->env.common.pid);
+	else if (a->env.common.cgroup)
+		announce_cgroup(a);
 	else
 		out_ready("%s of every process... Ctrl-C to stop.", a->env.rep.all_fds ? "fds" : "sockets");
 	if (loop_run(&lo) == LOOP_ERROR)

@@ -140,6 +140,12 @@ snapshot_copy() {
 	python3 -c 'import json,sys; c=json.loads(open(sys.argv[1]).readline())["process"]["comm"]; sys.exit(c.encode("utf-8","surrogateescape") != b"ab\xe2\x80\xaecd\xff")' "$BATS_TEST_TMPDIR/md.json"
 }
 
+# Has our child PID ended (a zombie until we wait for it)? The bound only
+# ends a failure.
+ended() {
+	wait_for 120 sh -c "! grep -qs '^[0-9]* (.*) [^ZX] ' /proc/$1/stat"
+}
+
 # Run json-fields.py for one tool over its output files.
 fields_ok() {
 	local tool="$1"; shift
@@ -195,4 +201,30 @@ fields_ok() {
 	wait_for 20 grep -q '"oom_kill"' "$T/ow.json"
 	kill -INT "$TRACER"; wait "$TRACER"; TRACER=
 	fields_ok oomwatch "$T/ow.json"
+}
+
+@test "harden: -c CGROUP removed while watched: a clear line, the final report, exit 0 (every tool)" {
+	need_bpf
+	need_memcg_v1
+	local T="$BATS_TEST_TMPDIR" dir name st
+	for tool in memleak-trace sockleak oomwatch; do
+		dir=$(scratch_memcg "gone-$tool")
+		name=$(basename "$dir")
+		"$B/$tool" -c "$dir" --json > "$T/$tool.json" 2> "$T/$tool.err" & TRACER=$!
+		wait_ready "$T/$tool.err"
+		rmdir "$dir"
+		ended "$TRACER" || { kill -9 "$TRACER"; false; }
+		st=0; wait "$TRACER" || st=$?; TRACER=
+		cat "$T/$tool.err"
+		[ "$st" -eq 0 ]
+		grep -qx "$tool: cgroup /$name was removed: final report" "$T/$tool.err"
+		every_final=$(tail -1 "$T/$tool.json")
+		echo "$every_final"
+		case $tool in
+		memleak-trace) jq -e '.event == "cgroup_final_report" and .cgroup_removed' <<< "$every_final" ;;
+		sockleak) jq -e '.type == "summary" and .report == "final"' <<< "$every_final"
+			  grep -q "sockets of cgroup /$name (v1 memory)" "$T/$tool.err" ;;
+		oomwatch) jq -e '.event == "summary"' <<< "$every_final" ;;
+		esac
+	done
 }
