@@ -362,7 +362,10 @@ static __always_inline void put_fd(__u32 tgid, __u32 fd, struct fd_info *v,
 	err = bpf_map_update_elem(&fds, &k, v, BPF_NOEXIST);
 	if (err == -EEXIST_ERR) {
 		old = bpf_map_lookup_elem(&fds, &k);
-		if (old) {
+		/* User space's /proc scan can see a new fd before its syscall
+		 * returns here: an entry it put in for this same file (no
+		 * timestamp) is this file, not a released one. */
+		if (old && !(old->ts_ns == 0 && old->ino && old->ino == v->ino)) {
 			count_closed(p, old);
 			__sync_fetch_and_add(&p->reused, 1);
 		}

@@ -295,11 +295,11 @@ static int run(struct app *a)
 				  .kernel_sockets = a->env.rep.kernel_sockets,
 				  .older_than_s = a->env.rep.older_than_s };
 	a->tab = fdtab__new(&fo);
-	/* The baseline goes in before attaching, so no kernel update races it. */
-	if (fdtab__baseline(a->tab) == -ESRCH) {
-		die_msg("process %d exited before tracing started", a->env.common.pid);
-		return 1;
-	}
+	/* Attach, then scan /proc, then reconcile: every socket made after the
+	 * attach is the kernel's (the scan only adds fds the kernel has no
+	 * entry for), so none is missed or counted twice. Scanning first let
+	 * a socket closed and its fd reused in between count one close too
+	 * many on heavy churn. */
 	err = sockleak__attach(a->skel);
 	if (!err && a->env.rep.kernel_sockets)
 		err = attach_kernel_sockets(a);
@@ -307,7 +307,10 @@ static int run(struct app *a)
 		bpf_explain("cannot attach the BPF programs", err);
 		return 1;
 	}
-	/* Catch what was opened between the /proc scan and the attach. */
+	if (fdtab__baseline(a->tab) == -ESRCH) {
+		die_msg("process %d exited before tracing started", a->env.common.pid);
+		return 1;
+	}
 	fdtab__refresh(a->tab);
 	a->tab->start_ns = a->tab->now_ns;
 	a->env.rep.sites = a->sites;

@@ -228,3 +228,28 @@ fields_ok() {
 		esac
 	done
 }
+
+@test "harden: sockleak attached during heavy socket churn counts as many closes as creates" {
+	need_bpf
+	local T="$BATS_TEST_TMPDIR" churn line
+	for round in 1 2 3 4 5 6; do
+		# Fresh files: a background job truncates its own only once it runs.
+		rm -f "$T/churn" "$T/sl.json" "$T/sl.err"
+		"$W/sockchurn" 2 > "$T/churn" & churn=$!; BG_PID=$churn
+		wait_for 20 grep -q ready "$T/churn"
+		"$B/sockleak" -p "$churn" --json > "$T/sl.json" 2> "$T/sl.err" & TRACER=$!
+		wait_ready "$T/sl.err"
+		kill -USR1 "$churn"
+		wait_for 20 grep -q stopped "$T/churn"
+		kill -INT "$TRACER"; wait "$TRACER"; TRACER=
+		kill "$churn"; wait "$churn" || true
+		line=$(jq -c "select(.type == \"process\" and .report == \"final\" and .pid == $churn)" "$T/sl.json")
+		jq -c "{created,closed,baseline,alive,reconciled_found,reconciled_gone}" <<< "$line"
+		# The two sockets it holds are still alive, and every other socket
+		# is accounted once: what was there at the start (baseline) plus
+		# what it made equals what it closed plus what is alive.
+		[ "$(jq .alive <<< "$line")" -eq 2 ]
+		[ "$(jq '.created + .baseline - .closed - .alive' <<< "$line")" -eq 0 ]
+		[ "$(jq .baseline <<< "$line")" -le 3 ]
+	done
+}
