@@ -155,10 +155,34 @@ demo: all
 bench: all
 	$(Q)scripts/bench
 
+# libFuzzer targets over every parser of outside text (tests/fuzz), built
+# with clang's fuzzer, address and undefined sanitizers in $(BUILD)/fuzz;
+# scripts/fuzz runs each FUZZ_SECONDS (default 30), seeded from
+# tests/fixtures, and fails on any finding.
+FUZZ_SECONDS ?= 30
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CORE   := output procfs memstat cgroup oom_kmsg sockleak_tcp
+FUZZ_OBJS   := $(patsubst %,$(BUILD)/fuzz/obj/%.o,$(FUZZ_CORE))
+FUZZ_BINS   := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CFLAGS  = $(filter-out -fsanitize=% -fno-sanitize-recover=all,$(MS_CFLAGS)) -g -O1 $(FUZZ_SAN) -Itests/fuzz
+
+$(BUILD)/fuzz/obj/%.o: user/%.c | $(BUILD)/.deps
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@
+.PHONY: fuzz fuzz-bins
+.SECONDARY: $(FUZZ_OBJS)
+fuzz-bins: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS)
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz $(BUILD)
+
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(OBJ)/*.d $(BUILD)/*.d $(BUILD)/unit/*.d $(BUILD)/tests/workloads/*.d $(BUILD)/demo/*.d)
+-include $(wildcard $(OBJ)/*.d $(BUILD)/*.d $(BUILD)/unit/*.d $(BUILD)/fuzz/obj/*.d $(BUILD)/fuzz/*.d $(BUILD)/tests/workloads/*.d $(BUILD)/demo/*.d)
 
 # --- benchmark harness (owned by bench) ---
 # scripts/bench runs the tools against these: the empty-program floor

@@ -14,7 +14,7 @@ static struct cgroup_layout layout;
 static bool layout_read;
 
 /* mountinfo: "id parent maj:min root mountpoint opts [optional...] - fstype source superopts" */
-static void layout_parse_line(char *line)
+static void layout_parse_line(char *line, struct cgroup_layout *l)
 {
 	char *sep = strstr(line, " - "), *f[6] = {}, *save = NULL;
 	char fstype[32] = "", superopts[512] = "";
@@ -27,13 +27,13 @@ static void layout_parse_line(char *line)
 		f[i++] = t;
 	if (i < 5 || sscanf(sep + 3, "%31s %*s %511s", fstype, superopts) < 1)
 		return;
-	if (!strcmp(fstype, "cgroup2") && !layout.v2_mount[0])
-		snprintf(layout.v2_mount, sizeof(layout.v2_mount), "%s", f[4]);
-	if (!strcmp(fstype, "cgroup") && !layout.v1_memory[0]) {
+	if (!strcmp(fstype, "cgroup2") && !l->v2_mount[0])
+		snprintf(l->v2_mount, sizeof(l->v2_mount), "%s", f[4]);
+	if (!strcmp(fstype, "cgroup") && !l->v1_memory[0]) {
 		char *opt, *s2 = NULL;
 		for (opt = strtok_r(superopts, ",", &s2); opt; opt = strtok_r(NULL, ",", &s2))
 			if (!strcmp(opt, "memory"))
-				snprintf(layout.v1_memory, sizeof(layout.v1_memory), "%s", f[4]);
+				snprintf(l->v1_memory, sizeof(l->v1_memory), "%s", f[4]);
 	}
 }
 
@@ -50,24 +50,30 @@ static bool v2_has_memory(void)
 	return yes;
 }
 
+void mountinfo_parse(char *buf, struct cgroup_layout *l)
+{
+	char *line, *save = NULL;
+	bool any_v1 = strstr(buf, " - cgroup ") != NULL;
+
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		layout_parse_line(line, l);
+	l->mode = l->v2_mount[0] ? (any_v1 ? CG_MODE_HYBRID : CG_MODE_V2)
+				 : (any_v1 ? CG_MODE_V1 : CG_MODE_NONE);
+}
+
 const struct cgroup_layout *cgroup_layout(void)
 {
-	char *buf = NULL, *line, *save = NULL;
-	bool any_v1 = false;
+	char *buf = NULL;
 
 	if (layout_read)
 		return &layout;
 	layout_read = true;
 	if (proc_read(0, "self/mountinfo", &buf) < 0)
 		return &layout;
-	any_v1 = strstr(buf, " - cgroup ") != NULL;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		layout_parse_line(line);
+	mountinfo_parse(buf, &layout);
 	free(buf);
 	if (layout.v2_mount[0])
 		layout.memory_on_v2 = !layout.v1_memory[0] && v2_has_memory();
-	layout.mode = layout.v2_mount[0] ? (any_v1 ? CG_MODE_HYBRID : CG_MODE_V2)
-					 : (any_v1 ? CG_MODE_V1 : CG_MODE_NONE);
 	return &layout;
 }
 
@@ -214,18 +220,11 @@ void cgroup_cache_flush(void)
 }
 
 /* /proc/PID/cgroup: "hierarchy-id:controllers:path" per line. */
-int cgroup_of_pid(pid_t pid, char **v2_out, char **v1_out)
+void proc_cgroup_parse(char *buf, char **v2_path, char **v1_memory_path)
 {
-	char *buf = NULL, *line, *save = NULL, *v2 = NULL, *v1 = NULL;
-	char **v2_path = &v2, **v1_memory_path = &v1;
-	ssize_t n = proc_read(pid, "cgroup", &buf);
+	char *line, *save = NULL;
 
-	if (v2_out)
-		*v2_out = NULL;
-	if (v1_out)
-		*v1_out = NULL;
-	if (n < 0)
-		return (int)n;
+	*v2_path = *v1_memory_path = NULL;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (!c2)
@@ -240,6 +239,20 @@ int cgroup_of_pid(pid_t pid, char **v2_out, char **v1_out)
 			if (!strcmp(ctl, "memory") && !*v1_memory_path)
 				*v1_memory_path = strdup(c2 + 1);
 	}
+}
+
+int cgroup_of_pid(pid_t pid, char **v2_out, char **v1_out)
+{
+	char *buf = NULL, *v2, *v1;
+	ssize_t n = proc_read(pid, "cgroup", &buf);
+
+	if (v2_out)
+		*v2_out = NULL;
+	if (v1_out)
+		*v1_out = NULL;
+	if (n < 0)
+		return (int)n;
+	proc_cgroup_parse(buf, &v2, &v1);
 	free(buf);
 	if (v2_out)
 		*v2_out = v2;

@@ -17,6 +17,9 @@ struct cgroup_layout {
 	bool memory_on_v2;      /* the memory controller lives on cgroup2 */
 };
 
+/* The cgroup mounts in a mountinfo buffer (modified: tokenised); the
+ * caller decides memory_on_v2. */
+void mountinfo_parse(char *buf, struct cgroup_layout *l);
 /* Read /proc/self/mountinfo once; later calls return the cached result. */
 const struct cgroup_layout *cgroup_layout(void);
 const char *cgroup_mode_name(enum cgroup_mode m);
@@ -39,6 +42,8 @@ void cgroup_cache_flush(void);
  * the mounts (either may come back NULL). Caller frees both. -ESRCH if the
  * process is gone. */
 int cgroup_of_pid(pid_t pid, char **v2_path, char **v1_memory_path);
+/* The same from a /proc/PID/cgroup buffer (modified: tokenised). */
+void proc_cgroup_parse(char *buf, char **v2_path, char **v1_memory_path);
 
 /* Container identity recognised in a cgroup path: docker, containerd,
  * cri-o, podman, and Kubernetes pod UIDs (kubepods...pod<uid>). */

@@ -311,16 +311,24 @@ int proc_fd_count(pid_t pid)
 	return count;
 }
 
+uint64_t limits_nofile_parse(const char *buf)
+{
+	const char *line = strstr(buf, "Max open files");
+	unsigned long long soft = 0;
+
+	if (line && sscanf(line + strlen("Max open files"), " %llu", &soft) != 1)
+		soft = 0;
+	return soft;
+}
+
 uint64_t proc_nofile_limit(pid_t pid)
 {
-	char *buf = NULL, *line;
-	unsigned long long soft = 0;
+	char *buf = NULL;
+	uint64_t soft;
 
 	if (proc_read(pid, "limits", &buf) < 0)
 		return 0;
-	line = strstr(buf, "Max open files");
-	if (line && sscanf(line + strlen("Max open files"), " %llu", &soft) != 1)
-		soft = 0;
+	soft = limits_nofile_parse(buf);
 	free(buf);
 	return soft;
 }
@@ -341,16 +349,13 @@ static bool parse_maps_line(char *line, struct map_entry *m)
 	return true;
 }
 
-static int walk_maps(pid_t pid, const char *file, proc_map_cb cb, void *ctx)
+int maps_parse(char *buf, proc_map_cb cb, void *ctx)
 {
-	char *buf = NULL, *line, *save = NULL;
-	ssize_t n = proc_read(pid, file, &buf);
+	char *line, *save = NULL;
 	struct map_entry m = {}, pending = {};
 	bool have = false;
 	int count = 0, stop = 0;
 
-	if (n < 0)
-		return (int)n;
 	for (line = strtok_r(buf, "\n", &save); line && !stop; line = strtok_r(NULL, "\n", &save)) {
 		if (isxdigit((unsigned char)line[0]) && strchr(line, '-') < strchr(line, ' ') &&
 		    parse_maps_line(line, &m)) {
@@ -373,6 +378,18 @@ static int walk_maps(pid_t pid, const char *file, proc_map_cb cb, void *ctx)
 	}
 	if (have && !stop)
 		cb(&pending, ctx), count++;
+	return count;
+}
+
+static int walk_maps(pid_t pid, const char *file, proc_map_cb cb, void *ctx)
+{
+	char *buf = NULL;
+	ssize_t n = proc_read(pid, file, &buf);
+	int count;
+
+	if (n < 0)
+		return (int)n;
+	count = maps_parse(buf, cb, ctx);
 	free(buf);
 	return count;
 }

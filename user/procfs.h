@@ -59,6 +59,8 @@ int proc_fds(pid_t pid, proc_fd_cb cb, void *ctx);
 int proc_fd_count(pid_t pid);
 /* Soft RLIMIT_NOFILE from /proc/<pid>/limits; 0 if unknown. */
 uint64_t proc_nofile_limit(pid_t pid);
+/* The soft "Max open files" of a limits buffer; 0 if unknown. */
+uint64_t limits_nofile_parse(const char *buf);
 
 struct map_entry {
 	uint64_t start, end, offset;
@@ -71,6 +73,8 @@ struct map_entry {
 typedef int (*proc_map_cb)(const struct map_entry *m, void *ctx);
 int proc_maps(pid_t pid, proc_map_cb cb, void *ctx);
 int proc_smaps(pid_t pid, proc_map_cb cb, void *ctx);
+/* maps or smaps text already read (modified: tokenised); count visited. */
+int maps_parse(char *buf, proc_map_cb cb, void *ctx);
 
 /* Thread ids of a process; returns count or -errno. Caller frees. */
 int proc_tids(pid_t pid, pid_t **tids);

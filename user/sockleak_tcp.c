@@ -50,13 +50,10 @@ static int fmt_addr(const char *hex, unsigned port, char out[ADDR_LEN])
 	return 0;
 }
 
-static int add_file(struct tcp_table *t, const char *name, size_t *cap)
+void tcp_table_parse(struct tcp_table *t, char *buf, size_t *cap)
 {
-	char *buf, *line, *save = NULL;
-	ssize_t len = proc_read(0, name, &buf);
+	char *line, *save = NULL;
 
-	if (len < 0)
-		return len == -ENOENT ? 0 : (int)len; /* no IPv6: fine */
 	line = strtok_r(buf, "\n", &save); /* header */
 	while ((line = strtok_r(NULL, "\n", &save))) {
 		char lh[33], rh[33];
@@ -82,6 +79,16 @@ static int add_file(struct tcp_table *t, const char *name, size_t *cap)
 			continue;
 		t->n++;
 	}
+}
+
+static int add_file(struct tcp_table *t, const char *name, size_t *cap)
+{
+	char *buf;
+	ssize_t len = proc_read(0, name, &buf);
+
+	if (len < 0)
+		return len == -ENOENT ? 0 : (int)len; /* no IPv6: fine */
+	tcp_table_parse(t, buf, cap);
 	free(buf);
 	return 0;
 }
@@ -160,16 +167,10 @@ static const char *line_of(const char *buf, const char *tag)
 	return NULL;
 }
 
-int sockstat_read(struct sockstat *s)
+void sockstat_parse(const char *buf, struct sockstat *s)
 {
-	char *buf = NULL;
 	const char *l;
-	ssize_t len;
 
-	memset(s, 0, sizeof(*s));
-	len = proc_read(0, "net/sockstat", &buf);
-	if (len < 0)
-		return (int)len;
 	if ((l = line_of(buf, "sockets:")))
 		s->sockets_used = word_after(l, "used");
 	if ((l = line_of(buf, "TCP:"))) {
@@ -181,10 +182,24 @@ int sockstat_read(struct sockstat *s)
 	}
 	if ((l = line_of(buf, "UDP:")))
 		s->have_mem |= word_value(l, "mem", &s->udp_mem_pages);
+	if ((l = line_of(buf, "TCP6:")))
+		s->tcp6_inuse = word_after(l, "inuse");
+}
+
+int sockstat_read(struct sockstat *s)
+{
+	char *buf = NULL;
+	ssize_t len;
+
+	memset(s, 0, sizeof(*s));
+	len = proc_read(0, "net/sockstat", &buf);
+	if (len < 0)
+		return (int)len;
+	sockstat_parse(buf, s);
 	free(buf);
+	/* sockstat6 has only the TCP6 line. */
 	if (proc_read(0, "net/sockstat6", &buf) >= 0) {
-		if ((l = line_of(buf, "TCP6:")))
-			s->tcp6_inuse = word_after(l, "inuse");
+		sockstat_parse(buf, s);
 		free(buf);
 	}
 	return 0;

@@ -29,6 +29,9 @@ struct tcp_table {
 };
 
 int tcp_table_load(struct tcp_table *t);
+/* Rows of one /proc/net/tcp or tcp6 buffer (modified: tokenised) added to
+ * t; *cap is t->rows' room. */
+void tcp_table_parse(struct tcp_table *t, char *buf, size_t *cap);
 const struct tcp_row *tcp_table_find(const struct tcp_table *t, uint64_t ino);
 void tcp_table_free(struct tcp_table *t);
 const char *tcp_state_name(int state);
@@ -43,5 +46,7 @@ struct sockstat {
 	uint64_t tcp6_inuse;
 };
 int sockstat_read(struct sockstat *s);
+/* The lines of a sockstat or sockstat6 buffer, added to s. */
+void sockstat_parse(const char *buf, struct sockstat *s);
 
 #endif
