@@ -172,7 +172,7 @@ $(BUILD)/fuzz/obj/%.o: user/%.c | $(BUILD)/.deps
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(call msg,FUZZ-LD,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(filter %.c %.o,$^) -o $@
 .PHONY: fuzz fuzz-bins
 .SECONDARY: $(FUZZ_OBJS)
 fuzz-bins: $(FUZZ_BINS)
