@@ -302,7 +302,8 @@ static void report_cgroup(struct app *a, bool final)
 
 	procset_drop_exited(&a->ps);
 	sort_app = a;
-	qsort(a->ps.v, a->ps.n, sizeof(*a->ps.v), by_outstanding);
+	if (a->ps.n) /* v may be NULL, which qsort must not get */
+		qsort(a->ps.v, a->ps.n, sizeof(*a->ps.v), by_outstanding);
 	a->ps.last = 0;
 	for (size_t i = 0; i < a->ps.n; i++) {
 		uint64_t o = mproc_outstanding(a->ps.v[i], a->env.rep.all_kinds);

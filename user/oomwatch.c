@@ -379,7 +379,8 @@ static void drain_pending(struct state *s, bool flush)
 		oom_kill_free(k);
 		done++;
 	}
-	memmove(s->pending, s->pending + done, (s->npending - done) * sizeof(*s->pending));
+	if (done) /* pending may be NULL, which memmove must not get */
+		memmove(s->pending, s->pending + done, (s->npending - done) * sizeof(*s->pending));
 	s->npending -= done;
 }
 

@@ -508,7 +508,8 @@ static int reconcile_pid(struct fdtab *t, struct sl_proc *p, enum why why,
 		return err;
 	}
 	p->nfds = l.total;
-	qsort(l.v, l.n, sizeof(*l.v), cmp_pfd);
+	if (l.n) /* l.v may be NULL, which qsort must not get */
+		qsort(l.v, l.n, sizeof(*l.v), cmp_pfd);
 	ents = (struct fd_entry *)fdtab__entries(t, p->tgid, &n);
 	while (i < n || j < l.n) {
 		struct fd_entry *e = i < n ? &ents[i] : NULL;
@@ -576,7 +577,8 @@ static void merge_added(struct fdtab *t, struct fd_entry *add, size_t nadd)
 	t->ents = realloc(t->ents, (t->nents + nadd + 1) * sizeof(*t->ents));
 	if (!t->ents)
 		abort();
-	memcpy(t->ents + t->nents, add, nadd * sizeof(*add));
+	if (nadd) /* add may be NULL, which memcpy must not get */
+		memcpy(t->ents + t->nents, add, nadd * sizeof(*add));
 	t->nents += nadd;
 	for (size_t i = 0; i < t->nents; i++)
 		if (t->ents[i].k.tgid)

@@ -60,6 +60,8 @@ static void load_closewait(struct ctx *c)
 		c->by_ino[c->ncw] = (struct cw_ent){ v.ino, v.ts_ns };
 		c->ncw++;
 	}
+	if (!c->ncw) /* the arrays may be NULL, which qsort must not get */
+		return;
 	qsort(c->by_sk, c->ncw, sizeof(*c->by_sk), cmp_cw);
 	qsort(c->by_ino, c->ncw, sizeof(*c->by_ino), cmp_cw);
 }
@@ -69,6 +71,8 @@ static uint64_t cw_since(const struct ctx *c, const struct fd_info *v)
 {
 	struct cw_ent key = { .key = v->sk }, *e = NULL;
 
+	if (!c->ncw) /* the arrays may be NULL, which bsearch must not get */
+		return 0;
 	if (v->sk)
 		e = bsearch(&key, c->by_sk, c->ncw, sizeof(key), cmp_cw);
 	if (!e && v->ino) {
