@@ -25,6 +25,13 @@ ifneq ($(SANITIZE),)
 MS_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 ALL_CFLAGS = $(MS_CFLAGS) $(CFLAGS)
+# Tests preload jemalloc into a traced command, and so into the tool that
+# launches it: the ASan runtime need not come first for that.
+ifneq ($(SANITIZE),)
+export MEMSCOPE_SANITIZE := $(SANITIZE)
+export ASAN_OPTIONS ?= verify_asan_link_order=0
+export UBSAN_OPTIONS ?= print_stacktrace=1
+endif
 LDLIBS  := -lbpf -ldw -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall -Wno-unused-function -MMD -MP
 
