@@ -119,7 +119,7 @@ static const struct pm_entry *find(struct perfmap *pm, uint64_t addr)
 	const struct pm_entry *best = NULL;
 	size_t lo = 0, hi = pm->n;
 
-	if (!pm->sorted) {
+	if (!pm->sorted && pm->n) { /* v may be NULL, which qsort must not get */
 		qsort(pm->v, pm->n, sizeof(*pm->v), by_start);
 		pm->sorted = true;
 	}
