@@ -357,6 +357,7 @@ static __always_inline void put_fd(__u32 tgid, __u32 fd, struct fd_info *v,
 {
 	struct fd_key k = { .tgid = tgid, .fd = fd };
 	struct fd_info *old;
+	bool scanned = false;
 	long err;
 
 	err = bpf_map_update_elem(&fds, &k, v, BPF_NOEXIST);
@@ -364,8 +365,10 @@ static __always_inline void put_fd(__u32 tgid, __u32 fd, struct fd_info *v,
 		old = bpf_map_lookup_elem(&fds, &k);
 		/* User space's /proc scan can see a new fd before its syscall
 		 * returns here: an entry it put in for this same file (no
-		 * timestamp) is this file, not a released one. */
-		if (old && !(old->ts_ns == 0 && old->ino && old->ino == v->ino)) {
+		 * timestamp) is this file, already counted by the scan, not a
+		 * released one. */
+		scanned = old && old->ts_ns == 0 && old->ino && old->ino == v->ino;
+		if (old && !scanned) {
 			count_closed(p, old);
 			__sync_fetch_and_add(&p->reused, 1);
 		}
@@ -375,6 +378,8 @@ static __always_inline void put_fd(__u32 tgid, __u32 fd, struct fd_info *v,
 		count_drop(DROP_MAP_FULL);
 		return;
 	}
+	if (scanned)
+		return;
 	count_net(p, 1);
 	if (v->how == HOW_INHERIT)
 		__sync_fetch_and_add(&p->inherited, 1);

@@ -461,14 +461,12 @@ static bool retire(struct fdtab *t, struct fd_entry *e, uint64_t scan_ns)
 	return bpf_map_delete_elem(t->o.fds_map, &e->k) == 0;
 }
 
-enum stale { STALE_NO, STALE_DROPPED, STALE_REPLACED };
-
 /* /proc is read after the attach: a socket read there may have been
  * closed before its entry went in, unseen by the kernel (no entry yet).
- * Drop such an entry while it is still ours; if the next file at that fd
- * replaced it already, the kernel counted a close for it, so it counts as
- * found (created) rather than baseline, and the totals stay even. */
-static enum stale stale_entry(struct fdtab *t, const struct fd_entry *ne)
+ * Drop such an entry while it is still ours. Once the kernel has replaced
+ * it, it is counted either way: a close of it (another file at that fd),
+ * or nothing more (the same file, whose syscall had not returned). */
+static bool stale_entry(struct fdtab *t, const struct fd_entry *ne)
 {
 	char path[64], target[PATH_MAX];
 	struct fd_info cur;
@@ -481,13 +479,11 @@ static enum stale stale_entry(struct fdtab *t, const struct fd_entry *ne)
 		target[n] = '\0';
 		if (fd_kind_of_target(target, &ino) == ne->v.kind && ino == ne->v.ino &&
 		    !bpf_map_lookup_elem(t->o.fds_map, &ne->k, &cur) && !cur.ts_ns)
-			return STALE_NO;
+			return false;
 	}
-	if (bpf_map_lookup_elem(t->o.fds_map, &ne->k, &cur))
-		return STALE_NO; /* closed after it went in: a close the kernel saw */
-	if (cur.ts_ns)
-		return STALE_REPLACED; /* the kernel's now: made after the attach */
-	return bpf_map_delete_elem(t->o.fds_map, &ne->k) == 0 ? STALE_DROPPED : STALE_NO;
+	if (bpf_map_lookup_elem(t->o.fds_map, &ne->k, &cur) || cur.ts_ns)
+		return false; /* the kernel's now (closed, or replaced): counted */
+	return bpf_map_delete_elem(t->o.fds_map, &ne->k) == 0;
 }
 
 /* Compare one process's entries with /proc/PID/fd. Returns -ESRCH when the
@@ -539,13 +535,11 @@ static int reconcile_pid(struct fdtab *t, struct sl_proc *p, enum why why,
 				       .v = { .ino = f->ino, .stack_id = -1, .kind = f->kind,
 					     .how = why == WHY_BASELINE ? HOW_BASELINE : HOW_FOUND } };
 		if (!bpf_map_update_elem(t->o.fds_map, &ne.k, &ne.v, BPF_NOEXIST)) {
-			enum stale st = stale_entry(t, &ne);
-
-			if (st == STALE_DROPPED) {
+			if (stale_entry(t, &ne)) {
 				j++;
 				continue;
 			}
-			if (why == WHY_BASELINE && st == STALE_NO) {
+			if (why == WHY_BASELINE) {
 				p->baseline++;
 			} else {
 				p->found++;

@@ -229,7 +229,7 @@ fields_ok() {
 	done
 }
 
-@test "harden: sockleak attached during heavy socket churn counts as many closes as creates" {
+@test "harden: sockleak attached during heavy socket churn counts every socket once [needs fix: a socket() still in flight during the /proc scan is sometimes counted twice]" {
 	need_bpf
 	local T="$BATS_TEST_TMPDIR" churn line
 	for round in 1 2 3 4 5 6; do
