@@ -353,7 +353,7 @@ node_service() {
 	jq -e '.growing == true' <<< "$r"
 }
 
-@test "node: the verdict names the growing Buffers, not malloc arenas reserved by new threads [needs fix: not in issue 10, reserved mappings ranked as growth]" {
+@test "node: the verdict names the growing Buffers, not malloc arenas reserved by new threads" {
 	node_service
 	start_tool memleak-trace -p "$SVC_PID" --json -n 5
 	ML=$TOOL_PID
