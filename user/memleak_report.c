@@ -298,6 +298,31 @@ static bool runtime_frame(const struct frame *f)
 	return !strncmp(f->symbol, "__libc_", 7) || !strncmp(f->symbol, "_int_", 5);
 }
 
+/* Unnamed frames right after the allocator, followed in the same module
+ * by a named one that is not the allocator's: a stripped program's own
+ * allocation layer (Debian's python3.11: _PyMem_RawMalloc and
+ * PyObject_Malloc's helpers are local symbols, stripped, between malloc
+ * and the exported PyByteArray_Resize). The first frame with a name, the
+ * program's exported entry point into that layer, is what a reader can
+ * act on; an unnamed frame followed by the C library (a stripped main
+ * program) stays the culprit. */
+static const struct frame *named_caller(const struct stack_ent *s, int from)
+{
+	const struct frame *first = from < s->nframes ? &s->frames[from] : NULL;
+
+	if (!first || first->symbol || !first->module)
+		return NULL;
+	for (int i = from + 1; i < s->nframes; i++) {
+		const struct frame *f = &s->frames[i];
+
+		if (!f->module || strcmp(f->module, first->module))
+			return NULL;
+		if (f->symbol)
+			return runtime_frame(f) ? NULL : f;
+	}
+	return NULL;
+}
+
 /* The first frame outside the allocator and its wrappers. Frames without
  * a symbol just inside a named wrapper are its own static helpers (PHP's
  * Zend MM in a binary without debug symbols: mmap <- three unnamed frames
@@ -313,6 +338,12 @@ static const struct frame *culprit(const struct stack_ent *s)
 			last = i;
 		else if (f->symbol)
 			break;
+	}
+	if (last >= 0) {
+		const struct frame *named = named_caller(s, last + 1);
+
+		if (named)
+			return named;
 	}
 	for (int i = last + 1; i < s->nframes; i++)
 		if (!runtime_frame(&s->frames[i]))

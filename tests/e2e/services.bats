@@ -275,7 +275,7 @@ python_service() {
 	[ "$(jq -r .bytes <<< "$s")" -eq $((80 * (CHUNK + 1))) ]
 }
 
-@test "python: the culprit is the bytearray code, not malloc or CPython's raw allocator [needs fix: allocator wrappers skipped]" {
+@test "python: the culprit is the bytearray code, not malloc or CPython's raw allocator" {
 	python_service
 	start_tool memleak-trace -p "$SVC_PID" --json -n 5
 	ML=$TOOL_PID
