@@ -298,7 +298,7 @@ static bool runtime_frame(const struct frame *f)
 	return !strncmp(f->symbol, "__libc_", 7) || !strncmp(f->symbol, "_int_", 5);
 }
 
-/* Unnamed frames right after the allocator, followed in the same module
+/* Unnamed frames entered from the allocator library, followed in their module
  * by a named one that is not the allocator's: a stripped program's own
  * allocation layer (Debian's python3.11: _PyMem_RawMalloc and
  * PyObject_Malloc's helpers are local symbols, stripped, between malloc
@@ -309,8 +309,12 @@ static bool runtime_frame(const struct frame *f)
 static const struct frame *named_caller(const struct stack_ent *s, int from)
 {
 	const struct frame *first = from < s->nframes ? &s->frames[from] : NULL;
+	const struct frame *alloc = from > 0 ? &s->frames[from - 1] : NULL;
 
-	if (!first || first->symbol || !first->module)
+	/* Past a named wrapper of the program itself (Zend MM's _emalloc),
+	 * the unnamed frame is the wrapper's caller: it stays the culprit. */
+	if (!first || first->symbol || !first->module || !alloc ||
+	    (alloc->module && !strcmp(alloc->module, first->module)))
 		return NULL;
 	for (int i = from + 1; i < s->nframes; i++) {
 		const struct frame *f = &s->frames[i];
