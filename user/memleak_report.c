@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 
 #include "memleak.h"
+#include "memleak_dwarf.h"
 #include "memleak_report.h"
 #include "output.h"
 #include "procfs.h"
@@ -221,7 +222,8 @@ static void resolve_stack(const struct report_opts *o, struct report_in *in, str
 		return;
 	n = fp_frames(in, s, fr);
 	if (o->stack_mode != STACK_FP)
-		d = dwarf_stacks_find(in->dwarf, s->stack_id, s->ret_addr);
+		d = dwarf_stacks_find(in->dwarf, s->stack_id,
+				      memleak_dwarf_key(s->ret_addr, s->site));
 	if (d)
 		nd = dwarf_frames(in, d, dw);
 	if (nd && (o->stack_mode == STACK_DWARF || nd >= n)) {
