@@ -157,7 +157,7 @@ static __always_inline void *reserve(__u64 size)
  * is full: the site is then not cached and its next call tries again. */
 #define SNAP_WAKE_BYTES (4 << 20)
 
-static __always_inline bool send_snapshot(struct pt_regs *regs, __u32 tgid, __s32 id)
+static __always_inline bool send_snapshot(struct pt_regs *regs, __u32 tgid, __s32 id, __u64 site)
 {
 	struct mm_stack_event *s;
 	__u32 len;
@@ -177,6 +177,7 @@ static __always_inline bool send_snapshot(struct pt_regs *regs, __u32 tgid, __s3
 	s->tgid = tgid;
 	s->stack_id = id;
 	s->stack_len = len;
+	s->site = site;
 	snap_regs(regs, &s->regs);
 	/* 8 KiB each: a burst of new sites (a program starting) must not fill
 	 * the ring between two polls and cost mapping records. */
@@ -229,6 +230,12 @@ static __always_inline void site_read(struct pt_regs *regs, __u32 tgid, struct s
 		site_text_words(w, k);
 }
 
+/* What tells sites with one stack id apart: the callers read above sp. */
+static __always_inline __u64 site_hash(const struct site_key *k)
+{
+	return k->up1 * 0x9e3779b97f4a7c15ull ^ k->up2;
+}
+
 /* The stack id of a site: cached, or walked (and a snapshot sent). */
 static __always_inline __s32 site_stack(void *ctx, struct pt_regs *regs, const struct site_key *k)
 {
@@ -240,17 +247,19 @@ static __always_inline __s32 site_stack(void *ctx, struct pt_regs *regs, const s
 	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 	if (id < 0)
 		count_drop(DROP_STACK);
-	else if (send_snapshot(regs, k->tgid, id))
+	else if (send_snapshot(regs, k->tgid, id, site_hash(k)))
 		bpf_map_update_elem(&sites, k, &id, BPF_ANY);
 	return id;
 }
 
-static __always_inline __s32 user_stack(void *ctx, struct pt_regs *regs, __u32 tgid, __u64 *ret)
+static __always_inline __s32 user_stack(void *ctx, struct pt_regs *regs, __u32 tgid, __u64 *ret,
+				       __u64 *site)
 {
 	struct site_key k;
 
 	site_read(regs, tgid, &k);
 	*ret = k.ret;
+	*site = site_hash(&k);
 	return site_stack(ctx, regs, &k);
 }
 
@@ -292,7 +301,7 @@ static __always_inline void fill_map(void *ctx, struct pt_regs *regs, struct mm_
 	e->flags = flags;
 	e->prot = prot;
 	e->pad = 0;
-	e->stack_id = user_stack(ctx, regs, tgid, &e->ret_addr);
+	e->stack_id = user_stack(ctx, regs, tgid, &e->ret_addr, &e->site);
 }
 
 SEC("tracepoint/syscalls/sys_exit_mmap")
@@ -409,6 +418,7 @@ static __always_inline void alloc_stack(struct pt_regs *ctx, struct thread_state
 	site_read(ctx, tgid, &k);
 	t->key.tgid = tgid;
 	t->key.ret_addr = k.ret;
+	t->key.site = site_hash(&k);
 	if (t->last_valid && t->last.ip == k.ip && t->last.ret == k.ret &&
 	    t->last.up1 == k.up1 && t->last.up2 == k.up2 && t->last.tgid == tgid) {
 		t->key.stack_id = t->last_id;

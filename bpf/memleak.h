@@ -29,6 +29,7 @@ struct mm_stack_event {
 	__u32 tgid;
 	__s32 stack_id;
 	__u32 stack_len;  /* bytes of stack[] copied from sp upwards */
+	__u64 site;       /* the site's discriminator, as its records carry it */
 	struct user_regs_snap regs;
 	__u8 stack[MM_STACK_SNAP];
 };
@@ -57,6 +58,7 @@ struct mm_map_event {
 	__u32 flags;      /* mmap: flags; mremap: flags */
 	__u32 prot;       /* mmap: prot */
 	__u32 pad;
+	__u64 site;       /* the call site's discriminator (see alloc_key) */
 };
 
 /* mremap: where the mapping was and how long. */
@@ -81,6 +83,11 @@ struct alloc_key {
 	__u64 ret_addr;
 	__u32 tgid;
 	__u32 pad2;
+	/* The callers above ret_addr, hashed: in code without frame pointers
+	 * the stack id is the same short walk for every caller of a wrapper
+	 * (redis' _sdsnewlen from dbAdd or from the request parser), and only
+	 * these words tell their sites, and their DWARF snapshots, apart. */
+	__u64 site;
 };
 
 struct alloc_info {

@@ -16,5 +16,5 @@ void dwarf_stacks_add(struct dwarf_stacks *ds, struct unwinder *u, const void *r
 	memcpy(&ret, e->stack, sizeof(ret));
 	n = unwind_snapshot(u, &e->regs, e->stack, e->stack_len, ips, MAX_STACK_DEPTH);
 	if (n > 0)
-		dwarf_stacks_put(ds, e->stack_id, ret, ips, n);
+		dwarf_stacks_put(ds, e->stack_id, memleak_dwarf_key(ret, e->site), ips, n);
 }

@@ -448,7 +448,7 @@ void malloc_sync(const struct malloc_bpf *skel, struct tracker *t)
 		if (bpf_map_lookup_elem(fd, &key, &agg))
 			continue;
 		/* tracker_stack may move t->stacks: index after the call. */
-		uint32_t o = tracker_stack(t, key.stack_id, key.ret_addr, MK_MALLOC);
+		uint32_t o = tracker_stack(t, key.stack_id, key.ret_addr, key.site, MK_MALLOC);
 
 		tracker_stack_bytes(t, o, (int64_t)(agg.bytes * skel->scale));
 	}
@@ -481,7 +481,7 @@ void malloc_collect(const struct malloc_bpf *skel, struct tracker *t, struct sta
 
 			if (now_ns > a->ts && now_ns - a->ts < min_age_ns)
 				continue;
-			o = tracker_stack(t, a->key.stack_id, a->key.ret_addr, MK_MALLOC);
+			o = tracker_stack(t, a->key.stack_id, a->key.ret_addr, a->key.site, MK_MALLOC);
 			if (o >= n)
 				continue;
 			s = &acc[o];

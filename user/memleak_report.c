@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 
 #include "memleak.h"
+#include "memleak_dwarf.h"
 #include "memleak_report.h"
 #include "output.h"
 #include "procfs.h"
@@ -84,35 +85,41 @@ static int resident_range(const struct mrange *m, void *ctx)
 	return 0;
 }
 
-/* The resident bytes of the first n rows: of every member stack's ranges. */
-static void fill_resident(struct report_in *in, struct stack_acc *acc, const uint32_t *row_of,
-			  struct row *rows, int n)
+/* The resident bytes of every ranked mapping stack: what it really holds.
+ * A mapping that is only reserved (glibc's per-thread arenas, 64 MiB of
+ * PROT_NONE with a few pages in use) is ranked and judged by those pages,
+ * not by its size. malloc blocks live inside the allocator's pages: their
+ * residency is the allocator's. */
+static bool ranked(const struct report_opts *o, struct report_in *in, struct stack_ent *s);
+
+static void stacks_resident(const struct report_opts *o, struct report_in *in,
+			    struct stack_acc *acc)
 {
 	struct resident r = { .acc = acc };
-	bool *wanted = calloc(in->t->nstacks + 1, 1);
+	bool *wanted = calloc(in->t->nstacks + 1, 1), any = false;
 	char path[64];
 
 	if (!wanted)
 		abort();
-	for (uint32_t i = 0; i < in->t->nstacks; i++)
-		wanted[i] = row_of[i] != NO_ROW && (int)row_of[i] < n &&
-			    in->t->stacks[i].kind != MK_MALLOC;
+	for (uint32_t i = 0; i < in->t->nstacks; i++) {
+		wanted[i] = acc[i].bytes && in->t->stacks[i].kind != MK_MALLOC &&
+			    ranked(o, in, &in->t->stacks[i]);
+		any |= wanted[i];
+	}
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", in->t->pid);
 	r.wanted = wanted;
-	r.fd = in->target_exited ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	r.fd = in->target_exited || !any ? -1 : open(path, O_RDONLY | O_CLOEXEC);
 	if (r.fd >= 0) {
 		ranges__foreach(in->t->ranges, resident_range, &r);
 		close(r.fd);
 	}
-	for (int i = 0; i < n; i++)
-		rows[i].acc.resident = 0, rows[i].acc.resident_known = false;
-	for (uint32_t i = 0; i < in->t->nstacks; i++) {
-		if (!wanted[i])
-			continue;
-		rows[row_of[i]].acc.resident += acc[i].resident;
-		rows[row_of[i]].acc.resident_known = acc[i].resident_known;
-	}
 	free(wanted);
+}
+
+/* What a row really holds: its resident bytes where known. */
+static uint64_t row_held(const struct row *r)
+{
+	return r->acc.resident_known && r->acc.resident < r->acc.bytes ? r->acc.resident : r->acc.bytes;
 }
 
 /* ---- stacks to frames ---- */
@@ -215,7 +222,8 @@ static void resolve_stack(const struct report_opts *o, struct report_in *in, str
 		return;
 	n = fp_frames(in, s, fr);
 	if (o->stack_mode != STACK_FP)
-		d = dwarf_stacks_find(in->dwarf, s->stack_id, s->ret_addr);
+		d = dwarf_stacks_find(in->dwarf, s->stack_id,
+				      memleak_dwarf_key(s->ret_addr, s->site));
 	if (d)
 		nd = dwarf_frames(in, d, dw);
 	if (nd && (o->stack_mode == STACK_DWARF || nd >= n)) {
@@ -292,6 +300,35 @@ static bool runtime_frame(const struct frame *f)
 	return !strncmp(f->symbol, "__libc_", 7) || !strncmp(f->symbol, "_int_", 5);
 }
 
+/* Unnamed frames entered from the allocator library, followed in their module
+ * by a named one that is not the allocator's: a stripped program's own
+ * allocation layer (Debian's python3.11: _PyMem_RawMalloc and
+ * PyObject_Malloc's helpers are local symbols, stripped, between malloc
+ * and the exported PyByteArray_Resize). The first frame with a name, the
+ * program's exported entry point into that layer, is what a reader can
+ * act on; an unnamed frame followed by the C library (a stripped main
+ * program) stays the culprit. */
+static const struct frame *named_caller(const struct stack_ent *s, int from)
+{
+	const struct frame *first = from < s->nframes ? &s->frames[from] : NULL;
+	const struct frame *alloc = from > 0 ? &s->frames[from - 1] : NULL;
+
+	/* Past a named wrapper of the program itself (Zend MM's _emalloc),
+	 * the unnamed frame is the wrapper's caller: it stays the culprit. */
+	if (!first || first->symbol || !first->module || !alloc ||
+	    (alloc->module && !strcmp(alloc->module, first->module)))
+		return NULL;
+	for (int i = from + 1; i < s->nframes; i++) {
+		const struct frame *f = &s->frames[i];
+
+		if (!f->module || strcmp(f->module, first->module))
+			return NULL;
+		if (f->symbol)
+			return runtime_frame(f) ? NULL : f;
+	}
+	return NULL;
+}
+
 /* The first frame outside the allocator and its wrappers. Frames without
  * a symbol just inside a named wrapper are its own static helpers (PHP's
  * Zend MM in a binary without debug symbols: mmap <- three unnamed frames
@@ -307,6 +344,12 @@ static const struct frame *culprit(const struct stack_ent *s)
 			last = i;
 		else if (f->symbol)
 			break;
+	}
+	if (last >= 0) {
+		const struct frame *named = named_caller(s, last + 1);
+
+		if (named)
+			return named;
 	}
 	for (int i = last + 1; i < s->nframes; i++)
 		if (!runtime_frame(&s->frames[i]))
@@ -391,6 +434,8 @@ static int cmp_rows(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
 
+	if (row_held(x) != row_held(y))
+		return row_held(x) < row_held(y) ? 1 : -1;
 	if (x->acc.bytes != y->acc.bytes)
 		return x->acc.bytes < y->acc.bytes ? 1 : -1;
 	return x->owner < y->owner ? -1 : x->owner > y->owner;
@@ -459,6 +504,8 @@ static void row_add(struct row *r, uint32_t owner, const struct stack_acc *a, do
 		r->owner = owner;
 	r->acc.bytes += a->bytes;
 	r->acc.count += a->count;
+	r->acc.resident += a->resident;
+	r->acc.resident_known |= a->resident_known;
 	if (a->oldest_ts && (!r->acc.oldest_ts || a->oldest_ts < r->acc.oldest_ts))
 		r->acc.oldest_ts = a->oldest_ts;
 	r->growth += growth;
@@ -547,6 +594,7 @@ static struct row *build_rows(const struct report_opts *o, struct report_in *in,
 		tot->count += acc[i].count;
 		tot->ranked += acc[i].bytes;
 	}
+	stacks_resident(o, in, acc);
 	return group_rows(o, in, acc, row_of, nrows);
 }
 
@@ -601,12 +649,20 @@ static const char *est(const struct report_opts *o, uint32_t kind)
 	return estimated(o, kind) ? "~" : "";
 }
 
+/* The growth of what a row really holds: mapped growth in proportion to
+ * the row's resident share, so that reserving address space is not
+ * growth. */
+static double held_growth(const struct row *r)
+{
+	return r->acc.bytes ? r->growth * ((double)row_held(r) / (double)r->acc.bytes) : r->growth;
+}
+
 static const struct row *growing_row(const struct row *rows, int n)
 {
 	const struct row *best = NULL;
 
 	for (int i = 0; i < n; i++)
-		if (rows[i].growth > 0 && (!best || rows[i].growth > best->growth))
+		if (held_growth(&rows[i]) > 0 && (!best || held_growth(&rows[i]) > held_growth(best)))
 			best = &rows[i];
 	return best;
 }
@@ -656,7 +712,7 @@ static char *verdict(const struct report_opts *o, struct report_in *in, const st
 		     int n, const struct totals *tot, const struct peaks *pk, const struct row **named)
 {
 	const struct row *g = growing_row(rows, n);
-	char b1[HUMAN_LEN], b2[HUMAN_LEN], *who, *v;
+	char b1[HUMAN_LEN], b2[HUMAN_LEN], b3[HUMAN_LEN], reserved[96], *who, *v;
 	uint32_t kind;
 	int r;
 
@@ -679,10 +735,14 @@ static char *verdict(const struct report_opts *o, struct report_in *in, const st
 	}
 	kind = in->t->stacks[g->owner].kind;
 	who = culprit_name(&in->t->stacks[g->owner]);
-	r = asprintf(&v, "GROWING: %s holds %s%s in %s%" PRIu64 " %s allocation%s, %s+%s/s%s",
-		     who, est(o, kind), fmt_bytes(b1, g->acc.bytes), est(o, kind), g->acc.count,
+	reserved[0] = 0;
+	if (row_held(g) < g->acc.bytes)
+		snprintf(reserved, sizeof(reserved), " (resident; %s more mapped but not resident)",
+			 fmt_bytes(b3, g->acc.bytes - row_held(g)));
+	r = asprintf(&v, "GROWING: %s holds %s%s%s in %s%" PRIu64 " %s allocation%s, %s+%s/s%s",
+		     who, est(o, kind), fmt_bytes(b1, row_held(g)), reserved, est(o, kind), g->acc.count,
 		     mm_kind_name(kind), g->acc.count == 1 ? "" : "s", est(o, kind),
-		     fmt_bytes(b2, (uint64_t)g->growth),
+		     fmt_bytes(b2, (uint64_t)held_growth(g)),
 		     estimated(o, kind) ? " (estimated from the sample)" : "");
 	free(who);
 	return r < 0 ? NULL : v;
@@ -1006,7 +1066,7 @@ double report_growth(const struct report_opts *o, struct report_in *in, char **w
 	if (g) {
 		struct stack_ent *s = &in->t->stacks[g->owner];
 
-		rate = g->growth;
+		rate = held_growth(g);
 		*who = s->kind == MK_HEAP ? strdup("the heap (brk)") : culprit_name(s);
 	}
 	free(rows);
@@ -1044,7 +1104,6 @@ void report_print(const struct report_opts *o, struct report_in *in)
 	if (!acc || !row_of)
 		abort();
 	rows = build_rows(o, in, acc, row_of, &n, &tot);
-	fill_resident(in, acc, row_of, rows, n < o->top_n ? n : o->top_n);
 	if (in->final && in->target_exited)
 		peak_rows(o, in, &pk);
 	v = verdict(o, in, rows, n, &tot, &pk, &named);

@@ -51,9 +51,9 @@ void tracker_fini(struct tracker *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static uint32_t key_hash(int32_t id, uint64_t ret, uint32_t kind)
+static uint32_t key_hash(int32_t id, uint64_t ret, uint64_t site, uint32_t kind)
 {
-	uint64_t h = ret * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)(uint32_t)id << 8) ^ kind;
+	uint64_t h = (ret ^ site) * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)(uint32_t)id << 8) ^ kind;
 
 	h ^= h >> 29;
 	h *= 0xbf58476d1ce4e5b9ULL;
@@ -69,7 +69,7 @@ static int grow_index(struct tracker *t)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < t->nstacks; i++) {
 		const struct stack_ent *s = &t->stacks[i];
-		uint32_t h = key_hash(s->stack_id, s->ret_addr, s->kind) & (size - 1);
+		uint32_t h = key_hash(s->stack_id, s->ret_addr, s->site, s->kind) & (size - 1);
 
 		while (idx[h])
 			h = (h + 1) & (size - 1);
@@ -81,7 +81,8 @@ static int grow_index(struct tracker *t)
 	return 0;
 }
 
-uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, uint32_t kind)
+uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, uint64_t site,
+		       uint32_t kind)
 {
 	uint32_t h;
 	struct stack_ent *s;
@@ -90,10 +91,13 @@ uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, u
 		stack_id = -1;  /* all failed captures share one entry */
 	if ((t->nstacks + 1) * 2 > t->index_size && grow_index(t))
 		abort();
-	h = key_hash(stack_id, ret_addr, kind) & (t->index_size - 1);
+	if (stack_id < 0)
+		site = 0;
+	h = key_hash(stack_id, ret_addr, site, kind) & (t->index_size - 1);
 	for (; t->index[h]; h = (h + 1) & (t->index_size - 1)) {
 		s = &t->stacks[t->index[h] - 1];
-		if (s->stack_id == stack_id && s->ret_addr == ret_addr && s->kind == kind)
+		if (s->stack_id == stack_id && s->ret_addr == ret_addr && s->site == site &&
+		    s->kind == kind)
 			return t->index[h] - 1;
 	}
 	if (t->nstacks == t->cap) {
@@ -109,6 +113,7 @@ uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, u
 	memset(s, 0, sizeof(*s));
 	s->stack_id = stack_id;
 	s->ret_addr = ret_addr;
+	s->site = site;
 	s->kind = kind;
 	t->index[h] = ++t->nstacks;
 	return t->nstacks - 1;
@@ -164,7 +169,7 @@ static enum mm_kind map_kind(uint32_t flags)
 static void on_mmap(struct tracker *t, const struct mm_map_event *e)
 {
 	uint64_t end = e->addr + PAGE_UP(e->len, page_size());
-	uint32_t owner = tracker_stack(t, e->stack_id, e->ret_addr, map_kind(e->flags));
+	uint32_t owner = tracker_stack(t, e->stack_id, e->ret_addr, e->site, map_kind(e->flags));
 
 	/* Whatever lay there (MAP_FIXED) is gone. */
 	untrack(t, e->addr, end);
@@ -242,10 +247,10 @@ static void on_mremap(struct tracker *t, const struct mm_remap_event *r)
 	free(mv.v);
 	if (nlen > olen && olen)
 		track(t, e->addr + olen, e->addr + nlen,
-		      tracker_stack(t, e->stack_id, e->ret_addr, kind), t->now_ns);
+		      tracker_stack(t, e->stack_id, e->ret_addr, e->site, kind), t->now_ns);
 	else if (!olen)         /* a duplicate of a shared mapping */
 		track(t, e->addr, e->addr + nlen,
-		      tracker_stack(t, e->stack_id, e->ret_addr, MK_SHARED), t->now_ns);
+		      tracker_stack(t, e->stack_id, e->ret_addr, e->site, MK_SHARED), t->now_ns);
 }
 
 /* brk: the pages between the old and the new break, attributed like a
@@ -261,7 +266,7 @@ static void on_brk(struct tracker *t, const struct mm_map_event *e)
 		return;
 	}
 	if (cur > old)
-		track(t, old, cur, tracker_stack(t, e->stack_id, e->ret_addr, MK_HEAP), t->now_ns);
+		track(t, old, cur, tracker_stack(t, e->stack_id, e->ret_addr, e->site, MK_HEAP), t->now_ns);
 	else if (cur < old)
 		t->released += untrack(t, cur, old);
 	t->brk_cur = e->addr;

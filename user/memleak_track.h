@@ -20,6 +20,7 @@ struct stack_ent {
 	int32_t stack_id;
 	uint32_t kind;
 	uint64_t ret_addr;
+	uint64_t site;          /* the callers' discriminator (alloc_key.site) */
 	/* outstanding bytes now, kept per event (growth checkpoints) */
 	int64_t bytes;
 	int64_t ckpt_bytes[2];
@@ -62,7 +63,8 @@ void tracker_fini(struct tracker *t);
 void tracker_seed_brk(struct tracker *t);
 /* A ring-buffer record. */
 int tracker_handle(struct tracker *t, const void *data, size_t size);
-uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, uint32_t kind);
+uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, uint64_t site,
+		       uint32_t kind);
 /* Set a stack's outstanding bytes (keeps its peak). */
 void tracker_stack_bytes(struct tracker *t, uint32_t owner, int64_t bytes);
 /* Take a growth checkpoint when one is due. */

@@ -584,11 +584,14 @@ void oom_kill_print(FILE *f, const struct oom_kill *k)
 	print_host(f, k);
 	print_leadup(f, k);
 	print_kernel(f, k);
-	fprintf(f, LABEL "host oom_kill +%" PRIu64 " since start, %" PRIu64 " seen: %s", "counters",
-		k->host_oom_kill_delta, k->host_seen,
-		k->host_oom_kill_delta > k->host_seen ? "" : "none missed");
-	if (k->host_oom_kill_delta > k->host_seen)
-		fprintf(f, "%" PRIu64 " MISSED", k->host_oom_kill_delta - k->host_seen);
+	fprintf(f, LABEL "host oom_kill +%" PRIu64 " since start, %" PRIu64 " seen", "counters",
+		k->host_oom_kill_delta, k->host_seen);
+	if (k->host_ignored)
+		fprintf(f, ", %" PRIu64 " elsewhere ignored", k->host_ignored);
+	if (k->host_missed)
+		fprintf(f, ": %" PRIu64 " MISSED", k->host_missed);
+	else
+		fprintf(f, ": none missed");
 	fprintf(f, "; ");
 	print_drops(f, k->drops, DROP_KINDS);
 	fputc('\n', f);
@@ -748,8 +751,8 @@ static void json_host(struct jw *w, const struct oom_kill *k)
 	}
 	jw_u64(w, "oom_kill_since_start", k->host_oom_kill_delta);
 	jw_u64(w, "seen_since_start", k->host_seen);
-	jw_u64(w, "missed", k->host_oom_kill_delta > k->host_seen ?
-		k->host_oom_kill_delta - k->host_seen : 0);
+	jw_u64(w, "ignored_since_start", k->host_ignored);
+	jw_u64(w, "missed", k->host_missed);
 	jw_obj_end(w);
 }
 

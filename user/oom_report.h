@@ -66,6 +66,10 @@ struct oom_kill {
 	struct psi psi;
 	bool have_psi;
 	uint64_t host_oom_kill_delta, host_seen;
+	/* Kills outside -c's cgroup: seen by the kernel-side probe and
+	 * ignored, so neither counted as seen nor as missed. */
+	uint64_t host_ignored;
+	uint64_t host_missed;
 	/* Lead-up of the OOM cgroup, oldest first. */
 	struct leadup_sample *leadup;
 	size_t nleadup;

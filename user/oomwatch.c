@@ -51,6 +51,7 @@ struct state {
 	int out_dirfd;
 	uint64_t vm_base;      /* /proc/vmstat oom_kill at start */
 	uint64_t seen_real, seen_all, filtered, nshort, ngroup;
+	uint64_t filtered_real;     /* of filtered, kills the kernel counted */
 	uint64_t counted_twice; /* see classify() */
 	struct oom_kill **pending;
 	size_t npending, cap_pending;
@@ -280,6 +281,12 @@ static uint64_t missed_kills(uint64_t kernel, uint64_t seen, uint64_t counted_tw
 	return kernel > seen + counted_twice ? kernel - seen - counted_twice : 0;
 }
 
+/* Host kills neither seen in the target nor ignored outside it. */
+static uint64_t host_missed(const struct state *s, uint64_t host)
+{
+	return missed_kills(host, s->seen_real + s->filtered_real, s->counted_twice);
+}
+
 static void pending_push(struct state *s, struct oom_kill *k)
 {
 	if (s->npending == s->cap_pending) {
@@ -309,6 +316,9 @@ static int handle_event(void *ctx, void *data, size_t len)
 		return 0;
 	if (!in_target(s, e)) {
 		s->filtered++;
+		/* Outside the target there is no baseline to classify by: the
+		 * exiting-task shortcut is the one victim oom_kill skips. */
+		s->filtered_real += !(e->flags & OOM_F_PF_EXITING);
 		return 0;
 	}
 	if (!(k = calloc(1, sizeof(*k))))
@@ -347,6 +357,8 @@ static void finish_kill(struct state *s, struct oom_kill *k)
 	}
 	k->host_oom_kill_delta = vmstat_oom_kill() - s->vm_base;
 	k->host_seen = s->seen_real;
+	k->host_ignored = s->filtered_real;
+	k->host_missed = host_missed(s, k->host_oom_kill_delta);
 	memcpy(k->drops, s->skel->bss->drops, sizeof(k->drops));
 	k->kmsg_lost = kmsg_lost(s->kmsg);
 	if (s->env->common.json)
@@ -429,9 +441,9 @@ static void summary_plain(struct state *s, double secs)
 	       s->seen_real);
 	if (s->have_target)
 		printf(" (only %s watched; %" PRIu64 " kills elsewhere ignored)", s->target.rel,
-		       s->filtered);
-	else if (missed_kills(host, s->seen_real, s->counted_twice))
-		printf(": %" PRIu64 " MISSED", missed_kills(host, s->seen_real, s->counted_twice));
+		       s->filtered_real);
+	if (host_missed(s, host))
+		printf(": %" PRIu64 " MISSED", host_missed(s, host));
 	else
 		printf(": none missed");
 	printf("\n  ");
@@ -455,7 +467,8 @@ static void summary_json(struct state *s, double secs)
 	jw_u64(&w, "exiting_shortcuts", s->nshort);
 	jw_u64(&w, "group_members", s->ngroup);
 	jw_u64(&w, "host_oom_kill_since_start", host);
-	jw_u64(&w, "host_missed", s->have_target ? 0 : missed_kills(host, s->seen_real, s->counted_twice));
+	jw_u64(&w, "host_missed", host_missed(s, host));
+	jw_u64(&w, "host_ignored", s->filtered_real);
 	jw_u64(&w, "filtered", s->filtered);
 	jw_arr_begin(&w, "cgroups");
 	for (size_t i = 0; (cg = leadup__at(s->lu, i)); i++) {

@@ -366,7 +366,7 @@ pool_oom() {
 	[[ "$f" == *php-fpm* ]]
 }
 
-@test "php-fpm: oomwatch -c POOL does not call kills in other cgroups missed [needs fix: oomwatch counts that agree]" {
+@test "php-fpm: oomwatch -c POOL does not call kills in other cgroups missed" {
 	other=$(scratch_memcg other 32M)
 	pool_growing 96M
 	start_tool oomwatch -c "$CG" --json
