@@ -262,6 +262,21 @@ static int open_sites(struct app *a)
 	return 0;
 }
 
+/* The header says what is traced: one pid, one cgroup (with its
+ * descendants: -c keeps them in the kernel), or every process. */
+static void announce(const struct app *a)
+{
+	const char *what = a->env.rep.all_fds ? "fds" : "sockets";
+
+	if (a->env.common.pid)
+		out_ready("%s of pid %d... Ctrl-C to stop.", what, a->env.common.pid);
+	else if (a->env.common.cgroup)
+		out_ready("%s of the processes in cgroup %s%s... Ctrl-C to stop.", what,
+			  a->cg.rel, a->cg.v1 ? " (v1 memory)" : "");
+	else
+		out_ready("%s of every process... Ctrl-C to stop.", what);
+}
+
 static int run(struct app *a)
 {
 	struct fdtab_opts fo;
@@ -302,11 +317,7 @@ static int run(struct app *a)
 	a->env.rep.sites = a->sites;
 	a->env.rep.cw_map = bpf_map__fd(a->skel->maps.closewait);
 	a->env.rep.drops = (const uint64_t *)a->skel->bss->drops;
-	if (a->env.common.pid)
-		out_ready("%s of pid %d... Ctrl-C to stop.", a->env.rep.all_fds ? "fds" : "sockets",
-			  a->env.common.pid);
-	else
-		out_ready("%s of every process... Ctrl-C to stop.", a->env.rep.all_fds ? "fds" : "sockets");
+	announce(a);
 	if (loop_run(&lo) == LOOP_ERROR)
 		warn_msg("the run loop failed: %s", strerror(errno));
 	ring_buffer__consume(a->rb); /* the last sites, before their processes go */

@@ -299,6 +299,11 @@ two_cgroup_clients() {
 	# Only A's five live sockets sit in the kernel's table: nothing of the
 	# server (its listener) nor of B was tracked.
 	[ "$(jq 'select(.type == "summary") | .tracked' "$T/out.json")" -eq 5 ]
+	# The header names the cgroup it traces, not "every process".
+	msg=$(jq -r 'select(.event == "ready") | .message' "$T/out.json")
+	[[ "$msg" == "sockets of the processes in cgroup $rel"* ]]
+	grep -qxF "Tracing $msg" "$T/err"
+	! grep -q 'every process' "$T/err"
 }
 
 @test "sockleak --by-cgroup: totals per cgroup" {
