@@ -293,6 +293,7 @@ static int run(struct app *a)
 				  .procs_map = bpf_map__fd(a->skel->maps.procs),
 				  .at_exit_map = bpf_map__fd(a->skel->maps.at_exit),
 				  .late_map = bpf_map__fd(a->skel->maps.late),
+				  .short_cw_map = bpf_map__fd(a->skel->maps.short_cw),
 				  .on_exit = on_proc_exit, .exit_ctx = a->sites,
 				  .pid = a->env.common.pid, .all_fds = a->env.rep.all_fds,
 				  .cg_rel = a->env.common.cgroup ? a->cg.rel : NULL, .cg_v1 = a->cg.v1,
