@@ -101,6 +101,15 @@ struct {
 	__type(value, struct late_close);
 } late SEC(".maps");
 
+/* Closes after a short CLOSE_WAIT: evidence only if the process exits
+ * right after (sockleak.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_MAX_SHORT_CW);
+	__type(key, struct late_key);
+	__type(value, struct late_close);
+} short_cw SEC(".maps");
+
 /* Sockets open at their process's exit, with what the kernel knew of
  * them then (user space takes them at its next report). */
 struct {
@@ -381,10 +390,13 @@ static __always_inline void put_fd(__u32 tgid, __u32 fd, struct fd_info *v,
 	if (scanned)
 		return;
 	count_net(p, 1);
-	if (v->how == HOW_INHERIT)
+	if (v->how == HOW_INHERIT) {
 		__sync_fetch_and_add(&p->inherited, 1);
-	else
+	} else {
 		__sync_fetch_and_add(&p->created[v->kind < FDK_MAX ? v->kind : FDK_OTHER], 1);
+		if (v->ts_ns > p->last_new_ns)
+			p->last_new_ns = v->ts_ns;
+	}
 }
 
 /* A new fd made by the current task: socket, accept, open, pipe, ... */
@@ -473,9 +485,12 @@ static __always_inline void note_late_close(const struct fd_key *k, const struct
 		return;
 	lk.close_ns = bpf_ktime_get_ns();
 	sock_at_exit(sk, &lc.x);
-	if (lc.x.cw_ns && lk.close_ns - lc.x.cw_ns < late_ns)
-		return; /* closed soon after the peer: the normal case */
 	lc.v = *v;
+	if (lc.x.cw_ns && lk.close_ns - lc.x.cw_ns < late_ns) {
+		/* Soon after the peer: the normal case, unless it is a shutdown. */
+		bpf_map_update_elem(&short_cw, &lk, &lc, BPF_ANY);
+		return;
+	}
 	if (bpf_map_update_elem(&late, &lk, &lc, BPF_ANY))
 		count_drop(DROP_MAP_FULL);
 }

@@ -60,6 +60,7 @@ struct proc_stats {
 	__u64 inherited;         /* fds copied from the parent at fork */
 	__u64 reused;            /* fd reappeared while tracked: released unseen */
 	__u64 exit_ns;           /* whole thread group exited (0: alive) */
+	__u64 last_new_ns;       /* its newest fd made (not inherited) */
 	/* Tracked fds created minus closed since the trace began, and its
 	 * highest value: the peak is the start count plus net_peak. */
 	__s64 net, net_peak;
@@ -112,6 +113,13 @@ struct fd_exit {
  * Keyed by owner, fd and close time; user space takes them at each report. */
 #define SL_LATE_MIN_NS 1000000000ULL
 #define SL_MAX_LATE    16384
+/* Closes after a shorter CLOSE_WAIT go to the LRU map `short_cw`: most are
+ * a server's prompt close after the peer's FIN, but a worker recycled soon
+ * after it started closes its persistent CLOSE_WAIT sockets at shutdown
+ * within that second. User space keeps those of a process that then exits
+ * (closed after its last new fd: at shutdown) and lets the LRU forget the
+ * rest; the least recently closed go first when the map is full. */
+#define SL_MAX_SHORT_CW 16384
 struct late_key {
 	__u32 tgid;
 	__u32 fd;

@@ -262,13 +262,23 @@ static int open_sites(struct app *a)
 	return 0;
 }
 
-static void announce_cgroup(struct app *a)
+/* The header says what is traced: one pid, one cgroup (with its
+ * descendants: -c keeps them in the kernel), or every process. */
+static void announce(const struct app *a)
 {
-	char *e = term_escape(a->cg.rel);
+	const char *what = a->env.rep.all_fds ? "fds" : "sockets";
 
-	out_ready("%s of cgroup %s%s... Ctrl-C to stop.", a->env.rep.all_fds ? "fds" : "sockets", e,
-		  a->cg.v1 ? " (v1 memory)" : "");
-	free(e);
+	if (a->env.common.pid) {
+		out_ready("%s of pid %d... Ctrl-C to stop.", what, a->env.common.pid);
+	} else if (a->env.common.cgroup) {
+		char *e = term_escape(a->cg.rel);
+
+		out_ready("%s of the processes in cgroup %s%s... Ctrl-C to stop.", what, e,
+			  a->cg.v1 ? " (v1 memory)" : "");
+		free(e);
+	} else {
+		out_ready("%s of every process... Ctrl-C to stop.", what);
+	}
 }
 
 static int run(struct app *a)
@@ -289,6 +299,7 @@ static int run(struct app *a)
 				  .procs_map = bpf_map__fd(a->skel->maps.procs),
 				  .at_exit_map = bpf_map__fd(a->skel->maps.at_exit),
 				  .late_map = bpf_map__fd(a->skel->maps.late),
+				  .short_cw_map = bpf_map__fd(a->skel->maps.short_cw),
 				  .on_exit = on_proc_exit, .exit_ctx = a->sites,
 				  .pid = a->env.common.pid, .all_fds = a->env.rep.all_fds,
 				  .cg_rel = a->env.common.cgroup ? a->cg.rel : NULL, .cg_v1 = a->cg.v1,
@@ -316,13 +327,7 @@ static int run(struct app *a)
 	a->env.rep.sites = a->sites;
 	a->env.rep.cw_map = bpf_map__fd(a->skel->maps.closewait);
 	a->env.rep.drops = (const uint64_t *)a->skel->bss->drops;
-	if (a->env.common.pid)
-		out_ready("%s of pid %d... Ctrl-C to stop.", a->env.rep.all_fds ? "fds" : "sockets",
-			  a->env.common.pid);
-	else if (a->env.common.cgroup)
-		announce_cgroup(a);
-	else
-		out_ready("%s of every process... Ctrl-C to stop.", a->env.rep.all_fds ? "fds" : "sockets");
+	announce(a);
 	if (loop_run(&lo) == LOOP_ERROR)
 		warn_msg("the run loop failed: %s", strerror(errno));
 	ring_buffer__consume(a->rb); /* the last sites, before their processes go */

@@ -661,8 +661,36 @@ static void held_push(struct sl_proc *p, const struct sl_held *h)
 	p->held[p->nheld++] = *h;
 }
 
+static void push_late(struct fdtab *t, const struct late_key *k, const struct late_close *v)
+{
+	struct sl_proc *p = proc_add(t, k->tgid);
+	struct sl_held h = { .e = { .k = { k->tgid, k->fd }, .v = v->v },
+			     .x = v->x, .have_x = true, .late = true, .close_ns = k->close_ns };
+
+	p->late++;
+	held_push(p, &h);
+}
+
+/* A short CLOSE_WAIT closed at the shutdown of a process that exited:
+ * after its last new fd. A persistent socket the process kept while it
+ * made others after the peer had left shows the shutdown is closing what
+ * it leaked; the others closed then (the last one made, whose peer left
+ * just before) go with it. Without such a socket, a prompt close before
+ * the exit is the normal case. */
+static bool closed_at_shutdown(const struct sl_proc *p, const struct late_key *k)
+{
+	return p->now.exit_ns && k->close_ns >= p->now.last_new_ns;
+}
+
+static bool kept_across_new(const struct sl_proc *p, const struct late_close *v)
+{
+	return v->x.cw_ns < p->now.last_new_ns;
+}
+
 /* Sockets the kernel saw closed after a long CLOSE_WAIT, since the last
- * report: kept with their process (evidence if it exits). */
+ * report, and those closed at the shutdown of a process that exited: kept
+ * with their process (evidence if it exits). Short ones of live processes
+ * stay in the LRU map until their process exits or the map forgets them. */
 static void load_late(struct fdtab *t)
 {
 	struct late_key *keys;
@@ -670,14 +698,26 @@ static void load_late(struct fdtab *t)
 	size_t n = map_dump(t->o.late_map, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals);
 
 	for (size_t i = 0; i < n; i++) {
-		struct sl_proc *p = proc_add(t, keys[i].tgid);
-		struct sl_held h = { .e = { .k = { keys[i].tgid, keys[i].fd }, .v = vals[i].v },
-				     .x = vals[i].x, .have_x = true, .late = true,
-				     .close_ns = keys[i].close_ns };
-
 		bpf_map_delete_elem(t->o.late_map, &keys[i]);
-		p->late++;
-		held_push(p, &h);
+		push_late(t, &keys[i], &vals[i]);
+	}
+	free(keys);
+	free(vals);
+	n = map_dump(t->o.short_cw_map, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals);
+	for (size_t i = 0; i < n; i++) {
+		struct sl_proc *p = fdtab__proc(t, keys[i].tgid);
+
+		if (p && closed_at_shutdown(p, &keys[i]) && kept_across_new(p, &vals[i]))
+			p->shutdown_leak = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct sl_proc *p = fdtab__proc(t, keys[i].tgid);
+
+		if (!p || !p->now.exit_ns)
+			continue;
+		bpf_map_delete_elem(t->o.short_cw_map, &keys[i]);
+		if (p->shutdown_leak && closed_at_shutdown(p, &keys[i]))
+			push_late(t, &keys[i], &vals[i]);
 	}
 	free(keys);
 	free(vals);

@@ -38,6 +38,8 @@ struct sl_proc {
 	uint64_t pre_closed;           /* baseline fds gone by exec, exit, /proc */
 	uint64_t prev_found, prev_gone, prev_closed_exec, prev_closed_exit, prev_pre_closed;
 	uint32_t seen_execs;
+	bool shutdown_leak;            /* closed at its shutdown a CLOSE_WAIT socket
+					* it had kept while it made others */
 	/* At its exit: fds it still held, of them in CLOSE_WAIT, and the
 	 * ones that are leak evidence (kept with their stacks). */
 	uint64_t held_at_exit, cw_at_exit, peak;
@@ -57,7 +59,7 @@ struct sl_proc {
 };
 
 struct fdtab_opts {
-	int fds_map, procs_map, at_exit_map, late_map; /* BPF map fds */
+	int fds_map, procs_map, at_exit_map, late_map, short_cw_map; /* BPF map fds */
 	/* Called when a process is found exited (its entries retired). */
 	void (*on_exit)(void *ctx, uint32_t tgid);
 	void *exit_ctx;

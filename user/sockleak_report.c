@@ -1022,8 +1022,8 @@ void sl_report_final(struct fdtab *t, const struct sl_report_opts *o)
 		json_summary(&c, verd, note, n, rows);
 	} else {
 		printf("\n%s\n\n", verd ? verd : "?");
-		printf("%s per process over %.1f s (old: alive > %g s), fastest-growing first:\n",
-		       what(&c), c.elapsed, o->older_than_s);
+		printf("%s per %s over %.1f s (old: alive > %g s), fastest-growing first:\n",
+		       what(&c), o->by_cgroup ? "cgroup" : "process", c.elapsed, o->older_than_s);
 		if (o->by_cgroup)
 			print_cgroup_rows(&c, rows, n);
 		else {

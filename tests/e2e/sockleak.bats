@@ -110,6 +110,26 @@ start_server() {
 	[ "$(field "$SRV" close_wait)" -eq 0 ]
 }
 
+@test "sockleak -p: a server that closed each socket after the peer's FIN, then exits, leaked nothing" {
+	# Every close comes in CLOSE_WAIT, the last one just before the exit:
+	# prompt closes, not a shutdown closing sockets it kept.
+	start_server --close
+	start_sockleak -p "$SRV" --older-than 1
+	"$W/sockclient" "$PORT" 20 0 > "$T/client" &
+	PIDS+=($!)
+	wait_for 20 grep -q done "$T/client"
+	# Only its listener left: every accepted socket closed.
+	wait_for 20 sh -c "[ \$(ss -tanpH | grep -c 'pid=$SRV,') -eq 1 ]"
+	kill -TERM "$SRV"
+	finish_sockleak
+	[ "$(field "$SRV" exited)" = true ]
+	[ "$(field "$SRV" created)" -eq 20 ]
+	[ "$(field "$SRV" closed)" -eq 20 ]
+	[ "$(field "$SRV" leaked_total)" -eq 0 ]
+	[ "$(field "$SRV" closed_by_exit.closed_late)" -eq 0 ]
+	jq -e 'select(.type == "summary") | .verdict | test("no sockets leak")' "$T/out.json"
+}
+
 @test "sockleak: sockets inherited across fork and closed by the child" {
 	start_sockleak -d 3 --older-than 1
 	"$W/sockcases" fork 4 > "$T/cases" &
@@ -299,6 +319,11 @@ two_cgroup_clients() {
 	# Only A's five live sockets sit in the kernel's table: nothing of the
 	# server (its listener) nor of B was tracked.
 	[ "$(jq 'select(.type == "summary") | .tracked' "$T/out.json")" -eq 5 ]
+	# The header names the cgroup it traces, not "every process".
+	msg=$(jq -r 'select(.event == "ready") | .message' "$T/out.json")
+	[[ "$msg" == "sockets of the processes in cgroup $rel"* ]]
+	grep -qxF "Tracing $msg" "$T/err"
+	! grep -q 'every process' "$T/err"
 }
 
 @test "sockleak --by-cgroup: totals per cgroup" {
