@@ -223,7 +223,7 @@ fields_ok() {
 		case $tool in
 		memleak-trace) jq -e '.event == "cgroup_final_report" and .cgroup_removed' <<< "$every_final" ;;
 		sockleak) jq -e '.type == "summary" and .report == "final"' <<< "$every_final"
-			  grep -q "sockets of cgroup /$name (v1 memory)" "$T/$tool.err" ;;
+			  grep -q "sockets of the processes in cgroup /$name" "$T/$tool.err" ;;
 		oomwatch) jq -e '.event == "summary"' <<< "$every_final" ;;
 		esac
 	done
