@@ -449,16 +449,20 @@ static void ensure_kernel_proc(struct fdtab *t, struct sl_proc *p)
 
 enum why { WHY_BASELINE, WHY_RECONCILE };
 
-/* Remove the entry unless the kernel replaced it since we read it. */
-static bool retire(struct fdtab *t, struct fd_entry *e, uint64_t scan_ns)
+enum retired { KEPT, RETIRED, CLOSED_BY_KERNEL };
+
+/* Remove the entry unless the kernel replaced it since we read it. An entry
+ * already gone was closed meanwhile and counted by the kernel: it only
+ * leaves our copy, or its close would be counted twice. */
+static enum retired retire(struct fdtab *t, struct fd_entry *e, uint64_t scan_ns)
 {
 	struct fd_info cur;
 
 	if (bpf_map_lookup_elem(t->o.fds_map, &e->k, &cur))
-		return true; /* closed meanwhile: the kernel counted it */
+		return CLOSED_BY_KERNEL;
 	if (cur.ts_ns != e->v.ts_ns || cur.ts_ns > scan_ns)
-		return false;
-	return bpf_map_delete_elem(t->o.fds_map, &e->k) == 0;
+		return KEPT;
+	return bpf_map_delete_elem(t->o.fds_map, &e->k) == 0 ? RETIRED : CLOSED_BY_KERNEL;
 }
 
 /* /proc is read after the attach: a socket read there may have been
@@ -517,7 +521,11 @@ static int reconcile_pid(struct fdtab *t, struct sl_proc *p, enum why why,
 		}
 		if (e && (!f || e->k.fd <= f->fd)) {
 			/* Tracked but not (or no longer the same) in /proc. */
-			if (retire(t, e, scan_ns)) {
+			enum retired r = retire(t, e, scan_ns);
+
+			if (r == CLOSED_BY_KERNEL)
+				e->k.tgid = 0;
+			if (r == RETIRED) {
 				if (e->v.how == HOW_BASELINE)
 					p->pre_closed++;
 				else if (exec)
