@@ -690,9 +690,14 @@ static bool closed_at_shutdown(const struct sl_proc *p, const struct late_key *k
 	return p->now.exit_ns && k->close_ns >= p->now.last_new_ns;
 }
 
+/* The fd existed, and its peer had hung up, when the process made another
+ * fd. (The FIN can come before accept() returns: then CLOSE_WAIT predates
+ * the fd itself.) */
 static bool kept_across_new(const struct sl_proc *p, const struct late_close *v)
 {
-	return v->x.cw_ns < p->now.last_new_ns;
+	uint64_t since = v->x.cw_ns > v->v.ts_ns ? v->x.cw_ns : v->v.ts_ns;
+
+	return since < p->now.last_new_ns;
 }
 
 /* Sockets the kernel saw closed after a long CLOSE_WAIT, since the last
