@@ -33,7 +33,8 @@ mount_all() {
 	ln -sfn /proc/self/fd/1 /dev/stdout && ln -sfn /proc/self/fd/2 /dev/stderr &&
 	mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts &&
 	mount -t tmpfs -o mode=1777 shm /dev/shm &&
-	mount -t tmpfs -o mode=1777 tmp /tmp &&
+	# No tmpfs on /tmp: the tree under test may live there (a CI clone),
+	# and the overlay's /tmp is already writable.
 	mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup &&
 	echo '+memory +pids' > /sys/fs/cgroup/cgroup.subtree_control &&
 	mount -t tracefs tracefs /sys/kernel/tracing &&
