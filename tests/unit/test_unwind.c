@@ -307,6 +307,28 @@ static void regs_from_ptrace(struct unwind_regs *r, const struct user_regs_struc
 	r->valid = (1u << UNW_NREGS) - 1;
 }
 
+/* The child signals readiness just before its read(): on a slow machine
+ * it can still be on its way there. Wait until the kernel has it asleep in
+ * the read syscall (number 0 on x86_64), a condition rather than a clock. */
+static void wait_in_read(pid_t pid)
+{
+	char path[64], buf[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	for (;;) {
+		FILE *f = fopen(path, "r");
+		int ok;
+
+		if (!f)
+			return; /* no /proc/PID/syscall here: nothing to wait on */
+		ok = fgets(buf, sizeof(buf), f) && strncmp(buf, "0 ", 2) == 0;
+		fclose(f);
+		if (ok)
+			return;
+		usleep(1000);
+	}
+}
+
 /* Another process, stopped inside libc (built without frame pointers):
  * its registers from ptrace, its stack read with process_vm_readv. */
 static void test_child_in_libc(void **state)
@@ -341,6 +363,7 @@ static void test_child_in_libc(void **state)
 	close(ready[1]);
 	close(block[0]);
 	assert_int_equal(read(ready[0], &c, 1), 1);
+	wait_in_read(pid);
 	assert_int_equal(ptrace(PTRACE_SEIZE, pid, 0, 0), 0);
 	assert_int_equal(ptrace(PTRACE_INTERRUPT, pid, 0, 0), 0);
 	assert_int_equal(waitpid(pid, &status, __WALL), pid);
