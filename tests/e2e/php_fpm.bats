@@ -4,9 +4,6 @@
 # recycled by pm.max_requests, persistent sockets (pfsockopen) to a loopback
 # backend that closes its side, and a script whose static cache grows. What
 # the tools say is checked against ss, /proc and the cgroup's own files.
-#
-# Tests marked "[needs fix: ...]" assert what issue 10 asks for and fail
-# until that fix lands.
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -89,7 +86,7 @@ pool_socket_incident() {
 	[ "$(sl_row "$POOL_MASTER" | jq -r .leaked_total)" -eq 0 ]
 }
 
-@test "php-fpm: a recycled worker's CLOSE_WAIT sockets stay in the report, closed by exit [needs fix: sockleak evidence kept at exit]" {
+@test "php-fpm: a recycled worker's CLOSE_WAIT sockets stay in the report, closed by exit" {
 	pool_socket_incident
 	exited=0
 	for pid in $(served_pids); do
@@ -116,7 +113,7 @@ pool_socket_incident() {
 	[ "$exited" -ge 1 ]
 }
 
-@test "php-fpm: sockleak -p on a worker that pm.max_requests recycles keeps its sockets as closed by exit, and points to -c [needs fix: sockleak evidence kept at exit]" {
+@test "php-fpm: sockleak -p on a worker that pm.max_requests recycles keeps its sockets as closed by exit, and points to -c" {
 	CG=$(scratch_memcg php 256M)
 	start_backend
 	start_pool "$CG" 2 5
@@ -144,7 +141,7 @@ pool_socket_incident() {
 	cat "$T/sockleak.out" "$T/sockleak.err" | grep -E -- '(^|[ "(`])-c[ )"`]'
 }
 
-@test "php-fpm: sockleak -p on an idle worker with old sockets shows no growth [needs fix: sockleak -p invents a growth rate]" {
+@test "php-fpm: sockleak -p on an idle worker with old sockets shows no growth" {
 	CG=$(scratch_memcg php 256M)
 	start_backend
 	start_pool "$CG" 2 50
@@ -164,7 +161,7 @@ pool_socket_incident() {
 	jq -e '.growth_per_s == 0' <<< "$row"
 }
 
-@test "php-fpm: sockleak's creating stack reaches the PHP interpreter [needs fix: sockleak shares memleak-trace's DWARF unwinder]" {
+@test "php-fpm: sockleak's creating stack reaches the PHP interpreter" {
 	pool_socket_incident
 	read -r pid _ < <(sort -k2 -nr "$T/ss" | head -n 1)
 	sl_row "$pid" | jq -e '.stacks[] | select(any(.frames[]; test("^php_network_connect_socket_to_host\\+")))
@@ -212,7 +209,7 @@ pool_growing() {
 	release_grow
 }
 
-@test "php-fpm: memleak-trace -p on the worker the OOM killer takes keeps what it held at the kill, and points to -c [needs fix: the -c hint when a pool replaces its workers]" {
+@test "php-fpm: memleak-trace -p on the worker the OOM killer takes keeps what it held at the kill, and points to -c" {
 	# (A worker recycled by pm.max_requests unmaps its memory itself at
 	# shutdown, so "No leak" is right for it; a killed one does not.)
 	CG=$(scratch_memcg php 96M)
@@ -234,7 +231,7 @@ pool_growing() {
 	cat "$T/memleak-trace.out" "$T/memleak-trace.err" | grep -E -- '(^|[ "(`])-c[ )"`]'
 }
 
-@test "php-fpm: memleak-trace names the caller of Zend MM, not the allocator, in text and JSON [needs fix: allocator wrappers skipped; JSON culprit]" {
+@test "php-fpm: memleak-trace names the caller of Zend MM, not the allocator, in text and JSON" {
 	pool_growing 256M
 	start_tool memleak-trace -c "$CG" --json -n 5
 	ML=$TOOL_PID

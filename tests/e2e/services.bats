@@ -3,9 +3,6 @@
 # a Python service run by /usr/bin/python3 and a Node.js one, the last two
 # leaking memory and upstream sockets. What the tools report is checked
 # against redis' INFO, /proc and ss.
-#
-# Tests marked "[needs fix: ...]" assert what issue 10 asks for and fail
-# until that fix lands.
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -69,7 +66,7 @@ set_stacks() { jq -c '.stacks[] | select(.kind == "malloc" and any(.frames[]; .s
 	[ "$(jq -r .summary.malloc_bytes <<< "$R")" -ge "$held" ]
 }
 
-@test "redis: the SET growth is named after redis' code, not zmalloc, jemalloc or mmap [needs fix: allocator wrappers skipped]" {
+@test "redis: the SET growth is named after redis' code, not zmalloc, jemalloc or mmap" {
 	redis_set_growth
 	jq -e '.growing == true' <<< "$R"
 	# The verdict and every SET stack's culprit name a caller of the
@@ -78,7 +75,7 @@ set_stacks() { jq -c '.stacks[] | select(.kind == "malloc" and any(.frames[]; .s
 	set_stacks | jq -e '.culprit != null and (.culprit | test("^(z(try)?(malloc|calloc|realloc)|malloc|je_|libjemalloc)") | not)'
 }
 
-@test "redis: one row per call site as the user sees it [needs fix: memleak rows aggregated by the symbolized stack]" {
+@test "redis: one row per call site as the user sees it" {
 	redis_set_growth
 	# No two rows with the same frames (function, offset, module). Seen:
 	# createObject's 20,000 robj split 18,832 + 1,168 over two rows.
@@ -214,7 +211,7 @@ python_service() {
 	jq -e 'select(.type == "summary") | .verdict | test("pid '"$SVC_PID"' \\(python3\\) leaks sockets.*30 in CLOSE_WAIT")' "$T/sockleak.out"
 }
 
-@test "python: sockleak's stack of the upstream sockets reaches the interpreter loop [needs fix: sockleak shares memleak-trace's DWARF unwinder]" {
+@test "python: sockleak's stack of the upstream sockets reaches the interpreter loop" {
 	python_service
 	start_tool sockleak -p "$SVC_PID" --json --older-than 1
 	SL=$TOOL_PID
@@ -291,7 +288,7 @@ python_service() {
 	jq -r 'select(.event == "final_report") | .verdict' "$T/memleak-trace.out" | grep '^GROWING: PyByteArray_Resize'
 }
 
-@test "python: memleak-trace JSON carries exact times and the culprit the text names [needs fix: JSON numbers and culprit]" {
+@test "python: memleak-trace JSON carries exact times and the culprit the text names" {
 	python_service
 	start_tool memleak-trace -p "$SVC_PID" --json -n 5
 	ML=$TOOL_PID
@@ -373,7 +370,7 @@ node_service() {
 	jq -r .verdict <<< "$r" | grep -E '^GROWING: node::NodeArrayBufferAllocator::Allocate'
 }
 
-@test "node: JIT frames are named from the perf map, not as node+0x… [needs fix: JIT labels]" {
+@test "node: JIT frames are named from the perf map, not as node+0x…" {
 	node_service --perf-basic-prof --interpreted-frames-native-stack
 	wait_for 60 test -s "/tmp/perf-$SVC_PID.map"
 	# Warm up so handleRequest is compiled, then trace.
