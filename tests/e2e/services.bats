@@ -191,8 +191,9 @@ python_service() {
 	[ "$(readlink -f "/proc/$SVC_PID/exe")" = "$(readlink -f /usr/bin/python3)" ]
 }
 
-@test "python: sockleak finds the upstream sockets in CLOSE_WAIT, as ss does, made by the interpreter's socket module" {
-	python_service
+# sockleak -p on the service while 30 requests leave 30 upstream sockets
+# in CLOSE_WAIT; its final row (in $row) must count them as ss does.
+upstreams_in_close_wait() {
 	start_tool sockleak -p "$SVC_PID" --json --older-than 1
 	SL=$TOOL_PID
 	service_requests "$SVC_PORT" 30
@@ -202,6 +203,11 @@ python_service() {
 	row=$(jq -c "select(.type == \"process\" and .report == \"final\" and .pid == $SVC_PID)" "$T/sockleak.out")
 	[ "$(jq -r .close_wait <<< "$row")" -eq 30 ]
 	[ "$(jq '[.leaked[] | select(.state == "CLOSE_WAIT" and .remote == "127.0.0.1:'"$BACKEND_PORT"'")] | length' <<< "$row")" -eq 30 ]
+}
+
+@test "python: sockleak finds the upstream sockets in CLOSE_WAIT, as ss does, made by the interpreter's socket module" {
+	python_service
+	upstreams_in_close_wait
 	# 30 upstreams kept, 30 accepted client connections closed.
 	[ "$(jq -r .created <<< "$row")" -eq 60 ]
 	[ "$(jq -r .closed <<< "$row")" -eq 30 ]
@@ -319,15 +325,7 @@ node_service() {
 
 @test "node: sockleak finds the half-open upstream sockets in CLOSE_WAIT, as ss does" {
 	node_service
-	start_tool sockleak -p "$SVC_PID" --json --older-than 1
-	SL=$TOOL_PID
-	service_requests "$SVC_PORT" 30
-	[ "$REPLY" = "ok 30 30" ]
-	wait_for 60 sh -c "[ \$(ss -tanpH state close-wait | grep -c 'pid=$SVC_PID,') -eq 30 ]"
-	stop_tool "$SL"
-	row=$(jq -c "select(.type == \"process\" and .report == \"final\" and .pid == $SVC_PID)" "$T/sockleak.out")
-	[ "$(jq -r .close_wait <<< "$row")" -eq 30 ]
-	[ "$(jq '[.leaked[] | select(.state == "CLOSE_WAIT" and .remote == "127.0.0.1:'"$BACKEND_PORT"'")] | length' <<< "$row")" -eq 30 ]
+	upstreams_in_close_wait
 	# The stack of the 30: libuv's socket creation.
 	jq -e '.stacks[] | select(.count == 30) | .frames | map(select(test("uv__socket|uv_tcp|uv__tcp"))) | length > 0' <<< "$row"
 }
