@@ -299,7 +299,10 @@ pool_growing() {
 	# On 5.9+ kernels without MGLRU new anonymous pages start on the
 	# inactive list: that alone is no evidence of cold memory.
 	jq -e '[.findings[] | select(.message | test("not touched lately"))] | length == 0' <<< "$output"
-	jq -e '.verdict | test("^(WARNING|CRITICAL).*inactive_anon") | not' <<< "$output"
+	# The verdict lists up to three findings, info ones too: what must not
+	# be is inactive_anon as a warning (a pool near its limit may warn for
+	# other reasons, e.g. with transparent huge pages on Debian's kernel).
+	jq -e '[.findings[] | select(.code == "inactive_anon" and .severity != "info")] | length == 0' <<< "$output"
 	release_grow
 }
 
