@@ -151,10 +151,11 @@ test: all $(UNIT_BINS)
 	$(Q)MEMSCOPE_BUILD=$(BUILD) scripts/run-tests.sh
 
 # The same suites in a QEMU guest on Debian's stock kernel with cgroup v2
-# alone (scripts/test-vm; its packages: scripts/deps.sh vm).
+# alone (scripts/test-vm; its packages: scripts/deps.sh vm). E2E="files"
+# runs only those bats files there.
 test-vm: all $(UNIT_BINS)
 	$(Q)scripts/deps.sh vm
-	$(Q)scripts/test-vm
+	$(Q)MEMSCOPE_E2E="$(E2E)" scripts/test-vm
 
 demo: all
 	$(Q)scripts/demo.sh
