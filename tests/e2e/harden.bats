@@ -205,7 +205,7 @@ fields_ok() {
 
 @test "harden: -c CGROUP removed while watched: a clear line, the final report, exit 0 (every tool)" {
 	need_bpf
-	need_memcg_v1
+	need_memcg
 	local T="$BATS_TEST_TMPDIR" dir name st
 	for tool in memleak-trace sockleak oomwatch; do
 		dir=$(scratch_memcg "gone-$tool")

@@ -238,7 +238,7 @@ start_server() {
 }
 
 @test "sockleak -c: a worker that exits with leaked sockets keeps them; -c follows its replacement" {
-	need_memcg_v1
+	need_memcg
 	CGA=$(scratch_memcg sockX)
 	start_server --close
 	start_sockleak -c "$CGA" --older-than 0
@@ -510,7 +510,7 @@ fcgi_get() {
 }
 
 @test "sockleak -c on php-fpm: a recycled worker's persistent CLOSE_WAIT sockets, closed at its shutdown, are evidence" {
-	need_memcg_v1
+	need_memcg
 	need_cmd php-fpm8.2
 	need_cmd cgi-fcgi
 	CG=$(scratch_memcg php)
