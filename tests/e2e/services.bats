@@ -191,6 +191,15 @@ python_service() {
 	[ "$(readlink -f "/proc/$SVC_PID/exe")" = "$(readlink -f /usr/bin/python3)" ]
 }
 
+# The same, each bytearray a mapping of its own: glibc raises its mmap
+# threshold after start-up frees a large block (seen in the 6.1 guest: the
+# bytearrays then come from brk, and memleak-trace's mapping mode rightly
+# says "the heap (brk) ... --malloc names the code"); fixed at 128 KiB,
+# each 256 KiB bytearray is mmapped where it is made.
+python_service_mapping_each() {
+	python_service GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072
+}
+
 # sockleak -p on the service while 30 requests leave 30 upstream sockets
 # in CLOSE_WAIT; its final row (in $row) must count them as ss does.
 upstreams_in_close_wait() {
@@ -232,11 +241,7 @@ upstreams_in_close_wait() {
 }
 
 @test "python: memleak-trace names the growing stack through CPython, resident as /proc says" {
-	# glibc raises its mmap threshold after start-up frees a large block
-	# (seen in the 6.1 guest: the bytearrays then come from brk, and the
-	# verdict says "the heap (brk) ... --malloc names the code"); fixed at
-	# 128 KiB, each 256 KiB bytearray is a mapping of its own.
-	python_service GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072
+	python_service_mapping_each
 	start_tool memleak-trace -p "$SVC_PID" --json -n 5
 	ML=$TOOL_PID
 	service_requests "$SVC_PORT" 80
@@ -283,7 +288,7 @@ upstreams_in_close_wait() {
 }
 
 @test "python: the culprit is the bytearray code, not malloc or CPython's raw allocator" {
-	python_service
+	python_service_mapping_each
 	start_tool memleak-trace -p "$SVC_PID" --json -n 5
 	ML=$TOOL_PID
 	service_requests "$SVC_PORT" 20
@@ -295,7 +300,7 @@ upstreams_in_close_wait() {
 }
 
 @test "python: memleak-trace JSON carries exact times and the culprit the text names" {
-	python_service
+	python_service_mapping_each
 	start_tool memleak-trace -p "$SVC_PID" --json -n 5
 	ML=$TOOL_PID
 	service_requests "$SVC_PORT" 20
