@@ -20,11 +20,11 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 # CFLAGS/LDFLAGS are the user's (make CFLAGS=-O0 replaces them); what the
 # code needs to build at all is in MS_CFLAGS, which they cannot drop.
 CFLAGS  ?= -O2 -g
-MS_CFLAGS := -D_GNU_SOURCE= -Wall -Wextra -std=gnu11 -Iuser -Ibpf -I$(BUILD) -MMD -MP -DMEMSCOPE_VERSION='"$(VERSION)"'
+MS_CFLAGS := -D_GNU_SOURCE= -Wall -Wextra -std=gnu11 -Iuser/lib -Ibpf -I$(BUILD) -MMD -MP -DMEMSCOPE_VERSION='"$(VERSION)"'
 ifneq ($(SANITIZE),)
 MS_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
-ALL_CFLAGS = $(MS_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(MS_CFLAGS) $(TOOL_INC) $(CFLAGS)
 # Tests preload jemalloc into a traced command, and so into the tool that
 # launches it: the ASan runtime need not come first for that.
 ifneq ($(SANITIZE),)
@@ -35,10 +35,15 @@ endif
 LDLIBS  := -lbpf -ldw -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall -Wno-unused-function -MMD -MP
 
-# Tool base name -> binary name. Each base has user/<base>.c (its main),
-# optionally bpf/<base>.bpf.c and bpf/<base>.h (the kernel/user ABI).
+# Tool base name -> binary name. Each base has a folder user/<base>/ with
+# its main in user/<base>/<base>.c and its own modules, built into
+# $(BUILD)/lib<base>.a; optionally bpf/<base>.bpf.c and bpf/<base>.h (the
+# kernel/user ABI). user/lib/ is the tool-free code every tool may use:
+# $(BUILD)/libmemscope.a. A tool sees only user/lib/ and its own folder,
+# plus the folders of the tools named in USES_<base> (a front end that
+# drives other tools' collectors), whose archives it links too.
 ALL_TOOLS      := memleak sockleak oomwatch memdiag
-TOOLS          := $(foreach t,$(ALL_TOOLS),$(if $(wildcard user/$(t).c),$(t)))
+TOOLS          := $(foreach t,$(ALL_TOOLS),$(if $(wildcard user/$(t)/$(t).c),$(t)))
 BIN_memleak    := memleak-trace
 BIN_sockleak   := sockleak
 BIN_oomwatch   := oomwatch
@@ -47,8 +52,12 @@ BINS := $(foreach t,$(TOOLS),$(BUILD)/$(BIN_$(t)))
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_NAMES := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
-CORE_SRCS := $(filter-out $(patsubst %,user/%.c,$(ALL_TOOLS)),$(wildcard user/*.c))
+CORE_SRCS := $(wildcard user/lib/*.c)
 CORE_OBJS := $(patsubst user/%.c,$(OBJ)/%.o,$(CORE_SRCS))
+# A tool's modules: its folder without its main.
+tool_objs = $(patsubst user/%.c,$(OBJ)/%.o,$(filter-out user/$(1)/$(1).c,$(wildcard user/$(1)/*.c)))
+tool_inc  = $(foreach d,$(1) $(USES_$(1)),-Iuser/$(d))
+tool_libs = $(foreach d,$(1) $(USES_$(1)),$(BUILD)/lib$(d).a)
 
 # Demo and test workloads: plain C programs; a few need special flags.
 WL_SRCS := $(wildcard tests/workloads/*.c demo/*.c)
@@ -60,6 +69,9 @@ WL_VARIANTS := leak_mmap-nofp leak_syscall-static leak_deep-nofp leak_new-nofp s
 WL_EXTRA := $(WL_CXX) $(patsubst %,$(BUILD)/tests/workloads/%,$(WL_VARIANTS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+# A unit test links libmemscope.a, and the tool library it tests if any.
+UNIT_TOOL_test_memstat := memdiag
+UNIT_TOOL_test_oom     := oomwatch
 
 ifeq ($(V),1)
 Q =
@@ -95,17 +107,28 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 $(OBJ)/%.o: user/%.c | $(BUILD)/.deps
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(OBJ)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# A tool's main includes its skeleton: say so, or a parallel build races it.
-$(foreach n,$(BPF_NAMES),$(eval $(OBJ)/$(n).o: $(BUILD)/$(n).skel.h))
+# Each tool folder compiles with its own include path (pattern-specific);
+# user/lib/ with none, whatever target asked for it.
+$(OBJ)/lib/%.o: TOOL_INC :=
+$(foreach t,$(TOOLS),$(eval $(OBJ)/$(t)/%.o: TOOL_INC := $(call tool_inc,$(t))))
+# A tool's sources may include its skeleton: say so, or a parallel build
+# races it (after the first build, -MMD records the real dependencies).
+$(foreach t,$(filter $(BPF_NAMES),$(TOOLS)),$(eval $(OBJ)/$(t)/$(t).o $(call tool_objs,$(t)): | $(BUILD)/$(t).skel.h))
 
 $(BUILD)/libmemscope.a: $(CORE_OBJS)
 	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+$(foreach t,$(TOOLS),$(eval $(BUILD)/lib$(t).a: $(call tool_objs,$(t))))
+$(patsubst %,$(BUILD)/lib%.a,$(TOOLS)):
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(foreach t,$(TOOLS),$(eval $(BUILD)/$(BIN_$(t)): $(OBJ)/$(t).o $(BUILD)/libmemscope.a))
+$(foreach t,$(TOOLS),$(eval $(BUILD)/$(BIN_$(t)): $(OBJ)/$(t)/$(t).o $(call tool_libs,$(t)) $(BUILD)/libmemscope.a))
 $(BINS):
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -135,10 +158,12 @@ $(BUILD)/tests/workloads/%: tests/workloads/%.cpp
 	$(Q)mkdir -p $(@D)
 	$(Q)g++ -O1 -g -Wall -Wextra $< -o $@
 
+$(foreach u,$(patsubst tests/unit/%.c,%,$(UNIT_SRCS)),$(eval $(BUILD)/unit/$(u): $(if $(UNIT_TOOL_$(u)),$(call tool_libs,$(UNIT_TOOL_$(u))))))
+$(foreach u,$(patsubst tests/unit/%.c,%,$(UNIT_SRCS)),$(eval $(BUILD)/unit/$(u): TOOL_INC := $(if $(UNIT_TOOL_$(u)),$(call tool_inc,$(UNIT_TOOL_$(u))))))
 $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libmemscope.a | $(BUILD)/.deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(filter-out $(BUILD)/libmemscope.a,$(filter %.a,$^)) $(BUILD)/libmemscope.a $(LDLIBS) -lcmocka -o $@
 
 unit: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
@@ -169,12 +194,12 @@ bench: all
 # tests/fixtures, and fails on any finding.
 FUZZ_SECONDS ?= 30
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CORE   := output procfs memstat cgroup oom_kmsg sockleak_tcp
+FUZZ_CORE   := output procfs memstat cgroup oom_kmsg proc_net
 FUZZ_OBJS   := $(patsubst %,$(BUILD)/fuzz/obj/%.o,$(FUZZ_CORE))
 FUZZ_BINS   := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_CFLAGS  = $(filter-out -fsanitize=% -fno-sanitize-recover=all,$(MS_CFLAGS)) -g -O1 $(FUZZ_SAN) -Itests/fuzz
 
-$(BUILD)/fuzz/obj/%.o: user/%.c | $(BUILD)/.deps
+$(BUILD)/fuzz/obj/%.o: user/lib/%.c | $(BUILD)/.deps
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
@@ -190,7 +215,7 @@ fuzz: $(FUZZ_BINS)
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(OBJ)/*.d $(BUILD)/*.d $(BUILD)/unit/*.d $(BUILD)/fuzz/obj/*.d $(BUILD)/fuzz/*.d $(BUILD)/tests/workloads/*.d $(BUILD)/demo/*.d)
+-include $(wildcard $(OBJ)/*/*.d $(BUILD)/*.d $(BUILD)/unit/*.d $(BUILD)/fuzz/obj/*.d $(BUILD)/fuzz/*.d $(BUILD)/tests/workloads/*.d $(BUILD)/demo/*.d)
 
 # --- benchmark harness (owned by bench) ---
 # scripts/bench runs the tools against these: the empty-program floor

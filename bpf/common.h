@@ -27,7 +27,7 @@ struct cgroup_ids {
 };
 
 /* A copy of the user stack at a call site seen for the first time, for
- * DWARF unwinding in user space (user/unwind.h): the bytes above the
+ * DWARF unwinding in user space (user/lib/unwind.h): the bytes above the
  * stack pointer and the registers of the moment. Registers are x86_64
  * (zero elsewhere): ip and sp, and the callee-saved ones a caller may keep
  * its frame base in. */

@@ -1,6 +1,6 @@
 /* /proc/net/tcp and tcp6. */
 #include "fuzz.h"
-#include "sockleak_tcp.h"
+#include "proc_net.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

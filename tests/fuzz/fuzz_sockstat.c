@@ -1,6 +1,6 @@
 /* /proc/net/sockstat and sockstat6. */
 #include "fuzz.h"
-#include "sockleak_tcp.h"
+#include "proc_net.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

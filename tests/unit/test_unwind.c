@@ -1,4 +1,4 @@
-// Unit tests of the DWARF unwinder (user/unwind.c): stacks copied from
+// Unit tests of the DWARF unwinder (user/lib/unwind.c): stacks copied from
 // functions built without frame pointers, in this process and in a child
 // stopped inside libc, must unwind to the named callers and up to main.
 #include <errno.h>

@@ -11,7 +11,7 @@
 #include "output.h"
 #include "procfs.h"
 #include "sockleak_report.h"
-#include "sockleak_tcp.h"
+#include "proc_net.h"
 #include "symbolize.h"
 
 #define MAX_FRAMES 24

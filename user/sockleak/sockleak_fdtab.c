@@ -10,7 +10,7 @@
 
 #include "procfs.h"
 #include "sockleak_fdtab.h"
-#include "sockleak_tcp.h"
+#include "proc_net.h"
 
 static const char *const kind_names[FDK_MAX] = {
 	"socket", "file", "pipe", "eventfd", "epoll", "timerfd", "signalfd",

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "procfs.h"
-#include "sockleak_tcp.h"
+#include "proc_net.h"
 
 static const char *const state_names[TCP_ST_MAX] = {
 	"?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",

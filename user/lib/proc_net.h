@@ -1,7 +1,8 @@
-/* sockleak's view of TCP from /proc: per-socket state and addresses by
- * inode (/proc/net/tcp, tcp6) and the host counters (/proc/net/sockstat). */
-#ifndef MEMSCOPE_SOCKLEAK_TCP_H
-#define MEMSCOPE_SOCKLEAK_TCP_H
+/* TCP as /proc/net shows it: per-socket state and addresses by inode
+ * (/proc/net/tcp, tcp6; sockleak) and the host counters
+ * (/proc/net/sockstat; sockleak and memdiag). */
+#ifndef MEMSCOPE_PROC_NET_H
+#define MEMSCOPE_PROC_NET_H
 
 #include <stddef.h>
 #include <stdbool.h>

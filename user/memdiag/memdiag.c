@@ -24,7 +24,7 @@
 #include "oom_kmsg.h"
 #include "output.h"
 #include "procfs.h"
-#include "sockleak_tcp.h"
+#include "proc_net.h"
 
 #define DEFAULT_MAPS     8
 #define DEFAULT_TOP      20
