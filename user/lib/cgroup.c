@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -491,4 +493,28 @@ int cgroup_pids(const char *dir, pid_t **pids)
 	free(buf);
 	*pids = out;
 	return n;
+}
+
+static void walk_at(const char *dir, int depth, int max_depth, cgroup_visit_fn fn, void *ctx)
+{
+	struct dirent *de;
+	DIR *d;
+
+	fn(dir, depth, ctx);
+	if (depth >= max_depth || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		char sub[PATH_MAX];
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < (int)sizeof(sub))
+			walk_at(sub, depth + 1, max_depth, fn, ctx);
+	}
+	closedir(d);
+}
+
+void cgroup_walk(const char *dir, int max_depth, cgroup_visit_fn fn, void *ctx)
+{
+	walk_at(dir, 0, max_depth, fn, ctx);
 }

@@ -1073,24 +1073,10 @@ static void collect_one(struct cg_list *l, const char *dir)
 	report_clear(&r);
 }
 
-static void walk_cgroups(struct cg_list *l, const char *dir, int depth)
+static void walk_one(const char *dir, int depth, void *l)
 {
-	DIR *d;
-	struct dirent *de;
-
+	(void)depth;
 	collect_one(l, dir);
-	if (depth > 32 || !(d = opendir(dir)))
-		return;
-	while ((de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		char *sub;
-		if (asprintf(&sub, "%s/%s", dir, de->d_name) < 0)
-			abort();
-		walk_cgroups(l, sub, depth + 1);
-		free(sub);
-	}
-	closedir(d);
 }
 
 static enum sort_key g_sort;
@@ -1118,7 +1104,7 @@ static int all_cgroups(struct app *a)
 		return 1;
 	}
 	l.ram = mi.mem_total;
-	walk_cgroups(&l, mount, 0);
+	cgroup_walk(mount, 33, walk_one, &l); /* deeper than any real hierarchy */
 	g_sort = a->env.sort;
 	qsort(l.v, l.n, sizeof(*l.v), row_cmp);
 	size_t shown = a->env.top && a->env.top < l.n ? a->env.top : l.n;
