@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "array.h"
 #include "bpfutil.h"
 #include "kfeatures.h"
 #include "output.h"
@@ -141,7 +142,7 @@ size_t bpf_map_each(int fd, size_t ksz, size_t vsz, bpf_map_visit_fn fn, void *c
 }
 
 struct dump {
-	size_t ksz, vsz, n, cap;
+	size_t ksz, vsz, n, capk, capv;
 	char *k, *v;
 };
 
@@ -149,11 +150,8 @@ static void dump_one(const void *key, const void *val, void *ctx)
 {
 	struct dump *d = ctx;
 
-	if (d->n == d->cap) {
-		d->cap = d->cap ? d->cap * 2 : 1024;
-		if (!(d->k = realloc(d->k, d->cap * d->ksz)) || !(d->v = realloc(d->v, d->cap * d->vsz)))
-			abort();
-	}
+	d->k = array_grow(d->k, d->n, &d->capk, d->ksz, 1024);
+	d->v = array_grow(d->v, d->n, &d->capv, d->vsz, 1024);
 	memcpy(d->k + d->n * d->ksz, key, d->ksz);
 	memcpy(d->v + d->n * d->vsz, val, d->vsz);
 	d->n++;

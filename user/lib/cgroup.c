@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "array.h"
 #include "cgroup.h"
 #include "procfs.h"
 
@@ -486,8 +487,7 @@ int cgroup_pids(const char *dir, pid_t **pids)
 	if (!out)
 		abort();
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (n == cap && !(out = realloc(out, (cap *= 2) * sizeof(*out))))
-			abort();
+		ARRAY_GROW(out, n, cap, 16);
 		out[n++] = atoi(line);
 	}
 	free(buf);

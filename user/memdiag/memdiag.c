@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "cgroup.h"
 #include "cli.h"
 #include "loop.h"
@@ -97,7 +98,7 @@ struct seen {
 struct app {
 	struct env env;
 	struct seen *seen;
-	size_t nseen;
+	size_t nseen, capseen;
 	struct report cur;
 	struct trend trend;
 	struct swap_io prev_swapio;  /* the last sample's, for rates */
@@ -185,8 +186,7 @@ static uint64_t first_anon(struct app *a, pid_t pid, uint64_t now)
 	for (size_t i = 0; i < a->nseen; i++)
 		if (a->seen[i].pid == pid)
 			return a->seen[i].anon;
-	if (!(a->seen = realloc(a->seen, (a->nseen + 1) * sizeof(*a->seen))))
-		abort();
+	ARRAY_GROW(a->seen, a->nseen, a->capseen, 16);
 	a->seen[a->nseen++] = (struct seen){ pid, now };
 	return now;
 }
@@ -1054,11 +1054,7 @@ static void collect_one(struct cg_list *l, const char *dir)
 	}
 	r.mi.mem_total = l->ram;
 	run_diagnosis(&r, NULL);
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		if (!(l->v = realloc(l->v, l->cap * sizeof(*l->v))))
-			abort();
-	}
+	ARRAY_GROW(l->v, l->n, l->cap, 64);
 	struct cg_row *row = &l->v[l->n++];
 	const char *rel = dir + strlen(l->mount);
 	row->rel = strdup(*rel ? rel : "/");

@@ -20,6 +20,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "array.h"
 #include "bpfutil.h"
 #include "memleak.h"
 #include "memleak_malloc.h"
@@ -28,7 +29,8 @@
 
 struct malloc_probes {
 	struct bpf_link **links;
-	int n, cap;
+	int n;
+	size_t cap;
 	char *names;            /* "libjemalloc.so.2, ..." or NULL: none found */
 };
 
@@ -84,15 +86,7 @@ static struct bpf_program *entry_prog(const struct malloc_bpf *skel, const char 
 
 static int keep_link(struct malloc_probes *mp, struct bpf_link *l)
 {
-	if (mp->n == mp->cap) {
-		int cap = mp->cap ? mp->cap * 2 : 32;
-		struct bpf_link **v = realloc(mp->links, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		mp->links = v;
-		mp->cap = cap;
-	}
+	ARRAY_GROW(mp->links, (size_t)mp->n, mp->cap, 32);
 	mp->links[mp->n++] = l;
 	return 0;
 }
@@ -173,7 +167,7 @@ struct seek {
 	struct target alloc[MAX_TARGETS], libc, cxx;
 	int nalloc;
 	char **seen;
-	size_t nseen;
+	size_t nseen, capseen;
 };
 
 static bool base_is(const char *path, const char *prefix)
@@ -224,18 +218,16 @@ static void consider(struct seek *s, const char *path)
 static int on_map(const struct map_entry *m, void *ctx)
 {
 	struct seek *s = ctx;
-	char *path, **v;
+	char *path;
 
 	if (m->perms[2] != 'x' || m->path[0] != '/' || strstr(m->path, " (deleted)"))
 		return 0;
 	for (size_t i = 0; i < s->nseen; i++)
 		if (!strcmp(s->seen[i], m->path))
 			return 0;
-	v = realloc(s->seen, (s->nseen + 1) * sizeof(*v));
-	if (!v || !(v[s->nseen] = strdup(m->path)))
+	ARRAY_GROW(s->seen, s->nseen, s->capseen, 8);
+	if (!(s->seen[s->nseen++] = strdup(m->path)))
 		abort();
-	s->seen = v;
-	s->nseen++;
 	if (asprintf(&path, "/proc/%d/root%s", s->pid, m->path) < 0)
 		abort();
 	consider(s, path);

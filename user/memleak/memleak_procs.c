@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "memleak_procs.h"
 #include "procfs.h"
 #include "unwind.h"
@@ -65,12 +66,7 @@ struct mproc *procset_find(struct procset *ps, pid_t pid)
 
 struct mproc *procset_add(struct procset *ps, pid_t pid, bool read_proc)
 {
-	if (ps->n == ps->cap) {
-		ps->cap = ps->cap ? ps->cap * 2 : 8;
-		ps->v = realloc(ps->v, ps->cap * sizeof(*ps->v));
-		if (!ps->v)
-			abort();
-	}
+	ARRAY_GROW(ps->v, ps->n, ps->cap, 8);
 	ps->v[ps->n] = mproc_new(pid, read_proc, ps->dwarf);
 	return ps->v[ps->n++];
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "memleak.h"
 #include "memleak_track.h"
 #include "procfs.h"
@@ -100,15 +101,7 @@ uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, u
 		    s->kind == kind)
 			return t->index[h] - 1;
 	}
-	if (t->nstacks == t->cap) {
-		uint32_t cap = t->cap ? t->cap * 2 : 256;
-		struct stack_ent *n = realloc(t->stacks, cap * sizeof(*n));
-
-		if (!n)
-			abort();
-		t->stacks = n;
-		t->cap = cap;
-	}
+	ARRAY_GROW(t->stacks, t->nstacks, t->cap, 256);
 	s = &t->stacks[t->nstacks];
 	memset(s, 0, sizeof(*s));
 	s->stack_id = stack_id;
@@ -209,12 +202,7 @@ static void collect_moved(const struct mrange *piece, void *ctx)
 	}
 	if (keep.end <= keep.start)
 		return;
-	if (mv->n == mv->cap) {
-		mv->cap = mv->cap ? mv->cap * 2 : 8;
-		mv->v = realloc(mv->v, mv->cap * sizeof(*mv->v));
-		if (!mv->v)
-			abort();
-	}
+	ARRAY_GROW(mv->v, mv->n, mv->cap, 8);
 	mv->v[mv->n++] = keep;
 }
 

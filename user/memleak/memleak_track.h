@@ -38,7 +38,8 @@ struct tracker {
 	pid_t pid;
 	struct ranges *ranges;
 	struct stack_ent *stacks;
-	uint32_t nstacks, cap;
+	uint32_t nstacks;
+	size_t cap;
 	uint32_t *index;        /* open addressing: stack index + 1, 0 = empty */
 	uint32_t index_size;
 	/* run totals */

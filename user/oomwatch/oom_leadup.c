@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "array.h"
 #include "cgroup.h"
 #include "memstat.h"
 #include "oom_leadup.h"
@@ -107,11 +108,7 @@ static struct leadup_cg *cg_add(struct leadup *l, uint64_t id, const char *dir, 
 	if (!l->initial_done)
 		memcg_oom_kill_local(dir, l->o.version, &cg->oom_kill_base);
 	cg->oom_kill_last = cg->ev_oom_kill = cg->oom_kill_base;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 32;
-		if (!(l->cgs = realloc(l->cgs, l->cap * sizeof(*l->cgs))))
-			abort();
-	}
+	ARRAY_GROW(l->cgs, l->n, l->cap, 32);
 	l->cgs[l->n++] = cg;
 	return cg;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "array.h"
 #include "bpfutil.h"
 #include "procfs.h"
 #include "sockleak_fdtab.h"
@@ -245,12 +246,7 @@ static struct sl_proc *proc_add(struct fdtab *t, uint32_t tgid)
 
 	if (i < t->nprocs && t->procs[i].tgid == tgid)
 		return &t->procs[i];
-	if (t->nprocs == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 64;
-		t->procs = realloc(t->procs, t->cap * sizeof(*t->procs));
-		if (!t->procs)
-			abort();
-	}
+	ARRAY_GROW(t->procs, t->nprocs, t->cap, 64);
 	memmove(&t->procs[i + 1], &t->procs[i], (t->nprocs - i) * sizeof(*p));
 	t->nprocs++;
 	p = &t->procs[i];
@@ -330,12 +326,7 @@ static int collect_fd(int fd, const char *target, void *ctx)
 	l->total++;
 	if (l->sockets_only && kind != FDK_SOCKET)
 		return 0;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->v = realloc(l->v, l->cap * sizeof(*l->v));
-		if (!l->v)
-			abort();
-	}
+	ARRAY_GROW(l->v, l->n, l->cap, 64);
 	l->v[l->n++] = (struct pfd){ .fd = fd, .kind = kind, .ino = ino };
 	return 0;
 }
@@ -483,12 +474,7 @@ static int reconcile_pid(struct fdtab *t, struct sl_proc *p, enum why why,
 				p->found++;
 				t->reconciled++;
 			}
-			if (*nadd == *capadd) {
-				*capadd = *capadd ? *capadd * 2 : 64;
-				*add = realloc(*add, *capadd * sizeof(**add));
-				if (!*add)
-					abort();
-			}
+			ARRAY_GROW(*add, *nadd, *capadd, 64);
 			(*add)[(*nadd)++] = ne;
 		} else if (errno != EEXIST) {
 			t->map_full++;
@@ -590,12 +576,7 @@ static void held_push(struct sl_proc *p, const struct sl_held *h)
 {
 	if (p->nheld >= HELD_MAX)
 		return;
-	if (p->nheld == p->capheld) {
-		p->capheld = p->capheld ? p->capheld * 2 : 16;
-		p->held = realloc(p->held, p->capheld * sizeof(*p->held));
-		if (!p->held)
-			abort();
-	}
+	ARRAY_GROW(p->held, p->nheld, p->capheld, 16);
 	p->held[p->nheld++] = *h;
 }
 

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 
+#include "array.h"
 #include "bpfutil.h"
 #include "output.h"
 #include "procfs.h"
@@ -41,7 +42,7 @@ static int cmp_cw(const void *a, const void *b)
 
 struct cw_load {
 	struct ctx *c;
-	size_t cap;
+	size_t cap_sk, cap_ino;
 };
 
 static void add_closewait(const void *key, const void *val, void *ctx)
@@ -50,13 +51,8 @@ static void add_closewait(const void *key, const void *val, void *ctx)
 	struct ctx *c = l->c;
 	const struct cw_info *v = val;
 
-	if (c->ncw == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 256;
-		c->by_sk = realloc(c->by_sk, l->cap * sizeof(*c->by_sk));
-		c->by_ino = realloc(c->by_ino, l->cap * sizeof(*c->by_ino));
-		if (!c->by_sk || !c->by_ino)
-			abort();
-	}
+	ARRAY_GROW(c->by_sk, c->ncw, l->cap_sk, 256);
+	ARRAY_GROW(c->by_ino, c->ncw, l->cap_ino, 256);
 	c->by_sk[c->ncw] = (struct cw_ent){ *(const __u64 *)key, v->ts_ns };
 	c->by_ino[c->ncw] = (struct cw_ent){ v->ino, v->ts_ns };
 	c->ncw++;
