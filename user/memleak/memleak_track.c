@@ -152,6 +152,13 @@ static uint64_t untrack(struct tracker *t, uint64_t start, uint64_t end)
 	return ranges__remove(t->ranges, start, end, piece_gone, t);
 }
 
+/* Records carry no time: they are read within a poll interval. */
+static void record_seen(struct tracker *t)
+{
+	t->now_ns = mono_ns();
+	t->events++;
+}
+
 static enum mm_kind map_kind(uint32_t flags)
 {
 	if (flags & MM_MAP_SHARED)
@@ -159,11 +166,13 @@ static enum mm_kind map_kind(uint32_t flags)
 	return (flags & MM_MAP_ANONYMOUS) ? MK_ANON : MK_FILE;
 }
 
-static void on_mmap(struct tracker *t, const struct mm_map_event *e)
+void tracker_mmap(struct tracker *t, const struct mm_map_event *e)
 {
 	uint64_t end = e->addr + PAGE_UP(e->len, page_size());
-	uint32_t owner = tracker_stack(t, e->stack_id, e->ret_addr, e->site, map_kind(e->flags));
+	uint32_t owner;
 
+	record_seen(t);
+	owner = tracker_stack(t, e->stack_id, e->ret_addr, e->site, map_kind(e->flags));
 	/* Whatever lay there (MAP_FIXED) is gone. */
 	untrack(t, e->addr, end);
 	track(t, e->addr, end, owner, t->now_ns);
@@ -171,11 +180,13 @@ static void on_mmap(struct tracker *t, const struct mm_map_event *e)
 		t->maps_changed = true;
 }
 
-static void on_munmap(struct tracker *t, const struct mm_unmap_event *e)
+void tracker_munmap(struct tracker *t, const struct mm_unmap_event *e)
 {
 	uint64_t len = PAGE_UP(e->len, page_size());
-	uint64_t got = untrack(t, e->addr, e->addr + len);
+	uint64_t got;
 
+	record_seen(t);
+	got = untrack(t, e->addr, e->addr + len);
 	t->released += got;
 	t->released_untracked += len - got;
 }
@@ -210,7 +221,7 @@ static void collect_moved(const struct mrange *piece, void *ctx)
 
 /* The kept part keeps its stack and age at its new address; a grown part
  * belongs to the mremap caller; a shrunk tail is released. */
-static void on_mremap(struct tracker *t, const struct mm_remap_event *r)
+void tracker_mremap(struct tracker *t, const struct mm_remap_event *r)
 {
 	const struct mm_map_event *e = &r->m;
 	uint64_t ps = page_size();
@@ -220,6 +231,7 @@ static void on_mremap(struct tracker *t, const struct mm_remap_event *r)
 	void *ctx[2] = { t, &mv };
 	uint32_t kind = MK_ANON;
 
+	record_seen(t);
 	if (!(e->flags & MREMAP_DONTUNMAP_FLAG))
 		ranges__remove(t->ranges, r->old_addr, r->old_addr + olen, collect_moved, ctx);
 	untrack(t, e->addr, e->addr + nlen);
@@ -243,11 +255,12 @@ static void on_mremap(struct tracker *t, const struct mm_remap_event *r)
 
 /* brk: the pages between the old and the new break, attributed like a
  * mapping so that heap growth has a stack too. */
-static void on_brk(struct tracker *t, const struct mm_map_event *e)
+void tracker_brk(struct tracker *t, const struct mm_map_event *e)
 {
 	uint64_t ps = page_size();
 	uint64_t old = PAGE_UP(t->brk_cur, ps), cur = PAGE_UP(e->addr, ps);
 
+	record_seen(t);
 	if (!t->brk_known) {
 		t->brk_known = true;
 		t->brk_start = t->brk_cur = e->addr;
@@ -260,47 +273,15 @@ static void on_brk(struct tracker *t, const struct mm_map_event *e)
 	t->brk_cur = e->addr;
 }
 
-static void on_exec(struct tracker *t)
+void tracker_exec(struct tracker *t)
 {
+	record_seen(t);
 	ranges__clear(t->ranges);
 	for (uint32_t i = 0; i < t->nstacks; i++)
 		t->stacks[i].bytes = t->stacks[i].peak = 0;
 	t->brk_known = false;
 	t->maps_changed = true;
 	t->exec_seen = true;
-}
-
-int tracker_handle(struct tracker *t, const void *data, size_t size)
-{
-	const struct mm_unmap_event *u = data;
-
-	if (size < sizeof(*u))
-		return 0;
-	/* Records carry no time: they are read within a poll interval. */
-	t->now_ns = mono_ns();
-	t->events++;
-	switch (u->type) {
-	case MM_EV_UNMAP:
-		on_munmap(t, u);
-		break;
-	case MM_EV_EXEC:
-		on_exec(t);
-		break;
-	case MM_EV_MAP:
-	case MM_EV_REMAP:
-	case MM_EV_BRK:
-		if (size < (u->type == MM_EV_REMAP ? sizeof(struct mm_remap_event)
-						  : sizeof(struct mm_map_event)))
-			return 0;
-		if (u->type == MM_EV_MAP)
-			on_mmap(t, data);
-		else if (u->type == MM_EV_REMAP)
-			on_mremap(t, data);
-		else
-			on_brk(t, data);
-		break;
-	}
-	return 0;
 }
 
 struct heap_seek {
