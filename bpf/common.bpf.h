@@ -17,21 +17,34 @@ static __always_inline void count_drop(int kind)
 		__sync_fetch_and_add(&drops[kind], 1);
 }
 
-/* The v1 memory cgroup of a task, as the kernfs id of its directory.
- * memory_cgrp_id is an enum whose value depends on the kernel config, hence
- * the CO-RE enum relocation; on a v2-only host the subsystem's cgroup is the
- * v2 one, and the id is still a valid directory inode there. */
-static __always_inline __u64 task_memcg_id(struct task_struct *task)
+/* The task's css of the memory controller (its v1 memory cgroup, or on a
+ * v2-only host its v2 cgroup), NULL when none. memory_cgrp_id is an enum
+ * whose value depends on the kernel config, hence the CO-RE enum
+ * relocation. */
+static __always_inline struct cgroup_subsys_state *task_memory_css(struct task_struct *task)
 {
 	int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
-	struct cgroup_subsys_state *css;
 
 	if (id < 0 || id >= CGROUP_SUBSYS_COUNT)
-		return 0;
-	css = BPF_CORE_READ(task, cgroups, subsys[id]);
-	if (!css)
-		return 0;
-	return BPF_CORE_READ(css, cgroup, kn, id);
+		return NULL;
+	return BPF_CORE_READ(task, cgroups, subsys[id]);
+}
+
+/* The task's memory cgroup (struct mem_cgroup embeds its css), or NULL. */
+static __always_inline struct mem_cgroup *task_memcg(struct task_struct *task)
+{
+	struct cgroup_subsys_state *css = task_memory_css(task);
+
+	return css ? container_of(css, struct mem_cgroup, css) : NULL;
+}
+
+/* The memory cgroup of a task as the kernfs id of its directory; on a
+ * v2-only host still a valid directory inode there. 0 when none. */
+static __always_inline __u64 task_memcg_id(struct task_struct *task)
+{
+	struct cgroup_subsys_state *css = task_memory_css(task);
+
+	return css ? BPF_CORE_READ(css, cgroup, kn, id) : 0;
 }
 
 static __always_inline void current_cgroup_ids(struct cgroup_ids *ids)

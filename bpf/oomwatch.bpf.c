@@ -119,19 +119,6 @@ static __always_inline __u64 memcg_oom_kills(struct mem_cgroup *memcg)
 	return v > 0 ? v : 0;
 }
 
-static __always_inline struct mem_cgroup *task_memcg(struct task_struct *task)
-{
-	int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
-	struct cgroup_subsys_state *css;
-
-	if (id < 0 || id >= CGROUP_SUBSYS_COUNT)
-		return NULL;
-	css = BPF_CORE_READ(task, cgroups, subsys[id]);
-	if (!css)
-		return NULL;
-	return container_of(css, struct mem_cgroup, css);
-}
-
 /* Walk from memcg towards the root, recording limit and usage of each
  * level; user space decides which one was at its limit. */
 static __always_inline void record_chain(struct oom_event *e, struct mem_cgroup *memcg)

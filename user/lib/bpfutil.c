@@ -3,7 +3,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+#include "array.h"
 #include "bpfutil.h"
 #include "kfeatures.h"
 #include "output.h"
@@ -68,4 +71,98 @@ void bpf_explain(const char *what, int err)
 	default:
 		die_msg("%s: %s", what, strerror(err));
 	}
+}
+
+#define MAP_BATCH 4096
+
+/* Batch lookups; -1 when the kernel has none (nothing visited then). */
+static ssize_t map_each_batch(int fd, size_t ksz, size_t vsz, bpf_map_visit_fn fn, void *ctx)
+{
+	size_t cap = MAP_BATCH, n = 0;
+	char *k = malloc(cap * ksz), *v = malloc(cap * vsz);
+	__u64 in = 0, out = 0;
+	bool first = true;
+
+	if (!k || !v)
+		abort();
+	for (;;) {
+		__u32 cnt = cap;
+		int err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, k, v, &cnt, NULL);
+
+		if (err && errno == ENOSPC && cnt == 0) {
+			cap *= 2; /* one bucket holds more than the buffer */
+			if (!(k = realloc(k, cap * ksz)) || !(v = realloc(v, cap * vsz)))
+				abort();
+			continue;
+		}
+		if (err && errno != ENOENT && errno != ENOSPC) {
+			if (first) {
+				free(k);
+				free(v);
+				return -1;
+			}
+			break;
+		}
+		for (__u32 i = 0; i < cnt; i++)
+			fn(k + i * ksz, v + i * vsz, ctx);
+		n += cnt;
+		if (err && errno == ENOENT)
+			break;
+		in = out;
+		first = false;
+	}
+	free(k);
+	free(v);
+	return n;
+}
+
+size_t bpf_map_each(int fd, size_t ksz, size_t vsz, bpf_map_visit_fn fn, void *ctx)
+{
+	ssize_t got = map_each_batch(fd, ksz, vsz, fn, ctx);
+	char *cur, *prev, *val;
+	bool have_prev = false;
+	size_t n = 0;
+
+	if (got >= 0)
+		return got;
+	if (!(cur = malloc(ksz)) || !(prev = malloc(ksz)) || !(val = malloc(vsz)))
+		abort();
+	while (!bpf_map_get_next_key(fd, have_prev ? prev : NULL, cur)) {
+		if (!bpf_map_lookup_elem(fd, cur, val)) {
+			fn(cur, val, ctx);
+			n++;
+		}
+		memcpy(prev, cur, ksz);
+		have_prev = true;
+	}
+	free(cur);
+	free(prev);
+	free(val);
+	return n;
+}
+
+struct dump {
+	size_t ksz, vsz, n, capk, capv;
+	char *k, *v;
+};
+
+static void dump_one(const void *key, const void *val, void *ctx)
+{
+	struct dump *d = ctx;
+
+	d->k = array_grow(d->k, d->n, &d->capk, d->ksz, 1024);
+	d->v = array_grow(d->v, d->n, &d->capv, d->vsz, 1024);
+	memcpy(d->k + d->n * d->ksz, key, d->ksz);
+	memcpy(d->v + d->n * d->vsz, val, d->vsz);
+	d->n++;
+}
+
+size_t bpf_map_dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals)
+{
+	struct dump d = { .ksz = ksz, .vsz = vsz };
+
+	bpf_map_each(fd, ksz, vsz, dump_one, &d);
+	*keys = d.k;
+	*vals = d.v;
+	return d.n;
 }

@@ -13,4 +13,14 @@ int bpf_preflight(const char *tool);
 /* Explain a load/attach failure: what failed, why and what to do. */
 void bpf_explain(const char *what, int err);
 
+/* Called once per entry of a map walk; key and val are only valid during the call. */
+typedef void (*bpf_map_visit_fn)(const void *key, const void *val, void *ctx);
+/* Every entry of a BPF hash map: in batches of thousands per syscall where
+ * the kernel has batch lookups (a million entries in a few hundred ms),
+ * else key by key. An entry deleted during the walk is skipped. Returns
+ * the number visited. */
+size_t bpf_map_each(int fd, size_t ksz, size_t vsz, bpf_map_visit_fn fn, void *ctx);
+/* The same, copied into two malloc'd arrays (*keys, *vals; free both). */
+size_t bpf_map_dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals);
+
 #endif

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "array.h"
 #include "cgroup.h"
 #include "procfs.h"
 
@@ -484,11 +487,34 @@ int cgroup_pids(const char *dir, pid_t **pids)
 	if (!out)
 		abort();
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (n == cap && !(out = realloc(out, (cap *= 2) * sizeof(*out))))
-			abort();
+		ARRAY_GROW(out, n, cap, 16);
 		out[n++] = atoi(line);
 	}
 	free(buf);
 	*pids = out;
 	return n;
+}
+
+static void walk_at(const char *dir, int depth, int max_depth, cgroup_visit_fn fn, void *ctx)
+{
+	struct dirent *de;
+	DIR *d;
+
+	fn(dir, depth, ctx);
+	if (depth >= max_depth || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		char sub[PATH_MAX];
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < (int)sizeof(sub))
+			walk_at(sub, depth + 1, max_depth, fn, ctx);
+	}
+	closedir(d);
+}
+
+void cgroup_walk(const char *dir, int max_depth, cgroup_visit_fn fn, void *ctx)
+{
+	walk_at(dir, 0, max_depth, fn, ctx);
 }

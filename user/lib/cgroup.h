@@ -74,4 +74,11 @@ void cgroup_target_free(struct cgroup_target *t);
  * Caller frees *pids. */
 int cgroup_pids(const char *dir, pid_t **pids);
 
+/* Called for dir and every cgroup below it, parents first; depth 0 is dir. */
+typedef void (*cgroup_visit_fn)(const char *dir, int depth, void *ctx);
+/* Walk the cgroup directory tree under dir (readdir order), descending
+ * below a directory only while its depth is under max_depth: a bound on
+ * a pathological tree. */
+void cgroup_walk(const char *dir, int max_depth, cgroup_visit_fn fn, void *ctx);
+
 #endif

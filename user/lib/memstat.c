@@ -1,6 +1,7 @@
 /* Parsers for the kernel's memory accounting files and the working-set
  * arithmetic. See memstat.h for what each bucket means. */
 #define _GNU_SOURCE
+#include "array.h"
 #include "memstat.h"
 
 #include <ctype.h>
@@ -115,12 +116,7 @@ static int parse_raw(const char *buf, struct memstat *ms)
 			errno = 0;
 			unsigned long long n = strtoull(v, &end, 10);
 			if (errno == 0) {
-				if (ms->nraw == cap) {
-					cap = cap ? cap * 2 : 64;
-					ms->raw = realloc(ms->raw, cap * sizeof(*ms->raw));
-					if (!ms->raw)
-						abort();
-				}
+				ARRAY_GROW(ms->raw, ms->nraw, cap, 64);
 				ms->raw[ms->nraw].key = strndup(k, ke - k);
 				if (!ms->raw[ms->nraw].key)
 					abort();

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "array.h"
 #include "perfmap.h"
 #include "procfs.h"
 
@@ -63,12 +64,7 @@ struct perfmap *perfmap__new(pid_t pid)
 
 static void add(struct perfmap *pm, uint64_t start, uint64_t size, const char *name)
 {
-	if (pm->n == pm->cap) {
-		pm->cap = pm->cap ? pm->cap * 2 : 1024;
-		pm->v = realloc(pm->v, pm->cap * sizeof(*pm->v));
-		if (!pm->v)
-			abort();
-	}
+	ARRAY_GROW(pm->v, pm->n, pm->cap, 1024);
 	pm->v[pm->n] = (struct pm_entry){ start, size, (uint32_t)pm->n, strdup(name) };
 	if (!pm->v[pm->n].name)
 		abort();

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "procfs.h"
 #include "proc_net.h"
 
@@ -66,12 +67,7 @@ void tcp_table_parse(struct tcp_table *t, char *buf, size_t *cap)
 			continue;
 		if (st < TCP_ST_MAX)
 			t->states[st]++;
-		if (t->n == *cap) {
-			*cap = *cap ? *cap * 2 : 256;
-			t->rows = realloc(t->rows, *cap * sizeof(*t->rows));
-			if (!t->rows)
-				abort();
-		}
+		ARRAY_GROW(t->rows, t->n, *cap, 256);
 		r = &t->rows[t->n];
 		r->ino = ino;
 		r->state = st;

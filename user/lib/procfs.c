@@ -13,6 +13,7 @@
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "array.h"
 #include "output.h"
 #include "procfs.h"
 
@@ -23,15 +24,12 @@ static int gone(int err, pid_t pid)
 
 static ssize_t read_fd_all(int fd, char **buf, size_t max)
 {
-	size_t cap = 4096, len = 0;
-	char *b = malloc(cap);
+	size_t cap = 0, len = 0;
+	char *b = NULL;
 	ssize_t n;
 
-	if (!b)
-		abort();
 	for (;;) {
-		if (len + 1 >= cap && !(b = realloc(b, cap *= 2)))
-			abort();
+		ARRAY_GROW(b, len + 1, cap, 4096);
 		n = read(fd, b + len, cap - len - 1);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -419,8 +417,7 @@ static int list_numeric_dir(const char *dir, pid_t pid, pid_t **out)
 	while ((de = readdir(d))) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		if (n == cap && !(v = realloc(v, (cap *= 2) * sizeof(*v))))
-			abort();
+		ARRAY_GROW(v, n, cap, 16);
 		v[n++] = atoi(de->d_name);
 	}
 	closedir(d);

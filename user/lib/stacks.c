@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "stacks.h"
 #include "unwind.h"
 
@@ -89,12 +90,7 @@ void dwarf_stacks_put(struct dwarf_stacks *ds, int32_t id, uint64_t ret, const u
 			return;
 		free(d->ips);
 	} else {
-		if (ds->n == ds->cap) {
-			ds->cap = ds->cap ? ds->cap * 2 : 64;
-			ds->v = realloc(ds->v, ds->cap * sizeof(*ds->v));
-			if (!ds->v)
-				abort();
-		}
+		ARRAY_GROW(ds->v, ds->n, ds->cap, 64);
 		d = &ds->v[ds->n];
 		*sl = ++ds->n;
 		d->stack_id = id;

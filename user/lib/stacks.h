@@ -43,7 +43,8 @@ struct dwarf_stack {
 
 struct dwarf_stacks {
 	struct dwarf_stack *v;
-	uint32_t n, cap;
+	uint32_t n;
+	size_t cap;
 	uint32_t *index;        /* open addressing: entry index + 1, 0 = empty */
 	uint32_t index_size;
 	uint64_t snapshots;     /* records received (LRU evictions resend) */

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "perfmap.h"
 #include "symbolize.h"
 
@@ -47,11 +48,14 @@ struct symbolizer {
 	Dwfl *dwfl;
 	struct sym_module *mods;
 	int nmods;
+	size_t capmods;
 	struct jit_region *jit;
 	int njit;
+	size_t capjit;
 	struct perfmap *perfmap;        /* opened at the first JIT frame */
 	struct remap *remaps;
 	int nremaps;
+	size_t capremaps;
 	/* Resolved addresses, until the next refresh: libdwfl's symbol
 	 * lookup scans the whole table, and the stacks of a report share
 	 * most of their addresses. */
@@ -169,9 +173,9 @@ static void add_remap(struct symbolizer *s, const struct pending *pm, uint64_t s
 
 	for (i = pm->nseg - 1; i >= 0 && pm->seg[i].off > off; i--)
 		;
-	if (i < 0 || !(r = realloc(s->remaps, (s->nremaps + 1) * sizeof(*r))))
+	if (i < 0)
 		return;
-	s->remaps = r;
+	r = ARRAY_GROW(s->remaps, (size_t)s->nremaps, s->capremaps, 16);
 	r[s->nremaps++] = (struct remap){ start, end, pm->seg[i].start + (off - pm->seg[i].off) };
 }
 
@@ -182,14 +186,11 @@ static void add_module(struct symbolizer *s, struct pending *pm)
 	if (!pm->path)
 		return;
 	if (dwfl_report_module(s->dwfl, pm->open, pm->low, pm->high)) {
-		m = realloc(s->mods, (s->nmods + 1) * sizeof(*m));
-		if (m) {
-			s->mods = m;
-			m[s->nmods].low = pm->low;
-			m[s->nmods].high = pm->high;
-			m[s->nmods].name = strdup(base_name(pm->path));
-			s->nmods++;
-		}
+		m = ARRAY_GROW(s->mods, (size_t)s->nmods, s->capmods, 16);
+		m[s->nmods].low = pm->low;
+		m[s->nmods].high = pm->high;
+		m[s->nmods].name = strdup(base_name(pm->path));
+		s->nmods++;
 	}
 	free(pm->path);
 	free(pm->open);
@@ -274,12 +275,15 @@ static void free_mods(struct symbolizer *s)
 	free(s->mods);
 	s->mods = NULL;
 	s->nmods = 0;
+	s->capmods = 0;
 	free(s->jit);
 	s->jit = NULL;
 	s->njit = 0;
+	s->capjit = 0;
 	free(s->remaps);
 	s->remaps = NULL;
 	s->nremaps = 0;
+	s->capremaps = 0;
 }
 
 /* Executable memory backed by no file: anonymous (V8's code space, rwxp
@@ -294,11 +298,8 @@ static bool jit_mapping(const char *perms, const char *path)
 
 static void add_jit(struct symbolizer *s, uint64_t low, uint64_t high)
 {
-	struct jit_region *j = realloc(s->jit, (s->njit + 1) * sizeof(*j));
+	struct jit_region *j = ARRAY_GROW(s->jit, (size_t)s->njit, s->capjit, 8);
 
-	if (!j)
-		return;
-	s->jit = j;
 	j[s->njit++] = (struct jit_region){ low, high };
 }
 

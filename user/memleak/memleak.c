@@ -185,13 +185,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct mm_unmap_event *u = data;
 	struct mproc *p = record_proc(a, u, size);
 
-	if (!p)
-		return 0;
-	if (size >= sizeof(*u) && u->type == MM_EV_STACK) {
-		mproc_stack_record(&a->ps, p, data, size);
-		return 0;
-	}
-	return tracker_handle(&p->t, data, size);
+	if (p)
+		mproc_record(&a->ps, p, data, size);
+	return 0;
 }
 
 static struct report_in report_in(struct app *a, struct mproc *p, bool final, bool exited)

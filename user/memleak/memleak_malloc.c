@@ -20,6 +20,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "array.h"
+#include "bpfutil.h"
 #include "memleak.h"
 #include "memleak_malloc.h"
 #include "output.h"
@@ -27,7 +29,8 @@
 
 struct malloc_probes {
 	struct bpf_link **links;
-	int n, cap;
+	int n;
+	size_t cap;
 	char *names;            /* "libjemalloc.so.2, ..." or NULL: none found */
 };
 
@@ -83,15 +86,7 @@ static struct bpf_program *entry_prog(const struct malloc_bpf *skel, const char 
 
 static int keep_link(struct malloc_probes *mp, struct bpf_link *l)
 {
-	if (mp->n == mp->cap) {
-		int cap = mp->cap ? mp->cap * 2 : 32;
-		struct bpf_link **v = realloc(mp->links, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		mp->links = v;
-		mp->cap = cap;
-	}
+	ARRAY_GROW(mp->links, (size_t)mp->n, mp->cap, 32);
 	mp->links[mp->n++] = l;
 	return 0;
 }
@@ -172,7 +167,7 @@ struct seek {
 	struct target alloc[MAX_TARGETS], libc, cxx;
 	int nalloc;
 	char **seen;
-	size_t nseen;
+	size_t nseen, capseen;
 };
 
 static bool base_is(const char *path, const char *prefix)
@@ -223,18 +218,16 @@ static void consider(struct seek *s, const char *path)
 static int on_map(const struct map_entry *m, void *ctx)
 {
 	struct seek *s = ctx;
-	char *path, **v;
+	char *path;
 
 	if (m->perms[2] != 'x' || m->path[0] != '/' || strstr(m->path, " (deleted)"))
 		return 0;
 	for (size_t i = 0; i < s->nseen; i++)
 		if (!strcmp(s->seen[i], m->path))
 			return 0;
-	v = realloc(s->seen, (s->nseen + 1) * sizeof(*v));
-	if (!v || !(v[s->nseen] = strdup(m->path)))
+	ARRAY_GROW(s->seen, s->nseen, s->capseen, 8);
+	if (!(s->seen[s->nseen++] = strdup(m->path)))
 		abort();
-	s->seen = v;
-	s->nseen++;
 	if (asprintf(&path, "/proc/%d/root%s", s->pid, m->path) < 0)
 		abort();
 	consider(s, path);
@@ -434,65 +427,63 @@ void malloc_probes__free(struct malloc_probes *mp)
 	free(mp);
 }
 
-void malloc_sync(const struct malloc_bpf *skel, struct tracker *t)
+struct sync_ctx {
+	const struct malloc_bpf *skel;
+	struct tracker *t;
+};
+
+static void sync_one(const void *key, const void *val, void *ctx)
 {
-	int fd = skel->aggs_fd;
-	struct alloc_key key, next;
-	struct alloc_agg agg;
-	void *prev = NULL;
+	const struct alloc_key *k = key;
+	const struct alloc_agg *agg = val;
+	struct sync_ctx *c = ctx;
+	/* tracker_stack may move t->stacks: index after the call. */
+	uint32_t o = tracker_stack(c->t, k->stack_id, k->ret_addr, k->site, MK_MALLOC);
 
-	t->now_ns = mono_ns();  /* when the peaks below were seen */
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &agg))
-			continue;
-		/* tracker_stack may move t->stacks: index after the call. */
-		uint32_t o = tracker_stack(t, key.stack_id, key.ret_addr, key.site, MK_MALLOC);
-
-		tracker_stack_bytes(t, o, (int64_t)(agg.bytes * skel->scale));
-	}
+	tracker_stack_bytes(c->t, o, (int64_t)(agg->bytes * c->skel->scale));
 }
 
-#define BATCH 4096
+void malloc_sync(const struct malloc_bpf *skel, struct tracker *t)
+{
+	struct sync_ctx c = { skel, t };
 
-/* Every outstanding block, in batches: one syscall per 4096 blocks, so a
- * million outstanding allocations take a few hundred milliseconds. */
+	t->now_ns = mono_ns();  /* when the peaks below were seen */
+	bpf_map_each(skel->aggs_fd, sizeof(struct alloc_key), sizeof(struct alloc_agg), sync_one, &c);
+}
+
+struct collect_ctx {
+	const struct malloc_bpf *skel;
+	struct tracker *t;
+	struct stack_acc *acc;
+	uint32_t n;
+	uint64_t now_ns, min_age_ns;
+};
+
+static void collect_one(const void *key, const void *val, void *ctx)
+{
+	const struct alloc_info *a = val;
+	struct collect_ctx *c = ctx;
+	struct stack_acc *s;
+	uint32_t o;
+
+	(void)key;
+	if (c->now_ns > a->ts && c->now_ns - a->ts < c->min_age_ns)
+		return;
+	o = tracker_stack(c->t, a->key.stack_id, a->key.ret_addr, a->key.site, MK_MALLOC);
+	if (o >= c->n)
+		return;
+	s = &c->acc[o];
+	s->bytes += a->size * c->skel->scale;
+	s->count += c->skel->scale;
+	if (!s->oldest_ts || a->ts < s->oldest_ts)
+		s->oldest_ts = a->ts;
+}
+
+/* Every outstanding block, in batches (bpf_map_each). */
 void malloc_collect(const struct malloc_bpf *skel, struct tracker *t, struct stack_acc *acc, uint32_t n,
 		    uint64_t now_ns, uint64_t min_age_ns)
 {
-	int fd = skel->allocs_fd;
-	static __u64 keys[BATCH];
-	static struct alloc_info vals[BATCH];
-	__u64 in = 0, out = 0;
-	bool first = true;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct collect_ctx c = { skel, t, acc, n, now_ns, min_age_ns };
 
-	for (;;) {
-		__u32 count = BATCH;
-		int err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &count, &opts);
-
-		if (err && errno != ENOENT)
-			break;
-		for (__u32 i = 0; i < count; i++) {
-			const struct alloc_info *a = &vals[i];
-			uint32_t o;
-			struct stack_acc *s;
-
-			if (now_ns > a->ts && now_ns - a->ts < min_age_ns)
-				continue;
-			o = tracker_stack(t, a->key.stack_id, a->key.ret_addr, a->key.site, MK_MALLOC);
-			if (o >= n)
-				continue;
-			s = &acc[o];
-			s->bytes += a->size * skel->scale;
-			s->count += skel->scale;
-			if (!s->oldest_ts || a->ts < s->oldest_ts)
-				s->oldest_ts = a->ts;
-		}
-		if (err)
-			break;
-		in = out;
-		first = false;
-	}
+	bpf_map_each(skel->allocs_fd, sizeof(__u64), sizeof(struct alloc_info), collect_one, &c);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "memleak_procs.h"
 #include "procfs.h"
 #include "unwind.h"
@@ -65,12 +66,7 @@ struct mproc *procset_find(struct procset *ps, pid_t pid)
 
 struct mproc *procset_add(struct procset *ps, pid_t pid, bool read_proc)
 {
-	if (ps->n == ps->cap) {
-		ps->cap = ps->cap ? ps->cap * 2 : 8;
-		ps->v = realloc(ps->v, ps->cap * sizeof(*ps->v));
-		if (!ps->v)
-			abort();
-	}
+	ARRAY_GROW(ps->v, ps->n, ps->cap, 8);
 	ps->v[ps->n] = mproc_new(pid, read_proc, ps->dwarf);
 	return ps->v[ps->n++];
 }
@@ -88,12 +84,38 @@ static void sync_maps(struct procset *ps, struct mproc *p)
 	remember_comm(p);
 }
 
-void mproc_stack_record(struct procset *ps, struct mproc *p, const void *rec, size_t size)
+void mproc_record(struct procset *ps, struct mproc *p, const void *rec, size_t size)
 {
-	/* The code mapped in this same drain (a library just loaded, a
-	 * command just exec'd) must be known to unwind through it. */
-	sync_maps(ps, p);
-	dwarf_stacks_add(&p->ds, p->unw, rec, size);
+	const struct mm_unmap_event *u = rec;
+
+	if (size < sizeof(*u))
+		return;
+	switch (u->type) {
+	case MM_EV_STACK:
+		/* The code mapped in this same drain (a library just loaded,
+		 * a command just exec'd) must be known to unwind through it. */
+		sync_maps(ps, p);
+		dwarf_stacks_add(&p->ds, p->unw, rec, size);
+		break;
+	case MM_EV_UNMAP:
+		tracker_munmap(&p->t, rec);
+		break;
+	case MM_EV_EXEC:
+		tracker_exec(&p->t);
+		break;
+	case MM_EV_MAP:
+		if (size >= sizeof(struct mm_map_event))
+			tracker_mmap(&p->t, rec);
+		break;
+	case MM_EV_REMAP:
+		if (size >= sizeof(struct mm_remap_event))
+			tracker_mremap(&p->t, rec);
+		break;
+	case MM_EV_BRK:
+		if (size >= sizeof(struct mm_map_event))
+			tracker_brk(&p->t, rec);
+		break;
+	}
 }
 
 void procset_poll(struct procset *ps, uint64_t now_ns)

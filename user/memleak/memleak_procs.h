@@ -38,9 +38,11 @@ struct mproc *procset_find(struct procset *ps, pid_t pid);
  * or a process of the cgroup): read its heap break, mappings and name now.
  * Otherwise (a launched command before its exec) that waits for the exec. */
 struct mproc *procset_add(struct procset *ps, pid_t pid, bool read_proc);
-/* An MM_EV_STACK record of the process: unwound now, while the mappings
- * it went through are those the unwinder knows. */
-void mproc_stack_record(struct procset *ps, struct mproc *p, const void *rec, size_t size);
+/* A ring-buffer record of the process, by type (memleak.h): a change to
+ * its address space goes to its tracker; a new call site's stack
+ * (MM_EV_STACK) is unwound now, while the mappings it went through are
+ * those the unwinder knows. Short records are ignored. */
+void mproc_record(struct procset *ps, struct mproc *p, const void *rec, size_t size);
 /* Cheap per-poll work for each process: symbols for new code, name,
  * growth checkpoints. */
 void procset_poll(struct procset *ps, uint64_t now_ns);

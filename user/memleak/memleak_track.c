@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "memleak.h"
 #include "memleak_track.h"
 #include "procfs.h"
@@ -100,15 +101,7 @@ uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, u
 		    s->kind == kind)
 			return t->index[h] - 1;
 	}
-	if (t->nstacks == t->cap) {
-		uint32_t cap = t->cap ? t->cap * 2 : 256;
-		struct stack_ent *n = realloc(t->stacks, cap * sizeof(*n));
-
-		if (!n)
-			abort();
-		t->stacks = n;
-		t->cap = cap;
-	}
+	ARRAY_GROW(t->stacks, t->nstacks, t->cap, 256);
 	s = &t->stacks[t->nstacks];
 	memset(s, 0, sizeof(*s));
 	s->stack_id = stack_id;
@@ -159,6 +152,13 @@ static uint64_t untrack(struct tracker *t, uint64_t start, uint64_t end)
 	return ranges__remove(t->ranges, start, end, piece_gone, t);
 }
 
+/* Records carry no time: they are read within a poll interval. */
+static void record_seen(struct tracker *t)
+{
+	t->now_ns = mono_ns();
+	t->events++;
+}
+
 static enum mm_kind map_kind(uint32_t flags)
 {
 	if (flags & MM_MAP_SHARED)
@@ -166,11 +166,13 @@ static enum mm_kind map_kind(uint32_t flags)
 	return (flags & MM_MAP_ANONYMOUS) ? MK_ANON : MK_FILE;
 }
 
-static void on_mmap(struct tracker *t, const struct mm_map_event *e)
+void tracker_mmap(struct tracker *t, const struct mm_map_event *e)
 {
 	uint64_t end = e->addr + PAGE_UP(e->len, page_size());
-	uint32_t owner = tracker_stack(t, e->stack_id, e->ret_addr, e->site, map_kind(e->flags));
+	uint32_t owner;
 
+	record_seen(t);
+	owner = tracker_stack(t, e->stack_id, e->ret_addr, e->site, map_kind(e->flags));
 	/* Whatever lay there (MAP_FIXED) is gone. */
 	untrack(t, e->addr, end);
 	track(t, e->addr, end, owner, t->now_ns);
@@ -178,11 +180,13 @@ static void on_mmap(struct tracker *t, const struct mm_map_event *e)
 		t->maps_changed = true;
 }
 
-static void on_munmap(struct tracker *t, const struct mm_unmap_event *e)
+void tracker_munmap(struct tracker *t, const struct mm_unmap_event *e)
 {
 	uint64_t len = PAGE_UP(e->len, page_size());
-	uint64_t got = untrack(t, e->addr, e->addr + len);
+	uint64_t got;
 
+	record_seen(t);
+	got = untrack(t, e->addr, e->addr + len);
 	t->released += got;
 	t->released_untracked += len - got;
 }
@@ -209,12 +213,7 @@ static void collect_moved(const struct mrange *piece, void *ctx)
 	}
 	if (keep.end <= keep.start)
 		return;
-	if (mv->n == mv->cap) {
-		mv->cap = mv->cap ? mv->cap * 2 : 8;
-		mv->v = realloc(mv->v, mv->cap * sizeof(*mv->v));
-		if (!mv->v)
-			abort();
-	}
+	ARRAY_GROW(mv->v, mv->n, mv->cap, 8);
 	mv->v[mv->n++] = keep;
 }
 
@@ -222,7 +221,7 @@ static void collect_moved(const struct mrange *piece, void *ctx)
 
 /* The kept part keeps its stack and age at its new address; a grown part
  * belongs to the mremap caller; a shrunk tail is released. */
-static void on_mremap(struct tracker *t, const struct mm_remap_event *r)
+void tracker_mremap(struct tracker *t, const struct mm_remap_event *r)
 {
 	const struct mm_map_event *e = &r->m;
 	uint64_t ps = page_size();
@@ -232,6 +231,7 @@ static void on_mremap(struct tracker *t, const struct mm_remap_event *r)
 	void *ctx[2] = { t, &mv };
 	uint32_t kind = MK_ANON;
 
+	record_seen(t);
 	if (!(e->flags & MREMAP_DONTUNMAP_FLAG))
 		ranges__remove(t->ranges, r->old_addr, r->old_addr + olen, collect_moved, ctx);
 	untrack(t, e->addr, e->addr + nlen);
@@ -255,11 +255,12 @@ static void on_mremap(struct tracker *t, const struct mm_remap_event *r)
 
 /* brk: the pages between the old and the new break, attributed like a
  * mapping so that heap growth has a stack too. */
-static void on_brk(struct tracker *t, const struct mm_map_event *e)
+void tracker_brk(struct tracker *t, const struct mm_map_event *e)
 {
 	uint64_t ps = page_size();
 	uint64_t old = PAGE_UP(t->brk_cur, ps), cur = PAGE_UP(e->addr, ps);
 
+	record_seen(t);
 	if (!t->brk_known) {
 		t->brk_known = true;
 		t->brk_start = t->brk_cur = e->addr;
@@ -272,47 +273,15 @@ static void on_brk(struct tracker *t, const struct mm_map_event *e)
 	t->brk_cur = e->addr;
 }
 
-static void on_exec(struct tracker *t)
+void tracker_exec(struct tracker *t)
 {
+	record_seen(t);
 	ranges__clear(t->ranges);
 	for (uint32_t i = 0; i < t->nstacks; i++)
 		t->stacks[i].bytes = t->stacks[i].peak = 0;
 	t->brk_known = false;
 	t->maps_changed = true;
 	t->exec_seen = true;
-}
-
-int tracker_handle(struct tracker *t, const void *data, size_t size)
-{
-	const struct mm_unmap_event *u = data;
-
-	if (size < sizeof(*u))
-		return 0;
-	/* Records carry no time: they are read within a poll interval. */
-	t->now_ns = mono_ns();
-	t->events++;
-	switch (u->type) {
-	case MM_EV_UNMAP:
-		on_munmap(t, u);
-		break;
-	case MM_EV_EXEC:
-		on_exec(t);
-		break;
-	case MM_EV_MAP:
-	case MM_EV_REMAP:
-	case MM_EV_BRK:
-		if (size < (u->type == MM_EV_REMAP ? sizeof(struct mm_remap_event)
-						  : sizeof(struct mm_map_event)))
-			return 0;
-		if (u->type == MM_EV_MAP)
-			on_mmap(t, data);
-		else if (u->type == MM_EV_REMAP)
-			on_mremap(t, data);
-		else
-			on_brk(t, data);
-		break;
-	}
-	return 0;
 }
 
 struct heap_seek {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "memleak.h"
 #include "memleak_ranges.h"
 #include "symbolize.h"
 
@@ -38,7 +39,8 @@ struct tracker {
 	pid_t pid;
 	struct ranges *ranges;
 	struct stack_ent *stacks;
-	uint32_t nstacks, cap;
+	uint32_t nstacks;
+	size_t cap;
 	uint32_t *index;        /* open addressing: stack index + 1, 0 = empty */
 	uint32_t index_size;
 	/* run totals */
@@ -61,8 +63,13 @@ int tracker_init(struct tracker *t, pid_t pid, uint64_t t0_ns);
 void tracker_fini(struct tracker *t);
 /* Seed the heap break from /proc (attaching to a running process). */
 void tracker_seed_brk(struct tracker *t);
-/* A ring-buffer record. */
-int tracker_handle(struct tracker *t, const void *data, size_t size);
+/* The ring-buffer records of the process's address space (memleak.h),
+ * dispatched by mproc_record. */
+void tracker_mmap(struct tracker *t, const struct mm_map_event *e);
+void tracker_munmap(struct tracker *t, const struct mm_unmap_event *e);
+void tracker_mremap(struct tracker *t, const struct mm_remap_event *r);
+void tracker_brk(struct tracker *t, const struct mm_map_event *e);
+void tracker_exec(struct tracker *t);
 uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, uint64_t site,
 		       uint32_t kind);
 /* Set a stack's outstanding bytes (keeps its peak). */

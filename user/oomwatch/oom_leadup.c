@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Lead-up sampler of memory cgroups with a limit. */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "array.h"
 #include "cgroup.h"
 #include "memstat.h"
 #include "oom_leadup.h"
@@ -108,11 +108,7 @@ static struct leadup_cg *cg_add(struct leadup *l, uint64_t id, const char *dir, 
 	if (!l->initial_done)
 		memcg_oom_kill_local(dir, l->o.version, &cg->oom_kill_base);
 	cg->oom_kill_last = cg->ev_oom_kill = cg->oom_kill_base;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 32;
-		if (!(l->cgs = realloc(l->cgs, l->cap * sizeof(*l->cgs))))
-			abort();
-	}
+	ARRAY_GROW(l->cgs, l->n, l->cap, 32);
 	l->cgs[l->n++] = cg;
 	return cg;
 }
@@ -154,28 +150,15 @@ static void top_consider(struct leadup_cg *cg, pid_t pid)
 		cg->ntop++;
 }
 
-/* Processes of dir and its descendants, by RSS. */
-static void top_walk(struct leadup_cg *cg, const char *dir, int depth)
+static void top_visit(const char *dir, int depth, void *cg)
 {
 	pid_t *pids = NULL;
 	int n = cgroup_pids(dir, &pids);
-	struct dirent *de;
-	DIR *d;
 
+	(void)depth;
 	for (int i = 0; i < n; i++)
 		top_consider(cg, pids[i]);
 	free(pids);
-	if (depth >= LEADUP_MAX_DEPTH || !(d = opendir(dir)))
-		return;
-	while ((de = readdir(d))) {
-		char sub[PATH_MAX];
-
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		if (snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < (int)sizeof(sub))
-			top_walk(cg, sub, depth + 1);
-	}
-	closedir(d);
 }
 
 static void sample(struct leadup *l, struct leadup_cg *cg)
@@ -213,7 +196,7 @@ static void sample(struct leadup *l, struct leadup_cg *cg)
 	ring_push(l, cg, &s);
 	if (pct_of(s.usage, s.limit) >= LEADUP_TOP_PCT) {
 		cg->ntop = 0;
-		top_walk(cg, cg->dir, 0);
+		cgroup_walk(cg->dir, LEADUP_MAX_DEPTH, top_visit, cg); /* processes of the subtree, by RSS */
 		cg->top_t = s.t;
 	}
 }
@@ -226,13 +209,18 @@ void leadup__refresh_counter(struct leadup *l, struct leadup_cg *cg)
 		cg->oom_kill_last = v;
 }
 
-static void visit(struct leadup *l, const char *dir, int depth)
+struct scan {
+	struct leadup *l;
+	int depth0; /* the walk's start is this deep below the mount */
+};
+
+static void visit(const char *dir, int depth, void *ctx)
 {
+	struct scan *sc = ctx;
+	struct leadup *l = sc->l;
 	const char *rel = dir + strlen(l->mount);
 	struct leadup_cg *cg;
-	struct dirent *de;
 	uint64_t id;
-	DIR *d;
 
 	if (cgroup_id_of_dir(dir, &id) < 0)
 		return;
@@ -241,28 +229,19 @@ static void visit(struct leadup *l, const char *dir, int depth)
 		cg = cg_add(l, id, dir, rel);
 	cg->present = true;
 	leadup__refresh_counter(l, cg);
-	if (depth > 0)
+	if (sc->depth0 + depth > 0)
 		sample(l, cg);
-	if (depth >= LEADUP_MAX_DEPTH || !(d = opendir(dir)))
-		return;
-	while ((de = readdir(d))) {
-		char sub[PATH_MAX];
-
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		if (snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < (int)sizeof(sub))
-			visit(l, sub, depth + 1);
-	}
-	closedir(d);
 }
 
 void leadup__scan(struct leadup *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		l->cgs[i]->present = false;
 	/* The root has no limit of its own (depth 0 is not sampled), but
 	 * with -c the subtree's top is a cgroup like any other. */
-	visit(l, l->subtree ? l->subtree : l->mount, l->subtree ? 1 : 0);
+	struct scan sc = { l, l->subtree ? 1 : 0 };
+
+	for (size_t i = 0; i < l->n; i++)
+		l->cgs[i]->present = false;
+	cgroup_walk(l->subtree ? l->subtree : l->mount, LEADUP_MAX_DEPTH - sc.depth0, visit, &sc);
 	l->initial_done = true;
 }
 

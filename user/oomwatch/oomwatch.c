@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "array.h"
 #include "bpfutil.h"
 #include "cgroup.h"
 #include "cli.h"
@@ -289,12 +290,7 @@ static uint64_t host_missed(const struct state *s, uint64_t host)
 
 static void pending_push(struct state *s, struct oom_kill *k)
 {
-	if (s->npending == s->cap_pending) {
-		s->cap_pending = s->cap_pending ? s->cap_pending * 2 : 16;
-		s->pending = realloc(s->pending, s->cap_pending * sizeof(*s->pending));
-		if (!s->pending)
-			abort();
-	}
+	ARRAY_GROW(s->pending, s->npending, s->cap_pending, 16);
 	s->pending[s->npending++] = k;
 }
 

@@ -129,16 +129,6 @@ static void pick_programs(struct app *a)
 		bpf_program__set_autoload(a->skel->progs.fork_btf, false);
 }
 
-/* Does the running kernel have this BPF kfunc (in its BTF)? */
-static bool kernel_has_kfunc(const char *name)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-	bool ok = btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
-
-	btf__free(btf);
-	return ok;
-}
-
 /* --kernel-sockets needs cgroup socket programs, socket-local storage, a
  * BTF tracepoint (to see orphans freed) and a cgroup2 mount to attach at. */
 static void check_kernel_sockets(struct app *a)
@@ -220,7 +210,7 @@ static int open_and_load(struct app *a)
 	a->skel->rodata->late_ns = a->env.rep.older_than_s * 1e9 > SL_LATE_MIN_NS
 					   ? (uint64_t)(a->env.rep.older_than_s * 1e9) : SL_LATE_MIN_NS;
 	a->skel->rodata->all_fds = a->env.rep.all_fds;
-	a->skel->rodata->have_rdonly_cast = kernel_has_kfunc("bpf_rdonly_cast");
+	a->skel->rodata->have_rdonly_cast = kernel_btf_has("bpf_rdonly_cast", BTF_KIND_FUNC);
 	set_cgroup_filter(a);
 	check_kernel_sockets(a);
 	if (a->env.max_fds)

@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "array.h"
+#include "bpfutil.h"
 #include "procfs.h"
 #include "sockleak_fdtab.h"
 #include "proc_net.h"
@@ -244,89 +246,13 @@ static struct sl_proc *proc_add(struct fdtab *t, uint32_t tgid)
 
 	if (i < t->nprocs && t->procs[i].tgid == tgid)
 		return &t->procs[i];
-	if (t->nprocs == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 64;
-		t->procs = realloc(t->procs, t->cap * sizeof(*t->procs));
-		if (!t->procs)
-			abort();
-	}
+	ARRAY_GROW(t->procs, t->nprocs, t->cap, 64);
 	memmove(&t->procs[i + 1], &t->procs[i], (t->nprocs - i) * sizeof(*p));
 	t->nprocs++;
 	p = &t->procs[i];
 	memset(p, 0, sizeof(*p));
 	p->tgid = tgid;
 	return p;
-}
-
-/* Dump a hash map (batch where the kernel has it, else key by key). */
-static size_t map_dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals)
-{
-	size_t cap = 1024, n = 0;
-	__u64 in = 0, out = 0;
-	bool first = true;
-	char *k = malloc(cap * ksz), *v = malloc(cap * vsz);
-
-	if (!k || !v)
-		abort();
-	for (;;) {
-		__u32 cnt = cap - n;
-		int err;
-
-		if (cnt < 256) {
-			cap *= 2;
-			k = realloc(k, cap * ksz);
-			v = realloc(v, cap * vsz);
-			if (!k || !v)
-				abort();
-			continue;
-		}
-		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, k + n * ksz, v + n * vsz, &cnt, NULL);
-		if (err && errno != ENOENT && errno != ENOSPC)
-			break;
-		if (err && errno == ENOSPC && cnt == 0) {
-			cap *= 2; /* a bucket larger than the room left */
-			k = realloc(k, cap * ksz);
-			v = realloc(v, cap * vsz);
-			if (!k || !v)
-				abort();
-			continue;
-		}
-		n += cnt;
-		if (err && errno == ENOENT)
-			goto done;
-		in = out;
-		first = false;
-	}
-	/* Fallback: no batch ops. */
-	n = 0;
-	{
-		char *cur = malloc(ksz), *prev = malloc(ksz);
-		bool have_prev = false;
-
-		if (!cur || !prev)
-			abort();
-		while (!bpf_map_get_next_key(fd, have_prev ? prev : NULL, cur)) {
-			if (n == cap) {
-				cap *= 2;
-				k = realloc(k, cap * ksz);
-				v = realloc(v, cap * vsz);
-				if (!k || !v)
-					abort();
-			}
-			if (!bpf_map_lookup_elem(fd, cur, v + n * vsz)) {
-				memcpy(k + n * ksz, cur, ksz);
-				n++;
-			}
-			memcpy(prev, cur, ksz);
-			have_prev = true;
-		}
-		free(cur);
-		free(prev);
-	}
-done:
-	*keys = k;
-	*vals = v;
-	return n;
 }
 
 static int cmp_ent(const void *a, const void *b)
@@ -342,7 +268,7 @@ static void load_entries(struct fdtab *t)
 {
 	struct fd_key *keys;
 	struct fd_info *vals;
-	size_t n = map_dump(t->o.fds_map, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals);
+	size_t n = bpf_map_dump(t->o.fds_map, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals);
 
 	free(t->ents);
 	t->ents = malloc((n ? n : 1) * sizeof(*t->ents));
@@ -400,12 +326,7 @@ static int collect_fd(int fd, const char *target, void *ctx)
 	l->total++;
 	if (l->sockets_only && kind != FDK_SOCKET)
 		return 0;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->v = realloc(l->v, l->cap * sizeof(*l->v));
-		if (!l->v)
-			abort();
-	}
+	ARRAY_GROW(l->v, l->n, l->cap, 64);
 	l->v[l->n++] = (struct pfd){ .fd = fd, .kind = kind, .ino = ino };
 	return 0;
 }
@@ -553,12 +474,7 @@ static int reconcile_pid(struct fdtab *t, struct sl_proc *p, enum why why,
 				p->found++;
 				t->reconciled++;
 			}
-			if (*nadd == *capadd) {
-				*capadd = *capadd ? *capadd * 2 : 64;
-				*add = realloc(*add, *capadd * sizeof(**add));
-				if (!*add)
-					abort();
-			}
+			ARRAY_GROW(*add, *nadd, *capadd, 64);
 			(*add)[(*nadd)++] = ne;
 		} else if (errno != EEXIST) {
 			t->map_full++;
@@ -660,12 +576,7 @@ static void held_push(struct sl_proc *p, const struct sl_held *h)
 {
 	if (p->nheld >= HELD_MAX)
 		return;
-	if (p->nheld == p->capheld) {
-		p->capheld = p->capheld ? p->capheld * 2 : 16;
-		p->held = realloc(p->held, p->capheld * sizeof(*p->held));
-		if (!p->held)
-			abort();
-	}
+	ARRAY_GROW(p->held, p->nheld, p->capheld, 16);
 	p->held[p->nheld++] = *h;
 }
 
@@ -708,7 +619,7 @@ static void load_late(struct fdtab *t)
 {
 	struct late_key *keys;
 	struct late_close *vals;
-	size_t n = map_dump(t->o.late_map, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals);
+	size_t n = bpf_map_dump(t->o.late_map, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals);
 
 	for (size_t i = 0; i < n; i++) {
 		bpf_map_delete_elem(t->o.late_map, &keys[i]);
@@ -716,7 +627,7 @@ static void load_late(struct fdtab *t)
 	}
 	free(keys);
 	free(vals);
-	n = map_dump(t->o.short_cw_map, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals);
+	n = bpf_map_dump(t->o.short_cw_map, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals);
 	for (size_t i = 0; i < n; i++) {
 		struct sl_proc *p = fdtab__proc(t, keys[i].tgid);
 
@@ -778,7 +689,7 @@ static void load_procs(struct fdtab *t)
 {
 	__u32 *keys;
 	struct proc_stats *vals;
-	size_t n = map_dump(t->o.procs_map, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals);
+	size_t n = bpf_map_dump(t->o.procs_map, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals);
 
 	for (size_t i = 0; i < n; i++) {
 		struct sl_proc *p = proc_add(t, keys[i]);

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 
+#include "array.h"
+#include "bpfutil.h"
 #include "output.h"
 #include "procfs.h"
 #include "sockleak_report.h"
@@ -38,28 +40,29 @@ static int cmp_cw(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+struct cw_load {
+	struct ctx *c;
+	size_t cap_sk, cap_ino;
+};
+
+static void add_closewait(const void *key, const void *val, void *ctx)
+{
+	struct cw_load *l = ctx;
+	struct ctx *c = l->c;
+	const struct cw_info *v = val;
+
+	ARRAY_GROW(c->by_sk, c->ncw, l->cap_sk, 256);
+	ARRAY_GROW(c->by_ino, c->ncw, l->cap_ino, 256);
+	c->by_sk[c->ncw] = (struct cw_ent){ *(const __u64 *)key, v->ts_ns };
+	c->by_ino[c->ncw] = (struct cw_ent){ v->ino, v->ts_ns };
+	c->ncw++;
+}
+
 static void load_closewait(struct ctx *c)
 {
-	__u64 key, next, *prev = NULL;
-	struct cw_info v;
-	size_t cap = 0;
+	struct cw_load l = { .c = c };
 
-	while (!bpf_map_get_next_key(c->o->cw_map, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(c->o->cw_map, &key, &v))
-			continue;
-		if (c->ncw == cap) {
-			cap = cap ? cap * 2 : 256;
-			c->by_sk = realloc(c->by_sk, cap * sizeof(*c->by_sk));
-			c->by_ino = realloc(c->by_ino, cap * sizeof(*c->by_ino));
-			if (!c->by_sk || !c->by_ino)
-				abort();
-		}
-		c->by_sk[c->ncw] = (struct cw_ent){ key, v.ts_ns };
-		c->by_ino[c->ncw] = (struct cw_ent){ v.ino, v.ts_ns };
-		c->ncw++;
-	}
+	bpf_map_each(c->o->cw_map, sizeof(__u64), sizeof(struct cw_info), add_closewait, &l);
 	if (!c->ncw) /* the arrays may be NULL, which qsort must not get */
 		return;
 	qsort(c->by_sk, c->ncw, sizeof(*c->by_sk), cmp_cw);

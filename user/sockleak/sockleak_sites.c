@@ -5,6 +5,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 
+#include "array.h"
 #include "procfs.h"
 #include "sockleak.h"
 #include "sockleak_sites.h"
@@ -112,12 +113,7 @@ static struct site_proc *proc_of(struct sl_sites *s, uint32_t tgid)
 		}
 	if (s->nprocs >= MAX_OPEN_PROCS)
 		evict_lru(s);
-	if (s->nprocs == s->capprocs) {
-		s->capprocs = s->capprocs ? s->capprocs * 2 : 16;
-		s->procs = realloc(s->procs, s->capprocs * sizeof(*s->procs));
-		if (!s->procs)
-			abort();
-	}
+	ARRAY_GROW(s->procs, s->nprocs, s->capprocs, 16);
 	p = &s->procs[s->nprocs++];
 	memset(p, 0, sizeof(*p));
 	p->tgid = tgid;
