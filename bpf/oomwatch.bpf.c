@@ -298,6 +298,8 @@ static __always_inline void record_victim(struct oom_event *e, struct task_struc
 	BPF_CORE_READ_STR_INTO(&e->victim_comm, v, comm);
 	e->victim_uid = BPF_CORE_READ(v, real_cred, uid.val);
 	e->oom_score_adj = BPF_CORE_READ(v, signal, oom_score_adj);
+	e->parent_tgid = BPF_CORE_READ(v, real_parent, tgid);
+	BPF_CORE_READ_STR_INTO(&e->parent_comm, v, real_parent, comm);
 	if (BPF_CORE_READ(v, flags) & PF_EXITING)
 		e->flags |= OOM_F_PF_EXITING;
 	if (BPF_CORE_READ(v, signal, flags) & SIGNAL_GROUP_EXIT)

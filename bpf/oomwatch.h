@@ -73,6 +73,11 @@ struct oom_event {
 	__u32 trigger_pid;
 	__u32 trigger_tgid;
 	char trigger_comm[TASK_COMM_LEN];
+	/* The victim's parent at the kill: read later from /proc, it races
+	 * the victim's exit (and a pool master replaces its worker at once). */
+	__u32 parent_tgid;
+	__u32 pad1;
+	char parent_comm[TASK_COMM_LEN];
 	/* Victim's mm, in pages except pgtables. RSS counters are the
 	 * percpu_counter's folded count: approximate by up to the per-CPU
 	 * batch, exactly what the kernel's own OOM report prints. */

@@ -175,9 +175,15 @@ static void collect_victim(struct oom_kill *k)
 	} else if (!k->cmdline && (k->cmdline = proc_cmdline(tgid))) {
 		k->cmdline_src = "/proc";
 	}
+	if (k->ev.parent_tgid) {
+		k->ppid = k->ev.parent_tgid;
+		k->parent_comm = strndup(k->ev.parent_comm, sizeof(k->ev.parent_comm));
+	}
 	if (proc_status(tgid, &st) == 0) {
-		k->ppid = st.ppid;
-		k->parent_comm = proc_comm(st.ppid);
+		if (!k->ppid) {
+			k->ppid = st.ppid;
+			k->parent_comm = proc_comm(st.ppid);
+		}
 		if (!k->ev.victim_tgid)
 			k->ev.victim_tgid = st.tgid;
 		/* The classic tracepoint before 6.9 carries only the pid: the
