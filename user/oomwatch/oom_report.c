@@ -866,3 +866,81 @@ void oom_kill_json(FILE *f, const struct oom_kill *k)
 	jw_u64(&w, "kmsg_lost", k->kmsg_lost);
 	jw_obj_end(&w);
 }
+
+/* ---- the run's summary ---- */
+
+void oom_summary_free(struct oom_summary *sum)
+{
+	free(sum->cgroups);
+	memset(sum, 0, sizeof(*sum));
+}
+
+void oom_summary_print(FILE *f, const struct oom_summary *sum)
+{
+	char d[HUMAN_LEN];
+	bool any = false;
+
+	fprintf(f, "oomwatch: %" PRIu64 " OOM kill%s in %s (%" PRIu64 " exiting-task shortcut%s, %"
+		PRIu64 " group member%s)\n", sum->kills, sum->kills == 1 ? "" : "s",
+		fmt_duration(d, sum->duration_s), sum->exiting_shortcuts,
+		sum->exiting_shortcuts == 1 ? "" : "s", sum->group_members,
+		sum->group_members == 1 ? "" : "s");
+	for (size_t i = 0; i < sum->ncgroups; i++) {
+		const struct oom_cgroup_summary *cg = &sum->cgroups[i];
+
+		if (!any)
+			fprintf(f, "  %-48s %6s %16s %7s\n", "CGROUP", "KILLS", "KERNEL oom_kill", "MISSED");
+		any = true;
+		fprintf(f, "  ");
+		print_term(f, cg->path, 48);
+		fprintf(f, " %6" PRIu64 " %16" PRIu64 " %7" PRIu64 "%s\n", cg->kills, cg->kernel_oom_kill,
+			cg->missed, cg->present ? "" : "  (cgroup gone: last count read)");
+	}
+	fprintf(f, "  host /proc/vmstat oom_kill: +%" PRIu64 " since start, %" PRIu64 " seen",
+		sum->host_oom_kill_since_start, sum->kills);
+	if (sum->target)
+		fprintf(f, " (only %s watched; %" PRIu64 " kills elsewhere ignored)", sum->target,
+			sum->host_ignored);
+	if (sum->host_missed)
+		fprintf(f, ": %" PRIu64 " MISSED", sum->host_missed);
+	else
+		fprintf(f, ": none missed");
+	fprintf(f, "\n  ");
+	print_drops(f, sum->drops, DROP_KINDS);
+	if (sum->kmsg_lost)
+		fprintf(f, "; %" PRIu64 " kernel log records overwritten before read", sum->kmsg_lost);
+	fprintf(f, "\n");
+}
+
+void oom_summary_json(FILE *f, const struct oom_summary *sum)
+{
+	struct jw w;
+
+	jw_init(&w, f);
+	jw_obj_begin(&w, NULL);
+	jw_str(&w, "event", "summary");
+	jw_double(&w, "duration_s", sum->duration_s);
+	jw_u64(&w, "kills", sum->kills);
+	jw_u64(&w, "exiting_shortcuts", sum->exiting_shortcuts);
+	jw_u64(&w, "group_members", sum->group_members);
+	jw_u64(&w, "host_oom_kill_since_start", sum->host_oom_kill_since_start);
+	jw_u64(&w, "host_missed", sum->host_missed);
+	jw_u64(&w, "host_ignored", sum->host_ignored);
+	jw_u64(&w, "filtered", sum->filtered);
+	jw_arr_begin(&w, "cgroups");
+	for (size_t i = 0; i < sum->ncgroups; i++) {
+		const struct oom_cgroup_summary *cg = &sum->cgroups[i];
+
+		jw_obj_begin(&w, NULL);
+		jw_str(&w, "path", cg->path);
+		jw_u64(&w, "kills", cg->kills);
+		jw_u64(&w, "kernel_oom_kill", cg->kernel_oom_kill);
+		jw_u64(&w, "missed", cg->missed);
+		jw_bool(&w, "present", cg->present);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_drops(&w, "drops", sum->drops, DROP_KINDS);
+	jw_u64(&w, "kmsg_lost", sum->kmsg_lost);
+	jw_obj_end(&w);
+}

@@ -118,6 +118,29 @@ const char *oom_kill_cgroup(const struct oom_kill *k);
 void oom_kill_print(FILE *f, const struct oom_kill *k);
 void oom_kill_json(FILE *f, const struct oom_kill *k);
 
+/* A run of oomwatch so far (oom_collector_summary), per cgroup with
+ * kills, against the kernel's counters. */
+struct oom_cgroup_summary {
+	const char *path;            /* borrowed from the collector */
+	uint64_t kills, kernel_oom_kill, missed;
+	bool present;                /* false: the cgroup is gone, its last count read */
+};
+
+struct oom_summary {
+	double duration_s;
+	uint64_t kills, exiting_shortcuts, group_members;
+	uint64_t host_oom_kill_since_start, host_missed, host_ignored, filtered;
+	const char *target;          /* the -c cgroup, NULL: host */
+	struct oom_cgroup_summary *cgroups;
+	size_t ncgroups;
+	uint64_t drops[DROP_KINDS];
+	uint64_t kmsg_lost;          /* kernel log records overwritten before read */
+};
+
+void oom_summary_free(struct oom_summary *sum);
+void oom_summary_print(FILE *f, const struct oom_summary *sum);
+void oom_summary_json(FILE *f, const struct oom_summary *sum);
+
 /* Read the OOM cgroup's memory.stat and events from a directory (also
  * used against fixtures). */
 int oom_read_cgroup_files(const char *dir, int version, struct memstat *ms,
