@@ -8,8 +8,6 @@
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 
-#include "array.h"
-#include "bpfutil.h"
 #include "output.h"
 #include "procfs.h"
 #include "sockleak_report.h"
@@ -21,73 +19,18 @@
 #define LEAKED_JSON 100   /* json: leaked sockets listed per process */
 #define STACKS_SHOWN 5
 
-/* Everything a report needs besides the fd table, read once per report. */
+/* A report's view: the collector's snapshot and how to show it. */
 struct ctx {
 	const struct sl_report_opts *o;
+	const struct sl_snapshot *s;
 	struct fdtab *t;
-	struct tcp_table tcp;
-	struct sockstat ss;
-	struct cw_ent { uint64_t key; uint64_t ts; } *by_sk, *by_ino;
-	size_t ncw;
 	double elapsed;
 	bool final;
 };
 
-static int cmp_cw(const void *a, const void *b)
-{
-	uint64_t x = ((const struct cw_ent *)a)->key, y = ((const struct cw_ent *)b)->key;
-
-	return x < y ? -1 : x > y;
-}
-
-struct cw_load {
-	struct ctx *c;
-	size_t cap_sk, cap_ino;
-};
-
-static void add_closewait(const void *key, const void *val, void *ctx)
-{
-	struct cw_load *l = ctx;
-	struct ctx *c = l->c;
-	const struct cw_info *v = val;
-
-	ARRAY_GROW(c->by_sk, c->ncw, l->cap_sk, 256);
-	ARRAY_GROW(c->by_ino, c->ncw, l->cap_ino, 256);
-	c->by_sk[c->ncw] = (struct cw_ent){ *(const __u64 *)key, v->ts_ns };
-	c->by_ino[c->ncw] = (struct cw_ent){ v->ino, v->ts_ns };
-	c->ncw++;
-}
-
-static void load_closewait(struct ctx *c)
-{
-	struct cw_load l = { .c = c };
-
-	bpf_map_each(c->o->cw_map, sizeof(__u64), sizeof(struct cw_info), add_closewait, &l);
-	if (!c->ncw) /* the arrays may be NULL, which qsort must not get */
-		return;
-	qsort(c->by_sk, c->ncw, sizeof(*c->by_sk), cmp_cw);
-	qsort(c->by_ino, c->ncw, sizeof(*c->by_ino), cmp_cw);
-}
-
-/* When the socket entered CLOSE_WAIT (0: before we started). */
-static uint64_t cw_since(const struct ctx *c, const struct fd_info *v)
-{
-	struct cw_ent key = { .key = v->sk }, *e = NULL;
-
-	if (!c->ncw) /* the arrays may be NULL, which bsearch must not get */
-		return 0;
-	if (v->sk)
-		e = bsearch(&key, c->by_sk, c->ncw, sizeof(key), cmp_cw);
-	if (!e && v->ino) {
-		key.key = v->ino;
-		e = bsearch(&key, c->by_ino, c->ncw, sizeof(key), cmp_cw);
-	}
-	return e ? e->ts : 0;
-}
-
 static const struct tcp_row *tcp_of(const struct ctx *c, const struct fd_info *v)
 {
-	return v->kind == FDK_SOCKET ? tcp_table_find(&c->tcp, v->ino) : NULL;
+	return v->kind == FDK_SOCKET ? tcp_table_find(&c->s->tcp, v->ino) : NULL;
 }
 
 static bool leaked(const struct ctx *c, const struct fd_info *v)
@@ -216,7 +159,7 @@ static void ev_live(const struct ctx *c, const struct fd_entry *e, struct ev *v)
 	v->remote = r ? r->remote : NULL;
 	v->age_s = e->v.ts_ns ? age_s(c, e->v.ts_ns) : -1;
 	v->close_wait = v->state == TCP_ST_CLOSE_WAIT;
-	since = v->close_wait ? cw_since(c, &e->v) : 0;
+	since = v->close_wait ? sl_cw_since(c->s, &e->v) : 0;
 	v->cw_s = since ? age_s(c, since) : -1;
 }
 
@@ -654,11 +597,11 @@ static void print_host(const struct ctx *c)
 {
 	printf("host TCP: %llu CLOSE_WAIT, %llu TIME_WAIT, %llu orphans "
 	       "(sockstat: inuse %llu orphan %llu tw %llu alloc %llu mem %llu pages; TCP6 inuse %llu)\n",
-	       (unsigned long long)c->tcp.states[TCP_ST_CLOSE_WAIT],
-	       (unsigned long long)c->tcp.states[TCP_ST_TIME_WAIT], (unsigned long long)c->ss.tcp_orphan,
-	       (unsigned long long)c->ss.tcp_inuse, (unsigned long long)c->ss.tcp_orphan,
-	       (unsigned long long)c->ss.tcp_tw, (unsigned long long)c->ss.tcp_alloc,
-	       (unsigned long long)c->ss.tcp_mem_pages, (unsigned long long)c->ss.tcp6_inuse);
+	       (unsigned long long)c->s->tcp.states[TCP_ST_CLOSE_WAIT],
+	       (unsigned long long)c->s->tcp.states[TCP_ST_TIME_WAIT], (unsigned long long)c->s->ss.tcp_orphan,
+	       (unsigned long long)c->s->ss.tcp_inuse, (unsigned long long)c->s->ss.tcp_orphan,
+	       (unsigned long long)c->s->ss.tcp_tw, (unsigned long long)c->s->ss.tcp_alloc,
+	       (unsigned long long)c->s->ss.tcp_mem_pages, (unsigned long long)c->s->ss.tcp6_inuse);
 }
 
 static void print_group(const struct ctx *c, const struct stack_group *g)
@@ -896,14 +839,14 @@ static void json_summary(struct ctx *c, const char *verd, const char *note, size
 	jw_u64(&w, "processes", nrows);
 	jw_u64(&w, "tracked", c->t->nents);
 	jw_obj_begin(&w, "host_tcp");
-	jw_u64(&w, "close_wait", c->tcp.states[TCP_ST_CLOSE_WAIT]);
-	jw_u64(&w, "time_wait", c->tcp.states[TCP_ST_TIME_WAIT]);
-	jw_u64(&w, "established", c->tcp.states[TCP_ST_ESTABLISHED]);
-	jw_u64(&w, "sockstat_inuse", c->ss.tcp_inuse);
-	jw_u64(&w, "sockstat_orphan", c->ss.tcp_orphan);
-	jw_u64(&w, "sockstat_tw", c->ss.tcp_tw);
-	jw_u64(&w, "sockstat_alloc", c->ss.tcp_alloc);
-	jw_u64(&w, "sockstat_mem_pages", c->ss.tcp_mem_pages);
+	jw_u64(&w, "close_wait", c->s->tcp.states[TCP_ST_CLOSE_WAIT]);
+	jw_u64(&w, "time_wait", c->s->tcp.states[TCP_ST_TIME_WAIT]);
+	jw_u64(&w, "established", c->s->tcp.states[TCP_ST_ESTABLISHED]);
+	jw_u64(&w, "sockstat_inuse", c->s->ss.tcp_inuse);
+	jw_u64(&w, "sockstat_orphan", c->s->ss.tcp_orphan);
+	jw_u64(&w, "sockstat_tw", c->s->ss.tcp_tw);
+	jw_u64(&w, "sockstat_alloc", c->s->ss.tcp_alloc);
+	jw_u64(&w, "sockstat_mem_pages", c->s->ss.tcp_mem_pages);
 	jw_obj_end(&w);
 	if (c->o->kernel_sockets) {
 		kernel_sum(rows, nrows, &k);
@@ -924,26 +867,14 @@ static void json_summary(struct ctx *c, const char *verd, const char *note, size
 
 /* ---- entry points ---- */
 
-static void ctx_init(struct ctx *c, struct fdtab *t, const struct sl_report_opts *o, bool final)
+static void ctx_init(struct ctx *c, const struct sl_snapshot *snap, const struct sl_report_opts *o, bool final)
 {
 	memset(c, 0, sizeof(*c));
 	c->o = o;
-	c->t = t;
+	c->s = snap;
+	c->t = snap->t;
 	c->final = final;
-	c->elapsed = (t->now_ns - t->start_ns) / 1e9;
-	fdtab__refresh(t);
-	c->elapsed = (t->now_ns - t->start_ns) / 1e9;
-	if (tcp_table_load(&c->tcp))
-		memset(&c->tcp, 0, sizeof(c->tcp));
-	sockstat_read(&c->ss);
-	load_closewait(c);
-}
-
-static void ctx_free(struct ctx *c)
-{
-	tcp_table_free(&c->tcp);
-	free(c->by_sk);
-	free(c->by_ino);
+	c->elapsed = snap->elapsed;
 }
 
 static void print_footer(const struct ctx *c)
@@ -957,15 +888,16 @@ static void print_footer(const struct ctx *c)
 	printf("\n");
 }
 
-void sl_report_interval(struct fdtab *t, const struct sl_report_opts *o)
+void sl_report_interval(const struct sl_snapshot *snap, const struct sl_report_opts *o)
 {
+	struct fdtab *t = snap->t;
 	struct sl_proc **rows;
 	struct ctx c;
 	size_t n, shown;
 	char tbuf[16];
 	time_t now = time(NULL);
 
-	ctx_init(&c, t, o, false);
+	ctx_init(&c, snap, o, false);
 	n = select_rows(&c, &rows);
 	shown = n < (size_t)o->top ? n : (size_t)o->top;
 	if (o->json) {
@@ -990,10 +922,9 @@ void sl_report_interval(struct fdtab *t, const struct sl_report_opts *o)
 	}
 	fflush(stdout);
 	free(rows);
-	ctx_free(&c);
 }
 
-void sl_report_final(struct fdtab *t, const struct sl_report_opts *o)
+void sl_report_final(const struct sl_snapshot *snap, const struct sl_report_opts *o)
 {
 	struct sl_proc **rows;
 	struct stack_group **groups;
@@ -1002,7 +933,7 @@ void sl_report_final(struct fdtab *t, const struct sl_report_opts *o)
 	char *verd, *note;
 	bool *leaking;
 
-	ctx_init(&c, t, o, true);
+	ctx_init(&c, snap, o, true);
 	n = select_rows(&c, &rows);
 	shown = n < (size_t)o->top ? n : (size_t)o->top;
 	groups = calloc(shown + 1, sizeof(*groups));
@@ -1056,5 +987,4 @@ void sl_report_final(struct fdtab *t, const struct sl_report_opts *o)
 	free(note);
 	free(verd);
 	free(rows);
-	ctx_free(&c);
 }
