@@ -220,12 +220,10 @@ static void report_proc(struct app *a, struct mproc *p, bool final, bool exited)
 	free(macc);
 }
 
-static const struct app *sort_app;
-
-static int by_outstanding(const void *x, const void *y)
+static int by_outstanding(const void *x, const void *y, void *all_kinds)
 {
-	uint64_t bx = mproc_outstanding(*(struct mproc *const *)x, sort_app->env.rep.all_kinds);
-	uint64_t by = mproc_outstanding(*(struct mproc *const *)y, sort_app->env.rep.all_kinds);
+	uint64_t bx = mproc_outstanding(*(struct mproc *const *)x, *(const bool *)all_kinds);
+	uint64_t by = mproc_outstanding(*(struct mproc *const *)y, *(const bool *)all_kinds);
 
 	return bx < by ? 1 : bx > by ? -1 : 0;
 }
@@ -297,9 +295,8 @@ static void report_cgroup(struct app *a, bool final)
 	size_t holding = 0;
 
 	procset_drop_exited(&a->ps);
-	sort_app = a;
 	if (a->ps.n) /* v may be NULL, which qsort must not get */
-		qsort(a->ps.v, a->ps.n, sizeof(*a->ps.v), by_outstanding);
+		qsort_r(a->ps.v, a->ps.n, sizeof(*a->ps.v), by_outstanding, &a->env.rep.all_kinds);
 	a->ps.last = 0;
 	for (size_t i = 0; i < a->ps.n; i++) {
 		uint64_t o = mproc_outstanding(a->ps.v[i], a->env.rep.all_kinds);

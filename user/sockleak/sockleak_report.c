@@ -82,14 +82,14 @@ static bool active(const struct ctx *c, const struct sl_proc *p)
 }
 
 /* Rows in report order: live count growing fastest first. */
-static struct ctx *g_sort_ctx;
-static int cmp_rows(const void *a, const void *b)
+static int cmp_rows(const void *a, const void *b, void *ctx)
 {
+	const struct ctx *c = ctx;
 	const struct sl_proc *x = *(struct sl_proc *const *)a, *y = *(struct sl_proc *const *)b;
-	double gx = g_sort_ctx->final ? run_growth(g_sort_ctx, x) : x->growth;
-	double gy = g_sort_ctx->final ? run_growth(g_sort_ctx, y) : y->growth;
+	double gx = c->final ? run_growth(c, x) : x->growth;
+	double gy = c->final ? run_growth(c, y) : y->growth;
 
-	if ((x->close_wait > 0) != (y->close_wait > 0) && g_sort_ctx->final)
+	if ((x->close_wait > 0) != (y->close_wait > 0) && c->final)
 		return x->close_wait ? -1 : 1;
 	if (gx != gy)
 		return gx > gy ? -1 : 1;
@@ -115,8 +115,7 @@ static size_t select_rows(struct ctx *c, struct sl_proc ***rows)
 		count_close_wait(c, p);
 		(*rows)[n++] = p;
 	}
-	g_sort_ctx = c;
-	qsort(*rows, n, sizeof(**rows), cmp_rows);
+	qsort_r(*rows, n, sizeof(**rows), cmp_rows, c);
 	return n;
 }
 
