@@ -8,9 +8,11 @@
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 
+#include "array.h"
 #include "output.h"
 #include "procfs.h"
 #include "sockleak_report.h"
+#include "stackgroup.h"
 #include "proc_net.h"
 #include "symbolize.h"
 
@@ -217,13 +219,6 @@ struct stack_group {
 	bool oldest_set;
 };
 
-static bool same_site(const struct sl_site *a, const struct sl_site *b)
-{
-	if (a->nframes && b->nframes)
-		return !strcmp(a->key, b->key);
-	return a == b;
-}
-
 static const struct sl_site *site_of(const struct ctx *c, const struct fd_entry *e)
 {
 	if (!e->v.site || !c->o->sites)
@@ -238,15 +233,45 @@ static int cmp_group(const void *a, const void *b)
 	return x->count != y->count ? (x->count > y->count ? -1 : 1) : 0;
 }
 
+/* The group of a site: sites with the same frames are one call site as
+ * the user sees it (stackgroup.h); a site without frames only itself. */
+static size_t group_of(struct stack_groups *sg, size_t **by_id, size_t *cap, struct stack_group *g,
+		       size_t *ng, const struct sl_site *st)
+{
+	uint32_t id;
+	size_t j;
+
+	if (!st->nframes) {
+		for (j = 0; j < *ng && g[j].site != st; j++)
+			;
+	} else {
+		id = stack_groups__id(sg, 0, (const char *const *)st->frames, st->nframes);
+		if (id >= *cap) {
+			size_t old = *cap;
+
+			*by_id = array_grow(*by_id, id, cap, sizeof(**by_id), 16);
+			for (size_t k = old; k < *cap; k++)
+				(*by_id)[k] = SIZE_MAX;
+		}
+		if ((*by_id)[id] == SIZE_MAX)
+			(*by_id)[id] = *ng;
+		j = (*by_id)[id];
+	}
+	if (j == *ng)
+		g[(*ng)++].site = st;
+	return j;
+}
+
 /* Leak evidence of a process grouped by creating call site, largest
  * first. The groups point at sites owned by the sites table. */
 static size_t group_stacks(struct ctx *c, struct sl_proc *p, struct stack_group **out)
 {
 	struct ev *v;
-	size_t n = evidence(c, p, &v), ng = 0;
+	size_t n = evidence(c, p, &v), ng = 0, cap = 0, *by_id = NULL;
 	struct stack_group *g = calloc(n + 1, sizeof(*g));
+	struct stack_groups *sg = stack_groups__new();
 
-	if (!g)
+	if (!g || !sg)
 		abort();
 	for (size_t i = 0; i < n; i++) {
 		const struct sl_site *st = site_of(c, v[i].e);
@@ -255,10 +280,7 @@ static size_t group_stacks(struct ctx *c, struct sl_proc *p, struct stack_group 
 
 		if (!st)
 			continue;
-		for (j = 0; j < ng && !same_site(g[j].site, st); j++)
-			;
-		if (j == ng)
-			g[ng++].site = st;
+		j = group_of(sg, &by_id, &cap, g, &ng, st);
 		g[j].count++;
 		if (ts && (!g[j].oldest_set || ts < g[j].oldest_ns)) {
 			g[j].oldest_ns = ts;
@@ -266,6 +288,8 @@ static size_t group_stacks(struct ctx *c, struct sl_proc *p, struct stack_group 
 		}
 	}
 	free(v);
+	free(by_id);
+	stack_groups__free(sg);
 	qsort(g, ng, sizeof(*g), cmp_group);
 	if (ng > STACKS_SHOWN)
 		ng = STACKS_SHOWN;
@@ -720,73 +744,103 @@ static void json_closed_by_exit(struct ctx *c, struct jw *w, struct sl_proc *p)
 	jw_obj_end(w);
 }
 
-static void json_row(struct ctx *c, struct sl_proc *p, struct stack_group *g, size_t ng)
+/* Who the process is: pid, name, cgroups, container. */
+static void json_row_identity(struct jw *w, const struct sl_proc *p)
+{
+	jw_u64(w, "pid", p->tgid);
+	jw_str(w, "comm", p->comm);
+	jw_str(w, "cgroup", p->cgroup);
+	jw_str(w, "cgroup_v2", p->cg_v2);
+	jw_str(w, "cgroup_v1_memory", p->cg_v1);
+	json_container(w, p);
+}
+
+/* Its fds of the kinds in scope: made and closed (over the run, or the
+ * interval), alive, and how each was accounted. */
+static void json_row_counts(struct ctx *c, struct jw *w, struct sl_proc *p)
 {
 	uint64_t cr = sl_created(c->t, p), cl = sl_closed(c->t, p);
-	struct jw w;
 
 	if (!c->final) {
 		cr -= sl_created_prev(c->t, p);
 		cl -= sl_closed_prev(c->t, p);
 	}
+	jw_str(w, "kind", what(c));
+	jw_u64(w, "created", cr);
+	jw_u64(w, "closed", cl);
+	jw_i64(w, "diff", (int64_t)(cr - cl));
+	jw_u64(w, "alive", p->alive);
+	jw_u64(w, "alive_old", p->alive_old);
+	jw_double(w, "growth_per_s", c->final ? run_growth(c, p) : p->growth);
+	jw_u64(w, "close_wait", p->close_wait);
+	jw_u64(w, "peak", p->peak);
+	jw_u64(w, "baseline", p->baseline);
+	jw_u64(w, "closed_baseline", c->final ? sl_closed_pre(p) : sl_closed_pre(p) - sl_closed_pre_prev(p));
+	jw_u64(w, "inherited", p->now.inherited);
+	jw_u64(w, "closed_at_exit", p->closed_exit);
+	jw_u64(w, "closed_on_exec", p->closed_exec);
+	jw_u64(w, "reconciled_gone", p->gone);
+	jw_u64(w, "reconciled_found", p->found);
+	jw_bool(w, "exited", p->exited);
+}
+
+/* --kernel-sockets: the kernel's view of the sockets it created. */
+static void json_row_kernel(struct jw *w, const struct sl_proc *p)
+{
+	jw_obj_begin(w, "kernel_sockets");
+	jw_u64(w, "created", p->now.sk_born);
+	jw_u64(w, "released", p->now.sk_released);
+	jw_u64(w, "released_by_other", p->now.sk_released_other);
+	jw_u64(w, "freed", p->now.sk_freed);
+	jw_u64(w, "allocated", sl_kernel_alive(p));
+	jw_u64(w, "without_fd", sl_kernel_no_fd(p));
+	jw_obj_end(w);
+}
+
+/* --all-fds: open fds against the limit, by kind. */
+static void json_row_fds(struct jw *w, const struct sl_proc *p)
+{
+	jw_u64(w, "fds", p->nfds);
+	jw_u64(w, "nofile_limit", p->nofile);
+	jw_obj_begin(w, "by_kind");
+	for (int k = 0; k < FDK_MAX; k++)
+		if (p->by_kind[k])
+			jw_u64(w, fd_kind_name(k), p->by_kind[k]);
+	jw_obj_end(w);
+}
+
+/* The final report's creating call stacks, one per group. */
+static void json_row_stacks(struct jw *w, const struct stack_group *g, size_t ng)
+{
+	jw_arr_begin(w, "stacks");
+	for (size_t j = 0; j < ng; j++) {
+		jw_obj_begin(w, NULL);
+		jw_u64(w, "count", g[j].count);
+		jw_str(w, "culprit", group_culprit(&g[j]));
+		json_frames(w, g[j].site);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void json_row(struct ctx *c, struct sl_proc *p, struct stack_group *g, size_t ng)
+{
+	struct jw w;
+
 	jw_init(&w, stdout);
 	jw_obj_begin(&w, NULL);
 	jw_str(&w, "type", "process");
 	jw_str(&w, "report", c->final ? "final" : "interval");
-	jw_u64(&w, "pid", p->tgid);
-	jw_str(&w, "comm", p->comm);
-	jw_str(&w, "cgroup", p->cgroup);
-	jw_str(&w, "cgroup_v2", p->cg_v2);
-	jw_str(&w, "cgroup_v1_memory", p->cg_v1);
-	json_container(&w, p);
-	jw_str(&w, "kind", what(c));
-	jw_u64(&w, "created", cr);
-	jw_u64(&w, "closed", cl);
-	jw_i64(&w, "diff", (int64_t)(cr - cl));
-	jw_u64(&w, "alive", p->alive);
-	jw_u64(&w, "alive_old", p->alive_old);
-	jw_double(&w, "growth_per_s", c->final ? run_growth(c, p) : p->growth);
-	jw_u64(&w, "close_wait", p->close_wait);
-	jw_u64(&w, "peak", p->peak);
-	jw_u64(&w, "baseline", p->baseline);
-	jw_u64(&w, "closed_baseline", c->final ? sl_closed_pre(p) : sl_closed_pre(p) - sl_closed_pre_prev(p));
-	jw_u64(&w, "inherited", p->now.inherited);
-	jw_u64(&w, "closed_at_exit", p->closed_exit);
-	jw_u64(&w, "closed_on_exec", p->closed_exec);
-	jw_u64(&w, "reconciled_gone", p->gone);
-	jw_u64(&w, "reconciled_found", p->found);
-	jw_bool(&w, "exited", p->exited);
+	json_row_identity(&w, p);
+	json_row_counts(c, &w, p);
 	json_closed_by_exit(c, &w, p);
-	if (c->o->kernel_sockets) {
-		jw_obj_begin(&w, "kernel_sockets");
-		jw_u64(&w, "created", p->now.sk_born);
-		jw_u64(&w, "released", p->now.sk_released);
-		jw_u64(&w, "released_by_other", p->now.sk_released_other);
-		jw_u64(&w, "freed", p->now.sk_freed);
-		jw_u64(&w, "allocated", sl_kernel_alive(p));
-		jw_u64(&w, "without_fd", sl_kernel_no_fd(p));
-		jw_obj_end(&w);
-	}
-	if (c->o->all_fds) {
-		jw_u64(&w, "fds", p->nfds);
-		jw_u64(&w, "nofile_limit", p->nofile);
-		jw_obj_begin(&w, "by_kind");
-		for (int k = 0; k < FDK_MAX; k++)
-			if (p->by_kind[k])
-				jw_u64(&w, fd_kind_name(k), p->by_kind[k]);
-		jw_obj_end(&w);
-	}
+	if (c->o->kernel_sockets)
+		json_row_kernel(&w, p);
+	if (c->o->all_fds)
+		json_row_fds(&w, p);
 	if (c->final) {
 		json_evidence(c, &w, p);
-		jw_arr_begin(&w, "stacks");
-		for (size_t j = 0; j < ng; j++) {
-			jw_obj_begin(&w, NULL);
-			jw_u64(&w, "count", g[j].count);
-			jw_str(&w, "culprit", group_culprit(&g[j]));
-			json_frames(&w, g[j].site);
-			jw_obj_end(&w);
-		}
-		jw_arr_end(&w);
+		json_row_stacks(&w, g, ng);
 	}
 	jw_obj_end(&w);
 }

@@ -182,8 +182,6 @@ static int fp_ips(const struct sl_sites *s, const struct sl_site *st, const stru
 
 static void keep_frames(struct sl_site *st, struct frame *fr, int n)
 {
-	size_t len = 1;
-
 	st->frames = calloc(n + 1, sizeof(*st->frames));
 	if (!st->frames)
 		abort();
@@ -192,16 +190,8 @@ static void keep_frames(struct sl_site *st, struct frame *fr, int n)
 		if (st->culprit < 0 && !libc_frame(&fr[i]))
 			st->culprit = i;
 		st->frames[i] = frame_format(&fr[i]);
-		len += strlen(st->frames[i]) + 1;
 	}
 	st->nframes = n;
-	st->key = calloc(1, len);
-	if (!st->key)
-		abort();
-	for (int i = 0; i < n; i++) {
-		strcat(st->key, st->frames[i]);
-		strcat(st->key, ";");
-	}
 }
 
 static void clear(struct frame *fr, int n)
@@ -314,7 +304,6 @@ void sl_sites__free(struct sl_sites *s)
 		for (int j = 0; j < st->nframes; j++)
 			free(st->frames[j]);
 		free(st->frames);
-		free(st->key);
 		free(st);
 	}
 	for (size_t i = 0; i < s->nprocs; i++)

@@ -26,7 +26,6 @@ struct sl_site {
 	int nframes;
 	int culprit;             /* first frame outside libc, -1 none */
 	bool dwarf;              /* unwound from the snapshot */
-	char *key;               /* the frames joined: one call site as the user sees it */
 };
 
 struct sl_sites;
