@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "array.h"
+#include "hindex.h"
 #include "stacks.h"
 #include "unwind.h"
 
@@ -41,38 +42,36 @@ int unwind_snapshot(struct unwinder *u, const struct user_regs_snap *regs, const
 	return n > 0 ? n : 0;
 }
 
-static uint32_t site_hash(int32_t id, uint64_t ret)
-{
-	uint64_t h = (ret ^ ((uint64_t)(uint32_t)id << 32)) * 0x9e3779b97f4a7c15ULL;
+struct site_key {
+	int32_t id;
+	uint64_t ret;
+};
 
-	return (uint32_t)(h >> 32);
+static uint64_t site_hash(int32_t id, uint64_t ret)
+{
+	return hash_mix(ret ^ ((uint64_t)(uint32_t)id << 32));
+}
+
+static uint64_t entry_hash(uint32_t e, const void *ds)
+{
+	const struct dwarf_stack *d = &((const struct dwarf_stacks *)ds)->v[e];
+
+	return site_hash(d->stack_id, d->ret_addr);
+}
+
+static bool entry_is(uint32_t e, const void *key, const void *ds)
+{
+	const struct dwarf_stack *d = &((const struct dwarf_stacks *)ds)->v[e];
+	const struct site_key *k = key;
+
+	return d->stack_id == k->id && d->ret_addr == k->ret;
 }
 
 static uint32_t *slot(const struct dwarf_stacks *ds, int32_t id, uint64_t ret)
 {
-	uint32_t m = ds->index_size - 1, h = site_hash(id, ret) & m;
+	struct site_key k = { id, ret };
 
-	for (; ds->index[h]; h = (h + 1) & m) {
-		const struct dwarf_stack *d = &ds->v[ds->index[h] - 1];
-
-		if (d->stack_id == id && d->ret_addr == ret)
-			break;
-	}
-	return &ds->index[h];
-}
-
-static void grow(struct dwarf_stacks *ds)
-{
-	struct dwarf_stacks bigger = *ds;
-
-	bigger.index_size = ds->index_size ? ds->index_size * 2 : 256;
-	bigger.index = calloc(bigger.index_size, sizeof(*bigger.index));
-	if (!bigger.index)
-		abort();
-	for (uint32_t i = 0; i < ds->n; i++)
-		*slot(&bigger, ds->v[i].stack_id, ds->v[i].ret_addr) = i + 1;
-	free(ds->index);
-	*ds = bigger;
+	return hindex_slot(&ds->index, site_hash(id, ret), entry_is, &k, ds);
 }
 
 void dwarf_stacks_put(struct dwarf_stacks *ds, int32_t id, uint64_t ret, const uint64_t *ips, int n)
@@ -80,8 +79,7 @@ void dwarf_stacks_put(struct dwarf_stacks *ds, int32_t id, uint64_t ret, const u
 	uint32_t *sl;
 	struct dwarf_stack *d;
 
-	if ((ds->n + 1) * 2 > ds->index_size)
-		grow(ds);
+	hindex_reserve(&ds->index, ds->n, entry_hash, ds);
 	sl = slot(ds, id, ret);
 	if (*sl) {
 		d = &ds->v[*sl - 1];
@@ -119,6 +117,6 @@ void dwarf_stacks_free(struct dwarf_stacks *ds)
 	for (uint32_t i = 0; i < ds->n; i++)
 		free(ds->v[i].ips);
 	free(ds->v);
-	free(ds->index);
+	hindex_free(&ds->index);
 	memset(ds, 0, sizeof(*ds));
 }

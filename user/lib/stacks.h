@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "hindex.h"
 
 struct unwinder;
 
@@ -45,8 +46,7 @@ struct dwarf_stacks {
 	struct dwarf_stack *v;
 	uint32_t n;
 	size_t cap;
-	uint32_t *index;        /* open addressing: entry index + 1, 0 = empty */
-	uint32_t index_size;
+	struct hindex index;    /* by (stack id, key) */
 	uint64_t snapshots;     /* records received (LRU evictions resend) */
 };
 

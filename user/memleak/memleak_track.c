@@ -47,68 +47,53 @@ void tracker_fini(struct tracker *t)
 		free(t->stacks[i].frames);
 	}
 	free(t->stacks);
-	free(t->index);
+	hindex_free(&t->index);
 	ranges__free(t->ranges);
 	memset(t, 0, sizeof(*t));
 }
 
-static uint32_t key_hash(int32_t id, uint64_t ret, uint64_t site, uint32_t kind)
+static uint64_t key_hash(int32_t id, uint64_t ret, uint64_t site, uint32_t kind)
 {
-	uint64_t h = (ret ^ site) * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)(uint32_t)id << 8) ^ kind;
-
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	return (uint32_t)(h ^ (h >> 32));
+	return hash_mix(hash_mix(ret) ^ site ^ ((uint64_t)(uint32_t)id << 32 | kind));
 }
 
-static int grow_index(struct tracker *t)
+static uint64_t entry_hash(uint32_t e, const void *t)
 {
-	uint32_t size = t->index_size ? t->index_size * 2 : 1024;
-	uint32_t *idx = calloc(size, sizeof(*idx));
+	const struct stack_ent *s = &((const struct tracker *)t)->stacks[e];
 
-	if (!idx)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < t->nstacks; i++) {
-		const struct stack_ent *s = &t->stacks[i];
-		uint32_t h = key_hash(s->stack_id, s->ret_addr, s->site, s->kind) & (size - 1);
+	return key_hash(s->stack_id, s->ret_addr, s->site, s->kind);
+}
 
-		while (idx[h])
-			h = (h + 1) & (size - 1);
-		idx[h] = i + 1;
-	}
-	free(t->index);
-	t->index = idx;
-	t->index_size = size;
-	return 0;
+static bool entry_is(uint32_t e, const void *key, const void *t)
+{
+	const struct stack_ent *s = &((const struct tracker *)t)->stacks[e], *k = key;
+
+	return s->stack_id == k->stack_id && s->ret_addr == k->ret_addr && s->site == k->site &&
+	       s->kind == k->kind;
 }
 
 uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, uint64_t site,
 		       uint32_t kind)
 {
-	uint32_t h;
-	struct stack_ent *s;
+	struct stack_ent key = { 0 }, *s;
+	uint32_t *sl;
 
-	if (stack_id < 0)
+	if (stack_id < 0) {
 		stack_id = -1;  /* all failed captures share one entry */
-	if ((t->nstacks + 1) * 2 > t->index_size && grow_index(t))
-		abort();
-	if (stack_id < 0)
 		site = 0;
-	h = key_hash(stack_id, ret_addr, site, kind) & (t->index_size - 1);
-	for (; t->index[h]; h = (h + 1) & (t->index_size - 1)) {
-		s = &t->stacks[t->index[h] - 1];
-		if (s->stack_id == stack_id && s->ret_addr == ret_addr && s->site == site &&
-		    s->kind == kind)
-			return t->index[h] - 1;
 	}
+	key.stack_id = stack_id;
+	key.ret_addr = ret_addr;
+	key.site = site;
+	key.kind = kind;
+	hindex_reserve(&t->index, t->nstacks, entry_hash, t);
+	sl = hindex_slot(&t->index, key_hash(stack_id, ret_addr, site, kind), entry_is, &key, t);
+	if (*sl)
+		return *sl - 1;
 	ARRAY_GROW(t->stacks, t->nstacks, t->cap, 256);
 	s = &t->stacks[t->nstacks];
-	memset(s, 0, sizeof(*s));
-	s->stack_id = stack_id;
-	s->ret_addr = ret_addr;
-	s->site = site;
-	s->kind = kind;
-	t->index[h] = ++t->nstacks;
+	*s = key;
+	*sl = ++t->nstacks;
 	return t->nstacks - 1;
 }
 

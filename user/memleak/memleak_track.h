@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "memleak.h"
+#include "hindex.h"
 #include "memleak_ranges.h"
 #include "symbolize.h"
 
@@ -41,8 +42,7 @@ struct tracker {
 	struct stack_ent *stacks;
 	uint32_t nstacks;
 	size_t cap;
-	uint32_t *index;        /* open addressing: stack index + 1, 0 = empty */
-	uint32_t index_size;
+	struct hindex index;    /* by (stack id, return address, site, kind) */
 	/* run totals */
 	uint64_t mapped, released, released_untracked, events;
 	uint64_t now_ns;        /* when the record being handled was read */

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 
 #include "array.h"
+#include "hindex.h"
 #include "procfs.h"
 #include "sockleak.h"
 #include "sockleak_sites.h"
@@ -30,42 +31,44 @@ struct site_proc {
 
 struct sl_sites {
 	struct sl_sites_opts o;
-	struct sl_site **v;      /* open addressing on (tgid, site) */
-	size_t n, size;
+	struct sl_site **v;      /* in order of arrival */
+	size_t n, cap;
+	struct hindex index;     /* v by (tgid, site) */
 	struct site_proc *procs;
 	size_t nprocs, capprocs;
 	uint64_t dwarf, tick;
 };
 
+struct site_key {
+	uint32_t tgid;
+	uint64_t site;
+};
+
 static uint64_t key_hash(uint32_t tgid, uint64_t site)
 {
-	uint64_t h = (site ^ ((uint64_t)tgid << 32)) * 0x9e3779b97f4a7c15ULL;
-
-	return h ^ (h >> 31);
+	return hash_mix(site ^ ((uint64_t)tgid << 32));
 }
 
-static struct sl_site **slot(const struct sl_sites *s, uint32_t tgid, uint64_t site)
+static uint64_t entry_hash(uint32_t e, const void *s)
 {
-	size_t m = s->size - 1, h = key_hash(tgid, site) & m;
+	const struct sl_site *st = ((const struct sl_sites *)s)->v[e];
 
-	while (s->v[h] && (s->v[h]->tgid != tgid || s->v[h]->site != site))
-		h = (h + 1) & m;
-	return &s->v[h];
+	return key_hash(st->tgid, st->site);
 }
 
-static void grow(struct sl_sites *s)
+static bool entry_is(uint32_t e, const void *key, const void *s)
 {
-	struct sl_sites big = *s;
+	const struct sl_site *st = ((const struct sl_sites *)s)->v[e];
+	const struct site_key *k = key;
 
-	big.size = s->size ? s->size * 2 : 256;
-	big.v = calloc(big.size, sizeof(*big.v));
-	if (!big.v)
-		abort();
-	for (size_t i = 0; i < s->size; i++)
-		if (s->v[i])
-			*slot(&big, s->v[i]->tgid, s->v[i]->site) = s->v[i];
-	free(s->v);
-	*s = big;
+	return st->tgid == k->tgid && st->site == k->site;
+}
+
+static uint32_t *slot(const struct sl_sites *s, uint32_t tgid, uint64_t site)
+{
+	struct site_key k = { tgid, site };
+
+	return hindex_slot(&s->index, key_hash(tgid, site), entry_is, &k, s);
 }
 
 struct sl_sites *sl_sites__new(const struct sl_sites_opts *o)
@@ -75,7 +78,6 @@ struct sl_sites *sl_sites__new(const struct sl_sites_opts *o)
 	if (!s)
 		abort();
 	s->o = *o;
-	grow(s);
 	return s;
 }
 
@@ -233,21 +235,22 @@ static void symbolize_site(struct sl_sites *s, struct site_proc *p, struct sl_si
 static struct sl_site *site_add(struct sl_sites *s, uint32_t tgid, uint64_t site, int32_t stack_id,
 				uint64_t caller, const struct sl_site_event *e)
 {
-	struct sl_site **sl, *st;
+	struct sl_site *st;
 	struct site_proc *p;
+	uint32_t *sl;
 
-	if ((s->n + 1) * 2 > s->size)
-		grow(s);
+	hindex_reserve(&s->index, s->n, entry_hash, s);
 	sl = slot(s, tgid, site);
 	if (*sl)
-		return *sl;
+		return s->v[*sl - 1];
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		abort();
 	*st = (struct sl_site){ .tgid = tgid, .site = site, .stack_id = stack_id, .caller = caller,
 				.culprit = -1 };
-	*sl = st;
-	s->n++;
+	ARRAY_GROW(s->v, s->n, s->cap, 256);
+	s->v[s->n] = st;
+	*sl = ++s->n;
 	p = proc_of(s, tgid);
 	if (!p->gone)
 		symbolize_site(s, p, st, e);
@@ -296,11 +299,9 @@ void sl_sites__free(struct sl_sites *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->size; i++) {
+	for (size_t i = 0; i < s->n; i++) {
 		struct sl_site *st = s->v[i];
 
-		if (!st)
-			continue;
 		for (int j = 0; j < st->nframes; j++)
 			free(st->frames[j]);
 		free(st->frames);
@@ -310,5 +311,6 @@ void sl_sites__free(struct sl_sites *s)
 		proc_close(&s->procs[i]);
 	free(s->procs);
 	free(s->v);
+	hindex_free(&s->index);
 	free(s);
 }
