@@ -807,11 +807,11 @@ static void print_peaks(const struct report_opts *o, struct report_in *in, const
 }
 
 static void print_table(const struct report_opts *o, struct report_in *in, const struct row *rows,
-			int n, const struct totals *tot, const struct peaks *pk, const char *v)
+			int n, const struct totals *tot, const struct peaks *pk, const char *v,
+			const struct proc_status *st)
 {
 	struct tracker *t = in->t;
 	char b[6][HUMAN_LEN];
-	struct proc_status st;
 	double el = (double)(in->now_ns - t->t0_ns) / 1e9;
 	char *ecomm = term_escape(in->comm ? in->comm : "?");
 	time_t now = time(NULL);
@@ -856,11 +856,11 @@ static void print_table(const struct report_opts *o, struct report_in *in, const
 	       fmt_bytes(b[0], t->mapped), fmt_bytes(b[1], t->released),
 	       fmt_bytes(b[2], t->released_untracked));
 	printf(", heap %s\n", t->brk_known ? fmt_bytes_delta(b[3], (int64_t)(t->brk_cur - t->brk_start)) : "?");
-	if (!in->target_exited && proc_status(t->pid, &st) == 0)
+	if (st)
 		printf("         process RSS %s (anon %s, file %s, shmem %s), swap %s\n",
-		       fmt_bytes(b[0], st.vm_rss), fmt_bytes(b[1], st.rss_anon),
-		       fmt_bytes(b[2], st.rss_file), fmt_bytes(b[3], st.rss_shmem),
-		       fmt_bytes(b[4], st.vm_swap));
+		       fmt_bytes(b[0], st->vm_rss), fmt_bytes(b[1], st->rss_anon),
+		       fmt_bytes(b[2], st->rss_file), fmt_bytes(b[3], st->rss_shmem),
+		       fmt_bytes(b[4], st->vm_swap));
 	else
 		printf("         process has exited\n");
 	if (in->final && in->target_exited && !in->cgroup)
@@ -925,10 +925,9 @@ static void json_peaks(struct jw *w, const struct report_opts *o, struct report_
 
 static void print_json(const struct report_opts *o, struct report_in *in, const struct row *rows,
 		       int n, const struct totals *tot, const struct peaks *pk,
-		       const struct row *g, const char *v)
+		       const struct row *g, const char *v, const struct proc_status *st)
 {
 	struct tracker *t = in->t;
-	struct proc_status st;
 	struct jw w;
 
 	jw_init(&w, stdout);
@@ -996,9 +995,9 @@ static void print_json(const struct report_opts *o, struct report_in *in, const 
 		jw_i64(&w, "heap_change_bytes", (int64_t)(t->brk_cur - t->brk_start));
 	else
 		jw_null(&w, "heap_change_bytes");
-	if (!in->target_exited && proc_status(t->pid, &st) == 0) {
-		jw_u64(&w, "rss_bytes", st.vm_rss);
-		jw_u64(&w, "rss_anon_bytes", st.rss_anon);
+	if (st) {
+		jw_u64(&w, "rss_bytes", st->vm_rss);
+		jw_u64(&w, "rss_anon_bytes", st->rss_anon);
 	} else {
 		jw_null(&w, "rss_bytes");
 		jw_null(&w, "rss_anon_bytes");
@@ -1096,6 +1095,8 @@ void report_print(const struct report_opts *o, struct report_in *in)
 	uint32_t *row_of = calloc(in->t->nstacks + 1, sizeof(*row_of));
 	struct peaks pk = {};
 	const struct row *named;
+	struct proc_status st;
+	bool have_st;
 	struct totals tot;
 	struct row *rows;
 	char *v;
@@ -1103,16 +1104,19 @@ void report_print(const struct report_opts *o, struct report_in *in)
 
 	if (!acc || !row_of)
 		abort();
+	/* Everything from the kernel and /proc is read here, once: the
+	 * table and the JSON print the same numbers. */
 	rows = build_rows(o, in, acc, row_of, &n, &tot);
 	if (in->final && in->target_exited)
 		peak_rows(o, in, &pk);
+	have_st = !in->target_exited && proc_status(in->t->pid, &st) == 0;
 	v = verdict(o, in, rows, n, &tot, &pk, &named);
 	if (o->json)
-		print_json(o, in, rows, n, &tot, &pk, named, v);
+		print_json(o, in, rows, n, &tot, &pk, named, v, have_st ? &st : NULL);
 	else if (o->folded)
 		print_folded(o, in, rows, n);
 	else
-		print_table(o, in, rows, n, &tot, &pk, v);
+		print_table(o, in, rows, n, &tot, &pk, v, have_st ? &st : NULL);
 	free(pk.rows);
 	free(v);
 	free(rows);
