@@ -479,8 +479,10 @@ static __always_inline void agg_add(const struct alloc_key *key, __s64 bytes, __
 	}
 	__sync_fetch_and_add(&a->bytes, bytes);
 	__sync_fetch_and_add(&a->count, count);
-	if (count > 0)
+	if (count > 0) {
 		__sync_fetch_and_add(&a->total_allocs, 1);
+		__sync_fetch_and_add(&a->total_bytes, bytes);
+	}
 }
 
 static __always_inline void block_freed(__u64 addr)

@@ -100,6 +100,7 @@ struct alloc_agg {
 	__u64 bytes;      /* outstanding */
 	__u64 count;      /* outstanding blocks */
 	__u64 total_allocs;
+	__u64 total_bytes;  /* allocated while traced (freed or not) */
 };
 
 #endif

@@ -573,3 +573,60 @@ in_nanosleep() { [[ "$(cat "/proc/$1/wchan" 2>/dev/null)" == *nanosleep* ]]; }
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"no cgroup"* ]]
 }
+
+# --pprof: `go tool pprof` (Debian's golang-go) reads the profile offline,
+# with its caches in the test's own directory.
+pprof_run() {
+	HOME="$BATS_TEST_TMPDIR" GOCACHE="$BATS_TEST_TMPDIR/gocache" GOPATH="$BATS_TEST_TMPDIR/gopath" \
+		GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod \
+		go tool pprof "$@"
+}
+pprof_top() { pprof_run -top "$@"; }
+# The flat bytes pprof -top gives function $2 in profile $1 (extra args after).
+pprof_flat() {
+	local f=$1 fn=$2
+	shift 2
+	pprof_top -unit=B "$@" "$f" | awk -v fn="$fn" '$6 == fn { sub(/B$/, "", $1); print $1 }'
+}
+# The JSON bytes of the stack whose culprit is $1.
+culprit_bytes() { jq --arg f "$1" '[.stacks[] | select(.culprit == $f) | .bytes] | add' <<<"$FINAL"; }
+
+@test "--pprof (mappings): go tool pprof -top names leak_mapping with the JSON's bytes, and the churn as alloc_space only" {
+	command -v go > /dev/null || { echo "go missing: run scripts/deps.sh test" >&2; return 1; }
+	P="$BATS_TEST_TMPDIR/heap.pb.gz"
+	trace_pid --pprof "$P" -- "$W/leak_mmap" 40 64
+	[ "$TR_STATUS" -eq 0 ]
+	[ "$(culprit_bytes leak_mapping)" -eq $((40 * 64 * 1024)) ]
+	# gzip, then a profile pprof reads: inuse_space is the default.
+	[ "$(head -c2 "$P" | od -An -tx1 | tr -d ' ')" = 1f8b ]
+	pprof_top "$P" | grep -q '^Type: inuse_space'
+	[ "$(pprof_flat "$P" leak_mapping)" -eq "$(culprit_bytes leak_mapping)" ]
+	# 40 allocations in use (the unit is not bytes: no B suffix).
+	pprof_top -sample_index=inuse_objects "$P" | awk '$6 == "leak_mapping" { print $1 }' | grep -qx 40
+	pprof_top -unit=B -sample_index=alloc_space "$P" | awk '$6 == "churn"' | grep -q "^ *$((40 * 64 * 1024))B"
+	[ -z "$(pprof_flat "$P" churn)" ] || [ "$(pprof_flat "$P" churn)" -eq 0 ]
+	# Mappings carry the binary's path and build id for further symbolization.
+	id=$(readelf -n "$W/leak_mmap" | awk '/Build ID/ { print $3 }')
+	pprof_run -raw "$P" | grep -q "leak_mmap $id"
+}
+
+@test "--pprof --malloc: the malloc leak named by pprof with the bytes leaked" {
+	command -v go > /dev/null || { echo "go missing: run scripts/deps.sh test" >&2; return 1; }
+	P="$BATS_TEST_TMPDIR/malloc.pb.gz"
+	trace_pid 3 --malloc --pprof "$P" -- "$W/leak_malloc" 2000 200
+	[ "$TR_STATUS" -eq 0 ]
+	[ "$(culprit_bytes leak_record)" -eq $((2000 * 200)) ]
+	[ "$(pprof_flat "$P" leak_record)" -eq $((2000 * 200)) ]
+	# What it allocated and freed again is alloc_space only (calloc'ed
+	# and realloc'ed to twice the size: at least 2000 * 200 bytes).
+	[ -z "$(pprof_flat "$P" balanced_record)" ]
+	[ "$(pprof_flat "$P" balanced_record -sample_index=alloc_space)" -ge $((2000 * 200)) ]
+	pprof_top "$P" | grep -q 'memleak-trace --malloc'
+}
+
+@test "--pprof FILE that cannot be written: one error line, exit 1, nothing traced" {
+	run "$T" -p $$ --pprof /nonexistent-dir/x.pb.gz
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	grep -q 'cannot write the pprof profile /nonexistent-dir/x.pb.gz: No such file or directory' <<<"$output"
+}

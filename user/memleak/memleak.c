@@ -24,6 +24,7 @@
 #include "memleak.skel.h"
 #include "memleak_launch.h"
 #include "memleak_malloc.h"
+#include "memleak_pprof.h"
 #include "memleak_procs.h"
 #include "memleak_report.h"
 #include "memleak_track.h"
@@ -44,7 +45,7 @@
 #define MIN_RINGBUF_MB 8
 
 enum { OPT_OLDER = 1000, OPT_MALLOC, OPT_SAMPLE, OPT_MIN, OPT_MAX, OPT_FOLDED, OPT_ALL, OPT_FRAMES,
-       OPT_STACK_MODE, OPT_RINGBUF };
+       OPT_STACK_MODE, OPT_RINGBUF, OPT_PPROF };
 
 struct env {
 	struct common_opts common;
@@ -68,6 +69,7 @@ struct app {
 	struct launch child;
 	bool launched, exited;
 	uint64_t report_ns;     /* "now" of the report being printed */
+	struct pprof *pp;       /* --pprof: the profile of the report being made */
 };
 
 static const char doc[] =
@@ -79,7 +81,8 @@ static const char doc[] =
 	"  memleak-trace -p 1234 --malloc --sample 10   # malloc too, one call in 10\n"
 	"  memleak-trace --json -- ./server --port 8080 # trace a command from its start\n"
 	"  memleak-trace -p 1234 -d 30 --folded > leak.folded   # for flamegraph.pl\n"
-	"  memleak-trace -c /sys/fs/cgroup/memory/app -d 60    # every process of a cgroup\n";
+	"  memleak-trace -c /sys/fs/cgroup/memory/app -d 60    # every process of a cgroup\n"
+	"  memleak-trace -p 1234 -d 60 --pprof heap.pb.gz  # then: go tool pprof -top heap.pb.gz\n";
 
 static const struct argp_option options[] = {
 	{ "top", 'n', "N", 0, "Show the N stacks holding most (default 5)", 0 },
@@ -90,6 +93,9 @@ static const struct argp_option options[] = {
 	{ "max-size", OPT_MAX, "SIZE", 0, "--malloc: ignore larger allocations", 0 },
 	{ "folded", OPT_FOLDED, NULL, 0, "Print stacks in folded format weighted by bytes", 0 },
 	{ "all", OPT_ALL, NULL, 0, "Rank file-backed and shared mappings too", 0 },
+	{ "pprof", OPT_PPROF, "FILE", 0,
+	  "Also write each report as a pprof profile (gzipped profile.proto: go tool pprof, "
+	  "Pyroscope, Parca), replacing FILE", 0 },
 	{ "frames", OPT_FRAMES, "N", 0, "Frames shown per stack in the table (default 12)", 0 },
 	{ "stack-mode", OPT_STACK_MODE, "MODE", 0,
 	  "How stacks are recovered: fp (frame pointers and the return address at the stack "
@@ -134,6 +140,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	case OPT_MAX: e->max_size = argp_size(st, "--max-size", arg); break;
 	case OPT_FOLDED: e->rep.folded = true; break;
 	case OPT_ALL: e->rep.all_kinds = true; break;
+	case OPT_PPROF: e->rep.pprof_path = arg; break;
 	case OPT_FRAMES: e->rep.max_frames = argp_u64(st, "--frames", arg, 0, 1000); break;
 	case OPT_STACK_MODE: e->rep.stack_mode = parse_stack_mode(st, arg); break;
 	case OPT_RINGBUF:
@@ -198,7 +205,7 @@ static struct report_in report_in(struct app *a, struct mproc *p, bool final, bo
 				   .stacks_fd = bpf_map__fd(a->skel->maps.stacks),
 				   .dwarf = &p->ds,
 				   .drops = (const uint64_t *)a->skel->bss->drops,
-				   .now_ns = a->report_ns };
+				   .now_ns = a->report_ns, .pprof = a->pp };
 }
 
 static void report_proc(struct app *a, struct mproc *p, bool final, bool exited)
@@ -322,13 +329,64 @@ static void report_cgroup(struct app *a, bool final)
 	free(path);
 }
 
+/* --pprof: what one profile says its numbers are. */
+static struct pprof *pprof_begin(const struct app *a)
+{
+	return pprof__new(a->env.malloc ?
+			  "memleak-trace --malloc: bytes malloc'ed (alloc_*) and not freed (inuse_*)" :
+			  "memleak-trace: bytes mapped (alloc_*) and still mapped (inuse_*)");
+}
+
+/* The profile replaces FILE whole at every report; the oldest process's
+ * trace gives its duration. */
+static int pprof_end(struct app *a, struct pprof *pp, bool fatal)
+{
+	uint64_t t0 = a->report_ns;
+	char *e;
+
+	for (size_t i = 0; i < a->ps.n; i++)
+		if (a->ps.v[i]->t.t0_ns && a->ps.v[i]->t.t0_ns < t0)
+			t0 = a->ps.v[i]->t.t0_ns;
+	if (!pprof__write(pp, a->env.rep.pprof_path, (double)(a->report_ns - t0) / 1e9))
+		return 0;
+	e = term_escape(a->env.rep.pprof_path);
+	if (fatal)
+		die_msg("cannot write the pprof profile %s: %s", e, strerror(errno));
+	else
+		warn_msg("cannot write the pprof profile %s: %s", e, strerror(errno));
+	free(e);
+	return -1;
+}
+
 static void report(struct app *a, bool final)
 {
 	a->report_ns = mono_ns();
+	if (a->env.rep.pprof_path)
+		a->pp = pprof_begin(a);
 	if (a->by_cgroup)
 		report_cgroup(a, final);
 	else
 		report_proc(a, the_proc(a), final, a->exited);
+	if (a->pp)
+		pprof_end(a, a->pp, false);
+	pprof__free(a->pp);
+	a->pp = NULL;
+}
+
+/* --pprof FILE: an empty profile now, so that a path that cannot be
+ * written is an error before tracing, not after. */
+static int pprof_check(struct app *a)
+{
+	struct pprof *pp;
+	int err;
+
+	if (!a->env.rep.pprof_path)
+		return 0;
+	pp = pprof_begin(a);
+	a->report_ns = mono_ns();
+	err = pprof_end(a, pp, true);
+	pprof__free(pp);
+	return err;
 }
 
 static int on_interval(void *ctx)
@@ -695,6 +753,8 @@ int main(int argc, char **argv)
 		}
 		a.by_cgroup = true;
 	}
+	if (pprof_check(&a))
+		return 1;
 	loop_signals_install();
 	status = run(&a);
 	if (a.launched) {

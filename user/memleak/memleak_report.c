@@ -14,6 +14,7 @@
 
 #include "memleak.h"
 #include "memleak_dwarf.h"
+#include "memleak_pprof.h"
 #include "memleak_report.h"
 #include "output.h"
 #include "procfs.h"
@@ -1048,6 +1049,31 @@ static void print_folded(const struct report_opts *o, struct report_in *in,
 	fflush(stdout);
 }
 
+/* --pprof: each ranked stack that held or allocated memory while traced,
+ * from its culprit outwards: the frames inside the allocator and the
+ * syscall wrappers are left out, as Go's heap profiles leave out the
+ * runtime's malloc, so that pprof's flat column names the culprit. */
+static void pprof_stacks(const struct report_opts *o, struct report_in *in,
+			 const struct stack_acc *acc)
+{
+	for (uint32_t i = 0; i < in->t->nstacks; i++) {
+		struct stack_ent *s = &in->t->stacks[i];
+		const struct frame *c;
+		struct pprof_values v;
+		int from;
+
+		if ((!acc[i].bytes && !s->alloc_bytes) || !ranked(o, in, s))
+			continue;
+		resolve_stack(o, in, s);
+		c = culprit(s);
+		from = c ? (int)(c - s->frames) : 0;
+		v = (struct pprof_values){ (int64_t)s->alloc_count, (int64_t)s->alloc_bytes,
+					   (int64_t)acc[i].count, (int64_t)acc[i].bytes };
+		pprof__add(in->pprof, in->t->pid, in->sym, s->frames + from, s->nframes - from,
+			   mm_kind_name(s->kind), &v);
+	}
+}
+
 double report_growth(const struct report_opts *o, struct report_in *in, char **who)
 {
 	struct stack_acc *acc = calloc(in->t->nstacks + 1, sizeof(*acc));
@@ -1104,6 +1130,8 @@ void report_print(const struct report_opts *o, struct report_in *in)
 	if (!acc || !row_of)
 		abort();
 	rows = build_rows(o, in, acc, row_of, &n, &tot);
+	if (in->pprof)
+		pprof_stacks(o, in, acc);
 	if (in->final && in->target_exited)
 		peak_rows(o, in, &pk);
 	v = verdict(o, in, rows, n, &tot, &pk, &named);

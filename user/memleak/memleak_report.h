@@ -20,6 +20,7 @@ struct report_opts {
 	uint64_t sample_every;  /* --malloc --sample N (1: every call) */
 	enum stack_mode stack_mode;
 	const char *allocators; /* --malloc: "libjemalloc.so.2, ..." probed, NULL: none found */
+	const char *pprof_path; /* --pprof FILE */
 };
 
 /* Per-stack figures of one report, indexed like tracker->stacks. */
@@ -41,6 +42,7 @@ struct report_in {
 	bool final;
 	bool target_exited;
 	uint64_t now_ns;
+	struct pprof *pprof;    /* --pprof: the profile this report adds to */
 };
 
 struct jw;

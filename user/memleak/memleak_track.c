@@ -144,6 +144,8 @@ static void track(struct tracker *t, uint64_t start, uint64_t end, uint32_t owne
 	if (ranges__insert(t->ranges, start, end, owner, ts))
 		abort();
 	stack_grew(t, owner, end - start);
+	t->stacks[owner].alloc_bytes += end - start;
+	t->stacks[owner].alloc_count++;
 	t->mapped += end - start;
 }
 

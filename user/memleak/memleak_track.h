@@ -29,6 +29,8 @@ struct stack_ent {
 	 * released it all while exiting */
 	int64_t peak;
 	uint64_t peak_ns;
+	/* everything it mapped or allocated while traced (pprof alloc_*) */
+	uint64_t alloc_bytes, alloc_count;
 	/* symbolized lazily, at the first report that shows the stack */
 	struct frame *frames;
 	int nframes;
