@@ -128,6 +128,22 @@ $(patsubst %,$(BUILD)/lib%.a,$(TOOLS)):
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
+# memleak-trace --pprof: pprof's profile.proto compiled by protoc-c into
+# $(BUILD)/proto/, linked into libmemleak.a with libprotobuf-c.
+PROTO_GEN := $(BUILD)/proto/profile.pb-c.c $(BUILD)/proto/profile.pb-c.h
+$(BUILD)/proto/profile.pb-c.h: $(BUILD)/proto/profile.pb-c.c
+$(BUILD)/proto/profile.pb-c.c: proto/profile.proto | $(BUILD)/.deps
+	$(call msg,PROTOC-C,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)protoc-c --proto_path=proto --c_out=$(@D) $<
+$(OBJ)/proto/profile.pb-c.o: $(BUILD)/proto/profile.pb-c.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(filter-out -W%,$(ALL_CFLAGS)) -c $< -o $@
+$(OBJ)/memleak/memleak_pprof.o: | $(BUILD)/proto/profile.pb-c.h
+$(BUILD)/libmemleak.a: $(OBJ)/proto/profile.pb-c.o
+$(BUILD)/memleak-trace: LDLIBS += -lprotobuf-c
+
 $(foreach t,$(TOOLS),$(eval $(BUILD)/$(BIN_$(t)): $(OBJ)/$(t)/$(t).o $(call tool_libs,$(t)) $(BUILD)/libmemscope.a))
 $(BINS):
 	$(call msg,LINK,$@)

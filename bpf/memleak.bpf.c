@@ -38,6 +38,8 @@ const volatile __u64 max_size = ~0ULL;
 const volatile __u32 wakeup_every = 4096;
 /* Send a stack snapshot for each new call site (--stack-mode fp: off). */
 const volatile bool stack_snapshots = true;
+/* --faults: growth is counted at page faults (see on_page_fault). */
+const volatile bool faults_mode = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -301,6 +303,13 @@ static __always_inline void fill_map(void *ctx, struct pt_regs *regs, struct mm_
 	e->flags = flags;
 	e->prot = prot;
 	e->pad = 0;
+	/* --faults: a mapping only tells which pages went away; its stack
+	 * is not needed. */
+	if (faults_mode && type != MM_EV_FAULT) {
+		e->stack_id = -1;
+		e->ret_addr = e->site = 0;
+		return;
+	}
 	e->stack_id = user_stack(ctx, regs, tgid, &e->ret_addr, &e->site);
 }
 
@@ -479,8 +488,10 @@ static __always_inline void agg_add(const struct alloc_key *key, __s64 bytes, __
 	}
 	__sync_fetch_and_add(&a->bytes, bytes);
 	__sync_fetch_and_add(&a->count, count);
-	if (count > 0)
+	if (count > 0) {
 		__sync_fetch_and_add(&a->total_allocs, 1);
+		__sync_fetch_and_add(&a->total_bytes, bytes);
+	}
 }
 
 static __always_inline void block_freed(__u64 addr)
@@ -612,5 +623,109 @@ int BPF_KPROBE(free_enter, __u64 ptr)
 	if (!traced(current_tgid()))
 		return 0;
 	block_freed(ptr);
+	return 0;
+}
+
+/* ---- page faults (--faults) ---- */
+
+/* A process grows when it touches a page for the first time: the fault
+ * that brings in a fresh anonymous page, whose stack is the code that
+ * grows (malloc's first write to a new chunk is inside its caller's
+ * stack). A steady process reuses its pages and faults no more, so it
+ * pays nothing. Kept: faults on a page not present (error code bit 0
+ * clear: protection faults, copy-on-write of a shared page included, do
+ * not add memory) in an anonymous private mapping other than the stack.
+ * The mapping is found with bpf_find_vma (5.17). */
+/* Faults whose mapping could not be looked up (the mmap lock was busy):
+ * not counted, and said in the report. */
+__u64 faults_unclassified = 0;
+
+#define PF_PROT  0x1      /* x86 error code: the page was present */
+#define EBUSY_ERR 16
+#define VM_SHARED_FLAG     0x00000008
+#define VM_GROWSDOWN_FLAG  0x00000100
+
+struct vma_class {
+	__u32 keep;
+	__u32 flags;
+};
+
+static long classify_vma(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct vma_class *c = data;
+	struct mm_struct *mm = task->mm;
+
+	if (!mm || vma->vm_file || (vma->vm_flags & (VM_SHARED_FLAG | VM_GROWSDOWN_FLAG)))
+		return 0;
+	/* The main thread's stack (threads' stacks are ordinary mappings). */
+	if (vma->vm_start <= mm->start_stack && mm->start_stack < vma->vm_end)
+		return 0;
+	c->keep = 1;
+	if (vma->vm_start <= mm->start_brk && mm->start_brk < vma->vm_end)
+		c->flags = MM_FAULT_HEAP;
+	return 0;
+}
+
+/* The tracepoint's fields (x86: exceptions/page_fault_user). */
+struct page_fault_ctx {
+	__u64 common;
+	__u64 address, ip, error_code;
+};
+
+SEC("tracepoint/exceptions/page_fault_user")
+int on_page_fault(struct page_fault_ctx *ctx)
+{
+	__u32 tgid = current_tgid();
+	struct vma_class c = {};
+	struct mm_map_event *e;
+	struct pt_regs *regs;
+
+	if (!traced(tgid) || (ctx->error_code & PF_PROT))
+		return 0;
+	if (bpf_find_vma(bpf_get_current_task_btf(), ctx->address, classify_vma, &c, 0) == -EBUSY_ERR) {
+		__sync_fetch_and_add(&faults_unclassified, 1);
+		return 0;
+	}
+	if (!c.keep)
+		return 0;
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	regs = user_regs();
+	fill_map(ctx, regs, e, MM_EV_FAULT, tgid, ctx->address, 0, c.flags, 0);
+	bpf_ringbuf_submit(e, wake_flags(false));
+	return 0;
+}
+
+/* madvise(MADV_DONTNEED/FREE/REMOVE/DONTNEED_LOCKED): pages given back
+ * without unmapping them (glibc's trim, jemalloc's and tcmalloc's purge). */
+#define MADV_DONTNEED_ADV        4
+#define MADV_FREE_ADV            8
+#define MADV_REMOVE_ADV          9
+#define MADV_DONTNEED_LOCKED_ADV 24
+
+SEC("tracepoint/syscalls/sys_exit_madvise")
+int exit_madvise(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tgid = current_tgid();
+	struct mm_unmap_event *e;
+	struct pt_regs *regs;
+	__u64 advice;
+
+	if (!traced(tgid) || ctx->ret != 0)
+		return 0;
+	regs = user_regs();
+	advice = PT_REGS_PARM3_SYSCALL(regs);
+	if (advice != MADV_DONTNEED_ADV && advice != MADV_FREE_ADV && advice != MADV_REMOVE_ADV &&
+	    advice != MADV_DONTNEED_LOCKED_ADV)
+		return 0;
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	e->type = MM_EV_GIVEBACK;
+	e->tgid = tgid;
+	e->addr = PT_REGS_PARM1_SYSCALL(regs);
+	e->len = PT_REGS_PARM2_SYSCALL(regs);
+	bpf_ringbuf_submit(e, wake_flags(false));
 	return 0;
 }

@@ -14,6 +14,13 @@
 #define MM_EV_UNMAP  4  /* struct mm_unmap_event: munmap */
 #define MM_EV_EXEC   5  /* struct mm_unmap_event: exec (address space reset) */
 #define MM_EV_STACK  6  /* struct mm_stack_event: a new call site's stack */
+#define MM_EV_FAULT  7  /* struct mm_map_event: --faults, a first touch of an
+			 * anonymous private page (addr); flags: MM_FAULT_* */
+#define MM_EV_GIVEBACK 8 /* struct mm_unmap_event: --faults, madvise gave the
+			  * pages of [addr, addr+len) back */
+
+/* MM_EV_FAULT flags. */
+#define MM_FAULT_HEAP     0x1 /* in the heap (brk), else an anonymous mapping */
 
 /* Bytes of user stack copied per snapshot; shorter copies are retried
  * near the top of a stack (a read fails whole if one page is missing). */
@@ -100,6 +107,7 @@ struct alloc_agg {
 	__u64 bytes;      /* outstanding */
 	__u64 count;      /* outstanding blocks */
 	__u64 total_allocs;
+	__u64 total_bytes;  /* allocated while traced (freed or not) */
 };
 
 #endif

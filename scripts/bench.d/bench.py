@@ -333,6 +333,7 @@ def groups(quick):
         Config("tool", "memleak-trace -p --malloc", ml("--malloc"), ("memleak-trace",)),
         Config("sample", "memleak-trace -p --malloc --sample 10", ml("--malloc", "--sample", "10"),
                ("memleak-trace",)),
+        Config("faults", "memleak-trace -p --faults", ml("--faults"), ("memleak-trace",)),
         Config("bpftrace", "bpftrace: uprobe malloc by ustack, free count",
                # bpftrace 0.17 with -p reported it/s above the floor (its
                # uprobes did not fire): probe libc for every process, filter by pid.
@@ -366,6 +367,7 @@ def groups(quick):
         floor_cfg("floor: empty progs on memleak-trace's tracepoints", "--mmap"),
         Config("tool", "memleak-trace -p", ml(), ("memleak-trace",)),
         Config("malloc", "memleak-trace -p --malloc", ml("--malloc"), ("memleak-trace",)),
+        Config("faults", "memleak-trace -p --faults", ml("--faults"), ("memleak-trace",)),
         floor_cfg("floor: empty uprobes on redis's jemalloc", uprobe=True),
     ]
     redis[-1].key = "floor-je"
@@ -375,7 +377,7 @@ def groups(quick):
             Group("mmap", "mmap/munmap loop (4 KiB anon, 1 in 10 kept)", "it/s", ["mmap"],
                   [c for c in mmap if c.key in keep | {"other"}]),
             Group("malloc", "malloc/free loop (32-144 B, 1 in 10 kept)", "it/s", ["malloc"],
-                  [c for c in malloc if c.key in keep]),
+                  [c for c in malloc if c.key in keep | {"faults"}]),
             Group("socket", "socket/close loop (TCP)", "it/s", ["socket"],
                   [c for c in socket if c.key in keep | {"bpftrace"}]),
         ]

@@ -573,3 +573,141 @@ in_nanosleep() { [[ "$(cat "/proc/$1/wchan" 2>/dev/null)" == *nanosleep* ]]; }
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"no cgroup"* ]]
 }
+
+# --pprof: `go tool pprof` (Debian's golang-go) reads the profile offline,
+# with its caches in the test's own directory.
+pprof_run() {
+	HOME="$BATS_TEST_TMPDIR" GOCACHE="$BATS_TEST_TMPDIR/gocache" GOPATH="$BATS_TEST_TMPDIR/gopath" \
+		GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod \
+		go tool pprof "$@"
+}
+pprof_top() { pprof_run -top "$@"; }
+# The flat bytes pprof -top gives function $2 in profile $1 (extra args after).
+pprof_flat() {
+	local f=$1 fn=$2
+	shift 2
+	pprof_top -unit=B "$@" "$f" | awk -v fn="$fn" '$6 == fn { sub(/B$/, "", $1); print $1 }'
+}
+# The JSON bytes of the stack whose culprit is $1.
+culprit_bytes() { jq --arg f "$1" '[.stacks[] | select(.culprit == $f) | .bytes] | add' <<<"$FINAL"; }
+
+@test "--pprof (mappings): go tool pprof -top names leak_mapping with the JSON's bytes, and the churn as alloc_space only" {
+	command -v go > /dev/null || { echo "go missing: run scripts/deps.sh test" >&2; return 1; }
+	P="$BATS_TEST_TMPDIR/heap.pb.gz"
+	trace_pid --pprof "$P" -- "$W/leak_mmap" 40 64
+	[ "$TR_STATUS" -eq 0 ]
+	[ "$(culprit_bytes leak_mapping)" -eq $((40 * 64 * 1024)) ]
+	# gzip, then a profile pprof reads: inuse_space is the default.
+	[ "$(head -c2 "$P" | od -An -tx1 | tr -d ' ')" = 1f8b ]
+	pprof_top "$P" | grep -q '^Type: inuse_space'
+	[ "$(pprof_flat "$P" leak_mapping)" -eq "$(culprit_bytes leak_mapping)" ]
+	# 40 allocations in use (the unit is not bytes: no B suffix).
+	pprof_top -sample_index=inuse_objects "$P" | awk '$6 == "leak_mapping" { print $1 }' | grep -qx 40
+	pprof_top -unit=B -sample_index=alloc_space "$P" | awk '$6 == "churn"' | grep -q "^ *$((40 * 64 * 1024))B"
+	[ -z "$(pprof_flat "$P" churn)" ] || [ "$(pprof_flat "$P" churn)" -eq 0 ]
+	# Mappings carry the binary's path and build id for further symbolization.
+	id=$(readelf -n "$W/leak_mmap" | awk '/Build ID/ { print $3 }')
+	pprof_run -raw "$P" | grep -q "leak_mmap $id"
+}
+
+@test "--pprof --malloc: the malloc leak named by pprof with the bytes leaked" {
+	command -v go > /dev/null || { echo "go missing: run scripts/deps.sh test" >&2; return 1; }
+	P="$BATS_TEST_TMPDIR/malloc.pb.gz"
+	trace_pid 3 --malloc --pprof "$P" -- "$W/leak_malloc" 2000 200
+	[ "$TR_STATUS" -eq 0 ]
+	[ "$(culprit_bytes leak_record)" -eq $((2000 * 200)) ]
+	[ "$(pprof_flat "$P" leak_record)" -eq $((2000 * 200)) ]
+	# What it allocated and freed again is alloc_space only (calloc'ed
+	# and realloc'ed to twice the size: at least 2000 * 200 bytes).
+	[ -z "$(pprof_flat "$P" balanced_record)" ]
+	[ "$(pprof_flat "$P" balanced_record -sample_index=alloc_space)" -ge $((2000 * 200)) ]
+	pprof_top "$P" | grep -q 'memleak-trace --malloc'
+}
+
+@test "--pprof FILE that cannot be written: one error line, exit 1, nothing traced" {
+	run "$T" -p $$ --pprof /nonexistent-dir/x.pb.gz
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	grep -q 'cannot write the pprof profile /nonexistent-dir/x.pb.gz: No such file or directory' <<<"$output"
+}
+
+# --faults: resident growth, counted at the page faults that first touch
+# anonymous memory. Bytes of the rows whose culprit is $1.
+fault_pages() { jq --arg f "$1" '[.stacks[] | select(.culprit == $f) | .bytes] | add // 0' <<<"$FINAL"; }
+
+@test "--faults, C: leak_mapping's pages first touched, exact; mapped but untouched churn is not growth" {
+	trace_pid --faults -n 50 -- "$W/leak_mmap" 40 64
+	[ "$TR_STATUS" -eq 0 ]
+	[ "$(jq -r .mode <<<"$FINAL")" = faults ]
+	[ "$(top_field culprit)" = leak_mapping ]
+	[ "$(top_field bytes)" -eq $((40 * 64 * 1024)) ]
+	[ "$(top_field allocations)" -eq $((40 * 64 * 1024 / PS)) ]
+	[ "$(top_field resident_bytes)" -eq $((40 * 64 * 1024)) ]
+	[ "$(fault_pages churn)" -eq 0 ]
+	# Whether it still grows at the end depends on when the report comes:
+	# the verdict names it either way, in pages.
+	jq -r .verdict <<<"$FINAL" | grep -qE "(^GROWING: leak_mapping \(leak_mmap.c:[0-9]*\) holds 2.50 MiB in 640 anon pages first touched|^Nothing grows: )"
+}
+
+@test "--faults, C++ new built -O2 without frame pointers: Cache::leak_entry named, within one page of its blocks" {
+	trace_pid --faults -n 50 -- "$W/leak_new-nofp" 400 1000
+	[ "$(top_field culprit)" = 'Cache::leak_entry(unsigned long) [clone .isra.0]' ]
+	# glibc's chunk for new char[1000]: 1008 bytes.
+	got=$(fault_pages 'Cache::leak_entry(unsigned long) [clone .isra.0]')
+	[ $((got - 400 * 1008)) -le "$PS" ] && [ $((400 * 1008 - got)) -le "$PS" ]
+}
+
+@test "--faults with jemalloc preloaded: the C++ leak's pages, the size class's bytes within one page" {
+	jemalloc
+	LD_PRELOAD="$JE" trace_pid --faults -n 50 -- "$W/leak_new-nofp" 400 1000
+	[ "$(top_field culprit)" = 'Cache::leak_entry(unsigned long) [clone .isra.0]' ]
+	[ "$(top_field kind)" = anon ]
+	# jemalloc's size class for 1000 bytes: 1024, in slabs of their own.
+	got=$(top_field bytes)
+	[ $((got - 400 * 1024)) -le "$PS" ] && [ $((400 * 1024 - got)) -le "$PS" ]
+}
+
+@test "--faults: madvise DONTNEED/FREE, mremap and a shrinking break give pages back; a malloc/free loop does not grow" {
+	trace_pid --faults -n 50 -- "$W/giveback"
+	[ "$TR_STATUS" -eq 0 ]
+	# 64 touched, 32 DONTNEED, 16 FREE; 4 touched again by another stack.
+	[ "$(fault_pages touch_pages)" -eq $((16 * PS)) ]
+	[ "$(fault_pages retouch)" -eq $((4 * PS)) ]
+	# Moved by mremap with their stack; the grown part never touched.
+	[ "$(fault_pages move_me)" -eq $((8 * PS)) ]
+	# 16 heap pages touched, the break lowered by 8.
+	[ "$(jq -r '[.stacks[] | select(.culprit == "heap_grow") | .kind] | unique | join(",")' <<<"$FINAL")" = heap ]
+	[ "$(fault_pages heap_grow)" -eq $((8 * PS)) ]
+	# 100000 malloc/free of 1000 bytes reuse one block: a page or two.
+	[ "$(fault_pages steady_loop)" -le $((2 * PS)) ]
+	[ "$(jq .summary.released_bytes <<<"$FINAL")" -ge $((56 * PS)) ]
+}
+
+@test "--faults --pprof: go tool pprof names the culprit with the pages' bytes; --faults with --malloc is refused" {
+	command -v go > /dev/null || { echo "go missing: run scripts/deps.sh test" >&2; return 1; }
+	P="$BATS_TEST_TMPDIR/faults.pb.gz"
+	trace_pid --faults --pprof "$P" -- "$W/leak_mmap" 40 64
+	[ "$(pprof_flat "$P" leak_mapping)" -eq $((40 * 64 * 1024)) ]
+	pprof_top "$P" | grep -q 'memleak-trace --faults: pages first touched'
+	run "$T" --faults --malloc -p $$
+	[ "$status" -ne 0 ]
+	grep -q -- '--faults and --malloc count different things' <<<"$output"
+}
+
+@test "--faults, table: the unit line, the PAGES column and the summary in pages" {
+	"$W/leak_mmap" 10 64 -w > "$BATS_TEST_TMPDIR/wl.out" &
+	WL_PID=$!
+	"$T" -p "$WL_PID" --faults > "$BATS_TEST_TMPDIR/table" 2> "$BATS_TEST_TMPDIR/err" &
+	TR_PID=$!
+	wait_ready "$BATS_TEST_TMPDIR/err" 60
+	grep -q "^Tracing page faults (resident growth) of pid $WL_PID" "$BATS_TEST_TMPDIR/err"
+	kill -USR1 "$WL_PID"
+	wait_for 300 test -s "$BATS_TEST_TMPDIR/wl.out"
+	kill -INT "$TR_PID"
+	wait "$TR_PID"
+	TR_PID=""
+	grep -q '^unit: pages first touched (page faults) and not given back since' "$BATS_TEST_TMPDIR/table"
+	grep -qE '^#  +BYTES +PAGES +OLDEST' "$BATS_TEST_TMPDIR/table"
+	grep -qE '^1 +640 KiB +160 .* anon +leak_mapping' "$BATS_TEST_TMPDIR/table"
+	grep -q '^summary: outstanding .* pages first touched' "$BATS_TEST_TMPDIR/table"
+}

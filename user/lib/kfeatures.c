@@ -260,6 +260,7 @@ int features_probe(struct features *f)
 		snprintf(f->tracefs_path, sizeof(f->tracefs_path), "%s", tfs);
 	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0;
 	f->sk_storage = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, NULL) > 0;
+	f->find_vma = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_find_vma, NULL) > 0;
 	f->raw_tp = probe_raw_tp();
 	f->tp_btf = f->btf && probe_tracing(BPF_TRACE_RAW_TP, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
 	f->fentry = f->btf && probe_tracing(BPF_TRACE_FENTRY, "vfs_read", BTF_KIND_FUNC);
@@ -267,6 +268,7 @@ int features_probe(struct features *f)
 	f->uprobe = pmu_type("uprobe") >= 0;
 	f->kprobe = probe_kprobe();
 	f->cgroup_sock = probe_cgroup_sock();
+	f->fault_tp = tracepoint_exists("exceptions", "page_fault_user");
 	return 0;
 }
 
@@ -286,6 +288,8 @@ static void features_mask(struct features *f)
 		f->tracepoint &= strcmp(tok, "tracepoint") != 0;
 		f->kprobe &= strcmp(tok, "kprobe") != 0;
 		f->fentry &= strcmp(tok, "fentry") != 0;
+		f->fault_tp &= strcmp(tok, "page_fault_user") != 0;
+		f->find_vma &= strcmp(tok, "find_vma") != 0;
 	}
 	free(copy);
 }
@@ -316,6 +320,8 @@ void features_print(FILE *out, const struct features *f)
 	fprintf(out, "hooks: tp_btf %s, raw_tp %s, tracepoint %s, uprobe %s, kprobe %s, fentry %s\n",
 		yes_no(f->tp_btf), yes_no(f->raw_tp), yes_no(f->tracepoint), yes_no(f->uprobe), yes_no(f->kprobe), yes_no(f->fentry));
 	fprintf(out, "sockets: sk_storage %s, cgroup/sock_create %s\n", yes_no(f->sk_storage), yes_no(f->cgroup_sock));
+	fprintf(out, "page faults: exceptions:page_fault_user %s, bpf_find_vma %s\n", yes_no(f->fault_tp),
+		yes_no(f->find_vma));
 }
 
 const char *hook_kind_name(enum hook_kind k)

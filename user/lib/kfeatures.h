@@ -18,6 +18,8 @@ struct features {
 	bool fentry;      /* fentry attaches (denied by some lockdown setups) */
 	bool sk_storage;  /* BPF_MAP_TYPE_SK_STORAGE (5.2) */
 	bool cgroup_sock; /* cgroup/sock_create programs load */
+	bool find_vma;    /* bpf_find_vma helper (5.17) */
+	bool fault_tp;    /* exceptions:page_fault_user tracepoint (x86) */
 	char tracefs_path[64];
 };
 

@@ -24,6 +24,7 @@
 #include "memleak.skel.h"
 #include "memleak_launch.h"
 #include "memleak_malloc.h"
+#include "memleak_pprof.h"
 #include "memleak_procs.h"
 #include "memleak_report.h"
 #include "memleak_track.h"
@@ -44,12 +45,13 @@
 #define MIN_RINGBUF_MB 8
 
 enum { OPT_OLDER = 1000, OPT_MALLOC, OPT_SAMPLE, OPT_MIN, OPT_MAX, OPT_FOLDED, OPT_ALL, OPT_FRAMES,
-       OPT_STACK_MODE, OPT_RINGBUF };
+       OPT_STACK_MODE, OPT_RINGBUF, OPT_PPROF, OPT_FAULTS };
 
 struct env {
 	struct common_opts common;
 	struct report_opts rep;
 	bool malloc;
+	bool faults;
 	uint64_t min_size, max_size;
 	uint32_t ringbuf_mb;
 	char **cmd;
@@ -59,7 +61,7 @@ struct app {
 	struct env env;
 	struct memleak *skel;
 	struct ring_buffer *rb;
-	struct bpf_link *links[5];
+	struct bpf_link *links[7];
 	struct malloc_probes *mp;
 	struct malloc_bpf mb;
 	struct procset ps;      /* -p / -- CMD: the one process, ps.v[0] */
@@ -68,6 +70,7 @@ struct app {
 	struct launch child;
 	bool launched, exited;
 	uint64_t report_ns;     /* "now" of the report being printed */
+	struct pprof *pp;       /* --pprof: the profile of the report being made */
 };
 
 static const char doc[] =
@@ -77,19 +80,28 @@ static const char doc[] =
 	"  memleak-trace -p 1234                  # mappings of pid 1234 until Ctrl-C\n"
 	"  memleak-trace -p 1234 -i 10 -d 60      # a report every 10 s for a minute\n"
 	"  memleak-trace -p 1234 --malloc --sample 10   # malloc too, one call in 10\n"
+	"  memleak-trace -p 1234 --faults -d 60   # who makes it grow, at page faults\n"
 	"  memleak-trace --json -- ./server --port 8080 # trace a command from its start\n"
 	"  memleak-trace -p 1234 -d 30 --folded > leak.folded   # for flamegraph.pl\n"
-	"  memleak-trace -c /sys/fs/cgroup/memory/app -d 60    # every process of a cgroup\n";
+	"  memleak-trace -c /sys/fs/cgroup/memory/app -d 60    # every process of a cgroup\n"
+	"  memleak-trace -p 1234 -d 60 --pprof heap.pb.gz  # then: go tool pprof -top heap.pb.gz\n";
 
 static const struct argp_option options[] = {
 	{ "top", 'n', "N", 0, "Show the N stacks holding most (default 5)", 0 },
 	{ "older-than", OPT_OLDER, "SECONDS", 0, "Only count memory held longer than SECONDS", 0 },
 	{ "malloc", OPT_MALLOC, NULL, 0, "Also trace the allocator the process uses (libc, jemalloc, tcmalloc, ...; uprobes)", 0 },
+	{ "faults", OPT_FAULTS, NULL, 0,
+	  "Count resident growth instead: pages of anonymous memory and heap first touched "
+	  "(page faults), minus those given back (munmap, madvise, mremap, brk); any allocator, "
+	  "any language, almost no cost", 0 },
 	{ "sample", OPT_SAMPLE, "N", 0, "--malloc: trace one allocation in N", 0 },
 	{ "min-size", OPT_MIN, "SIZE", 0, "--malloc: ignore smaller allocations (K/M/G suffix)", 0 },
 	{ "max-size", OPT_MAX, "SIZE", 0, "--malloc: ignore larger allocations", 0 },
 	{ "folded", OPT_FOLDED, NULL, 0, "Print stacks in folded format weighted by bytes", 0 },
 	{ "all", OPT_ALL, NULL, 0, "Rank file-backed and shared mappings too", 0 },
+	{ "pprof", OPT_PPROF, "FILE", 0,
+	  "Also write each report as a pprof profile (gzipped profile.proto: go tool pprof, "
+	  "Pyroscope, Parca), replacing FILE", 0 },
 	{ "frames", OPT_FRAMES, "N", 0, "Frames shown per stack in the table (default 12)", 0 },
 	{ "stack-mode", OPT_STACK_MODE, "MODE", 0,
 	  "How stacks are recovered: fp (frame pointers and the return address at the stack "
@@ -129,11 +141,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	case 'n': e->rep.top_n = argp_u64(st, "--top", arg, 1, 100000); break;
 	case OPT_OLDER: e->rep.older_than_s = argp_seconds(st, "--older-than", arg, 0, 1e7); break;
 	case OPT_MALLOC: e->malloc = true; break;
+	case OPT_FAULTS: e->faults = true; break;
 	case OPT_SAMPLE: e->rep.sample_every = argp_u64(st, "--sample", arg, 1, 1000000000); break;
 	case OPT_MIN: e->min_size = argp_size(st, "--min-size", arg); break;
 	case OPT_MAX: e->max_size = argp_size(st, "--max-size", arg); break;
 	case OPT_FOLDED: e->rep.folded = true; break;
 	case OPT_ALL: e->rep.all_kinds = true; break;
+	case OPT_PPROF: e->rep.pprof_path = arg; break;
 	case OPT_FRAMES: e->rep.max_frames = argp_u64(st, "--frames", arg, 0, 1000); break;
 	case OPT_STACK_MODE: e->rep.stack_mode = parse_stack_mode(st, arg); break;
 	case OPT_RINGBUF:
@@ -147,6 +161,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 			argp_error(st, "give one target: -p PID, -c CGROUP or -- COMMAND");
 		if (e->common.cgroup && e->malloc)
 			argp_error(st, "--malloc traces one process: use -p PID or -- COMMAND");
+		if (e->faults && e->malloc)
+			argp_error(st, "--faults and --malloc count different things: choose one");
+		if (e->faults && e->rep.all_kinds)
+			argp_error(st, "--faults counts anonymous memory and the heap only: --all does not apply");
 		if (e->min_size > e->max_size)
 			argp_error(st, "--min-size is larger than --max-size");
 		if (!e->malloc && (e->rep.sample_every > 1 || e->min_size || e->max_size != UINT64_MAX))
@@ -198,7 +216,8 @@ static struct report_in report_in(struct app *a, struct mproc *p, bool final, bo
 				   .stacks_fd = bpf_map__fd(a->skel->maps.stacks),
 				   .dwarf = &p->ds,
 				   .drops = (const uint64_t *)a->skel->bss->drops,
-				   .now_ns = a->report_ns };
+				   .now_ns = a->report_ns, .pprof = a->pp,
+				   .faults_unclassified = a->skel->bss->faults_unclassified };
 }
 
 static void report_proc(struct app *a, struct mproc *p, bool final, bool exited)
@@ -319,13 +338,67 @@ static void report_cgroup(struct app *a, bool final)
 	free(path);
 }
 
+/* --pprof: what one profile says its numbers are. */
+static struct pprof *pprof_begin(const struct app *a)
+{
+	if (a->env.faults)
+		return pprof__new("memleak-trace --faults: pages first touched (alloc_*; objects are "
+				  "pages) and not given back (inuse_*)");
+	return pprof__new(a->env.malloc ?
+			  "memleak-trace --malloc: bytes malloc'ed (alloc_*) and not freed (inuse_*)" :
+			  "memleak-trace: bytes mapped (alloc_*) and still mapped (inuse_*)");
+}
+
+/* The profile replaces FILE whole at every report; the oldest process's
+ * trace gives its duration. */
+static int pprof_end(struct app *a, struct pprof *pp, bool fatal)
+{
+	uint64_t t0 = a->report_ns;
+	char *e;
+
+	for (size_t i = 0; i < a->ps.n; i++)
+		if (a->ps.v[i]->t.t0_ns && a->ps.v[i]->t.t0_ns < t0)
+			t0 = a->ps.v[i]->t.t0_ns;
+	if (!pprof__write(pp, a->env.rep.pprof_path, (double)(a->report_ns - t0) / 1e9))
+		return 0;
+	e = term_escape(a->env.rep.pprof_path);
+	if (fatal)
+		die_msg("cannot write the pprof profile %s: %s", e, strerror(errno));
+	else
+		warn_msg("cannot write the pprof profile %s: %s", e, strerror(errno));
+	free(e);
+	return -1;
+}
+
 static void report(struct app *a, bool final)
 {
 	a->report_ns = mono_ns();
+	if (a->env.rep.pprof_path)
+		a->pp = pprof_begin(a);
 	if (a->by_cgroup)
 		report_cgroup(a, final);
 	else
 		report_proc(a, the_proc(a), final, a->exited);
+	if (a->pp)
+		pprof_end(a, a->pp, false);
+	pprof__free(a->pp);
+	a->pp = NULL;
+}
+
+/* --pprof FILE: an empty profile now, so that a path that cannot be
+ * written is an error before tracing, not after. */
+static int pprof_check(struct app *a)
+{
+	struct pprof *pp;
+	int err;
+
+	if (!a->env.rep.pprof_path)
+		return 0;
+	pp = pprof_begin(a);
+	a->report_ns = mono_ns();
+	err = pprof_end(a, pp, true);
+	pprof__free(pp);
+	return err;
 }
 
 static int on_interval(void *ctx)
@@ -362,6 +435,26 @@ static int on_poll(void *ctx)
 	return 0;
 }
 
+/* --faults needs the x86 page-fault tracepoint and bpf_find_vma (5.17),
+ * which tells anonymous memory from file pages in the kernel. */
+static int faults_preflight(void)
+{
+	const struct features *f = features_get();
+
+	if (!f->fault_tp) {
+		die_msg("--faults needs the exceptions:page_fault_user tracepoint, which this kernel "
+			"does not have (x86 only, and tracefs mounted): use --malloc or the default "
+			"mapping mode");
+		return -1;
+	}
+	if (!f->find_vma) {
+		die_msg("--faults needs the bpf_find_vma helper (Linux 5.17 or later): use --malloc "
+			"or the default mapping mode");
+		return -1;
+	}
+	return 0;
+}
+
 /* -c: the kernel keeps the records of the cgroup's processes (and of its
  * descendants): by cgroup2 ancestry, or by v1 memory cgroup. */
 static void set_cgroup_filter(struct app *a)
@@ -393,6 +486,7 @@ static int open_and_load(struct app *a, pid_t pid)
 		set_cgroup_filter(a);
 	a->skel->rodata->sample_every = a->env.rep.sample_every;
 	a->skel->rodata->stack_snapshots = a->env.rep.stack_mode != STACK_FP;
+	a->skel->rodata->faults_mode = a->env.faults;
 	a->skel->rodata->min_size = a->env.min_size;
 	a->skel->rodata->max_size = a->env.max_size;
 	err = bpf_map__set_max_entries(a->skel->maps.events, a->env.ringbuf_mb << 20);
@@ -406,6 +500,8 @@ static int open_and_load(struct app *a, pid_t pid)
 			bpf_program__set_autoload(p, false);
 	if (!a->env.malloc)
 		bpf_program__set_autoload(a->skel->progs.alloc_return, false);
+	bpf_program__set_autoload(a->skel->progs.on_page_fault, a->env.faults);
+	bpf_program__set_autoload(a->skel->progs.exit_madvise, a->env.faults);
 	err = memleak__load(a->skel);
 	if (err) {
 		bpf_explain("cannot load the BPF programs", err);
@@ -435,11 +531,13 @@ static int attach(struct app *a, pid_t pid)
 {
 	struct bpf_program *tps[] = { a->skel->progs.exit_mmap, a->skel->progs.exit_munmap,
 				      a->skel->progs.exit_mremap, a->skel->progs.exit_brk,
-				      a->skel->progs.on_exec };
+				      a->skel->progs.on_exec, a->skel->progs.on_page_fault,
+				      a->skel->progs.exit_madvise };
+	int ntps = a->env.faults ? 7 : 5;
 
 	if (!tracefs_ensure())
 		warn_msg("tracefs is not mounted and cannot be mounted");
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < ntps; i++) {
 		a->links[i] = bpf_program__attach(tps[i]);
 		if (!a->links[i]) {
 			bpf_explain("cannot attach to the syscall tracepoints", -errno);
@@ -482,7 +580,8 @@ static void test_delay(void)
 
 static void announce(struct app *a)
 {
-	const char *what = a->env.malloc ? "mappings and malloc" : "mappings";
+	const char *what = a->env.faults ? "page faults (resident growth)" :
+			   a->env.malloc ? "mappings and malloc" : "mappings";
 	struct mproc *p = a->by_cgroup ? NULL : the_proc(a);
 	const char *name = a->launched ? a->env.cmd[0] : p && p->comm ? p->comm : "?";
 	char *e = term_escape(p ? name : a->cg.rel);
@@ -499,6 +598,7 @@ static void announce(struct app *a)
 		if (!p)
 			jw_u64(&w, "processes", a->ps.n);
 		jw_bool(&w, "malloc", a->env.malloc);
+		jw_str(&w, "mode", report_mode(&a->env.rep));
 		if (a->env.malloc)
 			report_jw_allocators(&w, a->env.rep.allocators);
 		jw_obj_end(&w);
@@ -516,7 +616,7 @@ static void cleanup_now(struct app *a)
 {
 	ring_buffer__free(a->rb);
 	malloc_probes__free(a->mp);
-	links_destroy(a->links, 5);
+	links_destroy(a->links, 7);
 	memleak__destroy(a->skel);
 	procset_free(&a->ps);
 	cgroup_target_free(&a->cg);
@@ -676,10 +776,11 @@ int main(int argc, char **argv)
 		return 1;
 	a.env.rep.json = a.env.common.json;
 	a.env.rep.malloc = a.env.malloc;
+	a.env.rep.faults = a.ps.pages = a.env.faults;
 	a.ps.dwarf = a.env.rep.stack_mode != STACK_FP;
 	out_set_json(a.env.common.json, "memleak-trace");
 	bpf_log_setup(a.env.common.verbose);
-	if (bpf_preflight("memleak-trace"))
+	if (bpf_preflight("memleak-trace") || (a.env.faults && faults_preflight()))
 		return 1;
 	if (a.env.common.cgroup) {
 		if (cgroup_resolve(a.env.common.cgroup, &a.cg)) {
@@ -692,6 +793,8 @@ int main(int argc, char **argv)
 		}
 		a.by_cgroup = true;
 	}
+	if (pprof_check(&a))
+		return 1;
 	loop_signals_install();
 	status = run(&a);
 	if (a.launched) {

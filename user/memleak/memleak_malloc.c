@@ -441,6 +441,8 @@ static void sync_one(const void *key, const void *val, void *ctx)
 	uint32_t o = tracker_stack(c->t, k->stack_id, k->ret_addr, k->site, MK_MALLOC);
 
 	tracker_stack_bytes(c->t, o, (int64_t)(agg->bytes * c->skel->scale));
+	c->t->stacks[o].alloc_bytes = agg->total_bytes * c->skel->scale;
+	c->t->stacks[o].alloc_count = agg->total_allocs * c->skel->scale;
 }
 
 void malloc_sync(const struct malloc_bpf *skel, struct tracker *t)

@@ -68,6 +68,7 @@ struct mproc *procset_add(struct procset *ps, pid_t pid, bool read_proc)
 {
 	ARRAY_GROW(ps->v, ps->n, ps->cap, 8);
 	ps->v[ps->n] = mproc_new(pid, read_proc, ps->dwarf);
+	ps->v[ps->n]->t.pages = ps->pages;
 	return ps->v[ps->n++];
 }
 
@@ -114,6 +115,13 @@ void mproc_record(struct procset *ps, struct mproc *p, const void *rec, size_t s
 	case MM_EV_BRK:
 		if (size >= sizeof(struct mm_map_event))
 			tracker_brk(&p->t, rec);
+		break;
+	case MM_EV_FAULT:
+		if (size >= sizeof(struct mm_map_event))
+			tracker_fault(&p->t, rec);
+		break;
+	case MM_EV_GIVEBACK:
+		tracker_giveback(&p->t, rec);
 		break;
 	}
 }

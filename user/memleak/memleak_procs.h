@@ -30,6 +30,7 @@ struct procset {
 	size_t gone;            /* processes that exited and were dropped (-c) */
 	size_t last;            /* index of the last one found */
 	bool dwarf;             /* give each process a DWARF unwinder */
+	bool pages;             /* --faults: trackers count pages first touched */
 };
 
 /* The process's entry, NULL if there is none. */

@@ -241,6 +241,24 @@ int ranges__foreach(const struct ranges *r, int (*cb)(const struct mrange *m, vo
 	return walk(r->root, cb, ctx);
 }
 
+const struct mrange *ranges__find(const struct ranges *r, uint64_t addr)
+{
+	const struct node *n = floor_node(r->root, addr);
+
+	return n && addr < n->m.end ? &n->m : NULL;
+}
+
+int ranges__extend(struct ranges *r, uint64_t start, uint64_t end, uint32_t owner)
+{
+	struct node *n = start ? floor_node(r->root, start - 1) : NULL;
+
+	if (!n || n->m.end != start || n->m.owner != owner)
+		return -1;
+	n->m.end = end;
+	r->bytes += end - start;
+	return 0;
+}
+
 size_t ranges__count(const struct ranges *r)
 {
 	return r->count;

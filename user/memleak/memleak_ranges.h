@@ -25,6 +25,12 @@ typedef void (*mrange_cb)(const struct mrange *piece, void *ctx);
 uint64_t ranges__remove(struct ranges *r, uint64_t lo, uint64_t hi, mrange_cb cb, void *ctx);
 /* Visit in address order; a non-zero return stops the walk. */
 int ranges__foreach(const struct ranges *r, int (*cb)(const struct mrange *m, void *ctx), void *ctx);
+/* The range holding addr, or NULL. */
+const struct mrange *ranges__find(const struct ranges *r, uint64_t addr);
+/* Extend the range of owner that ends at start to end ([start, end) is
+ * free): 0, or -1 if no range of owner ends there. One range then stands
+ * for a run of pages touched one after the other (--faults). */
+int ranges__extend(struct ranges *r, uint64_t start, uint64_t end, uint32_t owner);
 size_t ranges__count(const struct ranges *r);
 uint64_t ranges__bytes(const struct ranges *r);
 void ranges__clear(struct ranges *r);

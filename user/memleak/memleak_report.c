@@ -14,6 +14,7 @@
 
 #include "memleak.h"
 #include "memleak_dwarf.h"
+#include "memleak_pprof.h"
 #include "memleak_report.h"
 #include "output.h"
 #include "procfs.h"
@@ -34,6 +35,7 @@ struct row {
 struct collect {
 	struct stack_acc *acc;
 	uint64_t now_ns, min_age_ns;
+	uint64_t page;          /* --faults: a range is a run of pages, counted each */
 };
 
 static int collect_range(const struct mrange *m, void *ctx)
@@ -44,7 +46,7 @@ static int collect_range(const struct mrange *m, void *ctx)
 	if (c->now_ns - m->ts < c->min_age_ns)
 		return 0;
 	a->bytes += m->end - m->start;
-	a->count++;
+	a->count += c->page ? (m->end - m->start) / c->page : 1;
 	if (!a->oldest_ts || m->ts < a->oldest_ts)
 		a->oldest_ts = m->ts;
 	return 0;
@@ -580,7 +582,8 @@ static struct row *build_rows(const struct report_opts *o, struct report_in *in,
 {
 	struct tracker *t = in->t;
 	struct collect c = { .acc = acc, .now_ns = in->now_ns,
-			     .min_age_ns = (uint64_t)(o->older_than_s * 1e9) };
+			     .min_age_ns = (uint64_t)(o->older_than_s * 1e9),
+			     .page = t->pages ? (uint64_t)sysconf(_SC_PAGESIZE) : 0 };
 
 	ranges__foreach(t->ranges, collect_range, &c);
 	for (uint32_t i = 0; i < in->malloc_n && i < t->nstacks; i++)
@@ -635,6 +638,22 @@ static void peak_rows(const struct report_opts *o, struct report_in *in, struct 
 static bool show_peaks(const struct report_in *in, const struct peaks *p, const struct totals *tot)
 {
 	return in->final && in->target_exited && p->n && tot->ranked < p->total / 2;
+}
+
+/* What a row counts: allocations (mappings, malloc blocks), or with
+ * --faults pages first touched. */
+static const char *unit_noun(const struct report_opts *o, uint64_t n)
+{
+	if (o->faults)
+		return n == 1 ? "page first touched" : "pages first touched";
+	return n == 1 ? "allocation" : "allocations";
+}
+
+/* The heap as one mapping (brk has no stack worth naming); with --faults
+ * its pages have the stacks that touched them. */
+static bool heap_row(const struct report_opts *o, const struct stack_ent *s)
+{
+	return s->kind == MK_HEAP && !o->faults;
 }
 
 /* --malloc --sample N: malloc figures are the sample times N. */
@@ -696,11 +715,11 @@ static char *exit_verdict(const struct report_opts *o, struct report_in *in, con
 			       fmt_bytes(b1, tot->ranked), who, est(o, kind),
 			       fmt_bytes(b2, r->acc.bytes), at);
 	} else {
-		ret = asprintf(&v, "EXITED holding %s%s: %s held %s%s in %s%" PRIu64 " %s allocation%s "
+		ret = asprintf(&v, "EXITED holding %s%s: %s held %s%s in %s%" PRIu64 " %s %s "
 			       "when the process exited",
 			       est(o, MK_MALLOC), fmt_bytes(b1, tot->ranked), who, est(o, kind),
 			       fmt_bytes(b2, r->acc.bytes), est(o, kind), r->acc.count,
-			       mm_kind_name(kind), r->acc.count == 1 ? "" : "s");
+			       mm_kind_name(kind), unit_noun(o, r->acc.count));
 	}
 	(void)n;
 	free(who);
@@ -727,7 +746,7 @@ static char *verdict(const struct report_opts *o, struct report_in *in, const st
 		return r < 0 ? NULL : v;
 	}
 	*named = g;
-	if (in->t->stacks[g->owner].kind == MK_HEAP) {
+	if (heap_row(o, &in->t->stacks[g->owner])) {
 		r = asprintf(&v, "GROWING: the heap (brk) holds %s more than at start, +%s/s; "
 			     "--malloc names the code that allocates", fmt_bytes(b1, g->acc.bytes),
 			     fmt_bytes(b2, (uint64_t)g->growth));
@@ -739,9 +758,9 @@ static char *verdict(const struct report_opts *o, struct report_in *in, const st
 	if (row_held(g) < g->acc.bytes)
 		snprintf(reserved, sizeof(reserved), " (resident; %s more mapped but not resident)",
 			 fmt_bytes(b3, g->acc.bytes - row_held(g)));
-	r = asprintf(&v, "GROWING: %s holds %s%s%s in %s%" PRIu64 " %s allocation%s, %s+%s/s%s",
+	r = asprintf(&v, "GROWING: %s holds %s%s%s in %s%" PRIu64 " %s %s, %s+%s/s%s",
 		     who, est(o, kind), fmt_bytes(b1, row_held(g)), reserved, est(o, kind), g->acc.count,
-		     mm_kind_name(kind), g->acc.count == 1 ? "" : "s", est(o, kind),
+		     mm_kind_name(kind), unit_noun(o, g->acc.count), est(o, kind),
 		     fmt_bytes(b2, (uint64_t)held_growth(g)),
 		     estimated(o, kind) ? " (estimated from the sample)" : "");
 	free(who);
@@ -822,8 +841,12 @@ static void print_table(const struct report_opts *o, struct report_in *in, const
 	printf("memleak-trace: pid %d (%s), traced %s, %s%s\n", t->pid, ecomm,
 	       fmt_duration(b[0], el), in->final ? "final report at " : "report at ", clock);
 	free(ecomm);
+	if (o->faults)
+		printf("unit: pages first touched (page faults) and not given back since: resident "
+		       "growth, not bytes allocated (memory the allocator reuses costs no new page)\n");
 	if (n) {
-		printf("\n%-4s %10s %8s %9s %11s %10s  %-6s %s\n", "#", "BYTES", "ALLOCS", "OLDEST",
+		printf("\n%-4s %10s %8s %9s %11s %10s  %-6s %s\n", "#", "BYTES",
+		       o->faults ? "PAGES" : "ALLOCS", "OLDEST",
 		       "GROWTH/s", "RESIDENT", "KIND", "CALL STACK (innermost first)");
 	}
 	for (int i = 0; i < n && i < o->top_n; i++) {
@@ -846,15 +869,20 @@ static void print_table(const struct report_opts *o, struct report_in *in, const
 		printf("... %d more stack%s\n", n - o->top_n, n - o->top_n == 1 ? "" : "s");
 	if (show_peaks(in, pk, tot))
 		print_peaks(o, in, pk);
-	printf("\nsummary: outstanding %s%s in %s%" PRIu64 " allocations (anon %s, heap %s, malloc %s%s",
+	printf("\nsummary: outstanding %s%s in %s%" PRIu64 " %s (anon %s, heap %s, malloc %s%s",
 	       est(o, MK_MALLOC), fmt_bytes(b[0], tot->ranked), est(o, MK_MALLOC),
-	       tot->count, fmt_bytes(b[1], tot->by_kind[MK_ANON]), fmt_bytes(b[2], tot->by_kind[MK_HEAP]),
+	       tot->count, unit_noun(o, tot->count), fmt_bytes(b[1], tot->by_kind[MK_ANON]), fmt_bytes(b[2], tot->by_kind[MK_HEAP]),
 	       est(o, MK_MALLOC), fmt_bytes(b[3], tot->by_kind[MK_MALLOC]));
 	printf("; not ranked: file %s, shared %s)\n", fmt_bytes(b[4], tot->by_kind[MK_FILE]),
 	       fmt_bytes(b[5], tot->by_kind[MK_SHARED]));
-	printf("         mapped %s, released %s (+%s of mappings older than the trace)",
-	       fmt_bytes(b[0], t->mapped), fmt_bytes(b[1], t->released),
-	       fmt_bytes(b[2], t->released_untracked));
+	if (o->faults)
+		printf("         first touched %s, given back %s (+%s unmapped that was not touched "
+		       "while traced)", fmt_bytes(b[0], t->mapped), fmt_bytes(b[1], t->released),
+		       fmt_bytes(b[2], t->released_untracked));
+	else
+		printf("         mapped %s, released %s (+%s of mappings older than the trace)",
+		       fmt_bytes(b[0], t->mapped), fmt_bytes(b[1], t->released),
+		       fmt_bytes(b[2], t->released_untracked));
 	printf(", heap %s\n", t->brk_known ? fmt_bytes_delta(b[3], (int64_t)(t->brk_cur - t->brk_start)) : "?");
 	if (st)
 		printf("         process RSS %s (anon %s, file %s, shmem %s), swap %s\n",
@@ -874,6 +902,9 @@ static void print_table(const struct report_opts *o, struct report_in *in, const
 	if (o->sample_every > 1)
 		printf("         malloc sampled: 1 call in %" PRIu64 " traced; malloc figures (~) are "
 		       "estimates, the sample x%" PRIu64 "\n", o->sample_every, o->sample_every);
+	if (o->faults && in->faults_unclassified)
+		printf("         %" PRIu64 " page faults not counted: their mapping could not be looked "
+		       "up (mmap lock busy)\n", in->faults_unclassified);
 	printf("         ");
 	print_drops(stdout, in->drops, DROP_KINDS);
 	fflush(stdout);
@@ -933,6 +964,7 @@ static void print_json(const struct report_opts *o, struct report_in *in, const 
 	jw_init(&w, stdout);
 	jw_obj_begin(&w, NULL);
 	jw_str(&w, "event", in->final ? "final_report" : "report");
+	jw_str(&w, "mode", report_mode(o));
 	jw_double(&w, "time", wall_time());
 	jw_i64(&w, "pid", t->pid);
 	jw_str(&w, "comm", in->comm);
@@ -943,7 +975,7 @@ static void print_json(const struct report_opts *o, struct report_in *in, const 
 	jw_str(&w, "verdict", v);
 	jw_bool(&w, "growing", growing_row(rows, n) != NULL);
 	/* What the verdict names. */
-	if (g && t->stacks[g->owner].kind == MK_HEAP) {
+	if (g && heap_row(o, &t->stacks[g->owner])) {
 		jw_str(&w, "culprit", "the heap (brk)");
 	} else {
 		char *c = g ? culprit_json(&t->stacks[g->owner]) : NULL;
@@ -1005,6 +1037,10 @@ static void print_json(const struct report_opts *o, struct report_in *in, const 
 	jw_u64(&w, "stacks", (uint64_t)n);
 	jw_u64(&w, "sample_every", o->sample_every);
 	jw_bool(&w, "malloc_estimated", o->malloc && o->sample_every > 1);
+	if (o->faults)
+		jw_u64(&w, "faults_unclassified", in->faults_unclassified);
+	else
+		jw_null(&w, "faults_unclassified");
 	if (o->malloc)
 		report_jw_allocators(&w, o->allocators);
 	jw_obj_end(&w);
@@ -1047,6 +1083,31 @@ static void print_folded(const struct report_opts *o, struct report_in *in,
 	fflush(stdout);
 }
 
+/* --pprof: each ranked stack that held or allocated memory while traced,
+ * from its culprit outwards: the frames inside the allocator and the
+ * syscall wrappers are left out, as Go's heap profiles leave out the
+ * runtime's malloc, so that pprof's flat column names the culprit. */
+static void pprof_stacks(const struct report_opts *o, struct report_in *in,
+			 const struct stack_acc *acc)
+{
+	for (uint32_t i = 0; i < in->t->nstacks; i++) {
+		struct stack_ent *s = &in->t->stacks[i];
+		const struct frame *c;
+		struct pprof_values v;
+		int from;
+
+		if ((!acc[i].bytes && !s->alloc_bytes) || !ranked(o, in, s))
+			continue;
+		resolve_stack(o, in, s);
+		c = culprit(s);
+		from = c ? (int)(c - s->frames) : 0;
+		v = (struct pprof_values){ (int64_t)s->alloc_count, (int64_t)s->alloc_bytes,
+					   (int64_t)acc[i].count, (int64_t)acc[i].bytes };
+		pprof__add(in->pprof, in->t->pid, in->sym, s->frames + from, s->nframes - from,
+			   mm_kind_name(s->kind), &v);
+	}
+}
+
 double report_growth(const struct report_opts *o, struct report_in *in, char **who)
 {
 	struct stack_acc *acc = calloc(in->t->nstacks + 1, sizeof(*acc));
@@ -1066,12 +1127,17 @@ double report_growth(const struct report_opts *o, struct report_in *in, char **w
 		struct stack_ent *s = &in->t->stacks[g->owner];
 
 		rate = held_growth(g);
-		*who = s->kind == MK_HEAP ? strdup("the heap (brk)") : culprit_name(s);
+		*who = heap_row(o, s) ? strdup("the heap (brk)") : culprit_name(s);
 	}
 	free(rows);
 	free(row_of);
 	free(acc);
 	return rate;
+}
+
+const char *report_mode(const struct report_opts *o)
+{
+	return o->faults ? "faults" : o->malloc ? "malloc" : "mappings";
 }
 
 void report_jw_allocators(struct jw *w, const char *names)
@@ -1107,6 +1173,8 @@ void report_print(const struct report_opts *o, struct report_in *in)
 	/* Everything from the kernel and /proc is read here, once: the
 	 * table and the JSON print the same numbers. */
 	rows = build_rows(o, in, acc, row_of, &n, &tot);
+	if (in->pprof)
+		pprof_stacks(o, in, acc);
 	if (in->final && in->target_exited)
 		peak_rows(o, in, &pk);
 	have_st = !in->target_exited && proc_status(in->t->pid, &st) == 0;

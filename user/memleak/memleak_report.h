@@ -20,6 +20,8 @@ struct report_opts {
 	uint64_t sample_every;  /* --malloc --sample N (1: every call) */
 	enum stack_mode stack_mode;
 	const char *allocators; /* --malloc: "libjemalloc.so.2, ..." probed, NULL: none found */
+	const char *pprof_path; /* --pprof FILE */
+	bool faults;            /* --faults: figures are pages first touched */
 };
 
 /* Per-stack figures of one report, indexed like tracker->stacks. */
@@ -41,12 +43,16 @@ struct report_in {
 	bool final;
 	bool target_exited;
 	uint64_t now_ns;
+	struct pprof *pprof;    /* --pprof: the profile this report adds to */
+	uint64_t faults_unclassified; /* --faults: faults not counted (mmap lock busy) */
 };
 
 struct jw;
 /* "allocators": the probed allocators' file names as an array. */
 void report_jw_allocators(struct jw *w, const char *names);
 void report_print(const struct report_opts *o, struct report_in *in);
+/* "mappings", "malloc" or "faults": what the figures count (JSON "mode"). */
+const char *report_mode(const struct report_opts *o);
 /* The fastest growth among the stacks report_print would rank (bytes/s,
  * 0 if none grows) and, in *who, its culprit, terminal-escaped (caller
  * frees; NULL if none grows). */

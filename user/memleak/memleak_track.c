@@ -122,14 +122,22 @@ static void piece_gone(const struct mrange *piece, void *ctx)
 	t->stacks[piece->owner].bytes -= (int64_t)(piece->end - piece->start);
 }
 
+/* [start, end) is now held by owner (already in the interval map). */
+static void counted(struct tracker *t, uint64_t start, uint64_t end, uint32_t owner)
+{
+	stack_grew(t, owner, end - start);
+	t->stacks[owner].alloc_bytes += end - start;
+	t->stacks[owner].alloc_count++;
+	t->mapped += end - start;
+}
+
 static void track(struct tracker *t, uint64_t start, uint64_t end, uint32_t owner, uint64_t ts)
 {
 	if (end <= start)
 		return;
 	if (ranges__insert(t->ranges, start, end, owner, ts))
 		abort();
-	stack_grew(t, owner, end - start);
-	t->mapped += end - start;
+	counted(t, start, end, owner);
 }
 
 static uint64_t untrack(struct tracker *t, uint64_t start, uint64_t end)
@@ -142,6 +150,37 @@ static void record_seen(struct tracker *t)
 {
 	t->now_ns = mono_ns();
 	t->events++;
+}
+
+/* --faults: a first touch of an anonymous private page. A page counted
+ * already (a fault retried, a page swapped back in) is not growth. The
+ * pages one stack touches one after the other (a memset of a new block)
+ * make one range. */
+void tracker_fault(struct tracker *t, const struct mm_map_event *e)
+{
+	uint64_t ps = page_size(), start = e->addr & ~(ps - 1);
+	uint32_t owner;
+
+	record_seen(t);
+	if (ranges__find(t->ranges, start)) {
+		t->refaults++;
+		return;
+	}
+	owner = tracker_stack(t, e->stack_id, e->ret_addr, e->site,
+			      e->flags & MM_FAULT_HEAP ? MK_HEAP : MK_ANON);
+	if (ranges__extend(t->ranges, start, start + ps, owner) == 0)
+		counted(t, start, start + ps, owner);
+	else
+		track(t, start, start + ps, owner, t->now_ns);
+}
+
+/* --faults: madvise gave pages back (they fault anew when touched). */
+void tracker_giveback(struct tracker *t, const struct mm_unmap_event *e)
+{
+	uint64_t ps = page_size(), start = e->addr & ~(ps - 1);
+
+	record_seen(t);
+	t->released += untrack(t, start, start + PAGE_UP(e->len, ps));
 }
 
 static enum mm_kind map_kind(uint32_t flags)
@@ -157,12 +196,16 @@ void tracker_mmap(struct tracker *t, const struct mm_map_event *e)
 	uint32_t owner;
 
 	record_seen(t);
-	owner = tracker_stack(t, e->stack_id, e->ret_addr, e->site, map_kind(e->flags));
-	/* Whatever lay there (MAP_FIXED) is gone. */
-	untrack(t, e->addr, end);
-	track(t, e->addr, end, owner, t->now_ns);
 	if (e->prot & MM_PROT_EXEC)
 		t->maps_changed = true;
+	/* Whatever lay there (MAP_FIXED) is gone. */
+	if (t->pages) {
+		t->released += untrack(t, e->addr, end);
+		return;
+	}
+	owner = tracker_stack(t, e->stack_id, e->ret_addr, e->site, map_kind(e->flags));
+	untrack(t, e->addr, end);
+	track(t, e->addr, end, owner, t->now_ns);
 }
 
 void tracker_munmap(struct tracker *t, const struct mm_unmap_event *e)
@@ -230,6 +273,8 @@ void tracker_mremap(struct tracker *t, const struct mm_remap_event *r)
 		kind = t->stacks[m->owner].kind;
 	}
 	free(mv.v);
+	if (t->pages)           /* pages come with their faults */
+		return;
 	if (nlen > olen && olen)
 		track(t, e->addr + olen, e->addr + nlen,
 		      tracker_stack(t, e->stack_id, e->ret_addr, e->site, kind), t->now_ns);
@@ -251,7 +296,7 @@ void tracker_brk(struct tracker *t, const struct mm_map_event *e)
 		t->brk_start = t->brk_cur = e->addr;
 		return;
 	}
-	if (cur > old)
+	if (cur > old && !t->pages)
 		track(t, old, cur, tracker_stack(t, e->stack_id, e->ret_addr, e->site, MK_HEAP), t->now_ns);
 	else if (cur < old)
 		t->released += untrack(t, cur, old);

@@ -30,6 +30,8 @@ struct stack_ent {
 	 * released it all while exiting */
 	int64_t peak;
 	uint64_t peak_ns;
+	/* everything it mapped or allocated while traced (pprof alloc_*) */
+	uint64_t alloc_bytes, alloc_count;
 	/* symbolized lazily, at the first report that shows the stack */
 	struct frame *frames;
 	int nframes;
@@ -38,6 +40,9 @@ struct stack_ent {
 
 struct tracker {
 	pid_t pid;
+	/* --faults: the ranges are pages first touched (one fault each), not
+	 * mappings; mappings only tell which pages went away. */
+	bool pages;
 	struct ranges *ranges;
 	struct stack_ent *stacks;
 	uint32_t nstacks;
@@ -45,6 +50,7 @@ struct tracker {
 	struct hindex index;    /* by (stack id, return address, site, kind) */
 	/* run totals */
 	uint64_t mapped, released, released_untracked, events;
+	uint64_t refaults;      /* --faults: faults on pages already counted */
 	uint64_t now_ns;        /* when the record being handled was read */
 	/* heap (brk) */
 	uint64_t brk_start, brk_cur;
@@ -70,6 +76,9 @@ void tracker_munmap(struct tracker *t, const struct mm_unmap_event *e);
 void tracker_mremap(struct tracker *t, const struct mm_remap_event *r);
 void tracker_brk(struct tracker *t, const struct mm_map_event *e);
 void tracker_exec(struct tracker *t);
+/* --faults: a first touch (MM_EV_FAULT), pages given back (MM_EV_GIVEBACK). */
+void tracker_fault(struct tracker *t, const struct mm_map_event *e);
+void tracker_giveback(struct tracker *t, const struct mm_unmap_event *e);
 uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, uint64_t site,
 		       uint32_t kind);
 /* Set a stack's outstanding bytes (keeps its peak). */
