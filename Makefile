@@ -237,3 +237,25 @@ $(BENCH_DIR)/bench-wl: scripts/bench.d/wl.c | $(BUILD)/.deps
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -MMD -MP $< -o $@ -lpthread
 
 -include $(wildcard $(BENCH_DIR)/*.d)
+
+# --- memscope-exporter (user/exporter/, owned by exporter) ---
+# Its main is exporter.c; the other modules are linked into its unit test too.
+EXPORTER_SRCS := $(wildcard user/exporter/*.c)
+EXPORTER_OBJS := $(patsubst user/exporter/%.c,$(OBJ)/exporter/%.o,$(EXPORTER_SRCS))
+EXPORTER_MODS := $(filter-out $(OBJ)/exporter/exporter.o,$(EXPORTER_OBJS))
+EXPORTER_BIN  := $(BUILD)/memscope-exporter
+EXPORTER_LIBS := -lmicrohttpd -lpthread
+tools: $(EXPORTER_BIN)
+
+$(OBJ)/exporter/%.o: user/exporter/%.c | $(BUILD)/.deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -Iuser/exporter -c $< -o $@
+$(EXPORTER_BIN): $(EXPORTER_OBJS) $(BUILD)/libmemscope.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(EXPORTER_LIBS) -o $@
+$(BUILD)/unit/test_exporter: $(EXPORTER_MODS)
+$(BUILD)/unit/test_exporter: LDLIBS += $(EXPORTER_LIBS)
+$(BUILD)/unit/test_exporter: ALL_CFLAGS += -Iuser/exporter
+
+-include $(wildcard $(OBJ)/exporter/*.d)
