@@ -254,8 +254,10 @@ $(OBJ)/exporter/%.o: user/exporter/%.c | $(BUILD)/.deps
 $(EXPORTER_BIN): $(EXPORTER_OBJS) $(BUILD)/libmemscope.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(EXPORTER_LIBS) -o $@
-$(BUILD)/unit/test_exporter: $(EXPORTER_MODS)
-$(BUILD)/unit/test_exporter: LDLIBS += $(EXPORTER_LIBS)
-$(BUILD)/unit/test_exporter: ALL_CFLAGS += -Iuser/exporter
+# The modules before the library they draw on.
+$(BUILD)/unit/test_exporter: tests/unit/test_exporter.c $(EXPORTER_MODS) $(BUILD)/libmemscope.a | $(BUILD)/.deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -Iuser/exporter $(LDFLAGS) $^ $(LDLIBS) $(EXPORTER_LIBS) -lcmocka -o $@
 
 -include $(wildcard $(OBJ)/exporter/*.d)
