@@ -42,12 +42,13 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 # $(BUILD)/libmemscope.a. A tool sees only user/lib/ and its own folder,
 # plus the folders of the tools named in USES_<base> (a front end that
 # drives other tools' collectors), whose archives it links too.
-ALL_TOOLS      := memleak sockleak oomwatch memdiag
+ALL_TOOLS      := memleak sockleak oomwatch memdiag exporter
 TOOLS          := $(foreach t,$(ALL_TOOLS),$(if $(wildcard user/$(t)/$(t).c),$(t)))
 BIN_memleak    := memleak-trace
 BIN_sockleak   := sockleak
 BIN_oomwatch   := oomwatch
 BIN_memdiag    := memdiag
+BIN_exporter   := memscope-exporter
 BINS := $(foreach t,$(TOOLS),$(BUILD)/$(BIN_$(t)))
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
@@ -72,6 +73,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 # A unit test links libmemscope.a, and the tool library it tests if any.
 UNIT_TOOL_test_memstat := memdiag
 UNIT_TOOL_test_oom     := oomwatch
+UNIT_TOOL_test_exporter := exporter
 
 ifeq ($(V),1)
 Q =
@@ -239,25 +241,8 @@ $(BENCH_DIR)/bench-wl: scripts/bench.d/wl.c | $(BUILD)/.deps
 -include $(wildcard $(BENCH_DIR)/*.d)
 
 # --- memscope-exporter (user/exporter/, owned by exporter) ---
-# Its main is exporter.c; the other modules are linked into its unit test too.
-EXPORTER_SRCS := $(wildcard user/exporter/*.c)
-EXPORTER_OBJS := $(patsubst user/exporter/%.c,$(OBJ)/exporter/%.o,$(EXPORTER_SRCS))
-EXPORTER_MODS := $(filter-out $(OBJ)/exporter/exporter.o,$(EXPORTER_OBJS))
-EXPORTER_BIN  := $(BUILD)/memscope-exporter
+# A tool like the others (its main is user/exporter/exporter.c); it serves
+# HTTP with libmicrohttpd from a thread of its own.
 EXPORTER_LIBS := -lmicrohttpd -lpthread
-tools: $(EXPORTER_BIN)
-
-$(OBJ)/exporter/%.o: user/exporter/%.c | $(BUILD)/.deps
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -Iuser/exporter -c $< -o $@
-$(EXPORTER_BIN): $(EXPORTER_OBJS) $(BUILD)/libmemscope.a
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(EXPORTER_LIBS) -o $@
-# The modules before the library they draw on.
-$(BUILD)/unit/test_exporter: tests/unit/test_exporter.c $(EXPORTER_MODS) $(BUILD)/libmemscope.a | $(BUILD)/.deps
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -Iuser/exporter $(LDFLAGS) $^ $(LDLIBS) $(EXPORTER_LIBS) -lcmocka -o $@
-
--include $(wildcard $(OBJ)/exporter/*.d)
+$(BUILD)/memscope-exporter: LDLIBS += $(EXPORTER_LIBS)
+$(BUILD)/unit/test_exporter: LDLIBS += $(EXPORTER_LIBS)
