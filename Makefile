@@ -49,6 +49,8 @@ BIN_sockleak   := sockleak
 BIN_oomwatch   := oomwatch
 BIN_memdiag    := memdiag
 BIN_exporter   := memscope-exporter
+# The exporter drives oomwatch's and sockleak's collectors.
+USES_exporter  := oomwatch sockleak
 BINS := $(foreach t,$(TOOLS),$(BUILD)/$(BIN_$(t)))
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
@@ -246,3 +248,5 @@ $(BENCH_DIR)/bench-wl: scripts/bench.d/wl.c | $(BUILD)/.deps
 EXPORTER_LIBS := -lmicrohttpd -lpthread
 $(BUILD)/memscope-exporter: LDLIBS += $(EXPORTER_LIBS)
 $(BUILD)/unit/test_exporter: LDLIBS += $(EXPORTER_LIBS)
+$(OBJ)/exporter/oomc.o: | $(BUILD)/oomwatch.skel.h
+$(OBJ)/exporter/sockc.o: | $(BUILD)/sockleak.skel.h

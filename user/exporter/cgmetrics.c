@@ -20,8 +20,7 @@
 
 struct cg {
 	char *rel;               /* path relative to the mount, "/" for the root */
-	char container_id[96];   /* "containerd://<64 hex>", "" if none */
-	char pod_uid[40];
+	struct cgm_container ctr;
 	uint64_t usage, ws, anon, file, inactive_anon, inactive_file, limit;
 	bool have_oom;
 	uint64_t oom_kill;
@@ -40,6 +39,19 @@ struct cgm {
 	size_t n;
 	struct cgm_stats st;
 };
+
+void cgm_container_of(const char *path, struct cgm_container *c)
+{
+	struct container_ref ref;
+
+	memset(c, 0, sizeof(*c));
+	if (!container_from_path(path, &ref))
+		return;
+	if (ref.id[0])
+		snprintf(c->container_id, sizeof(c->container_id), "%s%s%s", ref.runtime, ref.runtime[0] ? "://" : "",
+			 ref.id);
+	snprintf(c->pod_uid, sizeof(c->pod_uid), "%s", ref.pod_uid);
+}
 
 struct cgm *cgm_new(const struct cgm_opts *o, int *err)
 {
@@ -178,13 +190,7 @@ static void read_one(struct walk *w, const char *dir)
 	if (!g) {
 		if (!(g = calloc(1, sizeof(*g))) || !(g->rel = strdup(rel)))
 			abort();
-		struct container_ref ref;
-		if (container_from_path(rel, &ref)) {
-			if (ref.id[0])
-				snprintf(g->container_id, sizeof(g->container_id), "%s%s%s", ref.runtime,
-					 ref.runtime[0] ? "://" : "", ref.id);
-			snprintf(g->pod_uid, sizeof(g->pod_uid), "%s", ref.pod_uid);
-		}
+		cgm_container_of(rel, &g->ctr);
 	}
 	g->usage = ws.usage;
 	g->ws = ws.working_set;
@@ -352,8 +358,8 @@ void cgm_write(const struct cgm *c, struct expo *e)
 				continue;
 			struct expo_label l[] = {
 				{ "cgroup", g->rel },
-				{ "container_id", g->container_id },
-				{ "pod_uid", g->pod_uid },
+				{ "container_id", g->ctr.container_id },
+				{ "pod_uid", g->ctr.pod_uid },
 			};
 			expo_double(e, l, 3, v);
 		}

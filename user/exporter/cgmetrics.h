@@ -23,6 +23,14 @@ struct cgm_stats {
 	uint64_t read_errors;    /* cgroups that vanished or could not be read, since start */
 };
 
+/* The container labels of a cgroup path: container_id as kube-state-metrics
+ * writes it ("containerd://<64 hex>", so the two join), the pod's UID. */
+struct cgm_container {
+	char container_id[96];
+	char pod_uid[40];
+};
+void cgm_container_of(const char *path, struct cgm_container *c);
+
 struct cgm;
 /* NULL with -ENOENT in *err when no memory hierarchy is mounted. */
 struct cgm *cgm_new(const struct cgm_opts *o, int *err);

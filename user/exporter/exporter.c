@@ -20,9 +20,13 @@
 #include "config.h"
 #include "expo.h"
 #include "http.h"
+#include "bpfutil.h"
 #include "loop.h"
+#include "oomc.h"
 #include "output.h"
+#include "privs.h"
 #include "procfs.h"
+#include "sockc.h"
 
 /* Outside 9100-9999, the range Prometheus' port registry has handed out
  * in full, below Linux's ephemeral ports, unassigned in /etc/services. */
@@ -31,6 +35,14 @@
 #define DEFAULT_MAX_CGROUPS   2000
 #define DEFAULT_MAX_SERIES    10000
 #define DEFAULT_SLOPE_WINDOW  300.0
+#define DEFAULT_OLDER_THAN    60.0
+
+/* The collectors --collectors picks from. */
+#define COL_CGROUPS (1u << 0)
+#define COL_OOM     (1u << 1)
+#define COL_SOCKETS (1u << 2)
+#define COL_ALL     (COL_CGROUPS | COL_OOM | COL_SOCKETS)
+#define COL_BPF     (COL_OOM | COL_SOCKETS)
 
 struct env {
 	struct common_opts common;
@@ -39,15 +51,20 @@ struct env {
 	uint64_t max_cgroups;
 	uint64_t max_series;
 	double slope_window_s;
+	double older_than_s;
+	unsigned collectors;     /* COL_* */
 	unsigned set;            /* options given on the command line */
 };
 
-enum { OPT_LISTEN = 0x3000, OPT_CONFIG, OPT_MAX_CGROUPS, OPT_MAX_SERIES, OPT_SLOPE_WINDOW };
+enum { OPT_LISTEN = 0x3000, OPT_CONFIG, OPT_MAX_CGROUPS, OPT_MAX_SERIES, OPT_SLOPE_WINDOW, OPT_OLDER_THAN,
+       OPT_COLLECTORS };
 #define SET(opt) (1u << ((opt) - OPT_LISTEN))
 
 struct exporter {
 	struct env env;
 	struct cgm *cgm;
+	struct oomc *oom;
+	struct sockc *sock;
 	struct http_server *http;
 	pthread_mutex_t mu;
 	char *snapshot;          /* the collectors' exposition, under mu */
@@ -73,7 +90,34 @@ static double mono_now(void)
 
 /* ---- options: the same names on the command line and in the file ---- */
 
-static const char *const config_keys = "listen, interval, max-cgroups, max-series, slope-window";
+static const char *const config_keys =
+	"listen, interval, collectors, max-cgroups, max-series, slope-window, older-than";
+
+/* "cgroups,oom,sockets" (any of them, or "all") -> COL_*; 0 when invalid. */
+static unsigned parse_collectors(const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+	unsigned m = 0;
+
+	if (!copy)
+		abort();
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "cgroups"))
+			m |= COL_CGROUPS;
+		else if (!strcmp(t, "oom"))
+			m |= COL_OOM;
+		else if (!strcmp(t, "sockets"))
+			m |= COL_SOCKETS;
+		else if (!strcmp(t, "all"))
+			m |= COL_ALL;
+		else {
+			m = 0;
+			break;
+		}
+	}
+	free(copy);
+	return m;
+}
 
 static int set_option(struct env *e, int key, const char *val, char *err, size_t errlen)
 {
@@ -108,6 +152,18 @@ static int set_option(struct env *e, int key, const char *val, char *err, size_t
 			break;
 		e->slope_window_s = d;
 		return 0;
+	case OPT_OLDER_THAN:
+		if (parse_seconds(val, 1, 86400 * 365.0, &d))
+			break;
+		e->older_than_s = d;
+		return 0;
+	case OPT_COLLECTORS:
+		if (!(e->collectors = parse_collectors(val))) {
+			snprintf(err, errlen, "invalid collector list '%s': cgroups, oom, sockets or all, comma-separated",
+				 val);
+			return -1;
+		}
+		return 0;
 	}
 	snprintf(err, errlen, "invalid value '%s'", val);
 	return -1;
@@ -118,6 +174,7 @@ static int config_set(void *ctx, const char *key, const char *value, char *err, 
 	static const struct { const char *name; int key; } map[] = {
 		{ "listen", OPT_LISTEN }, { "interval", 'i' }, { "max-cgroups", OPT_MAX_CGROUPS },
 		{ "max-series", OPT_MAX_SERIES }, { "slope-window", OPT_SLOPE_WINDOW },
+		{ "older-than", OPT_OLDER_THAN }, { "collectors", OPT_COLLECTORS },
 	};
 	struct env *e = ctx;
 
@@ -150,7 +207,8 @@ static const char doc[] =
 	"  memscope-exporter --config /etc/memscope/exporter.conf\n"
 	"  curl -s localhost:19736/metrics | grep memscope_cgroup_memory_working_set_bytes\n"
 	"\nThe configuration file holds one 'key = value' a line (" /* keys: */
-	"listen, interval, max-cgroups, max-series, slope-window); the command line wins over it.\n"
+	"listen, interval, collectors, max-cgroups, max-series, slope-window, older-than); the command line "
+	"wins over it.\n"
 	"Exit status: 0 after SIGTERM/SIGINT, 1 on bad input or when the address cannot be bound.";
 
 static const struct argp_option options[] = {
@@ -158,6 +216,9 @@ static const struct argp_option options[] = {
 	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Address to serve on (default :19736, every address)", 1 },
 	{ "config", OPT_CONFIG, "FILE", 0, "Read settings from FILE (key = value lines)", 1 },
 	{ NULL, 0, NULL, 0, "Collection (-i: collect every SECONDS, default 5):", 3 },
+	{ "collectors", OPT_COLLECTORS, "LIST", 0,
+	  "cgroups (memory files), oom (BPF), sockets (BPF); default: all", 3 },
+	{ "older-than", OPT_OLDER_THAN, "SECONDS", 0, "Sockets open longer are leak suspects (default 60)", 3 },
 	{ "max-cgroups", OPT_MAX_CGROUPS, "N", 0, "Export at most N cgroups (default 2000); the rest are counted", 3 },
 	{ "max-series", OPT_MAX_SERIES, "N", 0, "At most N series per metric (default 10000); the rest are counted", 3 },
 	{ "slope-window", OPT_SLOPE_WINDOW, "SECONDS", 0,
@@ -181,6 +242,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	case OPT_MAX_CGROUPS:
 	case OPT_MAX_SERIES:
 	case OPT_SLOPE_WINDOW:
+	case OPT_OLDER_THAN:
+	case OPT_COLLECTORS:
 		if (set_option(e, key, arg, err, sizeof(err)))
 			argp_error(st, "%s", err);
 		e->set |= SET(key);
@@ -196,6 +259,35 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 
 /* ---- collection ---- */
 
+static void losses_of(struct expo *e, const char *collector, const char *const *names, const uint64_t *vals,
+		      size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct expo_label l[] = { { "collector", collector }, { "reason", names[i] } };
+		expo_u64(e, l, 2, vals[i]);
+	}
+}
+
+static void write_losses(struct exporter *x, struct expo *e)
+{
+	const char *const *names;
+	const uint64_t *vals;
+	size_t n;
+
+	expo_family(e, "memscope_exporter_events_lost_total", EXPO_COUNTER,
+		    "What the BPF collectors lost or had to correct, since the exporter started: ring buffer full, "
+		    "a map full, stack captures failed, exits without their entry; sockets: table inserts that "
+		    "failed, and fds found or gone in /proc that no hook saw (corrected_from_proc).");
+	if (x->oom) {
+		oomc_losses(x->oom, &names, &vals, &n);
+		losses_of(e, "oom", names, vals, n);
+	}
+	if (x->sock) {
+		sockc_losses(x->sock, &names, &vals, &n);
+		losses_of(e, "sockets", names, vals, n);
+	}
+}
+
 static int collect(void *ctx)
 {
 	struct exporter *x = ctx;
@@ -207,6 +299,13 @@ static int collect(void *ctx)
 		cgm_refresh(x->cgm, t0);
 		cgm_write(x->cgm, &e);
 	}
+	if (x->oom)
+		oomc_write(x->oom, &e);
+	if (x->sock) {
+		sockc_refresh(x->sock);
+		sockc_write(x->sock, &e);
+	}
+	write_losses(x, &e);
 	expo_write_drops(&e);
 
 	size_t len;
@@ -295,16 +394,30 @@ static int open_collectors(struct exporter *x)
 		.max_cgroups = x->env.max_cgroups,
 		.slope_window_s = x->env.slope_window_s,
 	};
+	unsigned want = x->env.collectors;
 	int err = 0;
 
-	if (!(x->cgm = cgm_new(&co, &err)))
+	if ((want & COL_BPF) && privs_check())
+		return -1;
+	if ((want & COL_CGROUPS) && !(x->cgm = cgm_new(&co, &err)))
 		warn_msg("no memory cgroup hierarchy is mounted: no per-cgroup metrics");
+	if (want & COL_BPF)
+		bpf_log_setup(x->env.common.verbose);
+	if ((want & COL_OOM) && !(x->oom = oomc_new(x->env.max_series)))
+		return -1;
+	if (want & COL_SOCKETS) {
+		struct sockc_opts so = { .older_than_s = x->env.older_than_s, .max_rows = x->env.max_series };
+		if (!(x->sock = sockc_new(&so)))
+			return -1;
+	}
 	return 0;
 }
 
 static void close_collectors(struct exporter *x)
 {
 	cgm_free(x->cgm);
+	oomc_free(x->oom);
+	sockc_free(x->sock);
 }
 
 static int serve(struct exporter *x)
@@ -321,9 +434,10 @@ static int serve(struct exporter *x)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
 	else
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
-	fprintf(stderr, "memscope-exporter: serving http://%s%s%s:%u/metrics (collecting every %g s; cgroups under %s)\n",
+	fprintf(stderr, "memscope-exporter: serving http://%s%s%s:%u/metrics (collecting every %g s: %s%s%s%s)\n",
 		ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "",
-		(unsigned)http_port(x->http), x->env.common.interval_s, x->cgm ? cgm_root(x->cgm) : "none");
+		(unsigned)http_port(x->http), x->env.common.interval_s, x->cgm ? "cgroups under " : "",
+		x->cgm ? cgm_root(x->cgm) : "", x->oom ? ", OOM kills" : "", x->sock ? ", sockets" : "");
 	return 0;
 }
 
@@ -338,6 +452,8 @@ int main(int argc, char **argv)
 	x.env.max_cgroups = DEFAULT_MAX_CGROUPS;
 	x.env.max_series = DEFAULT_MAX_SERIES;
 	x.env.slope_window_s = DEFAULT_SLOPE_WINDOW;
+	x.env.older_than_s = DEFAULT_OLDER_THAN;
+	x.env.collectors = COL_ALL;
 	cli_select(CLI_INTERVAL | CLI_DURATION);
 	if (argp_parse(&argp, argc, argv, 0, NULL, &x.env))
 		return 1;
@@ -362,6 +478,7 @@ int main(int argc, char **argv)
 		.duration_s = x.env.common.duration_s,
 		.on_interval = collect,
 		.ctx = &x,
+		.rb = x.oom ? oomc_ringbuf(x.oom) : NULL,
 	};
 	enum loop_stop why = loop_run(&lo);
 	if (why == LOOP_ERROR)
