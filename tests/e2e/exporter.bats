@@ -148,7 +148,8 @@ wait_promq() {
 	! grep -q "cgroup=\"/${b##*/}\"" "$T/metrics"
 }
 
-@test "exporter: Prometheus scrapes it; working set, limit and OOM kills of scratch cgroups match the kernel's" {
+@test "exporter: Prometheus scrapes it; working set, limit, OOM kills and CLOSE_WAIT of scratch cgroups match the kernel's and ss" {
+	need_bpf
 	need_memcg
 	held=$(scratch_memcg held 128M)
 	oom=$(scratch_memcg oom 48M)
@@ -177,8 +178,34 @@ wait_promq() {
 	[ "$kills" -ge 1 ]
 	osel="cgroup=\"/${oom##*/}\""
 	wait_promq 60 "memscope_cgroup_oom_kills_total{$osel} == $kills"
-	# The rule fires on it, in this Prometheus.
-	wait_promq 60 "ALERTS{alertname=\"MemscopeOOMKill\",$osel}"
+	# The victim by name and the constraint, from mark_victim, as many as the kernel counted.
+	wait_promq 60 "memscope_oom_kills_total{$osel,comm=\"hog\",constraint=\"memcg\"} == $kills"
+	last=$(promq "memscope_oom_last_kill_timestamp_seconds{$osel,comm=\"hog\"}")
+	now=$(date +%s)
+	awk -v l="$last" -v n="$now" 'BEGIN { exit !(l > n - 120 && l <= n + 1) }'
+	grep -q "OOM kill: hog($HOG) in /${oom##*/}, constraint memcg" "$T/exp.err"
+	# The rule fires on it, in this Prometheus, naming the victim.
+	wait_promq 60 "ALERTS{alertname=\"MemscopeOOMKill\",$osel,comm=\"hog\"}"
+
+	# A server that never closes: its clients hang up, CLOSE_WAIT piles up.
+	srvcg=$(scratch_memcg srv)
+	run_in_cgroup "$srvcg" "$W/sockserver" "$T/port"
+	SRV=$BG_PID
+	PIDS+=("$SRV")
+	wait_for 10 test -s "$T/port"
+	"$W/sockclient" "$(cat "$T/port")" 40 0 > "$T/client" &
+	PIDS+=($!)
+	wait_for 30 grep -q done "$T/client"
+	wait_for 30 sh -c "[ \$(ss -Htanp state close-wait | grep -c 'pid=$SRV,') -eq 40 ]"
+	ssel="cgroup=\"/${srvcg##*/}\",comm=\"sockserver\""
+	wait_promq 60 "memscope_sockets_close_wait{$ssel} == 40"
+	[ "$(promq "memscope_sockets_close_wait{$ssel}")" -eq "$(ss -Htanp state close-wait | grep -c "pid=$SRV,")" ]
+	# 40 accepted and the listener, none closed.
+	[ "$(promq "memscope_sockets_open{$ssel}")" -eq 41 ]
+	[ "$(promq "memscope_sockets_created_total{$ssel}")" -eq 41 ]
+	[ "$(promq "memscope_sockets_closed_total{$ssel}")" -eq 0 ]
+	fds=$(ls /proc/$SRV/fd | wc -l)
+	approx "$(promq "memscope_fds_open{$ssel}")" "$fds" 5
 	# The exposition Prometheus scraped is valid for promtool too.
 	curl -sf "$EXP_URL/metrics" | promtool check metrics
 }

@@ -104,8 +104,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		e->flags & OOM_F_PF_EXITING ? " (victim already exiting)" : "");
 	free(ecomm);
 	free(ecg);
-	oom_kill_free(k);
-	free(k);
+	oom_kill_free(k); /* k too */
 	return 0;
 }
 
