@@ -251,6 +251,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	case ARGP_KEY_ARG:
 		argp_error(st, "unexpected argument '%s'", arg);
 		break;
+	case ARGP_KEY_END:
+		if (e->common.json)
+			argp_error(st, "--json is not an option of the exporter: its output is /metrics");
+		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
