@@ -42,12 +42,15 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 # $(BUILD)/libmemscope.a. A tool sees only user/lib/ and its own folder,
 # plus the folders of the tools named in USES_<base> (a front end that
 # drives other tools' collectors), whose archives it links too.
-ALL_TOOLS      := memleak sockleak oomwatch memdiag
+ALL_TOOLS      := memleak sockleak oomwatch memdiag exporter
 TOOLS          := $(foreach t,$(ALL_TOOLS),$(if $(wildcard user/$(t)/$(t).c),$(t)))
 BIN_memleak    := memleak-trace
 BIN_sockleak   := sockleak
 BIN_oomwatch   := oomwatch
 BIN_memdiag    := memdiag
+BIN_exporter   := memscope-exporter
+# The exporter drives oomwatch's and sockleak's collectors.
+USES_exporter  := oomwatch sockleak
 BINS := $(foreach t,$(TOOLS),$(BUILD)/$(BIN_$(t)))
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
@@ -72,6 +75,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 # A unit test links libmemscope.a, and the tool library it tests if any.
 UNIT_TOOL_test_memstat := memdiag
 UNIT_TOOL_test_oom     := oomwatch
+UNIT_TOOL_test_exporter := exporter
 
 ifeq ($(V),1)
 Q =
@@ -253,3 +257,12 @@ $(BENCH_DIR)/bench-wl: scripts/bench.d/wl.c | $(BUILD)/.deps
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -MMD -MP $< -o $@ -lpthread
 
 -include $(wildcard $(BENCH_DIR)/*.d)
+
+# --- memscope-exporter (user/exporter/, owned by exporter) ---
+# A tool like the others (its main is user/exporter/exporter.c); it serves
+# HTTP with libmicrohttpd from a thread of its own.
+EXPORTER_LIBS := -lmicrohttpd -lpthread
+$(BUILD)/memscope-exporter: LDLIBS += $(EXPORTER_LIBS)
+$(BUILD)/unit/test_exporter: LDLIBS += $(EXPORTER_LIBS)
+$(OBJ)/exporter/oomc.o: | $(BUILD)/oomwatch.skel.h
+$(OBJ)/exporter/sockc.o: | $(BUILD)/sockleak.skel.h

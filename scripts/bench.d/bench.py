@@ -32,9 +32,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.path.join(ROOT, os.environ.get("MEMSCOPE_BUILD", "build"))
 WL = os.path.join(BUILD, "bench", "bench-wl")
 FLOOR = os.path.join(BUILD, "bench", "floor")
-TOOLS = {t: os.path.join(BUILD, t) for t in ("memleak-trace", "sockleak", "oomwatch")}
+TOOLS = {t: os.path.join(BUILD, t) for t in ("memleak-trace", "sockleak", "oomwatch", "memscope-exporter")}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-READY_RE = re.compile(r'Tracing|"event": *"ready"|Attaching \d+ probe')
+READY_RE = re.compile(r'Tracing|"event": *"ready"|Attaching \d+ probe|serving http://')
 MEMCG_V1 = "/sys/fs/cgroup/memory"
 REDIS_PORT = 7391
 # Threads of the throughput generator, and the rates it is paced to.
@@ -319,6 +319,13 @@ def floor_cfg(label, *args, uprobe=False):
     return Config("floor", label, lambda c: [[FLOOR, *args]], needs=("floor",))
 
 
+def exporter_cfg():
+    """memscope-exporter with every collector, as deployed (-i 5)."""
+    return Config("exporter", "memscope-exporter (all collectors, -i 5)",
+                  lambda c: [[TOOLS["memscope-exporter"], "--listen", "127.0.0.1:0", "-i", "5"]],
+                  ("memscope-exporter",))
+
+
 def groups(quick):
     mmap = [
         NONE,
@@ -326,6 +333,7 @@ def groups(quick):
         Config("tool", "memleak-trace -p (stacks on)", ml(), ("memleak-trace",)),
         Config("bpftrace", "bpftrace: count mmap/munmap by ustack", bt(BT_MMAP), ("bpftrace",)),
         Config("other", "untraced; memleak-trace -p other pid", ml(), ("memleak-trace",), True),
+        exporter_cfg(),
     ]
     malloc = [
         NONE,
@@ -354,6 +362,7 @@ def groups(quick):
         Config("bpftrace", "bpftrace: the two one-liners (socket, close per comm)",
                lambda c: bt(BT_SOCKET)(c) + bt(BT_CLOSE)(c), ("bpftrace",)),
         Config("other", "untraced; sockleak -p other pid", sl(), ("sockleak",), True),
+        exporter_cfg(),
     ]
     accept = [
         NONE,
@@ -372,7 +381,7 @@ def groups(quick):
     ]
     redis[-1].key = "floor-je"
     if quick:
-        keep = {"none", "floor", "tool"}
+        keep = {"none", "floor", "tool", "exporter"}
         return [
             Group("mmap", "mmap/munmap loop (4 KiB anon, 1 in 10 kept)", "it/s", ["mmap"],
                   [c for c in mmap if c.key in keep | {"other"}]),
@@ -728,6 +737,99 @@ def remove_cgroup(cg):
             time.sleep(0.1)
 
 
+EXP_CGROUPS = 1000
+EXP_PROCS = 10000
+EXP_SCRAPES = 20
+
+
+def memcg_root():
+    """Where scratch memory cgroups go: v1's memory hierarchy, else cgroup2."""
+    if os.path.exists(os.path.join(MEMCG_V1, "memory.usage_in_bytes")):
+        return MEMCG_V1
+    return "/sys/fs/cgroup"
+
+
+def exporter_metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def run_exporter_scale(ncg, nprocs):
+    """memscope-exporter on a host with ncg more memory cgroups and nprocs
+    more processes (sleepers, nprocs / ncg in each cgroup): its RSS, the
+    time of a scrape (GET /metrics) and of a collection."""
+    import urllib.request
+    root = os.path.join(memcg_root(), "memscope-bench-%d" % os.getpid())
+    res = {"cgroups": ncg, "procs": nprocs}
+    sleepers = []
+    tr = None
+    try:
+        os.mkdir(root)
+        if root.startswith("/sys/fs/cgroup/memscope"):
+            with open(os.path.join(root, "cgroup.subtree_control"), "w") as f:
+                f.write("+memory")
+        cgs = []
+        for i in range(ncg):
+            cg = os.path.join(root, "cg%04d" % i)
+            os.mkdir(cg)
+            cgs.append(cg)
+        for i in range(nprocs):
+            p = subprocess.Popen(["sleep", "3600"], stdin=subprocess.DEVNULL)
+            sleepers.append(p)
+            with open(os.path.join(cgs[i % ncg], "cgroup.procs"), "w") as f:
+                f.write(str(p.pid))
+        tr = Tracer([TOOLS["memscope-exporter"], "--listen", "127.0.0.1:0", "-i", "5",
+                     "--max-cgroups", str(ncg + 1000)], "exporter")
+        tr.wait_ready(120)
+        url = re.search(r"(http://\S+/metrics)", tr.text("err")).group(1)
+        times, text = [], ""
+        for _ in range(EXP_SCRAPES):
+            t0 = time.monotonic()
+            with urllib.request.urlopen(url, timeout=10) as r:
+                text = r.read().decode()
+            times.append(time.monotonic() - t0)
+            time.sleep(0.25)
+        res["scrapes"] = len(times)
+        res["scrape_s"] = statistics.median(times)
+        res["scrape_max_s"] = max(times)
+        res["bytes"] = len(text)
+        res["series"] = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+        res["collect_s"] = exporter_metric(text, "memscope_exporter_collect_duration_seconds")
+        res["cgroups_seen"] = exporter_metric(text, "memscope_exporter_cgroups")
+        res["rss"] = tr.hwm()
+        res["cpu_s"] = exporter_metric(text, "memscope_exporter_cpu_seconds_total")
+    except Exception as e:  # noqa: BLE001 - a part that fails says why in its row
+        res["error"] = str(e)
+    finally:
+        if tr:
+            tr.stop()
+        for p in sleepers:
+            p.kill()
+        for p in sleepers:
+            p.wait()
+        for cg in sorted(glob.glob(os.path.join(root, "cg*")), reverse=True):
+            remove_cgroup(cg)
+        remove_cgroup(root)
+    return res
+
+
+def exporter_table(exp):
+    t = Table("5. memscope-exporter on a host with %d more memory cgroups and %d more processes"
+              % (exp["cgroups"], exp["procs"]), ["measure", "value"])
+    if "error" in exp:
+        t.add("error", exp["error"])
+        return t
+    t.add("scrape: GET /metrics, median of %d (max)" % exp["scrapes"],
+          "%.1f ms (%.1f ms)" % (exp["scrape_s"] * 1e3, exp["scrape_max_s"] * 1e3))
+    t.add("collection (every 5 s, off the scrape path)", secs_h(exp["collect_s"]))
+    t.add("exposition", "%s series, %s" % (exp["series"], mib(exp["bytes"])))
+    t.add("memory cgroups seen", "%d" % exp["cgroups_seen"])
+    t.add("exporter peak RSS (VmHWM)", mib(exp["rss"]))
+    return t
+
+
 def run_oom(kills):
     """A storm of `kills` OOM kills in a scratch v1 memcg under oomwatch:
     per kill, the latency from the kill (the time oomwatch stamps, taken in
@@ -1007,7 +1109,7 @@ def footprint_table(rep, oom, groups_):
     return t
 
 
-def targets(groups_, tput, rep, oom=None):
+def targets(groups_, tput, rep, oom=None, exp=None):
     """The issue's targets against this run's numbers. The overhead targets
     are judged on both measures (wall-clock ops/s, ops per CPU second of the
     workload): "met" or "MISSED" when they agree, "mixed" when not."""
@@ -1079,6 +1181,16 @@ def targets(groups_, tput, rep, oom=None):
              oom["reported"] == oom["kills_kernel"] and not oom["missed_tool"])
     if rss:
         line("memscope tracer RSS < 64 MiB in every run", mib(max(rss)), max(rss) < 64 << 20)
+    for gk in ("mmap", "socket"):
+        if gk in g and "exporter" in g[gk].runs:
+            v, ok = both(gk, "floor", "exporter", lambda x: x <= 1.05)
+            line("exporter running: %s loop <= floor +5%% (floor/exporter)" % gk, v, ok)
+    if exp and "error" not in exp:
+        line("exporter RSS < 48 MiB (%d cgroups, %d processes)" % (exp["cgroups"], exp["procs"]),
+             mib(exp["rss"]), exp["rss"] < 48 << 20)
+        line("exporter scrape < 50 ms (%d cgroups, %d processes; median of %d)" % (
+            exp["cgroups"], exp["procs"], exp["scrapes"]), "%.1f ms" % (exp["scrape_s"] * 1e3),
+             exp["scrape_s"] < 0.05)
     return out
 
 
@@ -1090,7 +1202,7 @@ def main():
     ap.add_argument("--rounds", type=int, help="runs per configuration")
     ap.add_argument("--secs", type=float, help="seconds per run")
     ap.add_argument("--only", help="comma-separated parts: mmap,malloc,socket,accept,redis,"
-                    "throughput,report,oom")
+                    "throughput,report,oom,exporter")
     a = ap.parse_args()
     rounds = a.rounds or (2 if a.quick else 4)
     secs = a.secs or (1.0 if a.quick else 2.0)
@@ -1107,7 +1219,7 @@ def main():
     log("bench: %s, build %s, %d runs x %g s per configuration" % (
         "quick" if a.quick else "full", os.path.relpath(BUILD, ROOT), rounds, secs))
     gs = [g for g in groups(a.quick) if not only or g.key in only]
-    tput = rep = oom = None
+    tput = rep = oom = exp = None
     try:
         for g in gs:
             log("bench: %s" % g.title)
@@ -1123,6 +1235,9 @@ def main():
         if not a.quick and (not only or "oom" in only):
             log("bench: oomwatch storm")
             oom = run_oom(60)
+        if not a.quick and (not only or "exporter" in only):
+            log("bench: memscope-exporter with %d cgroups and %d processes" % (EXP_CGROUPS, EXP_PROCS))
+            exp = run_exporter_scale(EXP_CGROUPS, EXP_PROCS)
     finally:
         cleanup_processes()
     elapsed = time.monotonic() - t_start
@@ -1136,7 +1251,9 @@ def main():
         tables.append(throughput_table(tput, secs))
     if rep or oom:
         tables.append(footprint_table(rep, oom, gs))
-    tg = targets(gs, tput, rep, oom)
+    if exp:
+        tables.append(exporter_table(exp))
+    tg = targets(gs, tput, rep, oom, exp)
     text = head + "\n\n" + "\n\n".join(t.text() for t in tables)
     if tg:
         text += "\n\nTargets (issue 7)\n" + "\n".join(tg)
@@ -1152,7 +1269,7 @@ def main():
            "groups": {g.key: {"runs": {k: [{x: y for x, y in r.items() if x != "final"} for r in v]
                                        for k, v in g.runs.items()}, "errors": g.errors,
                               "notes": g.notes} for g in gs},
-           "throughput": tput, "report": rep, "oom": oom}
+           "throughput": tput, "report": rep, "oom": oom, "exporter": exp}
     with open(os.path.join(BUILD, name + ".json"), "w") as f:
         json.dump(raw, f, indent=1, default=str)
     log("bench: wrote %s.md and %s.json in %s" % (name, name, os.path.relpath(BUILD, ROOT)))
