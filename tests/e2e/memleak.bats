@@ -660,6 +660,8 @@ fault_pages() { jq --arg f "$1" '[.stacks[] | select(.culprit == $f) | .bytes] |
 @test "--faults with jemalloc preloaded: the C++ leak's pages, the size class's bytes within one page" {
 	jemalloc
 	LD_PRELOAD="$JE" trace_pid --faults -n 50 -- "$W/leak_new-nofp" 400 1000
+	# What it saw, shown if the test fails.
+	jq -c '.stacks[] | [.kind, .bytes, .culprit, [.frames[] | .symbol // "\(.module)+\(.offset)"]]' <<<"$FINAL"
 	[ "$(top_field culprit)" = 'Cache::leak_entry(unsigned long) [clone .isra.0]' ]
 	[ "$(top_field kind)" = anon ]
 	# jemalloc's size class for 1000 bytes: 1024, in slabs of their own.
