@@ -29,6 +29,15 @@ start_sockleak() {
 	wait_ready "$T/out.json" 30 || { cat "$T/err" >&2; return 1; }
 }
 
+# After the workload is done: its sockets pass --older-than 1 (a minimum
+# age, not a race), then the final report. A fixed -d window instead ends
+# early on a slow or busy host.
+end_sockleak_aged() {
+	sleep 1.2
+	kill -INT "$SL"
+	finish_sockleak
+}
+
 finish_sockleak() {
 	wait "$SL"
 	local rc=$?
@@ -54,13 +63,13 @@ start_server() {
 
 @test "sockleak: CLOSE_WAIT of a server that never closes is attributed to its pid, as ss shows" {
 	start_server
-	start_sockleak -p "$SRV" -d 4 --older-than 1
+	start_sockleak -p "$SRV" --older-than 1
 	"$W/sockclient" "$PORT" 30 0 > "$T/client" &
 	PIDS+=($!)
-	wait_for 10 grep -q done "$T/client"
-	wait_for 5 sh -c "[ \$(ss -tanp state close-wait | grep -c 'pid=$SRV,') -eq 30 ]"
+	wait_for 60 grep -q done "$T/client"
+	wait_for 30 sh -c "[ \$(ss -tanp state close-wait | grep -c 'pid=$SRV,') -eq 30 ]"
 	ss_count=$(ss -tanp state close-wait | grep -c "pid=$SRV,")
-	finish_sockleak
+	end_sockleak_aged
 	[ "$(field "$SRV" close_wait)" -eq "$ss_count" ]
 	[ "$(field "$SRV" close_wait)" -eq 30 ]
 	[ "$(field "$SRV" created)" -eq 30 ]
@@ -73,12 +82,12 @@ start_server() {
 
 @test "sockleak: a client leaking one socket in ten: exact counts, leaking function named" {
 	start_server --close
-	start_sockleak -d 4 --older-than 1
+	start_sockleak --older-than 1
 	"$W/sockclient" "$PORT" 100 10 > "$T/client" &
 	CL=$!
 	PIDS+=("$CL")
-	wait_for 10 grep -q done "$T/client"
-	finish_sockleak
+	wait_for 60 grep -q done "$T/client"
+	end_sockleak_aged
 	[ "$(field "$CL" created)" -eq 100 ]
 	[ "$(field "$CL" closed)" -eq 90 ]
 	[ "$(field "$CL" alive)" -eq 10 ]
@@ -90,12 +99,12 @@ start_server() {
 
 @test "sockleak: many short well-behaved connections: zero leaks" {
 	start_server --close
-	start_sockleak -d 4 --older-than 1
+	start_sockleak --older-than 1
 	"$W/sockclient" "$PORT" 300 0 > "$T/client" &
 	CL=$!
 	PIDS+=("$CL")
-	wait_for 20 grep -q done "$T/client"
-	finish_sockleak
+	wait_for 60 grep -q done "$T/client"
+	end_sockleak_aged
 	[ "$(field "$CL" created)" -eq 300 ]
 	[ "$(field "$CL" closed)" -eq 300 ]
 	[ "$(field "$CL" alive)" -eq 0 ]
@@ -291,18 +300,19 @@ two_cgroup_clients() {
 	CGB=$(scratch_memcg sockB)
 	start_server --close
 	if [ "$1" = -c ]; then
-		start_sockleak -d 4 --older-than 1 -c "$CGA"
+		start_sockleak --older-than 1 -c "$CGA"
 	else
-		start_sockleak -d 4 --older-than 1 "$@"
+		start_sockleak --older-than 1 "$@"
 	fi
-	run_in_cgroup "$CGA" "$W/sockclient" "$PORT" 50 10
+	run_in_cgroup "$CGA" sh -c "exec '$W/sockclient' $PORT 50 10 > '$T/ca'"
 	CA=$BG_PID
 	PIDS+=("$CA")
-	run_in_cgroup "$CGB" "$W/sockclient" "$PORT" 40 0
+	run_in_cgroup "$CGB" sh -c "exec '$W/sockclient' $PORT 40 0 > '$T/cb'"
 	CB=$BG_PID
 	PIDS+=("$CB")
-	wait_for 10 sh -c "grep -qw $CA $CGA/cgroup.procs && grep -qw $CB $CGB/cgroup.procs"
-	finish_sockleak
+	wait_for 60 grep -q done "$T/ca"
+	wait_for 60 grep -q done "$T/cb"
+	end_sockleak_aged
 }
 
 @test "sockleak -c: only the cgroup's processes, filtered in the kernel" {
