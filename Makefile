@@ -264,5 +264,3 @@ $(BENCH_DIR)/bench-wl: scripts/bench.d/wl.c | $(BUILD)/.deps
 EXPORTER_LIBS := -lmicrohttpd -lpthread
 $(BUILD)/memscope-exporter: LDLIBS += $(EXPORTER_LIBS)
 $(BUILD)/unit/test_exporter: LDLIBS += $(EXPORTER_LIBS)
-$(OBJ)/exporter/oomc.o: | $(BUILD)/oomwatch.skel.h
-$(OBJ)/exporter/sockc.o: | $(BUILD)/sockleak.skel.h

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -8,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "array.h"
 #include "cgmetrics.h"
 #include "cgroup.h"
 #include "memstat.h"
@@ -204,31 +204,14 @@ static void read_one(struct walk *w, const char *dir)
 	hist_push(g, w->now, (double)g->ws, w->c->o.slope_window_s);
 	cgroup_mem_free(&cm);
 
-	if (w->n == w->cap) {
-		w->cap = w->cap ? w->cap * 2 : 256;
-		if (!(w->nv = realloc(w->nv, w->cap * sizeof(*w->nv))))
-			abort();
-	}
+	ARRAY_GROW(w->nv, w->n, w->cap, 256);
 	w->nv[w->n++] = g;
 }
 
-static void walk(struct walk *w, const char *dir, int depth)
+static void visit(const char *dir, int depth, void *w)
 {
-	DIR *d;
-	struct dirent *de;
-
+	(void)depth;
 	read_one(w, dir);
-	if (depth >= CGM_MAX_DEPTH || !(d = opendir(dir)))
-		return;
-	while ((de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		char sub[PATH_MAX];
-		if (snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) >= (int)sizeof(sub))
-			continue;
-		walk(w, sub, depth + 1);
-	}
-	closedir(d);
 }
 
 /* Which cgroups the cap keeps: those with a limit, closest to it first,
@@ -252,7 +235,7 @@ void cgm_refresh(struct cgm *c, double now)
 {
 	struct walk w = { .c = c, .old = c->v, .nold = c->n, .now = now };
 
-	walk(&w, c->root, 0);
+	cgroup_walk(c->root, CGM_MAX_DEPTH, visit, &w);
 	for (size_t i = 0; i < c->n; i++) {
 		if (!w.old[i]->taken)
 			cg_free(w.old[i]);

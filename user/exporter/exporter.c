@@ -22,11 +22,11 @@
 #include "http.h"
 #include "bpfutil.h"
 #include "loop.h"
-#include "oomc.h"
+#include "oommetrics.h"
 #include "output.h"
 #include "privs.h"
 #include "procfs.h"
-#include "sockc.h"
+#include "sockmetrics.h"
 
 /* Outside 9100-9999, the range Prometheus' port registry has handed out
  * in full, below Linux's ephemeral ports, unassigned in /etc/services. */
@@ -63,8 +63,8 @@ enum { OPT_LISTEN = 0x3000, OPT_CONFIG, OPT_MAX_CGROUPS, OPT_MAX_SERIES, OPT_SLO
 struct exporter {
 	struct env env;
 	struct cgm *cgm;
-	struct oomc *oom;
-	struct sockc *sock;
+	struct oomm *oom;
+	struct sockm *sock;
 	struct http_server *http;
 	pthread_mutex_t mu;
 	char *snapshot;          /* the collectors' exposition, under mu */
@@ -283,11 +283,11 @@ static void write_losses(struct exporter *x, struct expo *e)
 		    "a map full, stack captures failed, exits without their entry; sockets: table inserts that "
 		    "failed, and fds found or gone in /proc that no hook saw (corrected_from_proc).");
 	if (x->oom) {
-		oomc_losses(x->oom, &names, &vals, &n);
+		oomm_losses(x->oom, &names, &vals, &n);
 		losses_of(e, "oom", names, vals, n);
 	}
 	if (x->sock) {
-		sockc_losses(x->sock, &names, &vals, &n);
+		sockm_losses(x->sock, &names, &vals, &n);
 		losses_of(e, "sockets", names, vals, n);
 	}
 }
@@ -304,10 +304,10 @@ static int collect(void *ctx)
 		cgm_write(x->cgm, &e);
 	}
 	if (x->oom)
-		oomc_write(x->oom, &e);
+		oomm_write(x->oom, &e);
 	if (x->sock) {
-		sockc_refresh(x->sock);
-		sockc_write(x->sock, &e);
+		sockm_refresh(x->sock);
+		sockm_write(x->sock, &e);
 	}
 	write_losses(x, &e);
 	expo_write_drops(&e);
@@ -392,6 +392,13 @@ static char *render(void *ctx, size_t *len)
 
 /* ---- lifecycle ---- */
 
+/* After each poll of the OOM ring buffer: count the kills it brought. */
+static int drain_kills(void *ctx)
+{
+	oomm_drain(((struct exporter *)ctx)->oom);
+	return 0;
+}
+
 static int open_collectors(struct exporter *x)
 {
 	struct cgm_opts co = {
@@ -407,11 +414,11 @@ static int open_collectors(struct exporter *x)
 		warn_msg("no memory cgroup hierarchy is mounted: no per-cgroup metrics");
 	if (want & COL_BPF)
 		bpf_log_setup(x->env.common.verbose);
-	if ((want & COL_OOM) && !(x->oom = oomc_new(x->env.max_series)))
+	if ((want & COL_OOM) && !(x->oom = oomm_new(x->env.max_series)))
 		return -1;
 	if (want & COL_SOCKETS) {
-		struct sockc_opts so = { .older_than_s = x->env.older_than_s, .max_rows = x->env.max_series };
-		if (!(x->sock = sockc_new(&so)))
+		struct sockm_opts so = { .older_than_s = x->env.older_than_s, .max_rows = x->env.max_series };
+		if (!(x->sock = sockm_new(&so)))
 			return -1;
 	}
 	return 0;
@@ -420,8 +427,8 @@ static int open_collectors(struct exporter *x)
 static void close_collectors(struct exporter *x)
 {
 	cgm_free(x->cgm);
-	oomc_free(x->oom);
-	sockc_free(x->sock);
+	oomm_free(x->oom);
+	sockm_free(x->sock);
 }
 
 static int serve(struct exporter *x)
@@ -481,8 +488,9 @@ int main(int argc, char **argv)
 		.interval_s = x.env.common.interval_s,
 		.duration_s = x.env.common.duration_s,
 		.on_interval = collect,
+		.on_poll = x.oom ? drain_kills : NULL,
 		.ctx = &x,
-		.rb = x.oom ? oomc_ringbuf(x.oom) : NULL,
+		.rb = x.oom ? oomm_ringbuf(x.oom) : NULL,
 	};
 	enum loop_stop why = loop_run(&lo);
 	if (why == LOOP_ERROR)

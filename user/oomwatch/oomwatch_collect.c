@@ -221,7 +221,9 @@ void oom_collector_drain(struct oom_collector *s, bool flush)
 		bool seen = kmsg_match(s->kmsg, k->ev.victim_pid, &probe);
 
 		kernel_report_free(&probe);
-		if (((!seen && s->kmsg) || oom_kill_awaits_cmdline(k)) && !flush && now - k->ev.ts_ns < wait_ns)
+		bool incomplete = (!seen && s->kmsg) || (oom_kill_awaits_cmdline(k) && !s->o.no_cmdline_hooks);
+
+		if (incomplete && !flush && now - k->ev.ts_ns < wait_ns)
 			break;
 		finish_kill(s, k);
 		oom_kill_free(k);
@@ -252,11 +254,11 @@ static int choose_hook(struct oom_collector *s)
 	bpf_program__set_autoload(s->skel->progs.mark_victim_tp, k == HOOK_TRACEPOINT);
 	/* Without it a victim other than the task at its limit has its
 	 * cmdline read from /proc, if it is still there. */
-	if (!tracepoint_exists("signal", "signal_deliver"))
+	if (s->o.no_cmdline_hooks || !tracepoint_exists("signal", "signal_deliver"))
 		bpf_program__set_autoload(s->skel->progs.victim_signal, false);
-	if (!tracepoint_exists("signal", "signal_generate"))
+	if (s->o.no_cmdline_hooks || !tracepoint_exists("signal", "signal_generate"))
 		bpf_program__set_autoload(s->skel->progs.victim_signalled, false);
-	if (!tracepoint_exists("sched", "sched_process_exit"))
+	if (s->o.no_cmdline_hooks || !tracepoint_exists("sched", "sched_process_exit"))
 		bpf_program__set_autoload(s->skel->progs.victim_exit, false);
 	if (s->o.verbose)
 		fprintf(stderr, "oomwatch: hooking oom:mark_victim with %s\n", hook_kind_name(k));
@@ -357,8 +359,8 @@ struct oom_collector *oom_collector_open(const struct oom_collector_opts *o)
 	s->page_size = sysconf(_SC_PAGESIZE);
 	/* The kernel log from before the baselines on: every kill counted
 	 * after them can find its report. */
-	s->kmsg = kmsg_open();
-	if (!s->kmsg)
+	s->kmsg = o->no_kmsg ? NULL : kmsg_open();
+	if (!s->kmsg && !o->no_kmsg)
 		warn_msg("cannot read /dev/kmsg (%s): reports will lack the kernel's own lines",
 			 strerror(errno));
 	if (setup_cgroups(s) < 0 || load_and_attach(s) < 0)
@@ -403,6 +405,11 @@ void oom_collector_finish(struct oom_collector *s)
 	}
 	oom_collector_drain(s, true);
 	leadup__scan(s->lu);
+}
+
+const uint64_t *oom_collector_drops(const struct oom_collector *s)
+{
+	return (const uint64_t *)s->skel->bss->drops;
 }
 
 const char *oom_collector_target(const struct oom_collector *s, const char **dir)

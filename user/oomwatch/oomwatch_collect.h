@@ -33,6 +33,9 @@ struct oom_collector_opts {
 	const char *hook;            /* NULL (best available), "tp_btf" or "tracepoint" */
 	const char *hold;            /* tests: wait for this file between the baselines and attaching */
 	bool verbose;                /* which hook was chosen, on stderr */
+	/* A front end that needs only the kill's event (the exporter): */
+	bool no_cmdline_hooks;       /* victims' cmdlines from /proc only: no signal/exit hooks between kills */
+	bool no_kmsg;                /* no kernel log: no report lines, no wait for them */
 	/* Each kill, in order, once complete; k is freed after the call. */
 	void (*on_kill)(const struct oom_kill *k, void *ctx);
 	void *ctx;
@@ -55,6 +58,8 @@ void oom_collector_refresh(struct oom_collector *c);
 /* At the end: read what is still in flight, wait out the kernel log's
  * slack (up to a second), hand over every pending kill. */
 void oom_collector_finish(struct oom_collector *c);
+/* The BPF side's loss counters (DROP_KINDS, by enum drop_kind). */
+const uint64_t *oom_collector_drops(const struct oom_collector *c);
 /* The watched cgroup's path (NULL: the host) and, if dir, its directory. */
 const char *oom_collector_target(const struct oom_collector *c, const char **dir);
 
