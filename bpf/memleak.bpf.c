@@ -40,6 +40,9 @@ const volatile __u32 wakeup_every = 4096;
 const volatile bool stack_snapshots = true;
 /* --faults: growth is counted at page faults (see on_page_fault). */
 const volatile bool faults_mode = false;
+/* --faults: the THP mode at start (MM_THP_*), read by user space from
+ * sysfs: the kernel's transparent_hugepage_flags is not in every BTF. */
+const volatile __u32 thp_mode = MM_THP_NEVER;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -644,11 +647,29 @@ __u64 faults_unclassified = 0;
 #define EBUSY_ERR 16
 #define VM_SHARED_FLAG     0x00000008
 #define VM_GROWSDOWN_FLAG  0x00000100
+#define VM_HUGEPAGE_FLAG   0x20000000 /* madvise(MADV_HUGEPAGE) */
+#define VM_NOHUGEPAGE_FLAG 0x40000000 /* madvise(MADV_NOHUGEPAGE) */
 
 struct vma_class {
+	__u64 addr;
 	__u32 keep;
 	__u32 flags;
 };
+
+/* Could the fault at addr be served by a huge page? Its 2 MiB-aligned
+ * range must lie inside the mapping, and the mode (always, or madvise
+ * with MADV_HUGEPAGE on the mapping) must allow one. Not checked here:
+ * prctl(PR_SET_THP_DISABLE), an existing page table in the range, a
+ * failed huge allocation; user space's pagemap look-up settles it. */
+static __always_inline bool thp_possible(struct vm_area_struct *vma, __u64 addr)
+{
+	__u64 lo = addr & ~(MM_HPAGE_SIZE - 1);
+	unsigned long fl = vma->vm_flags;
+
+	if (lo < vma->vm_start || lo + MM_HPAGE_SIZE > vma->vm_end || (fl & VM_NOHUGEPAGE_FLAG))
+		return false;
+	return thp_mode == MM_THP_ALWAYS || (thp_mode == MM_THP_MADVISE && (fl & VM_HUGEPAGE_FLAG));
+}
 
 static long classify_vma(struct task_struct *task, struct vm_area_struct *vma, void *data)
 {
@@ -663,6 +684,8 @@ static long classify_vma(struct task_struct *task, struct vm_area_struct *vma, v
 	c->keep = 1;
 	if (vma->vm_start <= mm->start_brk && mm->start_brk < vma->vm_end)
 		c->flags = MM_FAULT_HEAP;
+	if (thp_possible(vma, c->addr))
+		c->flags |= MM_FAULT_THP;
 	return 0;
 }
 
@@ -676,7 +699,7 @@ SEC("tracepoint/exceptions/page_fault_user")
 int on_page_fault(struct page_fault_ctx *ctx)
 {
 	__u32 tgid = current_tgid();
-	struct vma_class c = {};
+	struct vma_class c = { .addr = ctx->address };
 	struct mm_map_event *e;
 	struct pt_regs *regs;
 

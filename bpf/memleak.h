@@ -21,6 +21,17 @@
 
 /* MM_EV_FAULT flags. */
 #define MM_FAULT_HEAP     0x1 /* in the heap (brk), else an anonymous mapping */
+#define MM_FAULT_THP      0x2 /* the fault may bring a transparent huge page: its
+			       * 2 MiB-aligned range lies in the mapping and the
+			       * THP mode or the mapping's madvise allow one
+			       * (user space confirms in /proc/PID/pagemap) */
+
+/* The THP mode (/sys/kernel/mm/transparent_hugepage/enabled). */
+#define MM_THP_NEVER   0
+#define MM_THP_MADVISE 1
+#define MM_THP_ALWAYS  2
+#define MM_HPAGE_SIZE  (2ULL << 20) /* x86-64 PMD size: the only THP size
+				     * --faults' tracepoint exists on */
 
 /* Bytes of user stack copied per snapshot; shorter copies are retried
  * near the top of a stack (a read fails whole if one page is missing). */

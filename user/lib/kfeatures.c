@@ -18,6 +18,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "kfeatures.h"
+#include "procfs.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
 
@@ -367,4 +368,24 @@ enum hook_kind hook_choose(const struct features *f, const char *category, const
 		}
 	}
 	return HOOK_NONE;
+}
+
+const char *thp_mode_name(void)
+{
+	static const char *const modes[] = { "always", "madvise", "never" };
+	char *buf = NULL;
+	const char *mode = NULL;
+
+	if (read_file("/sys/kernel/mm/transparent_hugepage/enabled", &buf) < 0)
+		return NULL;
+	/* "always [madvise] never": the one in brackets is in force. */
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]) && !mode; i++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "[%s]", modes[i]);
+		if (strstr(buf, want))
+			mode = modes[i];
+	}
+	free(buf);
+	return mode;
 }

@@ -45,6 +45,10 @@ bool kernel_enum_value(const char *type, const char *name, long long *val);
 /* The kernel's tracepoint format file has field `field`? */
 bool tracepoint_has_field(const char *category, const char *name, const char *field);
 
+/* The transparent huge page mode, /sys/kernel/mm/transparent_hugepage/
+ * enabled: "always", "madvise", "never", or NULL if unknown (no THP). */
+const char *thp_mode_name(void);
+
 /* First usable kind among `prefs` (terminated by HOOK_NONE). For
  * HOOK_TP_BTF it also checks the BTF type btf_trace_<tp_name> exists, for
  * HOOK_TRACEPOINT/RAW_TP that the tracepoint exists. */

@@ -435,6 +435,15 @@ static int on_poll(void *ctx)
 	return 0;
 }
 
+/* The BPF side's MM_THP_* for a mode name (unknown: no THP). */
+static __u32 thp_mode_value(const char *mode)
+{
+	if (!mode)
+		return MM_THP_NEVER;
+	return !strcmp(mode, "always") ? MM_THP_ALWAYS :
+	       !strcmp(mode, "madvise") ? MM_THP_MADVISE : MM_THP_NEVER;
+}
+
 /* --faults needs the x86 page-fault tracepoint and bpf_find_vma (5.17),
  * which tells anonymous memory from file pages in the kernel. */
 static int faults_preflight(void)
@@ -487,6 +496,7 @@ static int open_and_load(struct app *a, pid_t pid)
 	a->skel->rodata->sample_every = a->env.rep.sample_every;
 	a->skel->rodata->stack_snapshots = a->env.rep.stack_mode != STACK_FP;
 	a->skel->rodata->faults_mode = a->env.faults;
+	a->skel->rodata->thp_mode = thp_mode_value(a->env.rep.thp_mode);
 	a->skel->rodata->min_size = a->env.min_size;
 	a->skel->rodata->max_size = a->env.max_size;
 	err = bpf_map__set_max_entries(a->skel->maps.events, a->env.ringbuf_mb << 20);
@@ -777,6 +787,7 @@ int main(int argc, char **argv)
 	a.env.rep.json = a.env.common.json;
 	a.env.rep.malloc = a.env.malloc;
 	a.env.rep.faults = a.ps.pages = a.env.faults;
+	a.env.rep.thp_mode = a.env.faults ? thp_mode_name() : NULL;
 	a.ps.dwarf = a.env.rep.stack_mode != STACK_FP;
 	out_set_json(a.env.common.json, "memleak-trace");
 	bpf_log_setup(a.env.common.verbose);

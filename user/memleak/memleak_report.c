@@ -16,6 +16,7 @@
 #include "memleak_dwarf.h"
 #include "memleak_pprof.h"
 #include "memleak_report.h"
+#include "memstat.h"
 #include "output.h"
 #include "procfs.h"
 #include "stackgroup.h"
@@ -825,9 +826,60 @@ static void print_peaks(const struct report_opts *o, struct report_in *in, const
 		printf("... %d more stack%s\n", pk->n - o->top_n, pk->n - o->top_n == 1 ? "" : "s");
 }
 
+/* --faults and transparent huge pages: what the faults saw of them and
+ * what they cannot see (huge pages resident before the trace). */
+struct thp_view {
+	bool anon_huge_known;
+	uint64_t anon_huge;     /* AnonHugePages now (smaps_rollup) */
+	bool unseen;            /* THP always, or the process has huge pages */
+};
+
+static struct thp_view thp_view(const struct report_opts *o, const struct report_in *in, bool alive)
+{
+	struct thp_view v = {};
+	struct smaps_rollup sr;
+	char path[64], *buf = NULL;
+
+	if (!o->faults)
+		return v;
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)in->t->pid);
+	if (alive && read_file(path, &buf) >= 0 && smaps_rollup_parse(buf, &sr) == 0) {
+		v.anon_huge_known = true;
+		v.anon_huge = sr.anon_huge;
+	}
+	free(buf);
+	v.unseen = (o->thp_mode && !strcmp(o->thp_mode, "always")) || v.anon_huge ||
+		   in->t->huge_faults;
+	return v;
+}
+
+static void print_thp(const struct report_opts *o, const struct report_in *in,
+		      const struct thp_view *v, const struct proc_status *st)
+{
+	const struct tracker *t = in->t;
+	char b[3][HUMAN_LEN];
+
+	printf("         huge pages: %" PRIu64 " of %" PRIu64 " first touches brought a 2 MiB "
+	       "transparent huge page (%s counted for them); THP %s", t->huge_faults, t->faults,
+	       fmt_bytes(b[0], t->huge_bytes), o->thp_mode ? o->thp_mode : "unknown");
+	if (v->anon_huge_known)
+		printf(", AnonHugePages %s", fmt_bytes(b[1], v->anon_huge));
+	printf("\n");
+	if (t->huge_unknown)
+		printf("         %" PRIu64 " faults that may have brought a huge page could not be "
+		       "looked up in /proc/PID/pagemap: counted as one page each\n", t->huge_unknown);
+	if (v->unseen)
+		printf("         not seen: pages inside huge pages resident before the trace never "
+		       "fault (nor do ranges khugepaged collapses): compare RssAnon's growth\n");
+	if (st && t->rss_anon_start_known)
+		printf("         RssAnon %s while traced; first touched and kept %s\n",
+		       fmt_bytes_delta(b[0], (int64_t)(st->rss_anon - t->rss_anon_start)),
+		       fmt_bytes(b[2], ranges__bytes(t->ranges)));
+}
+
 static void print_table(const struct report_opts *o, struct report_in *in, const struct row *rows,
 			int n, const struct totals *tot, const struct peaks *pk, const char *v,
-			const struct proc_status *st)
+			const struct proc_status *st, const struct thp_view *thp)
 {
 	struct tracker *t = in->t;
 	char b[6][HUMAN_LEN];
@@ -891,6 +943,8 @@ static void print_table(const struct report_opts *o, struct report_in *in, const
 		       fmt_bytes(b[4], st->vm_swap));
 	else
 		printf("         process has exited\n");
+	if (o->faults)
+		print_thp(o, in, thp, st);
 	if (in->final && in->target_exited && !in->cgroup)
 		printf("         %s\n", exit_hint);
 	if (o->malloc) {
@@ -954,9 +1008,38 @@ static void json_peaks(struct jw *w, const struct report_opts *o, struct report_
 	jw_arr_end(w);
 }
 
+/* --faults' huge-page figures (null otherwise, and when unknown). */
+static void json_thp(struct jw *w, const struct report_opts *o, const struct tracker *t,
+		     const struct thp_view *v, const struct proc_status *st)
+{
+	static const char *const keys[] = { "first_touch_faults", "huge_page_faults",
+					     "huge_page_bytes", "huge_page_unknown" };
+	const uint64_t vals[] = { t->faults, t->huge_faults, t->huge_bytes, t->huge_unknown };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (o->faults)
+			jw_u64(w, keys[i], vals[i]);
+		else
+			jw_null(w, keys[i]);
+	jw_str(w, "thp_mode", o->faults ? o->thp_mode : NULL);
+	if (v->anon_huge_known)
+		jw_u64(w, "anon_huge_bytes", v->anon_huge);
+	else
+		jw_null(w, "anon_huge_bytes");
+	if (o->faults)
+		jw_bool(w, "huge_pages_unseen", v->unseen);
+	else
+		jw_null(w, "huge_pages_unseen");
+	if (o->faults && st && t->rss_anon_start_known)
+		jw_i64(w, "rss_anon_growth_bytes", (int64_t)(st->rss_anon - t->rss_anon_start));
+	else
+		jw_null(w, "rss_anon_growth_bytes");
+}
+
 static void print_json(const struct report_opts *o, struct report_in *in, const struct row *rows,
 		       int n, const struct totals *tot, const struct peaks *pk,
-		       const struct row *g, const char *v, const struct proc_status *st)
+		       const struct row *g, const char *v, const struct proc_status *st,
+		       const struct thp_view *thp)
 {
 	struct tracker *t = in->t;
 	struct jw w;
@@ -1041,6 +1124,7 @@ static void print_json(const struct report_opts *o, struct report_in *in, const 
 		jw_u64(&w, "faults_unclassified", in->faults_unclassified);
 	else
 		jw_null(&w, "faults_unclassified");
+	json_thp(&w, o, t, thp, st);
 	if (o->malloc)
 		report_jw_allocators(&w, o->allocators);
 	jw_obj_end(&w);
@@ -1162,6 +1246,7 @@ void report_print(const struct report_opts *o, struct report_in *in)
 	struct peaks pk = {};
 	const struct row *named;
 	struct proc_status st;
+	struct thp_view thp;
 	bool have_st;
 	struct totals tot;
 	struct row *rows;
@@ -1178,13 +1263,14 @@ void report_print(const struct report_opts *o, struct report_in *in)
 	if (in->final && in->target_exited)
 		peak_rows(o, in, &pk);
 	have_st = !in->target_exited && proc_status(in->t->pid, &st) == 0;
+	thp = thp_view(o, in, have_st);
 	v = verdict(o, in, rows, n, &tot, &pk, &named);
 	if (o->json)
-		print_json(o, in, rows, n, &tot, &pk, named, v, have_st ? &st : NULL);
+		print_json(o, in, rows, n, &tot, &pk, named, v, have_st ? &st : NULL, &thp);
 	else if (o->folded)
 		print_folded(o, in, rows, n);
 	else
-		print_table(o, in, rows, n, &tot, &pk, v, have_st ? &st : NULL);
+		print_table(o, in, rows, n, &tot, &pk, v, have_st ? &st : NULL, &thp);
 	free(pk.rows);
 	free(v);
 	free(rows);

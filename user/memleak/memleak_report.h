@@ -22,6 +22,7 @@ struct report_opts {
 	const char *allocators; /* --malloc: "libjemalloc.so.2, ..." probed, NULL: none found */
 	const char *pprof_path; /* --pprof FILE */
 	bool faults;            /* --faults: figures are pages first touched */
+	const char *thp_mode;   /* --faults: "always", "madvise", "never", NULL: unknown */
 };
 
 /* Per-stack figures of one report, indexed like tracker->stacks. */

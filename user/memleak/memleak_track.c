@@ -2,6 +2,7 @@
  * mremap and brk of the traced process updates an exact interval map;
  * each range remembers the stack that mapped it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ int tracker_init(struct tracker *t, pid_t pid, uint64_t t0_ns)
 	t->pid = pid;
 	t->t0_ns = t0_ns;
 	t->next_ckpt = 1.0;
+	t->pagemap_fd = -1;
 	t->ranges = ranges__new();
 	return t->ranges ? 0 : -ENOMEM;
 }
@@ -49,6 +51,8 @@ void tracker_fini(struct tracker *t)
 	free(t->stacks);
 	hindex_free(&t->index);
 	ranges__free(t->ranges);
+	if (t->pagemap_fd >= 0)
+		close(t->pagemap_fd);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -152,26 +156,87 @@ static void record_seen(struct tracker *t)
 	t->events++;
 }
 
+/* /proc/kpageflags bits (Documentation/admin-guide/mm/pagemap.rst). */
+#define KPF_THP          22
+#define PM_PRESENT       (1ULL << 63)
+#define PM_PFN_MASK      ((1ULL << 55) - 1)
+
+/* Is the page at addr part of a transparent huge page: 1 yes, 0 no, -1
+ * unknown (no pagemap or kpageflags: both need CAP_SYS_ADMIN for PFNs).
+ * Read when the record is drained: the page is normally still there. */
+static int in_huge_page(struct tracker *t, uint64_t addr)
+{
+	static int kpf_fd = -2;
+	uint64_t pm, kf;
+
+	if (kpf_fd == -2)
+		kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	if (t->pagemap_fd < 0) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)t->pid);
+		t->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (kpf_fd < 0 || t->pagemap_fd < 0 ||
+	    pread(t->pagemap_fd, &pm, 8, (off_t)(addr / page_size() * 8)) != 8)
+		return -1;
+	if (!(pm & PM_PRESENT))
+		return 0;       /* gone already (given back): no huge page now */
+	if (!(pm & PM_PFN_MASK) || pread(kpf_fd, &kf, 8, (off_t)((pm & PM_PFN_MASK) * 8)) != 8)
+		return -1;
+	return (kf >> KPF_THP) & 1;
+}
+
+/* Count [start, end) for owner, around the pages counted already. */
+static uint64_t track_gaps(struct tracker *t, uint64_t start, uint64_t end, uint32_t owner)
+{
+	uint64_t ps = page_size(), added = 0, from = start;
+
+	for (uint64_t p = start; p <= end; p += ps) {
+		if (p < end && !ranges__find(t->ranges, p))
+			continue;
+		if (p > from) {
+			track(t, from, p, owner, t->now_ns);
+			added += p - from;
+		}
+		from = p + ps;
+	}
+	return added;
+}
+
 /* --faults: a first touch of an anonymous private page. A page counted
  * already (a fault retried, a page swapped back in) is not growth. The
  * pages one stack touches one after the other (a memset of a new block)
- * make one range. */
+ * make one range. A fault that brought a transparent huge page brought
+ * its whole 2 MiB: later touches inside it never fault. */
 void tracker_fault(struct tracker *t, const struct mm_map_event *e)
 {
 	uint64_t ps = page_size(), start = e->addr & ~(ps - 1);
 	uint32_t owner;
+	int huge = 0;
 
 	record_seen(t);
 	if (ranges__find(t->ranges, start)) {
 		t->refaults++;
 		return;
 	}
+	t->faults++;
 	owner = tracker_stack(t, e->stack_id, e->ret_addr, e->site,
 			      e->flags & MM_FAULT_HEAP ? MK_HEAP : MK_ANON);
-	if (ranges__extend(t->ranges, start, start + ps, owner) == 0)
+	if (e->flags & MM_FAULT_THP) {
+		huge = in_huge_page(t, start);
+		t->huge_unknown += huge < 0;
+	}
+	if (huge > 0) {
+		uint64_t lo = e->addr & ~(MM_HPAGE_SIZE - 1);
+
+		t->huge_faults++;
+		t->huge_bytes += track_gaps(t, lo, lo + MM_HPAGE_SIZE, owner);
+	} else if (ranges__extend(t->ranges, start, start + ps, owner) == 0) {
 		counted(t, start, start + ps, owner);
-	else
+	} else {
 		track(t, start, start + ps, owner, t->now_ns);
+	}
 }
 
 /* --faults: madvise gave pages back (they fault anew when touched). */
@@ -312,6 +377,12 @@ void tracker_exec(struct tracker *t)
 	t->brk_known = false;
 	t->maps_changed = true;
 	t->exec_seen = true;
+	/* A new address space: every anonymous page from here faults. */
+	t->rss_anon_start = 0;
+	t->rss_anon_start_known = true;
+	if (t->pagemap_fd >= 0)
+		close(t->pagemap_fd);
+	t->pagemap_fd = -1;
 }
 
 struct heap_seek {
@@ -328,10 +399,15 @@ static int find_heap(const struct map_entry *m, void *ctx)
 void tracker_seed_brk(struct tracker *t)
 {
 	struct heap_seek h = {};
+	struct proc_status st;
 
 	if (proc_maps(t->pid, find_heap, &h) >= 0 && h.end) {
 		t->brk_known = true;
 		t->brk_start = t->brk_cur = h.end;
+	}
+	if (proc_status(t->pid, &st) == 0) {
+		t->rss_anon_start = st.rss_anon;
+		t->rss_anon_start_known = true;
 	}
 }
 

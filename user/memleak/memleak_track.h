@@ -51,6 +51,16 @@ struct tracker {
 	/* run totals */
 	uint64_t mapped, released, released_untracked, events;
 	uint64_t refaults;      /* --faults: faults on pages already counted */
+	/* --faults: first touches counted, those that brought a transparent
+	 * huge page (counted 2 MiB each) and the bytes they brought, and
+	 * those whose page could not be looked up in pagemap (counted as
+	 * one small page). */
+	uint64_t faults, huge_faults, huge_bytes, huge_unknown;
+	int pagemap_fd;         /* /proc/PID/pagemap, opened at the first need */
+	/* RssAnon when the trace began (or 0 at an exec): what --faults
+	 * cannot see shows as RssAnon growth that no fault explains. */
+	uint64_t rss_anon_start;
+	bool rss_anon_start_known;
 	uint64_t now_ns;        /* when the record being handled was read */
 	/* heap (brk) */
 	uint64_t brk_start, brk_cur;
@@ -67,7 +77,8 @@ struct tracker {
 
 int tracker_init(struct tracker *t, pid_t pid, uint64_t t0_ns);
 void tracker_fini(struct tracker *t);
-/* Seed the heap break from /proc (attaching to a running process). */
+/* Seed the heap break and RssAnon from /proc (attaching to a running
+ * process). */
 void tracker_seed_brk(struct tracker *t);
 /* The ring-buffer records of the process's address space (memleak.h),
  * dispatched by mproc_record. */
