@@ -31,6 +31,7 @@ trace_pid() {
 	shift
 	"$@" -w > "$BATS_TEST_TMPDIR/wl.out" &
 	WL_PID=$!
+	[ "$1" != "$NOTHP" ] || wait_exec "$WL_PID" "$2"
 	OUT="$BATS_TEST_TMPDIR/report.json"
 	ERR="$BATS_TEST_TMPDIR/tracer.err"
 	"$T" -p "$WL_PID" --json "${targs[@]}" > "$OUT" 2> "$ERR" &
@@ -634,9 +635,15 @@ culprit_bytes() { jq --arg f "$1" '[.stacks[] | select(.culprit == $f) | .bytes]
 # --faults: resident growth, counted at the page faults that first touch
 # anonymous memory. Bytes of the rows whose culprit is $1.
 fault_pages() { jq --arg f "$1" '[.stacks[] | select(.culprit == $f) | .bytes] | add // 0' <<<"$FINAL"; }
+# The tests that count small pages exactly run their workload under
+# $NOTHP (PR_SET_THP_DISABLE): with THP "always" (Debian's kernel) a first
+# touch can bring a 2 MiB huge page, and touches inside it never fault.
+NOTHP="$W/nothp"
+# Wait until PID runs PROG (nothp has exec'd it) before signalling it.
+wait_exec() { wait_for 60 test "$(readlink /proc/$1/exe)" = "$(readlink -f "$2")"; }
 
 @test "--faults, C: leak_mapping's pages first touched, exact; mapped but untouched churn is not growth" {
-	trace_pid --faults -n 50 -- "$W/leak_mmap" 40 64
+	trace_pid --faults -n 50 -- "$NOTHP" "$W/leak_mmap" 40 64
 	[ "$TR_STATUS" -eq 0 ]
 	[ "$(jq -r .mode <<<"$FINAL")" = faults ]
 	[ "$(top_field culprit)" = leak_mapping ]
@@ -650,7 +657,7 @@ fault_pages() { jq --arg f "$1" '[.stacks[] | select(.culprit == $f) | .bytes] |
 }
 
 @test "--faults, C++ new built -O2 without frame pointers: Cache::leak_entry named, within one page of its blocks" {
-	trace_pid --faults -n 50 -- "$W/leak_new-nofp" 400 1000
+	trace_pid --faults -n 50 -- "$NOTHP" "$W/leak_new-nofp" 400 1000
 	[ "$(top_field culprit)" = 'Cache::leak_entry(unsigned long) [clone .isra.0]' ]
 	# glibc's chunk for new char[1000]: 1008 bytes.
 	got=$(fault_pages 'Cache::leak_entry(unsigned long) [clone .isra.0]')
@@ -659,7 +666,7 @@ fault_pages() { jq --arg f "$1" '[.stacks[] | select(.culprit == $f) | .bytes] |
 
 @test "--faults with jemalloc preloaded: the C++ leak's pages, the size class's bytes within one page" {
 	jemalloc
-	LD_PRELOAD="$JE" trace_pid --faults -n 50 -- "$W/leak_new-nofp" 400 1000
+	LD_PRELOAD="$JE" trace_pid --faults -n 50 -- "$NOTHP" "$W/leak_new-nofp" 400 1000
 	# What it saw, shown if the test fails.
 	jq -c '.stacks[] | [.kind, .bytes, .culprit, [.frames[] | .symbol // "\(.module)+\(.offset)"]]' <<<"$FINAL"
 	[ "$(top_field culprit)" = 'Cache::leak_entry(unsigned long) [clone .isra.0]' ]
@@ -670,7 +677,7 @@ fault_pages() { jq --arg f "$1" '[.stacks[] | select(.culprit == $f) | .bytes] |
 }
 
 @test "--faults: madvise DONTNEED/FREE, mremap and a shrinking break give pages back; a malloc/free loop does not grow" {
-	trace_pid --faults -n 50 -- "$W/giveback"
+	trace_pid --faults -n 50 -- "$NOTHP" "$W/giveback"
 	[ "$TR_STATUS" -eq 0 ]
 	# 64 touched, 32 DONTNEED, 16 FREE; 4 touched again by another stack.
 	[ "$(fault_pages touch_pages)" -eq $((16 * PS)) ]
@@ -685,10 +692,40 @@ fault_pages() { jq --arg f "$1" '[.stacks[] | select(.culprit == $f) | .bytes] |
 	[ "$(jq .summary.released_bytes <<<"$FINAL")" -ge $((56 * PS)) ]
 }
 
+@test "--faults under transparent huge pages: a fault that brings a huge page counts its 2 MiB, as smaps' AnonHugePages shows; the one resident before the trace is said to be unseen" {
+	mode=$(grep -o '\[[a-z]*\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null | tr -d '[]')
+	case "$mode" in always|madvise) ;; *) skip "transparent huge pages are ${mode:-not built in} here" ;; esac
+	trace_pid --faults -n 50 -- "$W/leak_huge" 3
+	[ "$TR_STATUS" -eq 0 ]
+	[ "$(jq -r .summary.thp_mode <<<"$FINAL")" = "$mode" ]
+	# The kernel's count of the mapping's huge pages: the block touched
+	# before the trace and those leak_huge() brought in.
+	addr=$(awk '{ print $4 }' "$BATS_TEST_TMPDIR/wl.out")
+	huge=$(awk -v a="${addr#0x}-" 'index($0, a) == 1 { on = 1; next }
+		on && /^[0-9a-f]+-[0-9a-f]+ / { exit } on && /^AnonHugePages:/ { print $2 * 1024 }' "/proc/$WL_PID/smaps")
+	echo "AnonHugePages of the mapping: $huge; summary: $(jq -c .summary <<<"$FINAL")"
+	[ "$huge" -ge $((2 * 1024 * 1024)) ]
+	# leak_huge() touched 3 x 2 MiB, counted exactly whether each came as a
+	# huge page (one fault) or as 512 small ones.
+	[ "$(top_field culprit)" = leak_huge ]
+	[ "$(fault_pages leak_huge)" -eq $((3 * 2 * 1024 * 1024)) ]
+	# Every huge page it counted is one the kernel shows, besides the one
+	# from before the trace, which no fault could see.
+	hb=$(jq .summary.huge_page_bytes <<<"$FINAL")
+	[ "$(jq .summary.huge_page_faults <<<"$FINAL")" -eq $((hb / (2 * 1024 * 1024))) ]
+	[ "$hb" -eq $((huge - 2 * 1024 * 1024)) ]
+	[ "$(jq .summary.huge_page_unknown <<<"$FINAL")" -eq 0 ]
+	[ "$(jq .summary.huge_pages_unseen <<<"$FINAL")" = true ]
+	[ "$(jq .summary.anon_huge_bytes <<<"$FINAL")" -ge "$huge" ]
+	# RssAnon grew by what the faults counted (and a few pages of stdio).
+	g=$(jq .summary.rss_anon_growth_bytes <<<"$FINAL")
+	[ "$g" -ge $((3 * 2 * 1024 * 1024)) ] && [ "$g" -le $((3 * 2 * 1024 * 1024 + 64 * PS)) ]
+}
+
 @test "--faults --pprof: go tool pprof names the culprit with the pages' bytes; --faults with --malloc is refused" {
 	command -v go > /dev/null || { echo "go missing: run scripts/deps.sh test" >&2; return 1; }
 	P="$BATS_TEST_TMPDIR/faults.pb.gz"
-	trace_pid --faults --pprof "$P" -- "$W/leak_mmap" 40 64
+	trace_pid --faults --pprof "$P" -- "$NOTHP" "$W/leak_mmap" 40 64
 	[ "$(pprof_flat "$P" leak_mapping)" -eq $((40 * 64 * 1024)) ]
 	pprof_top "$P" | grep -q 'memleak-trace --faults: pages first touched'
 	run "$T" --faults --malloc -p $$
@@ -697,8 +734,9 @@ fault_pages() { jq --arg f "$1" '[.stacks[] | select(.culprit == $f) | .bytes] |
 }
 
 @test "--faults, table: the unit line, the PAGES column and the summary in pages" {
-	"$W/leak_mmap" 10 64 -w > "$BATS_TEST_TMPDIR/wl.out" &
+	"$NOTHP" "$W/leak_mmap" 10 64 -w > "$BATS_TEST_TMPDIR/wl.out" &
 	WL_PID=$!
+	wait_exec "$WL_PID" "$W/leak_mmap"
 	"$T" -p "$WL_PID" --faults > "$BATS_TEST_TMPDIR/table" 2> "$BATS_TEST_TMPDIR/err" &
 	TR_PID=$!
 	wait_ready "$BATS_TEST_TMPDIR/err" 60
@@ -712,4 +750,7 @@ fault_pages() { jq --arg f "$1" '[.stacks[] | select(.culprit == $f) | .bytes] |
 	grep -qE '^#  +BYTES +PAGES +OLDEST' "$BATS_TEST_TMPDIR/table"
 	grep -qE '^1 +640 KiB +160 .* anon +leak_mapping' "$BATS_TEST_TMPDIR/table"
 	grep -q '^summary: outstanding .* pages first touched' "$BATS_TEST_TMPDIR/table"
+	# THP off for it: no huge page, and RssAnon's growth beside the faults.
+	grep -qE '^ +huge pages: 0 of [0-9]+ first touches brought a 2 MiB transparent huge page' "$BATS_TEST_TMPDIR/table"
+	grep -qE '^ +RssAnon \+[0-9.]+ [KM]iB while traced; first touched and kept [0-9.]+ [KM]iB' "$BATS_TEST_TMPDIR/table"
 }
