@@ -175,7 +175,10 @@ fields_ok() {
 	# memleak-trace: ready (pid, cgroup), interval and final reports with stacks.
 	"$B/memleak-trace" --json -i 0.3 -d 3 -- sh -c 'exec "$0" 20 64 > /dev/null' "$W/leak_mmap" > "$T/ml.json"
 	"$B/memleak-trace" --json -c "$dir" -d 0.5 >> "$T/ml.json"
+	# --faults fills its own summary fields.
+	"$B/memleak-trace" --json --faults -d 1 -- sh -c 'exec "$0" 5 64 > /dev/null' "$W/leak_mmap" >> "$T/ml.json"
 	jq -se 'any(.[]; .event == "final_report" and (.stacks | length > 0))' "$T/ml.json"
+	jq -se 'any(.[]; .event == "final_report" and .mode == "faults" and (.summary.first_touch_faults > 0))' "$T/ml.json"
 	fields_ok memleak-trace "$T/ml.json"
 
 	# sockleak: process lines (interval; final with leaked sockets and
