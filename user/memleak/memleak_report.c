@@ -1257,6 +1257,8 @@ void report_print(const struct report_opts *o, struct report_in *in)
 		abort();
 	/* Everything from the kernel and /proc is read here, once: the
 	 * table and the JSON print the same numbers. */
+	if (o->faults)
+		tracker_thp_settle(in->t);
 	rows = build_rows(o, in, acc, row_of, &n, &tot);
 	if (in->pprof)
 		pprof_stacks(o, in, acc);

@@ -3,6 +3,7 @@
  * each range remembers the stack that mapped it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,6 +52,7 @@ void tracker_fini(struct tracker *t)
 	free(t->stacks);
 	hindex_free(&t->index);
 	ranges__free(t->ranges);
+	free(t->thp_pending);
 	if (t->pagemap_fd >= 0)
 		close(t->pagemap_fd);
 	memset(t, 0, sizeof(*t));
@@ -162,8 +164,8 @@ static void record_seen(struct tracker *t)
 #define PM_PFN_MASK      ((1ULL << 55) - 1)
 
 /* Is the page at addr part of a transparent huge page: 1 yes, 0 no, -1
- * unknown (no pagemap or kpageflags: both need CAP_SYS_ADMIN for PFNs).
- * Read when the record is drained: the page is normally still there. */
+ * unknown (no pagemap or kpageflags: both need CAP_SYS_ADMIN for PFNs),
+ * -2 not present (its fault still under way, or given back since). */
 static int in_huge_page(struct tracker *t, uint64_t addr)
 {
 	static int kpf_fd = -2;
@@ -181,7 +183,7 @@ static int in_huge_page(struct tracker *t, uint64_t addr)
 	    pread(t->pagemap_fd, &pm, 8, (off_t)(addr / page_size() * 8)) != 8)
 		return -1;
 	if (!(pm & PM_PRESENT))
-		return 0;       /* gone already (given back): no huge page now */
+		return -2;
 	if (!(pm & PM_PFN_MASK) || pread(kpf_fd, &kf, 8, (off_t)((pm & PM_PFN_MASK) * 8)) != 8)
 		return -1;
 	return (kf >> KPF_THP) & 1;
@@ -204,6 +206,41 @@ static uint64_t track_gaps(struct tracker *t, uint64_t start, uint64_t end, uint
 	return added;
 }
 
+/* A fault counted as one page brought the huge page around it: count
+ * the rest of its 2 MiB. */
+static void count_huge(struct tracker *t, uint64_t addr, uint32_t owner, uint64_t counted_already)
+{
+	uint64_t lo = addr & ~(MM_HPAGE_SIZE - 1);
+
+	t->huge_faults++;
+	t->huge_bytes += counted_already + track_gaps(t, lo, lo + MM_HPAGE_SIZE, owner);
+}
+
+/* Polls (100 ms) a fault may stay unsettled: its page absent that long
+ * was given back or swapped out before it could be seen. */
+#define THP_PENDING_TRIES 50
+
+void tracker_thp_settle(struct tracker *t)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < t->nthp_pending; i++) {
+		struct thp_pending *p = &t->thp_pending[i];
+		const struct mrange *m = ranges__find(t->ranges, p->addr);
+		int huge = m && m->owner == p->owner ? in_huge_page(t, p->addr) : 0;
+
+		if (huge == -2 && ++p->tries < THP_PENDING_TRIES) {
+			t->thp_pending[k++] = *p;
+			continue;
+		}
+		if (huge > 0)
+			count_huge(t, p->addr, p->owner, page_size());
+		else if (huge != 0)
+			t->huge_unknown++;
+	}
+	t->nthp_pending = k;
+}
+
 /* --faults: a first touch of an anonymous private page. A page counted
  * already (a fault retried, a page swapped back in) is not growth. The
  * pages one stack touches one after the other (a memset of a new block)
@@ -223,19 +260,20 @@ void tracker_fault(struct tracker *t, const struct mm_map_event *e)
 	t->faults++;
 	owner = tracker_stack(t, e->stack_id, e->ret_addr, e->site,
 			      e->flags & MM_FAULT_HEAP ? MK_HEAP : MK_ANON);
-	if (e->flags & MM_FAULT_THP) {
+	if (e->flags & MM_FAULT_THP)
 		huge = in_huge_page(t, start);
-		t->huge_unknown += huge < 0;
-	}
 	if (huge > 0) {
-		uint64_t lo = e->addr & ~(MM_HPAGE_SIZE - 1);
-
-		t->huge_faults++;
-		t->huge_bytes += track_gaps(t, lo, lo + MM_HPAGE_SIZE, owner);
-	} else if (ranges__extend(t->ranges, start, start + ps, owner) == 0) {
+		count_huge(t, e->addr, owner, 0);
+		return;
+	}
+	t->huge_unknown += huge == -1;
+	if (ranges__extend(t->ranges, start, start + ps, owner) == 0)
 		counted(t, start, start + ps, owner);
-	} else {
+	else
 		track(t, start, start + ps, owner, t->now_ns);
+	if (huge == -2) {
+		ARRAY_GROW(t->thp_pending, t->nthp_pending, t->thp_pending_cap, 16);
+		t->thp_pending[t->nthp_pending++] = (struct thp_pending){ start, owner, 0 };
 	}
 }
 
@@ -380,6 +418,7 @@ void tracker_exec(struct tracker *t)
 	/* A new address space: every anonymous page from here faults. */
 	t->rss_anon_start = 0;
 	t->rss_anon_start_known = true;
+	t->nthp_pending = 0;
 	if (t->pagemap_fd >= 0)
 		close(t->pagemap_fd);
 	t->pagemap_fd = -1;
@@ -415,6 +454,8 @@ void tracker_tick(struct tracker *t, uint64_t now_ns)
 {
 	double el = (double)(now_ns - t->t0_ns) / 1e9;
 
+	if (t->nthp_pending)
+		tracker_thp_settle(t);
 	if (el < t->next_ckpt)
 		return;
 	for (uint32_t i = 0; i < t->nstacks; i++) {

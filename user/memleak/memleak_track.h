@@ -57,6 +57,12 @@ struct tracker {
 	 * one small page). */
 	uint64_t faults, huge_faults, huge_bytes, huge_unknown;
 	int pagemap_fd;         /* /proc/PID/pagemap, opened at the first need */
+	/* Faults that may bring a huge page whose page was not in pagemap
+	 * yet when the record was read (the tracepoint fires as the fault
+	 * begins; zeroing 2 MiB takes a while): counted as one page, looked
+	 * at again at each poll. */
+	struct thp_pending { uint64_t addr; uint32_t owner, tries; } *thp_pending;
+	size_t nthp_pending, thp_pending_cap;
 	/* RssAnon when the trace began (or 0 at an exec): what --faults
 	 * cannot see shows as RssAnon growth that no fault explains. */
 	uint64_t rss_anon_start;
@@ -94,6 +100,8 @@ uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, u
 		       uint32_t kind);
 /* Set a stack's outstanding bytes (keeps its peak). */
 void tracker_stack_bytes(struct tracker *t, uint32_t owner, int64_t bytes);
+/* --faults: settle the faults whose huge page was not in pagemap yet. */
+void tracker_thp_settle(struct tracker *t);
 /* Take a growth checkpoint when one is due. */
 void tracker_tick(struct tracker *t, uint64_t now_ns);
 /* Outstanding bytes per second of the stack over the latter part of the run. */
