@@ -213,7 +213,57 @@ struct interp {
 	struct seen_bin *bins;
 	size_t nbins;
 	unsigned flagged;
+	/* Processes found to be no interpreter: open addressing, 0 empty,
+	 * a forgotten one PID_GONE. */
+	uint32_t *plain;
+	uint32_t plain_size, plain_n;
 };
+
+#define PID_GONE UINT32_MAX
+
+static uint32_t *plain_slot(const struct interp *ip, uint32_t pid, bool for_insert)
+{
+	uint32_t m = ip->plain_size - 1, h = (pid * 0x9e3779b1u) & m;
+
+	for (; ip->plain[h]; h = (h + 1) & m)
+		if (ip->plain[h] == pid || (for_insert && ip->plain[h] == PID_GONE))
+			return &ip->plain[h];
+	return &ip->plain[h];
+}
+
+static bool plain_has(const struct interp *ip, uint32_t pid)
+{
+	return ip->plain_size && *plain_slot(ip, pid, false) == pid;
+}
+
+static void plain_add(struct interp *ip, uint32_t pid)
+{
+	if ((ip->plain_n + 1) * 2 > ip->plain_size) {
+		struct interp big = { .plain_size = ip->plain_size ? ip->plain_size * 2 : 256 };
+
+		big.plain = calloc(big.plain_size, sizeof(*big.plain));
+		if (!big.plain)
+			abort();
+		for (uint32_t i = 0; i < ip->plain_size; i++)
+			if (ip->plain[i] && ip->plain[i] != PID_GONE)
+				*plain_slot(&big, ip->plain[i], true) = ip->plain[i];
+		free(ip->plain);
+		ip->plain = big.plain;
+		ip->plain_size = big.plain_size;
+	}
+	*plain_slot(ip, pid, true) = pid;
+	ip->plain_n++;
+}
+
+void interp__forget(struct interp *ip, pid_t pid)
+{
+	uint32_t *sl;
+
+	if (!ip || !plain_has(ip, (uint32_t)pid))
+		return;
+	sl = plain_slot(ip, (uint32_t)pid, false);
+	*sl = PID_GONE;
+}
 
 struct interp *interp__new(const struct interp_opts *o)
 {
@@ -230,6 +280,7 @@ void interp__free(struct interp *ip)
 	if (!ip)
 		return;
 	free(ip->bins);
+	free(ip->plain);
 	free(ip);
 }
 
@@ -298,18 +349,28 @@ int interp__attach(struct interp *ip, pid_t pid)
 	uint32_t key = (uint32_t)pid;
 	struct interp_proc cur;
 
-	if (!ip || ip->o.procs_map < 0 || pid <= 0)
+	if (!ip || ip->o.procs_map < 0 || pid <= 0 || plain_has(ip, key))
 		return INTERP_NONE;
 	/* Inherited at fork, or flagged before. */
 	if (!bpf_map_lookup_elem(ip->o.procs_map, &key, &cur))
 		return (int)cur.kind;
-	proc_maps(pid, attach_map, &c);
-	if (!c.p.kind)
+	if (proc_maps(pid, attach_map, &c) < 0)
 		return INTERP_NONE;
+	if (!c.p.kind) {
+		plain_add(ip, key);
+		return INTERP_NONE;
+	}
 	if (bpf_map_update_elem(ip->o.procs_map, &key, &c.p, BPF_ANY))
 		return INTERP_NONE;
 	ip->flagged++;
 	return (int)c.p.kind;
+}
+
+void interp__attach_all(struct interp *ip, const pid_t *pids, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (pids[i] != getpid())
+			interp__attach(ip, pids[i]);
 }
 
 /* ---- stacks ---- */

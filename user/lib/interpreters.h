@@ -39,6 +39,11 @@ int interp__attach(struct interp *ip, pid_t pid);
  * max); a frame past the kept ones or an unreadable one is one marker
  * frame. Returns the number filled, 0 if the key is unknown. */
 int interp__frames(struct interp *ip, uint64_t key, struct frame *out, int max);
+/* interp__attach for every process of a list (a cgroup's, the host's at
+ * start). */
+void interp__attach_all(struct interp *ip, const pid_t *pids, int n);
+/* pid exited: a new process may take its number. */
+void interp__forget(struct interp *ip, pid_t pid);
 /* Processes flagged so far. */
 unsigned interp__flagged(const struct interp *ip);
 void interp__free(struct interp *ip);
