@@ -439,17 +439,30 @@ int interp__frames(struct interp *ip, uint64_t key, struct frame *out, int max)
 	return n;
 }
 
+/* CPython's standard library (/usr/lib/python3.11/socket.py): the code
+ * that called it is the one to read. Installed packages are not. */
+static bool python_stdlib(const struct frame *f)
+{
+	const char *p = f->kind == FRAME_PYTHON && f->file ? strstr(f->file, "/python3.") : NULL;
+
+	return p && !strstr(p, "-packages/");
+}
+
 int interp_culprit(const struct frame *fr, int n)
 {
-	int first = -1;
+	int first = -1, with_file = -1;
 
 	for (int i = 0; i < n; i++) {
 		if (fr[i].kind != FRAME_PHP && fr[i].kind != FRAME_PYTHON)
 			continue;
 		if (first < 0)
 			first = i;
-		if (fr[i].file)
+		if (!fr[i].file)
+			continue;
+		if (!python_stdlib(&fr[i]))
 			return i;
+		if (with_file < 0)
+			with_file = i;
 	}
-	return first;
+	return with_file >= 0 ? with_file : first;
 }

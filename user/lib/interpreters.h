@@ -61,9 +61,10 @@ struct interp_bin {
 };
 int interp_probe_file(const char *path, struct interp_bin *b, char *why, size_t whylen);
 
-/* Index of the innermost interpreter frame of user code (a file, not a
- * builtin) in fr[0..n), else of the innermost interpreter frame; -1 when
- * there is none: the culprit of a stack that has them. */
+/* Index of the innermost interpreter frame of the application's code (a
+ * file, not a builtin, not CPython's standard library) in fr[0..n), else
+ * of the innermost one with a file, else of the innermost; -1 when there
+ * is none: the culprit of a stack that has them. */
 int interp_culprit(const struct frame *fr, int n);
 
 #endif
