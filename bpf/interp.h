@@ -2,7 +2,7 @@
 /* Interpreter stacks (PHP's Zend executor, CPython): what crosses the
  * kernel/user boundary. User space finds the interpreter's root (PHP's
  * executor_globals, CPython's _PyRuntime) and the layout of its structures
- * for the running version (user/lib/interp.c) and puts them, per process,
+ * for the running version (user/lib/interpreters.c) and puts them, per process,
  * in `interp_procs`; at each record the BPF side (bpf/interp.bpf.h) walks
  * the frame chain from there and names the stack by a hash of its frames,
  * copying the names into `interp_stacks` the first time a stack is seen
