@@ -298,10 +298,13 @@ pool_growing() {
 		def hex: if . < 16 then "0123456789abcdef"[.:.+1]
 			else (. / 16 | floor | hex) + "0123456789abcdef"[(. % 16):(. % 16) + 1] end;
 		def name: .symbol // ((.module // "?") + "+0x" + (.offset | hex));
-		(.frames | map(.symbol // "") | to_entries
+		[.frames[] | select(.kind == "native")] as $native
+		| ($native | map(.symbol // "") | to_entries
 			| map(select(.value | test("^_*(safe_)?[efp]*(m|c|re)alloc|zend_mm_"))) | last | .key) as $last
 		| .culprit as $c | $last != null and $c != null
-		and ([.frames[0:$last + 1][] | name] | index([$c]) == null)' <<< "$s"
+		and ([$native[0:$last + 1][] | name] | index([$c]) == null)' <<< "$s"
+	# Above all of them: the PHP function.
+	[ "$(jq -r .culprit <<< "$s")" = cache_fill ]
 	release_grow
 }
 
