@@ -410,6 +410,21 @@ static void marker(struct frame *f, enum frame_kind k, const char *module, const
 		abort();
 }
 
+/* Interpreter frames have no machine address; consumers keyed by address
+ * (pprof's locations) get one of their own per function, file and line,
+ * in the kernel's half of the address space, which no user code uses. */
+static uint64_t pseudo_addr(const struct frame *f)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const char *parts[2] = { f->symbol, f->file };
+
+	for (int i = 0; i < 2; i++)
+		for (const char *p = parts[i]; p && *p; p++)
+			h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	h = (h ^ (uint64_t)f->line) * 0x100000001b3ULL;
+	return INTERP_PSEUDO_ADDR | (h & ~INTERP_PSEUDO_ADDR);
+}
+
 int interp__frames(struct interp *ip, uint64_t key, struct frame *out, int max)
 {
 	struct interp_stack st;
@@ -431,6 +446,7 @@ int interp__frames(struct interp *ip, uint64_t key, struct frame *out, int max)
 		out[n].module = strdup(module);
 		out[n].file = file_of(f);
 		out[n].line = (int)f->line;
+		out[n].addr = pseudo_addr(&out[n]);
 	}
 	if (st.more && n < max)
 		marker(&out[n++], k, module, "[%u more frames]", st.more);

@@ -44,6 +44,9 @@ int interp__frames(struct interp *ip, uint64_t key, struct frame *out, int max);
 void interp__attach_all(struct interp *ip, const pid_t *pids, int n);
 /* pid exited: a new process may take its number. */
 void interp__forget(struct interp *ip, pid_t pid);
+/* Bits set in the addr of every interpreter frame (a stand-in: see
+ * interpreters.c); JSON shows null. */
+#define INTERP_PSEUDO_ADDR 0xff00000000000000ULL
 /* Processes flagged so far. */
 unsigned interp__flagged(const struct interp *ip);
 void interp__free(struct interp *ip);

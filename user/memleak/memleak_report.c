@@ -943,7 +943,10 @@ static void json_frames(struct jw *w, const struct stack_ent *s)
 		jw_str(w, "symbol", f->symbol);
 		jw_str(w, "module", f->module);
 		jw_u64(w, "offset", f->offset);
-		jw_u64(w, "address", f->addr);
+		if (f->kind == FRAME_PHP || f->kind == FRAME_PYTHON)
+			jw_null(w, "address");
+		else
+			jw_u64(w, "address", f->addr);
 		if (f->file) {
 			jw_str(w, "file", f->file);
 			jw_u64(w, "line", (uint64_t)f->line);
