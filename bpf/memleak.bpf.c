@@ -16,6 +16,7 @@
 #include <bpf/bpf_tracing.h>
 #include "common.bpf.h"
 #include "memleak.h"
+#include "interp.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -314,6 +315,7 @@ static __always_inline void fill_map(void *ctx, struct pt_regs *regs, struct mm_
 		return;
 	}
 	e->stack_id = user_stack(ctx, regs, tgid, &e->ret_addr, &e->site);
+	e->interp = interp_stack(tgid);
 }
 
 SEC("tracepoint/syscalls/sys_exit_mmap")
@@ -429,6 +431,7 @@ static __always_inline void alloc_stack(struct pt_regs *ctx, struct thread_state
 
 	site_read(ctx, tgid, &k);
 	t->key.tgid = tgid;
+	t->key.interp = interp_stack(tgid);
 	t->key.ret_addr = k.ret;
 	t->key.site = site_hash(&k);
 	if (t->last_valid && t->last.ip == k.ip && t->last.ret == k.ret &&

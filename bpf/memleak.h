@@ -77,6 +77,7 @@ struct mm_map_event {
 	__u32 prot;       /* mmap: prot */
 	__u32 pad;
 	__u64 site;       /* the call site's discriminator (see alloc_key) */
+	__u64 interp;     /* interpreter stack in interp_stacks, 0 if none */
 };
 
 /* mremap: where the mapping was and how long. */
@@ -97,15 +98,16 @@ struct mm_unmap_event {
  * stack id, return address of the allocation function's caller). */
 struct alloc_key {
 	__s32 stack_id;
-	__u32 pad;
-	__u64 ret_addr;
 	__u32 tgid;
-	__u32 pad2;
+	__u64 ret_addr;
 	/* The callers above ret_addr, hashed: in code without frame pointers
 	 * the stack id is the same short walk for every caller of a wrapper
 	 * (redis' _sdsnewlen from dbAdd or from the request parser), and only
 	 * these words tell their sites, and their DWARF snapshots, apart. */
 	__u64 site;
+	/* The interpreter stack (PHP, Python) in interp_stacks, 0 if none:
+	 * one native stack (the interpreter's loop) serves every script. */
+	__u64 interp;
 };
 
 struct alloc_info {

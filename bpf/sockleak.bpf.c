@@ -7,6 +7,7 @@
 #include "vmlinux.h"
 #include "common.bpf.h"
 #include "sockleak.h"
+#include "interp.bpf.h"
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 
@@ -419,8 +420,10 @@ static __always_inline void new_fd(void *ctx, long fd, __u16 kind, __u16 how)
 	if (f)
 		file_ids(f, kind, &v);
 	v.stack_id = -1;
-	if (want_stacks)
+	if (want_stacks) {
 		user_stack(ctx, tgid, &v);
+		v.interp = interp_stack(tgid);
+	}
 	put_fd(tgid, fd, &v, p);
 }
 
@@ -534,8 +537,10 @@ static __always_inline void dup_fd(void *ctx, __u32 oldfd, long newfd)
 		return;
 	v.ts_ns = bpf_ktime_get_ns();
 	v.how = HOW_DUP;
-	if (want_stacks)
+	if (want_stacks) {
 		user_stack(ctx, tgid, &v);
+		v.interp = interp_stack(tgid);
+	}
 	put_fd(tgid, newfd, &v, p);
 }
 

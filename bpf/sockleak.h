@@ -47,6 +47,7 @@ struct fd_info {
 	__u64 sk;         /* struct sock *, sockets only: matches CLOSE_WAIT */
 	__u64 caller;     /* return address found at the user sp (see bpf) */
 	__u64 site;       /* the creating call site (a hash, as in sl_site_event) */
+	__u64 interp;     /* interpreter stack in interp_stacks, 0 if none */
 	__s32 stack_id;   /* user stack in `stacks`, <0 when none */
 	__u16 kind;       /* FDK_* */
 	__u16 how;        /* HOW_* */

@@ -251,6 +251,7 @@ start_redis() {
 # Debian's php-cli: Zend MM maps 2 MiB chunks through static helpers
 # (unnamed without debug symbols) under _emalloc & co, and PHP's shutdown
 # frees them all before the exit.
+# With --no-interp: the native rule, what a PHP version without a layout gets.
 @test "PHP: the culprit is past Zend MM's wrapper and its unnamed helpers; held before the exit kept" {
 	command -v php > /dev/null || { echo "php missing: run scripts/deps.sh test" >&2; return 1; }
 	# Attached once it runs (a command traced from its start shares Zend
@@ -260,7 +261,7 @@ start_redis() {
 		> "$BATS_TEST_TMPDIR/wl.out" &
 	WL_PID=$!
 	exec 9> "$BATS_TEST_TMPDIR/go"
-	"$T" -p "$WL_PID" --json > "$BATS_TEST_TMPDIR/report.json" 2> "$BATS_TEST_TMPDIR/err" &
+	"$T" -p "$WL_PID" --json --no-interp > "$BATS_TEST_TMPDIR/report.json" 2> "$BATS_TEST_TMPDIR/err" &
 	TR_PID=$!
 	wait_ready "$BATS_TEST_TMPDIR/err" 60
 	echo go >&9

@@ -168,6 +168,35 @@ pool_socket_incident() {
 		| [.frames[] | select(test("^(_php_stream_xport_create|execute_ex|php_execute_script)\\+"))] | length == 3'
 }
 
+# The line of app.php that holds TEXT (its first).
+app_line() { grep -n -m1 -F "$1" "$RW/app.php" | cut -d: -f1; }
+
+@test "php-fpm: sockleak names the PHP function and file:line that open the persistent sockets" {
+	pool_socket_incident
+	line=$(app_line 'pfsockopen(')
+	[ -n "$line" ]
+	checked=0
+	while read -r pid cw; do
+		[ "$cw" -gt 0 ] || continue
+		row=$(sl_row "$pid")
+		# Every CLOSE_WAIT socket comes from one stack: the builtin, the
+		# script's function at the call's line, the script; then the native
+		# frames through PHP's connect.
+		s=$(jq -c '[.stacks[] | select(.culprit == "connect_backend (app.php:'"$line"')")]' <<< "$row")
+		jq -c '.stacks[] | [.count, .culprit, .frames[0:4], .frame_kinds[0:4]]' <<< "$row"
+		[ "$(jq '[.[].count] | add' <<< "$s")" -eq "$cw" ]
+		jq -e '.[0] | .frames[0] == "pfsockopen" and .frames[1] == "connect_backend (app.php:'"$line"')"
+			and (.frames[2] | startswith("{main} (app.php:"))
+			and .frame_kinds[0:3] == ["php", "php", "php"]
+			and (.frame_kinds[3:] | all(. == "native"))
+			and any(.frames[]; test("^php_network_connect_socket_to_host\\+"))' <<< "$s"
+		checked=$((checked + 1))
+	done < "$T/ss"
+	[ "$checked" -ge 1 ]
+	# The verdict names the PHP code.
+	jq -r 'select(.type == "summary") | .verdict' "$T/sockleak.out" | grep -F "connect_backend (app.php:$line)"
+}
+
 # A pool whose worker serves a request that grows its static cache; sets GROW_PID.
 pool_growing() {
 	CG=$(scratch_memcg php "$1")
@@ -203,9 +232,33 @@ pool_growing() {
 	[ "$resident" -le "$rss_anon" ]
 	# The stack runs from mmap through the Zend engine to the script.
 	jq -e '[.frames[].symbol] | index("execute_ex") != null and index("php_execute_script") != null' <<< "$s"
-	[ "$(jq -r '.frames[0].module' <<< "$s")" = libc.so.6 ]
+	[ "$(jq -r '[.frames[] | select(.kind == "native")][0].module' <<< "$s")" = libc.so.6 ]
 	# The idle worker and the master do not grow.
 	[ "$(jq -c "select(.event == \"final_report\" and .pid != $GROW_PID and .growing == true)" "$J" | wc -l)" -eq 0 ]
+	release_grow
+}
+
+@test "php-fpm: memleak-trace names the PHP function and file:line that grow the static cache" {
+	pool_growing 256M
+	start_tool memleak-trace -c "$CG" --json -n 5
+	ML=$TOOL_PID
+	start_grow 24
+	wait_for 120 grow_full
+	stop_tool "$ML"
+	line=$(app_line 'str_repeat(')
+	r=$(jq -c "select(.event == \"final_report\" and .pid == $GROW_PID)" "$T/memleak-trace.out")
+	s=$(jq -c '.stacks[0]' <<< "$r")
+	jq -c '[.culprit, [.frames[] | [.kind, .symbol, .file, .line]]]' <<< "$s"
+	[ "$(jq -r .culprit <<< "$s")" = cache_fill ]
+	jq -r .verdict <<< "$r" | grep -F "GROWING: cache_fill (app.php:$line) holds"
+	# Innermost first: the builtin that allocates, the function at the
+	# line, the script; then the native frames from mmap down.
+	jq -e --argjson line "$line" '[.frames[] | select(.kind == "php")]
+		| .[0].symbol == "str_repeat" and .[0].file == null
+		and .[1].symbol == "cache_fill" and (.[1].file | endswith("/tests/realworld/app.php"))
+		and .[1].line == $line and .[2].symbol == "{main}"' <<< "$s"
+	jq -e '[.frames[].kind] | (map(select(. == "php")) | length) == 3 and .[0:3] == ["php", "php", "php"]
+		and (.[3:] | all(. == "native"))' <<< "$s"
 	release_grow
 }
 
@@ -245,10 +298,13 @@ pool_growing() {
 		def hex: if . < 16 then "0123456789abcdef"[.:.+1]
 			else (. / 16 | floor | hex) + "0123456789abcdef"[(. % 16):(. % 16) + 1] end;
 		def name: .symbol // ((.module // "?") + "+0x" + (.offset | hex));
-		(.frames | map(.symbol // "") | to_entries
+		[.frames[] | select(.kind == "native")] as $native
+		| ($native | map(.symbol // "") | to_entries
 			| map(select(.value | test("^_*(safe_)?[efp]*(m|c|re)alloc|zend_mm_"))) | last | .key) as $last
 		| .culprit as $c | $last != null and $c != null
-		and ([.frames[0:$last + 1][] | name] | index([$c]) == null)' <<< "$s"
+		and ([$native[0:$last + 1][] | name] | index([$c]) == null)' <<< "$s"
+	# Above all of them: the PHP function.
+	[ "$(jq -r .culprit <<< "$s")" = cache_fill ]
 	release_grow
 }
 

@@ -287,16 +287,51 @@ upstreams_in_close_wait() {
 	[ "$(jq -r .bytes <<< "$s")" -eq $((80 * (CHUNK + 1))) ]
 }
 
-@test "python: the culprit is the bytearray code, not malloc or CPython's raw allocator" {
+# The first line of the service's handle_request (CPython 3.11's frames
+# give the function's first line).
+py_handler_line() { grep -n -m1 '^def handle_request' "$RW/leaky_service.py" | cut -d: -f1; }
+
+@test "python: the culprit is the Python function that grows the cache, not malloc or the bytearray code" {
 	python_service_mapping_each
 	start_tool memleak-trace -p "$SVC_PID" --json -n 5
 	ML=$TOOL_PID
 	service_requests "$SVC_PORT" 20
 	stop_tool "$ML"
-	# Seen: "GROWING: python3.11+0x4fb51c" (_PyMem_RawMalloc, between
-	# libc's malloc and PyByteArray_Resize), with "culprit": null in JSON.
-	jq -e 'select(.event == "final_report") | .stacks[0].culprit == "PyByteArray_Resize"' "$T/memleak-trace.out"
-	jq -r 'select(.event == "final_report") | .verdict' "$T/memleak-trace.out" | grep '^GROWING: PyByteArray_Resize'
+	line=$(py_handler_line)
+	r=$(jq -c 'select(.event == "final_report")' "$T/memleak-trace.out")
+	jq -c '.stacks[0] | [.culprit, [.frames[] | [.kind, .symbol, .file, .line]]]' <<< "$r"
+	# Seen before: "GROWING: python3.11+0x4fb51c" (_PyMem_RawMalloc).
+	jq -e '.stacks[0].culprit == "handle_request"' <<< "$r"
+	jq -r .verdict <<< "$r" | grep -F "GROWING: handle_request (leaky_service.py:$line)"
+	# Python frames first (handle_request, main, <module>), then CPython's
+	# native ones with the bytearray code.
+	jq -e --argjson line "$line" '.stacks[0].frames
+		| .[0].kind == "python" and .[0].symbol == "handle_request" and .[0].line == $line
+		and (.[0].file | endswith("/tests/realworld/leaky_service.py"))
+		and .[1].symbol == "main" and .[2].symbol == "<module>"
+		and ([.[] | select(.kind == "native") | .symbol] | index("PyByteArray_Resize") != null)' <<< "$r"
+}
+
+@test "python: sockleak names the Python function that keeps the upstream sockets" {
+	python_service
+	upstreams_in_close_wait
+	line=$(py_handler_line)
+	jq -c '.stacks[] | [.count, .culprit, .frames[0:4], .frame_kinds[0:4]]' <<< "$row"
+	# socket.py's frames are CPython's library: the culprit is the caller.
+	jq -e '.stacks[] | select(.count == 30) | .culprit == "handle_request (leaky_service.py:'"$line"')"
+		and (.frames | index("handle_request (leaky_service.py:'"$line"')") != null)
+		and .frame_kinds[0] == "python"' <<< "$row"
+}
+
+@test "python: --no-interp leaves the stacks native" {
+	python_service_mapping_each
+	start_tool memleak-trace -p "$SVC_PID" --json -n 5 --no-interp
+	ML=$TOOL_PID
+	service_requests "$SVC_PORT" 20
+	stop_tool "$ML"
+	r=$(jq -c 'select(.event == "final_report")' "$T/memleak-trace.out")
+	jq -e '[.stacks[].frames[].kind] | all(. == "native")' <<< "$r"
+	jq -e '.stacks[0].culprit == "PyByteArray_Resize"' <<< "$r"
 }
 
 @test "python: memleak-trace JSON carries exact times and the culprit the text names" {
@@ -383,8 +418,10 @@ node_service() {
 	service_requests "$SVC_PORT" 50
 	stop_tool "$ML"
 	r=$(jq -c 'select(.event == "final_report")' "$T/memleak-trace.out")
-	# The stack of the Buffers reaches the JS function that leaks them.
-	jq -e '[.stacks[].frames[] | select((.symbol // "") | test("handleRequest"))] | length > 0' <<< "$r"
+	# The stack of the Buffers reaches the JS function that leaks them,
+	# marked as JIT code.
+	jq -e '[.stacks[].frames[] | select((.symbol // "") | test("handleRequest"))] | length > 0
+		and all(.kind == "jit")' <<< "$r"
 	# No frame outside the node binary is labelled as if inside it.
 	node_size=$(stat -c %s "$(readlink -f "$(command -v node)")")
 	jq -e --argjson n "$node_size" '[.stacks[].frames[] | select(.module == "node" and .offset > $n)] | length == 0' <<< "$r"

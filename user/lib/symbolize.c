@@ -527,6 +527,7 @@ static bool resolve_jit(struct symbolizer *s, uint64_t addr, struct frame *out)
 	if (!s->perfmap)
 		s->perfmap = perfmap__new(s->pid);
 	out->addr = addr;
+	out->kind = FRAME_JIT;
 	out->module = strdup(JIT_MODULE);
 	name = perfmap__lookup(s->perfmap, addr, &start);
 	if (name) {
@@ -619,6 +620,13 @@ static int resolve_uncached(struct symbolizer *s, uint64_t addr, struct frame *o
 	return n + 1;
 }
 
+const char *frame_kind_name(enum frame_kind k)
+{
+	static const char *const names[] = { "native", "jit", "php", "python" };
+
+	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "native";
+}
+
 char *frame_format(const struct frame *f)
 {
 	char *s = NULL, *loc = NULL;
@@ -633,7 +641,9 @@ char *frame_format(const struct frame *f)
 		r = asprintf(&loc, "%s", "");
 	if (r < 0)
 		return NULL;
-	if (f->symbol && f->inlined)
+	if (f->kind == FRAME_PHP || f->kind == FRAME_PYTHON)
+		r = asprintf(&s, "%s%s", f->symbol ? f->symbol : "?", loc);
+	else if (f->symbol && f->inlined)
 		r = asprintf(&s, "%s%s [inlined]", f->symbol, loc);
 	else if (f->symbol)
 		r = asprintf(&s, "%s+0x%" PRIx64 "%s", f->symbol, f->offset, loc);

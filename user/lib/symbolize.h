@@ -9,6 +9,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* What a frame is: machine code (a binary's or JIT-compiled, named from
+ * the runtime's perf map) or a function of an interpreted language, read
+ * from the interpreter's own frame chain (interp.h). */
+enum frame_kind {
+	FRAME_NATIVE = 0,
+	FRAME_JIT,
+	FRAME_PHP,
+	FRAME_PYTHON,
+};
+
 struct frame {
 	uint64_t addr;
 	char *symbol;           /* demangled; NULL if unknown */
@@ -20,7 +30,11 @@ struct frame {
 	char *file;             /* NULL if no debug info */
 	int line;               /* 0 if unknown */
 	bool inlined;           /* an inlined frame inside the next one */
+	enum frame_kind kind;
 };
+
+/* "native", "jit", "php", "python". */
+const char *frame_kind_name(enum frame_kind k);
 
 struct symbolizer;
 /* Snapshot of the process's mappings; call symbolizer__refresh when it has
@@ -41,7 +55,8 @@ void symbolizer__free(struct symbolizer *s);
 struct Dwfl;
 struct Dwfl *symbolizer__dwfl(struct symbolizer *s);
 void frame_clear(struct frame *f);
-/* "func+0x1a (file.c:42)" or "module+0x1234"; caller frees. */
+/* "func+0x1a (file.c:42)" or "module+0x1234"; interpreted code:
+ * "Class::func (file.php:42)"; caller frees. */
 char *frame_format(const struct frame *f);
 
 #endif

@@ -18,6 +18,7 @@
 #include "bpfutil.h"
 #include "cgroup.h"
 #include "cli.h"
+#include "interpreters.h"
 #include "kfeatures.h"
 #include "loop.h"
 #include "memleak.h"
@@ -45,7 +46,7 @@
 #define MIN_RINGBUF_MB 8
 
 enum { OPT_OLDER = 1000, OPT_MALLOC, OPT_SAMPLE, OPT_MIN, OPT_MAX, OPT_FOLDED, OPT_ALL, OPT_FRAMES,
-       OPT_STACK_MODE, OPT_RINGBUF, OPT_PPROF, OPT_FAULTS };
+       OPT_STACK_MODE, OPT_RINGBUF, OPT_PPROF, OPT_FAULTS, OPT_NO_INTERP };
 
 struct env {
 	struct common_opts common;
@@ -54,6 +55,7 @@ struct env {
 	bool faults;
 	uint64_t min_size, max_size;
 	uint32_t ringbuf_mb;
+	bool no_interp;
 	char **cmd;
 };
 
@@ -108,6 +110,7 @@ static const struct argp_option options[] = {
 	  "pointer), dwarf (unwind a copy of the stack with the binaries' .eh_frame; through "
 	  "code built without frame pointers) or auto (default: dwarf unless frame pointers "
 	  "give more frames)", 0 },
+	{ "no-interp", OPT_NO_INTERP, NULL, 0, INTERP_OFF_HELP, 0 },
 	{ "ringbuf-mb", OPT_RINGBUF, "MB", 0,
 	  "Ring buffer for records, MiB: a power of 2, 8 to 1024 (default 16; the tool's RSS "
 	  "grows by twice this)", 0 },
@@ -150,6 +153,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	case OPT_PPROF: e->rep.pprof_path = arg; break;
 	case OPT_FRAMES: e->rep.max_frames = argp_u64(st, "--frames", arg, 0, 1000); break;
 	case OPT_STACK_MODE: e->rep.stack_mode = parse_stack_mode(st, arg); break;
+	case OPT_NO_INTERP: e->no_interp = true; break;
 	case OPT_RINGBUF:
 		e->ringbuf_mb = argp_u64(st, "--ringbuf-mb", arg, MIN_RINGBUF_MB, 1024);
 		if (e->ringbuf_mb & (e->ringbuf_mb - 1))
@@ -214,7 +218,7 @@ static struct report_in report_in(struct app *a, struct mproc *p, bool final, bo
 				   .target_exited = exited, .comm = p->comm,
 				   .cgroup = a->by_cgroup ? a->cg.rel : NULL,
 				   .stacks_fd = bpf_map__fd(a->skel->maps.stacks),
-				   .dwarf = &p->ds,
+				   .dwarf = &p->ds, .interp = a->ps.interp,
 				   .drops = (const uint64_t *)a->skel->bss->drops,
 				   .now_ns = a->report_ns, .pprof = a->pp,
 				   .faults_unclassified = a->skel->bss->faults_unclassified };
@@ -498,6 +502,7 @@ static int open_and_load(struct app *a, pid_t pid)
 	a->skel->rodata->faults_mode = a->env.faults;
 	a->skel->rodata->thp_mode = thp_mode_value(a->env.rep.thp_mode);
 	a->skel->rodata->min_size = a->env.min_size;
+	a->skel->rodata->interp_walk = !a->env.no_interp;
 	a->skel->rodata->max_size = a->env.max_size;
 	err = bpf_map__set_max_entries(a->skel->maps.events, a->env.ringbuf_mb << 20);
 	if (err) {
@@ -517,6 +522,9 @@ static int open_and_load(struct app *a, pid_t pid)
 		bpf_explain("cannot load the BPF programs", err);
 		return -1;
 	}
+	a->ps.interp = interp__new(&(struct interp_opts){
+		.procs_map = a->env.no_interp ? -1 : bpf_map__fd(a->skel->maps.interp_procs),
+		.stacks_map = bpf_map__fd(a->skel->maps.interp_stacks), .notes = stderr });
 	return 0;
 }
 
@@ -628,6 +636,7 @@ static void cleanup_now(struct app *a)
 	malloc_probes__free(a->mp);
 	links_destroy(a->links, 7);
 	memleak__destroy(a->skel);
+	interp__free(a->ps.interp);
 	procset_free(&a->ps);
 	cgroup_target_free(&a->cg);
 }

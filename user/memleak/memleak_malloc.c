@@ -438,7 +438,7 @@ static void sync_one(const void *key, const void *val, void *ctx)
 	const struct alloc_agg *agg = val;
 	struct sync_ctx *c = ctx;
 	/* tracker_stack may move t->stacks: index after the call. */
-	uint32_t o = tracker_stack(c->t, k->stack_id, k->ret_addr, k->site, MK_MALLOC);
+	uint32_t o = tracker_stack(c->t, k->stack_id, k->ret_addr, k->site, k->interp, MK_MALLOC);
 
 	tracker_stack_bytes(c->t, o, (int64_t)(agg->bytes * c->skel->scale));
 	c->t->stacks[o].alloc_bytes = agg->total_bytes * c->skel->scale;
@@ -471,7 +471,8 @@ static void collect_one(const void *key, const void *val, void *ctx)
 	(void)key;
 	if (c->now_ns > a->ts && c->now_ns - a->ts < c->min_age_ns)
 		return;
-	o = tracker_stack(c->t, a->key.stack_id, a->key.ret_addr, a->key.site, MK_MALLOC);
+	o = tracker_stack(c->t, a->key.stack_id, a->key.ret_addr, a->key.site, a->key.interp,
+			  MK_MALLOC);
 	if (o >= c->n)
 		return;
 	s = &c->acc[o];

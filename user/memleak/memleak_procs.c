@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "array.h"
+#include "interpreters.h"
 #include "memleak_procs.h"
 #include "procfs.h"
 #include "unwind.h"
@@ -69,6 +70,8 @@ struct mproc *procset_add(struct procset *ps, pid_t pid, bool read_proc)
 	ARRAY_GROW(ps->v, ps->n, ps->cap, 8);
 	ps->v[ps->n] = mproc_new(pid, read_proc, ps->dwarf);
 	ps->v[ps->n]->t.pages = ps->pages;
+	if (read_proc)
+		interp__attach(ps->interp, pid);
 	return ps->v[ps->n++];
 }
 
@@ -82,6 +85,9 @@ static void sync_maps(struct procset *ps, struct mproc *p)
 		open_symbols(p, ps->dwarf);
 	else
 		symbolizer__refresh(p->sym);
+	/* A launched command is an interpreter only from its exec. */
+	interp__forget(ps->interp, p->t.pid);
+	interp__attach(ps->interp, p->t.pid);
 	remember_comm(p);
 }
 

@@ -31,6 +31,7 @@ struct procset {
 	size_t last;            /* index of the last one found */
 	bool dwarf;             /* give each process a DWARF unwinder */
 	bool pages;             /* --faults: trackers count pages first touched */
+	struct interp *interp;  /* flags interpreters for the BPF walk; not owned */
 };
 
 /* The process's entry, NULL if there is none. */

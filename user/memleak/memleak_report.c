@@ -211,6 +211,23 @@ static void clear_frames(struct frame *fr, int n)
 		frame_clear(&fr[i]);
 }
 
+/* The interpreter's frames (PHP, Python) go first, innermost first: the
+ * native ones below are the interpreter's loop, the same for any script.
+ * fr holds n native frames and room for MAX_FRAMES; the total is returned. */
+static int with_interp(struct report_in *in, const struct stack_ent *s, struct frame *fr, int n)
+{
+	struct frame ifr[INTERP_MAX_FRAMES + 2];
+	int k = s->interp ? interp__frames(in->interp, s->interp, ifr, INTERP_MAX_FRAMES + 2) : 0;
+
+	if (!k)
+		return n;
+	while (n + k > MAX_FRAMES)
+		frame_clear(&fr[--n]);
+	memmove(fr + k, fr, n * sizeof(*fr));
+	memcpy(fr, ifr, k * sizeof(*ifr));
+	return n + k;
+}
+
 /* The stack's frames, once: the DWARF ones when the site's snapshot was
  * unwound (in auto mode unless the frame-pointer walk reaches further: a
  * snapshot ends after 8 KiB of stack, frame pointers do not), else the
@@ -237,6 +254,7 @@ static void resolve_stack(const struct report_opts *o, struct report_in *in, str
 	} else {
 		clear_frames(dw, nd);
 	}
+	n = with_interp(in, s, fr, n);
 	if (!n)
 		return;
 	s->frames = calloc(n, sizeof(*s->frames));
@@ -338,7 +356,12 @@ static const struct frame *named_caller(const struct stack_ent *s, int from)
  * <- _safe_emalloc <- the caller): the culprit is past the wrapper. */
 static const struct frame *culprit(const struct stack_ent *s)
 {
-	int last = -1;
+	int last = interp_culprit(s->frames, s->nframes);
+
+	/* Interpreted code: its innermost function with a file is the
+	 * reader's, whatever the interpreter did below it. */
+	if (last >= 0)
+		return &s->frames[last];
 
 	for (int i = 0; i < s->nframes; i++) {
 		const struct frame *f = &s->frames[i];
@@ -974,13 +997,17 @@ static void json_frames(struct jw *w, const struct stack_ent *s)
 		jw_str(w, "symbol", f->symbol);
 		jw_str(w, "module", f->module);
 		jw_u64(w, "offset", f->offset);
-		jw_u64(w, "address", f->addr);
+		if (f->kind == FRAME_PHP || f->kind == FRAME_PYTHON)
+			jw_null(w, "address");
+		else
+			jw_u64(w, "address", f->addr);
 		if (f->file) {
 			jw_str(w, "file", f->file);
 			jw_u64(w, "line", (uint64_t)f->line);
 		}
 		if (f->inlined)
 			jw_bool(w, "inlined", true);
+		jw_str(w, "kind", frame_kind_name(f->kind));
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
@@ -1148,7 +1175,9 @@ static void print_folded(const struct report_opts *o, struct report_in *in,
 			const struct frame *f = &s->frames[j];
 			char *txt = NULL, *e;
 
-			if (f->symbol)
+			if (f->kind == FRAME_PHP || f->kind == FRAME_PYTHON)
+				txt = frame_format(f);
+			else if (f->symbol)
 				txt = strdup(f->symbol);
 			else if (asprintf(&txt, "%s+0x%" PRIx64, f->module ? f->module : "[unknown]",
 					  f->offset) < 0)

@@ -7,6 +7,7 @@
 
 #include "memleak_dwarf.h"
 #include "memleak_track.h"
+#include "interpreters.h"
 #include "symbolize.h"
 
 struct report_opts {
@@ -36,6 +37,7 @@ struct report_in {
 	struct symbolizer *sym;
 	int stacks_fd;          /* BPF stack-trace map */
 	const struct dwarf_stacks *dwarf; /* the process's DWARF-unwound stacks */
+	struct interp *interp;  /* interpreter stacks (PHP, Python), or NULL */
 	const uint64_t *drops;  /* DROP_KINDS counters */
 	struct stack_acc *malloc_acc; /* filled by the malloc module, or NULL */
 	uint32_t malloc_n;      /* entries in malloc_acc */

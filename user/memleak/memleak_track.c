@@ -58,16 +58,16 @@ void tracker_fini(struct tracker *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static uint64_t key_hash(int32_t id, uint64_t ret, uint64_t site, uint32_t kind)
+static uint64_t key_hash(int32_t id, uint64_t ret, uint64_t site, uint64_t interp, uint32_t kind)
 {
-	return hash_mix(hash_mix(ret) ^ site ^ ((uint64_t)(uint32_t)id << 32 | kind));
+	return hash_mix(hash_mix(ret) ^ site ^ hash_mix(interp) ^ ((uint64_t)(uint32_t)id << 32 | kind));
 }
 
 static uint64_t entry_hash(uint32_t e, const void *t)
 {
 	const struct stack_ent *s = &((const struct tracker *)t)->stacks[e];
 
-	return key_hash(s->stack_id, s->ret_addr, s->site, s->kind);
+	return key_hash(s->stack_id, s->ret_addr, s->site, s->interp, s->kind);
 }
 
 static bool entry_is(uint32_t e, const void *key, const void *t)
@@ -75,11 +75,11 @@ static bool entry_is(uint32_t e, const void *key, const void *t)
 	const struct stack_ent *s = &((const struct tracker *)t)->stacks[e], *k = key;
 
 	return s->stack_id == k->stack_id && s->ret_addr == k->ret_addr && s->site == k->site &&
-	       s->kind == k->kind;
+	       s->interp == k->interp && s->kind == k->kind;
 }
 
 uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, uint64_t site,
-		       uint32_t kind)
+		       uint64_t interp, uint32_t kind)
 {
 	struct stack_ent key = { 0 }, *s;
 	uint32_t *sl;
@@ -91,9 +91,10 @@ uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, u
 	key.stack_id = stack_id;
 	key.ret_addr = ret_addr;
 	key.site = site;
+	key.interp = interp;
 	key.kind = kind;
 	hindex_reserve(&t->index, t->nstacks, entry_hash, t);
-	sl = hindex_slot(&t->index, key_hash(stack_id, ret_addr, site, kind), entry_is, &key, t);
+	sl = hindex_slot(&t->index, key_hash(stack_id, ret_addr, site, interp, kind), entry_is, &key, t);
 	if (*sl)
 		return *sl - 1;
 	ARRAY_GROW(t->stacks, t->nstacks, t->cap, 256);
@@ -258,7 +259,7 @@ void tracker_fault(struct tracker *t, const struct mm_map_event *e)
 		return;
 	}
 	t->faults++;
-	owner = tracker_stack(t, e->stack_id, e->ret_addr, e->site,
+	owner = tracker_stack(t, e->stack_id, e->ret_addr, e->site, e->interp,
 			      e->flags & MM_FAULT_HEAP ? MK_HEAP : MK_ANON);
 	if (e->flags & MM_FAULT_THP)
 		huge = in_huge_page(t, start);
@@ -306,7 +307,7 @@ void tracker_mmap(struct tracker *t, const struct mm_map_event *e)
 		t->released += untrack(t, e->addr, end);
 		return;
 	}
-	owner = tracker_stack(t, e->stack_id, e->ret_addr, e->site, map_kind(e->flags));
+	owner = tracker_stack(t, e->stack_id, e->ret_addr, e->site, e->interp, map_kind(e->flags));
 	untrack(t, e->addr, end);
 	track(t, e->addr, end, owner, t->now_ns);
 }
@@ -380,10 +381,10 @@ void tracker_mremap(struct tracker *t, const struct mm_remap_event *r)
 		return;
 	if (nlen > olen && olen)
 		track(t, e->addr + olen, e->addr + nlen,
-		      tracker_stack(t, e->stack_id, e->ret_addr, e->site, kind), t->now_ns);
+		      tracker_stack(t, e->stack_id, e->ret_addr, e->site, e->interp, kind), t->now_ns);
 	else if (!olen)         /* a duplicate of a shared mapping */
 		track(t, e->addr, e->addr + nlen,
-		      tracker_stack(t, e->stack_id, e->ret_addr, e->site, MK_SHARED), t->now_ns);
+		      tracker_stack(t, e->stack_id, e->ret_addr, e->site, e->interp, MK_SHARED), t->now_ns);
 }
 
 /* brk: the pages between the old and the new break, attributed like a
@@ -400,7 +401,9 @@ void tracker_brk(struct tracker *t, const struct mm_map_event *e)
 		return;
 	}
 	if (cur > old && !t->pages)
-		track(t, old, cur, tracker_stack(t, e->stack_id, e->ret_addr, e->site, MK_HEAP), t->now_ns);
+		track(t, old, cur,
+		      tracker_stack(t, e->stack_id, e->ret_addr, e->site, e->interp, MK_HEAP),
+		      t->now_ns);
 	else if (cur < old)
 		t->released += untrack(t, cur, old);
 	t->brk_cur = e->addr;

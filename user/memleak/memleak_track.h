@@ -23,6 +23,7 @@ struct stack_ent {
 	uint32_t kind;
 	uint64_t ret_addr;
 	uint64_t site;          /* the callers' discriminator (alloc_key.site) */
+	uint64_t interp;        /* interpreter stack (interp_stacks), 0: none */
 	/* outstanding bytes now, kept per event (growth checkpoints) */
 	int64_t bytes;
 	int64_t ckpt_bytes[2];
@@ -97,7 +98,7 @@ void tracker_exec(struct tracker *t);
 void tracker_fault(struct tracker *t, const struct mm_map_event *e);
 void tracker_giveback(struct tracker *t, const struct mm_unmap_event *e);
 uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, uint64_t site,
-		       uint32_t kind);
+		       uint64_t interp, uint32_t kind);
 /* Set a stack's outstanding bytes (keeps its peak). */
 void tracker_stack_bytes(struct tracker *t, uint32_t owner, int64_t bytes);
 /* --faults: settle the faults whose huge page was not in pagemap yet. */

@@ -12,6 +12,7 @@
 #include "cgroup.h"
 #include "cli.h"
 #include "loop.h"
+#include "interpreters.h"
 #include "output.h"
 #include "sockleak_collect.h"
 #include "sockleak_report.h"
@@ -21,7 +22,7 @@
 #define DEFAULT_FRAMES 24
 
 enum { OPT_OLDER = 1000, OPT_ALL_FDS, OPT_BY_CGROUP, OPT_NO_STACKS, OPT_MAX_FDS, OPT_KERNEL_SOCKETS,
-       OPT_STACK_MODE, OPT_FRAMES };
+       OPT_STACK_MODE, OPT_FRAMES, OPT_NO_INTERP };
 
 struct env {
 	struct common_opts common;
@@ -30,6 +31,7 @@ struct env {
 	uint64_t max_fds;
 	enum stack_mode stack_mode;
 	int frames;
+	bool no_interp;
 };
 
 struct app {
@@ -57,6 +59,7 @@ static const struct argp_option options[] = {
 	{ "no-stacks", OPT_NO_STACKS, NULL, 0, "Do not capture creating call stacks (cheaper)", 0 },
 	{ "stack-mode", OPT_STACK_MODE, "MODE", 0, STACK_MODE_HELP, 0 },
 	{ "frames", OPT_FRAMES, "N", 0, "Frames kept per creating stack (default 24)", 0 },
+	{ "no-interp", OPT_NO_INTERP, NULL, 0, INTERP_OFF_HELP, 0 },
 	{ "max-fds", OPT_MAX_FDS, "N", 0, "Live fds tracked system-wide (default 131072)", 0 },
 	{ "kernel-sockets", OPT_KERNEL_SOCKETS, NULL, 0,
 	  "Follow inet sockets in the kernel too (cgroup/sock_create, sock_release): freed or "
@@ -81,6 +84,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 		if (stack_mode_parse(arg, &e->stack_mode))
 			argp_error(st, "invalid --stack-mode '%s' (fp, dwarf or auto)", arg);
 		break;
+	case OPT_NO_INTERP: e->no_interp = true; break;
 	case OPT_FRAMES: e->frames = argp_u64(st, "--frames", arg, 1, 127); break;
 	case ARGP_KEY_ARG: argp_error(st, "unexpected argument '%s'", arg); break;
 	default: return ARGP_ERR_UNKNOWN;
@@ -124,7 +128,8 @@ static int run(struct app *a)
 	a->c = sl_collector_open(&(struct sl_collector_opts){
 		.pid = a->env.common.pid, .cgroup = a->env.common.cgroup,
 		.all_fds = a->env.rep.all_fds, .kernel_sockets = a->env.rep.kernel_sockets,
-		.no_stacks = a->env.no_stacks, .stack_mode = a->env.stack_mode,
+		.no_stacks = a->env.no_stacks, .no_interp = a->env.no_interp,
+		.stack_mode = a->env.stack_mode,
 		.frames = a->env.frames, .max_fds = a->env.max_fds,
 		.older_than_s = a->env.rep.older_than_s });
 	if (!a->c)

@@ -14,6 +14,7 @@
 #include "array.h"
 #include "bpfutil.h"
 #include "cgroup.h"
+#include "interpreters.h"
 #include "kfeatures.h"
 #include "output.h"
 #include "procfs.h"
@@ -27,6 +28,7 @@ struct sl_collector {
 	struct sockleak *skel;
 	struct fdtab *tab;
 	struct sl_sites *sites;
+	struct interp *interp;
 	struct ring_buffer *rb;
 	struct bpf_link *sk_links[2];  /* --kernel-sockets: create, release */
 	struct sl_snapshot snap;
@@ -203,6 +205,7 @@ static int open_and_load(struct sl_collector *a)
 	a->skel->rodata->targ_tgid = a->o.pid;
 	a->skel->rodata->self_tgid = getpid();
 	a->skel->rodata->want_stacks = !a->o.no_stacks;
+	a->skel->rodata->interp_walk = !a->o.no_stacks && !a->o.no_interp;
 	a->skel->rodata->stack_snapshots = !a->o.no_stacks && a->o.stack_mode != STACK_FP;
 	a->skel->rodata->late_ns = a->o.older_than_s * 1e9 > SL_LATE_MIN_NS
 					   ? (uint64_t)(a->o.older_than_s * 1e9) : SL_LATE_MIN_NS;
@@ -223,7 +226,39 @@ static int open_and_load(struct sl_collector *a)
 
 static void on_proc_exit(void *ctx, uint32_t tgid)
 {
-	sl_sites__forget_proc(ctx, tgid);
+	struct sl_collector *a = ctx;
+
+	sl_sites__forget_proc(a->sites, tgid);
+	interp__forget(a->interp, (pid_t)tgid);
+}
+
+/* A process's first call site: if it runs PHP or Python, its next
+ * sockets get their interpreter frames (forked workers have them from
+ * their first: they inherit the flag in the kernel). */
+static int on_site(void *ctx, void *data, size_t size)
+{
+	struct sl_collector *a = ctx;
+	const struct sl_site_event *e = data;
+
+	if (size >= SL_SITE_EVENT_HEAD && e->type == SL_EV_SITE)
+		interp__attach(a->interp, (pid_t)e->tgid);
+	return sl_sites__on_event(a->sites, data, size);
+}
+
+/* Processes running an interpreter when the trace starts: the target,
+ * the cgroup's, or every one. */
+static void attach_interpreters(struct sl_collector *a)
+{
+	pid_t *pids = NULL;
+	int n;
+
+	if (a->o.pid) {
+		interp__attach(a->interp, a->o.pid);
+		return;
+	}
+	n = a->o.cgroup ? cgroup_pids(a->cg.dir, &pids) : proc_pids(&pids);
+	interp__attach_all(a->interp, pids, n);
+	free(pids);
 }
 
 /* Call sites are symbolized as they come, while their process lives. */
@@ -232,8 +267,13 @@ static int open_sites(struct sl_collector *a)
 	struct sl_sites_opts so = { .stacks_map = bpf_map__fd(a->skel->maps.stacks),
 				    .mode = a->o.stack_mode, .max_frames = a->o.frames };
 
+	a->interp = interp__new(&(struct interp_opts){
+		.procs_map = a->o.no_interp || a->o.no_stacks
+				     ? -1 : bpf_map__fd(a->skel->maps.interp_procs),
+		.stacks_map = bpf_map__fd(a->skel->maps.interp_stacks), .notes = stderr });
+	so.interp = a->interp;
 	a->sites = sl_sites__new(&so);
-	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events), sl_sites__on_event, a->sites, NULL);
+	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events), on_site, a, NULL);
 	if (!a->rb) {
 		bpf_explain("cannot open the ring buffer", -errno);
 		return -1;
@@ -261,7 +301,7 @@ static int attach_and_baseline(struct sl_collector *a)
 				 .at_exit_map = bpf_map__fd(a->skel->maps.at_exit),
 				 .late_map = bpf_map__fd(a->skel->maps.late),
 				 .short_cw_map = bpf_map__fd(a->skel->maps.short_cw),
-				 .on_exit = on_proc_exit, .exit_ctx = a->sites,
+				 .on_exit = on_proc_exit, .exit_ctx = a,
 				 .pid = a->o.pid, .all_fds = a->o.all_fds,
 				 .cg_rel = a->o.cgroup ? a->cg.rel : NULL, .cg_v1 = a->cg.v1,
 				 .kernel_sockets = a->o.kernel_sockets,
@@ -280,6 +320,7 @@ static int attach_and_baseline(struct sl_collector *a)
 		die_msg("process %d exited before tracing started", a->o.pid);
 		return -1;
 	}
+	attach_interpreters(a);
 	fdtab__refresh(a->tab);
 	a->tab->start_ns = a->tab->now_ns;
 	return 0;
@@ -356,6 +397,7 @@ void sl_collector_close(struct sl_collector *c)
 	fdtab__free(c->tab);
 	ring_buffer__free(c->rb);
 	sl_sites__free(c->sites);
+	interp__free(c->interp);
 	for (int i = 0; i < 2; i++)
 		bpf_link__destroy(c->sk_links[i]);
 	sockleak__destroy(c->skel);

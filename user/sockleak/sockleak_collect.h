@@ -34,6 +34,7 @@ struct sl_collector_opts {
 	bool all_fds;             /* every fd kind, not only sockets */
 	bool kernel_sockets;      /* also follow sockets in the kernel (turned off where the host lacks it) */
 	bool no_stacks;           /* no creating call stacks (cheaper) */
+	bool no_interp;           /* no PHP/Python frames in them (interpreters.h) */
 	enum stack_mode stack_mode;
 	int frames;               /* frames kept per creating stack */
 	uint64_t max_fds;         /* live fds tracked system-wide; 0: the BPF map's default */

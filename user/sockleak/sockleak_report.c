@@ -223,7 +223,8 @@ static const struct sl_site *site_of(const struct ctx *c, const struct fd_entry 
 {
 	if (!e->v.site || !c->o->sites)
 		return NULL;
-	return sl_sites__get(c->o->sites, e->k.tgid, e->v.site, e->v.stack_id, e->v.caller);
+	return sl_sites__get(c->o->sites, e->k.tgid, e->v.site, e->v.stack_id, e->v.caller,
+			     e->v.interp);
 }
 
 static int cmp_group(const void *a, const void *b)
@@ -689,6 +690,11 @@ static void json_frames(struct jw *w, const struct sl_site *st)
 	jw_arr_begin(w, "frames");
 	for (int k = 0; st && k < st->nframes; k++)
 		jw_str(w, NULL, st->frames[k]);
+	jw_arr_end(w);
+	/* Parallel to frames (strings): what each one is. */
+	jw_arr_begin(w, "frame_kinds");
+	for (int k = 0; st && k < st->nframes; k++)
+		jw_str(w, NULL, frame_kind_name(st->kinds ? st->kinds[k] : FRAME_NATIVE));
 	jw_arr_end(w);
 }
 

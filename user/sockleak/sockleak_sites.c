@@ -7,6 +7,7 @@
 
 #include "array.h"
 #include "hindex.h"
+#include "interpreters.h"
 #include "procfs.h"
 #include "sockleak.h"
 #include "sockleak_sites.h"
@@ -185,13 +186,15 @@ static int fp_ips(const struct sl_sites *s, const struct sl_site *st, const stru
 static void keep_frames(struct sl_site *st, struct frame *fr, int n)
 {
 	st->frames = calloc(n + 1, sizeof(*st->frames));
-	if (!st->frames)
+	st->kinds = calloc(n + 1, sizeof(*st->kinds));
+	if (!st->frames || !st->kinds)
 		abort();
 	st->culprit = -1;
 	for (int i = 0; i < n; i++) {
 		if (st->culprit < 0 && !libc_frame(&fr[i]))
 			st->culprit = i;
 		st->frames[i] = frame_format(&fr[i]);
+		st->kinds[i] = (uint8_t)fr[i].kind;
 	}
 	st->nframes = n;
 }
@@ -273,10 +276,56 @@ int sl_sites__on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-const struct sl_site *sl_sites__get(struct sl_sites *s, uint32_t tgid, uint64_t site,
-				    int32_t stack_id, uint64_t caller)
+/* A native site under an interpreter stack: a site of its own, keyed by
+ * both, whose frames are the interpreter's then the native site's. */
+static struct sl_site *interp_site(struct sl_sites *s, const struct sl_site *base, uint64_t interp)
 {
-	return site_add(s, tgid, site, stack_id, caller, NULL);
+	uint64_t key = (base->site ^ hash_mix(interp)) | 1;
+	struct frame ifr[INTERP_MAX_FRAMES + 2];
+	struct sl_site *st;
+	uint32_t *sl;
+	int k, n;
+
+	hindex_reserve(&s->index, s->n, entry_hash, s);
+	sl = slot(s, base->tgid, key);
+	if (*sl)
+		return s->v[*sl - 1];
+	k = interp__frames(s->o.interp, interp, ifr, INTERP_MAX_FRAMES + 2);
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		abort();
+	*st = *base;
+	st->site = key;
+	n = k + base->nframes;
+	st->frames = calloc(n + 1, sizeof(*st->frames));
+	st->kinds = calloc(n + 1, sizeof(*st->kinds));
+	if (!st->frames || !st->kinds)
+		abort();
+	for (int i = 0; i < k; i++) {
+		st->frames[i] = frame_format(&ifr[i]);
+		st->kinds[i] = (uint8_t)ifr[i].kind;
+	}
+	for (int i = 0; i < base->nframes; i++) {
+		st->frames[k + i] = strdup(base->frames[i]);
+		st->kinds[k + i] = base->kinds ? base->kinds[i] : FRAME_NATIVE;
+	}
+	st->nframes = n;
+	st->culprit = interp_culprit(ifr, k);
+	if (st->culprit < 0 && base->culprit >= 0)
+		st->culprit = base->culprit + k;
+	clear(ifr, k);
+	ARRAY_GROW(s->v, s->n, s->cap, 256);
+	s->v[s->n] = st;
+	*sl = ++s->n;
+	return st;
+}
+
+const struct sl_site *sl_sites__get(struct sl_sites *s, uint32_t tgid, uint64_t site,
+				    int32_t stack_id, uint64_t caller, uint64_t interp)
+{
+	struct sl_site *st = site_add(s, tgid, site, stack_id, caller, NULL);
+
+	return interp && s->o.interp ? interp_site(s, st, interp) : st;
 }
 
 void sl_sites__forget_proc(struct sl_sites *s, uint32_t tgid)
@@ -305,6 +354,7 @@ void sl_sites__free(struct sl_sites *s)
 		for (int j = 0; j < st->nframes; j++)
 			free(st->frames[j]);
 		free(st->frames);
+		free(st->kinds);
 		free(st);
 	}
 	for (size_t i = 0; i < s->nprocs; i++)

@@ -15,6 +15,7 @@ struct sl_sites_opts {
 	int stacks_map;          /* BPF stack-trace map */
 	enum stack_mode mode;
 	int max_frames;          /* frames kept per stack (--frames) */
+	struct interp *interp;   /* interpreter stacks (PHP, Python), or NULL */
 };
 
 struct sl_site {
@@ -23,8 +24,11 @@ struct sl_site {
 	int32_t stack_id;
 	uint64_t caller;
 	char **frames;           /* formatted, innermost first */
+	uint8_t *kinds;          /* enum frame_kind of each frame */
 	int nframes;
-	int culprit;             /* first frame outside libc, -1 none */
+	/* the innermost interpreter frame with a file, else the first frame
+	 * outside libc; -1 none */
+	int culprit;
 	bool dwarf;              /* unwound from the snapshot */
 };
 
@@ -33,9 +37,11 @@ struct sl_sites *sl_sites__new(const struct sl_sites_opts *o);
 /* ring_buffer__new sample callback (ctx: the sl_sites). */
 int sl_sites__on_event(void *ctx, void *data, size_t size);
 /* The site of an fd entry; symbolized now if it was not yet (and the
- * process is still there to read its mappings). Never NULL. */
+ * process is still there to read its mappings). With an interpreter stack
+ * (interp, 0: none) its frames come first: one native site (the
+ * interpreter's socket call) serves every script. Never NULL. */
 const struct sl_site *sl_sites__get(struct sl_sites *s, uint32_t tgid, uint64_t site,
-				    int32_t stack_id, uint64_t caller);
+				    int32_t stack_id, uint64_t caller, uint64_t interp);
 /* The process exited: its symbols can no longer be read; free them. */
 void sl_sites__forget_proc(struct sl_sites *s, uint32_t tgid);
 /* Sites seen, of them unwound with DWARF (for the footer). */

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Interpreter stacks walked from user memory at a record (see interp.h):
+ * PHP's Zend executor and CPython's frame chain. A tool includes this after
+ * common.bpf.h and calls interp_stack(tgid) where it records a stack; the
+ * result is 0 (no interpreter frames) or the key of the stack in
+ * `interp_stacks`. Processes that are no interpreter, or that user space
+ * has not flagged, cost one hash lookup; --no-interp turns even that off. */
+#ifndef MEMSCOPE_INTERP_BPF_H
+#define MEMSCOPE_INTERP_BPF_H
+
+#include "interp.h"
+
+const volatile bool interp_walk = false;
+
+/* Walks that found frames, and frames whose memory could not be read
+ * (the chain is cut there): user space shows both. */
+__u64 interp_walks = 0;
+__u64 interp_unreadable = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct interp_proc);
+} interp_procs SEC(".maps");
+
+/* 2 KiB each, filled once per distinct stack: allocated as used. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct interp_stack);
+} interp_stacks SEC(".maps");
+
+/* Words read at once from a frame or thread state; offsets of the layout
+ * index into them (bounded by the mask). */
+#define INTERP_WIN 32
+
+struct interp_scratch {
+	struct interp_stack st;
+	__u64 obj[INTERP_MAX_FRAMES];  /* zend_function / PyCodeObject */
+	__u64 pc[INTERP_MAX_FRAMES];   /* PHP: the frame's opline */
+	__u64 w[INTERP_WIN];
+	__u64 w2[INTERP_WIN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct interp_scratch);
+} interp_scratch SEC(".maps");
+
+/* Frames followed past INTERP_MAX_FRAMES only to count them. */
+#define INTERP_MAX_WALK 32
+
+static __always_inline __u64 interp_mix(__u64 h, __u64 v)
+{
+	h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+static __always_inline __u64 win_word(const __u64 *w, __u16 off)
+{
+	return w[(off >> 3) & (INTERP_WIN - 1)];
+}
+
+static __always_inline __u64 read_u64(__u64 addr)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+/* The walks run in bpf_loop (5.17) callbacks: the verifier checks a
+ * callback once, where an unrolled loop of reads multiplies its states
+ * past its limit. */
+struct walk_ctx {
+	const struct interp_proc *p;
+	struct interp_scratch *s;
+	__u64 at;       /* next frame (PHP execute_data, CPython frame) / thread */
+	__u64 hash;
+	__u32 n;
+	__u32 tid;
+};
+
+/* ---- PHP ---- */
+
+/* One zend_execute_data: its function and opline, then the caller's. */
+static long php_step(__u64 i, struct walk_ctx *c)
+{
+	const struct interp_proc *p = c->p;
+	struct interp_scratch *s = c->s;
+	__u64 func, pc;
+
+	if (!c->at)
+		return 1;
+	if (bpf_probe_read_user(s->w, 64, (void *)c->at)) {
+		s->st.unreadable++;
+		return 1;
+	}
+	func = win_word(s->w, p->l.ex_func);
+	pc = win_word(s->w, p->l.ex_opline);
+	c->at = win_word(s->w, p->l.ex_prev);
+	if (!func)
+		return 0;  /* a dummy frame (an internal call's arguments) */
+	if (c->n >= INTERP_MAX_FRAMES) {
+		s->st.more++;
+		return 0;
+	}
+	s->obj[c->n & (INTERP_MAX_FRAMES - 1)] = func;
+	s->pc[c->n & (INTERP_MAX_FRAMES - 1)] = pc;
+	c->hash = interp_mix(interp_mix(c->hash, func), pc);
+	c->n++;
+	return 0;
+}
+
+/* A zend_string into dst: its start, or its end with from_end. */
+static __always_inline void php_str(const struct interp_proc *p, __u64 zs, char *dst, __u32 size,
+				    bool from_end)
+{
+	__u64 len, skip = 0;
+
+	if (!zs)
+		return;
+	if (from_end) {
+		len = read_u64(zs + p->l.zstr_len);
+		if (len >= size)
+			skip = len - (size - 1);
+	}
+	bpf_probe_read_user_str(dst, size, (void *)(zs + p->l.zstr_val + skip));
+}
+
+static __always_inline void php_frame(const struct interp_proc *p, struct interp_scratch *s,
+				      __u64 func, __u64 pc, struct interp_frame *f)
+{
+	__u64 scope, start = 0;
+	__u8 type;
+
+	if (bpf_probe_read_user(s->w2, 32, (void *)func)) {
+		s->st.unreadable++;
+		return;
+	}
+	type = (__u8)(win_word(s->w2, p->l.fn_type) >> ((p->l.fn_type & 7) * 8));
+	php_str(p, win_word(s->w2, p->l.fn_name), f->name, sizeof(f->name), false);
+	scope = win_word(s->w2, p->l.fn_scope);
+	if (scope)
+		php_str(p, read_u64(scope + p->l.ce_name), f->scope, sizeof(f->scope), false);
+	/* ZEND_USER_FUNCTION (2) has a file; internal ones (1) do not. */
+	if (type != 2) {
+		f->flags = IFR_INTERNAL;
+		return;
+	}
+	php_str(p, read_u64(func + p->l.op_filename), f->file, sizeof(f->file), true);
+	if (pc)
+		bpf_probe_read_user(&f->line, sizeof(f->line), (void *)(pc + p->l.opline_lineno));
+	if (!f->line) {
+		bpf_probe_read_user(&start, 4, (void *)(func + p->l.op_line_start));
+		f->line = (__u32)start;
+		f->flags = IFR_LINE_START;
+	}
+}
+
+/* ---- CPython ---- */
+
+/* The current thread's PyThreadState: the interpreter's thread list
+ * searched for its native thread id (the GIL holder's pointer is no use:
+ * a socket is made with the GIL released). On a match c->at is the
+ * thread's current frame. */
+static long py_thread_step(__u64 i, struct walk_ctx *c)
+{
+	const struct interp_proc *p = c->p;
+	struct interp_scratch *s = c->s;
+	__u64 cf;
+
+	if (!c->at || bpf_probe_read_user(s->w, sizeof(s->w), (void *)c->at)) {
+		c->at = 0;
+		return 1;
+	}
+	if ((__u32)win_word(s->w, p->l.ts_tid) != c->tid) {
+		c->at = win_word(s->w, p->l.ts_next);
+		return 0;
+	}
+	cf = win_word(s->w, p->l.ts_cframe);
+	c->at = cf ? read_u64(cf + p->l.cf_current) : 0;
+	c->tid = 0;
+	return 1;
+}
+
+static long py_step(__u64 i, struct walk_ctx *c)
+{
+	const struct interp_proc *p = c->p;
+	struct interp_scratch *s = c->s;
+	__u64 code;
+
+	if (!c->at)
+		return 1;
+	if (bpf_probe_read_user(s->w2, 64, (void *)c->at)) {
+		s->st.unreadable++;
+		return 1;
+	}
+	code = win_word(s->w2, p->l.fr_code);
+	c->at = win_word(s->w2, p->l.fr_prev);
+	if (!code)
+		return 0;
+	if (c->n >= INTERP_MAX_FRAMES) {
+		s->st.more++;
+		return 0;
+	}
+	s->obj[c->n & (INTERP_MAX_FRAMES - 1)] = code;
+	c->hash = interp_mix(c->hash, code);
+	c->n++;
+	return 0;
+}
+
+static __always_inline void py_walk(struct walk_ctx *c)
+{
+	const struct interp_proc *p = c->p;
+	__u64 is = read_u64(p->root + p->l.rt_interp_head);
+
+	c->at = is ? read_u64(is + p->l.is_threads_head) : 0;
+	c->tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_loop(INTERP_MAX_THREADS, py_thread_step, c, 0);
+	if (c->tid)  /* not found */
+		return;
+	bpf_loop(INTERP_MAX_WALK, py_step, c, 0);
+}
+
+/* A compact ASCII str into dst (its end with from_end); "?" otherwise. */
+static __always_inline void py_str(const struct interp_proc *p, __u64 o, char *dst, __u32 size,
+				   bool from_end)
+{
+	__u64 len = 0, skip = 0;
+	__u32 state = 0;
+
+	if (!o)
+		return;
+	bpf_probe_read_user(&state, sizeof(state), (void *)(o + p->l.ustr_state));
+	if ((state & 0x60) != 0x60) { /* compact and ascii */
+		dst[0] = '?';
+		dst[1] = 0;
+		return;
+	}
+	if (from_end) {
+		len = read_u64(o + p->l.ustr_len);
+		if (len >= size)
+			skip = len - (size - 1);
+	}
+	bpf_probe_read_user_str(dst, size, (void *)(o + p->l.ustr_data + skip));
+}
+
+static __always_inline void py_frame(const struct interp_proc *p, __u64 code,
+				     struct interp_frame *f)
+{
+	py_str(p, read_u64(code + p->l.co_name), f->name, sizeof(f->name), false);
+	py_str(p, read_u64(code + p->l.co_filename), f->file, sizeof(f->file), true);
+	bpf_probe_read_user(&f->line, sizeof(f->line), (void *)(code + p->l.co_firstlineno));
+	f->flags = IFR_LINE_START;
+}
+
+/* ---- the record hook ---- */
+
+/* The names of frame i of a stack seen for the first time. */
+static long store_step(__u64 i, struct walk_ctx *c)
+{
+	struct interp_scratch *s = c->s;
+	struct interp_frame *f;
+
+	if (i >= c->n || i >= INTERP_MAX_FRAMES)
+		return 1;
+	f = &s->st.f[i & (INTERP_MAX_FRAMES - 1)];
+	__builtin_memset(f, 0, sizeof(*f));
+	if (c->p->kind == INTERP_PHP)
+		php_frame(c->p, s, s->obj[i & (INTERP_MAX_FRAMES - 1)],
+			  s->pc[i & (INTERP_MAX_FRAMES - 1)], f);
+	else
+		py_frame(c->p, s->obj[i & (INTERP_MAX_FRAMES - 1)], f);
+	return 0;
+}
+
+static __always_inline void interp_store(struct walk_ctx *c)
+{
+	long err;
+
+	c->s->st.kind = c->p->kind;
+	c->s->st.nframes = c->n;
+	bpf_loop(INTERP_MAX_FRAMES, store_step, c, 0);
+	err = bpf_map_update_elem(&interp_stacks, &c->hash, &c->s->st, BPF_NOEXIST);
+	/* -EEXIST: another CPU stored it first. */
+	if (err && err != -17)
+		count_drop(DROP_MAP_FULL);
+}
+
+/* The current interpreter stack of tgid's thread: its key, 0 if none. */
+static __noinline __u64 interp_stack(__u32 tgid)
+{
+	struct walk_ctx c = {};
+	__u32 zero = 0;
+
+	if (!interp_walk)
+		return 0;
+	c.p = bpf_map_lookup_elem(&interp_procs, &tgid);
+	if (!c.p)
+		return 0;
+	c.s = bpf_map_lookup_elem(&interp_scratch, &zero);
+	if (!c.s)
+		return 0;
+	c.s->st.more = c.s->st.unreadable = 0;
+	c.hash = c.p->kind;
+	if (c.p->kind == INTERP_PHP) {
+		c.at = read_u64(c.p->root + c.p->l.eg_current_ex);
+		bpf_loop(INTERP_MAX_WALK, php_step, &c, 0);
+	} else if (c.p->kind == INTERP_PYTHON) {
+		py_walk(&c);
+	}
+	if (c.s->st.unreadable)
+		__sync_fetch_and_add(&interp_unreadable, c.s->st.unreadable);
+	if (!c.n)
+		return 0;
+	__sync_fetch_and_add(&interp_walks, 1);
+	c.hash = interp_mix(c.hash, c.s->st.more) | 1;
+	if (!bpf_map_lookup_elem(&interp_stacks, &c.hash))
+		interp_store(&c);
+	return c.hash;
+}
+
+/* A forked process runs the same image at the same addresses: it inherits
+ * its parent's entry (php-fpm's workers, forked by the master, including
+ * the ones that replace recycled workers). A thread needs nothing. */
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(interp_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
+	struct interp_proc *p;
+
+	if (!interp_walk || ptgid == ctgid)
+		return 0;
+	p = bpf_map_lookup_elem(&interp_procs, &ptgid);
+	if (p && bpf_map_update_elem(&interp_procs, &ctgid, p, BPF_ANY))
+		count_drop(DROP_MAP_FULL);
+	return 0;
+}
+
+/* A new image (exec) or the process's end: the entry is stale. */
+SEC("tracepoint/sched/sched_process_exec")
+int interp_exec(void *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (interp_walk)
+		bpf_map_delete_elem(&interp_procs, &tgid);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int interp_exit(void *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (interp_walk && BPF_CORE_READ(t, signal, live.counter) == 0)
+		bpf_map_delete_elem(&interp_procs, &tgid);
+	return 0;
+}
+
+#endif

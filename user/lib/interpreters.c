@@ -1,0 +1,484 @@
+/* Interpreter stacks (interpreters.h): finding the interpreter of a process,
+ * its version and the layout to walk it with, and reading back the
+ * stacks the BPF side stored.
+ *
+ * Layouts are per minor version, x86_64, from the structures as the
+ * compiler lays them out (php-src Zend/zend_globals.h, zend_compile.h,
+ * zend_types.h; CPython Include/internal/pycore_frame.h, pycore_runtime.h, cpython/pystate.h, cpython/code.h).
+ * PHP 8.2 (Debian 12's php8.2) and CPython 3.11 (python3.11) were checked
+ * against live processes by reading their memory (tests/e2e/interp.bats
+ * walks them with the tools); the other PHP versions are unverified. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "interpreters.h"
+#include "procfs.h"
+
+/* PHP 7.4-8.3 share every offset but the op_array's filename and
+ * line_start, which move as fields are added before them. */
+#define PHP_LAYOUT(filename, line_start) {                                   \
+	.eg_current_ex = 488, .ex_opline = 0, .ex_func = 24, .ex_prev = 48,  \
+	.fn_type = 0, .fn_name = 8, .fn_scope = 16,                          \
+	.op_filename = (filename), .op_line_start = (line_start),            \
+	.ce_name = 8, .opline_lineno = 24, .zstr_len = 16, .zstr_val = 24 }
+
+struct known_layout {
+	int kind;
+	unsigned version;       /* major << 8 | minor */
+	bool verified;          /* checked against a live process */
+	struct interp_layout l;
+};
+
+static const struct known_layout layouts[] = {
+	{ INTERP_PHP, 0x0704, false, PHP_LAYOUT(136, 144) },
+	{ INTERP_PHP, 0x0800, false, PHP_LAYOUT(144, 152) },
+	{ INTERP_PHP, 0x0801, false, PHP_LAYOUT(144, 152) },
+	{ INTERP_PHP, 0x0802, true, PHP_LAYOUT(152, 160) },
+	{ INTERP_PHP, 0x0803, false, PHP_LAYOUT(144, 152) },
+	/* 3.11: the frame chain hangs off the thread state's cframe. */
+	{ INTERP_PYTHON, 0x030b, true, {
+		.rt_interp_head = 40, .is_threads_head = 16,
+		.ts_next = 8, .ts_tid = 160, .ts_cframe = 56, .cf_current = 8,
+		.fr_code = 32, .fr_prev = 48,
+		.co_name = 120, .co_filename = 112, .co_firstlineno = 72,
+		.ustr_len = 16, .ustr_state = 32, .ustr_data = 48 } },
+};
+
+static const struct interp_layout *find_layout(int kind, unsigned version)
+{
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+		if (layouts[i].kind == kind && layouts[i].version == version)
+			return &layouts[i].l;
+	return NULL;
+}
+
+static const char *kind_name(int kind)
+{
+	return kind == INTERP_PHP ? "PHP" : kind == INTERP_PYTHON ? "CPython" : "?";
+}
+
+/* ---- binaries ---- */
+
+/* By file name: php-fpm8.2, php8.2, php, libphp8.2.so, libphp.so;
+ * python3.11, libpython3.11.so.1.0. */
+static int candidate(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	b = b ? b + 1 : path;
+	if (!strncmp(b, "lib", 3))
+		b += 3;
+	if (!strncmp(b, "php", 3))
+		return INTERP_PHP;
+	if (!strncmp(b, "python3.", 8))
+		return INTERP_PYTHON;
+	return INTERP_NONE;
+}
+
+/* "3.11" in a python file name. */
+static unsigned python_version(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	unsigned maj, min;
+
+	b = strstr(b ? b : path, "python");
+	if (b && sscanf(b, "python%u.%u", &maj, &min) == 2 && maj < 256 && min < 256)
+		return maj << 8 | min;
+	return 0;
+}
+
+/* The version PHP puts in its X-Powered-By header, in the binary's
+ * read-only data: "X-Powered-By: PHP/8.2.36". */
+static unsigned php_version(int fd)
+{
+	static const char tag[] = "X-Powered-By: PHP/";
+	struct stat st;
+	unsigned maj, min, v = 0;
+	const char *hit;
+	void *m;
+
+	if (fstat(fd, &st) || st.st_size <= 0)
+		return 0;
+	m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED)
+		return 0;
+	hit = memmem(m, st.st_size, tag, sizeof(tag) - 1);
+	if (hit && (size_t)(hit - (const char *)m) + sizeof(tag) + 8 < (size_t)st.st_size &&
+	    sscanf(hit + sizeof(tag) - 1, "%u.%u", &maj, &min) == 2 && maj < 256 && min < 256)
+		v = maj << 8 | min;
+	munmap(m, st.st_size);
+	return v;
+}
+
+/* st_value of a defined symbol of .dynsym; 0 if absent. */
+static uint64_t dynsym_value(Elf *e, const char *name)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym s;
+			const char *n;
+
+			if (!gelf_getsym(d, (int)i, &s) || s.st_shndx == SHN_UNDEF)
+				continue;
+			n = elf_strptr(e, sh.sh_link, s.st_name);
+			if (n && !strcmp(n, name))
+				return s.st_value;
+		}
+	}
+	return 0;
+}
+
+static uint64_t first_load_page(Elf *e)
+{
+	size_t n = 0;
+
+	if (elf_getphdrnum(e, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD)
+			return ph.p_vaddr & ~(uint64_t)4095;
+	}
+	return 0;
+}
+
+int interp_probe_file(const char *path, struct interp_bin *b, char *why, size_t whylen)
+{
+	int kind = candidate(path), fd;
+	const char *sym;
+	Elf *e;
+
+	memset(b, 0, sizeof(*b));
+	if (why && whylen)
+		why[0] = 0;
+	if (kind == INTERP_NONE)
+		return INTERP_NONE;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return INTERP_NONE;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	sym = kind == INTERP_PHP ? "executor_globals" : "_PyRuntime";
+	b->root_sym = e ? dynsym_value(e, sym) : 0;
+	b->first_vaddr = e ? first_load_page(e) : 0;
+	if (e)
+		elf_end(e);
+	/* php-cgi or a module without the executor: no PHP runs here, or a
+	 * ZTS build keeps the globals in thread-local storage. */
+	if (!b->root_sym) {
+		if (why && kind == INTERP_PHP && strstr(path, "php"))
+			snprintf(why, whylen, "no executor_globals symbol (a ZTS build?)");
+		close(fd);
+		return INTERP_NONE;
+	}
+	b->kind = kind;
+	b->version = kind == INTERP_PHP ? php_version(fd) : python_version(path);
+	close(fd);
+	b->layout = find_layout(kind, b->version);
+	if (!b->layout && why)
+		snprintf(why, whylen, "%s %u.%u has no known layout (supported: PHP 7.4-8.3, CPython 3.11)",
+			 kind_name(kind), b->version >> 8, b->version & 0xff);
+	return kind;
+}
+
+/* ---- processes ---- */
+
+struct seen_bin {
+	uint64_t dev_ino;
+	struct interp_bin b;
+};
+
+struct interp {
+	struct interp_opts o;
+	struct seen_bin *bins;
+	size_t nbins;
+	unsigned flagged;
+	/* Processes found to be no interpreter: open addressing, 0 empty,
+	 * a forgotten one PID_GONE. */
+	uint32_t *plain;
+	uint32_t plain_size, plain_n;
+};
+
+#define PID_GONE UINT32_MAX
+
+static uint32_t *plain_slot(const struct interp *ip, uint32_t pid, bool for_insert)
+{
+	uint32_t m = ip->plain_size - 1, h = (pid * 0x9e3779b1u) & m;
+
+	for (; ip->plain[h]; h = (h + 1) & m)
+		if (ip->plain[h] == pid || (for_insert && ip->plain[h] == PID_GONE))
+			return &ip->plain[h];
+	return &ip->plain[h];
+}
+
+static bool plain_has(const struct interp *ip, uint32_t pid)
+{
+	return ip->plain_size && *plain_slot(ip, pid, false) == pid;
+}
+
+static void plain_add(struct interp *ip, uint32_t pid)
+{
+	if ((ip->plain_n + 1) * 2 > ip->plain_size) {
+		struct interp big = { .plain_size = ip->plain_size ? ip->plain_size * 2 : 256 };
+
+		big.plain = calloc(big.plain_size, sizeof(*big.plain));
+		if (!big.plain)
+			abort();
+		for (uint32_t i = 0; i < ip->plain_size; i++)
+			if (ip->plain[i] && ip->plain[i] != PID_GONE)
+				*plain_slot(&big, ip->plain[i], true) = ip->plain[i];
+		free(ip->plain);
+		ip->plain = big.plain;
+		ip->plain_size = big.plain_size;
+	}
+	*plain_slot(ip, pid, true) = pid;
+	ip->plain_n++;
+}
+
+void interp__forget(struct interp *ip, pid_t pid)
+{
+	uint32_t *sl;
+
+	if (!ip || !plain_has(ip, (uint32_t)pid))
+		return;
+	sl = plain_slot(ip, (uint32_t)pid, false);
+	*sl = PID_GONE;
+}
+
+struct interp *interp__new(const struct interp_opts *o)
+{
+	struct interp *ip = calloc(1, sizeof(*ip));
+
+	if (!ip)
+		abort();
+	ip->o = *o;
+	return ip;
+}
+
+void interp__free(struct interp *ip)
+{
+	if (!ip)
+		return;
+	free(ip->bins);
+	free(ip->plain);
+	free(ip);
+}
+
+unsigned interp__flagged(const struct interp *ip)
+{
+	return ip ? ip->flagged : 0;
+}
+
+/* A binary probed once (by device and inode), its refusal noted once. */
+static const struct interp_bin *probe_cached(struct interp *ip, const char *path, pid_t pid)
+{
+	struct seen_bin *sb;
+	char why[160];
+	struct stat st;
+
+	if (stat(path, &st))
+		return NULL;
+	for (size_t i = 0; i < ip->nbins; i++)
+		if (ip->bins[i].dev_ino == ((uint64_t)st.st_dev << 40 ^ st.st_ino))
+			return &ip->bins[i].b;
+	sb = realloc(ip->bins, (ip->nbins + 1) * sizeof(*sb));
+	if (!sb)
+		abort();
+	ip->bins = sb;
+	sb = &ip->bins[ip->nbins++];
+	sb->dev_ino = (uint64_t)st.st_dev << 40 ^ st.st_ino;
+	interp_probe_file(path, &sb->b, why, sizeof(why));
+	if (why[0] && ip->o.notes)
+		fprintf(ip->o.notes, "note: pid %d runs %s: %s; its interpreter frames are not named\n",
+			pid, strrchr(path, '/') ? strrchr(path, '/') + 1 : path, why);
+	return &sb->b;
+}
+
+struct attach_ctx {
+	struct interp *ip;
+	pid_t pid;
+	struct interp_proc p;
+};
+
+/* The first mapping of each interpreter binary (file offset 0) gives its
+ * load address. */
+static int attach_map(const struct map_entry *m, void *ctx)
+{
+	struct attach_ctx *c = ctx;
+	const struct interp_bin *b;
+	char path[PATH_MAX];
+
+	if (c->p.kind || m->offset || !m->path[0] || m->path[0] != '/' ||
+	    candidate(m->path) == INTERP_NONE)
+		return 0;
+	if (snprintf(path, sizeof(path), "/proc/%d/root%s", c->pid, m->path) >= (int)sizeof(path))
+		return 0;
+	b = probe_cached(c->ip, path, c->pid);
+	if (!b || !b->kind || !b->layout)
+		return 0;
+	c->p.kind = b->kind;
+	c->p.version = b->version;
+	c->p.root = m->start - b->first_vaddr + b->root_sym;
+	c->p.l = *b->layout;
+	return 1;
+}
+
+int interp__attach(struct interp *ip, pid_t pid)
+{
+	struct attach_ctx c = { .ip = ip, .pid = pid };
+	uint32_t key = (uint32_t)pid;
+	struct interp_proc cur;
+
+	if (!ip || ip->o.procs_map < 0 || pid <= 0 || plain_has(ip, key))
+		return INTERP_NONE;
+	/* Inherited at fork, or flagged before. */
+	if (!bpf_map_lookup_elem(ip->o.procs_map, &key, &cur))
+		return (int)cur.kind;
+	if (proc_maps(pid, attach_map, &c) < 0)
+		return INTERP_NONE;
+	if (!c.p.kind) {
+		plain_add(ip, key);
+		return INTERP_NONE;
+	}
+	if (bpf_map_update_elem(ip->o.procs_map, &key, &c.p, BPF_ANY))
+		return INTERP_NONE;
+	ip->flagged++;
+	return (int)c.p.kind;
+}
+
+void interp__attach_all(struct interp *ip, const pid_t *pids, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (pids[i] != getpid())
+			interp__attach(ip, pids[i]);
+}
+
+/* ---- stacks ---- */
+
+static char *symbol_of(int kind, const struct interp_frame *f)
+{
+	char *s = NULL;
+	const char *name = f->name[0] ? f->name : kind == INTERP_PHP ? "{main}" : "?";
+
+	if (f->scope[0] ? asprintf(&s, "%.*s::%.*s", INTERP_NAME_LEN, f->scope, INTERP_NAME_LEN,
+				   name) < 0
+			: asprintf(&s, "%.*s", INTERP_NAME_LEN, name) < 0)
+		abort();
+	return s;
+}
+
+/* A path whose start was cut off (the BPF side keeps its end). */
+static char *file_of(const struct interp_frame *f)
+{
+	size_t n = strnlen(f->file, INTERP_FILE_LEN);
+	char *s;
+
+	if (!n)
+		return NULL;
+	if (asprintf(&s, "%s%.*s", n == INTERP_FILE_LEN - 1 ? "..." : "", (int)n, f->file) < 0)
+		abort();
+	return s;
+}
+
+static void marker(struct frame *f, enum frame_kind k, const char *module, const char *fmt,
+		   unsigned n)
+{
+	memset(f, 0, sizeof(*f));
+	f->kind = k;
+	f->module = strdup(module);
+	if (asprintf(&f->symbol, fmt, n) < 0)
+		abort();
+}
+
+/* Interpreter frames have no machine address; consumers keyed by address
+ * (pprof's locations) get one of their own per function, file and line,
+ * in the kernel's half of the address space, which no user code uses. */
+static uint64_t pseudo_addr(const struct frame *f)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const char *parts[2] = { f->symbol, f->file };
+
+	for (int i = 0; i < 2; i++)
+		for (const char *p = parts[i]; p && *p; p++)
+			h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	h = (h ^ (uint64_t)f->line) * 0x100000001b3ULL;
+	return INTERP_PSEUDO_ADDR | (h & ~INTERP_PSEUDO_ADDR);
+}
+
+int interp__frames(struct interp *ip, uint64_t key, struct frame *out, int max)
+{
+	struct interp_stack st;
+	enum frame_kind k;
+	const char *module;
+	int n = 0;
+
+	if (!ip || !key || ip->o.stacks_map < 0 || max <= 0 ||
+	    bpf_map_lookup_elem(ip->o.stacks_map, &key, &st))
+		return 0;
+	k = st.kind == INTERP_PHP ? FRAME_PHP : FRAME_PYTHON;
+	module = st.kind == INTERP_PHP ? "php" : "python";
+	for (uint32_t i = 0; i < st.nframes && i < INTERP_MAX_FRAMES && n < max; i++, n++) {
+		const struct interp_frame *f = &st.f[i];
+
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].kind = k;
+		out[n].symbol = symbol_of(st.kind, f);
+		out[n].module = strdup(module);
+		out[n].file = file_of(f);
+		out[n].line = (int)f->line;
+		out[n].addr = pseudo_addr(&out[n]);
+	}
+	if (st.more && n < max)
+		marker(&out[n++], k, module, "[%u more frames]", st.more);
+	if (st.unreadable && n < max)
+		marker(&out[n++], k, module, "[%u unreadable frames]", st.unreadable);
+	return n;
+}
+
+/* CPython's standard library (/usr/lib/python3.11/socket.py): the code
+ * that called it is the one to read. Installed packages are not. */
+static bool python_stdlib(const struct frame *f)
+{
+	const char *p = f->kind == FRAME_PYTHON && f->file ? strstr(f->file, "/python3.") : NULL;
+
+	return p && !strstr(p, "-packages/");
+}
+
+int interp_culprit(const struct frame *fr, int n)
+{
+	int first = -1, with_file = -1;
+
+	for (int i = 0; i < n; i++) {
+		if (fr[i].kind != FRAME_PHP && fr[i].kind != FRAME_PYTHON)
+			continue;
+		if (first < 0)
+			first = i;
+		if (!fr[i].file)
+			continue;
+		if (!python_stdlib(&fr[i]))
+			return i;
+		if (with_file < 0)
+			with_file = i;
+	}
+	return with_file >= 0 ? with_file : first;
+}

@@ -1,0 +1,73 @@
+/* Interpreter stacks (PHP, CPython) for the tracers: which processes run a
+ * supported interpreter and where its state lives (put into the BPF
+ * `interp_procs` map, bpf/interp.h), and the frames of the stacks the BPF
+ * side stored in `interp_stacks`, as struct frame for the reports.
+ *
+ * Supported: PHP 7.4-8.3 without ZTS (executor_globals in the binary's
+ * dynamic symbols: php-fpm, php-cli, libphp for Apache), CPython 3.11
+ * (_PyRuntime, in the executable or libpython). Other versions are
+ * refused with a note, once per binary. x86_64 layouts. */
+#ifndef MEMSCOPE_INTERPRETERS_H
+#define MEMSCOPE_INTERPRETERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "interp.h"
+#include "symbolize.h"
+
+#define INTERP_OFF_HELP \
+	"Do not walk PHP and Python frame chains at each record (their functions, files and " \
+	"lines are then not shown)"
+
+struct interp_opts {
+	int procs_map;          /* interp_procs; < 0: walks are off */
+	int stacks_map;         /* interp_stacks */
+	FILE *notes;            /* where refusals are told (NULL: silent) */
+};
+
+struct interp;
+/* Never NULL (aborts on out of memory). */
+struct interp *interp__new(const struct interp_opts *o);
+/* Flag pid for the walk if it runs a supported interpreter. Returns the
+ * INTERP_* kind flagged, INTERP_NONE if it runs none (or an unsupported
+ * version: noted once per binary). Cheap for a process seen before. */
+int interp__attach(struct interp *ip, pid_t pid);
+/* The frames of interpreter stack key, innermost first, into out (at most
+ * max); a frame past the kept ones or an unreadable one is one marker
+ * frame. Returns the number filled, 0 if the key is unknown. */
+int interp__frames(struct interp *ip, uint64_t key, struct frame *out, int max);
+/* interp__attach for every process of a list (a cgroup's, the host's at
+ * start). */
+void interp__attach_all(struct interp *ip, const pid_t *pids, int n);
+/* pid exited: a new process may take its number. */
+void interp__forget(struct interp *ip, pid_t pid);
+/* Bits set in the addr of every interpreter frame (a stand-in: see
+ * interpreters.c); JSON shows null. */
+#define INTERP_PSEUDO_ADDR 0xff00000000000000ULL
+/* Processes flagged so far. */
+unsigned interp__flagged(const struct interp *ip);
+void interp__free(struct interp *ip);
+
+/* What a binary is, from its file: the interpreter kind and version
+ * (major << 8 | minor) and the file offset-free address of its root symbol
+ * (st_value). Returns INTERP_NONE if it is none; *why says what was found
+ * when it is one that cannot be walked. */
+struct interp_bin {
+	int kind;
+	unsigned version;
+	uint64_t root_sym;      /* st_value of executor_globals / _PyRuntime */
+	uint64_t first_vaddr;   /* page of the first PT_LOAD: load bias base */
+	const struct interp_layout *layout; /* NULL: version not supported */
+};
+int interp_probe_file(const char *path, struct interp_bin *b, char *why, size_t whylen);
+
+/* Index of the innermost interpreter frame of the application's code (a
+ * file, not a builtin, not CPython's standard library) in fr[0..n), else
+ * of the innermost one with a file, else of the innermost; -1 when there
+ * is none: the culprit of a stack that has them. */
+int interp_culprit(const struct frame *fr, int n);
+
+#endif
