@@ -293,7 +293,11 @@ static __always_inline bool send_site(struct pt_regs *regs, __u32 tgid, const st
  * The creating stack (deduplicated by call site) and caller. The task,
  * its mm and its saved registers are read with direct (BTF) loads: a
  * BPF_CORE_READ is a helper call per field. */
-static __always_inline void user_stack(void *ctx, __u32 tgid, struct fd_info *v)
+/* A function of its own (not inlined): its window and keys then leave the
+ * stack before interp_stack's frames pile on. Before 6.x the verifier
+ * rounds every frame up to 32 bytes and caps the chain at 512: inlined,
+ * 6.1 rejected exit_socket ("combined stack size of 3 calls is 544"). */
+static __noinline void user_stack(void *ctx, __u32 tgid, struct fd_info *v)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);

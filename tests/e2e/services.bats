@@ -334,6 +334,27 @@ py_handler_line() { grep -n -m1 '^def handle_request' "$RW/leaky_service.py" | c
 	jq -e '.stacks[0].culprit == "PyByteArray_Resize"' <<< "$r"
 }
 
+@test "python: on a kernel without bpf_loop (before 5.17) both tracers load, say so once, and stay native" {
+	python_service_mapping_each
+	# The walk's programs use bpf_loop: the tools turn the walk off there
+	# rather than fail to load (seen: sockleak rejected on 6.1 for its stack).
+	export MEMSCOPE_TEST_NO_HOOKS=bpf_loop
+	start_tool memleak-trace -p "$SVC_PID" --json -n 5
+	ML=$TOOL_PID
+	start_tool sockleak -p "$SVC_PID" --json
+	SL=$TOOL_PID
+	service_requests "$SVC_PORT" 20
+	stop_tool "$ML"
+	stop_tool "$SL"
+	unset MEMSCOPE_TEST_NO_HOOKS
+	for tool in memleak-trace sockleak; do
+		[ "$(grep -c 'PHP and Python frames need bpf_loop (Linux 5.17+)' "$T/$tool.err")" -eq 1 ]
+	done
+	r=$(jq -c 'select(.event == "final_report")' "$T/memleak-trace.out")
+	jq -e '[.stacks[].frames[].kind] | all(. == "native")' <<< "$r"
+	jq -e '.stacks[0].culprit == "PyByteArray_Resize"' <<< "$r"
+}
+
 @test "python: memleak-trace JSON carries exact times and the culprit the text names" {
 	python_service_mapping_each
 	start_tool memleak-trace -p "$SVC_PID" --json -n 5

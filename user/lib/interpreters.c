@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 
 #include "interpreters.h"
+#include "kfeatures.h"
 #include "procfs.h"
 
 /* PHP 7.4-8.3 share every offset but the op_array's filename and
@@ -481,4 +482,17 @@ int interp_culprit(const struct frame *fr, int n)
 			with_file = i;
 	}
 	return with_file >= 0 ? with_file : first;
+}
+
+bool interp_walk_supported(FILE *notes)
+{
+	static bool told;
+	bool have = features_get()->bpf_loop;
+
+	if (!have && notes && !told) {
+		fprintf(notes, "note: PHP and Python frames need bpf_loop (Linux 5.17+), "
+			"which this kernel lacks: native frames only\n");
+		told = true;
+	}
+	return have;
 }

@@ -50,6 +50,10 @@ void interp__forget(struct interp *ip, pid_t pid);
 /* Processes flagged so far. */
 unsigned interp__flagged(const struct interp *ip);
 void interp__free(struct interp *ip);
+/* Whether the kernel can run the walks (they loop with bpf_loop, 5.17+);
+ * says once in notes when it cannot. The programs then load with the walk
+ * off: the verifier never reaches the helper it does not know. */
+bool interp_walk_supported(FILE *notes);
 
 /* What a binary is, from its file: the interpreter kind and version
  * (major << 8 | minor) and the file offset-free address of its root symbol

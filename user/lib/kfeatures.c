@@ -262,6 +262,7 @@ int features_probe(struct features *f)
 	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0;
 	f->sk_storage = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, NULL) > 0;
 	f->find_vma = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_find_vma, NULL) > 0;
+	f->bpf_loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL) > 0;
 	f->raw_tp = probe_raw_tp();
 	f->tp_btf = f->btf && probe_tracing(BPF_TRACE_RAW_TP, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
 	f->fentry = f->btf && probe_tracing(BPF_TRACE_FENTRY, "vfs_read", BTF_KIND_FUNC);
@@ -291,6 +292,7 @@ static void features_mask(struct features *f)
 		f->fentry &= strcmp(tok, "fentry") != 0;
 		f->fault_tp &= strcmp(tok, "page_fault_user") != 0;
 		f->find_vma &= strcmp(tok, "find_vma") != 0;
+		f->bpf_loop &= strcmp(tok, "bpf_loop") != 0;
 	}
 	free(copy);
 }
@@ -323,6 +325,7 @@ void features_print(FILE *out, const struct features *f)
 	fprintf(out, "sockets: sk_storage %s, cgroup/sock_create %s\n", yes_no(f->sk_storage), yes_no(f->cgroup_sock));
 	fprintf(out, "page faults: exceptions:page_fault_user %s, bpf_find_vma %s\n", yes_no(f->fault_tp),
 		yes_no(f->find_vma));
+	fprintf(out, "interpreter frames (PHP, Python): bpf_loop %s\n", yes_no(f->bpf_loop));
 }
 
 const char *hook_kind_name(enum hook_kind k)

@@ -19,6 +19,7 @@ struct features {
 	bool sk_storage;  /* BPF_MAP_TYPE_SK_STORAGE (5.2) */
 	bool cgroup_sock; /* cgroup/sock_create programs load */
 	bool find_vma;    /* bpf_find_vma helper (5.17) */
+	bool bpf_loop;    /* bpf_loop helper (5.17): the interpreter frame walks */
 	bool fault_tp;    /* exceptions:page_fault_user tracepoint (x86) */
 	char tracefs_path[64];
 };

@@ -502,7 +502,7 @@ static int open_and_load(struct app *a, pid_t pid)
 	a->skel->rodata->faults_mode = a->env.faults;
 	a->skel->rodata->thp_mode = thp_mode_value(a->env.rep.thp_mode);
 	a->skel->rodata->min_size = a->env.min_size;
-	a->skel->rodata->interp_walk = !a->env.no_interp;
+	a->skel->rodata->interp_walk = !a->env.no_interp && interp_walk_supported(stderr);
 	a->skel->rodata->max_size = a->env.max_size;
 	err = bpf_map__set_max_entries(a->skel->maps.events, a->env.ringbuf_mb << 20);
 	if (err) {
