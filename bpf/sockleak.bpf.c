@@ -43,6 +43,17 @@ const volatile __u64 targ_memcg_id = 0;
 #define CLOSE_RANGE_MAX_LOOP (1U << 20)
 #define SL_STACK_WINDOW 32 /* words read at the user sp, a power of 2 */
 
+/* The window lives here, not on the BPF stack: with the interpreter walk's
+ * frames on top, 256 bytes of it took exit_socket past the 512-byte chain
+ * limit of kernels that round frames to 32 bytes (6.1: "combined stack
+ * size of 3 calls is 544"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64[SL_STACK_WINDOW]);
+} stack_window SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SL_MAX_FDS_DEFAULT);
@@ -293,26 +304,27 @@ static __always_inline bool send_site(struct pt_regs *regs, __u32 tgid, const st
  * The creating stack (deduplicated by call site) and caller. The task,
  * its mm and its saved registers are read with direct (BTF) loads: a
  * BPF_CORE_READ is a helper call per field. */
-/* A function of its own (not inlined): its window and keys then leave the
- * stack before interp_stack's frames pile on. Before 6.x the verifier
- * rounds every frame up to 32 bytes and caps the chain at 512: inlined,
- * 6.1 rejected exit_socket ("combined stack size of 3 calls is 544"). */
-static __noinline void user_stack(void *ctx, __u32 tgid, struct fd_info *v)
+static __always_inline void user_stack(void *ctx, __u32 tgid, struct fd_info *v)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
 	struct site_key k = { .tgid = tgid };
-	__u64 w[SL_STACK_WINDOW] = {};
 	__u64 start, end, sp, bp, first = 0;
 	struct site_val sv = {}, *cached;
+	__u32 zero = 0;
+	__u64 *w;
 	long id;
 
+	w = bpf_map_lookup_elem(&stack_window, &zero);
+	if (!w)
+		return;
 	start = t->mm->start_code;
 	end = t->mm->end_code;
 	sp = PT_REGS_SP(regs);
 	bp = PT_REGS_FP(regs);
 	k.ip = PT_REGS_IP(regs);
-	if (!bpf_probe_read_user(w, sizeof(w), (void *)sp)) {
+	/* A failed read zeroes w: no words of the last event remain. */
+	if (!bpf_probe_read_user(w, SL_STACK_WINDOW * sizeof(*w), (void *)sp)) {
 #pragma unroll
 		for (int i = 0; i < SL_CALLER_SCAN; i++)
 			if (w[i] >= start && w[i] < end) {
