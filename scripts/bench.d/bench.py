@@ -238,6 +238,77 @@ def cleanup_processes():
                 pass
 
 
+# ---------------------------------------------------------------- BPF run time
+
+class BpfStats:
+    """The kernel's own run time of each BPF program (run_time_ns and run_cnt
+    in the fdinfo of the tracers' program fds), counted while this object is
+    open: BPF_ENABLE_STATS hands back an fd that keeps the counting on until
+    it is closed, without touching the kernel.bpf_stats_enabled sysctl other
+    users of the machine may rely on. Far less noisy than wall time: it is
+    the time spent in each program, whatever else runs on the CPUs."""
+
+    BPF_ENABLE_STATS, BPF_STATS_RUN_TIME = 32, 0
+
+    def __init__(self):
+        import ctypes
+        self.fd = -1
+        nr = {"x86_64": 321, "aarch64": 280}.get(platform.machine())
+        if nr is None:
+            return
+        libc = ctypes.CDLL(None, use_errno=True)
+        attr = ctypes.create_string_buffer(self.BPF_STATS_RUN_TIME.to_bytes(4, "little"), 8)
+        self.fd = libc.syscall(nr, self.BPF_ENABLE_STATS, attr, 8)
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    @staticmethod
+    def snapshot(pids):
+        """{(prog_id, name): (run_time_ns, run_cnt)} of the programs pids hold."""
+        progs = {}
+        for pid in pids:
+            try:
+                fds = os.listdir("/proc/%d/fd" % pid)
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    if os.readlink("/proc/%d/fd/%s" % (pid, fd)) != "anon_inode:bpf-prog":
+                        continue
+                    with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                        info = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+                except OSError:
+                    continue
+                pid_ = int(info.get("prog_id", 0))
+                if pid_ and "run_time_ns" in info:
+                    progs[pid_] = (int(info["run_time_ns"]), int(info["run_cnt"]))
+        names = {}
+        if progs:
+            try:
+                out = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True,
+                                     text=True).stdout
+                names = {p["id"]: p.get("name", "?") for p in json.loads(out or "[]")}
+            except (OSError, ValueError):
+                pass
+        return {(i, names.get(i, "id%d" % i)): v for i, v in progs.items()}
+
+    @staticmethod
+    def delta(before, after):
+        """{name: [ns, runs]} over the window, programs that ran only."""
+        d = {}
+        for k, (ns, cnt) in after.items():
+            ns0, cnt0 = before.get(k, (0, 0))
+            if cnt > cnt0:
+                v = d.setdefault(k[1], [0, 0])
+                v[0] += ns - ns0
+                v[1] += cnt - cnt0
+        return d
+
+
+
 # ---------------------------------------------------------------- configs
 
 class Config:
@@ -435,9 +506,12 @@ def start_tracers(cfg, ctx):
 def measure(tracers, fn):
     """Run fn() with the tracers live; returns fn's value plus the tracers'
     CPU seconds over that window, peak RSS, report time and lost events."""
+    pids = [t.p.pid for t in tracers]
+    progs0 = BpfStats.snapshot(pids)
     cpu0 = [t.cpu() or 0 for t in tracers]
     value = fn()
     cpu1 = [t.cpu() or 0 for t in tracers]
+    progs = BpfStats.delta(progs0, BpfStats.snapshot(pids))
     rss = [t.hwm() or 0 for t in tracers]
     split = tracers[rss.index(max(rss))].mem_split() if tracers else (None, None)
     stop_s = [t.stop() for t in tracers]
@@ -451,6 +525,10 @@ def measure(tracers, fn):
         if t.p.returncode not in (0, None, -signal.SIGINT) and not t.bpftrace:
             run["tracer_rc"] = t.p.returncode
     run["final"] = [t.json_lines() for t in tracers]
+    if progs:
+        run["bpf_progs"] = progs
+        if value.get("ops") and value.get("secs"):
+            run["bpf_ns_per_op"] = sum(v[0] for v in progs.values()) / (value["ops"] * value["secs"])
     return run
 
 
@@ -1043,6 +1121,38 @@ def overhead_table(groups_, rounds, secs):
     return t
 
 
+def bpf_table(groups_):
+    """Per loop and tracer: the BPF programs' own run time (the kernel's
+    run_time_ns, medians over the runs), per loop iteration in all and per
+    program run. The evidence least moved by other load on the machine."""
+    t = Table("1b. BPF run time (the kernel's per-program stats; medians over the runs; "
+              "ns/it = all the tracer's programs per loop iteration)",
+              ["workload / tracer", "ns/it", "program: ns/run x runs/it"])
+    for g in groups_:
+        rows = []
+        for c in g.configs:
+            runs = [r for r in g.runs[c.key] if r.get("bpf_ns_per_op") is not None]
+            if not runs:
+                continue
+            names = sorted({n for r in runs for n in r["bpf_progs"]})
+            parts = []
+            for n in names:
+                per = [r["bpf_progs"][n][0] / r["bpf_progs"][n][1] for r in runs
+                       if n in r["bpf_progs"]]
+                cnt = [r["bpf_progs"][n][1] / (r["ops"] * r["secs"]) for r in runs
+                       if n in r["bpf_progs"]]
+                parts.append((statistics.median(per) * statistics.median(cnt), "%s: %.0f x %.2f" % (
+                    n, statistics.median(per), statistics.median(cnt))))
+            parts.sort(reverse=True)
+            rows.append(("  " + c.label, "%.0f" % statistics.median(r["bpf_ns_per_op"] for r in runs),
+                         ", ".join(p for w, p in parts if w >= 1) or "-"))
+        if rows:
+            t.section("%s (%s)" % (g.title, g.unit))
+            for r in rows:
+                t.add(*r)
+    return t
+
+
 def throughput_table(results, secs):
     t = Table("3. Throughput without loss (%d generator threads, %g s per step; lost = the tool's "
               "own drop count)" % (TPUT_THREADS, secs),
@@ -1220,6 +1330,9 @@ def main():
         "quick" if a.quick else "full", os.path.relpath(BUILD, ROOT), rounds, secs))
     gs = [g for g in groups(a.quick) if not only or g.key in only]
     tput = rep = oom = exp = None
+    stats = BpfStats()
+    if stats.fd < 0:
+        log("bench: BPF run-time stats unavailable (BPF_ENABLE_STATS failed): no BPF table")
     try:
         for g in gs:
             log("bench: %s" % g.title)
@@ -1240,13 +1353,14 @@ def main():
             exp = run_exporter_scale(EXP_CGROUPS, EXP_PROCS)
     finally:
         cleanup_processes()
+        stats.close()
     elapsed = time.monotonic() - t_start
     mach["load_end"] = os.getloadavg()[0]
     head = ("memscope benchmark (%s), %s\nmachine: %s, %d CPUs, Linux %s, %s; git %s\n"
             "load average 1 min: %.2f at start, %.2f at end; harness ran %.0f s" % (
                 "quick" if a.quick else "full", mach["date"], mach["cpu"], mach["cores"],
                 mach["kernel"], mach["distro"], mach["git"], mach["load"], mach["load_end"], elapsed))
-    tables = [overhead_table(gs, rounds, secs)] if gs else []
+    tables = [overhead_table(gs, rounds, secs), bpf_table(gs)] if gs else []
     if tput:
         tables.append(throughput_table(tput, secs))
     if rep or oom:
