@@ -641,7 +641,9 @@ fault_pages() { jq --arg f "$1" '[.stacks[] | select(.culprit == $f) | .bytes] |
 # touch can bring a 2 MiB huge page, and touches inside it never fault.
 NOTHP="$W/nothp"
 # Wait until PID runs PROG (nothp has exec'd it) before signalling it.
-wait_exec() { wait_for 60 test "$(readlink /proc/$1/exe)" = "$(readlink -f "$2")"; }
+# (The readlink of /proc runs at each try: as wait_for's own arguments it
+# was read once, before the exec, and the wait could only time out.)
+wait_exec() { wait_for 60 sh -c "[ \"\$(readlink /proc/$1/exe)\" = '$(readlink -f "$2")' ]"; }
 
 @test "--faults, C: leak_mapping's pages first touched, exact; mapped but untouched churn is not growth" {
 	trace_pid --faults -n 50 -- "$NOTHP" "$W/leak_mmap" 40 64
