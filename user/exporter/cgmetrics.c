@@ -151,8 +151,12 @@ static int cg_cmp(const void *a, const void *b)
 static struct cg *take_old(struct cg **old, size_t n, const char *rel)
 {
 	struct cg key = { .rel = (char *)rel }, *kp = &key;
-	struct cg **hit = bsearch(&kp, old, n, sizeof(*old), cg_cmp);
+	struct cg **hit;
 
+	/* The first refresh has no old list at all (bsearch wants an array). */
+	if (!n)
+		return NULL;
+	hit = bsearch(&kp, old, n, sizeof(*old), cg_cmp);
 	if (!hit || (*hit)->taken)
 		return NULL;
 	(*hit)->taken = true;
@@ -258,7 +262,8 @@ void cgm_refresh(struct cgm *c, double now)
 		c->st.exported = c->o.max_cgroups;
 		c->st.dropped = c->n - c->o.max_cgroups;
 	}
-	qsort(c->v, c->n, sizeof(*c->v), cg_cmp);
+	if (c->n)
+		qsort(c->v, c->n, sizeof(*c->v), cg_cmp);
 }
 
 /* ---- exposition ---- */
