@@ -571,6 +571,19 @@ static void print_cgroup_rows(const struct ctx *c, struct sl_proc **rows, size_t
 	free(g);
 }
 
+/* The interval and final tables alike: per cgroup, or the first shown
+ * processes. */
+static void print_table(const struct ctx *c, struct sl_proc **rows, size_t n, size_t shown)
+{
+	if (c->o->by_cgroup) {
+		print_cgroup_rows(c, rows, n);
+		return;
+	}
+	print_header(c);
+	for (size_t i = 0; i < shown; i++)
+		print_row(c, rows[i]);
+}
+
 static void json_container(struct jw *w, const struct sl_proc *p)
 {
 	if (!p->ctr.id[0] && !p->ctr.pod_uid[0]) {
@@ -969,13 +982,7 @@ void sl_report_interval(const struct sl_snapshot *snap, const struct sl_report_o
 		strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&now));
 		printf("\n%s  %.1f s  %zu processes, %zu %s tracked; ", tbuf, c.elapsed, n, t->nents, what(&c));
 		print_host(&c);
-		if (o->by_cgroup)
-			print_cgroup_rows(&c, rows, n);
-		else {
-			print_header(&c);
-			for (size_t i = 0; i < shown; i++)
-				print_row(&c, rows[i]);
-		}
+		print_table(&c, rows, n, shown);
 		if (n > shown)
 			printf("... %zu more processes\n", n - shown);
 	}
@@ -1017,13 +1024,7 @@ void sl_report_final(const struct sl_snapshot *snap, const struct sl_report_opts
 		printf("\n%s\n\n", verd ? verd : "?");
 		printf("%s per %s over %.1f s (old: alive > %g s), fastest-growing first:\n",
 		       what(&c), o->by_cgroup ? "cgroup" : "process", c.elapsed, o->older_than_s);
-		if (o->by_cgroup)
-			print_cgroup_rows(&c, rows, n);
-		else {
-			print_header(&c);
-			for (size_t i = 0; i < shown; i++)
-				print_row(&c, rows[i]);
-		}
+		print_table(&c, rows, n, shown);
 		if (n > shown)
 			printf("... %zu more processes (--top)\n", n - shown);
 		for (size_t i = 0; i < shown; i++)
