@@ -23,13 +23,15 @@ teardown() {
 # (-w), attach, release it, stop the tracer (SIGINT: final report) once the
 # workload says it is done (its one line on stdout), and leave the final
 # JSON report in $OUT. No time window: as slow a machine as need be. A
-# leading number (the window of older callers) is ignored.
+# leading number (the window of older callers) is ignored. WL_PRELOAD is
+# preloaded into the workload alone (a sanitizer build of the tracer
+# cannot share its process with another allocator).
 trace_pid() {
 	local targs=()
 	[[ "$1" =~ ^[0-9]+$ ]] && shift
 	while [ "$1" != "--" ]; do targs+=("$1"); shift; done
 	shift
-	"$@" -w > "$BATS_TEST_TMPDIR/wl.out" &
+	env ${WL_PRELOAD:+"LD_PRELOAD=$WL_PRELOAD"} "$@" -w > "$BATS_TEST_TMPDIR/wl.out" &
 	WL_PID=$!
 	[ "$1" != "$NOTHP" ] || wait_exec "$WL_PID" "$2"
 	OUT="$BATS_TEST_TMPDIR/report.json"
@@ -669,7 +671,7 @@ wait_exec() { wait_for 60 sh -c "[ \"\$(readlink /proc/$1/exe)\" = '$(readlink -
 
 @test "--faults with jemalloc preloaded: the C++ leak's pages, the size class's bytes within one page" {
 	jemalloc
-	LD_PRELOAD="$JE" trace_pid --faults -n 50 -- "$NOTHP" "$W/leak_new-nofp" 400 1000
+	WL_PRELOAD="$JE" trace_pid --faults -n 50 -- "$NOTHP" "$W/leak_new-nofp" 400 1000
 	# What it saw, shown if the test fails.
 	jq -c '.stacks[] | [.kind, .bytes, .culprit, [.frames[] | .symbol // "\(.module)+\(.offset)"]]' <<<"$FINAL"
 	[ "$(top_field culprit)" = 'Cache::leak_entry(unsigned long) [clone .isra.0]' ]
