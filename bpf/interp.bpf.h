@@ -4,7 +4,8 @@
  * common.bpf.h and calls interp_stack(tgid) where it records a stack; the
  * result is 0 (no interpreter frames) or the key of the stack in
  * `interp_stacks`. Processes that are no interpreter, or that user space
- * has not flagged, cost one hash lookup; --no-interp turns even that off. */
+ * has not flagged, cost one hash lookup (none until user space flags its
+ * first process); --no-interp turns even that off. */
 #ifndef MEMSCOPE_INTERP_BPF_H
 #define MEMSCOPE_INTERP_BPF_H
 
@@ -16,6 +17,10 @@ const volatile bool interp_walk = false;
  * (the chain is cut there): user space shows both. */
 __u64 interp_walks = 0;
 __u64 interp_unreadable = 0;
+/* Set by user space when it flags its first process: until then no
+ * process is an interpreter, and a record skips even the lookup (the
+ * common case of a tracer on a C or Go service). */
+__u32 interp_armed = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -299,7 +304,7 @@ static __noinline __u64 interp_stack(__u32 tgid)
 	struct walk_ctx c = {};
 	__u32 zero = 0;
 
-	if (!interp_walk)
+	if (!interp_walk || !interp_armed)
 		return 0;
 	c.p = bpf_map_lookup_elem(&interp_procs, &tgid);
 	if (!c.p)

@@ -363,6 +363,8 @@ int interp__attach(struct interp *ip, pid_t pid)
 	}
 	if (bpf_map_update_elem(ip->o.procs_map, &key, &c.p, BPF_ANY))
 		return INTERP_NONE;
+	if (ip->o.armed)
+		__atomic_store_n(ip->o.armed, 1, __ATOMIC_RELEASE);
 	ip->flagged++;
 	return (int)c.p.kind;
 }

@@ -26,6 +26,7 @@ struct interp_opts {
 	int procs_map;          /* interp_procs; < 0: walks are off */
 	int stacks_map;         /* interp_stacks */
 	FILE *notes;            /* where refusals are told (NULL: silent) */
+	uint32_t *armed;        /* the BPF side's interp_armed: set at the first flag */
 };
 
 struct interp;

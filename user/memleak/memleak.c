@@ -524,7 +524,8 @@ static int open_and_load(struct app *a, pid_t pid)
 	}
 	a->ps.interp = interp__new(&(struct interp_opts){
 		.procs_map = a->env.no_interp ? -1 : bpf_map__fd(a->skel->maps.interp_procs),
-		.stacks_map = bpf_map__fd(a->skel->maps.interp_stacks), .notes = stderr });
+		.stacks_map = bpf_map__fd(a->skel->maps.interp_stacks), .notes = stderr,
+		.armed = &a->skel->bss->interp_armed });
 	return 0;
 }
 
