@@ -376,36 +376,8 @@ static __always_inline void count_closed(struct proc_stats *p, const struct fd_i
 		__sync_fetch_and_add(&p->closed[v->kind < FDK_MAX ? v->kind : FDK_OTHER], 1);
 }
 
-/* Store a new entry; an fd already tracked means its previous file was
- * released by a path we do not hook: count that one as closed. */
-static __always_inline void put_fd(__u32 tgid, __u32 fd, struct fd_info *v,
-				   struct proc_stats *p)
+static __always_inline void count_new(struct proc_stats *p, const struct fd_info *v)
 {
-	struct fd_key k = { .tgid = tgid, .fd = fd };
-	struct fd_info *old;
-	bool scanned = false;
-	long err;
-
-	err = bpf_map_update_elem(&fds, &k, v, BPF_NOEXIST);
-	if (err == -EEXIST_ERR) {
-		old = bpf_map_lookup_elem(&fds, &k);
-		/* User space's /proc scan can see a new fd before its syscall
-		 * returns here: an entry it put in for this same file (no
-		 * timestamp) is this file, already counted by the scan, not a
-		 * released one. */
-		scanned = old && old->ts_ns == 0 && old->ino && old->ino == v->ino;
-		if (old && !scanned) {
-			count_closed(p, old);
-			__sync_fetch_and_add(&p->reused, 1);
-		}
-		err = bpf_map_update_elem(&fds, &k, v, BPF_ANY);
-	}
-	if (err) {
-		count_drop(DROP_MAP_FULL);
-		return;
-	}
-	if (scanned)
-		return;
 	count_net(p, 1);
 	if (v->how == HOW_INHERIT) {
 		__sync_fetch_and_add(&p->inherited, 1);
@@ -414,6 +386,56 @@ static __always_inline void put_fd(__u32 tgid, __u32 fd, struct fd_info *v,
 		if (v->ts_ns > p->last_new_ns)
 			p->last_new_ns = v->ts_ns;
 	}
+}
+
+/* Rewrite an entry in place, its state word last: a reader that sees the
+ * new kind and how sees the rest (user space skips HOW_FREE entries). */
+static __always_inline void fd_info_store(struct fd_info *dst, const struct fd_info *v)
+{
+	dst->state = FD_STATE_FREE(dst->state);
+	dst->ts_ns = v->ts_ns;
+	dst->ino = v->ino;
+	dst->sk = v->sk;
+	dst->caller = v->caller;
+	dst->site = v->site;
+	dst->interp = v->interp;
+	asm volatile("" ::: "memory");
+	dst->state = v->state;
+}
+
+/* Store a new fd's entry: into the free entry its number left (the common
+ * case), else a new one. A live entry at that number means its file was
+ * released by a path we do not hook: count that one as closed. */
+static __always_inline void put_fd(__u32 tgid, __u32 fd, struct fd_info *v,
+				   struct proc_stats *p)
+{
+	struct fd_key k = { .tgid = tgid, .fd = fd };
+	struct fd_info *old = bpf_map_lookup_elem(&fds, &k);
+
+	if (!old) {
+		if (!bpf_map_update_elem(&fds, &k, v, BPF_NOEXIST)) {
+			count_new(p, v);
+			return;
+		}
+		old = bpf_map_lookup_elem(&fds, &k); /* user space's scan put it in */
+		if (!old) {
+			count_drop(DROP_MAP_FULL);
+			return;
+		}
+	}
+	if (old->how != HOW_FREE) {
+		/* User space's /proc scan can see a new fd before its syscall
+		 * returns here: an entry it put in for this same file (no
+		 * timestamp) is this file, already counted by the scan. */
+		if (old->ts_ns == 0 && old->ino && old->ino == v->ino) {
+			fd_info_store(old, v);
+			return;
+		}
+		count_closed(p, old);
+		__sync_fetch_and_add(&p->reused, 1);
+	}
+	fd_info_store(old, v);
+	count_new(p, v);
 }
 
 /* A new fd made by the current task: socket, accept, open, pipe, ... */
@@ -521,12 +543,14 @@ static __always_inline void drop_fd(__u32 tgid, __u32 fd)
 	struct fd_key k = { .tgid = tgid, .fd = fd };
 	struct fd_info *v, old;
 	struct proc_stats *p;
+	__u64 freed;
 
 	v = bpf_map_lookup_elem(&fds, &k);
-	if (!v)
+	if (!v || v->how == HOW_FREE)
 		return;
 	old = *v;
-	if (bpf_map_delete_elem(&fds, &k))
+	freed = FD_STATE_FREE(old.state);
+	if (__sync_val_compare_and_swap(&v->state, old.state, freed) != old.state)
 		return; /* another thread's close of the same fd won */
 	note_late_close(&k, &old);
 	p = bpf_map_lookup_elem(&procs, &tgid);
@@ -545,7 +569,7 @@ static __always_inline void dup_fd(void *ctx, __u32 oldfd, long newfd)
 	if (newfd < 0 || (__u32)newfd == oldfd)
 		return;
 	src = bpf_map_lookup_elem(&fds, &k);
-	if (!src)
+	if (!src || src->how == HOW_FREE)
 		return;
 	v = *src;
 	p = bpf_map_lookup_elem(&procs, &tgid);
@@ -748,7 +772,7 @@ static long copy_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v,
 	struct fd_key nk;
 	struct fd_info nv;
 
-	if (k->tgid != c->parent)
+	if (k->tgid != c->parent || v->how == HOW_FREE)
 		return 0;
 	nk.tgid = c->child;
 	nk.fd = k->fd;
@@ -816,7 +840,7 @@ static long exit_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v, s
 	struct socket *so;
 	struct sock *sk;
 
-	if (k->tgid != c->tgid || v->kind != FDK_SOCKET)
+	if (k->tgid != c->tgid || v->kind != FDK_SOCKET || v->how == HOW_FREE)
 		return 0;
 	if (k->fd < BPF_CORE_READ(fdt, max_fds)) {
 		arr = BPF_CORE_READ(fdt, fd);
@@ -871,7 +895,7 @@ static long check_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v,
 	struct file **arr, *f = NULL;
 	__u64 ino = 0;
 
-	if (k->tgid != c->tgid)
+	if (k->tgid != c->tgid || v->how == HOW_FREE)
 		return 0;
 	if (k->fd < BPF_CORE_READ(fdt, max_fds)) {
 		arr = BPF_CORE_READ(fdt, fd);

@@ -35,6 +35,15 @@
 #define HOW_INHERIT  3  /* copied to a child at fork */
 #define HOW_BASELINE 4  /* in /proc before the trace started */
 #define HOW_FOUND    5  /* found in /proc later: made by a path not hooked */
+/* A closed fd's entry, kept for the next fd of that number: a process
+ * reuses its lowest free numbers, so a socket/close loop rewrites one
+ * entry in place instead of inserting and deleting one per socket (a hash
+ * insert or delete takes the bucket lock and the free list: most of the
+ * tracer's cost per socket). Not an fd: every reader skips it. User space
+ * deletes them with their process, or when they crowd the map. */
+#define HOW_FREE     6
+/* state with how set to HOW_FREE (how is its top 16 bits: little-endian) */
+#define FD_STATE_FREE(state) (((state) & 0xffffffffffffULL) | ((__u64)HOW_FREE << 48))
 
 struct fd_key {
 	__u32 tgid;
@@ -48,9 +57,17 @@ struct fd_info {
 	__u64 caller;     /* return address found at the user sp (see bpf) */
 	__u64 site;       /* the creating call site (a hash, as in sl_site_event) */
 	__u64 interp;     /* interpreter stack in interp_stacks, 0 if none */
-	__s32 stack_id;   /* user stack in `stacks`, <0 when none */
-	__u16 kind;       /* FDK_* */
-	__u16 how;        /* HOW_* */
+	union {
+		struct {
+			__s32 stack_id; /* user stack in `stacks`, <0 when none */
+			__u16 kind;     /* FDK_* */
+			__u16 how;      /* HOW_*; HOW_FREE: no fd (see there) */
+		};
+		/* The three as one word: a close takes the entry with one
+		 * compare-and-swap, so two threads closing the same fd count
+		 * one close. */
+		__u64 state;
+	};
 };
 
 /* Per process (tgid). Counters only grow; user space diffs them. */

@@ -111,10 +111,15 @@ struct fdtab *fdtab__new(const struct fdtab_opts *o)
 {
 	struct fdtab *t = calloc(1, sizeof(*t));
 
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
 	if (!t)
 		abort();
 	t->o = *o;
 	t->start_ns = t->now_ns = t->prev_ns = mono_ns();
+	if (!bpf_obj_get_info_by_fd(o->fds_map, &info, &len))
+		t->max_fds = info.max_entries;
 	return t;
 }
 
@@ -134,6 +139,7 @@ void fdtab__free(struct fdtab *t)
 		proc_free(&t->procs[i]);
 	free(t->procs);
 	free(t->ents);
+	free(t->free);
 	free(t);
 }
 
@@ -255,13 +261,39 @@ static struct sl_proc *proc_add(struct fdtab *t, uint32_t tgid)
 	return p;
 }
 
-static int cmp_ent(const void *a, const void *b)
+static int cmp_key(const void *a, const void *b)
 {
-	const struct fd_key *x = &((const struct fd_entry *)a)->k, *y = &((const struct fd_entry *)b)->k;
+	const struct fd_key *x = a, *y = b;
 
 	if (x->tgid != y->tgid)
 		return x->tgid < y->tgid ? -1 : 1;
 	return x->fd < y->fd ? -1 : x->fd > y->fd;
+}
+
+static int cmp_ent(const void *a, const void *b)
+{
+	return cmp_key(&((const struct fd_entry *)a)->k, &((const struct fd_entry *)b)->k);
+}
+
+/* Delete the free entries while they are still free: a fd that takes one
+ * meanwhile keeps it. */
+static void delete_free(struct fdtab *t, const struct fd_key *k, size_t n)
+{
+	struct fd_info cur;
+
+	for (size_t i = 0; i < n; i++)
+		if (!bpf_map_lookup_elem(t->o.fds_map, &k[i], &cur) && cur.how == HOW_FREE)
+			bpf_map_delete_elem(t->o.fds_map, &k[i]);
+}
+
+/* Free entries cost nothing but room: past a quarter of the map, give it
+ * back (the kernel then inserts again for those fd numbers). */
+static void trim_free(struct fdtab *t)
+{
+	if (t->nfree <= t->max_fds / 4)
+		return;
+	delete_free(t, t->free, t->nfree);
+	t->nfree = 0;
 }
 
 static void load_entries(struct fdtab *t)
@@ -271,35 +303,61 @@ static void load_entries(struct fdtab *t)
 	size_t n = bpf_map_dump(t->o.fds_map, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals);
 
 	free(t->ents);
+	free(t->free);
 	t->ents = malloc((n ? n : 1) * sizeof(*t->ents));
-	if (!t->ents)
+	t->free = malloc((n ? n : 1) * sizeof(*t->free));
+	if (!t->ents || !t->free)
 		abort();
+	t->nents = t->nfree = 0;
 	for (size_t i = 0; i < n; i++) {
-		t->ents[i].k = keys[i];
-		t->ents[i].v = vals[i];
+		if (vals[i].how == HOW_FREE) {
+			t->free[t->nfree++] = keys[i];
+			continue;
+		}
+		t->ents[t->nents].k = keys[i];
+		t->ents[t->nents++].v = vals[i];
 	}
-	t->nents = n;
 	free(keys);
 	free(vals);
 	qsort(t->ents, t->nents, sizeof(*t->ents), cmp_ent);
+	qsort(t->free, t->nfree, sizeof(*t->free), cmp_key);
+	trim_free(t);
 }
 
-const struct fd_entry *fdtab__entries(const struct fdtab *t, uint32_t tgid, size_t *n)
+/* The first index of tgid's run in an array sorted by tgid first. */
+static size_t tgid_lower(const void *base, size_t n, size_t size, uint32_t tgid)
 {
-	size_t lo = 0, hi = t->nents, end;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (t->ents[mid].k.tgid < tgid)
+		if (((const struct fd_key *)((const char *)base + mid * size))->tgid < tgid)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+const struct fd_entry *fdtab__entries(const struct fdtab *t, uint32_t tgid, size_t *n)
+{
+	size_t lo = tgid_lower(t->ents, t->nents, sizeof(*t->ents), tgid), end;
+
 	for (end = lo; end < t->nents && t->ents[end].k.tgid == tgid; end++)
 		;
 	*n = end - lo;
 	return t->ents + lo;
+}
+
+/* An exited process's free entries go with it. */
+static void delete_free_of(struct fdtab *t, uint32_t tgid)
+{
+	size_t lo = tgid_lower(t->free, t->nfree, sizeof(*t->free), tgid), end;
+
+	for (end = lo; end < t->nfree && t->free[end].tgid == tgid; end++)
+		;
+	delete_free(t, t->free + lo, end - lo);
 }
 
 /* ---- /proc reconciliation ---- */
@@ -379,7 +437,7 @@ static enum retired retire(struct fdtab *t, struct fd_entry *e, uint64_t scan_ns
 {
 	struct fd_info cur;
 
-	if (bpf_map_lookup_elem(t->o.fds_map, &e->k, &cur))
+	if (bpf_map_lookup_elem(t->o.fds_map, &e->k, &cur) || cur.how == HOW_FREE)
 		return CLOSED_BY_KERNEL;
 	if (cur.ts_ns != e->v.ts_ns || cur.ts_ns > scan_ns)
 		return KEPT;
@@ -403,12 +461,31 @@ static bool stale_entry(struct fdtab *t, const struct fd_entry *ne)
 	if (n > 0) {
 		target[n] = '\0';
 		if (fd_kind_of_target(target, &ino) == ne->v.kind && ino == ne->v.ino &&
-		    !bpf_map_lookup_elem(t->o.fds_map, &ne->k, &cur) && !cur.ts_ns)
+		    !bpf_map_lookup_elem(t->o.fds_map, &ne->k, &cur) && !cur.ts_ns &&
+		    cur.how != HOW_FREE)
 			return false;
 	}
-	if (bpf_map_lookup_elem(t->o.fds_map, &ne->k, &cur) || cur.ts_ns)
+	if (bpf_map_lookup_elem(t->o.fds_map, &ne->k, &cur) || cur.ts_ns || cur.how == HOW_FREE)
 		return false; /* the kernel's now (closed, or replaced): counted */
 	return bpf_map_delete_elem(t->o.fds_map, &ne->k) == 0;
+}
+
+/* Put in an fd found in /proc that the kernel has no entry for (a free
+ * entry at its number is none). False with errno EEXIST when it has one. */
+static bool insert_found(struct fdtab *t, const struct fd_entry *ne)
+{
+	struct fd_info cur;
+
+	if (!bpf_map_update_elem(t->o.fds_map, &ne->k, &ne->v, BPF_NOEXIST))
+		return true;
+	if (errno != EEXIST)
+		return false;
+	if (bpf_map_lookup_elem(t->o.fds_map, &ne->k, &cur) || cur.how != HOW_FREE ||
+	    bpf_map_update_elem(t->o.fds_map, &ne->k, &ne->v, BPF_EXIST)) {
+		errno = EEXIST;
+		return false;
+	}
+	return true;
 }
 
 /* Compare one process's entries with /proc/PID/fd. Returns -ESRCH when the
@@ -463,7 +540,7 @@ static int reconcile_pid(struct fdtab *t, struct sl_proc *p, enum why why,
 		struct fd_entry ne = { .k = { p->tgid, f->fd },
 				       .v = { .ino = f->ino, .stack_id = -1, .kind = f->kind,
 					     .how = why == WHY_BASELINE ? HOW_BASELINE : HOW_FOUND } };
-		if (!bpf_map_update_elem(t->o.fds_map, &ne.k, &ne.v, BPF_NOEXIST)) {
+		if (insert_found(t, &ne)) {
 			if (stale_entry(t, &ne)) {
 				j++;
 				continue;
@@ -676,6 +753,7 @@ static void retire_exited(struct fdtab *t, struct sl_proc *p)
 		p->peak = p->alive_start + p->now.net_peak;
 	if (p->held_at_exit > p->peak)
 		p->peak = p->held_at_exit;
+	delete_free_of(t, p->tgid);
 	p->exited = true;
 	p->gone_from_kernel = true;
 	/* --kernel-sockets: its orphans still count against it until freed. */

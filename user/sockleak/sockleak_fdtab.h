@@ -77,6 +77,9 @@ struct fdtab {
 	size_t nprocs, cap;
 	struct fd_entry *ents;         /* live entries, sorted by (tgid, fd) */
 	size_t nents;
+	struct fd_key *free;           /* HOW_FREE entries, sorted likewise */
+	size_t nfree;
+	uint32_t max_fds;              /* the fds map's capacity */
 	uint64_t start_ns, now_ns, prev_ns;
 	uint64_t reconciled;           /* corrections made from /proc, total */
 	uint64_t map_full;             /* user-space inserts that failed */
