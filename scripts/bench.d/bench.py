@@ -379,6 +379,8 @@ BT_MALLOC = ("uprobe:LIB:malloc /pid == PID/ { @[ustack] = count(); } "
              "uprobe:LIB:free /pid == PID/ { @frees = count(); }")
 BT_SOCKET = "tracepoint:syscalls:sys_enter_socket { @socket[comm] = count(); }"
 BT_CLOSE = "tracepoint:syscalls:sys_enter_close { @close[comm] = count(); }"
+# The same with the creating stack, which sockleak keeps for every socket.
+BT_SOCKET_STACK = "tracepoint:syscalls:sys_enter_socket { @socket[comm, ustack] = count(); }"
 
 NONE = Config("none", "no tracer")
 
@@ -432,6 +434,8 @@ def groups(quick):
                ("sockleak",)),
         Config("bpftrace", "bpftrace: the two one-liners (socket, close per comm)",
                lambda c: bt(BT_SOCKET)(c) + bt(BT_CLOSE)(c), ("bpftrace",)),
+        Config("bt-stack", "bpftrace: the one-liners, sockets by comm and ustack",
+               lambda c: bt(BT_SOCKET_STACK)(c) + bt(BT_CLOSE)(c), ("bpftrace",)),
         Config("other", "untraced; sockleak -p other pid", sl(), ("sockleak",), True),
         exporter_cfg(),
     ]
@@ -1231,6 +1235,11 @@ def targets(groups_, tput, rep, oom=None, exp=None):
             return None
         return summarize(g[gk], ["ops_per_cpu_s"]).get((ck, m), (None,))[0]
 
+    def bpf_ns(gk, ck):
+        runs = [r["bpf_ns_per_op"] for r in g[gk].runs.get(ck, [])
+                if r.get("bpf_ns_per_op") is not None] if gk in g else []
+        return statistics.median(runs) if runs else None
+
     def line(name, value, ok):
         if ok is None:
             return
@@ -1253,6 +1262,12 @@ def targets(groups_, tput, rep, oom=None, exp=None):
     line("memleak-trace -p slows the mmap loop <= 1.40x", v, ok)
     v, ok = both("socket", "bpftrace", "tool", lambda x: x <= 1.0)
     line("sockleak no slower than the bpftrace one-liners (bt/tool)", v, ok)
+    # The BPF time per socket+close, which load on the machine hardly moves.
+    for ck, what in (("bpftrace", "one-liners"), ("bt-stack", "one-liners with ustack")):
+        a, b = bpf_ns("socket", "tool"), bpf_ns("socket", ck)
+        if a and b:
+            line("sockleak's BPF time per socket+close <= the %s'" % what,
+                 "%.0f vs %.0f ns (%.2fx)" % (a, b, a / b), a <= b)
     v, ok = both("malloc", "floor", "tool", lambda x: x <= 1.15)
     line("--malloc within 15% of the empty-uprobe floor (floor/tool)", v, ok)
     for gk in ("mmap", "malloc", "socket"):
