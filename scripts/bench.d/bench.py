@@ -439,6 +439,14 @@ def groups(quick):
         Config("other", "untraced; sockleak -p other pid", sl(), ("sockleak",), True),
         exporter_cfg(),
     ]
+    # System-wide: the children are new processes, which -p does not follow.
+    spawn = [
+        NONE,
+        floor_cfg("floor: empty progs on sockleak's tracepoints", "--sock"),
+        Config("tool-all", "sockleak (system-wide)", lambda c: [[TOOLS["sockleak"], "--json"]],
+               ("sockleak",)),
+        exporter_cfg(),
+    ]
     accept = [
         NONE,
         floor_cfg("floor: empty progs on sockleak's tracepoints", "--sock"),
@@ -469,6 +477,8 @@ def groups(quick):
         Group("mmap", "mmap/munmap loop (4 KiB anon, 1 in 10 kept)", "it/s", ["mmap"], mmap),
         Group("malloc", "malloc/free loop (32-144 B, 1 in 10 kept)", "it/s", ["malloc"], malloc),
         Group("socket", "socket/close loop (TCP)", "it/s", ["socket"], socket),
+        Group("spawn", "short-lived processes, a socket each (fork, socket, exit)", "it/s",
+              ["spawn"], spawn),
         Group("accept", "accept-heavy loopback server (2 client threads, 1 conn/op)", "conn/s",
               ["accept-client", "-w", "2"], accept),
         Group("redis", "redis-server %s, redis-benchmark -t set,get -n 100000 -c 50" % redis_version(),
@@ -1295,7 +1305,8 @@ def targets(groups_, tput, rep, oom=None, exp=None):
         line("report over 1M outstanding < 1 s", secs_h(rep["report_s"]),
              rep["report_s"] is not None and rep["report_s"] < 1)
     rss = [r["tracer_rss"] for x in groups_ for c in x.configs if not c.key.startswith("floor")
-           and c.key not in ("bpftrace", "none") for r in x.runs[c.key] if r.get("tracer_rss")]
+           and c.key != "none" and "bpftrace" not in c.needs
+           for r in x.runs[c.key] if r.get("tracer_rss")]
     if rep and rep.get("rss"):
         rss.append(rep["rss"])
     if oom and oom.get("rss"):
@@ -1326,7 +1337,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a subset in under a minute")
     ap.add_argument("--rounds", type=int, help="runs per configuration")
     ap.add_argument("--secs", type=float, help="seconds per run")
-    ap.add_argument("--only", help="comma-separated parts: mmap,malloc,socket,accept,redis,"
+    ap.add_argument("--only", help="comma-separated parts: mmap,malloc,socket,spawn,accept,redis,"
                     "throughput,report,oom,exporter")
     a = ap.parse_args()
     rounds = a.rounds or (2 if a.quick else 4)

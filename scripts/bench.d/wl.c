@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -160,6 +161,24 @@ static void op_socket(struct worker *w)
 		die("socket");
 	close(fd);
 	w->calls += 2;
+}
+
+/* A short-lived child that opens a socket and exits holding it (the exit
+ * releases it): the process churn of shell scripts, CGI and cron, where a
+ * tracer pays at every fork and exit. */
+static void op_spawn(struct worker *w)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		socket(AF_INET, SOCK_STREAM, 0);
+		_exit(0);
+	}
+	if (waitpid(pid, NULL, 0) < 0)
+		die("waitpid");
+	w->calls += 3; /* fork, socket, exit */
 }
 
 /* One short connection: connect, wait for the server to accept and close
@@ -335,7 +354,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench-wl MODE [-t SECONDS] [-w THREADS] [-r CALLS_PER_S] [-p PORT] [-n COUNT]\n"
-		"modes: mmap malloc socket accept-client accept-server hold hog idle\n");
+		"modes: mmap malloc socket spawn accept-client accept-server hold hog idle\n");
 	exit(2);
 }
 
@@ -365,6 +384,8 @@ int main(int argc, char **argv)
 		loop_op = op_malloc;
 	else if (!strcmp(o.mode, "socket"))
 		loop_op = op_socket;
+	else if (!strcmp(o.mode, "spawn"))
+		loop_op = op_spawn;
 	else if (!strcmp(o.mode, "accept-client"))
 		loop_op = op_connect;
 	else if (!strcmp(o.mode, "accept-server"))
