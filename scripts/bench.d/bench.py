@@ -445,6 +445,10 @@ def groups(quick):
         floor_cfg("floor: empty progs on sockleak's tracepoints", "--sock"),
         Config("tool-all", "sockleak (system-wide)", lambda c: [[TOOLS["sockleak"], "--json"]],
                ("sockleak",)),
+        Config("fp-all", "sockleak --stack-mode fp (system-wide)",
+               lambda c: [[TOOLS["sockleak"], "--json", "--stack-mode", "fp"]], ("sockleak",)),
+        Config("nostacks-all", "sockleak --no-stacks (system-wide)",
+               lambda c: [[TOOLS["sockleak"], "--json", "--no-stacks"]], ("sockleak",)),
         exporter_cfg(),
     ]
     accept = [
