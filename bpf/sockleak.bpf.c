@@ -22,7 +22,6 @@ const volatile __u32 self_tgid = 0;     /* sockleak itself: never tracked */
 const volatile bool want_stacks = true; /* capture the creating stack */
 const volatile bool all_fds = false;    /* --all-fds: kinds other than sockets */
 const volatile bool have_rdonly_cast = false;
-const volatile bool have_bpf_loop = false;  /* Linux 5.17+ */
 /* Send the stack above sp with each new call site (--stack-mode auto,
  * dwarf): user space unwinds it with the binaries' CFI. */
 const volatile bool stack_snapshots = true;
@@ -762,50 +761,9 @@ int exit_fcntl(void *ctx)
 
 /* ---- processes ---- */
 
-/* A fork, exec or exit visits the process's entries: a lookup per fd
- * number when its fd table is small (most are: 64 or 256 slots), else one
- * pass over the whole map, whose buckets cost about 1 ns each against
- * ~70 ns a lookup (a pass over the default map took 0.2-2 ms here, at
- * every exit of a process that ever had a socket). No fd of a process is ever at or
- * above its table's size, which only grows. */
-#define SL_WALK_BY_NUMBER_MAX 2048
-
-static __always_inline bool walk_by_number(struct fdtable *fdt, __u32 *n)
-{
-	*n = BPF_CORE_READ(fdt, max_fds);
-	return have_bpf_loop && *n <= SL_WALK_BY_NUMBER_MAX;
-}
-
-/* Is fd open in the table? Its open_fds word is read at each multiple of
- * 64 into *word: a walk by number asks for every fd in order. */
-struct open_bits {
-	unsigned long *open_fds;
-	__u64 word;
-};
-
-static __always_inline bool fd_is_open(struct open_bits *b, __u32 fd)
-{
-	if (fd % 64 == 0 &&
-	    bpf_probe_read_kernel(&b->word, sizeof(b->word), b->open_fds + fd / 64))
-		b->word = 0;
-	return b->word >> (fd % 64) & 1;
-}
-
-/* The live entry of (tgid, fd) into *k, or NULL. */
-static __always_inline struct fd_info *fd_entry(__u32 tgid, __u32 fd, struct fd_key *k)
-{
-	struct fd_info *v;
-
-	k->tgid = tgid;
-	k->fd = fd;
-	v = bpf_map_lookup_elem(&fds, k);
-	return v && v->how != HOW_FREE ? v : NULL;
-}
-
 struct fork_ctx {
 	__u32 parent, child;
 	struct proc_stats *p;
-	struct open_bits bits;  /* the parent's: what the child got */
 };
 
 static long copy_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v,
@@ -824,27 +782,12 @@ static long copy_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v,
 	return 0;
 }
 
-static long copy_nth(__u64 fd, struct fork_ctx *c)
-{
-	struct fd_key k;
-	struct fd_info *v;
-
-	if (!fd_is_open(&c->bits, fd))
-		return 0;
-	v = fd_entry(c->parent, fd, &k);
-	if (v)
-		copy_one(NULL, &k, v, c);
-	return 0;
-}
-
 /* A new process gets a copy of its parent's fd table; threads (and
  * CLONE_FILES children) share it, and tracking is per tgid already. */
 static __always_inline void on_fork(struct task_struct *parent, struct task_struct *child)
 {
-	struct fork_ctx c = {};
+	struct fork_ctx c;
 	struct proc_stats *pp, *cp;
-	struct fdtable *fdt;
-	__u32 n;
 
 	c.parent = BPF_CORE_READ(parent, tgid);
 	c.child = BPF_CORE_READ(child, tgid);
@@ -867,13 +810,7 @@ static __always_inline void on_fork(struct task_struct *parent, struct task_stru
 	cp->cg_v2 = BPF_CORE_READ(child, cgroups, dfl_cgrp, kn, id);
 	cp->cg_v1_memory = task_memcg_id(child);
 	c.p = cp;
-	fdt = BPF_CORE_READ(parent, files, fdt);
-	if (fdt && walk_by_number(fdt, &n)) {
-		c.bits.open_fds = BPF_CORE_READ(fdt, open_fds);
-		bpf_loop(n, copy_nth, &c, 0);
-	} else {
-		bpf_for_each_map_elem(&fds, copy_one, &c, 0);
-	}
+	bpf_for_each_map_elem(&fds, copy_one, &c, 0);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -893,7 +830,6 @@ int BPF_PROG(fork_raw, struct task_struct *parent, struct task_struct *child)
 struct exit_ctx {
 	__u32 tgid;
 	struct fdtable *fdt;
-	struct open_bits bits;
 };
 
 static long exit_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v, struct exit_ctx *c)
@@ -921,19 +857,6 @@ static long exit_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v, s
 	return 0;
 }
 
-static long exit_nth(__u64 fd, struct exit_ctx *c)
-{
-	struct fd_key k;
-	struct fd_info *v;
-
-	if (!fd_is_open(&c->bits, fd))
-		return 0;
-	v = fd_entry(c->tgid, fd, &k);
-	if (v)
-		exit_one(NULL, &k, v, c);
-	return 0;
-}
-
 /* The fd table goes with the last thread, right after this tracepoint
  * (exit_files follows it): mark the process, and keep what its sockets
  * were (state, addresses) for the report, since the exit is about to
@@ -944,8 +867,6 @@ int proc_exit(void *ctx)
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	struct exit_ctx c = { .tgid = bpf_get_current_pid_tgid() >> 32 };
 	struct proc_stats *p;
-	struct fdtable *fdt;
-	__u32 n;
 
 	if (skip_tgid(c.tgid))
 		return 0;
@@ -955,14 +876,9 @@ int proc_exit(void *ctx)
 	p = bpf_map_lookup_elem(&procs, &c.tgid);
 	if (!p)
 		return 0;
-	fdt = BPF_CORE_READ(t, files, fdt);
-	c.fdt = fdt; /* not BPF_CORE_READ(c.fdt, ...): CO-RE would relocate exit_ctx */
-	if (fdt && walk_by_number(fdt, &n)) {
-		c.bits.open_fds = BPF_CORE_READ(fdt, open_fds);
-		bpf_loop(n, exit_nth, &c, 0);
-	} else if (fdt) {
+	c.fdt = BPF_CORE_READ(t, files, fdt);
+	if (c.fdt)
 		bpf_for_each_map_elem(&fds, exit_one, &c, 0);
-	}
 	p->exit_ns = bpf_ktime_get_ns();
 	return 0;
 }
@@ -993,16 +909,6 @@ static long check_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v,
 	return 0;
 }
 
-static long check_nth(__u64 fd, struct exec_ctx *c)
-{
-	struct fd_key k;
-	struct fd_info *v = fd_entry(c->tgid, fd, &k);
-
-	if (v)
-		check_one(NULL, &k, v, c);
-	return 0;
-}
-
 /* exec closed the close-on-exec fds: drop the entries whose fd no longer
  * holds the same file (the new image may reuse the numbers at once). */
 SEC("tracepoint/sched/sched_process_exec")
@@ -1012,7 +918,6 @@ int proc_exec(void *ctx)
 	struct exec_ctx c = { .tgid = bpf_get_current_pid_tgid() >> 32 };
 	struct cgroup_ids ids;
 	struct proc_stats *p;
-	__u32 n;
 
 	if (skip_tgid(c.tgid))
 		return 0;
@@ -1031,9 +936,7 @@ int proc_exec(void *ctx)
 	p->cg_v2 = ids.v2_id;
 	p->cg_v1_memory = ids.v1_memcg_id;
 	c.fdt = BPF_CORE_READ(t, files, fdt);
-	if (c.fdt && walk_by_number(c.fdt, &n))
-		bpf_loop(n, check_nth, &c, 0);
-	else if (c.fdt)
+	if (c.fdt)
 		bpf_for_each_map_elem(&fds, check_one, &c, 0);
 	return 0;
 }
