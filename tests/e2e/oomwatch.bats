@@ -35,6 +35,7 @@ stop_oomwatch() {
 }
 
 kills() { jq -c 'select(.event == "oom_kill")' "$OUT"; }
+test_kills_at_least() { [ "$(kills | wc -l)" -ge "$1" ]; }
 
 # The kernel's "Killed process PID" line from the log.
 kernel_killed_line() {
@@ -135,13 +136,19 @@ kernel_memcg_stat() {
 	# holder's pages come back late (a slow guest).
 	run_in_cgroup "$dir" "$W/hog" -t 30 -s 1
 	trigger=$BG_PID
-	wait "$trigger"                 # exits 0: it was not killed
+	# In the emulated guest the holder's pages can come back so late that
+	# the trigger, still over the limit, is the next kill: then it is the
+	# second one, after the holder. The first kill is the point here.
+	tst=0; wait "$trigger" || tst=$?
 	st=0; wait "$holder" || st=$?
 	[ "$st" -eq 137 ]
-	wait_for 10 grep -q '"oom_kill"' "$OUT"
+	[ "$tst" -eq 0 ] || [ "$tst" -eq 137 ]
+	n=$((1 + (tst == 137)))
+	wait_for 10 test_kills_at_least "$n"
 	stop_oomwatch
-	[ "$(kills | wc -l)" -eq 1 ]
-	k=$(kills)
+	[ "$(kills | wc -l)" -eq "$n" ]
+	[ "$n" -eq 1 ] || [ "$(kills | sed -n 2p | jq -r .victim.pid)" = "$trigger" ]
+	k=$(kills | head -1)
 	[ "$(jq -r .victim.pid <<< "$k")" = "$holder" ]
 	[ "$(jq -r .victim.oom_score_adj <<< "$k")" = 1000 ]
 	[ "$(jq -r .trigger.pid <<< "$k")" = "$trigger" ]
