@@ -110,7 +110,6 @@ uint64_t sl_closed_prev(const struct fdtab *t, const struct sl_proc *p)
 struct fdtab *fdtab__new(const struct fdtab_opts *o)
 {
 	struct fdtab *t = calloc(1, sizeof(*t));
-
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 
@@ -275,6 +274,13 @@ static int cmp_ent(const void *a, const void *b)
 	return cmp_key(&((const struct fd_entry *)a)->k, &((const struct fd_entry *)b)->k);
 }
 
+/* The kernel's entry for k into *cur, false when there is none: a free
+ * entry (HOW_FREE) is none, whatever fd number it waits for. */
+static bool live_entry(const struct fdtab *t, const struct fd_key *k, struct fd_info *cur)
+{
+	return !bpf_map_lookup_elem(t->o.fds_map, k, cur) && cur->how != HOW_FREE;
+}
+
 /* Delete the free entries while they are still free: a fd that takes one
  * meanwhile keeps it. */
 static void delete_free(struct fdtab *t, const struct fd_key *k, size_t n)
@@ -437,7 +443,7 @@ static enum retired retire(struct fdtab *t, struct fd_entry *e, uint64_t scan_ns
 {
 	struct fd_info cur;
 
-	if (bpf_map_lookup_elem(t->o.fds_map, &e->k, &cur) || cur.how == HOW_FREE)
+	if (!live_entry(t, &e->k, &cur))
 		return CLOSED_BY_KERNEL;
 	if (cur.ts_ns != e->v.ts_ns || cur.ts_ns > scan_ns)
 		return KEPT;
@@ -461,11 +467,10 @@ static bool stale_entry(struct fdtab *t, const struct fd_entry *ne)
 	if (n > 0) {
 		target[n] = '\0';
 		if (fd_kind_of_target(target, &ino) == ne->v.kind && ino == ne->v.ino &&
-		    !bpf_map_lookup_elem(t->o.fds_map, &ne->k, &cur) && !cur.ts_ns &&
-		    cur.how != HOW_FREE)
+		    live_entry(t, &ne->k, &cur) && !cur.ts_ns)
 			return false;
 	}
-	if (bpf_map_lookup_elem(t->o.fds_map, &ne->k, &cur) || cur.ts_ns || cur.how == HOW_FREE)
+	if (!live_entry(t, &ne->k, &cur) || cur.ts_ns)
 		return false; /* the kernel's now (closed, or replaced): counted */
 	return bpf_map_delete_elem(t->o.fds_map, &ne->k) == 0;
 }
