@@ -117,6 +117,23 @@ every_line_json() {
 	[[ "$output" == *"cgroups: "* ]]
 }
 
+@test "core: a kernel without task storage or helper callbacks (5.10) is named in one line, exit 1, before loading" {
+	need_bpf
+	run env MEMSCOPE_TEST_NO_HOOKS=task_storage "$B/memleak-trace" -p $$ -d 1
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "memleak-trace: this kernel ("*") has no task-local storage"*"Linux 5.11+"* ]]
+	for t in sockleak memscope-exporter; do
+		run timeout 60 env MEMSCOPE_TEST_NO_HOOKS=callbacks "$B/$t"
+		[ "$status" -eq 1 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == "$t: this kernel ("*") has no BPF helper callbacks"*"Linux 5.13+"* ]]
+	done
+	# oomwatch needs neither.
+	run env MEMSCOPE_TEST_NO_HOOKS=task_storage,callbacks "$B/oomwatch" --features
+	[[ "$output" == *"memleak-trace: task storage NO; sockleak: bpf_for_each_map_elem NO"* ]]
+}
+
 # Names of the BPF programs process $1 holds (its fds' prog_id).
 progs_of() {
 	local f id

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include "array.h"
 #include "bpfutil.h"
@@ -29,11 +30,25 @@ void bpf_log_setup(bool verbose)
 	libbpf_set_print(verbose ? log_verbose : log_quiet);
 }
 
-int bpf_preflight(const char *tool)
+/* A kernel without a feature the programs use would reject them at load
+ * with a bare EINVAL: say which feature, and which kernel has it, first. */
+static int need_feature(const char *tool, bool have, const char *what, const char *since)
+{
+	struct utsname u;
+
+	if (have)
+		return 0;
+	if (uname(&u))
+		snprintf(u.release, sizeof(u.release), "?");
+	die_msg("this kernel (%s) has no %s, which %s's BPF programs use (needs Linux %s+); memdiag and oomwatch "
+		"work without it", u.release, what, tool, since);
+	return -1;
+}
+
+int bpf_preflight(const char *tool, unsigned needs)
 {
 	const struct features *f;
 
-	(void)tool;
 	if (privs_check())
 		return -1;
 	f = features_get();
@@ -46,6 +61,11 @@ int bpf_preflight(const char *tool)
 		die_msg("kernel has no BPF ring buffer (needs Linux 5.8+)");
 		return -1;
 	}
+	if ((needs & NEED_TASK_STORAGE) && need_feature(tool, f->task_storage, "task-local storage", "5.11"))
+		return -1;
+	if ((needs & NEED_CALLBACKS) &&
+	    need_feature(tool, f->callbacks, "BPF helper callbacks (bpf_for_each_map_elem)", "5.13"))
+		return -1;
 	return 0;
 }
 

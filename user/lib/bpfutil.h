@@ -9,7 +9,12 @@
 /* libbpf's own log only with -v. */
 void bpf_log_setup(bool verbose);
 /* Privileges, BTF, ring buffer: one clear line and -1 when missing. */
-int bpf_preflight(const char *tool);
+/* What a tool's programs need beyond BTF and the ring buffer. */
+enum bpf_need {
+	NEED_TASK_STORAGE = 1 << 0, /* task-local storage maps (5.11) */
+	NEED_CALLBACKS = 1 << 1,    /* helpers with callbacks (5.13) */
+};
+int bpf_preflight(const char *tool, unsigned needs);
 /* Explain a load/attach failure: what failed, why and what to do. */
 void bpf_explain(const char *what, int err);
 

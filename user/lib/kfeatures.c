@@ -263,6 +263,8 @@ int features_probe(struct features *f)
 	f->sk_storage = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, NULL) > 0;
 	f->find_vma = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_find_vma, NULL) > 0;
 	f->bpf_loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL) > 0;
+	f->task_storage = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) > 0;
+	f->callbacks = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_for_each_map_elem, NULL) > 0;
 	f->raw_tp = probe_raw_tp();
 	f->tp_btf = f->btf && probe_tracing(BPF_TRACE_RAW_TP, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
 	f->fentry = f->btf && probe_tracing(BPF_TRACE_FENTRY, "vfs_read", BTF_KIND_FUNC);
@@ -293,6 +295,8 @@ static void features_mask(struct features *f)
 		f->fault_tp &= strcmp(tok, "page_fault_user") != 0;
 		f->find_vma &= strcmp(tok, "find_vma") != 0;
 		f->bpf_loop &= strcmp(tok, "bpf_loop") != 0;
+		f->task_storage &= strcmp(tok, "task_storage") != 0;
+		f->callbacks &= strcmp(tok, "callbacks") != 0;
 	}
 	free(copy);
 }
@@ -326,6 +330,8 @@ void features_print(FILE *out, const struct features *f)
 	fprintf(out, "page faults: exceptions:page_fault_user %s, bpf_find_vma %s\n", yes_no(f->fault_tp),
 		yes_no(f->find_vma));
 	fprintf(out, "interpreter frames (PHP, Python): bpf_loop %s\n", yes_no(f->bpf_loop));
+	fprintf(out, "memleak-trace: task storage %s; sockleak: bpf_for_each_map_elem %s\n", yes_no(f->task_storage),
+		yes_no(f->callbacks));
 }
 
 const char *hook_kind_name(enum hook_kind k)

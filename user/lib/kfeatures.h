@@ -20,6 +20,8 @@ struct features {
 	bool cgroup_sock; /* cgroup/sock_create programs load */
 	bool find_vma;    /* bpf_find_vma helper (5.17) */
 	bool bpf_loop;    /* bpf_loop helper (5.17): the interpreter frame walks */
+	bool task_storage; /* BPF_MAP_TYPE_TASK_STORAGE (5.11): memleak-trace's per-thread state */
+	bool callbacks;   /* helpers that take a callback, bpf_for_each_map_elem (5.13): sockleak's fd walks */
 	bool fault_tp;    /* exceptions:page_fault_user tracepoint (x86) */
 	char tracefs_path[64];
 };

@@ -801,7 +801,7 @@ int main(int argc, char **argv)
 	a.ps.dwarf = a.env.rep.stack_mode != STACK_FP;
 	out_set_json(a.env.common.json, "memleak-trace");
 	bpf_log_setup(a.env.common.verbose);
-	if (bpf_preflight("memleak-trace") || (a.env.faults && faults_preflight()))
+	if (bpf_preflight("memleak-trace", NEED_TASK_STORAGE) || (a.env.faults && faults_preflight()))
 		return 1;
 	if (a.env.common.cgroup) {
 		if (cgroup_resolve(a.env.common.cgroup, &a.cg)) {

@@ -243,7 +243,7 @@ int main(int argc, char **argv)
 		return 1;
 	out_set_json(env->common.json, "oomwatch");
 	bpf_log_setup(env->common.verbose);
-	if (bpf_preflight("oomwatch") < 0)
+	if (bpf_preflight("oomwatch", 0) < 0)
 		return 1;
 	if (env->output_dir && (a.out_dirfd = open_output_dir(env->output_dir)) < 0)
 		return 1;

@@ -334,7 +334,7 @@ struct sl_collector *sl_collector_open(const struct sl_collector_opts *o)
 	if (!a)
 		abort();
 	a->o = *o;
-	if (check_target(a) || bpf_preflight("sockleak") < 0 || open_and_load(a) || open_sites(a) || attach_and_baseline(a)) {
+	if (check_target(a) || bpf_preflight("sockleak", NEED_CALLBACKS) < 0 || open_and_load(a) || open_sites(a) || attach_and_baseline(a)) {
 		sl_collector_close(a);
 		return NULL;
 	}
