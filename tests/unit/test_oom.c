@@ -408,6 +408,30 @@ static void test_history_journal(void **st)
 	free(journal);
 }
 
+/* memory.oom.group: the kernel prints (and counts) the selected victim's
+ * "Killed process" line twice; it is listed once, counted twice. */
+static void test_history_printed_twice(void **st)
+{
+	struct oom_history_input in = { .now_real = 1800000000.0, .now_mono = 318.0,
+					.journal_state = "absent", .boot_id = "x" };
+	struct oom_history_opts o = { .since_boot = true };
+	struct oom_history h;
+	char *again = "3,571,317517310,-;Memory cgroup out of memory: Killed process 14469 (hog) "
+		      "total-vm:35112kB, anon-rss:32512kB, file-rss:1324kB, shmem-rss:0kB, UID:0 "
+		      "pgtables:100kB oom_score_adj:0";
+
+	(void)st;
+	in.kmsg = fixture_records(FIX "/kmsg-three-kills.txt", 1, &in.nkmsg);
+	in.kmsg = realloc(in.kmsg, (in.nkmsg + 1) * sizeof(*in.kmsg));
+	in.kmsg[in.nkmsg++] = strdup(again);
+	oom_history_build(&o, &in, &h);
+	assert_int_equal(h.nkills, 3);
+	assert_int_equal(h.kills_this_boot, 4);
+	assert_int_equal(h.printed_twice, 1);
+	oom_history_free(&h);
+	free_records(in.kmsg, in.nkmsg);
+}
+
 static void count_rec(const struct journal_kernel_rec *r, void *ctx)
 {
 	(void)r;
@@ -440,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_parse_duration),
 		cmocka_unit_test(test_history_ring),
 		cmocka_unit_test(test_history_journal),
+		cmocka_unit_test(test_history_printed_twice),
 		cmocka_unit_test(test_journal_export_malformed),
 	};
 

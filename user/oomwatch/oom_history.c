@@ -35,6 +35,8 @@ struct build {
 	char other_boot[40];
 	uint64_t ring_first_usec;
 	bool journal_reaches_boot;
+	int last_pid;               /* this boot's last victim and its time */
+	double last_ts;
 };
 
 /* "/a/b" is path or below it ("/" or NULL: everything). */
@@ -79,6 +81,17 @@ static void take_kill(struct build *b, struct kernel_report *kr, double time, co
 		h->kills_this_boot++;
 		if (memcg)
 			(cg = tally_cgroup(b, memcg))->in_log++;
+	}
+	/* memory.oom.group: the group scan reaches the selected victim again
+	 * and the kernel prints (and counts) its kill a second time. */
+	if (this_boot && kr->victim_pid == b->last_pid && kr->ts - b->last_ts < 1.0) {
+		h->printed_twice++;
+		kernel_report_free(kr);
+		return;
+	}
+	if (this_boot) {
+		b->last_pid = kr->victim_pid;
+		b->last_ts = kr->ts;
 	}
 	if (live) {
 		h->left_to_live++;
@@ -460,6 +473,9 @@ static void print_coverage(FILE *f, const struct oom_history *h)
 				h->log_from_boot ? "lines lost" : "ring wrapped or lines lost");
 		fputc('\n', f);
 	}
+	if (h->printed_twice)
+		fprintf(f, "  %" PRIu64 " victim%s printed twice by the kernel (memory.oom.group), listed once\n",
+			h->printed_twice, h->printed_twice == 1 ? "" : "s");
 	if (h->left_to_live)
 		fprintf(f, "  %" PRIu64 " kill%s after the live watch began: reported live\n",
 			h->left_to_live, h->left_to_live == 1 ? "" : "s");
@@ -571,6 +587,7 @@ static void json_history(FILE *f, const struct oom_history *h)
 	jw_u64(&w, "not_in_log", h->have_host_counter && h->host_oom_kill > h->kills_this_boot ?
 		   h->host_oom_kill - h->kills_this_boot : 0);
 	jw_u64(&w, "left_to_live", h->left_to_live);
+	jw_u64(&w, "printed_twice", h->printed_twice);
 	jw_obj_begin(&w, "kmsg");
 	jw_str(&w, "error", h->kmsg_err ? strerror(-h->kmsg_err) : NULL);
 	jw_u64(&w, "records", h->kmsg_records);

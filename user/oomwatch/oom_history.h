@@ -84,6 +84,7 @@ struct oom_history {
 	uint64_t host_oom_kill;  /* /proc/vmstat oom_kill: since boot */
 	bool have_host_counter;
 	uint64_t left_to_live;   /* kills after the cutoff: the live side reports them */
+	uint64_t printed_twice;  /* a victim's second "Killed process" line (memory.oom.group) */
 	struct oom_history_cgroup *cgroups;
 	size_t ncgroups;
 };
