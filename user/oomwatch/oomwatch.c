@@ -53,7 +53,7 @@ static const char doc[] =
 	"  oomwatch -c /system.slice/x.service   # only kills inside that cgroup subtree\n"
 	"  oomwatch --json --output-dir /var/lib/oomwatch   # one JSON file per kill\n"
 	"  oomwatch -d 60                    # one minute, then a per-cgroup summary\n"
-	"  oomwatch --since 1h               # the last hour's kills, from the kernel log\n"
+	"  oomwatch --since 1h               # last hour's kills, from the kernel log\n"
 	"  oomwatch --since boot -d 600      # kills since boot, then 10 min live\n";
 
 enum { OPT_OUTDIR = 0x2000, OPT_LEADUP_INT, OPT_LEADUP_WIN, OPT_KMSG_WAIT, OPT_HOOK, OPT_HOLD,
