@@ -203,6 +203,8 @@ fields_ok() {
 	wait "$BG_PID" || true
 	wait_for 20 grep -q '"oom_kill"' "$T/ow.json"
 	kill -INT "$TRACER"; wait "$TRACER"; TRACER=
+	# and the same kill read back from the kernel's log
+	"$B/oomwatch" --since 10m --json >> "$T/ow.json"
 	fields_ok oomwatch "$T/ow.json"
 }
 

@@ -291,6 +291,119 @@ kernel_memcg_stat() {
 	[[ "$output" == *"unsafe directory"* ]]
 }
 
+# N kills of hog in the scratch cgroup $1 (limit 32M), made before any
+# oomwatch runs: their pids in KILLED.
+make_kills() {
+	KILLED=()
+	for _ in $(seq "$2"); do
+		run_in_cgroup "$1" "$W/hog" -t 100 -s 8
+		KILLED+=("$BG_PID")
+		st=0; wait "$BG_PID" || st=$?
+		[ "$st" -eq 137 ] || return 1
+	done
+}
+
+# The kill of pid $1 read back from the log ($OUT, --json).
+past_kill() { jq -c --argjson p "$1" 'select(.event == "oom_kill" and .source == "kernel_log" and .victim.pid == $p)' "$OUT"; }
+
+@test "oomwatch --since: three kills made before it started, read back from the kernel's log = the cgroup's oom_kill" {
+	need_memcg
+	dir=$(scratch_memcg since 32M)
+	name=$(basename "$dir")
+	make_kills "$dir" 3
+	kernel=$(memcg_oom_kills "$dir")
+	[ "$kernel" -eq 3 ]
+	"$B/oomwatch" --since 10m --json > "$OUT"
+	full=0
+	for pid in "${KILLED[@]}"; do
+		[ "$(past_kill "$pid" | wc -l)" -eq 1 ]
+		k=$(past_kill "$pid")
+		[ "$(jq -r .victim.comm <<< "$k")" = hog ]
+		# the kernel's own line, read independently of oomwatch
+		line=$(kernel_killed_line "$pid")
+		kanon=$(sed -n 's/.*anon-rss:\([0-9]*\)kB.*/\1/p' <<< "$line")
+		[ "$(jq -r .victim.anon_rss_bytes <<< "$k")" = $((kanon * 1024)) ]
+		# Cgroup, constraint and trigger come with the kernel's full
+		# report, which it rate-limits host-wide (10 per 5 s): without
+		# it they are null, not guessed.
+		if [ "$(jq -r .kernel_report.full_report <<< "$k")" = true ]; then
+			full=$((full + 1))
+			[ "$(jq -r .memcg.victim_path <<< "$k")" = "/$name" ]
+			[ "$(jq -r .memcg.path <<< "$k")" = "/$name" ]
+			[ "$(jq -r .constraint <<< "$k")" = memcg ]
+			[ "$(jq -r .trigger.pid <<< "$k")" = "$pid" ]
+			[ "$(jq -r .memcg.limit_bytes <<< "$k")" = $((32 * MIB)) ]
+			jq -e '.kernel_report.lines | any(startswith("oom-kill:constraint=CONSTRAINT_MEMCG"))' <<< "$k"
+		else
+			jq -e '.memcg.victim_path == null and .constraint == null' <<< "$k"
+		fi
+	done
+	# the cgroup's row: kills in the window against its own counter
+	h=$(jq -c 'select(.event == "history")' "$OUT")
+	[ "$(jq -r .source <<< "$h")" = kernel_log ]
+	row=$(jq -c --arg p "/$name" '.cgroups[] | select(.path == $p)' <<< "$h")
+	[ "$(jq -r .kernel_oom_kill <<< "$row")" = "$kernel" ]
+	[ "$(jq -r .kills <<< "$row")" = "$full" ]
+	# the host's counter since boot against every kill the log holds
+	jq -e '.host_oom_kill_since_boot >= .kills_this_boot_in_log and
+		.not_in_log == .host_oom_kill_since_boot - .kills_this_boot_in_log' <<< "$h"
+	# The same in text: marked as read from the log, each kill, the row.
+	"$B/oomwatch" --since 10m > "$OUT.txt"
+	head -1 "$OUT.txt" | grep -F "Read from the kernel's log (no live context"
+	for pid in "${KILLED[@]}"; do
+		grep -E "^OOM kill \(kernel log\): hog\($pid\) in " "$OUT.txt"
+	done
+	[ "$full" -eq 0 ] || grep -E "^  /$name +$full +$full +$kernel( +log holds fewer)?\$" "$OUT.txt"
+	grep -E "^  host /proc/vmstat oom_kill: [0-9]+ since boot; [0-9]+ in the log read" "$OUT.txt"
+}
+
+@test "oomwatch --since: a bad duration is one line and exit 1; a window after the kill holds none" {
+	for bad in 10x 10 "" 1.5h -1m 0m; do
+		run -1 "$B/oomwatch" --since "$bad"
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--since '$bad': not a duration"* ]]
+	done
+	run -1 "$B/oomwatch" --since 400d
+	[ "${#lines[@]}" -eq 1 ]
+	need_memcg
+	dir=$(scratch_memcg window 32M)
+	make_kills "$dir" 1
+	pid=${KILLED[0]}
+	"$B/oomwatch" --since 1h --json > "$OUT"
+	t=$(past_kill "$pid" | jq -r .time_unix_ms)
+	[ -n "$t" ]
+	# once the kill is over 2 s old, a 1 s window leaves it out
+	wait_for 30 sh -c "[ \$(date +%s%3N) -gt $((t + 2000)) ]"
+	"$B/oomwatch" --since 1s --json > "$OUT"
+	[ -z "$(past_kill "$pid")" ]
+	jq -e 'select(.event == "history") | .kills_this_boot_in_log >= 1' "$OUT"
+}
+
+@test "oomwatch --since with -d: the past kills first, then live ones, none twice" {
+	need_memcg
+	dir=$(scratch_memcg sincelive 32M)
+	name=$(basename "$dir")
+	make_kills "$dir" 2
+	start_oomwatch --json --since 10m -d 120 -c "$dir"
+	run_in_cgroup "$dir" "$W/hog" -t 100 -s 8
+	live=$BG_PID
+	wait "$live" || true
+	wait_for 30 grep -q "\"pid\": *$live" "$OUT"
+	stop_oomwatch
+	for pid in "${KILLED[@]}"; do
+		[ "$(jq -c --argjson p "$pid" 'select(.event == "oom_kill" and .victim.pid == $p)' "$OUT" | wc -l)" -eq 1 ]
+		[ "$(past_kill "$pid" | wc -l)" -eq 1 ]
+	done
+	[ "$(jq -c --argjson p "$live" 'select(.event == "oom_kill" and .victim.pid == $p)' "$OUT" | wc -l)" -eq 1 ]
+	[ "$(jq -r --argjson p "$live" 'select(.event == "oom_kill" and .victim.pid == $p) | .source' "$OUT")" = live ]
+	# the history comes before every live line
+	first_live=$(grep -n '"source": *"live"' "$OUT" | head -1 | cut -d: -f1)
+	hist=$(grep -n '"event": *"history"' "$OUT" | cut -d: -f1)
+	[ "$hist" -lt "$first_live" ]
+	[ "$(memcg_oom_kills "$dir")" = 3 ]
+	python3 "$ROOT/tests/e2e/json-fields.py" "$ROOT/tests/e2e/json-fields.txt" "$ROOT/README.md" oomwatch "$OUT"
+}
+
 # Last: its 25 kills use up the kernel's rate limit on full OOM reports.
 @test "oomwatch: a storm of 25 kills in a row, all reported, matching the cgroup's oom_kill" {
 	need_memcg

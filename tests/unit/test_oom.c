@@ -1,6 +1,8 @@
 /* oomwatch's user-space parsing on fixtures: the OOM cgroup's files (v2
- * and v1), the kernel's OOM report from /dev/kmsg records, and which
- * memcg level was at its limit. Run from the repository root. */
+ * and v1), the kernel's OOM report from /dev/kmsg records, which memcg
+ * level was at its limit, --since's duration and the kills it reads back
+ * from the kernel ring and the journal. Run from the repository root. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "cli.h"
 #include "memcg_state.h"
+#include "oom_history.h"
 #include "oom_kmsg.h"
 #include "oom_leadup.h"
 #include "oom_report.h"
@@ -242,6 +246,211 @@ static void test_memcg_state_direct(void **st)
 	assert_false(m.ok);
 }
 
+
+static void test_parse_duration(void **st)
+{
+	static const char *bad[] = { "", "10", "m", "10x", "-1m", "1.5h", "0m", "0s0m", "10m ",
+				     " 10m", "1h30", "10M", "boot", "1d1", NULL };
+	double v = -1;
+
+	(void)st;
+	assert_int_equal(parse_duration("10m", 1e9, &v), 0);
+	assert_true(v == 600);
+	assert_int_equal(parse_duration("2h", 1e9, &v), 0);
+	assert_true(v == 7200);
+	assert_int_equal(parse_duration("1d", 1e9, &v), 0);
+	assert_true(v == 86400);
+	assert_int_equal(parse_duration("1h30m", 1e9, &v), 0);
+	assert_true(v == 5400);
+	assert_int_equal(parse_duration("90s", 1e9, &v), 0);
+	assert_true(v == 90);
+	for (int i = 0; bad[i]; i++)
+		assert_int_equal(parse_duration(bad[i], 1e9, &v), -EINVAL);
+	assert_int_equal(parse_duration("367d", 366 * 86400.0, &v), -ERANGE);
+	assert_int_equal(parse_duration("99999999999999999999s", 1e30, &v), -ERANGE);
+	assert_true(v == 90); /* untouched on error */
+}
+
+/* Raw records of a fixture, from line `from` (1-based) on. */
+static char **fixture_records(const char *path, size_t from, size_t *n)
+{
+	char *buf = NULL, *line, *save = NULL, **v = NULL;
+	size_t i = 0;
+
+	*n = 0;
+	assert_true(read_file(path, &buf) > 0);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (++i >= from) {
+			v = realloc(v, (*n + 1) * sizeof(*v));
+			assert_non_null(v);
+			v[(*n)++] = strdup(line);
+		}
+	free(buf);
+	return v;
+}
+
+static void free_records(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Three kills in a 32 MiB v1 memcg on 6.18, the ring read at 318 s after
+ * boot: every kill's victim, cgroups, constraint and sizes, the window
+ * and the live side's cutoff. */
+static void test_history_ring(void **st)
+{
+	struct oom_history_input in = { .now_real = 1800000000.0, .now_mono = 318.0,
+					.journal_state = "absent", .boot_id = "x" };
+	struct oom_history_opts o = { .window_s = 600 };
+	struct oom_history h;
+	const struct oom_past_kill *k;
+
+	(void)st;
+	in.kmsg = fixture_records(FIX "/kmsg-three-kills.txt", 1, &in.nkmsg);
+	oom_history_build(&o, &in, &h);
+	assert_int_equal(h.nkills, 3);
+	assert_int_equal(h.kills_this_boot, 3);
+	assert_true(h.ring_wrapped);            /* its first record is seq 337 */
+	assert_false(h.log_from_boot);
+	assert_int_equal(h.ring_first_seq, 337);
+	for (int i = 0; i < 3; i++) {
+		k = &h.kills[i];
+		assert_string_equal(k->log, "kmsg");
+		assert_true(k->this_boot);
+		assert_int_equal(k->kr.victim_pid, 14467 + i);
+		assert_string_equal(k->kr.victim_comm, "hog");
+		assert_string_equal(k->kr.trigger_comm, "hog");
+		assert_int_equal(k->kr.trigger_pid, 14467 + i);
+		assert_string_equal(kmsg_constraint_name(k->kr.constraint), "memcg");
+		assert_string_equal(k->kr.oom_memcg, "/oom-since-fix-10820");
+		assert_string_equal(k->kr.task_memcg, "/oom-since-fix-10820");
+		assert_int_equal(k->kr.memcg_limit_kb, 32768);
+		assert_int_equal(k->kr.total_vm_kb, 35112);
+		assert_true(k->kr.dumped);
+	}
+	assert_int_equal(h.kills[0].kr.anon_rss_kb, 32640);
+	assert_int_equal(h.kills[0].kr.file_rss_kb, 1240);
+	/* wall clock = the boot (now_real - now_mono) + the record's time */
+	assert_true(h.kills[0].time > 1800000000.0 - 318 + 317.44376 &&
+		    h.kills[0].time < 1800000000.0 - 318 + 317.44378);
+	assert_int_equal(h.ncgroups, 1);
+	assert_int_equal(h.cgroups[0].in_window, 3);
+	oom_history_free(&h);
+
+	/* A window from 317.5 s holds the third kill only; the others count
+	 * against the boot's counter still. */
+	o.window_s = 0.5;
+	oom_history_build(&o, &in, &h);
+	assert_int_equal(h.nkills, 1);
+	assert_int_equal(h.kills[0].kr.victim_pid, 14469);
+	assert_int_equal(h.kills_this_boot, 3);
+	oom_history_free(&h);
+
+	/* Live mode: kill lines from seq 492 on are the live side's. */
+	o = (struct oom_history_opts){ .since_boot = true, .have_cutoff = true, .cutoff_seq = 492 };
+	oom_history_build(&o, &in, &h);
+	assert_int_equal(h.nkills, 1);
+	assert_int_equal(h.kills[0].kr.victim_pid, 14467);
+	assert_int_equal(h.left_to_live, 2);
+	oom_history_free(&h);
+
+	/* -c: a cgroup with none of them */
+	o = (struct oom_history_opts){ .since_boot = true, .cgroup = "/oom-since-fix" };
+	oom_history_build(&o, &in, &h);
+	assert_int_equal(h.nkills, 0);
+	assert_int_equal(h.kills_this_boot, 3);
+	oom_history_free(&h);
+	free_records(in.kmsg, in.nkmsg);
+}
+
+/* The journal holds an earlier boot's kill and this boot's first kill,
+ * which the ring lost (it starts at seq 415): each kill once, with its
+ * source; the earlier boot's at journald's wall clock. The export fixture
+ * is the real kernel text of the two kmsg fixtures in journalctl's export
+ * format (one MESSAGE a binary field). */
+static void test_history_journal(void **st)
+{
+	struct oom_history_input in = { .now_real = 1796616615.39 + 318.0, .now_mono = 318.0,
+					.journal_state = "read",
+					.boot_id = "8d3b5c4e-2f1a-4b6c-9d0e-1f2a3b4c5d6e" };
+	struct oom_history_opts o = { .window_s = 30 * 86400 };
+	struct oom_history h;
+	char *journal = NULL;
+
+	(void)st;
+	in.kmsg = fixture_records(FIX "/kmsg-three-kills.txt", 79, &in.nkmsg);
+	in.journal_len = read_file(FIX "/journal-export.txt", &journal);
+	in.journal = journal;
+	oom_history_build(&o, &in, &h);
+	assert_int_equal(h.nkills, 4);
+	assert_int_equal(h.kills[0].kr.victim_pid, 10474);
+	assert_string_equal(h.kills[0].log, "journal");
+	assert_false(h.kills[0].this_boot);
+	assert_string_equal(h.kills[0].boot_id, "0f0e0d0c0b0a09080706050403020100");
+	assert_string_equal(h.kills[0].kr.oom_memcg, "/memscope-oomdev");
+	/* its "Killed process" record: 695.417266 s, stored 1.5 ms later */
+	assert_true(h.kills[0].time > 1796000000.0 + 695.4187 && h.kills[0].time < 1796000000.0 + 695.4188);
+	assert_int_equal(h.kills[1].kr.victim_pid, 14467);
+	assert_string_equal(h.kills[1].log, "journal");
+	assert_true(h.kills[1].this_boot);
+	assert_true(h.kills[1].kr.dumped);
+	assert_int_equal(h.kills[1].kr.anon_rss_kb, 32640);
+	assert_int_equal(h.kills[2].kr.victim_pid, 14468);
+	assert_string_equal(h.kills[2].log, "kmsg");
+	assert_int_equal(h.kills[3].kr.victim_pid, 14469);
+	assert_int_equal(h.kills_this_boot, 3);
+	assert_int_equal(h.journal_kills, 2);
+	assert_int_equal(h.cgroups[0].in_log, 3);
+	oom_history_free(&h);
+	free_records(in.kmsg, in.nkmsg);
+	free(journal);
+}
+
+/* memory.oom.group: the kernel prints (and counts) the selected victim's
+ * "Killed process" line twice; it is listed once, counted twice. */
+static void test_history_printed_twice(void **st)
+{
+	struct oom_history_input in = { .now_real = 1800000000.0, .now_mono = 318.0,
+					.journal_state = "absent", .boot_id = "x" };
+	struct oom_history_opts o = { .since_boot = true };
+	struct oom_history h;
+	char *again = "3,571,317517310,-;Memory cgroup out of memory: Killed process 14469 (hog) "
+		      "total-vm:35112kB, anon-rss:32512kB, file-rss:1324kB, shmem-rss:0kB, UID:0 "
+		      "pgtables:100kB oom_score_adj:0";
+
+	(void)st;
+	in.kmsg = fixture_records(FIX "/kmsg-three-kills.txt", 1, &in.nkmsg);
+	in.kmsg = realloc(in.kmsg, (in.nkmsg + 1) * sizeof(*in.kmsg));
+	in.kmsg[in.nkmsg++] = strdup(again);
+	oom_history_build(&o, &in, &h);
+	assert_int_equal(h.nkills, 3);
+	assert_int_equal(h.kills_this_boot, 4);
+	assert_int_equal(h.printed_twice, 1);
+	oom_history_free(&h);
+	free_records(in.kmsg, in.nkmsg);
+}
+
+static void count_rec(const struct journal_kernel_rec *r, void *ctx)
+{
+	(void)r;
+	++*(int *)ctx;
+}
+
+static void test_journal_export_malformed(void **st)
+{
+	static const char cut[] = "MESSAGE=a\n\nMESSAGE\n\x05\x00\x00\x00\x00\x00\x00\x00" "abc";
+	int n = 0;
+
+	(void)st;
+	/* a binary field shorter than its size: the entry before it is kept */
+	assert_int_equal(journal_export_parse(cut, sizeof(cut) - 1, count_rec, &n), -EINVAL);
+	assert_int_equal(n, 1);
+	n = 0;
+	assert_int_equal(journal_export_parse("MESSAGE=x\n_BOOT_ID=1", 20, count_rec, &n), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +461,11 @@ int main(void)
 		cmocka_unit_test(test_limit_level),
 		cmocka_unit_test(test_memcg_state_compact),
 		cmocka_unit_test(test_memcg_state_direct),
+		cmocka_unit_test(test_parse_duration),
+		cmocka_unit_test(test_history_ring),
+		cmocka_unit_test(test_history_journal),
+		cmocka_unit_test(test_history_printed_twice),
+		cmocka_unit_test(test_journal_export_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -157,6 +157,40 @@ int parse_seconds(const char *s, double min, double max, double *out)
 	return 0;
 }
 
+int parse_duration(const char *s, double max_s, double *out)
+{
+	double total = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	while (*s) {
+		uint64_t v = 0;
+		double unit;
+
+		if (!isdigit((unsigned char)*s))
+			return -EINVAL;
+		for (; isdigit((unsigned char)*s); s++) {
+			if (v > (UINT64_MAX - 9) / 10)
+				return -ERANGE;
+			v = v * 10 + (*s - '0');
+		}
+		switch (*s++) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		default: return -EINVAL;  /* no unit, or an unknown one */
+		}
+		total += v * unit;
+	}
+	if (total > max_s)
+		return -ERANGE;
+	if (total <= 0)
+		return -EINVAL;
+	*out = total;
+	return 0;
+}
+
 int parse_size(const char *s, uint64_t *out)
 {
 	char *end;

@@ -36,6 +36,9 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Seconds, fractional allowed ("0.5"), in [min, max]. */
 int parse_seconds(const char *s, double min, double max, double *out);
+/* A span of time with units, as "10m", "2h", "1d", "1h30m", "90s": whole
+ * numbers, each with one of s, m, h, d; the total in (0, max_s]. */
+int parse_duration(const char *s, double max_s, double *out);
 /* Sizes with optional K/M/G suffix (powers of 1024). */
 int parse_size(const char *s, uint64_t *out);
 

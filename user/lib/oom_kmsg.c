@@ -20,7 +20,7 @@ struct kmsg {
 	struct kmsg_line *ring;  /* KMSG_KEEP_LINES slots */
 	size_t head, n;          /* next slot, lines held */
 	uint64_t lost;
-	uint64_t last_seq;
+	uint64_t first_seq, last_seq;
 	bool have_seq;
 };
 
@@ -72,31 +72,62 @@ uint64_t kmsg_lost(const struct kmsg *k)
 	return k ? k->lost : 0;
 }
 
-void kmsg_feed(struct kmsg *k, const char *rec)
+bool kmsg_record_parse(const char *rec, struct kmsg_record *out)
 {
 	unsigned long long seq = 0, usec = 0;
-	const char *semi = strchr(rec, ';'), *nl;
-	struct kmsg_line *l;
+	const char *semi = strchr(rec, ';');
 	int pri;
 
 	if (!semi || sscanf(rec, "%d,%llu,%llu", &pri, &seq, &usec) != 3)
-		return;
-	if (k->have_seq && seq > k->last_seq + 1)
-		k->lost += seq - k->last_seq - 1;
-	k->last_seq = seq;
-	k->have_seq = true;
+		return false;
+	out->seq = seq;
+	out->usec = usec;
+	out->text = semi + 1;
 	/* Continuation lines (" SUBSYSTEM=...") follow the first newline. */
-	nl = strchr(semi + 1, '\n');
-	l = &k->ring[k->head];
+	out->len = strcspn(semi + 1, "\n");
+	return true;
+}
+
+static void push_line(struct kmsg *k, uint64_t seq, uint64_t usec, const char *text, size_t len)
+{
+	struct kmsg_line *l = &k->ring[k->head];
+
 	free(l->text);
-	l->text = nl ? strndup(semi + 1, nl - semi - 1) : strdup(semi + 1);
-	if (!l->text)
+	if (!(l->text = strndup(text, len)))
 		abort();
 	l->seq = seq;
 	l->ts = usec / 1e6;
 	k->head = (k->head + 1) % KMSG_KEEP_LINES;
 	if (k->n < KMSG_KEEP_LINES)
 		k->n++;
+}
+
+void kmsg_feed(struct kmsg *k, const char *rec)
+{
+	struct kmsg_record r;
+
+	if (!kmsg_record_parse(rec, &r))
+		return;
+	if (k->have_seq && r.seq > k->last_seq + 1)
+		k->lost += r.seq - k->last_seq - 1;
+	if (!k->have_seq)
+		k->first_seq = r.seq;
+	k->last_seq = r.seq;
+	k->have_seq = true;
+	push_line(k, r.seq, r.usec, r.text, r.len);
+}
+
+bool kmsg_first_seq(const struct kmsg *k, uint64_t *seq)
+{
+	if (!k || !k->have_seq)
+		return false;
+	*seq = k->first_seq;
+	return true;
+}
+
+void kmsg_feed_text(struct kmsg *k, uint64_t usec, const char *text)
+{
+	push_line(k, 0, usec, text, strcspn(text, "\n"));
 }
 
 int kmsg_poll(struct kmsg *k)
@@ -184,10 +215,15 @@ static void parse_killed_line(const char *t, struct kernel_report *r)
 	if (k) {
 		free(r->message);
 		r->message = strndup(t, k - t);
+		r->victim_pid = atoi(k + 17);
 	}
 	/* The comm can hold ") total-vm:" itself: use the last occurrence. */
 	for (const char *q = p; q; q = strstr(q + 1, ") total-vm:"))
 		p = q;
+	if (k && p && (k = strchr(k + 17, '(')) && k < p) {
+		free(r->victim_comm);
+		r->victim_comm = strndup(k + 1, p - k - 1);
+	}
 	if (p && sscanf(p, ") total-vm:%llukB, anon-rss:%llukB, file-rss:%llukB, shmem-rss:%llukB, "
 			"UID:%ld pgtables:%llukB oom_score_adj:%ld", &tv, &an, &fi, &sh, &uid, &pt,
 			&adj) == 7) {
@@ -218,6 +254,10 @@ static void parse_block_line(const char *t, struct kernel_report *r, bool *in_du
 		r->memcg_usage_kb = u;
 		r->memcg_limit_kb = l;
 		r->memcg_failcnt = f;
+	} else if (!strncmp(t, "CPU: ", 5) && r->trigger_comm && !r->trigger_pid &&
+		   (p = strstr(t, " PID: "))) {
+		/* The stack dump's header names the task that hit the OOM. */
+		r->trigger_pid = atoi(p + 6);
 	} else if (strstr(t, "Tasks state (memory values in pages)")) {
 		*in_dump = true;
 		return;
@@ -248,23 +288,12 @@ static size_t block_start(struct kmsg *k, size_t at)
 	return at;
 }
 
-bool kmsg_match(struct kmsg *k, pid_t pid, struct kernel_report *r)
+/* The report of the kill whose "Killed process" line is at index back at. */
+static void report_at(struct kmsg *k, size_t at, struct kernel_report *r)
 {
-	size_t at, start, i;
+	size_t start, i;
 	bool in_dump = false;
 
-	memset(r, 0, sizeof(*r));
-	r->order = -1;
-	if (!k)
-		return false;
-	for (at = 0; at < k->n; at++) {
-		pid_t p;
-
-		if (is_killed_line(nth_back(k, at)->text, &p) && p == pid)
-			break;
-	}
-	if (at == k->n)
-		return false;
 	r->matched = true;
 	r->seq = nth_back(k, at)->seq;
 	r->ts = nth_back(k, at)->ts;
@@ -285,6 +314,39 @@ bool kmsg_match(struct kmsg *k, pid_t pid, struct kernel_report *r)
 			abort();
 	}
 	parse_killed_line(nth_back(k, at)->text, r);
+}
+
+static void report_init(struct kernel_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->order = -1;
+}
+
+bool kmsg_match(struct kmsg *k, pid_t pid, struct kernel_report *r)
+{
+	size_t at;
+
+	report_init(r);
+	if (!k)
+		return false;
+	for (at = 0; at < k->n; at++) {
+		pid_t p;
+
+		if (is_killed_line(nth_back(k, at)->text, &p) && p == pid)
+			break;
+	}
+	if (at == k->n)
+		return false;
+	report_at(k, at, r);
+	return true;
+}
+
+bool kmsg_newest_kill(struct kmsg *k, struct kernel_report *r)
+{
+	report_init(r);
+	if (!k || !k->n || !is_killed_line(nth_back(k, 0)->text, NULL))
+		return false;
+	report_at(k, 0, r);
 	return true;
 }
 
@@ -299,6 +361,7 @@ void kernel_report_free(struct kernel_report *r)
 	free(r->task_memcg);
 	free(r->trigger_comm);
 	free(r->message);
+	free(r->victim_comm);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -329,12 +392,12 @@ static bool path_within(const char *p, size_t n, const char *path)
 
 void kmsg_kill_feed(struct kmsg_kill *kk, const char *rec, const char *path)
 {
-	const char *t = strchr(rec, ';'), *om, *tm, *task, *pid;
-	unsigned long long seq, usec;
-	int pri;
+	const char *t, *om, *tm, *task, *pid;
+	struct kmsg_record r;
 
-	if (!t || sscanf(rec, "%d,%llu,%llu", &pri, &seq, &usec) != 3 || strncmp(t + 1, "oom-kill:", 9))
+	if (!kmsg_record_parse(rec, &r) || strncmp(r.text, "oom-kill:", 9))
 		return;
+	t = r.text;
 	om = strstr(t, ",oom_memcg=");
 	tm = strstr(t, ",task_memcg=");
 	task = strstr(t, ",task=");
@@ -350,29 +413,141 @@ void kmsg_kill_feed(struct kmsg_kill *kk, const char *rec, const char *path)
 	kk->found = true;
 	snprintf(kk->comm, sizeof(kk->comm), "%.*s", (int)(pid - task - 6), task + 6);
 	kk->pid = atoi(pid + 5);
-	kk->ts = usec / 1e6;
+	kk->ts = r.usec / 1e6;
 	free(kk->oom_memcg);
 	kk->oom_memcg = strndup(om + 11, tm - om - 11);
 }
 
-int kmsg_last_kill(const char *path, struct kmsg_kill *kk)
+int kmsg_read_all(void (*cb)(const char *rec, void *ctx), void *ctx)
 {
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	char buf[8192];
 
-	memset(kk, 0, sizeof(*kk));
 	if (fd < 0)
 		return -errno;
 	for (;;) {
 		ssize_t r = read(fd, buf, sizeof(buf) - 1);
 
+		/* EPIPE: the record to read next was overwritten meanwhile;
+		 * the next read goes on from the oldest one left. */
 		if (r < 0 && (errno == EPIPE || errno == EINTR))
 			continue;
 		if (r <= 0)
 			break;
 		buf[r] = '\0';
-		kmsg_kill_feed(kk, buf, path);
+		cb(buf, ctx);
 	}
 	close(fd);
 	return 0;
+}
+
+struct last_kill_ctx {
+	struct kmsg_kill *kk;
+	const char *path;
+};
+
+static void last_kill_cb(const char *rec, void *ctx)
+{
+	struct last_kill_ctx *c = ctx;
+
+	kmsg_kill_feed(c->kk, rec, c->path);
+}
+
+int kmsg_last_kill(const char *path, struct kmsg_kill *kk)
+{
+	memset(kk, 0, sizeof(*kk));
+	return kmsg_read_all(last_kill_cb, &(struct last_kill_ctx){ .kk = kk, .path = path });
+}
+
+/* ---- the journal's export format ---- */
+
+struct jentry {
+	char boot[40];
+	uint64_t mono, real;
+	bool have_mono;
+	char *msg;
+};
+
+static void jentry_field(struct jentry *e, const char *key, size_t klen, const char *val, size_t vlen)
+{
+#define KEY_IS(s) (klen == sizeof(s) - 1 && !memcmp(key, s, klen))
+	char num[24];
+
+	if (KEY_IS("MESSAGE")) {
+		free(e->msg);
+		if (!(e->msg = strndup(val, vlen)))
+			abort();
+		return;
+	}
+	if (KEY_IS("_BOOT_ID")) {
+		snprintf(e->boot, sizeof(e->boot), "%.*s", (int)(vlen < 39 ? vlen : 39), val);
+		return;
+	}
+	snprintf(num, sizeof(num), "%.*s", (int)(vlen < 23 ? vlen : 23), val);
+	if (KEY_IS("_SOURCE_MONOTONIC_TIMESTAMP")) {
+		e->mono = strtoull(num, NULL, 10);
+		e->have_mono = true;
+	} else if (KEY_IS("__MONOTONIC_TIMESTAMP") && !e->have_mono) {
+		e->mono = strtoull(num, NULL, 10);
+	} else if (KEY_IS("__REALTIME_TIMESTAMP")) {
+		e->real = strtoull(num, NULL, 10);
+	}
+#undef KEY_IS
+}
+
+static void jentry_emit(struct jentry *e, void (*cb)(const struct journal_kernel_rec *, void *),
+			void *ctx, int *n)
+{
+	if (e->msg) {
+		cb(&(struct journal_kernel_rec){ .boot_id = e->boot, .mono_usec = e->mono,
+						 .real_usec = e->real, .message = e->msg }, ctx);
+		(*n)++;
+	}
+	free(e->msg);
+	memset(e, 0, sizeof(*e));
+}
+
+int journal_export_parse(const char *buf, size_t len,
+			 void (*cb)(const struct journal_kernel_rec *rec, void *ctx), void *ctx)
+{
+	struct jentry e = { 0 };
+	size_t pos = 0;
+	int n = 0;
+
+	while (pos < len) {
+		const char *line = buf + pos, *nl = memchr(line, '\n', len - pos), *eq;
+		size_t llen;
+
+		if (!nl)
+			break; /* a last field cut short: dropped */
+		llen = nl - line;
+		if (!llen) {
+			jentry_emit(&e, cb, ctx, &n);
+			pos++;
+			continue;
+		}
+		if ((eq = memchr(line, '=', llen))) {
+			jentry_field(&e, line, eq - line, eq + 1, nl - eq - 1);
+			pos += llen + 1;
+			continue;
+		}
+		/* Binary: KEY\n, le64 size, data, \n. */
+		uint64_t size = 0;
+		size_t data = pos + llen + 1;
+
+		if (len - data < 8)
+			goto bad;
+		for (int i = 7; i >= 0; i--)
+			size = size << 8 | (unsigned char)buf[data + i];
+		data += 8;
+		if (size >= len - data || buf[data + size] != '\n')
+			goto bad;
+		jentry_field(&e, line, llen, buf + data, size);
+		pos = data + size + 1;
+	}
+	jentry_emit(&e, cb, ctx, &n);
+	return n;
+bad:
+	free(e.msg);
+	return -EINVAL;
 }

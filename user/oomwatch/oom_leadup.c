@@ -11,6 +11,7 @@
 #include "memstat.h"
 #include "oom_leadup.h"
 #include "procfs.h"
+#include "procfs.h"
 
 struct leadup {
 	struct leadup_opts o;
@@ -37,6 +38,15 @@ int memcg_oom_kill_local(const char *dir, int version, uint64_t *val)
 		return -EINVAL;
 	*val = ev.oom_kill;
 	return 0;
+}
+
+int host_oom_kill_count(uint64_t *val)
+{
+	char *buf = NULL;
+	bool ok = proc_read(0, "vmstat", &buf) >= 0 && kv_u64(buf, "oom_kill", val);
+
+	free(buf);
+	return ok ? 0 : -ENOENT;
 }
 
 struct leadup *leadup__new(const struct leadup_opts *o)

@@ -347,9 +347,9 @@ void oom_kill_free(struct oom_kill *k)
 
 /* ---- plain text ------------------------------------------------------ */
 
-#define LABEL "  %-12s "
+#define LABEL OOM_LABEL
 
-static void fmt_time(char *buf, size_t len, double t)
+void oom_fmt_time(char *buf, size_t len, double t)
 {
 	time_t s = (time_t)t;
 	struct tm tm;
@@ -397,7 +397,7 @@ static void print_victim(FILE *f, const struct oom_kill *k)
 {
 	char t[64], a[HUMAN_LEN], b[HUMAN_LEN], c[HUMAN_LEN], d[HUMAN_LEN], e[HUMAN_LEN];
 
-	fmt_time(t, sizeof(t), k->time);
+	oom_fmt_time(t, sizeof(t), k->time);
 	fprintf(f, LABEL "%s  (#%" PRIu64 ")\n", "when", t, k->seq);
 	fprintf(f, LABEL "pid %u tgid %u uid %u oom_score_adj %d", "victim", k->ev.victim_pid,
 		k->ev.victim_tgid, k->ev.victim_uid, k->ev.oom_score_adj);
@@ -553,20 +553,15 @@ static void print_leadup(FILE *f, const struct oom_kill *k)
 	}
 }
 
-static void print_kernel(FILE *f, const struct oom_kill *k)
+void kernel_report_print(FILE *f, const struct kernel_report *r, bool all_lines)
 {
 	size_t shown = 0;
 
-	if (!k->kr.matched) {
-		fprintf(f, LABEL "no matching \"Killed process %u\" line in /dev/kmsg\n", "kernel",
-			k->ev.victim_pid);
-		return;
-	}
 	/* The lines that say what happened; the task dump is in the JSON. */
-	for (size_t i = 0; i < k->kr.nlines; i++) {
-		const char *t = k->kr.lines[i];
+	for (size_t i = 0; i < r->nlines; i++) {
+		const char *t = r->lines[i];
 
-		if (strstr(t, " invoked oom-killer: ") || !strncmp(t, "memory: usage", 13) ||
+		if (all_lines || strstr(t, " invoked oom-killer: ") || !strncmp(t, "memory: usage", 13) ||
 		    !strncmp(t, "memory+swap: usage", 18) || !strncmp(t, "oom-kill:", 9) ||
 		    strstr(t, "Killed process ") || strstr(t, "are going to be killed")) {
 			fprintf(f, LABEL, shown++ ? "" : "kernel");
@@ -574,11 +569,21 @@ static void print_kernel(FILE *f, const struct oom_kill *k)
 			fputc('\n', f);
 		}
 	}
-	if (k->kr.ntasks)
-		fprintf(f, LABEL "%zu task%s in the kernel's dump (see --json)\n", "", k->kr.ntasks,
-			k->kr.ntasks == 1 ? "" : "s");
-	if (!k->kr.dumped)
+	if (r->ntasks && !all_lines)
+		fprintf(f, LABEL "%zu task%s in the kernel's dump (see --json)\n", "", r->ntasks,
+			r->ntasks == 1 ? "" : "s");
+	if (!r->dumped)
 		fprintf(f, LABEL "(the kernel rate-limited its full report for this kill)\n", "");
+}
+
+static void print_kernel(FILE *f, const struct oom_kill *k)
+{
+	if (!k->kr.matched) {
+		fprintf(f, LABEL "no matching \"Killed process %u\" line in /dev/kmsg\n", "kernel",
+			k->ev.victim_pid);
+		return;
+	}
+	kernel_report_print(f, &k->kr, false);
 }
 
 void oom_kill_print(FILE *f, const struct oom_kill *k)
@@ -809,11 +814,9 @@ static void json_leadup(struct jw *w, const struct oom_kill *k)
 	jw_obj_end(w);
 }
 
-static void json_kernel(struct jw *w, const struct oom_kill *k)
+void json_kernel_report(struct jw *w, const char *key, const struct kernel_report *r)
 {
-	const struct kernel_report *r = &k->kr;
-
-	jw_obj_begin(w, "kernel_report");
+	jw_obj_begin(w, key);
 	jw_bool(w, "matched", r->matched);
 	if (r->matched) {
 		jw_bool(w, "full_report", r->dumped);
@@ -850,7 +853,8 @@ void oom_kill_json(FILE *f, const struct oom_kill *k)
 	jw_init(&w, f);
 	jw_obj_begin(&w, NULL);
 	jw_str(&w, "event", "oom_kill");
-	fmt_time(t, sizeof(t), k->time);
+	jw_str(&w, "source", "live");
+	oom_fmt_time(t, sizeof(t), k->time);
 	jw_str(&w, "time", t);
 	jw_u64(&w, "time_unix_ms", (uint64_t)(k->time * 1000));
 	jw_u64(&w, "seq", k->seq);
@@ -861,7 +865,7 @@ void oom_kill_json(FILE *f, const struct oom_kill *k)
 	json_memcg(&w, k);
 	json_host(&w, k);
 	json_leadup(&w, k);
-	json_kernel(&w, k);
+	json_kernel_report(&w, "kernel_report", &k->kr);
 	jw_drops(&w, "drops", k->drops, DROP_KINDS);
 	jw_u64(&w, "kmsg_lost", k->kmsg_lost);
 	jw_obj_end(&w);

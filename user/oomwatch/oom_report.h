@@ -118,6 +118,16 @@ const char *oom_kill_cgroup(const struct oom_kill *k);
 void oom_kill_print(FILE *f, const struct oom_kill *k);
 void oom_kill_json(FILE *f, const struct oom_kill *k);
 
+/* The label column of the plain report. */
+#define OOM_LABEL "  %-12s "
+/* Local time with milliseconds. */
+void oom_fmt_time(char *buf, size_t len, double t);
+/* The kernel's own lines of a kill under the "kernel" label: the ones
+ * that say what happened, or every line of the block. */
+void kernel_report_print(FILE *f, const struct kernel_report *r, bool all_lines);
+struct jw;
+void json_kernel_report(struct jw *w, const char *key, const struct kernel_report *r);
+
 /* A run of oomwatch so far (oom_collector_summary), per cgroup with
  * kills, against the kernel's counters. */
 struct oom_cgroup_summary {

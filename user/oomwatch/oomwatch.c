@@ -12,10 +12,15 @@
 #include "bpfutil.h"
 #include "cli.h"
 #include "loop.h"
+#include "oom_history.h"
 #include "oom_leadup.h"
 #include "oom_report.h"
 #include "oomwatch_collect.h"
 #include "output.h"
+
+/* --since accepts up to this much (the journal can hold years; the kernel's
+ * ring buffer holds far less). */
+#define SINCE_MAX_S (366.0 * 86400)
 
 /* How long a kill waits for its "Killed process" line in /dev/kmsg: the
  * kernel prints it right after mark_victim, so this is only slack. */
@@ -27,6 +32,8 @@ struct env {
 	double leadup_interval, leadup_window, kmsg_wait;
 	const char *hook;      /* hidden: force "tp_btf" or "tracepoint" */
 	const char *hold;      /* hidden (tests): wait for this file between baselines and attach */
+	bool since;            /* --since: the kills already in the kernel's log */
+	struct oom_history_opts history;
 };
 
 struct app {
@@ -39,17 +46,23 @@ static const char doc[] =
 	"Report the whole context of every OOM kill: victim, trigger, the cgroup that hit its "
 	"limit, its memory.stat and the lead-up, and the kernel's own report.\n"
 	"\n"
-	"USAGE: oomwatch [-c CGROUP] [-d SECONDS] [--json] [--output-dir DIR]\n"
+	"USAGE: oomwatch [-c CGROUP] [-d SECONDS] [--since DURATION] [--json] [--output-dir DIR]\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  oomwatch                          # every OOM kill on the host, until Ctrl-C\n"
 	"  oomwatch -c /system.slice/x.service   # only kills inside that cgroup subtree\n"
 	"  oomwatch --json --output-dir /var/lib/oomwatch   # one JSON file per kill\n"
-	"  oomwatch -d 60                    # one minute, then a per-cgroup summary\n";
+	"  oomwatch -d 60                    # one minute, then a per-cgroup summary\n"
+	"  oomwatch --since 1h               # last hour's kills, from the kernel log\n"
+	"  oomwatch --since boot -d 600      # kills since boot, then 10 min live\n";
 
-enum { OPT_OUTDIR = 0x2000, OPT_LEADUP_INT, OPT_LEADUP_WIN, OPT_KMSG_WAIT, OPT_HOOK, OPT_HOLD };
+enum { OPT_OUTDIR = 0x2000, OPT_LEADUP_INT, OPT_LEADUP_WIN, OPT_KMSG_WAIT, OPT_HOOK, OPT_HOLD,
+       OPT_SINCE, OPT_JOURNAL_EXPORT, OPT_NO_JOURNAL };
 
 static const struct argp_option options[] = {
+	{ "since", OPT_SINCE, "DURATION", 0,
+	  "First the kills of the last DURATION (10m, 2h, 1d, 1h30m; or boot) read from the kernel's "
+	  "log and the journal, then exit; with -d, watch live after them", 0 },
 	{ "output-dir", OPT_OUTDIR, "DIR", 0, "Also keep one JSON file per kill in DIR", 0 },
 	{ "sample-interval", OPT_LEADUP_INT, "SECONDS", 0,
 	  "Sample cgroups with a limit every SECONDS for the lead-up (default 1)", 0 },
@@ -58,10 +71,31 @@ static const struct argp_option options[] = {
 	{ "kmsg-wait", OPT_KMSG_WAIT, "SECONDS", 0,
 	  "Wait this long for the kernel's report of a kill (default 1)", 0 },
 	{ "hook", OPT_HOOK, "KIND", OPTION_HIDDEN, "Force tp_btf or tracepoint", 0 },
+	{ "journal-export", OPT_JOURNAL_EXPORT, "FILE", OPTION_HIDDEN,
+	  "With --since: read this journalctl -o export file instead of the journal", 0 },
+	{ "no-journal", OPT_NO_JOURNAL, NULL, OPTION_HIDDEN, "With --since: the kernel ring only", 0 },
 	{ "baseline-hold", OPT_HOLD, "FILE", OPTION_HIDDEN,
 	  "Between the baselines and attaching, wait until FILE exists", 0 },
 	{},
 };
+
+/* One line and exit 1 on bad input (argp_error adds a second line). */
+static void parse_since(struct env *env, const char *arg)
+{
+	int err;
+
+	env->since = true;
+	if (!strcmp(arg, "boot")) {
+		env->history.since_boot = true;
+		return;
+	}
+	err = parse_duration(arg, SINCE_MAX_S, &env->history.window_s);
+	if (err) {
+		fprintf(stderr, "oomwatch: --since '%s': %s\n", arg, err == -ERANGE ?
+			"more than a year" : "not a duration (10m, 2h, 1d, 1h30m, 90s or boot)");
+		exit(1);
+	}
+}
 
 static error_t parse_opt(int key, char *arg, struct argp_state *st)
 {
@@ -90,6 +124,15 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 		break;
 	case OPT_HOLD:
 		env->hold = arg;
+		break;
+	case OPT_SINCE:
+		parse_since(env, arg);
+		break;
+	case OPT_JOURNAL_EXPORT:
+		env->history.journal_export = arg;
+		break;
+	case OPT_NO_JOURNAL:
+		env->history.no_journal = true;
 		break;
 	case ARGP_KEY_ARG:
 		argp_error(st, "unexpected argument '%s'", arg);
@@ -204,6 +247,42 @@ static int on_interval(void *ctx)
 	return 0;
 }
 
+static bool live_cutoff(void *ctx, uint64_t *seq)
+{
+	return oom_collector_log_cutoff(ctx, seq);
+}
+
+/* The kills already in the kernel's log, printed before any live one. */
+static int print_history(struct app *a)
+{
+	struct env *env = &a->env;
+	struct oom_history h;
+
+	if (a->c) {
+		env->history.live_cutoff = live_cutoff;
+		env->history.live_ctx = a->c;
+	}
+	if (env->common.cgroup) {
+		struct cgroup_target t;
+
+		if (cgroup_resolve(env->common.cgroup, &t) < 0) {
+			die_msg("cgroup %s: not found in the memory hierarchy", env->common.cgroup);
+			return -1;
+		}
+		env->history.cgroup = strdup(t.rel);
+		cgroup_target_free(&t);
+	}
+	if (oom_history_collect(&env->history, &h) < 0)
+		return -1;
+	if (env->common.json)
+		oom_history_json(stdout, &h);
+	else
+		oom_history_print(stdout, &h, env->common.verbose);
+	oom_history_free(&h);
+	free((char *)env->history.cgroup);
+	return 0;
+}
+
 static int run(struct app *a)
 {
 	const char *dir, *target = oom_collector_target(a->c, &dir);
@@ -242,6 +321,9 @@ int main(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, env))
 		return 1;
 	out_set_json(env->common.json, "oomwatch");
+	/* --since alone reads the log and needs no BPF. */
+	if (env->since && !env->common.duration_s)
+		return print_history(&a) < 0;
 	bpf_log_setup(env->common.verbose);
 	if (bpf_preflight("oomwatch", 0) < 0)
 		return 1;
@@ -252,7 +334,7 @@ int main(int argc, char **argv)
 		.leadup_window_s = env->leadup_window, .kmsg_wait_s = env->kmsg_wait,
 		.hook = env->hook, .hold = env->hold, .verbose = env->common.verbose,
 		.on_kill = on_kill, .ctx = &a });
-	if (a.c) {
+	if (a.c && (!env->since || print_history(&a) == 0)) {
 		loop_signals_install();
 		ret = run(&a) < 0;
 	}

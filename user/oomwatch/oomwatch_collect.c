@@ -57,12 +57,9 @@ struct oom_collector {
 
 static uint64_t vmstat_oom_kill(void)
 {
-	char *buf = NULL;
 	uint64_t v = 0;
 
-	if (proc_read(0, "vmstat", &buf) >= 0)
-		kv_u64(buf, "oom_kill", &v);
-	free(buf);
+	host_oom_kill_count(&v);
 	return v;
 }
 
@@ -298,6 +295,14 @@ static void take_baselines(struct oom_collector *s)
 {
 	leadup__scan(s->lu);
 	s->vm_base = vmstat_oom_kill();
+	/* The kernel log from here on: every kill counted after the baseline
+	 * finds its report, and a kill printed before this point is the
+	 * history's (--since), never both (the counter moves before the
+	 * "Killed process" line is printed). */
+	s->kmsg = s->o.no_kmsg ? NULL : kmsg_open();
+	if (!s->kmsg && !s->o.no_kmsg)
+		warn_msg("cannot read /dev/kmsg (%s): reports will lack the kernel's own lines",
+			 strerror(errno));
 	if (s->o.hold) {
 		fprintf(stderr, "oomwatch: baselines taken, waiting for %s\n", s->o.hold);
 		while (access(s->o.hold, F_OK) != 0)
@@ -357,12 +362,6 @@ struct oom_collector *oom_collector_open(const struct oom_collector_opts *o)
 		abort();
 	s->o = *o;
 	s->page_size = sysconf(_SC_PAGESIZE);
-	/* The kernel log from before the baselines on: every kill counted
-	 * after them can find its report. */
-	s->kmsg = o->no_kmsg ? NULL : kmsg_open();
-	if (!s->kmsg && !o->no_kmsg)
-		warn_msg("cannot read /dev/kmsg (%s): reports will lack the kernel's own lines",
-			 strerror(errno));
 	if (setup_cgroups(s) < 0 || load_and_attach(s) < 0)
 		goto fail;
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), handle_event, s, NULL);
@@ -405,6 +404,12 @@ void oom_collector_finish(struct oom_collector *s)
 	}
 	oom_collector_drain(s, true);
 	leadup__scan(s->lu);
+}
+
+bool oom_collector_log_cutoff(struct oom_collector *s, uint64_t *seq)
+{
+	kmsg_poll(s->kmsg);
+	return kmsg_first_seq(s->kmsg, seq);
 }
 
 const uint64_t *oom_collector_drops(const struct oom_collector *s)

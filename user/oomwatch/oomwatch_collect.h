@@ -58,6 +58,11 @@ void oom_collector_refresh(struct oom_collector *c);
 /* At the end: read what is still in flight, wait out the kernel log's
  * slack (up to a second), hand over every pending kill. */
 void oom_collector_finish(struct oom_collector *c);
+/* The kernel log's sequence number from which kill lines are this
+ * collector's (read at the baselines); false when no record has come
+ * since, so every line read before now belongs to the past. Reads the
+ * log now: call after reading the history. */
+bool oom_collector_log_cutoff(struct oom_collector *c, uint64_t *seq);
 /* The BPF side's loss counters (DROP_KINDS, by enum drop_kind). */
 const uint64_t *oom_collector_drops(const struct oom_collector *c);
 /* The watched cgroup's path (NULL: the host) and, if dir, its directory. */
