@@ -91,6 +91,25 @@ every_line_json() {
 	done
 }
 
+@test "core: a kernel thread is refused in one line, exit 1, by every tool that takes -p" {
+	# kthreadd is pid 2 in the initial pid namespace; find one by its flags
+	# (PF_KTHREAD) wherever this runs.
+	local k="" f st rest
+	for f in /proc/[0-9]*/stat; do
+		st=$(cat "$f" 2>/dev/null) || continue
+		rest=${st##*) }
+		set -- $rest
+		if (($7 & 0x200000)); then k=${f//[^0-9]/}; break; fi
+	done
+	[ -n "$k" ]
+	for tool in memleak-trace sockleak memdiag; do
+		run "$B/$tool" -p "$k" -d 1
+		[ "$status" -eq 1 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == "$tool: pid $k is a kernel thread"* ]]
+	done
+}
+
 @test "core: strict numbers and unknown options are rejected with exit 1" {
 	for tool in memleak-trace sockleak oomwatch memdiag; do
 		run "$B/$tool" -d 12abc

@@ -140,27 +140,63 @@ bool proc_exists(pid_t pid)
 	return pid > 0 && access(path, F_OK) == 0;
 }
 
-/* Cheap enough to ask at every poll: one read into a stack buffer, no
- * allocation. The state follows the comm (64 bytes at most). */
-bool proc_alive(pid_t pid)
+/* /proc/<pid>/stat after the comm, from the state on ("S 1 ..."), in buf;
+ * NULL when gone. One read into the caller's buffer, no allocation: cheap
+ * enough to ask at every poll. */
+static const char *stat_after_comm(pid_t pid, char *buf, size_t size)
 {
-	char path[64], buf[512], *end;
+	char path[64], *end;
 	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return NULL;
+	n = read(fd, buf, size - 1);
 	close(fd);
 	if (n <= 0)
-		return false;
+		return NULL;
 	buf[n] = 0;
 	/* "pid (comm) S ...": the comm may hold anything, the state follows
 	 * the last parenthesis. */
 	end = strrchr(buf, ')');
-	return end && end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
+	return end && end[1] == ' ' ? end + 2 : NULL;
+}
+
+bool proc_alive(pid_t pid)
+{
+	char buf[512];
+	const char *s = stat_after_comm(pid, buf, sizeof(buf));
+
+	return s && *s != 'Z' && *s != 'X';
+}
+
+/* PF_KTHREAD in the flags, stat's ninth field. */
+#define PF_KTHREAD_FLAG 0x00200000u
+
+bool proc_is_kthread(pid_t pid)
+{
+	char buf[512];
+	const char *s = stat_after_comm(pid, buf, sizeof(buf));
+	unsigned long long ppid, pgrp, session, tty, tpgid, flags;
+	char state;
+
+	return s && sscanf(s, "%c %llu %llu %llu %llu %llu %llu", &state, &ppid, &pgrp, &session, &tty, &tpgid,
+			   &flags) == 7 && (flags & PF_KTHREAD_FLAG);
+}
+
+int proc_target_check(pid_t pid)
+{
+	if (!proc_exists(pid)) {
+		die_msg("no process with pid %d", (int)pid);
+		return -1;
+	}
+	if (proc_is_kthread(pid)) {
+		die_msg("pid %d is a kernel thread: it has no user memory or file descriptors to follow", (int)pid);
+		return -1;
+	}
+	return 0;
 }
 
 static uint64_t kb(const char *buf, const char *key)

@@ -33,6 +33,11 @@ bool proc_exists(pid_t pid);
 /* The process runs: it exists and is not a zombie (or dead), whose memory
  * and files are gone already. */
 bool proc_alive(pid_t pid);
+/* A kernel thread (PF_KTHREAD): no user memory, no fds of its own. */
+bool proc_is_kthread(pid_t pid);
+/* A pid a tool can follow: it exists and is not a kernel thread. Says
+ * which in one line (die_msg) and returns -1 otherwise. */
+int proc_target_check(pid_t pid);
 
 struct proc_status {
 	char name[64];          /* raw comm: escape before printing */

@@ -170,10 +170,8 @@ static int resolve_target(struct app *a)
 	if (e->common.pid) {
 		r->kind = MD_PROCESS;
 		r->pid = e->common.pid;
-		if (!proc_exists(r->pid)) {
-			die_msg("no process with pid %d", (int)r->pid);
+		if (proc_target_check(r->pid))
 			return -1;
-		}
 		static char targ[32];
 		snprintf(targ, sizeof(targ), "-p %d", (int)r->pid);
 		r->target_arg = targ;

@@ -714,8 +714,7 @@ static int start_pid(struct app *a)
 		}
 		a->launched = true;
 		pid = a->child.pid;
-	} else if (!proc_exists(pid)) {
-		die_msg("no process with pid %d", pid);
+	} else if (proc_target_check(pid)) {
 		return -1;
 	}
 	test_delay();

@@ -88,10 +88,8 @@ uint64_t sl_cw_since(const struct sl_snapshot *c, const struct fd_info *v)
 
 static int check_target(struct sl_collector *a)
 {
-	if (a->o.pid && !proc_exists(a->o.pid)) {
-		die_msg("no process with pid %d", a->o.pid);
+	if (a->o.pid && proc_target_check(a->o.pid))
 		return -1;
-	}
 	if (a->o.cgroup) {
 		if (cgroup_resolve(a->o.cgroup, &a->cg)) {
 			die_msg("no cgroup '%s' (give a path under a cgroup mount, relative to it, "
