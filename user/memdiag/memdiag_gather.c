@@ -281,7 +281,7 @@ static void find_last_kill(struct md_report *r)
 		r->last_kill_age_s = 0;
 }
 
-static void run_diagnosis(struct md_report *r, const struct trend *tr)
+static void run_diagnosis(struct md_report *r, const struct trend *tr, int samples)
 {
 	uint64_t pgscan = 0;
 	struct diag_input in = {
@@ -297,6 +297,7 @@ static void run_diagnosis(struct md_report *r, const struct trend *tr)
 		.have_sock = r->have_sock, .sock = r->sock, .sock_src = r->sock_src,
 		.pid = r->pid, .fd_count = r->fd_count, .fd_limit = r->fd_limit,
 		.top_anon_pid = r->top_anon_pid, .grow_pid = r->grow_pid, .target = r->target_arg, .trend = tr,
+		.samples = samples,
 	};
 	diagnose(&in, &r->diag);
 }
@@ -352,9 +353,10 @@ int md_sample(struct md_collector *a)
 	a->samples++;
 	double vals[TB_N];
 	trend_values(r->ms, &r->ws, r->swap, r->sock, vals);
+	vals[TB_fds] = r->fd_count > 0 ? r->fd_count : 0;
 	trend_add(&a->trend, wall_time(), vals);
 	find_last_kill(r);
-	run_diagnosis(r, a->trend.n >= 3 ? &a->trend : NULL);
+	run_diagnosis(r, a->trend.n >= 3 ? &a->trend : NULL, a->trend.n);
 	return 0;
 }
 
@@ -368,7 +370,7 @@ static void collect_one(struct md_cg_list *l, const char *dir)
 		return;
 	}
 	r.mi.mem_total = l->ram;
-	run_diagnosis(&r, NULL);
+	run_diagnosis(&r, NULL, 1);
 	ARRAY_GROW(l->v, l->n, l->cap, 64);
 	struct md_cg_row *row = &l->v[l->n++];
 	const char *rel = dir + strlen(l->mount);

@@ -19,10 +19,22 @@ static const char *H(uint64_t b)
 	return fmt_bytes(sz[szi], b);
 }
 
-static const char *HR(double per_min)
+/* A signed size: "+1.2 MiB", "-300 KiB". */
+static const char *HD(double bytes)
 {
 	szi = (szi + 1) % 8;
-	return fmt_bytes_delta(sz[szi], i64_saturate(per_min));
+	return fmt_bytes_delta(sz[szi], i64_saturate(bytes));
+}
+
+/* A trend for people, per second as in memleak-trace and sockleak (the
+ * trend and the JSON keep bytes per minute). */
+static const char *HR(double per_min)
+{
+	static char rate[8][HUMAN_LEN + 2];
+	const char *d = HD(per_min / 60.0);
+
+	snprintf(rate[szi], sizeof(rate[szi]), "%s/s", d);
+	return rate[szi];
 }
 
 /* ---- plain output ---- */
@@ -92,7 +104,7 @@ static void print_row(const struct md_report *r, const struct trend *tr, const c
 	printf("%-18s %10s", label, H(v));
 	print_pct_col(v, ceiling(r));
 	if (tr && tr->n >= 2)
-		printf(" %11s", bucket >= 0 ? HR(trend_per_min(tr, bucket)) : "");
+		printf(" %13s", bucket >= 0 ? HR(trend_per_min(tr, bucket)) : "");
 	printf("\n");
 }
 
@@ -124,7 +136,7 @@ static void print_breakdown(const struct md_report *r, const struct trend *tr)
 	const struct memstat *ms = r->ms;
 	bool trend = tr && tr->n >= 2;
 
-	printf("\n%-18s %10s %9s%s\n", "BREAKDOWN", "SIZE", ceiling_name(r), trend ? "   TREND/min" : "");
+	printf("\n%-18s %10s %9s %13s\n", "BREAKDOWN", "SIZE", ceiling_name(r), trend ? "TREND/s" : "");
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		if (!memstat_has(ms, rows[i].field))
 			continue;
@@ -155,7 +167,7 @@ static void print_why(const struct md_report *r)
 	uint64_t other = ws->usage > ws->rss_plus_cache ? ws->usage - ws->rss_plus_cache : 0;
 	printf("  %-17s %10s  %s vs working set: it counts %s of inactive page cache (reclaimed before any "
 	       "OOM kill)", "rss + cache", H(ws->rss_plus_cache),
-	       HR((double)ws->rss_plus_cache - (double)ws->working_set), H(ws->inactive_file));
+	       HD((double)ws->rss_plus_cache - (double)ws->working_set), H(ws->inactive_file));
 	if (other > ws->usage / 100)
 		printf(" but not the %s of kernel and other memory in usage", H(other));
 	printf("\n");
@@ -167,12 +179,22 @@ static void print_why(const struct md_report *r)
 	       r->kind == MD_HOST ? "" : ", no kernel memory");
 }
 
+/* "anon_rate_bytes_per_min" is the JSON key; the text shows "anon_rate"
+ * with its value per second. */
+static int rate_name_len(const char *name)
+{
+	const char *unit = strstr(name, "_bytes_per_min");
+
+	return unit ? (int)(unit - name) : (int)strlen(name);
+}
+
 static void print_evidence(const struct evidence *e)
 {
 	switch (e->kind) {
 	case EV_BYTES: printf("%s=%s", e->name, H(e->val)); break;
 	case EV_PCT: printf("%s=%.1f%%", e->name, e->val); break;
-	case EV_RATE: printf("%s=%s/min", e->name, HR(e->val)); break;
+	case EV_RATE: printf("%.*s=%s", rate_name_len(e->name), e->name, HR(e->val)); break;
+	case EV_REAL: printf("%s=%+.1f", e->name, e->val); break;
 	default: printf("%s=%.0f", e->name, e->val); break;
 	}
 }
@@ -347,7 +369,7 @@ static void json_findings(struct jw *w, const struct diag *d)
 		jw_obj_begin(w, "evidence");
 		for (int k = 0; k < f->nev; k++) {
 			const struct evidence *e = &f->ev[k];
-			if (e->kind == EV_PCT)
+			if (e->kind == EV_PCT || e->kind == EV_REAL)
 				jw_double(w, e->name, e->val);
 			else
 				jw_i64(w, e->name, (int64_t)e->val);
@@ -560,7 +582,7 @@ void md_print_json(const struct md_collector *a)
 	if (tr) {
 		jw_obj_begin(&w, "trend_bytes_per_min");
 		jw_double(&w, "span_s", trend_span_s(tr));
-		for (int b = 0; b < TB_N; b++)
+		for (int b = 0; b < TB_BYTES_N; b++)
 			jw_i64(&w, trend_bucket_name(b), i64_saturate(trend_per_min(tr, b)));
 		jw_obj_end(&w);
 	}
