@@ -213,6 +213,40 @@ kernel_ws() {
 	jq -e '[.cgroups[] | .working_set_pct_of_limit // -1] | . == (sort | reverse)' <<< "$output"
 }
 
+@test "memdiag --all-cgroups: PROCS counts the processes of each cgroup and below it, as usage counts their memory" {
+	need_memcg
+	dir=$(scratch_memcg procs 1G)
+	a=$(scratch_memcg_child "$dir" a)
+	b=$(scratch_memcg_child "$dir" b)
+	start_in "$a" "$W/hold_anon" 4
+	start_in "$a" "$W/hold_anon" 4
+	start_in "$b" "$W/hold_anon" 4
+	run "$B/memdiag" --all-cgroups --top 0 --json
+	[ "$status" -eq 0 ]
+	json="$output"
+	procs() { jq -r --arg p "$1" '.cgroups[] | select(.path == $p) | .processes' <<< "$json"; }
+	rel="/$(basename "$dir")"
+	# each against the kernel's cgroup.procs; the parent has none of its own
+	[ "$(procs "$rel/a")" = "$(wc -l < "$a/cgroup.procs")" ] && [ "$(procs "$rel/a")" = 2 ]
+	[ "$(procs "$rel/b")" = "$(wc -l < "$b/cgroup.procs")" ] && [ "$(procs "$rel/b")" = 1 ]
+	[ "$(wc -l < "$dir/cgroup.procs")" = 0 ]
+	[ "$(procs "$rel")" = 3 ]
+	# the root: every process of the hierarchy, and its usage is rss + cache
+	[ "$(procs /)" -ge 3 ]
+	jq -e '.cgroups[] | select(.path == "/") | .usage_source | test("^(rss\\+cache|anon\\+file)$")' <<< "$json"
+	jq -e '[.cgroups[] | select(.path != "/") | .usage_source] | all(. == "memory.usage_in_bytes" or . == "memory.current")' <<< "$json"
+	run "$B/memdiag" --all-cgroups --top 0
+	[ "$status" -eq 0 ]
+	grep -E "^ .* +3  [a-z_-]+ +$rel\$" <<< "$output"
+	grep -E "^ .* +2  [a-z_-]+ +$rel/a\$" <<< "$output"
+	grep -q "^/: usage is [a-z+]*cache\|^/: usage is anon+file" <<< "$output"
+	grep -q "the root has no usage counter: no kernel memory, which its children's usage counts" <<< "$output"
+	# and said where the root's usage is shown
+	run "$B/memdiag" -c /
+	[ "$status" -eq 0 ]
+	grep -E "^usage .*(rss\+cache|anon\+file) \(the root has no usage counter" <<< "$output"
+}
+
 @test "memdiag -c with systemd names: slice/unit paths and a unit name alone resolve (memdiag, oomwatch, sockleak)" {
 	need_memcg
 	slice=$(scratch_memcg m.slice)
@@ -316,7 +350,9 @@ kernel_ws() {
 
 @test "memdiag: the host report names the top processes by RSS with PSS and swap, and the swap traffic" {
 	need_memcg
-	dir=$(scratch_memcg hostproc 1G)
+	# named like a container: a 64-hex id, shown cut to 12 as docker ps does
+	id=$(printf %s "$BATS_TEST_NAME" | sha256sum | cut -c1-64)
+	dir=$(scratch_memcg "$id" 1G)
 	start_in "$dir" "$W/hold_anon" 300
 	pid=$BG_PID
 	run "$B/memdiag" --json
@@ -325,6 +361,9 @@ kernel_ws() {
 	row=$(jq -c --argjson p "$pid" '.top_processes[] | select(.pid == $p)' <<< "$json")
 	[ -n "$row" ]
 	[ "$(jq -r .comm <<< "$row")" = hold_anon ]
+	# its memory cgroup, as /proc/PID/cgroup names it
+	[ "$(jq -r .cgroup <<< "$row")" = "/$(basename "$dir")" ]
+	[ "/$(basename "$dir")" = "$(awk -F: -v v="$MEMCG_VERSION" '(v == 1 && $2 ~ /(^|,)memory(,|$)/) || (v == 2 && $1 == 0) { print $3 }' /proc/$pid/cgroup)" ]
 	# the kernel's own numbers for it (static: it only sleeps)
 	st=/proc/$pid/status
 	[ "$(jq -r .rss_anon_bytes <<< "$row")" = $(($(awk '/^RssAnon:/ { print $2 }' "$st") * 1024)) ]
@@ -345,7 +384,7 @@ kernel_ws() {
 	[ "$(tail -n 1 <<< "$output" | jq -r .swap_io.window)" = interval ]
 	run "$B/memdiag"
 	[[ "$output" == *"TOP PROCESSES BY RSS"* ]]
-	grep -E "^ +$pid hold_anon +[0-9.]+ MiB +[0-9.]+ MiB" <<< "$output"
+	grep -E "^ +$pid hold_anon +[0-9.]+ MiB +[0-9.]+ MiB .*  /memscope-test-$$-${id:0:12}\$" <<< "$output"
 	[[ "$output" == *"SWAP TRAFFIC: in "*" pages/s"* ]]
 }
 
