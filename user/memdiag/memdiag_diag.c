@@ -544,16 +544,14 @@ static void make_verdict(const struct ctx *c, struct diag *d)
 {
 	if (d->n == 0 || d->f[0].sev == SEV_INFO) {
 		const char *tail = d->n ? d->f[0].title : "no OOM kills, no pressure";
-		const char *target = c->in->target && c->in->target[0] ? c->in->target : NULL;
 		/* A level well below the limit says nothing of a slope: a leak at
 		 * half the limit looks like a healthy process in one sample. OK
 		 * only once samples over time showed no steady growth. */
 		if (!c->in->trend) {
 			int n = c->in->samples > 1 ? c->in->samples : 1;
 			fmt(d->verdict, sizeof(d->verdict),
-			    "UNKNOWN: no finding in %d sample%s, growth not measured (memdiag %s%s-i 10 -n 30 measures "
-			    "it); working set %s is %.1f%% of %s %s; %s", n, n == 1 ? "" : "s",
-			    target ? target : "", target ? " " : "", H(c->ws->working_set),
+			    "UNKNOWN: no finding in %d sample%s, growth not measured (-i 10 -n 30 measures it); "
+			    "working set %s is %.1f%% of %s %s; %s", n, n == 1 ? "" : "s", H(c->ws->working_set),
 			    pct_of(c->ws->working_set, c->ceiling), c->ceil_name, H(c->ceiling), tail);
 			return;
 		}
