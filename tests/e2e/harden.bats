@@ -266,3 +266,83 @@ fields_ok() {
 		[ "$off" -ge 0 ] && [ "$off" -le "$extra_baseline" ]
 	done
 }
+
+# The parser's verdict on ARGS: an option it does not know is reported
+# before anything runs, so an unknown option put after ARGS (before "--")
+# shows that every one of ARGS was taken.
+parses() {
+	local tool="$1"; shift
+	local args=() a bogus=--zz-not-an-option seen=
+	for a in "$@"; do
+		[ "$a" = -- ] && [ -z "$seen" ] && { args+=("$bogus"); seen=1; }
+		args+=("$a")
+	done
+	[ -n "$seen" ] || args+=("$bogus")
+	run -1 timeout 20 "$B/$tool" "${args[@]}"
+	grep -qF "unrecognized option '$bogus'" <<< "$output" || {
+		echo "$tool ${*}: not taken by the parser: $output" >&2; return 1; }
+}
+
+# A valid value for an option, by its metavariable and the default its
+# help line names.
+option_value() {
+	local meta="$1" doc="$2" def
+	def=$(grep -oE '\(default [0-9]+' <<< "$doc" | grep -oE '[0-9]+$' | head -1)
+	case "$meta" in
+	N|MB) echo "${def:-1}" ;;
+	SECONDS) echo "${def:-1}" ;;
+	SIZE) echo 1M ;;
+	PID) echo $$ ;;
+	CGROUP) echo / ;;
+	FILE) echo "$BATS_TEST_TMPDIR/file" ;;
+	DIR) echo "$BATS_TEST_TMPDIR" ;;
+	KEY) echo ws ;;
+	MODE) echo auto ;;
+	LIST) echo cgroups ;;
+	ADDR:PORT) echo 127.0.0.1:19999 ;;
+	*) echo "option_value: no value known for $meta" >&2; return 1 ;;
+	esac
+}
+
+@test "harden: every tool's --help: EXAMPLES are whole commands as printed, and every option it lists is taken" {
+	local tool help ex line cmd opt meta doc n=0
+	for tool in memleak-trace sockleak oomwatch memdiag memscope-exporter; do
+		run -0 "$B/$tool" --help
+		help="$output"
+		# -h and -? print the same text
+		[ "$(run "$B/$tool" -h; echo "$output")" = "$help" ]
+		[ "$("$B/$tool" '-?')" = "$help" ]
+		# the EXAMPLES block: from its title to the first empty line
+		ex=$(awk '/^(EXAMPLES|Examples):?$/ { on = 1; next } on && /^$/ { exit } on' <<< "$help")
+		[ "$(wc -l <<< "$ex")" -ge 3 ] || { echo "$tool: no EXAMPLES in --help" >&2; false; }
+		while IFS= read -r line; do
+			# one whole command a line, starting with the tool: never a wrapped tail
+			[[ "$line" == "  $tool" || "$line" == "  $tool "* ]] || {
+				echo "$tool: EXAMPLES line is not a command of the tool: '$line'" >&2; false; }
+			cmd="${line%%  #*}"
+			cmd="${cmd%%[|>]*}"
+			read -ra words <<< "$cmd"
+			parses "$tool" "${words[@]:1}"
+			n=$((n + 1))
+		done <<< "$ex"
+		# every option listed, with a valid value, is one the parser takes
+		while read -r opt meta; do
+			case "$opt" in --help|--usage|--version|--features) continue ;; esac
+			if [ -n "$meta" ]; then
+				# the option's help entry: its line and those under it
+				doc=$(awk -v o="$opt=" 'index($0, o) { on = 1; print; next }
+					on && /^ +-/ { exit } on' <<< "$help")
+				parses "$tool" "$opt=$(option_value "$meta" "$doc")"
+			else
+				parses "$tool" "$opt"
+			fi
+		done < <(grep -oE '^ +(-[a-zA-Z?], )?--[a-z-]+(=[A-Z:]+)?' <<< "$help" | grep -oE -- '--[a-z-]+(=[A-Z:]+)?' | tr = ' ')
+	done
+	[ "$n" -ge 20 ]
+	# what each tool says of the shared options is true of it
+	run "$B/memscope-exporter" --help
+	! grep -qE -- '--json|only at the end' <<< "$output"
+	grep -qE -- '-i, --interval=SECONDS +Collect every SECONDS \(default 5\)' <<< "$output"
+	run "$B/memdiag" --help
+	! grep -qE 'Trace this process|only at the end' <<< "$output"
+}

@@ -426,13 +426,15 @@ test_summaries_past() { [ "$(summaries)" -ge "$1" ]; }
 @test "sockleak: closed sockets' kept entries are given back when they crowd the map" {
 	# A closed fd's entry stays for the next fd of that number; 765 of them
 	# in a 1024-entry map leave no room for 765 new sockets unless the
-	# tool gives them back.
-	start_sockleak --max-fds 1024 -i 0.3
+	# tool gives them back. Scoped to a scratch cgroup: any other process
+	# of the host that opens sockets would crowd the map too.
+	CG=$(scratch_memcg crowd)
+	start_sockleak --max-fds 1024 -i 0.3 -c "$CG"
 	for i in 1 2 3; do
-		"$W/sockcases" idle 255 0 > "$T/a$i" &
-		PIDS+=("$!")
+		run_in_cgroup "$CG" "$W/sockcases" idle 255 0 > "$T/a$i"
+		PIDS+=("$BG_PID")
 		wait_for 10 grep -q ready "$T/a$i"
-		kill -USR1 "$!"
+		kill -USR1 "$BG_PID"
 		wait_for 10 grep -q swapped "$T/a$i"
 	done
 	# Two reports after the closes: the kept entries were seen and trimmed.
@@ -440,9 +442,9 @@ test_summaries_past() { [ "$(summaries)" -ge "$1" ]; }
 	wait_for 30 test_summaries_past $((n + 2))
 	bs=()
 	for i in 1 2 3; do
-		"$W/sockcases" idle 255 0 > "$T/b$i" &
-		bs+=("$!")
-		PIDS+=("$!")
+		run_in_cgroup "$CG" "$W/sockcases" idle 255 0 > "$T/b$i"
+		bs+=("$BG_PID")
+		PIDS+=("$BG_PID")
 		wait_for 10 grep -q ready "$T/b$i"
 	done
 	kill -INT "$SL"
@@ -452,6 +454,9 @@ test_summaries_past() { [ "$(summaries)" -ge "$1" ]; }
 		[ "$(field "$b" alive)" -eq 255 ]
 	done
 	jq -e 'select(.type == "summary" and .report == "final") | .drops.map_full == 0 and .user_map_full == 0' "$T/out.json"
+	# the map held this test's processes alone
+	jq -r 'select(.type == "process" and .report == "final") | .pid' "$T/out.json" | sort -n > "$T/seen"
+	printf '%s\n' "${PIDS[@]}" | sort -n | diff - "$T/seen"
 }
 
 @test "sockleak -p: sockets open before the trace are no growth; their closes are counted apart" {

@@ -166,7 +166,8 @@ static void test_v1_guide_diagnosis(void **state)
 	assert_int_equal((uint64_t)evidence(rc, "working_set_bytes"), 3240366080ULL);
 	assert_non_null(strstr(rc->msg, "not a leak"));
 	assert_int_equal(d.f[0].sev, SEV_INFO);
-	assert_non_null(strstr(d.verdict, "OK"));
+	/* one look at the files: nothing wrong, and no word on growth */
+	assert_ptr_equal(strstr(d.verdict, "UNKNOWN: no finding in 1 sample, growth not measured"), d.verdict);
 	cgroup_mem_free(&cm);
 }
 

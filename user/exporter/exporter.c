@@ -202,20 +202,23 @@ static const char doc[] =
 	"memscope-exporter: OOM kills, socket leaks and the working set of every memory cgroup, "
 	"served to Prometheus on /metrics.\v"
 	"EXAMPLES\n"
-	"  memscope-exporter                              serve on :19736 (every address)\n"
-	"  memscope-exporter --listen 127.0.0.1:19736     loopback only\n"
+	"  memscope-exporter                            # serve on :19736 (every address)\n"
+	"  memscope-exporter --listen 127.0.0.1:19736   # loopback only\n"
+	"  memscope-exporter -i 15 --collectors cgroups # memory files every 15 s, no BPF\n"
 	"  memscope-exporter --config /etc/memscope/exporter.conf\n"
-	"  curl -s localhost:19736/metrics | grep memscope_cgroup_memory_working_set_bytes\n"
-	"\nThe configuration file holds one 'key = value' a line (" /* keys: */
-	"listen, interval, collectors, max-cgroups, max-series, slope-window, older-than); the command line "
-	"wins over it.\n"
-	"Exit status: 0 after SIGTERM/SIGINT, 1 on bad input or when the address cannot be bound.";
+	"\n"
+	"Then: curl -s localhost:19736/metrics | grep memscope_cgroup_memory_working_set_bytes\n"
+	"\n"
+	"The configuration file holds one 'key = value' a line (" /* keys: */
+	"listen, interval,\ncollectors, max-cgroups, max-series, slope-window, older-than); the command\n"
+	"line wins over it.\n"
+	"Exit status: 0 after SIGTERM/SIGINT, 1 on bad input or when the address cannot\nbe bound.\n";
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Serving:", 1 },
 	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Address to serve on (default :19736, every address)", 1 },
 	{ "config", OPT_CONFIG, "FILE", 0, "Read settings from FILE (key = value lines)", 1 },
-	{ NULL, 0, NULL, 0, "Collection (-i: collect every SECONDS, default 5):", 3 },
+	{ NULL, 0, NULL, 0, "Collection:", 3 },
 	{ "collectors", OPT_COLLECTORS, "LIST", 0,
 	  "cgroups (memory files), oom (BPF), sockets (BPF); default: all", 3 },
 	{ "older-than", OPT_OLDER_THAN, "SECONDS", 0, "Sockets open longer are leak suspects (default 60)", 3 },
@@ -465,7 +468,8 @@ int main(int argc, char **argv)
 	x.env.slope_window_s = DEFAULT_SLOPE_WINDOW;
 	x.env.older_than_s = DEFAULT_OLDER_THAN;
 	x.env.collectors = COL_ALL;
-	cli_select(CLI_INTERVAL | CLI_DURATION);
+	cli_select(CLI_INTERVAL | CLI_DURATION | CLI_NO_JSON);
+	cli_option_doc('i', "Collect every SECONDS (default 5); scrapes serve the latest collection");
 	if (argp_parse(&argp, argc, argv, 0, NULL, &x.env))
 		return 1;
 	out_set_json(false, "memscope-exporter");

@@ -268,6 +268,23 @@ int cgroup_of_pid(pid_t pid, char **v2_out, char **v1_out)
 	return 0;
 }
 
+int cgroup_memory_of_pid(pid_t pid, char **path)
+{
+	const struct cgroup_layout *l = cgroup_layout();
+	char *v2 = NULL, *v1 = NULL;
+	int err = cgroup_of_pid(pid, &v2, &v1);
+
+	*path = NULL;
+	if (err)
+		return err;
+	/* v1's memory hierarchy when the controller is there (hybrid), else cgroup2. */
+	const char *rel = !l->memory_on_v2 && l->v1_memory[0] && v1 ? v1 : v2 ? v2 : "/";
+	*path = strdup(rel);
+	free(v2);
+	free(v1);
+	return *path ? 0 : -ENOMEM;
+}
+
 static size_t hex_run(const char *s)
 {
 	size_t n = 0;

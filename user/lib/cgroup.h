@@ -42,6 +42,10 @@ void cgroup_cache_flush(void);
  * the mounts (either may come back NULL). Caller frees both. -ESRCH if the
  * process is gone. */
 int cgroup_of_pid(pid_t pid, char **v2_path, char **v1_memory_path);
+/* The path of the process's memory cgroup relative to the mount of the
+ * hierarchy that has the memory controller (v1 on a hybrid host, else
+ * cgroup2; "/" when it is in neither). Caller frees *path. */
+int cgroup_memory_of_pid(pid_t pid, char **path);
 /* The same from a /proc/PID/cgroup buffer (modified: tokenised). */
 void proc_cgroup_parse(char *buf, char **v2_path, char **v1_memory_path);
 

@@ -21,9 +21,19 @@ static struct argp_option common_options[] = {
 	{ "json", OPT_JSON, NULL, 0, "One JSON object per line on stdout", 2 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's log and the features probed", 2 },
 	{ "help", 'h', NULL, 0, "Give this help list", -1 },
+	/* -? is argp's own; taken here first so that it prints the same help. */
+	{ NULL, '?', NULL, OPTION_HIDDEN, NULL, -1 },
 	{ "features", OPT_FEATURES, NULL, 0, "Print what this kernel offers (hooks, BTF, cgroups) and exit", 2 },
 	{},
 };
+
+static struct argp_option *common_option(int key)
+{
+	for (struct argp_option *o = common_options; o->name || o->key; o++)
+		if (o->key == key)
+			return o;
+	return NULL;
+}
 
 void cli_select(unsigned flags)
 {
@@ -31,20 +41,55 @@ void cli_select(unsigned flags)
 		{ 'p', CLI_PID }, { 'c', CLI_CGROUP }, { 'i', CLI_INTERVAL }, { 'd', CLI_DURATION },
 	};
 
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		for (struct argp_option *o = common_options; o->name; o++) {
-			if (o->key == map[i].key && !(flags & map[i].flag))
-				o->flags |= OPTION_HIDDEN;
-		}
-	}
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!(flags & map[i].flag))
+			common_option(map[i].key)->flags |= OPTION_HIDDEN;
+	if (flags & CLI_NO_JSON)
+		common_option(OPT_JSON)->flags |= OPTION_HIDDEN;
+}
+
+void cli_option_doc(int key, const char *doc)
+{
+	struct argp_option *o = common_option(key);
+
+	if (o)
+		o->doc = doc;
 }
 
 static bool option_hidden(int key)
 {
-	for (struct argp_option *o = common_options; o->name; o++)
-		if (o->key == key)
-			return o->flags & OPTION_HIDDEN;
-	return true;
+	const struct argp_option *o = common_option(key);
+
+	return !o || (o->flags & OPTION_HIDDEN);
+}
+
+/* The tool's own argp: the one that has the shared options as a child. */
+static const struct argp *tool_argp(const struct argp *a)
+{
+	for (const struct argp_child *c = a->children; c && c->argp; c++) {
+		if (c->argp == &common_argp)
+			return a;
+		const struct argp *t = tool_argp(c->argp);
+		if (t)
+			return t;
+	}
+	return NULL;
+}
+
+/* argp fills every doc text to 79 columns and so cuts example commands in
+ * two, and a command cut in two breaks when copied. The text after '\v' in
+ * a tool's doc (EXAMPLES, exit status) is therefore printed as written:
+ * argp prints usage, the first paragraph and the options, then that text
+ * follows verbatim. */
+static void print_help_and_exit(struct argp_state *st)
+{
+	const struct argp *tool = tool_argp(st->root_argp);
+	const char *post = tool && tool->doc ? strchr(tool->doc, '\v') : NULL;
+
+	argp_state_help(st, stdout, ARGP_HELP_STD_HELP & ~(ARGP_HELP_POST_DOC | ARGP_HELP_EXIT_OK));
+	if (post && post[1])
+		printf("\n%s%s", post + 1, post[strlen(post) - 1] == '\n' ? "" : "\n");
+	exit(0);
 }
 
 static void print_features_and_exit(void)
@@ -86,8 +131,9 @@ static error_t common_parse(int key, char *arg, struct argp_state *st)
 		o->verbose = true;
 		break;
 	case 'h':
+	case '?':
 		/* argp only knows -?; -h is what every other tool on the host takes. */
-		argp_state_help(st, stdout, ARGP_HELP_STD_HELP);
+		print_help_and_exit(st);
 		break;
 	case OPT_FEATURES:
 		print_features_and_exit();

@@ -26,9 +26,16 @@ struct common_opts {
 #define CLI_CGROUP   (1u << 1)
 #define CLI_INTERVAL (1u << 2)
 #define CLI_DURATION (1u << 3)
+#define CLI_NO_JSON  (1u << 4)   /* every tool takes --json but the exporter (its output is /metrics) */
 extern struct argp common_argp;
 /* Call before argp_parse to hide the shared options a tool does not take. */
 void cli_select(unsigned flags);
+/* Say what a shared option means in this tool, when the general words
+ * ("Trace this process", "Report every SECONDS") are not true of it. */
+void cli_option_doc(int key, const char *doc);
+/* --help (-h, -?) prints the text after '\v' in the tool's argp doc as
+ * written, lines unwrapped: put EXAMPLES there, one whole command a line
+ * starting with the tool's name, and wrap any prose by hand. */
 
 /* Strict parsing: the whole string must be a number in [min, max];
  * "12abc", "", "-1" for unsigned and overflow are errors (-EINVAL/-ERANGE). */

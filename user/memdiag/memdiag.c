@@ -101,13 +101,16 @@ static const char doc[] =
 	"memdiag: where the memory of the host, a cgroup or a process is, its working set "
 	"(as the kubelet computes it) against RSS, usage and the limit, and what it means.\v"
 	"EXAMPLES\n"
-	"  memdiag                          the host: /proc/meminfo, PSI, OOM kills\n"
-	"  memdiag -c /kubepods/pod1234     a cgroup (v1 or v2 path, or container/pod id)\n"
-	"  memdiag -p 4242                  a process (RSS, PSS, mappings, fds) and its cgroup\n"
-	"  memdiag -c web -i 10 -n 30       30 samples 10 s apart: growth per minute of each bucket\n"
-	"  memdiag --all-cgroups --sort limit   every memory cgroup, closest to its limit first\n"
-	"  memdiag --snapshot ./copied-cgroup   memory.* files copied from another machine\n"
-	"\nExit status: 0 when the report was made, 1 on bad input or unreadable files.";
+	"  memdiag                          # the host: /proc/meminfo, PSI, OOM kills\n"
+	"  memdiag -c /kubepods/pod1234     # a cgroup (v1 or v2 path, container/pod id)\n"
+	"  memdiag -p 4242                  # a process (RSS, PSS, mappings, fds), its cgroup\n"
+	"  memdiag -c web -i 10 -n 30       # 30 samples 10 s apart: growth of each bucket\n"
+	"  memdiag --all-cgroups --sort limit   # every memory cgroup, nearest its limit first\n"
+	"  memdiag --snapshot ./copied-cgroup   # memory.* files copied from another machine\n"
+	"\n"
+	"One sample shows levels, not growth: its verdict is UNKNOWN unless something\n"
+	"is wrong already; -i says OK once the samples show no steady growth.\n"
+	"Exit status: 0 when the report was made, 1 on bad input or unreadable files.\n";
 
 static const struct argp_option options[] = {
 	{ "all-cgroups", OPT_ALL, NULL, 0, "Rank every memory cgroup", 0 },
@@ -222,6 +225,8 @@ int main(int argc, char **argv)
 	a.env.nmaps = DEFAULT_MAPS;
 	a.env.top = DEFAULT_TOP;
 	cli_select(CLI_PID | CLI_CGROUP | CLI_INTERVAL | CLI_DURATION);
+	cli_option_doc('p', "Report on this process (RSS, PSS, mappings, fds) and its memory cgroup");
+	cli_option_doc('i', "Sample every SECONDS and report the growth of each bucket (default: one sample)");
 	if (argp_parse(&argp, argc, argv, 0, NULL, &a.env))
 		return 1;
 	out_set_json(a.env.common.json, "memdiag");

@@ -88,6 +88,7 @@ void trend_values(const struct memstat *ms, const struct working_set *ws,
 	v[TB_kernel] = ms->kernel;
 	v[TB_sock] = sock;
 	v[TB_swap] = swap;
+	v[TB_fds] = 0;
 }
 
 /* A bucket "grows" when the fitted slope is at least min_rate per minute,
@@ -139,12 +140,16 @@ static const char *H(uint64_t b)
 	return fmt_bytes(bufs[i], b);
 }
 
+/* A rate for people: the trend keeps bytes per minute (the JSON's unit),
+ * the text says per second like memleak-trace and sockleak. */
 static const char *R(double per_min)
 {
-	static char bufs[4][HUMAN_LEN];
+	static char bufs[4][HUMAN_LEN + 2];
 	static int i;
+	char tmp[HUMAN_LEN];
 	i = (i + 1) % 4;
-	return fmt_bytes_delta(bufs[i], i64_saturate(per_min));
+	snprintf(bufs[i], sizeof(bufs[i]), "%s/s", fmt_bytes_delta(tmp, i64_saturate(per_min / 60.0)));
+	return bufs[i];
 }
 
 static const char *T(double seconds)
@@ -254,7 +259,7 @@ eta:
 		if (!f)
 			return;
 		fmt(f->title, sizeof(f->title), "%s reached in ~%s", c->in->host ? "eviction" : "limit", T(eta_s));
-		fmt(f->msg, sizeof(f->msg), "working set grows %s/min: at this rate the %s is reached in about %s",
+		fmt(f->msg, sizeof(f->msg), "working set grows %s: at this rate the %s is reached in about %s",
 		    R(rate), c->in->host ? "eviction threshold" : "limit", T(eta_s));
 		ev(f, "working_set_rate_bytes_per_min", EV_RATE, rate);
 		ev(f, "room_bytes", EV_BYTES, room);
@@ -273,9 +278,9 @@ static void rule_anon(const struct ctx *c, struct diag *d)
 		struct finding *f = add(d, SEV_WARN, "anon_growth");
 		if (!f)
 			return;
-		fmt(f->title, sizeof(f->title), "anon grows %s/min", R(rate));
+		fmt(f->title, sizeof(f->title), "anon grows %s", R(rate));
 		fmt(f->msg, sizeof(f->msg),
-		    "anonymous memory grows %s/min (%s -> %s over %s, up in %d of %d steps): leak suspect; "
+		    "anonymous memory grows %s (%s -> %s over %s, up in %d of %d steps): leak suspect; "
 		    "anon memory is freed only by the process, never by reclaim of cache",
 		    R(rate), H(tr->first[TB_anon]), H(tr->last[TB_anon]), T(trend_span_s(tr)),
 		    tr->ups[TB_anon], tr->n - 1);
@@ -353,7 +358,7 @@ static void rule_inactive_anon(const struct ctx *c, struct diag *d)
 		    "; it exceeds rss %s because shmem/tmpfs %s sits on the anon LRU but is counted in cache, not rss",
 		    H(ms->anon), H(ms->shmem));
 	if (grows)
-		fmt(growth, sizeof(growth), " and grows %s/min", R(trend_per_min(tr, TB_inactive_anon)));
+		fmt(growth, sizeof(growth), " and grows %s", R(trend_per_min(tr, TB_inactive_anon)));
 	/* Refaults are what shows anon was pushed out while still needed. */
 	if (memstat_has(ms, MS_refault_anon) && ms->refault_anon)
 		fmt(refaults, sizeof(refaults), "; %llu anonymous pages came back from swap after eviction "
@@ -446,6 +451,41 @@ static void rule_sockets(const struct ctx *c, struct diag *d)
 	}
 }
 
+/* Open fds that climb step after step: a leak long before any level
+ * threshold, and the time left until RLIMIT_NOFILE makes open(),
+ * socket() and accept() fail with EMFILE. */
+static void rule_fd_growth(const struct ctx *c, struct diag *d)
+{
+	const struct trend *tr = c->in->trend;
+	uint64_t lim = c->in->fd_limit;
+	int64_t fds = c->in->fd_count;
+	char eta[128] = "";
+
+	if (fds < 0 || !trend_grows(tr, TB_fds, DIAG_FD_GROWTH_MIN))
+		return;
+	double per_s = trend_per_min(tr, TB_fds) / 60.0;
+	double eta_s = lim > (uint64_t)fds ? (lim - fds) / per_s : 0;
+	struct finding *f = add(d, lim && eta_s < DIAG_FD_ETA_CRIT_S ? SEV_CRIT : SEV_WARN, "fd_growth");
+	if (!f)
+		return;
+	if (lim)
+		fmt(eta, sizeof(eta), ": at this rate the limit of %llu (RLIMIT_NOFILE) is reached in about %s, "
+		    "then open, socket and accept fail with EMFILE", (unsigned long long)lim, T(eta_s));
+	fmt(f->title, sizeof(f->title), "open fds grow %+.1f/s", per_s);
+	fmt(f->msg, sizeof(f->msg), "open file descriptors grow %+.1f/s (%.0f -> %lld over %s, up in %d of %d "
+	    "steps)%s: fds or sockets opened and never closed", per_s, tr->first[TB_fds], (long long)fds,
+	    T(trend_span_s(tr)), tr->ups[TB_fds], tr->n - 1, eta);
+	fmt(f->suggest, sizeof(f->suggest), "sockleak %s --all-fds to find the call stacks that open them",
+	    c->in->pid ? c->pid_hint : c->in->target);
+	ev(f, "fd_rate_per_s", EV_REAL, per_s);
+	ev(f, "fd_first", EV_COUNT, tr->first[TB_fds]);
+	ev(f, "fd_count", EV_COUNT, fds);
+	ev(f, "fd_limit", EV_COUNT, lim);
+	if (lim)
+		ev(f, "eta_seconds", EV_COUNT, eta_s);
+	ev(f, "span_seconds", EV_COUNT, trend_span_s(tr));
+}
+
 /* The cache rules say what is NOT a problem: usage near the limit made of
  * page cache is reclaimed before any OOM kill. */
 static void rule_cache(const struct ctx *c, struct diag *d)
@@ -504,9 +544,20 @@ static void make_verdict(const struct ctx *c, struct diag *d)
 {
 	if (d->n == 0 || d->f[0].sev == SEV_INFO) {
 		const char *tail = d->n ? d->f[0].title : "no OOM kills, no pressure";
-		fmt(d->verdict, sizeof(d->verdict), "OK: working set %s is %.1f%% of %s %s; %s",
+		/* A level well below the limit says nothing of a slope: a leak at
+		 * half the limit looks like a healthy process in one sample. OK
+		 * only once samples over time showed no steady growth. */
+		if (!c->in->trend) {
+			int n = c->in->samples > 1 ? c->in->samples : 1;
+			fmt(d->verdict, sizeof(d->verdict),
+			    "UNKNOWN: no finding in %d sample%s, growth not measured (-i 10 -n 30 measures it); "
+			    "working set %s is %.1f%% of %s %s; %s", n, n == 1 ? "" : "s", H(c->ws->working_set),
+			    pct_of(c->ws->working_set, c->ceiling), c->ceil_name, H(c->ceiling), tail);
+			return;
+		}
+		fmt(d->verdict, sizeof(d->verdict), "OK: working set %s is %.1f%% of %s %s, no steady growth over %s; %s",
 		    H(c->ws->working_set), pct_of(c->ws->working_set, c->ceiling), c->ceil_name,
-		    H(c->ceiling), tail);
+		    H(c->ceiling), T(trend_span_s(c->in->trend)), tail);
 		return;
 	}
 	size_t len = 0;
@@ -542,6 +593,7 @@ void diagnose(const struct diag_input *in, struct diag *d)
 	rule_anon(&c, d);
 	rule_inactive_anon(&c, d);
 	rule_sockets(&c, d);
+	rule_fd_growth(&c, d);
 	rule_cache(&c, d);
 	sort_findings(d);
 	make_verdict(&c, d);

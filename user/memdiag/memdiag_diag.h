@@ -11,16 +11,19 @@
 
 #include "memstat.h"
 
-/* Buckets followed over time with -i. */
+/* Buckets followed over time with -i. All are bytes but the last, fds:
+ * the open file descriptors of the process or the cgroup, a count that
+ * rides on the same slope (the byte views leave it out: TB_BYTES_N). */
 #define TREND_BUCKETS(X) \
 	X(usage) X(working_set) X(anon) X(active_anon) X(inactive_anon) \
-	X(file) X(active_file) X(inactive_file) X(shmem) X(kernel) X(sock) X(swap)
+	X(file) X(active_file) X(inactive_file) X(shmem) X(kernel) X(sock) X(swap) X(fds)
 enum trend_bucket {
 #define TB_ENUM(n) TB_##n,
 	TREND_BUCKETS(TB_ENUM)
 #undef TB_ENUM
 	TB_N
 };
+#define TB_BYTES_N TB_fds
 const char *trend_bucket_name(enum trend_bucket b);
 
 /* Least-squares slope per bucket, kept as running sums so any number of
@@ -39,14 +42,15 @@ void trend_add(struct trend *tr, double t, const double vals[TB_N]);
 /* Bytes per minute; 0 with fewer than two samples. */
 double trend_per_min(const struct trend *tr, enum trend_bucket b);
 double trend_span_s(const struct trend *tr);
-/* Fill vals[] for trend_add from a report's numbers. */
+/* Fill vals[] for trend_add from a report's numbers (vals[TB_fds] = 0:
+ * the caller sets the fd count when it has one). */
 void trend_values(const struct memstat *ms, const struct working_set *ws,
 		  uint64_t swap, uint64_t sock, double vals[TB_N]);
 
 enum severity { SEV_INFO, SEV_WARN, SEV_CRIT };
 const char *severity_name(enum severity s);
 
-enum ev_kind { EV_BYTES, EV_COUNT, EV_PCT, EV_RATE /* bytes per minute */ };
+enum ev_kind { EV_BYTES, EV_COUNT, EV_PCT, EV_RATE /* bytes per minute */, EV_REAL /* a fraction: a rate per second */ };
 struct evidence {
 	const char *name;       /* JSON key: "inactive_anon_bytes" ... */
 	enum ev_kind kind;
@@ -108,6 +112,7 @@ struct diag_input {
 	pid_t grow_pid;             /* the one whose anon grew most while sampling */
 	const char *target;         /* "-c /path" or "" for suggestions */
 	const struct trend *trend;  /* NULL or fewer than 3 samples: levels only */
+	int samples;                /* taken so far: 1 = a single look, growth unknown */
 };
 void diagnose(const struct diag_input *in, struct diag *d);
 
@@ -120,6 +125,8 @@ void diagnose(const struct diag_input *in, struct diag *d);
 #define DIAG_SOCK_BYTES          (64ULL << 20)
 #define DIAG_FD_COUNT            10000
 #define DIAG_FD_LIMIT_PCT        80.0
+#define DIAG_FD_GROWTH_MIN       30.0  /* fds/min: a steady slope, not a burst */
+#define DIAG_FD_ETA_CRIT_S       3600.0 /* RLIMIT_NOFILE reached within the hour */
 #define DIAG_PSI_SOME_AVG10      10.0
 #define DIAG_PSI_FULL_AVG10       5.0
 #define DIAG_HOST_EVICTION_BYTES (100ULL << 20) /* kubelet memory.available<100Mi */

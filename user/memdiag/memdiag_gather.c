@@ -231,6 +231,7 @@ void md_report_clear(struct md_report *r)
 {
 	cgroup_mem_free(&r->cm);
 	memstat_free(&r->host_ms);
+	host_procs_free(&r->procs);
 	free(r->last_kill.oom_memcg);
 	free(r->comm);
 	free(r->cmdline);
@@ -281,7 +282,7 @@ static void find_last_kill(struct md_report *r)
 		r->last_kill_age_s = 0;
 }
 
-static void run_diagnosis(struct md_report *r, const struct trend *tr)
+static void run_diagnosis(struct md_report *r, const struct trend *tr, int samples)
 {
 	uint64_t pgscan = 0;
 	struct diag_input in = {
@@ -297,6 +298,7 @@ static void run_diagnosis(struct md_report *r, const struct trend *tr)
 		.have_sock = r->have_sock, .sock = r->sock, .sock_src = r->sock_src,
 		.pid = r->pid, .fd_count = r->fd_count, .fd_limit = r->fd_limit,
 		.top_anon_pid = r->top_anon_pid, .grow_pid = r->grow_pid, .target = r->target_arg, .trend = tr,
+		.samples = samples,
 	};
 	diagnose(&in, &r->diag);
 }
@@ -325,18 +327,9 @@ int md_sample(struct md_collector *a)
 		a->prev_swapio = r->swapio;
 	} else {
 		if (kind == MD_PROCESS) {
-			char *v2 = NULL, *v1 = NULL;
-			if ((err = cgroup_of_pid(pid, &v2, &v1)) || (err = gather_process(r, o->nmaps))) {
-				free(v2);
-				free(v1);
+			if ((err = cgroup_memory_of_pid(pid, &r->cg_rel)) || (err = gather_process(r, o->nmaps)))
 				return err;
-			}
-			const struct cgroup_layout *l = cgroup_layout();
-			const char *rel = !l->memory_on_v2 && l->v1_memory[0] && v1 ? v1 : v2 ? v2 : "/";
-			r->cg_rel = strdup(rel);
-			r->cg_dir = o->snapshot ? strdup(o->snapshot) : cgroup_memory_dir(rel);
-			free(v2);
-			free(v1);
+			r->cg_dir = o->snapshot ? strdup(o->snapshot) : cgroup_memory_dir(r->cg_rel);
 		} else {
 			r->cg_dir = strdup(o->snapshot ? o->snapshot : o->cg_dir);
 			r->cg_rel = strdup(o->snapshot ? o->snapshot : o->cg_rel);
@@ -352,9 +345,10 @@ int md_sample(struct md_collector *a)
 	a->samples++;
 	double vals[TB_N];
 	trend_values(r->ms, &r->ws, r->swap, r->sock, vals);
+	vals[TB_fds] = r->fd_count > 0 ? r->fd_count : 0;
 	trend_add(&a->trend, wall_time(), vals);
 	find_last_kill(r);
-	run_diagnosis(r, a->trend.n >= 3 ? &a->trend : NULL);
+	run_diagnosis(r, a->trend.n >= 3 ? &a->trend : NULL, a->trend.n);
 	return 0;
 }
 
@@ -368,7 +362,7 @@ static void collect_one(struct md_cg_list *l, const char *dir)
 		return;
 	}
 	r.mi.mem_total = l->ram;
-	run_diagnosis(&r, NULL);
+	run_diagnosis(&r, NULL, 1);
 	ARRAY_GROW(l->v, l->n, l->cap, 64);
 	struct md_cg_row *row = &l->v[l->n++];
 	const char *rel = dir + strlen(l->mount);
@@ -378,6 +372,12 @@ static void collect_one(struct md_cg_list *l, const char *dir)
 	row->anon = r.ms->anon;
 	row->inactive_anon = r.ms->inactive_anon;
 	row->oom_kills = r.oom_kills;
+	row->root = r.cm.root;
+	row->usage_src = r.cm.usage_src;
+	pid_t *pids = NULL;
+	row->own_procs = cgroup_pids(dir, &pids);
+	row->procs = row->own_procs;
+	free(pids);
 	row->ws_pct = r.ws.limit == MEM_UNLIMITED ? -1 : pct_of(r.ws.working_set, r.ws.limit);
 	row->top_code = r.diag.n ? r.diag.f[0].code : "-";
 	row->top_sev = r.diag.n ? r.diag.f[0].sev : SEV_INFO;
@@ -388,6 +388,34 @@ static void walk_one(const char *dir, int depth, void *l)
 {
 	(void)depth;
 	collect_one(l, dir);
+}
+
+static int rel_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct md_cg_row *)a)->rel, ((const struct md_cg_row *)b)->rel);
+}
+
+/* A cgroup's usage counts its descendants' memory: its process count
+ * counts their processes too, or a parent holding gigabytes would show
+ * none. Each cgroup's own processes are added to every ancestor. */
+static void count_procs_below(struct md_cg_list *l)
+{
+	qsort(l->v, l->n, sizeof(*l->v), rel_cmp);
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].own_procs <= 0)
+			continue;
+		char *up = strdup(l->v[i].rel);
+		char *slash;
+		while (up && (slash = strrchr(up, '/')) != NULL) {
+			slash[slash == up] = '\0';   /* "/a/b" -> "/a" -> "/" */
+			struct md_cg_row key = { .rel = up }, *p = bsearch(&key, l->v, l->n, sizeof(*l->v), rel_cmp);
+			if (p && p->procs >= 0)
+				p->procs += l->v[i].own_procs;
+			if (!strcmp(up, "/"))
+				break;
+		}
+		free(up);
+	}
 }
 
 static int row_cmp(const void *a, const void *b, void *sort)
@@ -411,6 +439,7 @@ int md_cgroups_collect(struct md_cg_list *l, enum md_sort sort)
 		return -EIO;
 	l->ram = mi.mem_total;
 	cgroup_walk(l->mount, 33, walk_one, l); /* deeper than any real hierarchy */
+	count_procs_below(l);
 	qsort_r(l->v, l->n, sizeof(*l->v), row_cmp, &sort);
 	return 0;
 }

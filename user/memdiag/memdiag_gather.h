@@ -113,6 +113,10 @@ struct md_cg_row {
 	int version;
 	struct working_set ws;
 	uint64_t anon, inactive_anon, oom_kills;
+	bool root;                 /* the hierarchy's root: usage is rss + cache, no kernel memory */
+	const char *usage_src;     /* where usage comes from (static string) */
+	int own_procs;             /* in its cgroup.procs */
+	int procs;                 /* in it and below: what its usage counts; -1 unreadable */
 	double ws_pct;             /* of the limit; -1: no limit */
 	const char *top_code;      /* the first finding's code, "-" for none */
 	enum severity top_sev;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "cgroup.h"
 #include "memdiag_procs.h"
 #include "memstat.h"
 #include "procfs.h"
@@ -40,6 +41,13 @@ static void add_pss(struct host_proc *p)
 	free(buf);
 }
 
+/* What the listed ones are: their own or another team's container. */
+static void add_details(struct host_proc *p)
+{
+	add_pss(p);
+	cgroup_memory_of_pid(p->pid, &p->cgroup);
+}
+
 int host_procs_scan(struct host_procs *hp)
 {
 	pid_t *pids = NULL;
@@ -68,10 +76,19 @@ int host_procs_scan(struct host_procs *hp)
 	}
 	free(pids);
 	for (int i = 0; i < hp->nrss; i++)
-		add_pss(&hp->by_rss[i]);
+		add_details(&hp->by_rss[i]);
 	for (int i = 0; i < hp->nswap; i++)
-		add_pss(&hp->by_swap[i]);
+		add_details(&hp->by_swap[i]);
 	return 0;
+}
+
+void host_procs_free(struct host_procs *hp)
+{
+	for (int i = 0; i < hp->nrss; i++)
+		free(hp->by_rss[i].cgroup);
+	for (int i = 0; i < hp->nswap; i++)
+		free(hp->by_swap[i].cgroup);
+	hp->nrss = hp->nswap = 0;
 }
 
 static double mono_s(void)

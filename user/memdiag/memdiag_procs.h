@@ -17,6 +17,7 @@ struct host_proc {
 	uint64_t rss, anon, file, shmem, swap; /* /proc/PID/status, bytes */
 	bool have_pss;
 	uint64_t pss;             /* smaps_rollup (read for the listed ones only) */
+	char *cgroup;             /* memory cgroup path, raw (listed ones only); NULL if gone */
 };
 
 struct host_procs {
@@ -27,8 +28,10 @@ struct host_procs {
 	int nswap;
 };
 
-/* Rank every process; 0 or -errno when /proc cannot be listed. */
+/* Rank every process; 0 or -errno when /proc cannot be listed. Free
+ * with host_procs_free (a zeroed struct is fine). */
 int host_procs_scan(struct host_procs *hp);
+void host_procs_free(struct host_procs *hp);
 
 /* Swap-ins and -outs (/proc/vmstat pswpin, pswpout: pages). */
 struct swap_io {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* memdiag's printers: text and JSON of what memdiag_gather.c collected. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +20,22 @@ static const char *H(uint64_t b)
 	return fmt_bytes(sz[szi], b);
 }
 
-static const char *HR(double per_min)
+/* A signed size: "+1.2 MiB", "-300 KiB". */
+static const char *HD(double bytes)
 {
 	szi = (szi + 1) % 8;
-	return fmt_bytes_delta(sz[szi], i64_saturate(per_min));
+	return fmt_bytes_delta(sz[szi], i64_saturate(bytes));
+}
+
+/* A trend for people, per second as in memleak-trace and sockleak (the
+ * trend and the JSON keep bytes per minute). */
+static const char *HR(double per_min)
+{
+	static char rate[8][HUMAN_LEN + 2];
+	const char *d = HD(per_min / 60.0);
+
+	snprintf(rate[szi], sizeof(rate[szi]), "%s/s", d);
+	return rate[szi];
 }
 
 /* ---- plain output ---- */
@@ -45,6 +58,11 @@ static uint64_t ceiling(const struct md_report *r)
 	return r->kind == MD_HOST || r->ws.limit == MEM_UNLIMITED ? r->mi.mem_total : r->ws.limit;
 }
 
+/* The kernel keeps no usage counter for the root cgroup: memdiag adds
+ * its rss and cache, while a child's counter also charges kernel memory
+ * (slab, stacks, page tables, sockets), so a child can show more. */
+#define ROOT_USAGE_WHY " (the root has no usage counter: no kernel memory, which its children's usage counts)"
+
 static void print_summary(const struct md_report *r)
 {
 	const struct working_set *ws = &r->ws;
@@ -60,7 +78,8 @@ static void print_summary(const struct md_report *r)
 	printf("%-18s %10s", "usage", H(ws->usage));
 	print_pct_col(ws->usage, c);
 	printf("   %s%s\n", r->usage_src,
-	       r->cm.version == 1 && !r->cm.root && r->kind != MD_HOST ? " (approximate: per-CPU charge batches)" : "");
+	       r->kind == MD_HOST ? "" : r->cm.root ? ROOT_USAGE_WHY :
+	       r->cm.version == 1 ? " (approximate: per-CPU charge batches)" : "");
 	if (r->kind == MD_HOST) {
 		printf("%-18s %10s            MemTotal\n", "RAM", H(r->mi.mem_total));
 		printf("%-18s %10s", "available", H(r->mi.mem_available));
@@ -92,7 +111,7 @@ static void print_row(const struct md_report *r, const struct trend *tr, const c
 	printf("%-18s %10s", label, H(v));
 	print_pct_col(v, ceiling(r));
 	if (tr && tr->n >= 2)
-		printf(" %11s", bucket >= 0 ? HR(trend_per_min(tr, bucket)) : "");
+		printf(" %13s", bucket >= 0 ? HR(trend_per_min(tr, bucket)) : "");
 	printf("\n");
 }
 
@@ -124,7 +143,7 @@ static void print_breakdown(const struct md_report *r, const struct trend *tr)
 	const struct memstat *ms = r->ms;
 	bool trend = tr && tr->n >= 2;
 
-	printf("\n%-18s %10s %9s%s\n", "BREAKDOWN", "SIZE", ceiling_name(r), trend ? "   TREND/min" : "");
+	printf("\n%-18s %10s %9s%s\n", "BREAKDOWN", "SIZE", ceiling_name(r), trend ? "       TREND/s" : "");
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		if (!memstat_has(ms, rows[i].field))
 			continue;
@@ -155,7 +174,7 @@ static void print_why(const struct md_report *r)
 	uint64_t other = ws->usage > ws->rss_plus_cache ? ws->usage - ws->rss_plus_cache : 0;
 	printf("  %-17s %10s  %s vs working set: it counts %s of inactive page cache (reclaimed before any "
 	       "OOM kill)", "rss + cache", H(ws->rss_plus_cache),
-	       HR((double)ws->rss_plus_cache - (double)ws->working_set), H(ws->inactive_file));
+	       HD((double)ws->rss_plus_cache - (double)ws->working_set), H(ws->inactive_file));
 	if (other > ws->usage / 100)
 		printf(" but not the %s of kernel and other memory in usage", H(other));
 	printf("\n");
@@ -167,12 +186,22 @@ static void print_why(const struct md_report *r)
 	       r->kind == MD_HOST ? "" : ", no kernel memory");
 }
 
+/* "anon_rate_bytes_per_min" is the JSON key; the text shows "anon_rate"
+ * with its value per second. */
+static int rate_name_len(const char *name)
+{
+	const char *unit = strstr(name, "_bytes_per_min");
+
+	return unit ? (int)(unit - name) : (int)strlen(name);
+}
+
 static void print_evidence(const struct evidence *e)
 {
 	switch (e->kind) {
 	case EV_BYTES: printf("%s=%s", e->name, H(e->val)); break;
 	case EV_PCT: printf("%s=%.1f%%", e->name, e->val); break;
-	case EV_RATE: printf("%s=%s/min", e->name, HR(e->val)); break;
+	case EV_RATE: printf("%.*s=%s", rate_name_len(e->name), e->name, HR(e->val)); break;
+	case EV_REAL: printf("%s=%+.1f", e->name, e->val); break;
 	default: printf("%s=%.0f", e->name, e->val); break;
 	}
 }
@@ -227,10 +256,48 @@ static void print_process(const struct md_report *r)
 	}
 }
 
+#define CGROUP_COL 40
+#define SHORT_ID   12   /* a container id as docker ps shows it */
+
+/* A cgroup path for a table column, escaped: container ids (runs of 32+
+ * hex digits) cut to 12 digits as docker ps shows them, then, when still
+ * too wide, its last components that fit behind ".../" (the unit, pod or
+ * container is at the end). JSON has the whole path. */
+static void print_cgroup_col(const char *path)
+{
+	char *esc = term_escape(path ? path : "?");
+	size_t o = 0, len;
+
+	if (!esc) {
+		printf("?");
+		return;
+	}
+	for (size_t i = 0; esc[i];) {
+		size_t run = 0;
+		while (isxdigit((unsigned char)esc[i + run]))
+			run++;
+		size_t keep = run >= 32 ? SHORT_ID : run ? run : 1;
+		memmove(esc + o, esc + i, keep);
+		o += keep;
+		i += run ? run : 1;
+	}
+	esc[o] = '\0';
+	len = o;
+	const char *tail = esc;
+	if (len > CGROUP_COL) {
+		tail = esc + len - (CGROUP_COL - 4);
+		const char *slash = strchr(tail, '/');
+		printf("...%s", slash ? slash : tail);
+	} else {
+		printf("%s", tail);
+	}
+	free(esc);
+}
+
 static void print_proc_table(const char *title, const struct host_proc *list, int n)
 {
-	printf("\n%s\n%8s %-16s %10s %10s %10s %10s %10s %10s\n", title, "PID", "COMMAND", "RSS", "ANON",
-	       "FILE", "SHMEM", "PSS", "SWAP");
+	printf("\n%s\n%8s %-16s %10s %10s %10s %10s %10s %10s  %s\n", title, "PID", "COMMAND", "RSS", "ANON",
+	       "FILE", "SHMEM", "PSS", "SWAP", "MEMORY CGROUP");
 	for (int i = 0; i < n; i++) {
 		const struct host_proc *p = &list[i];
 		char comm[17];
@@ -239,8 +306,10 @@ static void print_proc_table(const char *title, const struct host_proc *list, in
 		char *esc = term_escape(p->comm);
 		snprintf(comm, sizeof(comm), "%s", esc ? esc : "?");
 		free(esc);
-		printf("%8d %-16s %10s %10s %10s %10s %10s %10s\n", (int)p->pid, comm, H(p->rss), H(p->anon),
+		printf("%8d %-16s %10s %10s %10s %10s %10s %10s  ", (int)p->pid, comm, H(p->rss), H(p->anon),
 		       H(p->file), H(p->shmem), p->have_pss ? H(p->pss) : "-", H(p->swap));
+		print_cgroup_col(p->cgroup);
+		printf("\n");
 	}
 }
 
@@ -347,7 +416,7 @@ static void json_findings(struct jw *w, const struct diag *d)
 		jw_obj_begin(w, "evidence");
 		for (int k = 0; k < f->nev; k++) {
 			const struct evidence *e = &f->ev[k];
-			if (e->kind == EV_PCT)
+			if (e->kind == EV_PCT || e->kind == EV_REAL)
 				jw_double(w, e->name, e->val);
 			else
 				jw_i64(w, e->name, (int64_t)e->val);
@@ -420,6 +489,7 @@ static void json_proc_list(struct jw *w, const char *key, const struct host_proc
 		else
 			jw_null(w, "pss_bytes");
 		jw_u64(w, "swap_bytes", p->swap);
+		jw_str(w, "cgroup", p->cgroup);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
@@ -560,7 +630,7 @@ void md_print_json(const struct md_collector *a)
 	if (tr) {
 		jw_obj_begin(&w, "trend_bytes_per_min");
 		jw_double(&w, "span_s", trend_span_s(tr));
-		for (int b = 0; b < TB_N; b++)
+		for (int b = 0; b < TB_BYTES_N; b++)
 			jw_i64(&w, trend_bucket_name(b), i64_saturate(trend_per_min(tr, b)));
 		jw_obj_end(&w);
 	}
@@ -591,6 +661,7 @@ void md_print_cgroups(const struct md_cg_list *l, enum md_sort sort, size_t top,
 			jw_i64(&w, "version", c->version);
 			jw_u64(&w, "working_set_bytes", c->ws.working_set);
 			jw_u64(&w, "usage_bytes", c->ws.usage);
+			jw_str(&w, "usage_source", c->usage_src);
 			jw_u64(&w, "rss_bytes", c->anon);
 			jw_u64(&w, "cache_bytes", c->ws.cache);
 			jw_u64(&w, "inactive_anon_bytes", c->inactive_anon);
@@ -600,6 +671,10 @@ void md_print_cgroups(const struct md_cg_list *l, enum md_sort sort, size_t top,
 			else
 				jw_null(&w, "working_set_pct_of_limit");
 			jw_u64(&w, "oom_kills", c->oom_kills);
+			if (c->procs >= 0)
+				jw_i64(&w, "processes", c->procs);
+			else
+				jw_null(&w, "processes");
 			jw_str(&w, "top_finding", strcmp(c->top_code, "-") ? c->top_code : NULL);
 			jw_obj_end(&w);
 		}
@@ -608,8 +683,8 @@ void md_print_cgroups(const struct md_cg_list *l, enum md_sort sort, size_t top,
 	} else {
 		printf("memdiag: %zu memory cgroups under %s, by %s (top %zu)\n", l->n, l->mount,
 		       sort == MD_SORT_LIMIT ? "share of limit" : "working set", shown);
-		printf("%10s %7s %10s %10s %10s %10s %5s  %-16s %s\n", "WSET", "%LIMIT", "USAGE", "RSS",
-		       "INACT_ANON", "LIMIT", "OOMS", "TOP FINDING", "CGROUP");
+		printf("%10s %7s %10s %10s %10s %10s %5s %6s  %-16s %s\n", "WSET", "%LIMIT", "USAGE", "RSS",
+		       "INACT_ANON", "LIMIT", "OOMS", "PROCS", "TOP FINDING", "CGROUP");
 		for (size_t i = 0; i < shown; i++) {
 			const struct md_cg_row *c = &l->v[i];
 			char pct[16];
@@ -617,11 +692,17 @@ void md_print_cgroups(const struct md_cg_list *l, enum md_sort sort, size_t top,
 				snprintf(pct, sizeof(pct), "%.1f%%", c->ws_pct);
 			else
 				snprintf(pct, sizeof(pct), "-");
-			printf("%10s %7s %10s %10s %10s %10s %5llu  %-16s ", H(c->ws.working_set), pct, H(c->ws.usage),
+			char procs[16] = "?";
+			if (c->procs >= 0)
+				snprintf(procs, sizeof(procs), "%d", c->procs);
+			printf("%10s %7s %10s %10s %10s %10s %5llu %6s  %-16s ", H(c->ws.working_set), pct, H(c->ws.usage),
 			       H(c->anon), H(c->inactive_anon), c->ws.limit == MEM_UNLIMITED ? "none" : H(c->ws.limit),
-			       (unsigned long long)c->oom_kills, c->top_code);
+			       (unsigned long long)c->oom_kills, procs, c->top_code);
 			print_term(stdout, c->rel, 0);
 			printf("\n");
 		}
+		for (size_t i = 0; i < shown; i++)
+			if (l->v[i].root)
+				printf("/: usage is %s%s\n", l->v[i].usage_src, ROOT_USAGE_WHY);
 	}
 }
