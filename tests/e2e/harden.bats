@@ -291,6 +291,7 @@ option_value() {
 	case "$meta" in
 	N|MB) echo "${def:-1}" ;;
 	SECONDS) echo "${def:-1}" ;;
+	DURATION) echo 10m ;;
 	SIZE) echo 1M ;;
 	PID) echo $$ ;;
 	CGROUP) echo / ;;
