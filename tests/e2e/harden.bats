@@ -54,6 +54,13 @@ pipe_status() {
 	[ "$(printf '%s\n' "$stderr" | grep -c .)" -eq 1 ]
 	[[ "$stderr" == *"cannot run /nonexistent/bin: No such file or directory"* ]]
 	! grep -q final_report <<< "$output"
+	# Refused before anything is set up for it: no allocator search first.
+	run --separate-stderr "$B/memleak-trace" --malloc -d 20 -- /nonexistent/bin
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "memleak-trace: cannot run /nonexistent/bin: No such file or directory" ]
+	run --separate-stderr "$B/memleak-trace" -d 20 -- "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "memleak-trace: cannot run $BATS_TEST_TMPDIR: Is a directory" ]
 	run --separate-stderr "$B/memleak-trace" -d 60 -- sh -c 'exit 3'
 	echo "err: $stderr"
 	[ "$status" -eq 3 ]

@@ -708,8 +708,13 @@ static int start_pid(struct app *a)
 	pid_t pid = a->env.common.pid;
 
 	if (a->env.cmd) {
-		if (launch_start(&a->child, a->env.cmd)) {
-			die_msg("cannot start %s: %s", a->env.cmd[0], strerror(errno));
+		int err = launch_start(&a->child, a->env.cmd);
+
+		if (err) {
+			char *e = term_escape(a->env.cmd[0]);
+
+			die_msg("cannot run %s: %s", e, strerror(-err));
+			free(e);
 			return -1;
 		}
 		a->launched = true;

@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +17,41 @@ static void close_pair(int p[2])
 {
 	close(p[0]);
 	close(p[1]);
+}
+
+/* Would execvp find an executable file for cmd? 0, or -errno as execvp
+ * would fail (ENOENT, EACCES, EISDIR...). Asked before the fork, so that a
+ * command that cannot run is refused before anything is set up for it
+ * (the allocator search of --malloc would otherwise look at our own fork). */
+static int command_resolves(const char *cmd)
+{
+	const char *path = getenv("PATH"), *p, *colon;
+	char full[PATH_MAX];
+	struct stat st;
+	int err = -ENOENT, len;
+
+	if (!*cmd)
+		return -ENOENT;
+	if (strchr(cmd, '/')) {
+		if (stat(cmd, &st))
+			return -errno;
+		if (S_ISDIR(st.st_mode))
+			return -EISDIR;
+		return access(cmd, X_OK) ? -errno : 0;
+	}
+	for (p = path && *path ? path : "/usr/local/bin:/usr/bin:/bin"; p; p = colon ? colon + 1 : NULL) {
+		colon = strchr(p, ':');
+		len = colon ? (int)(colon - p) : (int)strlen(p);
+		/* An empty PATH entry is the current directory, as for execvp. */
+		if (snprintf(full, sizeof(full), "%.*s/%s", len ? len : 1, len ? p : ".", cmd) >= (int)sizeof(full))
+			continue;
+		if (stat(full, &st) || S_ISDIR(st.st_mode))
+			continue;
+		if (access(full, X_OK) == 0)
+			return 0;
+		err = -EACCES;
+	}
+	return err;
 }
 
 /* A second close-on-exec pipe tells the tracer whether the exec worked:
@@ -27,6 +65,8 @@ int launch_start(struct launch *l, char **argv)
 
 	memset(l, 0, sizeof(*l));
 	l->go_fd = l->exec_fd = -1;
+	if ((err = command_resolves(argv[0])))
+		return err;
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
 	if (pipe2(e, O_CLOEXEC)) {
