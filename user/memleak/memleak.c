@@ -579,6 +579,10 @@ static int attach(struct app *a, pid_t pid)
 			return -1;
 		a->env.rep.allocators = malloc_probes__names(a->mp);
 		say_allocators(a, pid);
+		/* Nothing to probe: the mappings mode's report, and its name in
+		 * the banner and the JSON, not malloc rows that cannot exist. */
+		a->env.rep.malloc_fallback = !a->env.rep.allocators;
+		a->env.rep.malloc = !a->env.rep.malloc_fallback;
 	}
 	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events), on_event, a, NULL);
 	if (!a->rb) {
@@ -600,7 +604,7 @@ static void test_delay(void)
 static void announce(struct app *a)
 {
 	const char *what = a->env.faults ? "page faults (resident growth)" :
-			   a->env.malloc ? "mappings and malloc" : "mappings";
+			   a->env.rep.malloc ? "mappings and malloc" : "mappings";
 	struct mproc *p = a->by_cgroup ? NULL : the_proc(a);
 	const char *name = a->launched ? a->env.cmd[0] : p && p->comm ? p->comm : "?";
 	char *e = term_escape(p ? name : a->cg.rel);
@@ -616,7 +620,7 @@ static void announce(struct app *a)
 			jw_str(&w, "cgroup", a->cg.rel);
 		if (!p)
 			jw_u64(&w, "processes", a->ps.n);
-		jw_bool(&w, "malloc", a->env.malloc);
+		jw_bool(&w, "malloc", a->env.rep.malloc);
 		jw_str(&w, "mode", report_mode(&a->env.rep));
 		if (a->env.malloc)
 			report_jw_allocators(&w, a->env.rep.allocators);

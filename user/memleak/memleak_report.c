@@ -976,6 +976,9 @@ static void print_table(const struct report_opts *o, struct report_in *in, const
 		printf("         malloc probes on %s\n", o->allocators ? e : "nothing: no allocator found");
 		free(e);
 	}
+	if (o->malloc_fallback)
+		printf("         mode: mappings (--malloc found no library or executable defining malloc and free "
+		       "to probe)\n");
 	if (o->sample_every > 1)
 		printf("         malloc sampled: 1 call in %" PRIu64 " traced; malloc figures (~) are "
 		       "estimates, the sample x%" PRIu64 "\n", o->sample_every, o->sample_every);
@@ -1152,7 +1155,7 @@ static void print_json(const struct report_opts *o, struct report_in *in, const 
 	else
 		jw_null(&w, "faults_unclassified");
 	json_thp(&w, o, t, thp, st);
-	if (o->malloc)
+	if (o->malloc || o->malloc_fallback)
 		report_jw_allocators(&w, o->allocators);
 	jw_obj_end(&w);
 	jw_drops(&w, "drops", in->drops, DROP_KINDS);

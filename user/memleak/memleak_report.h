@@ -21,6 +21,7 @@ struct report_opts {
 	uint64_t sample_every;  /* --malloc --sample N (1: every call) */
 	enum stack_mode stack_mode;
 	const char *allocators; /* --malloc: "libjemalloc.so.2, ..." probed, NULL: none found */
+	bool malloc_fallback;   /* --malloc found no allocator: the report is the mappings mode's */
 	const char *pprof_path; /* --pprof FILE */
 	bool faults;            /* --faults: figures are pages first touched */
 	const char *thp_mode;   /* --faults: "always", "madvise", "never", NULL: unknown */
