@@ -354,3 +354,27 @@ option_value() {
 	run "$B/memdiag" --help
 	! grep -qE 'Trace this process|only at the end' <<< "$output"
 }
+
+@test "harden: --output FILE keeps the report and JSON apart from a traced command's stdout (every tool takes it; a symlink is refused)" {
+	need_bpf
+	local T="$BATS_TEST_TMPDIR"
+	# The command writes bytes that are no JSON, and no text, to its stdout.
+	run --separate-stderr "$B/memleak-trace" --json --output "$T/ml.json" -d 30 -- \
+		sh -c 'head -c 4096 /dev/urandom; echo; echo command-output'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *command-output* ]]
+	! grep -q '"event"' <<< "$output"
+	# Every line of the file is JSON, and the run ended with its report.
+	jq -e . "$T/ml.json" > /dev/null
+	[ "$(jq -r 'select(.event == "final_report") | .comm' "$T/ml.json")" = sh ]
+	for tool in sockleak memdiag oomwatch; do
+		run "$B/$tool" --output "$T/$tool.txt" -d 1
+		[ "$status" -eq 0 ]
+		[ -s "$T/$tool.txt" ]
+	done
+	ln -s "$T/elsewhere" "$T/link"
+	run "$B/memdiag" --output "$T/link"
+	[ "$status" -eq 1 ]
+	[ "$output" = "memdiag: --output $T/link: Too many levels of symbolic links" ]
+	[ ! -e "$T/elsewhere" ]
+}

@@ -8,10 +8,11 @@
 #include "cgroup.h"
 #include "cli.h"
 #include "kfeatures.h"
+#include "output.h"
 
 const char *argp_program_version = "memscope " MEMSCOPE_VERSION;
 
-enum { OPT_JSON = 0x1000, OPT_FEATURES };
+enum { OPT_JSON = 0x1000, OPT_FEATURES, OPT_OUTPUT };
 
 static struct argp_option common_options[] = {
 	{ "pid", 'p', "PID", 0, "Trace this process (all its threads)", 1 },
@@ -19,6 +20,8 @@ static struct argp_option common_options[] = {
 	{ "interval", 'i', "SECONDS", 0, "Report every SECONDS (default: only at the end)", 2 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: until Ctrl-C)", 2 },
 	{ "json", OPT_JSON, NULL, 0, "One JSON object per line on stdout", 2 },
+	{ "output", OPT_OUTPUT, "FILE", 0,
+	  "Write the report (or JSON) to FILE, not stdout: a command run with -- keeps stdout to itself", 2 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's log and the features probed", 2 },
 	{ "help", 'h', NULL, 0, "Give this help list", -1 },
 	/* -? is argp's own; taken here first so that it prints the same help. */
@@ -127,6 +130,13 @@ static error_t common_parse(int key, char *arg, struct argp_state *st)
 	case OPT_JSON:
 		o->json = true;
 		break;
+	case OPT_OUTPUT: {
+		int err = out_to_file(arg);
+
+		if (err)
+			argp_failure(st, 1, -err, "--output %s", arg);
+		break;
+	}
 	case 'v':
 		o->verbose = true;
 		break;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -468,4 +469,30 @@ void jw_drops(struct jw *w, const char *key, const uint64_t *drops, int n)
 	}
 	jw_u64(w, "total", total);
 	jw_obj_end(w);
+}
+
+static int original_stdout = -1;
+
+int out_to_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+	if (fd < 0)
+		return -errno;
+	fflush(stdout);
+	if (original_stdout < 0)
+		original_stdout = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (dup2(fd, STDOUT_FILENO) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	return 0;
+}
+
+int out_original_stdout(void)
+{
+	return original_stdout;
 }

@@ -73,6 +73,14 @@ void out_set_json(bool json, const char *tool);
  * terminal hung up) or a write to it failed. Cheap enough to ask at
  * every poll: the run loop stops when it is. */
 bool out_lost(void);
+/* --output FILE: the report and JSON go to FILE (created or truncated,
+ * never through a symlink) instead of stdout, so that they never share it
+ * with a traced command's own output. 0 or -errno. */
+int out_to_file(const char *path);
+/* The stdout the tool was started with, kept for a command it runs (the
+ * command's output goes where it would have gone untraced); -1 when the
+ * tool's stdout was not redirected. */
+int out_original_stdout(void);
 /* The tool's name as out_set_json was given it, for messages. */
 const char *out_tool_name(void);
 void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

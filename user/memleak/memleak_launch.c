@@ -88,6 +88,9 @@ int launch_start(struct launch *l, char **argv)
 		/* EOF instead of the byte: the tracer gave up. */
 		if (read(p[0], &go, 1) != 1)
 			_exit(127);
+		/* --output took our stdout: the command gets the one we had. */
+		if (out_original_stdout() >= 0)
+			dup2(out_original_stdout(), STDOUT_FILENO);
 		execvp(argv[0], argv);
 		err = errno;
 		if (write(e[1], &err, sizeof(err)) < 0)
