@@ -300,7 +300,7 @@ static int collect(void *ctx)
 
 	expo_init(&e, x->env.max_series);
 	if (x->cgm) {
-		cgm_refresh(x->cgm, t0);
+		cgm_refresh(x->cgm, t0, unix_now());
 		cgm_write(x->cgm, &e);
 	}
 	if (x->oom)
