@@ -9,7 +9,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include "cgroup.h"
 #include "incarnation.h"
+#include "procfs.h"
 
 #define MiB (1024.0 * 1024.0)
 
@@ -143,11 +149,34 @@ static void test_slope(void **st)
 	assert_true(incarn_slope(t, v, 1) == 0);
 }
 
-/* This test process is in some cgroup with processes older than now. */
-static void test_procs_new(void **st)
+/* A child forked after `since` in this process's own memory cgroup is a
+ * start; nothing started after a time still to come. */
+static void test_procs_started(void **st)
 {
 	(void)st;
-	assert_false(incarn_procs_new("/nonexistent-memscope-cgroup", 0));
+	char *v2 = NULL, *v1 = NULL, *dir;
+	const struct cgroup_layout *l = cgroup_layout();
+
+	assert_false(incarn_procs_started("/nonexistent-memscope-cgroup", 0));
+	if (cgroup_of_pid(getpid(), &v2, &v1) || !(dir = cgroup_memory_dir(!l->memory_on_v2 && v1 ? v1 : v2 ? v2 : "/"))) {
+		free(v2);
+		free(v1);
+		skip();
+	}
+	double since = mono_ns() / 1e9;
+	usleep(30000);    /* start times count in clock ticks (10 ms) */
+	pid_t kid = fork();
+	if (!kid) {
+		pause();
+		_exit(0);
+	}
+	assert_true(incarn_procs_started(dir, since));
+	assert_false(incarn_procs_started(dir, since + 3600));
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+	free(dir);
+	free(v2);
+	free(v1);
 }
 
 int main(void)
@@ -159,7 +188,7 @@ int main(void)
 		cmocka_unit_test(test_minimum_span),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_slope),
-		cmocka_unit_test(test_procs_new),
+		cmocka_unit_test(test_procs_started),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -99,8 +99,8 @@ struct cgm_stats cgm_stats(const struct cgm *c)
 }
 
 /* One working-set sample into the cgroup's incarnation: a restart (its
- * oom_kill count rose, or its processes were replaced as the working set
- * fell) starts the growth afresh. Processes are read only after a sharp
+ * oom_kill count rose, or the working set fell sharply and a process
+ * started since) starts the growth afresh. Processes are read only after a sharp
  * drop, so the walk does not read every cgroup.procs each time. */
 static void growth_push(struct cg *g, const char *dir, double now, double unix_now)
 {
@@ -108,7 +108,7 @@ static void growth_push(struct cg *g, const char *dir, double now, double unix_n
 		.t = now, .ws = (double)g->ws, .have_oom = g->have_oom, .oom_kill = g->oom_kill,
 	};
 
-	s.procs_replaced = incarn_wants_procs(&g->inc, s.ws) && incarn_procs_new(dir, incarn_pre_drop_t(&g->inc));
+	s.procs_replaced = incarn_wants_procs(&g->inc, s.ws) && incarn_procs_started(dir, incarn_pre_drop_t(&g->inc));
 	if (incarn_push(&g->inc, &s) || !g->inc_start_unix)
 		g->inc_start_unix = unix_now;
 	g->growth = incarn_growth(&g->inc);
@@ -273,8 +273,8 @@ static const struct cg_family {
 	  "absent when unlimited." },
 	{ V_SLOPE, "memscope_cgroup_memory_working_set_growth_bytes_per_second", EXPO_GAUGE,
 	  "Least-squares slope of the working set over the slope window (slope-window), from the samples since "
-	  "the cgroup's last restart only (its oom_kill count rose, or its processes were replaced as the "
-	  "working set fell); absent until 3 samples over 2 s since." },
+	  "the cgroup's last restart only (its oom_kill count rose, or the working set fell by half and a "
+	  "process started since); absent until 3 samples over 2 s since." },
 	{ V_ETA, "memscope_cgroup_memory_seconds_until_limit", EXPO_GAUGE,
 	  "Headroom / working-set growth since the last restart: seconds until the limit; +Inf when the "
 	  "working set does not grow; absent when unlimited or while the growth is absent." },

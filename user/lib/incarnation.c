@@ -206,23 +206,15 @@ static double proc_start_s(pid_t pid)
 	return (double)start / (double)sysconf(_SC_CLK_TCK);
 }
 
-bool incarn_procs_new(const char *cg_dir, double since)
+bool incarn_procs_started(const char *cg_dir, double since)
 {
 	pid_t *pids = NULL;
 	int n = cgroup_pids(cg_dir, &pids);
 	double since_boot = since + boot_minus_mono();
-	int newer = 0;
+	bool started = false;
 
-	for (int i = 0; i < n; i++) {
-		double s = proc_start_s(pids[i]);
-		if (s < 0)
-			continue;    /* gone: it is not an old one staying */
-		if (s <= since_boot) {
-			free(pids);
-			return false;
-		}
-		newer++;
-	}
+	for (int i = 0; i < n && !started; i++)
+		started = proc_start_s(pids[i]) > since_boot;
 	free(pids);
-	return newer > 0;
+	return started;
 }

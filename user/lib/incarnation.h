@@ -2,20 +2,22 @@
  * restarts of its service. In a crash loop (leak, OOM kill, the supervisor
  * starts the service again, it leaks again) a slope over a fixed window
  * mixes two processes: the fall at the kill cancels the new leak. Here a
- * restart ends the series: the cgroup's oom_kill counter rose, or its
- * processes were all replaced after the working set fell sharply. Growth
+ * restart ends the series: the cgroup's oom_kill counter rose, or the
+ * working set fell sharply and a process started since (the service
+ * exited or was killed otherwise, and its supervisor, inside the cgroup
+ * like php-fpm's master or outside like systemd, started another). Growth
  * and the time to the limit come from the samples since, and only once
  * there are INCARN_MIN_SAMPLES over INCARN_MIN_SPAN_S ("not enough samples
  * since the restart" until then); the ended incarnation's growth is kept
  * as the previous one's.
  *
- * Pure logic on the caller's samples, but for incarn_procs_new, which
+ * Pure logic on the caller's samples, but for incarn_procs_started, which
  * reads the cgroup's processes when incarn_wants_procs asks:
  *
  *	struct incarn in;
  *	incarn_init(&in, window_s);
  *	each sample: s.procs_replaced = incarn_wants_procs(&in, s.ws) &&
- *	                                incarn_procs_new(dir, incarn_pre_drop_t(&in));
+ *	                                incarn_procs_started(dir, incarn_pre_drop_t(&in));
  *	             incarn_push(&in, &s);
  *	             g = incarn_growth(&in); eta = incarn_eta(&g, ws, limit);
  */
@@ -34,7 +36,7 @@
 enum incarn_cause {
 	INCARN_FIRST,     /* the first sample: nothing known before */
 	INCARN_OOM_KILL,  /* the cgroup's oom_kill counter rose */
-	INCARN_REPLACED,  /* every process is newer than the drop of the working set */
+	INCARN_REPLACED,  /* the working set fell sharply and a process started since */
 };
 /* "first", "oom_kill", "processes_replaced" */
 const char *incarn_cause_name(enum incarn_cause c);
@@ -44,7 +46,7 @@ struct incarn_sample {
 	double ws;               /* working set, bytes */
 	bool have_oom;
 	uint64_t oom_kill;       /* v2 memory.events oom_kill, v1 memory.oom_control oom_kill */
-	bool procs_replaced;     /* incarn_procs_new() when incarn_wants_procs() asked */
+	bool procs_replaced;     /* incarn_procs_started() when incarn_wants_procs() asked */
 };
 
 /* The growth of one incarnation, from its samples in the window. */
@@ -79,11 +81,11 @@ struct incarn {
 };
 
 void incarn_init(struct incarn *in, double window_s);
-/* Whether the caller must say if the processes were replaced: the working
- * set ws fell sharply now, or at an earlier sample not yet explained. */
+/* Whether the caller must say if a process started: the working set ws
+ * fell sharply now, or at an earlier sample not yet explained. */
 bool incarn_wants_procs(const struct incarn *in, double ws);
-/* The time processes must be newer than to count as replaced: the last
- * sample before the drop. */
+/* The time a process must have started after to count as a replacement:
+ * the last sample before the drop. */
 double incarn_pre_drop_t(const struct incarn *in);
 /* Add a sample; true when it starts a new incarnation. */
 bool incarn_push(struct incarn *in, const struct incarn_sample *s);
@@ -96,9 +98,8 @@ double incarn_eta(const struct incarn_growth *g, double ws, double limit);
  * the times do not spread. */
 double incarn_slope(const double *t, const double *v, unsigned n);
 
-/* Every process of the memory cgroup directory started after since
- * (CLOCK_MONOTONIC seconds), and there is one: its processes were
- * replaced. */
-bool incarn_procs_new(const char *cg_dir, double since);
+/* A process of the memory cgroup directory started after since
+ * (CLOCK_MONOTONIC seconds). */
+bool incarn_procs_started(const char *cg_dir, double since);
 
 #endif

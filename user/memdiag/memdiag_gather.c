@@ -303,7 +303,7 @@ static void run_diagnosis(struct md_report *r, const struct trend *tr)
 }
 
 /* A restart of the cgroup's service (its oom_kill count rose, or its
- * processes were replaced as the working set fell) ends the trend: the
+ * working set fell sharply and a process started since) ends the trend: the
  * buckets start again from this sample, the old ones kept as the
  * previous incarnation's. */
 static void follow_incarnation(struct md_collector *a, double wall)
@@ -318,7 +318,7 @@ static void follow_incarnation(struct md_collector *a, double wall)
 	mi->followed = r->kind != MD_HOST && !r->snapshot;
 	if (!mi->followed)
 		return;
-	s.procs_replaced = incarn_wants_procs(&mi->inc, s.ws) && incarn_procs_new(r->cg_dir, incarn_pre_drop_t(&mi->inc));
+	s.procs_replaced = incarn_wants_procs(&mi->inc, s.ws) && incarn_procs_started(r->cg_dir, incarn_pre_drop_t(&mi->inc));
 	if (incarn_push(&mi->inc, &s)) {
 		mi->prev_trend = a->trend;
 		mi->prev_span_s = mi->inc.prev_end_t - mi->inc.prev_start_t;

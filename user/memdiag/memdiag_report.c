@@ -53,12 +53,12 @@ static void print_incarnation(const struct md_incarnation *mi)
 	if (in->cause == INCARN_OOM_KILL)
 		printf(" (OOM kill #%llu)", (unsigned long long)in->oom_at_start);
 	else
-		printf(" (processes replaced)");
+		printf(" (the working set fell by half, a new process started)");
 	if (in->restarts > 1)
 		printf(", restart %u seen", in->restarts);
 	if (!mi->growth.known) {
-		printf("; growth since: not enough samples since the restart (%u of %d over %.0f s)", mi->growth.samples,
-		       INCARN_MIN_SAMPLES, INCARN_MIN_SPAN_S);
+		printf("; growth since: not enough samples since the restart (%u over %.1f s; %d over %.0f s needed)",
+		       mi->growth.samples, mi->growth.span_s, INCARN_MIN_SAMPLES, INCARN_MIN_SPAN_S);
 	} else {
 		printf("; growth since: %s/min", HR(mi->growth.per_s * 60));
 		if (isinf(mi->eta_s))
