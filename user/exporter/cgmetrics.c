@@ -100,15 +100,16 @@ struct cgm_stats cgm_stats(const struct cgm *c)
 
 /* One working-set sample into the cgroup's incarnation: a restart (its
  * oom_kill count rose, or the working set fell sharply and a process
- * started since) starts the growth afresh. Processes are read only after a sharp
- * drop, so the walk does not read every cgroup.procs each time. */
+ * started since) starts the growth afresh. Processes are read only after
+ * a sharp drop, so the walk does not read every cgroup.procs each time. */
 static void growth_push(struct cg *g, const char *dir, double now, double unix_now)
 {
 	struct incarn_sample s = {
 		.t = now, .ws = (double)g->ws, .have_oom = g->have_oom, .oom_kill = g->oom_kill,
 	};
 
-	s.procs_replaced = incarn_wants_procs(&g->inc, s.ws) && incarn_procs_started(dir, incarn_pre_drop_t(&g->inc));
+	s.procs_replaced = incarn_wants_procs(&g->inc, s.ws) &&
+			   incarn_procs_started(dir, incarn_pre_drop_t(&g->inc));
 	if (incarn_push(&g->inc, &s) || !g->inc_start_unix)
 		g->inc_start_unix = unix_now;
 	g->growth = incarn_growth(&g->inc);

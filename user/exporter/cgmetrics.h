@@ -1,8 +1,9 @@
 /* The per-cgroup memory collector of memscope-exporter: every memory
  * cgroup of the host (v1 memory hierarchy or cgroup2), read from its
  * memory.* files, with the working set as the kubelet computes it and the
- * time left until the limit at the slope since the cgroup's last restart. Prints nothing: refresh
- * reads, write turns the latest reading into exposition text. */
+ * time left until the limit at the slope since the cgroup's last restart.
+ * Prints nothing: refresh reads, write turns the latest reading into
+ * exposition text. */
 #ifndef MEMSCOPE_EXPORTER_CGMETRICS_H
 #define MEMSCOPE_EXPORTER_CGMETRICS_H
 

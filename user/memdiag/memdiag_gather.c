@@ -303,9 +303,9 @@ static void run_diagnosis(struct md_report *r, const struct trend *tr)
 }
 
 /* A restart of the cgroup's service (its oom_kill count rose, or its
- * working set fell sharply and a process started since) ends the trend: the
- * buckets start again from this sample, the old ones kept as the
- * previous incarnation's. */
+ * working set fell sharply and a process started since) ends the trend:
+ * the buckets start again from this sample; the previous incarnation's
+ * growth is kept in a->inc. */
 static void follow_incarnation(struct md_collector *a, double wall)
 {
 	struct md_incarnation *mi = &a->inc;
@@ -318,9 +318,9 @@ static void follow_incarnation(struct md_collector *a, double wall)
 	mi->followed = r->kind != MD_HOST && !r->snapshot;
 	if (!mi->followed)
 		return;
-	s.procs_replaced = incarn_wants_procs(&mi->inc, s.ws) && incarn_procs_started(r->cg_dir, incarn_pre_drop_t(&mi->inc));
+	s.procs_replaced = incarn_wants_procs(&mi->inc, s.ws) &&
+			   incarn_procs_started(r->cg_dir, incarn_pre_drop_t(&mi->inc));
 	if (incarn_push(&mi->inc, &s)) {
-		mi->prev_trend = a->trend;
 		mi->prev_span_s = mi->inc.prev_end_t - mi->inc.prev_start_t;
 		trend_init(&a->trend);
 		mi->start_wall = wall;

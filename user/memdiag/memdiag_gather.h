@@ -94,7 +94,6 @@ struct md_incarnation {
 	double eta_s;                /* to the limit at that growth: NAN unknown or no limit, INFINITY not growing */
 	double start_wall;           /* wall_time() of the current incarnation's first sample */
 	double prev_span_s;          /* how long the previous one was followed */
-	struct trend prev_trend;     /* the previous incarnation's buckets, as it ended */
 };
 
 /* A sampler of one target: its last sample and the trend over all of them. */
