@@ -28,6 +28,17 @@ supervise() {
 	PIDS+=("$BG_PID")
 }
 
+# What the two tools said last, for a failure's output.
+last_said() {
+	echo "at $(date +%s.%N): supervisor:" >&2
+	cat "$T/sup.log" >&2
+	echo "kernel oom_kill $(memcg_oom_kills "$CG"), usage $(memcg_usage "$CG")" >&2
+	curl -sf "$EXP_URL/metrics" | grep -F "cgroup=\"$REL\"" | grep -E 'growth|until|incarnation' >&2
+	tail -n 1 "$T/md.json" | jq -c '[.sample, .elapsed_s, .working_set_bytes, .oom_kills, .incarnation]' >&2
+	cat "$T/md.err" >&2
+	return 1
+}
+
 started() { grep -q "^start $1 " "$T/sup.log" 2>/dev/null; }
 start_time() { awk -v n="$1" '$1 == "start" && $2 == n { print $3 }' "$T/sup.log"; }
 
@@ -89,8 +100,8 @@ limit_soon_since() {
 		[ "$(memcg_oom_kills "$CG")" -eq "$n" ]
 		restart=$(start_time $((n + 1)))
 		# Within 20 s of the restart: both speak of the new incarnation.
-		wait_for 20 exporter_follows "$prev"
-		wait_for 20 memdiag_follows "$n"
+		wait_for 20 exporter_follows "$prev" || last_said
+		wait_for 20 memdiag_follows "$n" || last_said
 		prev=$(expv memscope_cgroup_incarnation_start_timestamp_seconds)
 		rate=$(true_rate)
 		approx "$(expv memscope_cgroup_memory_working_set_growth_bytes_per_second)" "$rate" $TOL

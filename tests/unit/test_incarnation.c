@@ -72,11 +72,27 @@ static void test_settling_after_the_kill(void **st)
 	push(&in, 0, 80 * MiB, 0, false);
 	push(&in, 1, 90 * MiB, 0, false);
 	assert_true(push(&in, 2, 70 * MiB, 1, false));   /* counted, not yet freed */
-	push(&in, 3, 5 * MiB, 1, false);
+	/* Freed, and the supervisor has started the next one: the same restart. */
+	assert_false(incarn_wants_procs(&in, 5 * MiB));
+	assert_false(push(&in, 3, 5 * MiB, 1, true));
+	assert_int_equal(in.restarts, 1);
 	push(&in, 4, 9 * MiB, 1, false);
 	push(&in, 5, 13 * MiB, 1, false);
 	struct incarn_growth g = incarn_growth(&in);
 	assert_true(g.known);
+	assert_int_equal(g.samples, 3);
+	assert_true(fabs(g.per_s - 4 * MiB) < 0.01 * MiB);
+
+	/* At the exporter's 5 s interval the first sample after the kill's
+	 * is the low one, past INCARN_SETTLE_S: still the kill's fall. */
+	incarn_init(&in, 300);
+	push(&in, 0, 80 * MiB, 1, false);
+	assert_true(push(&in, 5, 90 * MiB, 2, false));
+	push(&in, 10, 8 * MiB, 2, true);
+	push(&in, 15, 28 * MiB, 2, false);
+	push(&in, 20, 48 * MiB, 2, false);
+	g = incarn_growth(&in);
+	assert_int_equal(in.restarts, 1);
 	assert_int_equal(g.samples, 3);
 	assert_true(fabs(g.per_s - 4 * MiB) < 0.01 * MiB);
 }

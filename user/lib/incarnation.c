@@ -52,7 +52,7 @@ static bool sharp_drop(double before, double now)
 
 bool incarn_wants_procs(const struct incarn *in, double ws)
 {
-	return in->have_last && (in->drop_pending || sharp_drop(in->last.ws, ws));
+	return in->have_last && !in->settling && (in->drop_pending || sharp_drop(in->last.ws, ws));
 }
 
 double incarn_pre_drop_t(const struct incarn *in)
@@ -135,6 +135,23 @@ static void start_new(struct incarn *in, const struct incarn_sample *s, enum inc
 	series_reset(in);
 }
 
+/* The kill's memory is given back over a moment (the OOM reaper, the
+ * exit; seconds in a slow guest): while the working set still falls after
+ * a restart, the incarnation has not begun to grow and its series starts
+ * at the lowest point. It has settled at the first rise, or after
+ * INCARN_SETTLE_S once a sample after the restart's was seen (at a long
+ * interval the next sample is the first low one). */
+static void settle(struct incarn *in, const struct incarn_sample *s)
+{
+	if (!in->settling || !in->n)
+		return;
+	double prev = in->v[(in->head + INCARN_HIST - 1) % INCARN_HIST];
+	if (s->ws > prev || (s->t - in->start_t > INCARN_SETTLE_S && in->last.t > in->start_t))
+		in->settling = false;
+	else if (s->ws < prev)
+		series_reset(in);
+}
+
 bool incarn_push(struct incarn *in, const struct incarn_sample *s)
 {
 	bool restarted = false;
@@ -145,6 +162,8 @@ bool incarn_push(struct incarn *in, const struct incarn_sample *s)
 	} else if (oom_rose(in, s)) {
 		start_new(in, s, INCARN_OOM_KILL);
 		restarted = true;
+	} else if (in->settling) {
+		/* A drop now is the kill's memory leaving, not one more restart. */
 	} else if (s->procs_replaced && (in->drop_pending || sharp_drop(in->last.ws, s->ws))) {
 		start_new(in, s, INCARN_REPLACED);
 		restarted = true;
@@ -157,14 +176,7 @@ bool incarn_push(struct incarn *in, const struct incarn_sample *s)
 	} else if (in->drop_pending && s->ws >= in->pre_drop_ws) {
 		in->drop_pending = false;    /* it was a dip, not a restart */
 	}
-	/* The kill's memory is given back over a moment (the OOM reaper, the
-	 * exit): while the working set still falls, the incarnation has not
-	 * begun to grow and its series starts at the lowest point. */
-	if (in->settling && (s->t - in->start_t > INCARN_SETTLE_S ||
-			     (in->n && s->ws > in->v[(in->head + INCARN_HIST - 1) % INCARN_HIST])))
-		in->settling = false;
-	if (in->settling && in->n && s->ws < in->v[(in->head + INCARN_HIST - 1) % INCARN_HIST])
-		series_reset(in);
+	settle(in, s);
 	series_add(in, s->t, s->ws);
 	in->last = *s;
 	in->have_last = true;
