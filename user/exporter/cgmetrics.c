@@ -10,11 +10,9 @@
 #include "array.h"
 #include "cgmetrics.h"
 #include "cgroup.h"
+#include "incarnation.h"
 #include "memstat.h"
 
-/* Working-set samples kept per cgroup for the slope (older ones fall out
- * of the window anyway at the default interval). */
-#define CGM_HIST 32
 /* Deeper trees than this are not walked (Kubernetes nests 5 levels). */
 #define CGM_MAX_DEPTH 32
 
@@ -24,10 +22,9 @@ struct cg {
 	uint64_t usage, ws, anon, file, inactive_anon, inactive_file, limit;
 	bool have_oom;
 	uint64_t oom_kill;
-	double slope;            /* working set, bytes per second */
-	bool have_slope;
-	double t[CGM_HIST], v[CGM_HIST];
-	unsigned nhist, head;
+	struct incarn inc;       /* the working set since the last restart */
+	struct incarn_growth growth;
+	double inc_start_unix;   /* when the current incarnation's first sample was taken */
 	bool exported;
 	bool taken;              /* found again in this refresh */
 };
@@ -101,44 +98,21 @@ struct cgm_stats cgm_stats(const struct cgm *c)
 	return c->st;
 }
 
-double cgm_slope(const double *t, const double *v, size_t n)
+/* One working-set sample into the cgroup's incarnation: a restart (its
+ * oom_kill count rose, or the working set fell sharply and a process
+ * started since) starts the growth afresh. Processes are read only after
+ * a sharp drop, so the walk does not read every cgroup.procs each time. */
+static void growth_push(struct cg *g, const char *dir, double now, double unix_now)
 {
-	double st = 0, sv = 0, stt = 0, stv = 0;
+	struct incarn_sample s = {
+		.t = now, .ws = (double)g->ws, .have_oom = g->have_oom, .oom_kill = g->oom_kill,
+	};
 
-	if (n < 2)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		st += t[i];
-		sv += v[i];
-	}
-	double mt = st / n, mv = sv / n;
-	for (size_t i = 0; i < n; i++) {
-		stt += (t[i] - mt) * (t[i] - mt);
-		stv += (t[i] - mt) * (v[i] - mv);
-	}
-	return stt > 0 ? stv / stt : 0;
-}
-
-static void hist_push(struct cg *g, double now, double ws, double window)
-{
-	double t[CGM_HIST], v[CGM_HIST];
-	size_t n = 0;
-
-	g->t[g->head] = now;
-	g->v[g->head] = ws;
-	g->head = (g->head + 1) % CGM_HIST;
-	if (g->nhist < CGM_HIST)
-		g->nhist++;
-	for (unsigned i = 0; i < g->nhist; i++) {
-		unsigned k = (g->head + CGM_HIST - 1 - i) % CGM_HIST;
-		if (now - g->t[k] > window)
-			break;
-		t[n] = g->t[k];
-		v[n] = g->v[k];
-		n++;
-	}
-	g->have_slope = n >= 2;
-	g->slope = cgm_slope(t, v, n);
+	s.procs_replaced = incarn_wants_procs(&g->inc, s.ws) &&
+			   incarn_procs_started(dir, incarn_pre_drop_t(&g->inc));
+	if (incarn_push(&g->inc, &s) || !g->inc_start_unix)
+		g->inc_start_unix = unix_now;
+	g->growth = incarn_growth(&g->inc);
 }
 
 static int cg_cmp(const void *a, const void *b)
@@ -169,7 +143,7 @@ struct walk {
 	size_t nold;
 	struct cg **nv;
 	size_t n, cap;
-	double now;
+	double now, unix_now;
 };
 
 static void read_one(struct walk *w, const char *dir)
@@ -195,6 +169,7 @@ static void read_one(struct walk *w, const char *dir)
 		if (!(g = calloc(1, sizeof(*g))) || !(g->rel = strdup(rel)))
 			abort();
 		cgm_container_of(rel, &g->ctr);
+		incarn_init(&g->inc, w->c->o.slope_window_s);
 	}
 	g->usage = ws.usage;
 	g->ws = ws.working_set;
@@ -205,7 +180,7 @@ static void read_one(struct walk *w, const char *dir)
 	g->limit = cm.limit;
 	g->have_oom = cm.events.have;
 	g->oom_kill = cm.events.oom_kill;
-	hist_push(g, w->now, (double)g->ws, w->c->o.slope_window_s);
+	growth_push(g, dir, w->now, w->unix_now);
 	cgroup_mem_free(&cm);
 
 	ARRAY_GROW(w->nv, w->n, w->cap, 256);
@@ -235,9 +210,9 @@ static int rank_cmp(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-void cgm_refresh(struct cgm *c, double now)
+void cgm_refresh(struct cgm *c, double now, double unix_now)
 {
-	struct walk w = { .c = c, .old = c->v, .nold = c->n, .now = now };
+	struct walk w = { .c = c, .old = c->v, .nold = c->n, .now = now, .unix_now = unix_now };
 
 	cgroup_walk(c->root, CGM_MAX_DEPTH, visit, &w);
 	for (size_t i = 0; i < c->n; i++) {
@@ -269,7 +244,7 @@ void cgm_refresh(struct cgm *c, double now)
 /* ---- exposition ---- */
 
 enum cg_value { V_WS, V_USAGE, V_ANON, V_FILE, V_INACTIVE_ANON, V_INACTIVE_FILE, V_LIMIT, V_HEADROOM,
-		V_SLOPE, V_ETA, V_OOM };
+		V_SLOPE, V_ETA, V_INCARNATION, V_OOM };
 
 static const struct cg_family {
 	enum cg_value what;
@@ -298,10 +273,15 @@ static const struct cg_family {
 	  "Limit - working set (0 when over): what the cgroup can still grow before its OOM kill or eviction; "
 	  "absent when unlimited." },
 	{ V_SLOPE, "memscope_cgroup_memory_working_set_growth_bytes_per_second", EXPO_GAUGE,
-	  "Least-squares slope of the working set over the exporter's slope window (slope-window)." },
+	  "Least-squares slope of the working set over the slope window (slope-window), from the samples since "
+	  "the cgroup's last restart only (its oom_kill count rose, or the working set fell by half and a "
+	  "process started since); absent until 3 samples over 2 s since." },
 	{ V_ETA, "memscope_cgroup_memory_seconds_until_limit", EXPO_GAUGE,
-	  "Headroom / working-set growth: seconds until the limit at the current slope; +Inf when the working "
-	  "set does not grow; absent when unlimited or before two samples." },
+	  "Headroom / working-set growth since the last restart: seconds until the limit; +Inf when the "
+	  "working set does not grow; absent when unlimited or while the growth is absent." },
+	{ V_INCARNATION, "memscope_cgroup_incarnation_start_timestamp_seconds", EXPO_GAUGE,
+	  "When the exporter saw the cgroup's current incarnation begin (Unix time): its first sample after "
+	  "a restart, or the first sample at all. Changes at each restart." },
 	{ V_OOM, "memscope_cgroup_oom_kills_total", EXPO_COUNTER,
 	  "OOM kills the kernel counted for the cgroup (v2 memory.events oom_kill: the cgroup and below; v1 "
 	  "memory.oom_control oom_kill). Victims by name: memscope_oom_kills_total." },
@@ -324,12 +304,11 @@ static bool cg_value(const struct cg *g, enum cg_value what, double *v)
 	case V_INACTIVE_FILE: *v = g->inactive_file; return true;
 	case V_LIMIT: *v = g->limit; return limited(g);
 	case V_HEADROOM: *v = g->limit > g->ws ? g->limit - g->ws : 0; return limited(g);
-	case V_SLOPE: *v = g->slope; return g->have_slope;
+	case V_SLOPE: *v = g->growth.per_s; return g->growth.known;
 	case V_ETA:
-		if (!limited(g) || !g->have_slope)
-			return false;
-		*v = g->slope > 0 ? (double)(g->limit > g->ws ? g->limit - g->ws : 0) / g->slope : INFINITY;
-		return true;
+		*v = incarn_eta(&g->growth, (double)g->ws, (double)g->limit);
+		return limited(g) && g->growth.known;
+	case V_INCARNATION: *v = g->inc_start_unix; return true;
 	case V_OOM: *v = g->oom_kill; return g->have_oom;
 	}
 	return false;

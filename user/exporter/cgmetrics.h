@@ -1,8 +1,9 @@
 /* The per-cgroup memory collector of memscope-exporter: every memory
  * cgroup of the host (v1 memory hierarchy or cgroup2), read from its
  * memory.* files, with the working set as the kubelet computes it and the
- * time left until the limit at the current slope. Prints nothing: refresh
- * reads, write turns the latest reading into exposition text. */
+ * time left until the limit at the slope since the cgroup's last restart.
+ * Prints nothing: refresh reads, write turns the latest reading into
+ * exposition text. */
 #ifndef MEMSCOPE_EXPORTER_CGMETRICS_H
 #define MEMSCOPE_EXPORTER_CGMETRICS_H
 
@@ -34,15 +35,12 @@ void cgm_container_of(const char *path, struct cgm_container *c);
 struct cgm;
 /* NULL with -ENOENT in *err when no memory hierarchy is mounted. */
 struct cgm *cgm_new(const struct cgm_opts *o, int *err);
-/* Walk the hierarchy and read every memory cgroup; now is CLOCK_MONOTONIC seconds. */
-void cgm_refresh(struct cgm *c, double now);
+/* Walk the hierarchy and read every memory cgroup; now is CLOCK_MONOTONIC
+ * seconds, unix_now the same instant as Unix time. */
+void cgm_refresh(struct cgm *c, double now, double unix_now);
 void cgm_write(const struct cgm *c, struct expo *e);
 struct cgm_stats cgm_stats(const struct cgm *c);
 const char *cgm_root(const struct cgm *c);
 void cgm_free(struct cgm *c);
-
-/* Least-squares slope (units per second) of n points; 0 when n < 2 or the
- * times do not spread. Exposed for the unit tests. */
-double cgm_slope(const double *t, const double *v, size_t n);
 
 #endif

@@ -225,7 +225,8 @@ static const struct argp_option options[] = {
 	{ "max-cgroups", OPT_MAX_CGROUPS, "N", 0, "Export at most N cgroups (default 2000); the rest are counted", 3 },
 	{ "max-series", OPT_MAX_SERIES, "N", 0, "At most N series per metric (default 10000); the rest are counted", 3 },
 	{ "slope-window", OPT_SLOPE_WINDOW, "SECONDS", 0,
-	  "Working-set growth is the slope over this window (default 300)", 3 },
+	  "Working-set growth is the slope over this window (default 300), from the samples since the "
+	  "cgroup's last restart (an OOM kill, or its processes replaced)", 3 },
 	{},
 };
 
@@ -303,7 +304,7 @@ static int collect(void *ctx)
 
 	expo_init(&e, x->env.max_series);
 	if (x->cgm) {
-		cgm_refresh(x->cgm, t0);
+		cgm_refresh(x->cgm, t0, unix_now());
 		cgm_write(x->cgm, &e);
 	}
 	if (x->oom)

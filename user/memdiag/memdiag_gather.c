@@ -4,6 +4,7 @@
  * prints nothing. */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,35 @@ static void run_diagnosis(struct md_report *r, const struct trend *tr, int sampl
 	diagnose(&in, &r->diag);
 }
 
+/* A restart of the cgroup's service (its oom_kill count rose, or its
+ * working set fell sharply and a process started since) ends the trend:
+ * the buckets start again from this sample; the previous incarnation's
+ * growth is kept in a->inc. */
+static void follow_incarnation(struct md_collector *a, double wall)
+{
+	struct md_incarnation *mi = &a->inc;
+	const struct md_report *r = &a->cur;
+	struct incarn_sample s = {
+		.t = mono_ns() / 1e9, .ws = (double)r->ws.working_set,
+		.have_oom = r->have_oom, .oom_kill = r->oom_kills,
+	};
+
+	mi->followed = r->kind != MD_HOST && !r->snapshot;
+	if (!mi->followed)
+		return;
+	s.procs_replaced = incarn_wants_procs(&mi->inc, s.ws) &&
+			   incarn_procs_started(r->cg_dir, incarn_pre_drop_t(&mi->inc));
+	if (incarn_push(&mi->inc, &s)) {
+		mi->prev_span_s = mi->inc.prev_end_t - mi->inc.prev_start_t;
+		trend_init(&a->trend);
+		mi->start_wall = wall;
+	} else if (!mi->start_wall) {
+		mi->start_wall = wall;
+	}
+	mi->growth = incarn_growth(&mi->inc);
+	mi->eta_s = r->ws.limit == MEM_UNLIMITED ? NAN : incarn_eta(&mi->growth, s.ws, (double)r->ws.limit);
+}
+
 /* ---- one sample ---- */
 
 int md_sample(struct md_collector *a)
@@ -343,10 +373,11 @@ int md_sample(struct md_collector *a)
 		}
 	}
 	a->samples++;
-	double vals[TB_N];
+	double vals[TB_N], now = wall_time();
+	follow_incarnation(a, now);
 	trend_values(r->ms, &r->ws, r->swap, r->sock, vals);
 	vals[TB_fds] = r->fd_count > 0 ? r->fd_count : 0;
-	trend_add(&a->trend, wall_time(), vals);
+	trend_add(&a->trend, now, vals);
 	find_last_kill(r);
 	run_diagnosis(r, a->trend.n >= 3 ? &a->trend : NULL, a->trend.n);
 	return 0;
@@ -458,6 +489,7 @@ void md_collector_init(struct md_collector *c, const struct md_opts *o)
 	c->o = *o;
 	c->t_start = wall_time();
 	trend_init(&c->trend);
+	incarn_init(&c->inc.inc, 0);
 }
 
 void md_collector_free(struct md_collector *c)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "incarnation.h"
 #include "memdiag_diag.h"
 #include "memdiag_procs.h"
 #include "memstat.h"
@@ -84,11 +85,24 @@ struct md_report {
 
 struct md_seen;
 
+/* The cgroup's service across restarts (a cgroup or process target,
+ * sampled live): the trend holds only the current incarnation's samples. */
+struct md_incarnation {
+	bool followed;               /* a live cgroup or process target */
+	struct incarn inc;
+	struct incarn_growth growth; /* of the working set since the last restart */
+	double eta_s;                /* to the limit at that growth: NAN unknown or no limit, INFINITY not growing */
+	double start_wall;           /* wall_time() of the current incarnation's first sample */
+	double prev_span_s;          /* how long the previous one was followed */
+};
+
 /* A sampler of one target: its last sample and the trend over all of them. */
 struct md_collector {
 	struct md_opts o;
 	struct md_report cur;        /* the last sample */
-	struct trend trend;          /* every sample's buckets (slopes with 2+, findings with 3+) */
+	struct trend trend;          /* the buckets of every sample since the last restart
+				      * (slopes with 2+, findings with 3+) */
+	struct md_incarnation inc;
 	uint64_t samples;
 	double t_start;              /* wall_time() at init */
 	struct swap_io prev_swapio;  /* the last sample's, for rates */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* memdiag's printers: text and JSON of what memdiag_gather.c collected. */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,48 @@ static const char *HR(double per_min)
 }
 
 /* ---- plain output ---- */
+
+static void print_clock(double wall)
+{
+	char t[16];
+	time_t when = (time_t)wall;
+	struct tm tm;
+
+	localtime_r(&when, &tm);
+	strftime(t, sizeof(t), "%H:%M:%S", &tm);
+	printf("%s", t);
+}
+
+/* After a restart: when and why, the growth since (or why none yet) and
+ * what the previous incarnation did. Nothing before the first restart:
+ * the trend is then the whole run's. */
+static void print_incarnation(const struct md_incarnation *mi)
+{
+	const struct incarn *in = &mi->inc;
+
+	if (!mi->followed || !in->restarts)
+		return;
+	printf("restarted at ");
+	print_clock(mi->start_wall);
+	if (in->cause == INCARN_OOM_KILL)
+		printf(" (OOM kill #%llu)", (unsigned long long)in->oom_at_start);
+	else
+		printf(" (the working set fell by half, a new process started)");
+	if (in->restarts > 1)
+		printf(", restart %u seen", in->restarts);
+	if (!mi->growth.known) {
+		printf("; growth since: not enough samples since the restart (%u over %.1f s; %d over %.0f s needed)",
+		       mi->growth.samples, mi->growth.span_s, INCARN_MIN_SAMPLES, INCARN_MIN_SPAN_S);
+	} else {
+		printf("; growth since: %s", HR(mi->growth.per_s * 60));
+		if (isinf(mi->eta_s))
+			printf(", not growing towards the limit");
+		else if (!isnan(mi->eta_s))
+			printf(", limit in ~%s", fmt_duration(sz[szi = (szi + 1) % 8], mi->eta_s));
+	}
+	printf("; previous incarnation grew %s over %s to %s\n", HR(in->prev.per_s * 60),
+	       fmt_duration(sz[szi = (szi + 1) % 8], mi->prev_span_s), H((uint64_t)in->prev_peak));
+}
 
 static void print_pct_col(uint64_t v, uint64_t whole)
 {
@@ -388,11 +431,53 @@ void md_print_text(const struct md_collector *a)
 	if (r->kind == MD_CGROUP && r->fd_count >= 0)
 		printf("processes: %d, open fds: %lld%s\n", r->nprocs, (long long)r->fd_count,
 		       r->top_anon_pid ? "" : "");
+	print_incarnation(&a->inc);
 	print_findings(&r->diag);
 	fflush(stdout);
 }
 
 /* ---- JSON ---- */
+
+static void jw_finite(struct jw *w, const char *key, bool known, double v)
+{
+	if (known && isfinite(v))
+		jw_double(w, key, v);
+	else
+		jw_null(w, key);
+}
+
+static void json_incarnation(struct jw *w, const struct md_incarnation *mi)
+{
+	const struct incarn *in = &mi->inc;
+
+	if (!mi->followed) {
+		jw_null(w, "incarnation");
+		return;
+	}
+	jw_obj_begin(w, "incarnation");
+	jw_u64(w, "restarts", in->restarts);
+	jw_str(w, "cause", incarn_cause_name(in->cause));
+	jw_u64(w, "start_time_unix_ms", (uint64_t)(mi->start_wall * 1000));
+	if (in->cause == INCARN_OOM_KILL)
+		jw_u64(w, "oom_kill", in->oom_at_start);
+	else
+		jw_null(w, "oom_kill");
+	jw_u64(w, "samples", mi->growth.samples);
+	jw_bool(w, "enough_samples", mi->growth.known);
+	jw_finite(w, "growth_bytes_per_min", mi->growth.known, mi->growth.per_s * 60);
+	/* null: unknown or no limit; a working set that does not grow has no ETA either. */
+	jw_finite(w, "limit_eta_s", mi->growth.known, mi->eta_s);
+	if (in->have_prev) {
+		jw_obj_begin(w, "previous");
+		jw_double(w, "growth_bytes_per_min", in->prev.per_s * 60);
+		jw_double(w, "span_s", mi->prev_span_s);
+		jw_u64(w, "peak_bytes", (uint64_t)in->prev_peak);
+		jw_obj_end(w);
+	} else {
+		jw_null(w, "previous");
+	}
+	jw_obj_end(w);
+}
 
 static void jw_limit(struct jw *w, const char *key, uint64_t v)
 {
@@ -634,6 +719,7 @@ void md_print_json(const struct md_collector *a)
 			jw_i64(&w, trend_bucket_name(b), i64_saturate(trend_per_min(tr, b)));
 		jw_obj_end(&w);
 	}
+	json_incarnation(&w, &a->inc);
 	json_findings(&w, &r->diag);
 	jw_obj_end(&w);
 }
