@@ -275,7 +275,7 @@ start_redis() {
 	[ "$TR_STATUS" -eq 0 ]
 	FINAL=$(grep '"final_report"' "$BATS_TEST_TMPDIR/report.json")
 	grep -q '^leaked$' "$BATS_TEST_TMPDIR/wl.out"
-	jq -r .verdict <<<"$FINAL" | grep -q '^EXITED after releasing its memory'
+	jq -r .verdict <<<"$FINAL" | grep -q '^EXITED \[exit 0\] after releasing its memory'
 	[ "$(jq '.before_exit[0].peak_bytes' <<<"$FINAL")" -ge $((100 * 300000)) ]
 	# The culprit is the frame just past the outermost Zend MM wrapper.
 	jq -c '.before_exit[0]' <<<"$FINAL" | python3 -c '
