@@ -90,6 +90,27 @@ static __always_inline bool current_in_cgroup(__u64 cg2_id, __u32 cg2_level, __u
 	return false;
 }
 
+/* At sched_process_exit: is the exiting thread its process's last? The
+ * kernel decrements signal->live before the tracepoint fires. */
+static __always_inline bool exiting_last_thread(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, signal, live.counter) == 0;
+}
+
+/* At sched_process_exit of the last thread: how the process ended.
+ * do_exit() stores its code in task->exit_code before the tracepoint (on
+ * 6.1 and since). A group exit (exit_group, a fatal signal) makes every
+ * thread exit with signal->group_exit_code, so the last thread's code is
+ * the group's, what wait(2) reports: no need to read group_exit_code and
+ * the SIGNAL_GROUP_EXIT flag. The OOM killer sends SIGKILL and marks the
+ * victim (mark_oom_victim sets signal->oom_mm, 4.9+), which stays set
+ * until the signal struct is freed, after the exit. */
+static __always_inline void task_ending(struct task_struct *t, struct proc_ending *e)
+{
+	e->code = (__u32)BPF_CORE_READ(t, exit_code);
+	e->flags = ENDING_SEEN | (BPF_CORE_READ(t, signal, oom_mm) ? ENDING_OOM : 0);
+}
+
 /* A frame pointer worth following: at or above sp, 8-byte aligned and
  * within 1 MiB of it. Code built without frame pointers (glibc's
  * __libc_start_call_main, -O2 programs) leaves any value in that register,

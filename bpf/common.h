@@ -26,6 +26,18 @@ struct cgroup_ids {
 	__u64 v1_memcg_id;
 };
 
+/* How a process ended, read in the kernel when its last thread exits.
+ * code is what wait(2) would report: the exit status in bits 8-15, or the
+ * fatal signal in bits 0-6 (0x80: it dumped core). flags: ENDING_*.
+ * User space decodes it (user/lib/ending.h). */
+#define ENDING_SEEN 0x1  /* the exit was seen (else nothing is known) */
+#define ENDING_OOM  0x2  /* the OOM killer chose it (signal->oom_mm set) */
+
+struct proc_ending {
+	__u32 code;
+	__u32 flags;
+};
+
 /* A copy of the user stack at a call site seen for the first time, for
  * DWARF unwinding in user space (user/lib/unwind.h): the bytes above the
  * stack pointer and the registers of the moment. Registers are x86_64

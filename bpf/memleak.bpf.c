@@ -421,6 +421,28 @@ int on_exec(void *ctx)
 	return 0;
 }
 
+/* The end of a traced process: how it ended (an OOM kill, a signal, an
+ * exit status), for the report of what it held. Urgent: user space reads
+ * it before it reports the process as gone. */
+SEC("tracepoint/sched/sched_process_exit")
+int on_proc_exit(void *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u32 tgid = current_tgid();
+	struct mm_exit_event *e;
+
+	if (!traced(tgid) || !exiting_last_thread(t))
+		return 0;
+	e = reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	e->type = MM_EV_EXIT;
+	e->tgid = tgid;
+	task_ending(t, &e->ending);
+	bpf_ringbuf_submit(e, wake_flags(true));
+	return 0;
+}
+
 /* ---- allocator (--malloc) ---- */
 
 /* The stack of an allocator call: the thread's last site again (a loop),

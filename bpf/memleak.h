@@ -7,7 +7,9 @@
 
 #define MAX_STACK_DEPTH   127
 
-/* Ring-buffer record tags (first field of every record). */
+/* Ring-buffer record tags (first field of every record; the second is
+ * the tgid: MM_EV_HEAD bytes every record has). */
+#define MM_EV_HEAD   8
 #define MM_EV_MAP    1  /* struct mm_map_event: mmap */
 #define MM_EV_REMAP  2  /* struct mm_remap_event: mremap */
 #define MM_EV_BRK    3  /* struct mm_map_event: brk (addr = new break) */
@@ -18,6 +20,7 @@
 			 * anonymous private page (addr); flags: MM_FAULT_* */
 #define MM_EV_GIVEBACK 8 /* struct mm_unmap_event: --faults, madvise gave the
 			  * pages of [addr, addr+len) back */
+#define MM_EV_EXIT   9  /* struct mm_exit_event: the process ended */
 
 /* MM_EV_FAULT flags. */
 #define MM_FAULT_HEAP     0x1 /* in the heap (brk), else an anonymous mapping */
@@ -92,6 +95,13 @@ struct mm_unmap_event {
 	__u32 tgid;
 	__u64 addr;
 	__u64 len;
+};
+
+/* The last thread of a traced process exited: how (see proc_ending). */
+struct mm_exit_event {
+	__u32 type;
+	__u32 tgid;
+	struct proc_ending ending;
 };
 
 /* --malloc: kernel-side aggregation. A stack is the pair (frame-pointer

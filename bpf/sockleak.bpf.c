@@ -858,9 +858,9 @@ static long exit_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v, s
 }
 
 /* The fd table goes with the last thread, right after this tracepoint
- * (exit_files follows it): mark the process, and keep what its sockets
- * were (state, addresses) for the report, since the exit is about to
- * close them and /proc forgets them with the process. */
+ * (exit_files follows it): mark the process and how it ended, and keep
+ * what its sockets were (state, addresses) for the report, since the exit
+ * is about to close them and /proc forgets them with the process. */
 SEC("tracepoint/sched/sched_process_exit")
 int proc_exit(void *ctx)
 {
@@ -870,8 +870,7 @@ int proc_exit(void *ctx)
 
 	if (skip_tgid(c.tgid))
 		return 0;
-	/* signal->live is decremented before this tracepoint fires. */
-	if (BPF_CORE_READ(t, signal, live.counter) != 0)
+	if (!exiting_last_thread(t))
 		return 0;
 	p = bpf_map_lookup_elem(&procs, &c.tgid);
 	if (!p)
@@ -879,6 +878,7 @@ int proc_exit(void *ctx)
 	c.fdt = BPF_CORE_READ(t, files, fdt);
 	if (c.fdt)
 		bpf_for_each_map_elem(&fds, exit_one, &c, 0);
+	task_ending(t, &p->ending);
 	p->exit_ns = bpf_ktime_get_ns();
 	return 0;
 }

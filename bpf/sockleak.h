@@ -78,6 +78,7 @@ struct proc_stats {
 	__u64 inherited;         /* fds copied from the parent at fork */
 	__u64 reused;            /* fd reappeared while tracked: released unseen */
 	__u64 exit_ns;           /* whole thread group exited (0: alive) */
+	struct proc_ending ending; /* how it ended, set with exit_ns */
 	__u64 last_new_ns;       /* its newest fd made (not inherited) */
 	/* Tracked fds created minus closed since the trace began, and its
 	 * highest value: the peak is the start count plus net_peak. */

@@ -275,7 +275,7 @@ start_redis() {
 	[ "$TR_STATUS" -eq 0 ]
 	FINAL=$(grep '"final_report"' "$BATS_TEST_TMPDIR/report.json")
 	grep -q '^leaked$' "$BATS_TEST_TMPDIR/wl.out"
-	jq -r .verdict <<<"$FINAL" | grep -q '^EXITED after releasing its memory'
+	jq -r .verdict <<<"$FINAL" | grep -q '^EXITED \[exit 0\] after releasing its memory'
 	[ "$(jq '.before_exit[0].peak_bytes' <<<"$FINAL")" -ge $((100 * 300000)) ]
 	# The culprit is the frame just past the outermost Zend MM wrapper.
 	jq -c '.before_exit[0]' <<<"$FINAL" | python3 -c '
@@ -445,7 +445,7 @@ for l in sys.stdin:
 	jq -r .hint <<<"$FINAL" | grep -q "pm.max_requests.* -c CGROUP"
 }
 
-@test "-p on a worker that exits holding memory: kept, and said in the text" {
+@test "-p on a worker that exits holding memory: kept, and said in the text with its exit status" {
 	"$W/leak_mmap" 30 64 -w -x > /dev/null &
 	WL_PID=$!
 	"$T" -p "$WL_PID" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
@@ -454,11 +454,11 @@ for l in sys.stdin:
 	kill -USR1 "$WL_PID"
 	wait "$TR_PID"
 	TR_PID=""
-	head -1 "$BATS_TEST_TMPDIR/out" | grep -q "^EXITED holding .*: leak_mapping .* held 1.88 MiB in 30 anon allocations when the process exited"
+	head -1 "$BATS_TEST_TMPDIR/out" | grep -q "^EXITED \[exit 0\] holding .*: leak_mapping .* held 1.88 MiB in 30 anon allocations when the process exited"
 	grep -q "trace the pool with -c CGROUP" "$BATS_TEST_TMPDIR/out"
 }
 
-@test "target killed mid-run: final report, exit 0" {
+@test "target killed mid-run: final report, how it ended, exit 0" {
 	"$W/leak_mmap" 10 64 > /dev/null &
 	WL_PID=$!
 	"$T" -p "$WL_PID" -d 30 > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
@@ -470,7 +470,7 @@ for l in sys.stdin:
 	TR_PID=""
 	[ "$status" -eq 0 ]
 	grep -q "final report" "$BATS_TEST_TMPDIR/out"
-	grep -q "process has exited" "$BATS_TEST_TMPDIR/out"
+	grep -qF "process has exited [signal 9 (SIGKILL)]" "$BATS_TEST_TMPDIR/out"
 }
 
 @test "JSON: exact time and integer rates; the culprit the verdict names, also without symbols" {
@@ -564,6 +564,67 @@ in_nanosleep() { [[ "$(cat "/proc/$1/wchan" 2>/dev/null)" == *nanosleep* ]]; }
 	approx "$(top_field bytes)" $((20 * 128 * 1024)) 5
 	# Nobody else: only the cgroup's two processes are reported.
 	[ "$(grep -c '"final_report"' "$out")" -eq 2 ]
+}
+
+# ended_report PID: the final report of an exited process of -c's output.
+ended_report() { grep '"final_report"' "$1" | jq -c --argjson p "$2" 'select(.pid == $p)'; }
+
+@test "-c through an OOM kill: each exited process kept with what it held and how it ended" {
+	need_memcg
+	local cg out="$BATS_TEST_TMPDIR/end.json" err="$BATS_TEST_TMPDIR/end.err" p1 p2 p3 s1=0 s2=0 s3=0 n
+	local M=$((1024 * 1024))
+	cg=$(scratch_memcg ending 48M)
+	"$T" -c "$cg" -i 1 --json > "$out" 2> "$err" &
+	TR_PID=$!
+	wait_ready "$err"
+	# A process is released (SIGUSR1) once a report counts it: the tracer
+	# has read its mappings, for symbols, while it was there to read.
+	seen() { grep '"cgroup_report"' "$out" | tail -1 | jq -e ".processes_seen == $1" >/dev/null; }
+	# One that exits with a status, one killed by a signal, one OOM-killed.
+	run_in_cgroup "$cg" "$W/leak_mmap" 4 64 -w -e 3
+	p1=$BG_PID
+	wait_for 60 seen 1
+	kill -USR1 "$p1"
+	wait "$p1" || s1=$?
+	run_in_cgroup "$cg" "$W/leak_mmap" 4 64 -w > "$BATS_TEST_TMPDIR/p2.out"
+	p2=$BG_PID
+	wait_for 60 seen 2
+	kill -USR1 "$p2"
+	wait_for 60 grep -q leaked "$BATS_TEST_TMPDIR/p2.out"
+	kill -KILL "$p2"
+	wait "$p2" || s2=$?
+	run_in_cgroup "$cg" "$W/leak_mmap" 1000 1024 -w -v > "$BATS_TEST_TMPDIR/p3.out"
+	p3=$BG_PID
+	wait_for 60 seen 3
+	kill -USR1 "$p3"
+	wait "$p3" || s3=$?
+	kill -INT "$TR_PID"
+	wait "$TR_PID"
+	TR_STATUS=$?
+	TR_PID=""
+	[ "$TR_STATUS" -eq 0 ]
+	[ "$s1" -eq 3 ] && [ "$s2" -eq 137 ] && [ "$s3" -eq 137 ]
+	# The kernel's count: one OOM kill, the tracer saw the same.
+	[ "$(memcg_oom_kills "$cg")" -eq 1 ]
+	jq -e 'select(.event == "cgroup_final_report") | .oom_kills == 1 and .processes_exited == 3
+		and .processes_exited_kept == 3' "$out"
+	# The OOM-killed leaker: what it held at the kill, as far as it said
+	# it got (N mappings done, the N+1th maybe being filled).
+	n=$(awk '/^mapped/ { n = $2 } END { print n }' "$BATS_TEST_TMPDIR/p3.out")
+	[ "$n" -ge 8 ]
+	FINAL=$(ended_report "$out" "$p3")
+	jq -e '.target_exited and .ending.kind == "oom_kill" and .ending.signal == 9
+		and .ending.signal_name == "SIGKILL" and .ending.status == null' <<<"$FINAL"
+	[ "$(top_field culprit)" = leak_mapping ]
+	[ "$(top_field bytes)" -ge $((n * M)) ] && [ "$(top_field bytes)" -le $(((n + 1) * M)) ]
+	[[ "$(jq -r .verdict <<<"$FINAL")" == "EXITED [OOM kill] holding "*": leak_mapping "* ]]
+	# The one that exited 3 and the one killed by SIGKILL, not the OOM killer.
+	FINAL=$(ended_report "$out" "$p1")
+	jq -e '.ending == {"kind": "exit", "signal": null, "signal_name": null, "status": 3}' <<<"$FINAL"
+	[ "$(top_field culprit)" = leak_mapping ] && [ "$(top_field bytes)" -eq $((4 * 64 * 1024)) ]
+	FINAL=$(ended_report "$out" "$p2")
+	jq -e '.ending == {"kind": "signal", "signal": 9, "signal_name": "SIGKILL", "status": null}' <<<"$FINAL"
+	[ "$(top_field culprit)" = leak_mapping ] && [ "$(top_field bytes)" -eq $((4 * 64 * 1024)) ]
 }
 
 @test "--ringbuf-mb not a power of 2 or too small: one clear line, exit 1" {

@@ -211,6 +211,9 @@ start_server() {
 	# sockleak ends by itself when its target exits.
 	finish_sockleak
 	[ "$(field "$SRV" exited)" = true ]
+	[ "$(field "$SRV" closed_by_exit.ending.kind)" = signal ]
+	[ "$(field "$SRV" closed_by_exit.ending.signal_name)" = SIGTERM ]
+	[ "$(field "$SRV" closed_by_exit.ending.signal)" -eq 15 ]
 	[ "$(field "$SRV" close_wait)" -eq "$ss_count" ]
 	[ "$(field "$SRV" closed_by_exit.close_wait)" -eq 40 ]
 	[ "$(field "$SRV" closed_by_exit.held)" -eq "$held" ]
@@ -271,6 +274,33 @@ start_server() {
 	[ "$(field "$W2" alive)" -eq "$(ls -l /proc/$W2/fd | grep -c socket:)" ]
 	[ "$(field "$W2" alive)" -eq 2 ]
 	jq -e 'select(.type == "summary") | .note | test("-c follows the workers that replace them")' "$T/out.json"
+}
+
+@test "sockleak -c: a worker OOM-killed holding leaked sockets keeps them, its ending an OOM kill" {
+	need_memcg
+	local cg s=0
+	cg=$(scratch_memcg sockoom 48M)
+	start_server --close
+	start_sockleak -c "$cg" --older-than 0
+	# It leaks one socket in ten, then memory until the OOM killer ends it.
+	run_in_cgroup "$cg" sh -c "exec '$W/sockclient' $PORT 100 10 -g > '$T/w1'"
+	W1=$BG_PID
+	PIDS+=("$W1")
+	wait "$W1" || s=$?
+	[ "$s" -eq 137 ]
+	grep -q done "$T/w1"
+	# The kernel's word: one OOM kill in the cgroup, this worker.
+	[ "$(memcg_oom_kills "$cg")" -eq 1 ]
+	dmesg | grep -q "Killed process $W1 (sockclient)"
+	kill -INT "$SL"
+	finish_sockleak
+	[ "$(field "$W1" exited)" = true ]
+	proc_json "$W1" | jq -e '.closed_by_exit.ending == {"kind": "oom_kill", "signal": 9,
+		"signal_name": "SIGKILL", "status": null}'
+	[ "$(field "$W1" closed_by_exit.held)" -eq 10 ]
+	[ "$(field "$W1" leaked_total)" -eq 10 ]
+	proc_json "$W1" | jq -e '.stacks[0].frames | map(select(test("^leaky_request\\+"))) | length == 1'
+	jq -e 'select(.type == "summary") | .verdict | test("pid '"$W1"' \\(sockclient\\) leaked sockets until it exited at [0-9.]+ s by OOM kill: 10 held")' "$T/out.json"
 }
 
 @test "sockleak --all-fds: pipes, files, socket, eventfd, epoll against RLIMIT_NOFILE" {

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include "cgroup.h"
 #include "cli.h"
+#include "ending.h"
 #include "output.h"
 #include "procfs.h"
 
@@ -245,6 +246,47 @@ static void test_proc_gone(void **state)
 	assert_true(n > 3);
 }
 
+/* A child's real wait status: exit with status, or die of sig. */
+static int child_status(int status, int sig)
+{
+	int st = 0;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (!pid) {
+		if (sig)
+			raise(sig);
+		_exit(status);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return st;
+}
+
+static void test_ending(void **state)
+{
+	struct proc_ending e;
+	char buf[ENDING_TEXT_LEN];
+
+	(void)state;
+	e = ending_from_wait(child_status(3, 0));
+	assert_string_equal(ending_text(buf, &e), "exit 3");
+	assert_int_equal(ending_decode(&e).kind, ENDING_EXIT);
+	e = ending_from_wait(child_status(0, SIGKILL));
+	assert_string_equal(ending_text(buf, &e), "signal 9 (SIGKILL)");
+	/* The OOM killer's victim: its SIGKILL is the kill. */
+	e.flags |= ENDING_OOM;
+	assert_string_equal(ending_text(buf, &e), "OOM kill");
+	assert_int_equal(ending_decode(&e).signal, SIGKILL);
+	/* A victim that died of another fatal signal first: that signal. */
+	e = ending_from_wait(child_status(0, SIGTERM));
+	e.flags |= ENDING_OOM;
+	assert_string_equal(ending_text(buf, &e), "signal 15 (SIGTERM)");
+	/* Not seen: unknown, null in JSON. */
+	e = (struct proc_ending){ .code = 0, .flags = 0 };
+	assert_string_equal(ending_text(buf, &e), "unknown");
+	assert_int_equal(ending_decode(NULL).kind, ENDING_UNKNOWN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,7 +295,7 @@ int main(void)
 		cmocka_unit_test(test_json_numbers),
 		cmocka_unit_test(test_parse_numbers), cmocka_unit_test(test_container_ids),
 		cmocka_unit_test(test_kv),            cmocka_unit_test(test_proc_self),
-		cmocka_unit_test(test_proc_gone),
+		cmocka_unit_test(test_proc_gone),     cmocka_unit_test(test_ending),
 	};
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

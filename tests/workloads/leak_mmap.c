@@ -1,8 +1,11 @@
 /* Leaks COUNT anonymous mappings of KIB KiB each from leak_mapping(), and
  * maps and unmaps as many again (balanced) from churn().
- * usage: leak_mmap COUNT KIB [-w] [-x]
+ * usage: leak_mmap COUNT KIB [-w] [-x] [-e STATUS] [-v]
  *   -w: wait for SIGUSR1 before starting (attach a tracer first)
- *   -x: exit when done instead of waiting to be killed */
+ *   -x: exit when done instead of waiting to be killed
+ *   -e STATUS: exit with STATUS when done
+ *   -v: say "mapped N" after each leaked mapping (N so far), for a run
+ *       that ends early (an OOM kill) to tell how far it got */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +37,7 @@ __attribute__((noinline)) void churn(size_t len)
 
 int main(int argc, char **argv)
 {
-	int count, wait = 0, quit = 0;
+	int count, wait = 0, quit = 0, status = 0, verbose = 0;
 	size_t len;
 
 	if (argc < 3)
@@ -44,6 +47,11 @@ int main(int argc, char **argv)
 	for (int i = 3; i < argc; i++) {
 		wait |= !strcmp(argv[i], "-w");
 		quit |= !strcmp(argv[i], "-x");
+		verbose |= !strcmp(argv[i], "-v");
+		if (!strcmp(argv[i], "-e") && i + 1 < argc) {
+			quit = 1;
+			status = atoi(argv[++i]);
+		}
 	}
 	signal(SIGUSR1, on_usr1);
 	if (wait)
@@ -51,11 +59,13 @@ int main(int argc, char **argv)
 			pause();
 	for (int i = 0; i < count; i++) {
 		leak_mapping(len);
+		if (verbose)
+			dprintf(1, "mapped %d\n", i + 1);
 		churn(len);
 	}
 	dprintf(1, "leaked %d\n", count);
 	if (quit)
-		return 0;
+		return status;
 	for (;;)
 		pause();
 }

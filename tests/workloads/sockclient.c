@@ -1,11 +1,15 @@
 /* Loopback TCP client for sockleak's tests: N requests, every LEAK_EVERY-th
  * one made by leaky_request(), which never closes its socket; then it holds
  * still until killed. Prints "done" on stdout when finished.
- * Usage: sockclient PORT N LEAK_EVERY */
+ * Usage: sockclient PORT N LEAK_EVERY [-g]
+ *   -g: then grow (touch anonymous memory, 1 MiB at a time) until killed:
+ *       a worker that leaks sockets and memory, for an OOM kill */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,12 +44,23 @@ static __attribute__((noinline)) void leaky_request(void)
 	/* forgot close(fd) */
 }
 
+static void grow_forever(void)
+{
+	for (;;) {
+		char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			exit(1);
+		memset(p, 1, 1 << 20);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int n, every;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: sockclient PORT N LEAK_EVERY\n");
+	if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "-g"))) {
+		fprintf(stderr, "usage: sockclient PORT N LEAK_EVERY [-g]\n");
 		return 2;
 	}
 	port = atoi(argv[1]);
@@ -59,6 +74,8 @@ int main(int argc, char **argv)
 	}
 	printf("done\n");
 	fflush(stdout);
+	if (argc == 5)
+		grow_forever();
 	for (;;)
 		pause();
 }

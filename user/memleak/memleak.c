@@ -18,6 +18,7 @@
 #include "bpfutil.h"
 #include "cgroup.h"
 #include "cli.h"
+#include "ending.h"
 #include "interpreters.h"
 #include "kfeatures.h"
 #include "loop.h"
@@ -63,7 +64,7 @@ struct app {
 	struct env env;
 	struct memleak *skel;
 	struct ring_buffer *rb;
-	struct bpf_link *links[7];
+	struct bpf_link *links[8];
 	struct malloc_probes *mp;
 	struct malloc_bpf mb;
 	struct procset ps;      /* -p / -- CMD: the one process, ps.v[0] */
@@ -192,11 +193,12 @@ static struct mproc *record_proc(struct app *a, const struct mm_unmap_event *u, 
 	if (!a->by_cgroup)
 		return the_proc(a);
 	/* -c: a process of the cgroup, known or new (not this tool). */
-	if (size < sizeof(*u) || u->tgid == (uint32_t)getpid())
+	if (size < MM_EV_HEAD || u->tgid == (uint32_t)getpid())
 		return NULL;
 	p = procset_find(&a->ps, u->tgid);
-	/* The last records of a process already gone: its memory went too. */
-	if (!p && !proc_alive((pid_t)u->tgid))
+	/* The last records of a process already gone: its memory went too.
+	 * The end of one never seen mapping anything: nothing to keep. */
+	if (!p && (u->type == MM_EV_EXIT || !proc_alive((pid_t)u->tgid)))
 		return NULL;
 	return p ? p : procset_add(&a->ps, u->tgid, true);
 }
@@ -215,12 +217,12 @@ static int on_event(void *ctx, void *data, size_t size)
 static struct report_in report_in(struct app *a, struct mproc *p, bool final, bool exited)
 {
 	return (struct report_in){ .t = &p->t, .sym = p->sym, .final = final,
-				   .target_exited = exited, .comm = p->comm,
+				   .target_exited = exited, .comm = p->comm, .ending = &p->ending,
 				   .cgroup = a->by_cgroup ? a->cg.rel : NULL,
 				   .stacks_fd = bpf_map__fd(a->skel->maps.stacks),
 				   .dwarf = &p->ds, .interp = a->ps.interp,
 				   .drops = (const uint64_t *)a->skel->bss->drops,
-				   .now_ns = a->report_ns, .pprof = a->pp,
+				   .now_ns = p->exit_ns ? p->exit_ns : a->report_ns, .pprof = a->pp,
 				   .faults_unclassified = a->skel->bss->faults_unclassified };
 }
 
@@ -241,14 +243,6 @@ static void report_proc(struct app *a, struct mproc *p, bool final, bool exited)
 	}
 	report_print(&a->env.rep, &in);
 	free(macc);
-}
-
-static int by_outstanding(const void *x, const void *y, void *all_kinds)
-{
-	uint64_t bx = mproc_outstanding(*(struct mproc *const *)x, *(const bool *)all_kinds);
-	uint64_t by = mproc_outstanding(*(struct mproc *const *)y, *(const bool *)all_kinds);
-
-	return bx < by ? 1 : bx > by ? -1 : 0;
 }
 
 /* -c, first line: the process growing fastest and where, or that nothing
@@ -283,9 +277,15 @@ static void cgroup_verdict(struct app *a, const char *path, uint64_t total, size
 		printf("Nothing grows in cgroup %s\n", path);
 	}
 	printf("memleak-trace: cgroup %s%s: %zu process%s hold %s mapped while traced "
-	       "(%zu seen, %zu exited)\n",
+	       "(%zu seen, %zu exited, %zu by an OOM kill)\n",
 	       path, a->cg.v1 ? " (v1 memory)" : "", holding, holding == 1 ? "" : "es",
-	       fmt_bytes(b[1], total), a->ps.n + a->ps.gone, a->ps.gone);
+	       fmt_bytes(b[1], total), a->ps.n + a->ps.gone, a->ps.gone, a->ps.oom_kills);
+	if (a->ps.nended)
+		printf("%zu exited process%s kept below with what %s held at the exit\n",
+		       a->ps.nended, a->ps.nended == 1 ? "" : "es", a->ps.nended == 1 ? "it" : "each");
+	if (a->ps.ended_dropped)
+		printf("%zu more exited holding memory, not kept (only the %d holding most are)\n",
+		       a->ps.ended_dropped, MAX_KEPT_EXITED);
 	if (a->exited)
 		printf("the cgroup was removed\n");
 	free(who);
@@ -305,21 +305,25 @@ static void cgroup_json(struct app *a, bool final, uint64_t total, size_t holdin
 	jw_u64(&w, "processes_holding", holding);
 	jw_u64(&w, "processes_seen", a->ps.n + a->ps.gone);
 	jw_u64(&w, "processes_exited", a->ps.gone);
+	jw_u64(&w, "processes_exited_kept", a->ps.nended);
+	jw_u64(&w, "processes_exited_not_kept", a->ps.ended_dropped);
+	jw_u64(&w, "oom_kills", a->ps.oom_kills);
 	jw_u64(&w, "bytes", total);
 	jw_bool(&w, "cgroup_removed", a->exited);
 	jw_obj_end(&w);
 }
 
-/* -c: the cgroup's verdict, then each process holding memory, most first. */
+/* -c: the cgroup's verdict, then each process holding memory, most
+ * first, then each exited one kept with what it held at its end. */
 static void report_cgroup(struct app *a, bool final)
 {
 	char *path = term_escape(a->cg.rel);
 	uint64_t total = 0;
 	size_t holding = 0;
 
-	procset_drop_exited(&a->ps);
+	procset_retire_exited(&a->ps, a->env.rep.all_kinds);
 	if (a->ps.n) /* v may be NULL, which qsort must not get */
-		qsort_r(a->ps.v, a->ps.n, sizeof(*a->ps.v), by_outstanding, &a->env.rep.all_kinds);
+		qsort_r(a->ps.v, a->ps.n, sizeof(*a->ps.v), mproc_by_held, &a->env.rep.all_kinds);
 	a->ps.last = 0;
 	for (size_t i = 0; i < a->ps.n; i++) {
 		uint64_t o = mproc_outstanding(a->ps.v[i], a->env.rep.all_kinds);
@@ -335,6 +339,11 @@ static void report_cgroup(struct app *a, bool final)
 		if (!a->env.rep.json && !a->env.rep.folded)
 			printf("\n");
 		report_proc(a, a->ps.v[i], final, false);
+	}
+	for (size_t i = 0; i < a->ps.nended; i++) {
+		if (!a->env.rep.json && !a->env.rep.folded)
+			printf("\n");
+		report_proc(a, a->ps.ended[i], final, true);
 	}
 	if (a->env.rep.json)
 		cgroup_json(a, final, total, holding);
@@ -374,15 +383,27 @@ static int pprof_end(struct app *a, struct pprof *pp, bool fatal)
 	return -1;
 }
 
+/* -- CMD: its wait status says how it ended if the exit record was lost
+ * (it cannot tell an OOM kill from another SIGKILL). */
+static void command_ending(struct app *a)
+{
+	struct mproc *p = the_proc(a);
+
+	if (a->launched && a->child.reaped && !(p->ending.flags & ENDING_SEEN))
+		p->ending = ending_from_wait(a->child.status);
+}
+
 static void report(struct app *a, bool final)
 {
 	a->report_ns = mono_ns();
 	if (a->env.rep.pprof_path)
 		a->pp = pprof_begin(a);
-	if (a->by_cgroup)
+	if (a->by_cgroup) {
 		report_cgroup(a, final);
-	else
+	} else {
+		command_ending(a);
 		report_proc(a, the_proc(a), final, a->exited);
+	}
 	if (a->pp)
 		pprof_end(a, a->pp, false);
 	pprof__free(a->pp);
@@ -550,9 +571,9 @@ static int attach(struct app *a, pid_t pid)
 {
 	struct bpf_program *tps[] = { a->skel->progs.exit_mmap, a->skel->progs.exit_munmap,
 				      a->skel->progs.exit_mremap, a->skel->progs.exit_brk,
-				      a->skel->progs.on_exec, a->skel->progs.on_page_fault,
-				      a->skel->progs.exit_madvise };
-	int ntps = a->env.faults ? 7 : 5;
+				      a->skel->progs.on_exec, a->skel->progs.on_proc_exit,
+				      a->skel->progs.on_page_fault, a->skel->progs.exit_madvise };
+	int ntps = a->env.faults ? 8 : 6;
 
 	if (!tracefs_ensure())
 		warn_msg("tracefs is not mounted and cannot be mounted");
@@ -639,7 +660,7 @@ static void cleanup_now(struct app *a)
 {
 	ring_buffer__free(a->rb);
 	malloc_probes__free(a->mp);
-	links_destroy(a->links, 7);
+	links_destroy(a->links, sizeof(a->links) / sizeof(a->links[0]));
 	memleak__destroy(a->skel);
 	interp__free(a->ps.interp);
 	procset_free(&a->ps);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "array.h"
+#include "ending.h"
 #include "interpreters.h"
 #include "memleak_procs.h"
 #include "procfs.h"
@@ -94,8 +95,9 @@ static void sync_maps(struct procset *ps, struct mproc *p)
 void mproc_record(struct procset *ps, struct mproc *p, const void *rec, size_t size)
 {
 	const struct mm_unmap_event *u = rec;
+	bool unmap_sized = size >= sizeof(*u);
 
-	if (size < sizeof(*u))
+	if (size < MM_EV_HEAD)
 		return;
 	switch (u->type) {
 	case MM_EV_STACK:
@@ -105,7 +107,8 @@ void mproc_record(struct procset *ps, struct mproc *p, const void *rec, size_t s
 		dwarf_stacks_add(&p->ds, p->unw, rec, size);
 		break;
 	case MM_EV_UNMAP:
-		tracker_munmap(&p->t, rec);
+		if (unmap_sized)
+			tracker_munmap(&p->t, rec);
 		break;
 	case MM_EV_EXEC:
 		tracker_exec(&p->t);
@@ -127,7 +130,14 @@ void mproc_record(struct procset *ps, struct mproc *p, const void *rec, size_t s
 			tracker_fault(&p->t, rec);
 		break;
 	case MM_EV_GIVEBACK:
-		tracker_giveback(&p->t, rec);
+		if (unmap_sized)
+			tracker_giveback(&p->t, rec);
+		break;
+	case MM_EV_EXIT:
+		if (size >= sizeof(struct mm_exit_event)) {
+			p->ending = ((const struct mm_exit_event *)rec)->ending;
+			p->exit_ns = mono_ns();
+		}
 		break;
 	}
 }
@@ -140,17 +150,52 @@ void procset_poll(struct procset *ps, uint64_t now_ns)
 	}
 }
 
-void procset_drop_exited(struct procset *ps)
+/* An exit record (MM_EV_EXIT) may be there before /proc says so. */
+static bool mproc_exited(const struct mproc *p)
+{
+	return (p->ending.flags & ENDING_SEEN) || !proc_alive(p->t.pid);
+}
+
+int mproc_by_held(const void *x, const void *y, void *all_kinds)
+{
+	uint64_t bx = mproc_outstanding(*(struct mproc *const *)x, *(const bool *)all_kinds);
+	uint64_t by = mproc_outstanding(*(struct mproc *const *)y, *(const bool *)all_kinds);
+
+	return bx < by ? 1 : bx > by ? -1 : 0;
+}
+
+/* Keep an exited process's evidence, most held first; past the cap the
+ * one holding least goes. */
+static void keep_ended(struct procset *ps, struct mproc *p, bool all_kinds)
+{
+	ARRAY_GROW(ps->ended, ps->nended, ps->ended_cap, 8);
+	ps->ended[ps->nended++] = p;
+	qsort_r(ps->ended, ps->nended, sizeof(*ps->ended), mproc_by_held, &all_kinds);
+	if (ps->nended > MAX_KEPT_EXITED) {
+		mproc_free(ps->ended[--ps->nended]);
+		ps->ended_dropped++;
+	}
+}
+
+void procset_retire_exited(struct procset *ps, bool all_kinds)
 {
 	size_t k = 0;
 
 	for (size_t i = 0; i < ps->n; i++) {
-		if (proc_alive(ps->v[i]->t.pid)) {
-			ps->v[k++] = ps->v[i];
-		} else {
-			mproc_free(ps->v[i]);
-			ps->gone++;
+		struct mproc *p = ps->v[i];
+
+		if (!mproc_exited(p)) {
+			ps->v[k++] = p;
+			continue;
 		}
+		ps->gone++;
+		if (!p->exit_ns)
+			p->exit_ns = mono_ns();
+		ps->oom_kills += ending_decode(&p->ending).kind == ENDING_OOM_KILL;
+		if (mproc_outstanding(p, all_kinds))
+			keep_ended(ps, p, all_kinds);
+		else
+			mproc_free(p);
 	}
 	ps->n = k;
 }
@@ -159,7 +204,10 @@ void procset_free(struct procset *ps)
 {
 	for (size_t i = 0; i < ps->n; i++)
 		mproc_free(ps->v[i]);
+	for (size_t i = 0; i < ps->nended; i++)
+		mproc_free(ps->ended[i]);
 	free(ps->v);
+	free(ps->ended);
 	memset(ps, 0, sizeof(*ps));
 }
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common.h"
 #include "memleak_dwarf.h"
 #include "memleak_track.h"
 #include "symbolize.h"
@@ -22,12 +23,27 @@ struct mproc {
 	struct symbolizer *sym;
 	struct dwarf_stacks ds;
 	char *comm;             /* raw, as last read from /proc */
+	/* How it ended (MM_EV_EXIT); flags 0 while it runs, or when the
+	 * record was lost. */
+	struct proc_ending ending;
+	uint64_t exit_ns;       /* mono_ns when its exit was noticed, 0 while it runs */
 };
+
+/* -c: exited processes kept with what they held at the exit, at most
+ * this many (those holding least give way). */
+#define MAX_KEPT_EXITED 32
 
 struct procset {
 	struct mproc **v;
 	size_t n, cap;
-	size_t gone;            /* processes that exited and were dropped (-c) */
+	size_t gone;            /* processes that exited (-c) */
+	/* -c: the exited processes that held memory at their exit, with
+	 * their evidence (not searched by procset_find: their pids may come
+	 * back), most held first. */
+	struct mproc **ended;
+	size_t nended, ended_cap;
+	size_t ended_dropped;   /* exited holding memory, not kept (more than the cap) */
+	size_t oom_kills;       /* exited by an OOM kill (kept or not) */
 	size_t last;            /* index of the last one found */
 	bool dwarf;             /* give each process a DWARF unwinder */
 	bool pages;             /* --faults: trackers count pages first touched */
@@ -48,10 +64,15 @@ void mproc_record(struct procset *ps, struct mproc *p, const void *rec, size_t s
 /* Cheap per-poll work for each process: symbols for new code, name,
  * growth checkpoints. */
 void procset_poll(struct procset *ps, uint64_t now_ns);
-/* Forget the processes that have exited (their mappings went with them). */
-void procset_drop_exited(struct procset *ps);
+/* Take the processes that have exited out of the live set: those that
+ * held memory at the exit (by mproc_outstanding with all_kinds) go to
+ * ps->ended with their evidence, the others are forgotten. */
+void procset_retire_exited(struct procset *ps, bool all_kinds);
 void procset_free(struct procset *ps);
 /* Outstanding bytes of the kinds the report ranks, for ordering processes. */
 uint64_t mproc_outstanding(const struct mproc *p, bool all_kinds);
+/* qsort_r order of struct mproc pointers, most outstanding first
+ * (arg: a bool, all_kinds). */
+int mproc_by_held(const void *x, const void *y, void *all_kinds);
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "ending.h"
 #include "memleak.h"
 #include "memleak_dwarf.h"
 #include "memleak_pprof.h"
@@ -661,7 +662,7 @@ static void peak_rows(const struct report_opts *o, struct report_in *in, struct 
  * exited (what is still outstanding at the exit is in the main table). */
 static bool show_peaks(const struct report_in *in, const struct peaks *p, const struct totals *tot)
 {
-	return in->final && in->target_exited && p->n && tot->ranked < p->total / 2;
+	return in->target_exited && p->n && tot->ranked < p->total / 2;
 }
 
 /* What a row counts: allocations (mappings, malloc blocks), or with
@@ -718,6 +719,17 @@ static char *row_culprit(const struct report_in *in, const struct row *r)
 	return s->kind == MK_HEAP ? strdup("the heap (brk)") : culprit_name(s);
 }
 
+/* " [OOM kill]", " [exit 3]": how the process ended, when known. */
+static const char *ending_tag(const struct report_in *in, char buf[ENDING_TEXT_LEN + 8])
+{
+	char t[ENDING_TEXT_LEN];
+
+	buf[0] = 0;
+	if (ending_decode(in->ending).kind != ENDING_UNKNOWN)
+		snprintf(buf, ENDING_TEXT_LEN + 8, " [%s]", ending_text(t, in->ending));
+	return buf;
+}
+
 /* A process that exited: what it still held (released by the exit), or,
  * when its shutdown released most of it, what it held before. */
 static char *exit_verdict(const struct report_opts *o, struct report_in *in, const struct row *rows,
@@ -725,7 +737,7 @@ static char *exit_verdict(const struct report_opts *o, struct report_in *in, con
 			  const struct row **named)
 {
 	const struct row *r = show_peaks(in, pk, tot) ? &pk->rows[0] : &rows[0];
-	char b1[HUMAN_LEN], b2[HUMAN_LEN], *who = row_culprit(in, r), *v;
+	char b1[HUMAN_LEN], b2[HUMAN_LEN], how[ENDING_TEXT_LEN + 8], *who = row_culprit(in, r), *v;
 	uint32_t kind = in->t->stacks[r->owner].kind;
 	int ret;
 
@@ -734,14 +746,15 @@ static char *exit_verdict(const struct report_opts *o, struct report_in *in, con
 		double at = r->acc.oldest_ts > in->t->t0_ns ?
 			(double)(r->acc.oldest_ts - in->t->t0_ns) / 1e9 : 0;
 
-		ret = asprintf(&v, "EXITED after releasing its memory (%s outstanding at the exit): "
+		ret = asprintf(&v, "EXITED%s after releasing its memory (%s outstanding at the exit): "
 			       "before, %s held %s%s (its peak, %.1f s into the trace)",
-			       fmt_bytes(b1, tot->ranked), who, est(o, kind),
+			       ending_tag(in, how), fmt_bytes(b1, tot->ranked), who, est(o, kind),
 			       fmt_bytes(b2, r->acc.bytes), at);
 	} else {
-		ret = asprintf(&v, "EXITED holding %s%s: %s held %s%s in %s%" PRIu64 " %s %s "
+		ret = asprintf(&v, "EXITED%s holding %s%s: %s held %s%s in %s%" PRIu64 " %s %s "
 			       "when the process exited",
-			       est(o, MK_MALLOC), fmt_bytes(b1, tot->ranked), who, est(o, kind),
+			       ending_tag(in, how), est(o, MK_MALLOC), fmt_bytes(b1, tot->ranked), who,
+			       est(o, kind),
 			       fmt_bytes(b2, r->acc.bytes), est(o, kind), r->acc.count,
 			       mm_kind_name(kind), unit_noun(o, r->acc.count));
 	}
@@ -760,7 +773,7 @@ static char *verdict(const struct report_opts *o, struct report_in *in, const st
 	int r;
 
 	*named = NULL;
-	if (in->final && in->target_exited && (n || show_peaks(in, pk, tot)))
+	if (in->target_exited && (n || show_peaks(in, pk, tot)))
 		return exit_verdict(o, in, rows, n, tot, pk, named);
 	if (!n)
 		return strdup("No leak: nothing the target mapped or allocated while traced is outstanding");
@@ -909,7 +922,7 @@ static void print_table(const struct report_opts *o, struct report_in *in, const
 	double el = (double)(in->now_ns - t->t0_ns) / 1e9;
 	char *ecomm = term_escape(in->comm ? in->comm : "?");
 	time_t now = time(NULL);
-	char clock[16];
+	char clock[16], how[ENDING_TEXT_LEN + 8];
 
 	strftime(clock, sizeof(clock), "%H:%M:%S", localtime(&now));
 	printf("%s\n", v);
@@ -965,10 +978,10 @@ static void print_table(const struct report_opts *o, struct report_in *in, const
 		       fmt_bytes(b[2], st->rss_file), fmt_bytes(b[3], st->rss_shmem),
 		       fmt_bytes(b[4], st->vm_swap));
 	else
-		printf("         process has exited\n");
+		printf("         process has exited%s\n", ending_tag(in, how));
 	if (o->faults)
 		print_thp(o, in, thp, st);
-	if (in->final && in->target_exited && !in->cgroup)
+	if (in->target_exited && !in->cgroup)
 		printf("         %s\n", exit_hint);
 	if (o->malloc) {
 		char *e = term_escape(o->allocators ? o->allocators : "");
@@ -1085,6 +1098,7 @@ static void print_json(const struct report_opts *o, struct report_in *in, const 
 		jw_str(&w, "cgroup", in->cgroup);
 	jw_double(&w, "elapsed_s", (double)(in->now_ns - t->t0_ns) / 1e9);
 	jw_bool(&w, "target_exited", in->target_exited);
+	ending_json(&w, "ending", in->ending);
 	jw_str(&w, "verdict", v);
 	jw_bool(&w, "growing", growing_row(rows, n) != NULL);
 	/* What the verdict names. */
@@ -1163,7 +1177,7 @@ static void print_json(const struct report_opts *o, struct report_in *in, const 
 		json_peaks(&w, o, in, pk);
 	else
 		jw_null(&w, "before_exit");
-	jw_str(&w, "hint", in->final && in->target_exited && !in->cgroup ? exit_hint : NULL);
+	jw_str(&w, "hint", in->target_exited && !in->cgroup ? exit_hint : NULL);
 	jw_obj_end(&w);
 }
 
@@ -1294,7 +1308,7 @@ void report_print(const struct report_opts *o, struct report_in *in)
 	rows = build_rows(o, in, acc, row_of, &n, &tot);
 	if (in->pprof)
 		pprof_stacks(o, in, acc);
-	if (in->final && in->target_exited)
+	if (in->target_exited)
 		peak_rows(o, in, &pk);
 	have_st = !in->target_exited && proc_status(in->t->pid, &st) == 0;
 	thp = thp_view(o, in, have_st);

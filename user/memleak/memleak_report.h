@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common.h"
 #include "memleak_dwarf.h"
 #include "memleak_track.h"
 #include "interpreters.h"
@@ -43,9 +44,10 @@ struct report_in {
 	struct stack_acc *malloc_acc; /* filled by the malloc module, or NULL */
 	uint32_t malloc_n;      /* entries in malloc_acc */
 	const char *comm;       /* raw, as last read from /proc */
+	const struct proc_ending *ending; /* how it ended (flags 0: running, or unknown) */
 	const char *cgroup;     /* -c: the cgroup's path, raw; NULL otherwise */
 	bool final;
-	bool target_exited;
+	bool target_exited;     /* the process has exited: the report is of what it held then */
 	uint64_t now_ns;
 	struct pprof *pprof;    /* --pprof: the profile this report adds to */
 	uint64_t faults_unclassified; /* --faults: faults not counted (mmap lock busy) */

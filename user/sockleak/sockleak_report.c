@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "array.h"
+#include "ending.h"
 #include "output.h"
 #include "procfs.h"
 #include "sockleak_report.h"
@@ -350,6 +351,18 @@ static double exit_at_s(const struct ctx *c, const struct sl_proc *p)
 	return p->now.exit_ns > c->t->start_ns ? (p->now.exit_ns - c->t->start_ns) / 1e9 : 0;
 }
 
+/* " by OOM kill", " by signal 9 (SIGKILL)", " by exit 3"; "" when the
+ * exit was not seen (the process ended before the trace). */
+static const char *ended_by(const struct sl_proc *p, char buf[ENDING_TEXT_LEN + 4])
+{
+	char t[ENDING_TEXT_LEN];
+
+	buf[0] = 0;
+	if (ending_decode(&p->now.ending).kind != ENDING_UNKNOWN)
+		snprintf(buf, ENDING_TEXT_LEN + 4, " by %s", ending_text(t, &p->now.ending));
+	return buf;
+}
+
 static const char *what(const struct ctx *c)
 {
 	return c->o->all_fds ? "fds" : "sockets";
@@ -358,7 +371,7 @@ static const char *what(const struct ctx *c)
 static char *verdict(struct ctx *c, struct sl_proc **rows, size_t n, size_t shown,
 		     struct stack_group **groups, size_t *ngroups)
 {
-	char *s = NULL, *comm, *where = NULL;
+	char *s = NULL, *comm, *where = NULL, by[ENDING_TEXT_LEN + 4];
 	uint64_t created = 0, closed = 0, pre = 0, closed_pre = 0;
 	struct sl_proc *p;
 	size_t i;
@@ -386,9 +399,9 @@ leak:
 	if (ngroups[i] && group_culprit(&groups[i][0]))
 		where = term_escape(group_culprit(&groups[i][0]));
 	if (p->exited)
-		r = asprintf(&s, "pid %u (%s) leaked %s until it exited at %.1f s: %llu held at the exit "
-			     "(peak %llu), %llu in CLOSE_WAIT, closed by exit%s%s%s%s",
-			     p->tgid, comm, what(c), exit_at_s(c, p),
+		r = asprintf(&s, "pid %u (%s) leaked %s until it exited at %.1f s%s: %llu held at the "
+			     "exit (peak %llu), %llu in CLOSE_WAIT, closed by exit%s%s%s%s",
+			     p->tgid, comm, what(c), exit_at_s(c, p), ended_by(p, by),
 			     (unsigned long long)p->held_at_exit, (unsigned long long)p->peak,
 			     (unsigned long long)p->cw_at_exit, late_text(p),
 			     p->late ? " it closed late (at its shutdown or before)" : "",
@@ -461,7 +474,7 @@ static void print_row(const struct ctx *c, const struct sl_proc *p)
 {
 	uint64_t cr = sl_created(c->t, p), cl = sl_closed(c->t, p), pcl = sl_closed_pre(p);
 	double growth = c->final ? run_growth(c, p) : p->growth;
-	char kinds[256];
+	char kinds[256], by[ENDING_TEXT_LEN + 4];
 
 	if (!c->final) {
 		cr -= sl_created_prev(c->t, p);
@@ -487,10 +500,10 @@ static void print_row(const struct ctx *c, const struct sl_proc *p)
 	printf("  ");
 	print_term(stdout, p->cgroup && *p->cgroup ? p->cgroup : "?", 0);
 	if (p->exited && p->held_at_exit)
-		printf(" (exited at %.1f s holding %llu: closed by exit)", exit_at_s(c, p),
-		       (unsigned long long)p->held_at_exit);
+		printf(" (exited at %.1f s%s, holding %llu: closed by exit)", exit_at_s(c, p),
+		       ended_by(p, by), (unsigned long long)p->held_at_exit);
 	else if (p->exited)
-		printf(" (exited)");
+		printf(" (exited%s)", ended_by(p, by));
 	if (c->o->all_fds) {
 		kinds_text(kinds, sizeof(kinds), p);
 		if (*kinds)
@@ -661,15 +674,16 @@ static void print_group(const struct ctx *c, const struct stack_group *g)
 
 static void print_leaked(struct ctx *c, struct sl_proc *p, struct stack_group *g, size_t ng)
 {
-	char hb[HUMAN_LEN];
+	char hb[HUMAN_LEN], by[ENDING_TEXT_LEN + 4];
 	struct ev *v;
 	size_t n = evidence(c, p, &v), shown = 0;
 
 	printf("\npid %u (", p->tgid);
 	print_term(stdout, p->comm, 0);
 	if (p->exited)
-		printf("): exited at %.1f s holding %llu %s (peak %llu), %llu in CLOSE_WAIT: closed by "
-		       "exit%s%s\n", exit_at_s(c, p), (unsigned long long)p->held_at_exit, what(c),
+		printf("): exited at %.1f s%s, holding %llu %s (peak %llu), %llu in CLOSE_WAIT: closed "
+		       "by exit%s%s\n", exit_at_s(c, p), ended_by(p, by),
+		       (unsigned long long)p->held_at_exit, what(c),
 		       (unsigned long long)p->peak, (unsigned long long)p->cw_at_exit, late_text(p),
 		       p->late ? " it closed late" : "");
 	else
@@ -760,6 +774,7 @@ static void json_closed_by_exit(struct ctx *c, struct jw *w, struct sl_proc *p)
 	jw_u64(w, "close_wait", p->cw_at_exit);
 	jw_u64(w, "closed_late", p->late);
 	jw_u64(w, "evidence", is_leaking(c, p) ? p->nheld : 0);
+	ending_json(w, "ending", &p->now.ending);
 	jw_obj_end(w);
 }
 
