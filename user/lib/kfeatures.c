@@ -121,6 +121,27 @@ bool kernel_btf_has(const char *name, int kind)
 	return btf && btf__find_by_name_kind(btf, name, kind) > 0;
 }
 
+bool kernel_tp_arg_is_pointer(const char *tp_name, int arg)
+{
+	struct btf *btf = vmlinux_btf();
+	const struct btf_type *t;
+	char name[128];
+	int id;
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp_name);
+	if (!btf || (id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF)) <= 0)
+		return false;
+	/* typedef void (*btf_trace_x)(void *__data, args...) */
+	t = btf__type_by_id(btf, btf__resolve_type(btf, id));
+	if (!t || !btf_is_ptr(t))
+		return false;
+	t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) <= arg + 1)
+		return false;
+	t = btf__type_by_id(btf, btf__resolve_type(btf, btf_params(t)[arg + 1].type));
+	return t && btf_is_ptr(t);
+}
+
 bool kernel_enum_value(const char *type, const char *name, long long *val)
 {
 	struct btf *btf = vmlinux_btf();

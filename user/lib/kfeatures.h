@@ -43,6 +43,11 @@ bool tracepoint_exists(const char *category, const char *name);
 /* Does the running kernel's BTF know type `name` of the given kind
  * (BTF_KIND_*)? For example btf_trace_mark_victim for tp_btf. */
 bool kernel_btf_has(const char *name, int kind);
+/* Is argument `arg` (0 = the first after the hidden data pointer) of
+ * tracepoint tp_name a pointer in the kernel's BTF (btf_trace_<tp_name>)?
+ * A tracepoint's arguments change across kernels: oom:mark_victim passes
+ * the task from 6.9 (and Debian's 6.1), only its pid before. */
+bool kernel_tp_arg_is_pointer(const char *tp_name, int arg);
 /* The value of enumerator `name` of the kernel's `enum type` (BTF). */
 bool kernel_enum_value(const char *type, const char *name, long long *val);
 /* The kernel's tracepoint format file has field `field`? */

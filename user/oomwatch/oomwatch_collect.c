@@ -247,6 +247,21 @@ static int choose_hook(struct oom_collector *s)
 			"classic tracepoint (tracefs events/oom/mark_victim) is available");
 		return -1;
 	}
+	/* The BTF program reads the victim's task; where the tracepoint hands
+	 * over only a pid it would read an int as a pointer and see no kill. */
+	if (k == HOOK_TP_BTF && !kernel_tp_arg_is_pointer("mark_victim", 0)) {
+		if (h) {
+			die_msg("--hook tp_btf: this kernel's oom:mark_victim passes only the victim's pid, not its "
+				"task (before Linux 6.9); use --hook tracepoint");
+			return -1;
+		}
+		k = tracepoint_exists("oom", "mark_victim") ? HOOK_TRACEPOINT : HOOK_NONE;
+		if (k == HOOK_NONE) {
+			die_msg("cannot hook oom:mark_victim: its tp_btf passes only a pid on this kernel and "
+				"the classic tracepoint (tracefs events/oom/mark_victim) is not available");
+			return -1;
+		}
+	}
 	bpf_program__set_autoload(s->skel->progs.mark_victim_btf, k == HOOK_TP_BTF);
 	bpf_program__set_autoload(s->skel->progs.mark_victim_tp, k == HOOK_TRACEPOINT);
 	/* Without it a victim other than the task at its limit has its
