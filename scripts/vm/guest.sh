@@ -62,6 +62,27 @@ fi
 # Kernel messages (OOM reports) stay in dmesg for the tests, off the console.
 dmesg -n 1
 
+# Every tracepoint the tools hook, enabled once for the whole run with
+# tracing off: its static key then stays on, and no tool attaching or
+# detaching makes the kernel patch its own text. Under QEMU 7.2's
+# multi-threaded TCG that patching is what locked the guest up: both vCPUs
+# stuck on the int3 byte of the sched_process_exit key in do_exit, long
+# after the patch was done (a soft lockup in the 6.1 guest; "Oops: int3" in
+# syscall_exit_to_user_mode_prepare on 6.12). QEMU 8.1 fixed a race of
+# TCG translating code that another vCPU modifies; hardware has no such
+# race. MEMSCOPE_VM_PIN_TRACEPOINTS=0 leaves the keys to flip.
+pin_tracepoints() {
+	local t=/sys/kernel/tracing e pinned=""
+	echo 0 > "$t/tracing_on" || return
+	for e in sched/sched_process_exit sched/sched_process_exec sched/sched_process_fork \
+		raw_syscalls/sys_enter raw_syscalls/sys_exit oom/mark_victim signal/signal_generate \
+		signal/signal_deliver sock/inet_sock_set_state exceptions/page_fault_user; do
+		[ -e "$t/events/$e/enable" ] && echo 1 > "$t/events/$e/enable" && pinned="$pinned ${e#*/}"
+	done
+	echo "memscope-vm: tracepoints kept enabled (tracing off):$pinned"
+}
+[ "${MEMSCOPE_VM_PIN_TRACEPOINTS:-1}" = 0 ] || pin_tracepoints
+
 echo "memscope-vm: kernel $(uname -r) ($(uname -v)), accelerator $VM_ACCEL, $(nproc) CPUs, $(awk '/^MemTotal/ { print int($2 / 1024) }' /proc/meminfo) MiB"
 echo "memscope-vm: cgroup layout:"
 findmnt -n -o TARGET,FSTYPE,OPTIONS -t cgroup,cgroup2 | sed 's/^/  /'
