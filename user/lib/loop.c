@@ -70,7 +70,7 @@ static bool cgroup_removed(const struct loop_opts *o)
 	return true;
 }
 
-enum loop_stop loop_run(const struct loop_opts *o)
+static enum loop_stop run_until_stop(const struct loop_opts *o)
 {
 	uint64_t start = mono_ns(), next_report, now;
 	uint64_t interval_ns = o->interval_s * 1e9, duration_ns = o->duration_s * 1e9;
@@ -107,4 +107,16 @@ enum loop_stop loop_run(const struct loop_opts *o)
 		}
 	}
 	return LOOP_SIGNAL;
+}
+
+/* What reached the ring buffer before the stop is the run's too: a process
+ * that exited just before Ctrl-C (its exit record already written) must
+ * not be missing from the final report. */
+enum loop_stop loop_run(const struct loop_opts *o)
+{
+	enum loop_stop s = run_until_stop(o);
+
+	if (o->rb && s != LOOP_ERROR && s != LOOP_OUTPUT_LOST)
+		ring_buffer__consume(o->rb);
+	return s;
 }
