@@ -11,7 +11,6 @@
 #include "memstat.h"
 #include "oom_leadup.h"
 #include "procfs.h"
-#include "procfs.h"
 
 struct leadup {
 	struct leadup_opts o;

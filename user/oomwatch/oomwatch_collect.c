@@ -255,7 +255,7 @@ static int choose_hook(struct oom_collector *s)
 				"task (before Linux 6.9); use --hook tracepoint");
 			return -1;
 		}
-		k = tracepoint_exists("oom", "mark_victim") ? HOOK_TRACEPOINT : HOOK_NONE;
+		k = hook_choose(features_get(), "oom", "mark_victim", only_tp);
 		if (k == HOOK_NONE) {
 			die_msg("cannot hook oom:mark_victim: its tp_btf passes only a pid on this kernel and "
 				"the classic tracepoint (tracefs events/oom/mark_victim) is not available");
