@@ -521,17 +521,12 @@ static void json_killed_sizes(struct jw *w, const struct kernel_report *r)
 static void json_past_kill(FILE *f, const struct oom_past_kill *k)
 {
 	const struct kernel_report *r = &k->kr;
-	char t[64];
 	struct jw w;
 
 	jw_init(&w, f);
 	jw_obj_begin(&w, NULL);
-	jw_str(&w, "event", "oom_kill");
-	jw_str(&w, "source", "kernel_log");
+	json_kill_head(&w, "kernel_log", k->time);
 	jw_str(&w, "log", k->log);
-	oom_fmt_time(t, sizeof(t), k->time);
-	jw_str(&w, "time", t);
-	jw_u64(&w, "time_unix_ms", (uint64_t)(k->time * 1000));
 	jw_bool(&w, "this_boot", k->this_boot);
 	jw_str(&w, "boot_id", k->boot_id[0] ? k->boot_id : NULL);
 	jw_str(&w, "constraint", kill_constraint(k));

@@ -845,18 +845,24 @@ void json_kernel_report(struct jw *w, const char *key, const struct kernel_repor
 	jw_obj_end(w);
 }
 
-void oom_kill_json(FILE *f, const struct oom_kill *k)
+void json_kill_head(struct jw *w, const char *source, double time)
 {
 	char t[64];
+
+	jw_str(w, "event", "oom_kill");
+	jw_str(w, "source", source);
+	oom_fmt_time(t, sizeof(t), time);
+	jw_str(w, "time", t);
+	jw_u64(w, "time_unix_ms", (uint64_t)(time * 1000));
+}
+
+void oom_kill_json(FILE *f, const struct oom_kill *k)
+{
 	struct jw w;
 
 	jw_init(&w, f);
 	jw_obj_begin(&w, NULL);
-	jw_str(&w, "event", "oom_kill");
-	jw_str(&w, "source", "live");
-	oom_fmt_time(t, sizeof(t), k->time);
-	jw_str(&w, "time", t);
-	jw_u64(&w, "time_unix_ms", (uint64_t)(k->time * 1000));
+	json_kill_head(&w, "live", k->time);
 	jw_u64(&w, "seq", k->seq);
 	jw_str(&w, "kind", k->kind);
 	jw_str(&w, "constraint", k->constraint);

@@ -127,6 +127,9 @@ void oom_fmt_time(char *buf, size_t len, double t);
 void kernel_report_print(FILE *f, const struct kernel_report *r, bool all_lines);
 struct jw;
 void json_kernel_report(struct jw *w, const char *key, const struct kernel_report *r);
+/* The fields every kill's JSON object opens with, live or read from the
+ * log: event, source ("live", "kernel_log"), time, time_unix_ms. */
+void json_kill_head(struct jw *w, const char *source, double time);
 
 /* A run of oomwatch so far (oom_collector_summary), per cgroup with
  * kills, against the kernel's counters. */
