@@ -372,7 +372,10 @@ py_handler_line() { grep -n -m1 '^def handle_request' "$RW/leaky_service.py" | c
 	# Seen: "culprit": null beside "GROWING: python3.11+0x4fb51c".
 	c=$(jq -r '.stacks[0].culprit' <<< "$r")
 	[ "$c" != null ]
-	jq -r .verdict <<< "$r" | grep -F "GROWING: $c"
+	# Seen in CI: 20 requests within 38 ms, "Nothing grows" for all of
+	# them; a trace too short for a rate names the largest holder.
+	jq -r .verdict <<< "$r" | grep -E "^(GROWING: |Too short a trace .* most in )"
+	jq -r .verdict <<< "$r" | grep -F "$c"
 }
 
 # ---- Node.js ----

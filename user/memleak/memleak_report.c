@@ -763,6 +763,29 @@ static char *exit_verdict(const struct report_opts *o, struct report_in *in, con
 	return ret < 0 ? NULL : v;
 }
 
+/* Too short a trace for a rate: what it holds is no evidence that nothing
+ * grows (all of it may have been allocated while traced). */
+static bool trace_too_short(const struct report_in *in)
+{
+	return (double)(in->now_ns - in->t->t0_ns) / 1e9 < GROWTH_MIN_SPAN_S;
+}
+
+/* The verdict of a trace too short for a rate: the largest holder. */
+static char *short_trace_verdict(struct report_in *in, const struct row *rows, int n,
+				 const struct totals *tot, const struct row **named)
+{
+	char b1[HUMAN_LEN], b2[HUMAN_LEN], *who, *v;
+	int r;
+
+	*named = &rows[0];
+	who = row_culprit(in, &rows[0]);
+	r = asprintf(&v, "Too short a trace to measure growth (%s): %s outstanding in %d stack%s, "
+		     "most in %s", fmt_duration(b1, (double)(in->now_ns - in->t->t0_ns) / 1e9),
+		     fmt_bytes(b2, tot->ranked), n, n == 1 ? "" : "s", who ? who : "?");
+	free(who);
+	return r < 0 ? NULL : v;
+}
+
 /* The first line; *named: the row whose culprit it names, or NULL. */
 static char *verdict(const struct report_opts *o, struct report_in *in, const struct row *rows,
 		     int n, const struct totals *tot, const struct peaks *pk, const struct row **named)
@@ -777,6 +800,8 @@ static char *verdict(const struct report_opts *o, struct report_in *in, const st
 		return exit_verdict(o, in, rows, n, tot, pk, named);
 	if (!n)
 		return strdup("No leak: nothing the target mapped or allocated while traced is outstanding");
+	if (!g && trace_too_short(in))
+		return short_trace_verdict(in, rows, n, tot, named);
 	if (!g) {
 		r = asprintf(&v, "Nothing grows: %s outstanding in %d stack%s, none of it increasing",
 			     fmt_bytes(b1, tot->ranked), n, n == 1 ? "" : "s");

@@ -487,7 +487,7 @@ double tracker_growth(const struct tracker *t, const struct stack_ent *s, uint64
 		from_t = t->ckpt_t[0];
 		from_b = s->ckpt_bytes[0];
 	}
-	if (el - from_t < 0.05)
+	if (el - from_t < GROWTH_MIN_SPAN_S)
 		return 0;
 	return (double)(s->bytes - from_b) / (el - from_t);
 }

@@ -105,6 +105,8 @@ void tracker_stack_bytes(struct tracker *t, uint32_t owner, int64_t bytes);
 void tracker_thp_settle(struct tracker *t);
 /* Take a growth checkpoint when one is due. */
 void tracker_tick(struct tracker *t, uint64_t now_ns);
+/* A rate needs this long a span: shorter, tracker_growth is 0. */
+#define GROWTH_MIN_SPAN_S 0.05
 /* Outstanding bytes per second of the stack over the latter part of the run. */
 double tracker_growth(const struct tracker *t, const struct stack_ent *s, uint64_t now_ns);
 
