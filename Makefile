@@ -263,6 +263,6 @@ $(BENCH_DIR)/bench-wl: scripts/bench.d/wl.c | $(BUILD)/.deps
 # --- memscope-exporter (user/exporter/, owned by exporter) ---
 # A tool like the others (its main is user/exporter/exporter.c); it serves
 # HTTP with libmicrohttpd from a thread of its own.
-EXPORTER_LIBS := -lmicrohttpd -lpthread
+EXPORTER_LIBS := -lmicrohttpd -lyaml -lcrypt -lpthread
 $(BUILD)/memscope-exporter: LDLIBS += $(EXPORTER_LIBS)
 $(BUILD)/unit/test_exporter: LDLIBS += $(EXPORTER_LIBS)

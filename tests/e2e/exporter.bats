@@ -151,3 +151,68 @@ oom_killed() { [ "$(memcg_oom_kills "$1")" -ge 1 ]; }
 	# The exposition Prometheus scraped is valid for promtool too.
 	curl -sf "$EXP_URL/metrics" | promtool check metrics
 }
+
+@test "exporter: 1,000 idle half-sent requests from one address leave another client's scrape served; oversized headers get 431" {
+	start_exporter --collectors cgroups
+	port=$(listen_port "$EXP")
+	mkfifo "$T/hold.in"
+	"$ROOT/tests/e2e/hold_conns.py" 1000 "$port" 127.0.0.2 < "$T/hold.in" > "$T/hold.out" &
+	PIDS+=($!)
+	exec {keep}> "$T/hold.in"
+	wait_for 120 grep -q '^held 1000' "$T/hold.out"
+	# The address holds what it may (seen before: 16 slots in all, and a
+	# scrape waited 40 s behind 64 such connections), and no more.
+	held=$(ss -Htn state established "( sport = :$port and dst 127.0.0.2 )" | wc -l)
+	echo "held by 127.0.0.2: $held"
+	[ "$held" -ge 1 ] && [ "$held" -le 32 ]
+	curl -sf --max-time 30 "$EXP_URL/metrics" > "$T/metrics"
+	grep -q '^memscope_cgroup_memory_working_set_bytes{cgroup="/"}' "$T/metrics"
+	exec {keep}>&-
+	# Headers past the cap: 431, at once, not a stall or a dropped socket.
+	code=$(python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 40000 + b"\r\n\r\n")
+print(s.recv(64).split()[1].decode())' "$port")
+	[ "$code" = 431 ]
+}
+
+# A certificate for 127.0.0.1 and a web config asking for TLS and user
+# "prom" with password "s3cret" (bcrypt, as htpasswd -B writes it).
+make_web_config() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$T/server.key" -out "$T/server.crt" 2>/dev/null
+	hash=$(python3 -W ignore -c 'import crypt; print(crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))')
+	printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  prom: %s\n' \
+		"$hash" > "$T/web.yml"
+}
+
+@test "exporter: --web.config.file serves TLS and asks for a password; Prometheus scrapes through both; bad files are one line" {
+	make_web_config
+	start_exporter --collectors cgroups --web.config.file "$T/web.yml"
+	[[ "$EXP_URL" == https://* ]]
+	grep -q 'with basic auth' "$T/exp.err"
+	code() { curl -s -o /dev/null -w '%{http_code}' --cacert "$T/server.crt" "$@" "$EXP_URL/metrics"; }
+	[ "$(code)" = 401 ]
+	[ "$(code -u prom:wrong)" = 401 ]
+	[ "$(code -u nobody:s3cret)" = 401 ]
+	[ "$(code -u prom:s3cret)" = 200 ]
+	# Plain HTTP on the TLS port gets no metrics.
+	! curl -sf --max-time 10 "http://${EXP_URL#https://}/metrics"
+	PROM_SCRAPE_EXTRA="    scheme: https
+    tls_config: { ca_file: $T/server.crt }
+    basic_auth: { username: prom, password: s3cret }"
+	start_prometheus
+	[ "$(promq 'up{job="memscope"}')" = 1 ]
+	wait_promq 60 'memscope_cgroup_memory_working_set_bytes{cgroup="/"}'
+	# Settings not implemented are refused, not ignored.
+	printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n' > "$T/mtls.yml"
+	run "$B/memscope-exporter" --collectors cgroups --listen 127.0.0.1:0 --web.config.file "$T/mtls.yml"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"'client_auth_type' is not supported"* ]]
+	printf 'basic_auth_users:\n  prom: s3cret\n' > "$T/plain.yml"
+	run "$B/memscope-exporter" --collectors cgroups --listen 127.0.0.1:0 --web.config.file "$T/plain.yml"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"needs a bcrypt hash"* ]]
+}

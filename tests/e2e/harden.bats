@@ -344,7 +344,7 @@ option_value() {
 			else
 				parses "$tool" "$opt"
 			fi
-		done < <(grep -oE '^ +(-[a-zA-Z?], )?--[a-z-]+(=[A-Z:]+)?' <<< "$help" | grep -oE -- '--[a-z-]+(=[A-Z:]+)?' | tr = ' ')
+		done < <(grep -oE '^ +(-[a-zA-Z?], )?--[a-z.-]+(=[A-Z:]+)?' <<< "$help" | grep -oE -- '--[a-z.-]+(=[A-Z:]+)?' | tr = ' ')
 	done
 	[ "$n" -ge 20 ]
 	# what each tool says of the shared options is true of it

@@ -7,8 +7,8 @@
 start_exporter() {
 	"$B/memscope-exporter" --listen 127.0.0.1:0 "$@" 2> "$T/exp.err" &
 	EXP=$!
-	wait_for 30 grep -q 'serving http://' "$T/exp.err" || { cat "$T/exp.err" >&2; return 1; }
-	EXP_URL=$(grep -o 'http://[^ ]*/metrics' "$T/exp.err" | head -1)
+	wait_for 30 grep -qE 'serving https?://' "$T/exp.err" || { cat "$T/exp.err" >&2; return 1; }
+	EXP_URL=$(grep -oE 'https?://[^ ]*/metrics' "$T/exp.err" | head -1)
 	EXP_URL=${EXP_URL%/metrics}
 }
 
@@ -19,8 +19,9 @@ listen_port() {
 
 # start_prometheus: Debian's prometheus scraping the exporter every second,
 # on a loopback port the kernel picks, with a data directory of its own.
+# PROM_SCRAPE_EXTRA: more lines of the scrape job (TLS, basic auth).
 start_prometheus() {
-	local target=${EXP_URL#http://}
+	local target=${EXP_URL#*://}
 	cat > "$T/prometheus.yml" <<-EOC
 	global:
 	  scrape_interval: 1s
@@ -30,6 +31,7 @@ start_prometheus() {
 	  - job_name: memscope
 	    static_configs: [ { targets: [ "$target" ] } ]
 	EOC
+	[ -z "${PROM_SCRAPE_EXTRA:-}" ] || printf '%s\n' "$PROM_SCRAPE_EXTRA" >> "$T/prometheus.yml"
 	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
 		--web.listen-address=127.0.0.1:0 --log.level=warn 2> "$T/prom.err" &
 	PROM=$!

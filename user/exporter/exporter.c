@@ -48,6 +48,7 @@ struct env {
 	struct common_opts common;
 	const char *listen;
 	const char *config;
+	const char *web_config;  /* --web.config.file: TLS, basic auth */
 	uint64_t max_cgroups;
 	uint64_t max_series;
 	double slope_window_s;
@@ -57,7 +58,7 @@ struct env {
 };
 
 enum { OPT_LISTEN = 0x3000, OPT_CONFIG, OPT_MAX_CGROUPS, OPT_MAX_SERIES, OPT_SLOPE_WINDOW, OPT_OLDER_THAN,
-       OPT_COLLECTORS };
+       OPT_COLLECTORS, OPT_WEB_CONFIG };
 #define SET(opt) (1u << ((opt) - OPT_LISTEN))
 
 struct exporter {
@@ -66,6 +67,7 @@ struct exporter {
 	struct oomm *oom;
 	struct sockm *sock;
 	struct http_server *http;
+	struct web_config web;
 	pthread_mutex_t mu;
 	char *snapshot;          /* the collectors' exposition, under mu */
 	size_t snapshot_len;
@@ -91,7 +93,7 @@ static double mono_now(void)
 /* ---- options: the same names on the command line and in the file ---- */
 
 static const char *const config_keys =
-	"listen, interval, collectors, max-cgroups, max-series, slope-window, older-than";
+	"listen, web-config-file, interval, collectors, max-cgroups, max-series, slope-window, older-than";
 
 /* "cgroups,oom,sockets" (any of them, or "all") -> COL_*; 0 when invalid. */
 static unsigned parse_collectors(const char *list)
@@ -132,6 +134,9 @@ static int set_option(struct env *e, int key, const char *val, char *err, size_t
 		e->listen = val;
 		return 0;
 	}
+	case OPT_WEB_CONFIG:
+		e->web_config = val;
+		return 0;
 	case 'i':
 		if (parse_seconds(val, 0.1, 86400, &d))
 			break;
@@ -175,6 +180,7 @@ static int config_set(void *ctx, const char *key, const char *value, char *err, 
 		{ "listen", OPT_LISTEN }, { "interval", 'i' }, { "max-cgroups", OPT_MAX_CGROUPS },
 		{ "max-series", OPT_MAX_SERIES }, { "slope-window", OPT_SLOPE_WINDOW },
 		{ "older-than", OPT_OLDER_THAN }, { "collectors", OPT_COLLECTORS },
+		{ "web-config-file", OPT_WEB_CONFIG },
 	};
 	struct env *e = ctx;
 
@@ -206,18 +212,24 @@ static const char doc[] =
 	"  memscope-exporter --listen 127.0.0.1:19736   # loopback only\n"
 	"  memscope-exporter -i 15 --collectors cgroups # memory files every 15 s, no BPF\n"
 	"  memscope-exporter --config /etc/memscope/exporter.conf\n"
+	"  memscope-exporter --web.config.file /etc/memscope/web.yml  # TLS, basic auth\n"
 	"\n"
 	"Then: curl -s localhost:19736/metrics | grep memscope_cgroup_memory_working_set_bytes\n"
 	"\n"
 	"The configuration file holds one 'key = value' a line (" /* keys: */
-	"listen, interval,\ncollectors, max-cgroups, max-series, slope-window, older-than); the command\n"
-	"line wins over it.\n"
+	"listen,\nweb-config-file, interval, collectors, max-cgroups, max-series, slope-window,\n"
+	"older-than); the command line wins over it.\n"
+	"The web configuration file is the YAML of Prometheus' exporters: tls_server_config\n"
+	"(cert_file, key_file) and basic_auth_users (user: bcrypt hash); other settings are\n"
+	"refused.\n"
 	"Exit status: 0 after SIGTERM/SIGINT, 1 on bad input or when the address cannot\nbe bound.\n";
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Serving:", 1 },
 	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Address to serve on (default :19736, every address)", 1 },
 	{ "config", OPT_CONFIG, "FILE", 0, "Read settings from FILE (key = value lines)", 1 },
+	{ "web.config.file", OPT_WEB_CONFIG, "FILE", 0,
+	  "Serve HTTPS and/or ask for a user and password, as FILE says (YAML, as Prometheus' exporters)", 1 },
 	{ NULL, 0, NULL, 0, "Collection:", 3 },
 	{ "collectors", OPT_COLLECTORS, "LIST", 0,
 	  "cgroups (memory files), oom (BPF), sockets (BPF); default: all", 3 },
@@ -243,6 +255,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 		e->config = arg;
 		break;
 	case OPT_LISTEN:
+	case OPT_WEB_CONFIG:
 	case OPT_MAX_CGROUPS:
 	case OPT_MAX_SERIES:
 	case OPT_SLOPE_WINDOW:
@@ -441,7 +454,11 @@ static int serve(struct exporter *x)
 	char err[256], host[INET6_ADDRSTRLEN] = "";
 
 	http_parse_listen(x->env.listen, &ss, err, sizeof(err));
-	if (!(x->http = http_start((struct sockaddr *)&ss, render, x, err, sizeof(err)))) {
+	if (x->env.web_config && web_config_load(x->env.web_config, &x->web, err, sizeof(err))) {
+		die_msg("--web.config.file %s: %s", x->env.web_config, err);
+		return -1;
+	}
+	if (!(x->http = http_start((struct sockaddr *)&ss, &x->web, render, x, err, sizeof(err)))) {
 		die_msg("cannot listen on %s: %s", x->env.listen, err);
 		return -1;
 	}
@@ -449,9 +466,9 @@ static int serve(struct exporter *x)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
 	else
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
-	fprintf(stderr, "memscope-exporter: serving http://%s%s%s:%u/metrics (collecting every %g s: %s%s%s%s)\n",
-		ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "",
-		(unsigned)http_port(x->http), x->env.common.interval_s, x->cgm ? "cgroups under " : "",
+	fprintf(stderr, "memscope-exporter: serving %s://%s%s%s:%u/metrics%s (collecting every %g s: %s%s%s%s)\n",
+		x->web.cert_pem ? "https" : "http", ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "",
+		(unsigned)http_port(x->http), x->web.nusers ? " with basic auth" : "", x->env.common.interval_s, x->cgm ? "cgroups under " : "",
 		x->cgm ? cgm_root(x->cgm) : "", x->oom ? ", OOM kills" : "", x->sock ? ", sockets" : "");
 	return 0;
 }
@@ -504,6 +521,7 @@ int main(int argc, char **argv)
 		loop_stop_name(why), (unsigned long long)x.collections, (unsigned long long)x.scrapes);
 out:
 	http_stop(x.http);
+	web_config_free(&x.web);
 	close_collectors(&x);
 	free(x.snapshot);
 	return status;

@@ -6,19 +6,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "cli.h"
 #include "http.h"
 
-/* Enough for Prometheus (and an HA pair of them) plus a person with curl;
- * more is a misconfiguration or an attack, refused rather than queued. */
-#define HTTP_MAX_CONNECTIONS 16
+/* Prometheus needs one connection (an HA pair two). The slots are many
+ * and each address gets few, so that idle or half-sent requests from one
+ * client (a careless script, or an attack) cannot take the slots a scrape
+ * needs: seen with 16 slots in all, 64 idle connections made a scrape wait
+ * 40 s, past Prometheus' 10 s scrape timeout. */
+#define HTTP_MAX_CONNECTIONS 1024
+#define HTTP_PER_ADDRESS 32
+/* An idle connection (no byte for this long, e.g. a request's headers
+ * left half-sent) is closed. */
 #define HTTP_TIMEOUT_S 10
+/* A request's headers beyond this get 431 (MHD's per-connection pool;
+ * Prometheus sends well under 1 KiB). */
+#define HTTP_HEADER_POOL (16 << 10)
+/* Threads serving connections: a password check (bcrypt, tens of ms by
+ * design) or a slow reader on one must not hold up the scrape on another. */
+#define HTTP_THREADS 4
 
 struct http_server {
 	struct MHD_Daemon *d;
 	http_render_fn render;
 	void *ctx;
+	const struct web_config *wc;
 	uint16_t port;
 };
 
@@ -40,6 +54,29 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 	return ret;
 }
 
+static bool authorized(const struct web_config *wc, struct MHD_Connection *conn)
+{
+	char *pass = NULL, *user = MHD_basic_auth_get_username_password(conn, &pass);
+	bool ok = web_config_check(wc, user, pass);
+
+	MHD_free(user);
+	MHD_free(pass);
+	return ok;
+}
+
+static enum MHD_Result ask_password(struct MHD_Connection *conn)
+{
+	static char body[] = "authentication required\n";
+	struct MHD_Response *r = MHD_create_response_from_buffer(sizeof(body) - 1, body, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	ret = MHD_queue_basic_auth_fail_response(conn, "memscope", r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 			      const char *version, const char *upload, size_t *upload_len, void **con_cls)
 {
@@ -50,6 +87,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
 	if (*upload_len)
 		return MHD_NO;
+	if (s->wc && s->wc->nusers && !authorized(s->wc, conn))
+		return ask_password(conn);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "only GET\n", 9,
 			     MHD_RESPMEM_PERSISTENT);
@@ -66,18 +105,56 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		     MHD_RESPMEM_PERSISTENT);
 }
 
-struct http_server *http_start(const struct sockaddr *addr, http_render_fn render, void *ctx, char *err,
-			       size_t errlen)
+/* The slots, within what the process may open (its soft limit raised to
+ * the hard one first): the BPF objects and /proc reads need the rest. */
+static unsigned connection_slots(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 64;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= HTTP_MAX_CONNECTIONS + 256)
+		return HTTP_MAX_CONNECTIONS;
+	return rl.rlim_cur > 256 + 16 ? (unsigned)rl.rlim_cur - 256 : 16;
+}
+
+static struct MHD_Daemon *start_daemon(struct http_server *s, int family, int fd)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	const struct web_config *wc = s->wc;
+
+	if (family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (wc && wc->cert_pem)
+		flags |= MHD_USE_TLS;
+	/* MHD_OPTION_HTTPS_MEM_* must not be passed without MHD_USE_TLS:
+	 * end the list before them for plain HTTP. */
+	return MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_CONNECTION_LIMIT, connection_slots(),
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_ADDRESS,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEADER_POOL,
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
+				wc && wc->cert_pem ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END,
+				wc ? wc->key_pem : NULL, MHD_OPTION_HTTPS_MEM_CERT, wc ? wc->cert_pem : NULL,
+				MHD_OPTION_END);
+}
+
+struct http_server *http_start(const struct sockaddr *addr, const struct web_config *wc,
+			       http_render_fn render, void *ctx, char *err, size_t errlen)
 {
 	struct http_server *s = calloc(1, sizeof(*s));
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
 
 	if (!s)
 		abort();
 	s->render = render;
 	s->ctx = ctx;
-	if (addr->sa_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
+	s->wc = wc;
 	/* MHD reports a failed bind only by returning NULL (and printing,
 	 * unless told not to): bind a socket first to say why. */
 	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
@@ -95,11 +172,10 @@ struct http_server *http_start(const struct sockaddr *addr, http_render_fn rende
 	getsockname(fd, (struct sockaddr *)&bound, &blen);
 	s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
 						    : ((struct sockaddr_in *)&bound)->sin_port);
-	s->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_LISTEN_SOCKET, fd,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_END);
+	s->d = start_daemon(s, addr->sa_family, fd);
 	if (!s->d) {
-		snprintf(err, errlen, "libmicrohttpd could not start its server");
+		snprintf(err, errlen, "libmicrohttpd could not start its server%s",
+			 wc && wc->cert_pem ? " (is the TLS key the certificate's, both PEM?)" : "");
 		close(fd);
 		free(s);
 		return NULL;
