@@ -1,15 +1,24 @@
 /* Perf map files of JIT runtimes (see perfmap.h). */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "array.h"
+#include "output.h"
 #include "perfmap.h"
 #include "procfs.h"
+#include "safeopen.h"
+
+/* Past this the rest is not read (a runtime's map is a few MiB; a file of
+ * gigabytes is a mistake or an attack, and would be kept whole). */
+#define PERFMAP_MAX_BYTES (64 << 20)
 
 struct pm_entry {
 	uint64_t start, size;
@@ -18,8 +27,10 @@ struct pm_entry {
 };
 
 struct perfmap {
-	char *path;
+	pid_t pid;
+	char *path;             /* as the process sees it */
 	off_t read_to;          /* bytes parsed so far */
+	bool refused;           /* said once: not trusted, or past the cap */
 	struct pm_entry *v;
 	size_t n, cap;
 	bool sorted;
@@ -57,8 +68,9 @@ struct perfmap *perfmap__new(pid_t pid)
 {
 	struct perfmap *pm = calloc(1, sizeof(*pm));
 
-	if (!pm || asprintf(&pm->path, "/proc/%d/root/tmp/perf-%d.map", pid, ns_pid(pid)) < 0)
+	if (!pm || asprintf(&pm->path, "/tmp/perf-%d.map", ns_pid(pid)) < 0)
 		abort();
+	pm->pid = pid;
 	return pm;
 }
 
@@ -72,8 +84,45 @@ static void add(struct perfmap *pm, uint64_t start, uint64_t size, const char *n
 	pm->sorted = false;
 }
 
+/* Once per map: why its names are not (all) used. */
+static void refuse(struct perfmap *pm, const char *why)
+{
+	if (pm->refused)
+		return;
+	pm->refused = true;
+	warn_msg("perf map %s of pid %d %s", pm->path, pm->pid, why);
+}
+
+/* The map, opened inside the process's root (never through a link) and
+ * trusted as perf trusts one: see owned_by_process. */
+static FILE *open_map(struct perfmap *pm, struct stat *st)
+{
+	const char *why;
+	int fd = open_in_proc_root(pm->pid, pm->path, O_RDONLY);
+	FILE *f;
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			refuse(pm, "ignored: it is a symbolic link");
+		return NULL;
+	}
+	if (fstat(fd, st) || !owned_by_process(pm->pid, st, &why)) {
+		if (!fstat(fd, st)) {
+			char msg[96];
+
+			snprintf(msg, sizeof(msg), "ignored: %s", why);
+			refuse(pm, msg);
+		}
+		close(fd);
+		return NULL;
+	}
+	if (!(f = fdopen(fd, "r")))
+		close(fd);
+	return f;
+}
+
 /* The lines added since the last read (whole lines only: the runtime may
- * be writing one). */
+ * be writing one), up to PERFMAP_MAX_BYTES. */
 static void read_new(struct perfmap *pm)
 {
 	struct stat st;
@@ -82,10 +131,15 @@ static void read_new(struct perfmap *pm)
 	ssize_t len;
 	FILE *f;
 
-	if (stat(pm->path, &st) || st.st_size <= pm->read_to || !(f = fopen(pm->path, "re")))
+	if (pm->read_to >= PERFMAP_MAX_BYTES || !(f = open_map(pm, &st)))
 		return;
-	if (fseeko(f, pm->read_to, SEEK_SET) == 0) {
+	if (st.st_size > pm->read_to && fseeko(f, pm->read_to, SEEK_SET) == 0) {
 		while ((len = getline(&line, &cap, f)) > 0 && line[len - 1] == '\n') {
+			if (pm->read_to + len > PERFMAP_MAX_BYTES) {
+				refuse(pm, "read up to 64 MiB only: later JIT code keeps its JIT+offset names");
+				pm->read_to = PERFMAP_MAX_BYTES;
+				break;
+			}
 			uint64_t start, size;
 			int pos = 0;
 
