@@ -216,3 +216,48 @@ make_web_config() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"needs a bcrypt hash"* ]]
 }
+
+# The kernel's PSI total of a file, in seconds: "some" or "full".
+psi_total() { awk -v k="$2" '$1 == k { sub("total=", "", $5); printf "%.6f\n", $5 / 1e6 }' "$1"; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+metric() { curl -sf "$EXP_URL/metrics" | awk -v m="$1" '$1 == m { print $2; exit }'; }
+
+@test "exporter: memory pressure as the kernel's PSI totals (host; cgroup on v2, absent on v1) and its own BPF programs' runs as bpftool counts them" {
+	need_bpf
+	need_memcg
+	oom=$(scratch_memcg psi 32M)
+	host0=$(psi_total /proc/pressure/memory some)
+	start_exporter -i 0.5
+	# Reclaim, then an OOM kill, in the scratch cgroup: stalls to count.
+	run_in_cgroup "$oom" "$W/hog" -t 100 -s 4 -w 20
+	PIDS+=("$BG_PID")
+	wait_for 60 oom_killed "$oom"
+	sel="memscope_cgroup_memory_pressure_stalled_seconds_total{cgroup=\"/${oom##*/}\","
+	if [ "$MEMCG_VERSION" = 2 ]; then
+		wait_for 60 sh -c "awk '\$1 == \"some\" && \$5 != \"total=0\"' '$oom/memory.pressure' | grep -q ."
+		wait_for 30 sh -c "curl -sf '$EXP_URL/metrics' | grep -F '$sel' | grep 'kind=\"some\"' | grep -qv ' 0\$'"
+		v=$(curl -sf "$EXP_URL/metrics" | grep -F "$sel" | grep 'kind="some"' | awk '{ print $2 }')
+		le "$v" "$(psi_total "$oom/memory.pressure" some)"
+	else
+		# v1 has no pressure files: no series, and the HELP says so.
+		curl -sf "$EXP_URL/metrics" > "$T/metrics"
+		! grep -qF "$sel" "$T/metrics"
+		grep -q '^# HELP memscope_cgroup_memory_pressure_stalled_seconds_total .*Absent on cgroup v1' "$T/metrics"
+	fi
+	# The host's: between the kernel's total before the exporter started and now.
+	h=$(metric 'memscope_host_memory_pressure_stalled_seconds_total{kind="some"}')
+	le "$host0" "$h"
+	le "$h" "$(psi_total /proc/pressure/memory some)"
+
+	# The exporter's programs ran (the hog and its shell forked and exited):
+	# their counts as the kernel keeps them, never above bpftool's later read.
+	[ "$(metric memscope_exporter_bpf_stats_enabled)" = 1 ]
+	line=$(curl -sf "$EXP_URL/metrics" | grep '^memscope_exporter_bpf_runs_total{program="proc_exit"')
+	id=$(sed 's/.*id="\([0-9]*\)".*/\1/' <<< "$line")
+	runs=${line##* }
+	[ "$runs" -gt 0 ]
+	le "$runs" "$(bpftool prog show id "$id" -j | jq .run_cnt)"
+	secs=$(curl -sf "$EXP_URL/metrics" | grep "^memscope_exporter_bpf_run_seconds_total{program=\"proc_exit\",id=\"$id\"}" | awk '{ print $2 }')
+	le 0.000000001 "$secs"
+	le "$secs" "$(bpftool prog show id "$id" -j | jq '.run_time_ns / 1e9')"
+}

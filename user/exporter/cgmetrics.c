@@ -12,6 +12,7 @@
 #include "cgroup.h"
 #include "incarnation.h"
 #include "memstat.h"
+#include "procfs.h"
 
 /* Deeper trees than this are not walked (Kubernetes nests 5 levels). */
 #define CGM_MAX_DEPTH 32
@@ -22,6 +23,8 @@ struct cg {
 	uint64_t usage, ws, anon, file, inactive_anon, inactive_file, limit;
 	bool have_oom;
 	uint64_t oom_kill;
+	bool have_psi;           /* v2 memory.pressure (v1 has none) */
+	uint64_t stall_some_us, stall_full_us;
 	struct incarn inc;       /* the working set since the last restart */
 	struct incarn_growth growth;
 	double inc_start_unix;   /* when the current incarnation's first sample was taken */
@@ -35,6 +38,8 @@ struct cgm {
 	struct cg **v;           /* sorted by rel */
 	size_t n;
 	struct cgm_stats st;
+	bool have_host_psi;
+	struct psi host_psi;     /* /proc/pressure/memory */
 };
 
 void cgm_container_of(const char *path, struct cgm_container *c)
@@ -180,6 +185,9 @@ static void read_one(struct walk *w, const char *dir)
 	g->limit = cm.limit;
 	g->have_oom = cm.events.have;
 	g->oom_kill = cm.events.oom_kill;
+	g->have_psi = cm.have_psi;
+	g->stall_some_us = cm.psi.some.total_us;
+	g->stall_full_us = cm.psi.full.total_us;
 	growth_push(g, dir, w->now, w->unix_now);
 	cgroup_mem_free(&cm);
 
@@ -210,11 +218,21 @@ static int rank_cmp(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+static bool read_host_psi(struct psi *p)
+{
+	char *buf = NULL;
+	bool ok = read_file("/proc/pressure/memory", &buf) > 0 && psi_parse(buf, p) == 0;
+
+	free(buf);
+	return ok;
+}
+
 void cgm_refresh(struct cgm *c, double now, double unix_now)
 {
 	struct walk w = { .c = c, .old = c->v, .nold = c->n, .now = now, .unix_now = unix_now };
 
 	cgroup_walk(c->root, CGM_MAX_DEPTH, visit, &w);
+	c->have_host_psi = read_host_psi(&c->host_psi);
 	for (size_t i = 0; i < c->n; i++) {
 		if (!w.old[i]->taken)
 			cg_free(w.old[i]);
@@ -314,6 +332,41 @@ static bool cg_value(const struct cg *g, enum cg_value what, double *v)
 	return false;
 }
 
+/* Stall time as a counter per kind: the "total" of a PSI file. */
+static void write_stalls(struct expo *e, struct expo_label *l, size_t nl, uint64_t some_us, uint64_t full_us)
+{
+	l[nl] = (struct expo_label){ "kind", "some" };
+	expo_double(e, l, nl + 1, some_us / 1e6);
+	l[nl] = (struct expo_label){ "kind", "full" };
+	expo_double(e, l, nl + 1, full_us / 1e6);
+}
+
+static void write_pressure(const struct cgm *c, struct expo *e)
+{
+	expo_family(e, "memscope_cgroup_memory_pressure_stalled_seconds_total", EXPO_COUNTER,
+		    "Time tasks of the cgroup stalled waiting for memory (reclaim, swap-in, refaults of the "
+		    "working set), v2 memory.pressure total: kind=some (at least one task stalled) or full (all "
+		    "non-idle tasks at once). rate() of it is the share of time lost. Absent on cgroup v1, which "
+		    "has no pressure files.");
+	for (size_t i = 0; i < c->n; i++) {
+		const struct cg *g = c->v[i];
+		struct expo_label l[4] = {
+			{ "cgroup", g->rel },
+			{ "container_id", g->ctr.container_id },
+			{ "pod_uid", g->ctr.pod_uid },
+		};
+		if (g->exported && g->have_psi)
+			write_stalls(e, l, 3, g->stall_some_us, g->stall_full_us);
+	}
+	expo_family(e, "memscope_host_memory_pressure_stalled_seconds_total", EXPO_COUNTER,
+		    "Time tasks of the host stalled waiting for memory (/proc/pressure/memory total), "
+		    "kind=some or full as for cgroups. Absent when the kernel has no PSI (CONFIG_PSI, psi=1).");
+	if (c->have_host_psi) {
+		struct expo_label l[1];
+		write_stalls(e, l, 0, c->host_psi.some.total_us, c->host_psi.full.total_us);
+	}
+}
+
 void cgm_write(const struct cgm *c, struct expo *e)
 {
 	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
@@ -331,6 +384,7 @@ void cgm_write(const struct cgm *c, struct expo *e)
 			expo_double(e, l, 3, v);
 		}
 	}
+	write_pressure(c, e);
 	expo_gauge1(e, "memscope_exporter_cgroups", "Memory cgroups found under the hierarchy in the last collection.",
 		    c->st.seen);
 	expo_gauge1(e, "memscope_exporter_cgroups_dropped",

@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include "bpfstats.h"
 #include "cgmetrics.h"
 #include "cli.h"
 #include "config.h"
@@ -76,6 +77,7 @@ struct exporter {
 	double collect_at;       /* its end, Unix seconds */
 	uint64_t scrapes;
 	double started_at;
+	bool bpf_stats;          /* the kernel counts our programs' run time */
 };
 
 static double unix_now(void)
@@ -384,6 +386,8 @@ static void write_self(struct exporter *x, struct expo *e)
 		    "When the latest collection ended, Unix seconds: what the values are as of.", x->collect_at);
 	expo_gauge1(e, "memscope_exporter_collect_interval_seconds", "The interval between collections.",
 		    x->env.common.interval_s);
+	if (x->oom || x->sock)
+		bpfstats_write(e, x->bpf_stats);
 }
 
 static char *render(void *ctx, size_t *len)
@@ -431,6 +435,8 @@ static int open_collectors(struct exporter *x)
 		warn_msg("no memory cgroup hierarchy is mounted: no per-cgroup metrics");
 	if (want & COL_BPF)
 		bpf_log_setup(x->env.common.verbose);
+	if (want & COL_BPF)
+		x->bpf_stats = bpfstats_enable();
 	if ((want & COL_OOM) && !(x->oom = oomm_new(x->env.max_series)))
 		return -1;
 	if (want & COL_SOCKETS) {
