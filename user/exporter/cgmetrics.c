@@ -332,6 +332,16 @@ static bool cg_value(const struct cg *g, enum cg_value what, double *v)
 	return false;
 }
 
+/* Every cgroup series starts with these. */
+#define CG_LABELS 3
+static size_t cg_labels(const struct cg *g, struct expo_label l[CG_LABELS])
+{
+	l[0] = (struct expo_label){ "cgroup", g->rel };
+	l[1] = (struct expo_label){ "container_id", g->ctr.container_id };
+	l[2] = (struct expo_label){ "pod_uid", g->ctr.pod_uid };
+	return CG_LABELS;
+}
+
 /* Stall time as a counter per kind: the "total" of a PSI file. */
 static void write_stalls(struct expo *e, struct expo_label *l, size_t nl, uint64_t some_us, uint64_t full_us)
 {
@@ -350,13 +360,10 @@ static void write_pressure(const struct cgm *c, struct expo *e)
 		    "has no pressure files.");
 	for (size_t i = 0; i < c->n; i++) {
 		const struct cg *g = c->v[i];
-		struct expo_label l[4] = {
-			{ "cgroup", g->rel },
-			{ "container_id", g->ctr.container_id },
-			{ "pod_uid", g->ctr.pod_uid },
-		};
+		struct expo_label l[CG_LABELS + 1];
+
 		if (g->exported && g->have_psi)
-			write_stalls(e, l, 3, g->stall_some_us, g->stall_full_us);
+			write_stalls(e, l, cg_labels(g, l), g->stall_some_us, g->stall_full_us);
 	}
 	expo_family(e, "memscope_host_memory_pressure_stalled_seconds_total", EXPO_COUNTER,
 		    "Time tasks of the host stalled waiting for memory (/proc/pressure/memory total), "
@@ -374,14 +381,10 @@ void cgm_write(const struct cgm *c, struct expo *e)
 		for (size_t i = 0; i < c->n; i++) {
 			const struct cg *g = c->v[i];
 			double v;
-			if (!g->exported || !cg_value(g, families[f].what, &v))
-				continue;
-			struct expo_label l[] = {
-				{ "cgroup", g->rel },
-				{ "container_id", g->ctr.container_id },
-				{ "pod_uid", g->ctr.pod_uid },
-			};
-			expo_double(e, l, 3, v);
+			struct expo_label l[CG_LABELS];
+
+			if (g->exported && cg_value(g, families[f].what, &v))
+				expo_double(e, l, cg_labels(g, l), v);
 		}
 	}
 	write_pressure(c, e);
