@@ -201,10 +201,12 @@ start_server() {
 @test "sockleak -p: a server that exits holding CLOSE_WAIT sockets keeps them as evidence, closed by exit" {
 	start_server
 	start_sockleak -p "$SRV" --older-than 30
-	"$W/sockclient" "$PORT" 40 0 > "$T/client" &
+	# 100 connections: fds past 64, so the exit's walk of the fd
+	# table's bitmap crosses words.
+	"$W/sockclient" "$PORT" 100 0 > "$T/client" &
 	PIDS+=($!)
 	wait_for 10 grep -q done "$T/client"
-	wait_for 10 sh -c "[ \$(ss -tanp state close-wait | grep -c 'pid=$SRV,') -eq 40 ]"
+	wait_for 10 sh -c "[ \$(ss -tanp state close-wait | grep -c 'pid=$SRV,') -eq 100 ]"
 	ss_count=$(ss -tanp state close-wait | grep -c "pid=$SRV,")
 	held=$(ls -l /proc/$SRV/fd | grep -c socket:)
 	kill -TERM "$SRV"
@@ -215,14 +217,14 @@ start_server() {
 	[ "$(field "$SRV" closed_by_exit.ending.signal_name)" = SIGTERM ]
 	[ "$(field "$SRV" closed_by_exit.ending.signal)" -eq 15 ]
 	[ "$(field "$SRV" close_wait)" -eq "$ss_count" ]
-	[ "$(field "$SRV" closed_by_exit.close_wait)" -eq 40 ]
+	[ "$(field "$SRV" closed_by_exit.close_wait)" -eq 100 ]
 	[ "$(field "$SRV" closed_by_exit.held)" -eq "$held" ]
 	[ "$(field "$SRV" peak)" -ge "$held" ]
-	[ "$(field "$SRV" leaked_total)" -eq 40 ]
-	[ "$(proc_json "$SRV" | jq '[.leaked[] | select(.closed_by_exit and .state == "CLOSE_WAIT" and (.local | endswith(":'"$PORT"'")))] | length')" -eq 40 ]
-	proc_json "$SRV" | jq -e '.stacks[0].count == 40'
+	[ "$(field "$SRV" leaked_total)" -eq 100 ]
+	[ "$(proc_json "$SRV" | jq '[.leaked[] | select(.closed_by_exit and .state == "CLOSE_WAIT" and (.local | endswith(":'"$PORT"'")))] | length')" -eq 100 ]
+	proc_json "$SRV" | jq -e '.stacks[0].count == 100'
 	proc_json "$SRV" | jq -e '.stacks[0].frames | map(select(test("^main\\+.*sockserver.c"))) | length == 1'
-	jq -e 'select(.type == "summary") | .verdict | test("pid '"$SRV"' \\(sockserver\\) leaked sockets until it exited.*40 in CLOSE_WAIT, closed by exit")' "$T/out.json"
+	jq -e 'select(.type == "summary") | .verdict | test("pid '"$SRV"' \\(sockserver\\) leaked sockets until it exited.*100 in CLOSE_WAIT, closed by exit")' "$T/out.json"
 	jq -e 'select(.type == "summary") | .note | test("sockleak -c ")' "$T/out.json"
 }
 

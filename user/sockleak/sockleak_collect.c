@@ -209,6 +209,7 @@ static int open_and_load(struct sl_collector *a)
 					   ? (uint64_t)(a->o.older_than_s * 1e9) : SL_LATE_MIN_NS;
 	a->skel->rodata->all_fds = a->o.all_fds;
 	a->skel->rodata->have_rdonly_cast = kernel_btf_has("bpf_rdonly_cast", BTF_KIND_FUNC);
+	a->skel->rodata->have_bpf_loop = features_get()->bpf_loop;
 	set_cgroup_filter(a);
 	check_kernel_sockets(a);
 	if (a->o.max_fds)
