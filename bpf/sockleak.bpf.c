@@ -796,19 +796,22 @@ static __always_inline struct fd_info *fd_entry(__u32 tgid, __u32 fd, struct fd_
 	return v && v->how != HOW_FREE ? v : NULL;
 }
 
-struct fork_ctx {
-	__u32 parent, child;
-	struct proc_stats *p;
-	unsigned long *open_fds;  /* the parent's: what the child got */
+/* A fork's or an exit's visit of a process's entries. */
+struct proc_walk {
+	__u32 tgid;               /* whose entries (the parent's at a fork) */
+	__u32 child;              /* a fork: who gets copies (0 at an exit) */
+	struct proc_stats *p;     /* a fork: the child's */
+	struct fdtable *fdt;      /* an exit: the table about to be closed */
+	unsigned long *open_fds;  /* the visited process's bitmap */
 };
 
 static long copy_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v,
-		     struct fork_ctx *c)
+		     struct proc_walk *c)
 {
 	struct fd_key nk;
 	struct fd_info nv;
 
-	if (k->tgid != c->parent || v->how == HOW_FREE)
+	if (k->tgid != c->tgid || v->how == HOW_FREE)
 		return 0;
 	nk.tgid = c->child;
 	nk.fd = k->fd;
@@ -818,34 +821,23 @@ static long copy_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v,
 	return 0;
 }
 
-static long copy_word(__u64 i, struct fork_ctx *c)
-{
-	__u64 w = open_word(c->open_fds, i);
-	struct fd_key k;
-	struct fd_info *v;
-
-	for (__u32 b = 0; b < 64 && w; b++, w >>= 1) {
-		if ((w & 1) && (v = fd_entry(c->parent, i * 64 + b, &k)))
-			copy_one(NULL, &k, v, c);
-	}
-	return 0;
-}
+static long copy_word(__u64 i, struct proc_walk *c);
 
 /* A new process gets a copy of its parent's fd table; threads (and
  * CLONE_FILES children) share it, and tracking is per tgid already. */
 static __always_inline void on_fork(struct task_struct *parent, struct task_struct *child)
 {
-	struct fork_ctx c = {};
+	struct proc_walk c = {};
 	struct proc_stats *pp, *cp;
 	struct fdtable *fdt;
 
-	c.parent = BPF_CORE_READ(parent, tgid);
+	c.tgid = BPF_CORE_READ(parent, tgid);
 	c.child = BPF_CORE_READ(child, tgid);
-	if (c.parent == c.child || skip_tgid(c.parent))
+	if (c.tgid == c.child || skip_tgid(c.tgid))
 		return;
 	if (BPF_CORE_READ(parent, files) == BPF_CORE_READ(child, files))
 		return;
-	pp = bpf_map_lookup_elem(&procs, &c.parent);
+	pp = bpf_map_lookup_elem(&procs, &c.tgid);
 	if (!pp)
 		return;         /* no tracked fds to inherit: the common case */
 	if (bpf_map_update_elem(&procs, &c.child, &zero_proc, BPF_ANY)) {
@@ -885,13 +877,7 @@ int BPF_PROG(fork_raw, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-struct exit_ctx {
-	__u32 tgid;
-	struct fdtable *fdt;
-	unsigned long *open_fds;
-};
-
-static long exit_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v, struct exit_ctx *c)
+static long exit_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v, struct proc_walk *c)
 {
 	struct fdtable *fdt = c->fdt; /* a local: CO-RE must not relocate exit_ctx */
 	struct fd_exit x = {};
@@ -916,17 +902,34 @@ static long exit_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v, s
 	return 0;
 }
 
-static long exit_word(__u64 i, struct exit_ctx *c)
+/* The open fds of one word of the bitmap: copied to the child at a
+ * fork, their sockets kept at an exit. Inlined into one callback each:
+ * the verifier must see only the fork's walk touch the child's stats. */
+static __always_inline long walk_word(__u64 i, struct proc_walk *c, bool fork)
 {
 	__u64 w = open_word(c->open_fds, i);
 	struct fd_key k;
 	struct fd_info *v;
 
 	for (__u32 b = 0; b < 64 && w; b++, w >>= 1) {
-		if ((w & 1) && (v = fd_entry(c->tgid, i * 64 + b, &k)))
+		if (!(w & 1) || !(v = fd_entry(c->tgid, i * 64 + b, &k)))
+			continue;
+		if (fork)
+			copy_one(NULL, &k, v, c);
+		else
 			exit_one(NULL, &k, v, c);
 	}
 	return 0;
+}
+
+static long copy_word(__u64 i, struct proc_walk *c)
+{
+	return walk_word(i, c, true);
+}
+
+static long exit_word(__u64 i, struct proc_walk *c)
+{
+	return walk_word(i, c, false);
 }
 
 /* The fd table goes with the last thread, right after this tracepoint
@@ -937,7 +940,7 @@ SEC("tracepoint/sched/sched_process_exit")
 int proc_exit(void *ctx)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct exit_ctx c = { .tgid = bpf_get_current_pid_tgid() >> 32 };
+	struct proc_walk c = { .tgid = bpf_get_current_pid_tgid() >> 32 };
 	struct proc_stats *p;
 	struct fdtable *fdt;
 
