@@ -3,7 +3,7 @@
 # Idempotent: it asks apt only for what is missing, so a second run does nothing.
 set -eu
 
-BUILD="clang llvm make gcc libc6-dev pkg-config libbpf-dev libelf-dev zlib1g-dev libdw-dev bpftool protobuf-c-compiler libprotobuf-c-dev libmicrohttpd-dev libyaml-dev libcrypt-dev"
+BUILD="clang llvm make gcc libc6-dev pkg-config libbpf-dev libelf-dev zlib1g-dev libdw-dev bpftool protobuf-c-compiler libprotobuf-c-dev libmicrohttpd-dev libyaml-dev libcrypt-dev help2man"
 TEST="g++ libcmocka-dev bats jq iproute2 procps python3 libjemalloc2 libclang-rt-14-dev php-fpm php-cli libfcgi-bin redis-server redis-tools nodejs golang-go prometheus"
 BENCH="bpftrace"
 # make test-vm: QEMU, the initramfs' static busybox, what unpacks Debian's
