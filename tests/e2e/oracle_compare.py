@@ -45,8 +45,11 @@ The frame rule, so that the two tools' ways of listing a stack compare:
   ELF file (what addr2line takes): valgrind's ip minus the module's load
   bias from its -v -v log, memleak-trace's "offset" minus one (valgrind
   shows the calling instruction, ret-1; memleak-trace the return address).
-  A call site named on one side and unnamed on the other does not match:
-  that is a name lost by one tool.
+  A call site valgrind names and memleak-trace does not never matches
+  (a name memleak-trace lost). One valgrind has no name for (it leaves
+  assembly labels such as ld.so's _dl_start_user unnamed; memleak-trace
+  names them from the debug file) matches a named one in the same module,
+  after the stacks whose keys are equal have taken their bytes.
 """
 import argparse
 import json
@@ -96,10 +99,14 @@ def is_allocator(site):
 
 
 def site_key(site):
-    if site["name"]:
-        return site["name"]
-    module = site["module"] or "[unknown]"
-    return "%s+0x%x" % (module, site["vaddr"]) if site["vaddr"] is not None else module + "+?"
+    return (site["module"], site["name"], None if site["name"] else site["vaddr"])
+
+
+def site_text(key):
+    module, name, vaddr = key
+    if name:
+        return name
+    return "%s+%s" % (module or "[unknown]", "0x%x" % vaddr if vaddr is not None else "?")
 
 
 def stack_key(sites, depth):
@@ -108,6 +115,19 @@ def stack_key(sites, depth):
     while i < len(sites) and is_allocator(sites[i]):
         i += 1
     return tuple(site_key(s) for s in sites[i:i + depth])
+
+
+def site_matches(v, m):
+    """valgrind's call site v is memleak-trace's m (exact keys aside)."""
+    if v[1]:
+        return v[1] == m[1]
+    # valgrind names no assembly label (ld.so's _dl_start_user): where it
+    # has no name, memleak-trace's name in the same module is not checked.
+    return v[0] == m[0] and (m[1] is not None or v[2] == m[2])
+
+
+def stacks_match(vk, mk):
+    return len(vk) == len(mk) and all(site_matches(v, m) for v, m in zip(vk, mk))
 
 
 # ------------------------------------------------------------------ valgrind
@@ -212,23 +232,46 @@ def bytes_by_key(records, depth):
     return out
 
 
+def agree(vk, mk):
+    """Bytes of valgrind's (per stack key) that memleak-trace has on a
+    matching stack: equal keys first, so that a loose match (a site
+    valgrind has no name for) never takes bytes an equal key needs.
+    Returns (agreed, valgrind's left unmatched, memleak-trace's left)."""
+    left, short, agreed = dict(mk), {}, 0
+    for k, b in vk.items():
+        take = min(b, left.get(k, 0))
+        agreed += take
+        if take:
+            left[k] -= take
+        if b > take:
+            short[k] = b - take
+    for k in list(short):
+        for mkey in left:
+            if short[k] and left[mkey] and stacks_match(k, mkey):
+                take = min(short[k], left[mkey])
+                agreed, short[k], left[mkey] = agreed + take, short[k] - take, left[mkey] - take
+    return agreed, short, left
+
+
+def largest(by_key, n=5):
+    rows = sorted(((b, k) for k, b in by_key.items() if b > 0), reverse=True)[:n]
+    return [{"bytes": b, "stack": [site_text(s) for s in k]} for b, k in rows]
+
+
 def compare(name, directory, depth):
     v = load_valgrind(os.path.join(directory, "valgrind.xml"), os.path.join(directory, "valgrind.log"))
     m = load_memleak(os.path.join(directory, "memleak.json"))
-    vk, mk = bytes_by_key(v, depth), bytes_by_key(m, depth)
     v_bytes = sum(r[0] for r in v)
-    agreed = sum(min(b, mk.get(k, 0)) for k, b in vk.items())
-    # Where valgrind's bytes went missing, largest first, for the reader.
-    short = sorted(((b - mk.get(k, 0), k) for k, b in vk.items() if b > mk.get(k, 0)), reverse=True)
-    extra = sorted(((b - vk.get(k, 0), k) for k, b in mk.items() if b > vk.get(k, 0)), reverse=True)
+    agreed, short, extra = agree(bytes_by_key(v, depth), bytes_by_key(m, depth))
     return {
         "program": name, "frames": depth,
         "valgrind_bytes": v_bytes, "memleak_bytes": sum(r[0] for r in m),
         "valgrind_blocks": sum(r[1] for r in v), "memleak_blocks": sum(r[1] for r in m),
         "agreed_bytes": agreed,
         "agreement_pct": round(100.0 * agreed / v_bytes, 2) if v_bytes else 100.0,
-        "valgrind_only": [{"bytes": b, "stack": list(k)} for b, k in short[:5]],
-        "memleak_only": [{"bytes": b, "stack": list(k)} for b, k in extra[:5]],
+        # Where they differ, largest first, for the reader.
+        "valgrind_only": largest(short),
+        "memleak_only": largest(extra),
     }
 
 
