@@ -10,9 +10,9 @@ load realworld
 load oracle_programs
 
 COMPARE="$BATS_TEST_DIRNAME/oracle_compare.py"
-# Within this share of valgrind's bytes and blocks; at least this share of
-# its bytes on the same stacks. valgrind's LD_PRELOAD is one more
-# environment variable in the program, hence no exact equality.
+# Within this share of valgrind's bytes and blocks (equal when both runs
+# do the same: memleak-trace's run gets valgrind's environment); at least
+# this share of its bytes on the same stacks.
 TOTALS_PCT=1
 AGREEMENT_PCT=95
 
@@ -25,42 +25,16 @@ setup() {
 	PROG_DIR="$WORK" PROG_STDIN=/dev/null
 }
 
-VALGRIND=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds=all --run-libc-freeres=no
-	--run-cxx-freeres=no --num-callers=12 --show-below-main=yes)
-
-# valgrind_env: the environment valgrind gives a program started in $PROG_DIR
-# (its launcher adds LD_PRELOAD, LD_LIBRARY_PATH, GLIBCXX_FORCE_NEW... to
-# ORACLE_ENV), in the program's order, into VG_ENV; LD_PRELOAD's value an
-# empty list of the same length (only ':'), so that a program run without
-# valgrind copies as many variables of as many bytes, as perl's %ENV does.
-valgrind_env() {
-	local line
-	VG_ENV=()
-	while IFS= read -r line; do
-		case "$line" in
-		LD_PRELOAD=*) line="LD_PRELOAD=$(printf '%s' "${line#LD_PRELOAD=}" | tr -c ':' ':')" ;;
-		esac
-		VG_ENV+=("$line")
-	done < <(cd "$PROG_DIR" && env -i "${ORACLE_ENV[@]}" valgrind -q --tool=memcheck --leak-check=no env)
-	[ "${#VG_ENV[@]}" -gt "${#ORACLE_ENV[@]}" ]
-}
-
-# run_both NAME CMD ARGS...: CMD (stdin from $PROG_STDIN, in $PROG_DIR) under
-# valgrind, then under memleak-trace in the same environment, into
-# $BATS_TEST_TMPDIR/NAME/; both must exit 0 and print the same. valgrind's
-# -v -v log says where it loaded each module (the comparator needs that for
-# frames without a name).
+# run_both NAME CMD ARGS...: CMD under valgrind, then under memleak-trace
+# in the same environment (oracle_programs.bash), into
+# $BATS_TEST_TMPDIR/NAME/; both must exit 0 and print the same.
 run_both() {
-	local name="$1" d="$BATS_TEST_TMPDIR/$1"
+	local d="$BATS_TEST_TMPDIR/$1"
 	shift
 	mkdir -p "$d"
+	oracle_valgrind "$d" "$@" || { tail -n 5 "$d/valgrind.log" >&2; return 1; }
 	valgrind_env
-	(cd "$PROG_DIR" && env -i "${ORACLE_ENV[@]}" "${VALGRIND[@]}" -v -v --xml=yes --xml-file="$d/valgrind.xml" \
-		"$@" < "$PROG_STDIN" > "$d/valgrind.out" 2> "$d/valgrind.log") ||
-		{ tail -n 5 "$d/valgrind.log" >&2; return 1; }
-	(cd "$PROG_DIR" && env -i "${VG_ENV[@]}" "$B/memleak-trace" --malloc --json -n 100000 \
-		--output "$d/memleak.json" -- "$@" < "$PROG_STDIN" > "$d/memleak.out" 2> "$d/memleak.err") ||
-		{ cat "$d/memleak.err" >&2; return 1; }
+	oracle_memleak "$d" "$@" || { cat "$d/memleak.err" >&2; return 1; }
 	cmp "$d/valgrind.out" "$d/memleak.out"
 }
 

@@ -3,7 +3,7 @@
 # tests/e2e/oracle.bats and the benchmark (scripts/bench.d/oracle.sh).
 # oracle_program NAME makes the job's inputs in $WORK and sets PROG (the
 # command), PROG_DIR (where it runs) and PROG_STDIN; ORACLE_ENV is the
-# clean environment it runs in.
+# clean environment it runs in (oracle_env); $B the build directory.
 
 ORACLE_PROGRAMS="perl python3 php sqlite3 xz bzip2 git jq bc mawk"
 # The Debian package of each program's command, for the messages when
@@ -56,4 +56,46 @@ oracle_program() {
 	mawk) oracle_text; PROG=(mawk '{ n[$1] += length($0); w[$3]++ } END { for (k in n) s += n[k]; for (k in w) c++; print s, c }' text) ;;
 	*) echo "oracle_program: no program $1" >&2; return 1 ;;
 	esac
+}
+
+VALGRIND=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds=all --run-libc-freeres=no
+	--run-cxx-freeres=no --num-callers=12 --show-below-main=yes)
+
+# valgrind_env: the environment valgrind gives a program started in
+# $PROG_DIR (its launcher adds LD_PRELOAD, LD_LIBRARY_PATH,
+# GLIBCXX_FORCE_NEW... to ORACLE_ENV), in the program's order, into VG_ENV;
+# LD_PRELOAD's value an empty list of the same length (only ':'), so that a
+# program run without valgrind copies as many variables of as many bytes,
+# as perl's %ENV does.
+valgrind_env() {
+	local line
+	VG_ENV=()
+	while IFS= read -r line; do
+		case "$line" in
+		LD_PRELOAD=*) line="LD_PRELOAD=$(printf '%s' "${line#LD_PRELOAD=}" | tr -c ':' ':')" ;;
+		esac
+		VG_ENV+=("$line")
+	done < <(cd "$PROG_DIR" && env -i "${ORACLE_ENV[@]}" valgrind -q --tool=memcheck --leak-check=no env)
+	[ "${#VG_ENV[@]}" -gt "${#ORACLE_ENV[@]}" ]
+}
+
+# oracle_valgrind DIR CMD ARGS...: CMD (stdin $PROG_STDIN, in $PROG_DIR)
+# under valgrind: DIR/valgrind.xml, its -v -v log (where it loaded each
+# module: the comparator needs that for frames without a name) and the
+# program's output.
+oracle_valgrind() {
+	local d="$1"
+	shift
+	(cd "$PROG_DIR" && env -i "${ORACLE_ENV[@]}" "${VALGRIND[@]}" -v -v --xml=yes --xml-file="$d/valgrind.xml" \
+		"$@" < "$PROG_STDIN" > "$d/valgrind.out" 2> "$d/valgrind.log")
+}
+
+# oracle_memleak DIR CMD ARGS...: the same under memleak-trace --malloc, in
+# valgrind's environment (VG_ENV: valgrind_env first): DIR/memleak.json
+# (every stack), the output.
+oracle_memleak() {
+	local d="$1"
+	shift
+	(cd "$PROG_DIR" && env -i "${VG_ENV[@]}" "$B/memleak-trace" --malloc --json -n 100000 \
+		--output "$d/memleak.json" -- "$@" < "$PROG_STDIN" > "$d/memleak.out" 2> "$d/memleak.err")
 }
