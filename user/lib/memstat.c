@@ -589,3 +589,12 @@ void working_set_compute(const struct memstat *ms, uint64_t usage, bool usage_kn
 	ws->limit = limit;
 	ws->headroom = limit == MEM_UNLIMITED ? MEM_UNLIMITED : sub0(limit, ws->working_set);
 }
+
+int host_oom_kill_count(uint64_t *val)
+{
+	char *buf = NULL;
+	bool ok = proc_read(0, "vmstat", &buf) >= 0 && kv_u64(buf, "oom_kill", val);
+
+	free(buf);
+	return ok ? 0 : -ENOENT;
+}

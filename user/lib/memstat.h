@@ -123,6 +123,10 @@ struct psi {
 };
 int psi_parse(const char *buf, struct psi *p);
 
+/* The host's oom_kill counter (/proc/vmstat): kills since boot. 0, or
+ * -ENOENT where the kernel has none (before 4.13). */
+int host_oom_kill_count(uint64_t *val);
+
 /* OOM history: v1 memory.oom_control (oom_kill, under_oom) or v2
  * memory.events (oom, oom_kill, max, high). */
 struct mem_events {

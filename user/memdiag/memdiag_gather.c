@@ -31,14 +31,6 @@ struct md_seen {
 
 /* ---- gathering ---- */
 
-static bool read_u64_file(const char *path, const char *key, uint64_t *v)
-{
-	char *buf = NULL;
-	bool ok = read_file(path, &buf) >= 0 && kv_u64(buf, key, v);
-	free(buf);
-	return ok;
-}
-
 /* Socket buffer memory of the whole host: TCP and UDP "mem" in pages. */
 static bool host_sock_bytes(uint64_t *bytes)
 {
@@ -76,7 +68,7 @@ static int gather_host(struct md_report *r)
 	r->usage_src = "MemTotal - MemFree";
 	r->limit_src = "MemTotal";
 	r->eviction_ws = r->mi.mem_total > DIAG_HOST_EVICTION_BYTES ? r->mi.mem_total - DIAG_HOST_EVICTION_BYTES : 0;
-	r->have_oom = read_u64_file("/proc/vmstat", "oom_kill", &r->oom_kills);
+	r->have_oom = host_oom_kill_count(&r->oom_kills) == 0;
 	r->have_sock = host_sock_bytes(&r->sock);
 	r->sock_src = "/proc/net/sockstat TCP+UDP mem";
 	r->have_swap = r->mi.swap_total > 0;

@@ -39,15 +39,6 @@ int memcg_oom_kill_local(const char *dir, int version, uint64_t *val)
 	return 0;
 }
 
-int host_oom_kill_count(uint64_t *val)
-{
-	char *buf = NULL;
-	bool ok = proc_read(0, "vmstat", &buf) >= 0 && kv_u64(buf, "oom_kill", val);
-
-	free(buf);
-	return ok ? 0 : -ENOENT;
-}
-
 struct leadup *leadup__new(const struct leadup_opts *o)
 {
 	struct leadup *l = calloc(1, sizeof(*l));

@@ -77,7 +77,5 @@ struct leadup_cg *leadup__at(struct leadup *l, size_t i);
 const struct leadup_sample *leadup_cg_sample(const struct leadup_cg *cg, size_t back);
 /* The oom_kill counter of a memory cgroup directory, local to it. */
 int memcg_oom_kill_local(const char *dir, int version, uint64_t *val);
-/* The host's oom_kill counter (/proc/vmstat): kills since boot. */
-int host_oom_kill_count(uint64_t *val);
 
 #endif
