@@ -191,8 +191,13 @@ unit: $(UNIT_BINS)
 e2e: all
 	$(Q)MEMSCOPE_BUILD=$(BUILD) bats tests/e2e
 
-# The README's test command: unit tests of the core, then the end-to-end suite.
-test: all $(UNIT_BINS)
+# The bench's binaries (built below): the stress suite runs its workloads.
+BENCH_DIR  := $(BUILD)/bench
+BENCH_BINS := $(BENCH_DIR)/floor $(BENCH_DIR)/bench-wl
+
+# The README's test command: unit tests of the core, then the end-to-end suite
+# (the stress suite drives the bench's workload binary).
+test: all $(UNIT_BINS) $(BENCH_BINS)
 	$(Q)MEMSCOPE_BUILD=$(BUILD) scripts/run-tests.sh
 
 # The same suites in a QEMU guest on a Debian stock kernel with cgroup v2
@@ -200,7 +205,7 @@ test: all $(UNIT_BINS)
 # 6.1 (the default) or 6.12 picks the series; E2E="files" runs only those
 # bats files there.
 KERNEL ?= 6.1
-test-vm: all $(UNIT_BINS)
+test-vm: all $(UNIT_BINS) $(BENCH_BINS)
 	$(Q)scripts/deps.sh vm
 	$(Q)MEMSCOPE_VM_SERIES="$(KERNEL)" MEMSCOPE_E2E="$(E2E)" scripts/test-vm
 
@@ -242,8 +247,6 @@ clean:
 # --- benchmark harness (owned by bench) ---
 # scripts/bench runs the tools against these: the empty-program floor
 # loader (bpf/floor.bpf.c + scripts/bench.d/floor.c) and the workloads.
-BENCH_DIR  := $(BUILD)/bench
-BENCH_BINS := $(BENCH_DIR)/floor $(BENCH_DIR)/bench-wl
 .PHONY: bench-bins
 bench-bins: $(BENCH_BINS)
 bench: bench-bins
