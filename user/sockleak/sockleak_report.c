@@ -963,8 +963,7 @@ static void json_summary(struct ctx *c, const char *verd, const char *note, size
 	jw_u64(&w, "reconciled", c->t->reconciled);
 	jw_u64(&w, "user_map_full", c->t->map_full);
 	jw_drops(&w, "drops", c->o->drops, DROP_KINDS);
-	if (c->o->sites)
-		sl_sites__json(c->o->sites, &w, merged_fds(c));
+	sl_sites__json(c->o->sites, &w, c->o->sites ? merged_fds(c) : 0);
 	jw_obj_end(&w);
 }
 

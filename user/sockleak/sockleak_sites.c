@@ -346,13 +346,13 @@ bool sl_sites__merged(const struct sl_sites *s, uint32_t tgid, uint64_t site)
 
 static uint64_t verify_lost(const struct sl_sites *s)
 {
-	return s->o.verify_lost ? *s->o.verify_lost : 0;
+	return s && s->o.verify_lost ? *s->o.verify_lost : 0;
 }
 
 void sl_sites__json(const struct sl_sites *s, struct jw *w, uint64_t merged)
 {
-	callsites_json(w, callsites__counts(s->cs), verify_lost(s), s->o.mode != STACK_FP, merged, 0,
-		       false);
+	callsites_json(w, callsites__counts(s ? s->cs : NULL), verify_lost(s),
+		       s && s->o.mode != STACK_FP, merged, 0, false);
 }
 
 void sl_sites__print(const struct sl_sites *s, uint64_t merged)

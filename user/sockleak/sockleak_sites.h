@@ -51,7 +51,8 @@ void sl_sites__forget_proc(struct sl_sites *s, uint32_t tgid);
  * made before the split may have come from either.) */
 bool sl_sites__merged(const struct sl_sites *s, uint32_t tgid, uint64_t site);
 /* The call-site service's counts with the open fds (merged) of merged
- * sites: in the JSON summary, and as a text line when worth one. */
+ * sites: in the JSON summary (s NULL: no stacks, nothing verified), and
+ * as a text line when worth one. */
 void sl_sites__json(const struct sl_sites *s, struct jw *w, uint64_t merged);
 void sl_sites__print(const struct sl_sites *s, uint64_t merged);
 /* Sites seen, of them unwound with DWARF (for the footer). */
