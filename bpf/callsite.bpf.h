@@ -18,9 +18,9 @@
 
 /* Snapshots carry the stack copy (--stack-mode fp: only the head). */
 const volatile bool cs_snapshots = true;
-/* Queued ring bytes above which a snapshot wakes user space (0: each
- * does). 8 KiB apiece: a burst of new sites must not fill a ring that is
- * drained only at each poll. */
+/* Queued ring bytes above which a snapshot wakes user space (0: see
+ * cs_wake). 8 KiB apiece: a burst of new sites must not fill a ring that
+ * is drained only at each poll. */
 const volatile __u64 cs_wake_bytes = 0;
 /* Bumped by user space at each refinement: shortcuts that skip the cache
  * (memleak's per-thread last site) are stale from then on. */
@@ -133,6 +133,19 @@ static __always_inline bool cs_verify_due(__u32 hits)
 	return cs_snapshots && (hits <= CS_VERIFY_FIRST || !(hits & (CS_VERIFY_EVERY - 1)));
 }
 
+/* How a snapshot wakes user space. A verify snapshot is never urgent: it
+ * waits for the next poll, unless the ring fills up (cs_wake_bytes). A
+ * new site's wakes user space as the tool asks: past cs_wake_bytes, or
+ * (0) as the ring buffer decides by default, when the consumer has
+ * caught up (sockleak symbolizes new sites while their process lives). */
+static __always_inline __u64 cs_wake(void *rb, __u32 kind)
+{
+	if (cs_wake_bytes)
+		return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) > cs_wake_bytes
+			       ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return kind == CS_SNAP_NEW ? 0 : BPF_RB_NO_WAKEUP;
+}
+
 /* Send a snapshot of the call to user space. The stack is read straight
  * into the ring buffer; near the top of a stack the 8 KiB read fails
  * whole (a missing page), hence snap_stack's shorter retries. False only
@@ -163,8 +176,7 @@ static __always_inline bool cs_send(void *rb, struct pt_regs *regs, const struct
 	e->pad = 0;
 	e->key = c->k;
 	snap_regs(regs, &e->regs);
-	bpf_ringbuf_submit(e, !cs_wake_bytes || bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) > cs_wake_bytes
-				      ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, cs_wake(rb, kind));
 	return true;
 }
 

@@ -222,6 +222,7 @@ static void verify(struct callsites *cs, struct callsite *c, const struct cs_sna
 		return;
 	}
 	c->state = CALLSITE_MERGED;
+	c->refine_off = off_v;
 	cs->counts.merged++;
 }
 
@@ -248,9 +249,13 @@ const struct callsite *callsites__record(struct callsites *cs, struct unwinder *
 	} else {
 		cs->counts.snapshots += e->kind == CS_SNAP_NEW;
 		cs->counts.verifies += e->kind == CS_SNAP_VERIFY;
-		/* A resent site (LRU eviction): keep what unwound further. */
+		/* A resent site (LRU eviction): keep what unwound further,
+		 * and give a refined key its refinement again, or its events
+		 * would merge anew, unverified. */
 		if (uw.n > c->n)
 			keep_unwound(c, &uw);
+		if (!fresh && c->state == CALLSITE_MERGED && !refine(cs, &e->key, c->refine_off))
+			cs->counts.refine_failed++;
 	}
 	unwound_free(&uw);
 	return c;

@@ -61,6 +61,7 @@ struct callsite {
 	uint32_t *offs;
 	int n;
 	enum callsite_state state;
+	uint32_t refine_off;     /* CALLSITE_MERGED: what the cache entry was given */
 };
 
 struct callsite_counts {
