@@ -77,9 +77,8 @@ struct cs_call {
 static __always_inline bool cs_key_read(struct pt_regs *regs, __u32 tgid, bool scan_caller,
 					struct cs_call *c)
 {
-	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
-	__u64 start = mm ? mm->start_code : 0, end = mm ? mm->end_code : 0;
-	__u64 bp = PT_REGS_FP(regs), mix = 0;
+	__u64 bp = PT_REGS_FP(regs), mix = 0, start = 0, end = 0;
+	struct mm_struct *mm = NULL;
 	__u32 zero = 0;
 	__u64 *w;
 
@@ -99,6 +98,18 @@ static __always_inline bool cs_key_read(struct pt_regs *regs, __u32 tgid, bool s
 			w[i] = 0;
 		bpf_probe_read_user(w, sizeof(*w), (void *)c->sp);
 	}
+	c->k.up1 = fp_step(w, CS_WINDOW, c->sp, &bp);
+	c->k.up2 = bp ? fp_step(w, CS_WINDOW, c->sp, &bp) : 0;
+	/* The executable's text bounds only when a text word is looked for
+	 * (two loads through task and mm: a hot loop with a frame chain
+	 * skips them). */
+	if (scan_caller || !c->k.up1) {
+		mm = bpf_get_current_task_btf()->mm;
+		if (mm) {
+			start = mm->start_code;
+			end = mm->end_code;
+		}
+	}
 	c->k.ret = scan_caller ? 0 : w[0];
 	if (scan_caller) {
 		for (int i = 0; i < CS_CALLER_SCAN; i++)
@@ -107,8 +118,6 @@ static __always_inline bool cs_key_read(struct pt_regs *regs, __u32 tgid, bool s
 				break;
 			}
 	}
-	c->k.up1 = fp_step(w, CS_WINDOW, c->sp, &bp);
-	c->k.up2 = bp ? fp_step(w, CS_WINDOW, c->sp, &bp) : 0;
 	if (!c->k.up1 && mm) {
 		fold_text_words(w, 1, CS_WINDOW, start, end, &c->k.up1, &mix);
 		c->k.up2 = mix;
