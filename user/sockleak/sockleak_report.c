@@ -987,9 +987,9 @@ static void print_footer(const struct ctx *c)
 		printf(", %llu baseline inserts failed (map full)", (unsigned long long)c->t->map_full);
 	printf("; ");
 	print_drops(stdout, c->o->drops, DROP_KINDS);
-	printf("\n");
 	if (c->o->sites)
 		sl_sites__print(c->o->sites, merged_fds(c));
+	printf("\n");
 }
 
 void sl_report_interval(const struct sl_snapshot *snap, const struct sl_report_opts *o)
