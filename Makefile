@@ -165,6 +165,16 @@ $(BUILD)/tests/workloads/%-nofp: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -fomit-frame-pointer -DMEMSCOPE_NOFP -Wall -Wextra $< -o $@ -lpthread
+# two_paths: two callers of one wrapper in a shared library, both built as
+# distributions build (-O2 -fomit-frame-pointer): call sites that share
+# every word of their key (see README, how call sites are keyed).
+$(BUILD)/tests/workloads/libxwrap.so: tests/workloads/lib/xwrap.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -fomit-frame-pointer -fPIC -shared -Wall -Wextra $< -o $@
+$(BUILD)/tests/workloads/two_paths: tests/workloads/two_paths.c $(BUILD)/tests/workloads/libxwrap.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -fomit-frame-pointer -Wall -Wextra $< -o $@ -L$(@D) -lxwrap -Wl,-rpath,'$$ORIGIN'
 $(BUILD)/tests/workloads/%-static: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)

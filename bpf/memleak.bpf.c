@@ -17,6 +17,7 @@
 #include "common.bpf.h"
 #include "memleak.h"
 #include "interp.bpf.h"
+#include "callsite.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -37,8 +38,6 @@ const volatile __u64 max_size = ~0ULL;
  * the record, and asking the ring how much is queued costs as much as
  * the wake-up decision is worth. */
 const volatile __u32 wakeup_every = 4096;
-/* Send a stack snapshot for each new call site (--stack-mode fp: off). */
-const volatile bool stack_snapshots = true;
 /* --faults: growth is counted at page faults (see on_page_fault). */
 const volatile bool faults_mode = false;
 /* --faults: the THP mode at start (MM_THP_*), read by user space from
@@ -65,18 +64,6 @@ struct {
 	__type(value, __u32);
 } unwoken SEC(".maps");
 
-/* A call site: the user ip (inside the wrapper, or the allocator's first
- * instruction), the word at the user sp (the caller's return address for
- * a leaf wrapper) and the next two return addresses of the frame chain.
- * A stack id stands for nothing but the addresses it holds, so a cached
- * one can only be wrong beyond these innermost four, where two stacks
- * would have to part after sharing them. */
-struct site_key {
-	__u32 tgid;
-	__u32 pad;
-	__u64 ip, ret, up1, up2;
-};
-
 /* Per thread, in task storage (a pointer kept in the task: no hashing, no
  * insert or delete per call, gone with the thread): the allocator call in
  * flight between its uprobe and its uretprobe, and the last call site the
@@ -92,7 +79,10 @@ struct thread_state {
 	__u8 is_realloc;
 	__u8 last_valid;
 	__s32 last_id;
-	struct site_key last;
+	__u32 last_hits;  /* the site's hits, counted on here */
+	__u32 last_gen;   /* cs_generation when last was taken */
+	__u64 last_site;
+	struct cs_key last;
 	__u64 clock_jiffies; /* the tick clock_ns was read in */
 	__u64 clock_ns;
 };
@@ -130,21 +120,6 @@ static __always_inline __u32 current_tgid(void)
 	return bpf_get_current_pid_tgid() >> 32;
 }
 
-/* Words read at the user stack pointer in one go: the caller's return
- * address and, usually, the caller's own frame record (a power of 2).
- * One read of 16 words costs what a read of one does. */
-#define SITE_WINDOW 16
-
-/* Call site -> stack id. bpf_get_stackid's user frame-pointer walk costs
- * more than the mmap syscall itself; a loop mapping from one place walks
- * once. LRU: with more sites than this the hot ones stay cached. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct site_key);
-	__type(value, __s32);
-} sites SEC(".maps");
-
 static __always_inline void *reserve(__u64 size)
 {
 	void *r = bpf_ringbuf_reserve(&events, size, 0);
@@ -154,119 +129,23 @@ static __always_inline void *reserve(__u64 size)
 	return r;
 }
 
-/* A call site seen for the first time: its user registers and the stack
- * above sp, which user space unwinds with the binaries' CFI (DWARF), the
- * only way through code built without frame pointers. Sent on a cache
- * miss only, so a loop pays it once. The stack is read straight into the
- * ring buffer; near the top of a stack the 8 KiB read fails whole (a
- * missing page), hence the shorter retries. False only if the ring buffer
- * is full: the site is then not cached and its next call tries again. */
-#define SNAP_WAKE_BYTES (4 << 20)
-
-static __always_inline bool send_snapshot(struct pt_regs *regs, __u32 tgid, __s32 id, __u64 site)
-{
-	struct mm_stack_event *s;
-	__u32 len;
-
-	if (!stack_snapshots)
-		return true;
-	s = reserve(sizeof(*s));
-	if (!s)
-		return false;
-	len = snap_stack(s->stack, PT_REGS_SP(regs));
-	if (!len) {
-		bpf_ringbuf_discard(s, BPF_RB_NO_WAKEUP);
-		count_drop(DROP_STACK);
-		return true;
-	}
-	s->type = MM_EV_STACK;
-	s->tgid = tgid;
-	s->stack_id = id;
-	s->stack_len = len;
-	s->site = site;
-	snap_regs(regs, &s->regs);
-	/* 8 KiB each: a burst of new sites (a program starting) must not fill
-	 * the ring between two polls and cost mapping records. */
-	bpf_ringbuf_submit(s, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > SNAP_WAKE_BYTES
-				      ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-	return true;
-}
-
-/* The stack of the current call as a stack id (the frame-pointer walk,
- * cached per call site, with a snapshot for DWARF unwinding sent on a
- * miss) and, in *ret, the word at the user stack pointer:
- * the caller's return address when the current function (a leaf syscall
- * wrapper, or an allocator entered through a uprobe at its first
- * instruction) has pushed nothing — the frame the walk skips. */
-/* Code built without frame pointers (most distribution packages) leaves
- * the chain empty, and then every caller of a wrapper such as redis's
- * zmalloc would share one site and the first caller's cached stack. The
- * words of the window that point into the executable's text are, almost
- * always, return addresses of those callers: they tell the sites apart at
- * no extra read. */
-static __always_inline void site_text_words(const __u64 *w, struct site_key *k)
-{
-	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
-	__u64 mix = 0;
-
-	if (!mm)
-		return;
-	/* Wrappers nest (sdsnewlen -> s_malloc -> zmalloc): keep the first
-	 * text word and fold in every later one, so callers that part
-	 * further up still get sites of their own. */
-	fold_text_words(w, 1, SITE_WINDOW, mm->start_code, mm->end_code, &k->up1, &mix);
-	k->up2 = mix;
-}
-
-static __always_inline void site_read(struct pt_regs *regs, __u32 tgid, struct site_key *k)
-{
-	__u64 w[SITE_WINDOW] = {};
-	__u64 sp = PT_REGS_SP(regs), bp = PT_REGS_FP(regs);
-
-	k->tgid = tgid;
-	k->pad = 0;
-	k->ip = PT_REGS_IP(regs);
-	/* Within SITE_WINDOW words of the stack's top: read the one word. */
-	if (bpf_probe_read_user(w, sizeof(w), (void *)sp))
-		bpf_probe_read_user(w, sizeof(w[0]), (void *)sp);
-	k->ret = w[0];
-	k->up1 = fp_step(w, SITE_WINDOW, sp, &bp);
-	k->up2 = bp ? fp_step(w, SITE_WINDOW, sp, &bp) : 0;
-	if (!k->up1)
-		site_text_words(w, k);
-}
-
-/* What tells sites with one stack id apart: the callers read above sp. */
-static __always_inline __u64 site_hash(const struct site_key *k)
-{
-	return k->up1 * 0x9e3779b97f4a7c15ull ^ k->up2;
-}
-
-/* The stack id of a site: cached, or walked (and a snapshot sent). */
-static __always_inline __s32 site_stack(void *ctx, struct pt_regs *regs, const struct site_key *k)
-{
-	__s32 *cached = bpf_map_lookup_elem(&sites, k);
-	long id;
-
-	if (cached)
-		return *cached;
-	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-	if (id < 0)
-		count_drop(DROP_STACK);
-	else if (send_snapshot(regs, k->tgid, id, site_hash(k)))
-		bpf_map_update_elem(&sites, k, &id, BPF_ANY);
-	return id;
-}
-
+/* The stack of the current call as a stack id and site (the call-site
+ * service: callsite.bpf.h) and, in *ret, the word at the user stack
+ * pointer: the caller's return address when the current function (a leaf
+ * syscall wrapper) has pushed nothing, the frame the walk skips. */
 static __always_inline __s32 user_stack(void *ctx, struct pt_regs *regs, __u32 tgid, __u64 *ret,
 				       __u64 *site)
 {
-	struct site_key k;
+	struct cs_call c;
 
-	site_read(regs, tgid, &k);
-	*ret = k.ret;
-	*site = site_hash(&k);
-	return site_stack(ctx, regs, &k);
+	if (!cs_key_read(regs, tgid, false, &c)) {
+		*ret = *site = 0;
+		return -1;
+	}
+	cs_resolve(ctx, regs, &stacks, &events, &c);
+	*ret = c.k.ret;
+	*site = c.site;
+	return c.stack_id;
 }
 
 /* Records go out without a wake-up, except urgent ones (new code mapped:
@@ -445,27 +324,47 @@ int on_proc_exit(void *ctx)
 
 /* ---- allocator (--malloc) ---- */
 
+/* The thread's last site again: same words, not refined (a refined key
+ * needs its cache walk), and no refinement since it was taken. */
+static __always_inline bool same_site(const struct thread_state *t, const struct cs_key *k)
+{
+	return t->last_valid && t->last_gen == cs_generation && t->last.ip == k->ip &&
+	       t->last.ret == k->ret && t->last.up1 == k->up1 && t->last.up2 == k->up2 &&
+	       t->last.tgid == k->tgid;
+}
+
 /* The stack of an allocator call: the thread's last site again (a loop),
- * or through the call-site cache. */
+ * or through the call-site cache. Hits of the shortcut are verified as
+ * the cache's are, on the site's hit count carried on here. */
 static __always_inline void alloc_stack(struct pt_regs *ctx, struct thread_state *t, __u32 tgid)
 {
-	struct site_key k;
+	struct cs_call c;
 
-	site_read(ctx, tgid, &k);
 	t->key.tgid = tgid;
 	t->key.interp = interp_stack(tgid);
-	t->key.ret_addr = k.ret;
-	t->key.site = site_hash(&k);
-	if (t->last_valid && t->last.ip == k.ip && t->last.ret == k.ret &&
-	    t->last.up1 == k.up1 && t->last.up2 == k.up2 && t->last.tgid == tgid) {
-		t->key.stack_id = t->last_id;
+	if (!cs_key_read(ctx, tgid, false, &c)) {
+		t->key.stack_id = -1;
+		t->key.ret_addr = t->key.site = 0;
 		return;
 	}
-	t->key.stack_id = site_stack(ctx, ctx, &k);
+	t->key.ret_addr = c.k.ret;
+	if (same_site(t, &c.k)) {
+		c.stack_id = t->key.stack_id = t->last_id;
+		c.site = t->key.site = t->last_site;
+		c.hits = ++t->last_hits;
+		cs_verify(&events, ctx, &c);
+		return;
+	}
+	cs_resolve(ctx, ctx, &stacks, &events, &c);
+	t->key.stack_id = c.stack_id;
+	t->key.site = c.site;
 	/* Failed captures are retried, as the site cache does. */
-	t->last_valid = t->key.stack_id >= 0;
-	t->last = k;
-	t->last_id = t->key.stack_id;
+	t->last_valid = c.stack_id >= 0 && c.k.level == 0;
+	t->last = c.k;
+	t->last_id = c.stack_id;
+	t->last_site = c.site;
+	t->last_hits = c.hits;
+	t->last_gen = cs_generation;
 }
 
 static __always_inline int alloc_enter(struct pt_regs *ctx, __u64 size, __u64 old_ptr,

@@ -3,7 +3,7 @@
 #ifndef MEMSCOPE_MEMLEAK_H
 #define MEMSCOPE_MEMLEAK_H
 
-#include "common.h"
+#include "callsite.h"
 
 #define MAX_STACK_DEPTH   127
 
@@ -15,7 +15,8 @@
 #define MM_EV_BRK    3  /* struct mm_map_event: brk (addr = new break) */
 #define MM_EV_UNMAP  4  /* struct mm_unmap_event: munmap */
 #define MM_EV_EXEC   5  /* struct mm_unmap_event: exec (address space reset) */
-#define MM_EV_STACK  6  /* struct mm_stack_event: a new call site's stack */
+#define MM_EV_STACK  CS_EV_SNAP /* struct cs_snap_event: a call site's stack
+				 * snapshot (the call-site service) */
 #define MM_EV_FAULT  7  /* struct mm_map_event: --faults, a first touch of an
 			 * anonymous private page (addr); flags: MM_FAULT_* */
 #define MM_EV_GIVEBACK 8 /* struct mm_unmap_event: --faults, madvise gave the
@@ -35,25 +36,6 @@
 #define MM_THP_ALWAYS  2
 #define MM_HPAGE_SIZE  (2ULL << 20) /* x86-64 PMD size: the only THP size
 				     * --faults' tracepoint exists on */
-
-/* Bytes of user stack copied per snapshot; shorter copies are retried
- * near the top of a stack (a read fails whole if one page is missing). */
-#define MM_STACK_SNAP STACK_SNAP_BYTES
-
-/* The user registers and the stack above the stack pointer at a call site
- * seen for the first time (a miss of the BPF call-site cache), for DWARF
- * unwinding in user space (see struct user_regs_snap). It names the stack
- * the same way the records of that site do: stack_id plus the word at the
- * stack pointer, which is stack[0..8) (ret_addr). */
-struct mm_stack_event {
-	__u32 type;
-	__u32 tgid;
-	__s32 stack_id;
-	__u32 stack_len;  /* bytes of stack[] copied from sp upwards */
-	__u64 site;       /* the site's discriminator, as its records carry it */
-	struct user_regs_snap regs;
-	__u8 stack[MM_STACK_SNAP];
-};
 
 /* mmap flags the accounting needs (uapi values, identical on x86/arm64). */
 #define MM_MAP_SHARED     0x01

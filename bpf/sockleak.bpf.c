@@ -8,6 +8,7 @@
 #include "common.bpf.h"
 #include "sockleak.h"
 #include "interp.bpf.h"
+#include "callsite.bpf.h"
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 
@@ -23,9 +24,6 @@ const volatile bool want_stacks = true; /* capture the creating stack */
 const volatile bool all_fds = false;    /* --all-fds: kinds other than sockets */
 const volatile bool have_rdonly_cast = false;
 const volatile bool have_bpf_loop = false;  /* Linux 5.17+ */
-/* Send the stack above sp with each new call site (--stack-mode auto,
- * dwarf): user space unwinds it with the binaries' CFI. */
-const volatile bool stack_snapshots = true;
 /* A close after this long in CLOSE_WAIT is kept as evidence (`late`). */
 const volatile __u64 late_ns = SL_LATE_MIN_NS;
 /* -c: only processes in this cgroup or below it, decided once per process
@@ -42,18 +40,6 @@ const volatile __u64 targ_memcg_id = 0;
 #define F_DUPFD_CMD 0
 #define F_DUPFD_CLOEXEC_CMD 1030
 #define CLOSE_RANGE_MAX_LOOP (1U << 20)
-#define SL_STACK_WINDOW 32 /* words read at the user sp, a power of 2 */
-
-/* The window lives here, not on the BPF stack: with the interpreter walk's
- * frames on top, 256 bytes of it took exit_socket past the 512-byte chain
- * limit of kernels that round frames to 32 bytes (6.1: "combined stack
- * size of 3 calls is 544"). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64[SL_STACK_WINDOW]);
-} stack_window SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -76,32 +62,9 @@ struct {
 	__uint(value_size, SL_MAX_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
 
-/* Call site -> stack id. A frame-pointer walk costs more than the socket
- * syscall itself; a loop creating sockets from one place walks once. The
- * site is the user ip, the caller found at the sp and the next two return
- * addresses of the frame chain: equal sites with different deeper stacks
- * would need the same three innermost callers. (Not the frame pointer
- * itself: code built without one keeps any value in that register.)
- * Without a chain, ret2 folds the executable's text words of the window. */
-struct site_key {
-	__u32 tgid, pad;
-	__u64 ip, caller, ret1, ret2;
-};
-struct site_val {
-	__u64 site;
-	__s32 stack_id;
-	__u32 pad;
-};
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct site_key);
-	__type(value, struct site_val);
-} sites SEC(".maps");
-
-/* New call sites for user space (sl_site_event, 8 KiB each with a stack
- * copy). A full ring costs nothing but a retry: the site is not cached
- * and its next call sends again. */
+/* Call-site snapshots for user space (cs_snap_event, 8 KiB each with a
+ * stack copy). A full ring costs nothing but a retry: the site is not
+ * cached and its next call sends again. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 2 << 20);
@@ -242,118 +205,26 @@ static __always_inline void file_ids(struct file *f, __u16 kind, struct fd_info 
 	}
 }
 
-/* The creating caller. glibc's syscall wrappers (socket, accept when
+/* The creating stack and caller, through the call-site service
+ * (callsite.bpf.h). glibc's syscall wrappers (socket, accept when
  * single-threaded, ...) are leaf functions that keep no frame, so a frame
  * pointer walk skips the function that called them: its return address
  * is the word at the user sp, or a few words above it when the wrapper
- * spilled registers. Take the first word pointing into the main
- * executable's code; user space adds it when the walk lacks it.
- *
- * The creating stack (deduplicated by call site) and caller. The task,
- * its mm and its saved registers are read with direct (BTF) loads: a
- * BPF_CORE_READ is a helper call per field. */
-static __always_inline __u64 site_hash(const struct site_key *k)
-{
-	__u64 h = k->ip;
-
-	h = (h ^ k->caller) * 0x9e3779b97f4a7c15ULL;
-	h = (h ^ k->ret1) * 0x9e3779b97f4a7c15ULL;
-	h = (h ^ k->ret2) * 0x9e3779b97f4a7c15ULL;
-	return h ^ (h >> 29);
-}
-
-/* Tell user space about a new call site, with a stack snapshot in DWARF
- * mode. False if the ring buffer is full: the site is then not cached,
- * and its next call tries again. */
-static __always_inline bool send_site(struct pt_regs *regs, __u32 tgid, const struct site_val *sv,
-				      __u64 caller)
-{
-	struct sl_site_event *e;
-	__u32 len = 0;
-
-	if (stack_snapshots) {
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (e)
-			len = snap_stack(e->stack, PT_REGS_SP(regs));
-	} else {
-		e = bpf_ringbuf_reserve(&events, SL_SITE_EVENT_HEAD, 0);
-	}
-	if (!e) {
-		count_drop(DROP_RINGBUF);
-		return false;
-	}
-	if (stack_snapshots && !len)
-		count_drop(DROP_STACK);
-	e->type = SL_EV_SITE;
-	e->tgid = tgid;
-	e->stack_id = sv->stack_id;
-	e->stack_len = len;
-	e->site = sv->site;
-	e->caller = caller;
-	snap_regs(regs, &e->regs);
-	bpf_ringbuf_submit(e, 0);
-	return true;
-}
-
-/* The creating caller. glibc's syscall wrappers (socket, accept when
- * single-threaded, ...) are leaf functions that keep no frame, so a frame
- * pointer walk skips the function that called them: its return address
- * is the word at the user sp, or a few words above it when the wrapper
- * spilled registers. Take the first word pointing into the main
- * executable's code; user space adds it when the walk lacks it.
- *
- * The creating stack (deduplicated by call site) and caller. The task,
- * its mm and its saved registers are read with direct (BTF) loads: a
- * BPF_CORE_READ is a helper call per field. */
+ * spilled registers. The key's caller is the first word there pointing
+ * into the main executable's code; user space adds it when the walk
+ * lacks it. */
 static __always_inline void user_stack(void *ctx, __u32 tgid, struct fd_info *v)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
-	struct site_key k = { .tgid = tgid };
-	__u64 start, end, sp, bp, first = 0;
-	struct site_val sv = {}, *cached;
-	__u32 zero = 0;
-	__u64 *w;
-	long id;
+	struct cs_call c;
 
-	w = bpf_map_lookup_elem(&stack_window, &zero);
-	if (!w)
+	if (!cs_key_read(regs, tgid, true, &c))
 		return;
-	start = t->mm->start_code;
-	end = t->mm->end_code;
-	sp = PT_REGS_SP(regs);
-	bp = PT_REGS_FP(regs);
-	k.ip = PT_REGS_IP(regs);
-	/* A failed read zeroes w: no words of the last event remain. */
-	if (!bpf_probe_read_user(w, SL_STACK_WINDOW * sizeof(*w), (void *)sp)) {
-#pragma unroll
-		for (int i = 0; i < SL_CALLER_SCAN; i++)
-			if (w[i] >= start && w[i] < end) {
-				k.caller = w[i];
-				break;
-			}
-	}
-	k.ret1 = fp_step(w, SL_STACK_WINDOW, sp, &bp);
-	if (bp)
-		k.ret2 = fp_step(w, SL_STACK_WINDOW, sp, &bp);
-	if (!k.ret1)
-		fold_text_words(w, 0, SL_STACK_WINDOW, start, end, &first, &k.ret2);
-	v->caller = k.caller;
-	cached = bpf_map_lookup_elem(&sites, &k);
-	if (cached) {
-		v->stack_id = cached->stack_id;
-		v->site = cached->site;
-		return;
-	}
-	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-	if (id < 0)
-		count_drop(DROP_STACK);
-	sv.stack_id = id < 0 ? -1 : id;
-	sv.site = site_hash(&k);
-	v->stack_id = sv.stack_id;
-	v->site = sv.site;
-	if (send_site(regs, tgid, &sv, k.caller))
-		bpf_map_update_elem(&sites, &k, &sv, BPF_ANY);
+	cs_resolve(ctx, regs, &stacks, &events, &c);
+	v->caller = c.k.ret;
+	v->stack_id = c.stack_id < 0 ? -1 : c.stack_id;
+	v->site = c.site;
 }
 
 /* A tracked fd went away. Closes of fds that were open before the trace

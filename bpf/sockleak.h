@@ -5,14 +5,13 @@
 #ifndef MEMSCOPE_SOCKLEAK_H
 #define MEMSCOPE_SOCKLEAK_H
 
-#include "common.h"
+#include "callsite.h"
 
 #define SL_MAX_FDS_DEFAULT   131072 /* live tracked fds, system-wide */
 #define SL_MAX_PROCS         16384  /* processes with tracked fds */
 #define SL_MAX_STACKS        16384  /* distinct creating stacks */
 #define SL_MAX_STACK_DEPTH   32
 #define SL_MAX_CLOSE_WAIT    65536  /* sockets sitting in CLOSE_WAIT */
-#define SL_CALLER_SCAN       8      /* words read at the user sp (see caller) */
 
 /* What an fd is. Sockets only by default; every kind with --all-fds. */
 #define FDK_SOCKET   0
@@ -55,7 +54,7 @@ struct fd_info {
 	__u64 ino;        /* inode of the open file (socket:[ino] in /proc) */
 	__u64 sk;         /* struct sock *, sockets only: matches CLOSE_WAIT */
 	__u64 caller;     /* return address found at the user sp (see bpf) */
-	__u64 site;       /* the creating call site (a hash, as in sl_site_event) */
+	__u64 site;       /* the creating call site (cs_val.site) */
 	__u64 interp;     /* interpreter stack in interp_stacks, 0 if none */
 	union {
 		struct {
@@ -149,22 +148,10 @@ struct late_close {
 	struct fd_exit x;        /* the socket just before the close */
 };
 
-/* Ring-buffer record: a call site seen for the first time (a miss of the
- * BPF call-site cache), so that user space symbolizes its stack while the
- * process is alive; with DWARF stack mode, the user registers and a copy
- * of the stack above sp as well (stack_len 0 otherwise). */
-#define SL_EV_SITE 1
-struct sl_site_event {
-	__u32 type;              /* SL_EV_SITE */
-	__u32 tgid;
-	__s32 stack_id;          /* frame-pointer walk in `stacks`, <0 none */
-	__u32 stack_len;         /* bytes of stack[] */
-	__u64 site;
-	__u64 caller;
-	struct user_regs_snap regs;
-	__u8 stack[STACK_SNAP_BYTES];
-};
-#define SL_SITE_EVENT_HEAD (sizeof(struct sl_site_event) - STACK_SNAP_BYTES)
+/* Ring-buffer record: the call-site service's snapshots (struct
+ * cs_snap_event, callsite.h), so that user space symbolizes a new site's
+ * stack while the process is alive and verifies cached ones. */
+#define SL_EV_SITE CS_EV_SNAP
 
 /* A TCP socket entering CLOSE_WAIT (peer closed, we did not). */
 struct cw_info {

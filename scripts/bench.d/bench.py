@@ -33,6 +33,11 @@ BUILD = os.path.join(ROOT, os.environ.get("MEMSCOPE_BUILD", "build"))
 WL = os.path.join(BUILD, "bench", "bench-wl")
 FLOOR = os.path.join(BUILD, "bench", "floor")
 TOOLS = {t: os.path.join(BUILD, t) for t in ("memleak-trace", "sockleak", "oomwatch", "memscope-exporter")}
+# MEMSCOPE_BENCH_BASE=DIR: the build directory of a baseline (another
+# commit's tools), run as "base" rows next to "tool" in the same run.
+BASE = os.environ.get("MEMSCOPE_BENCH_BASE")
+if BASE:
+    TOOLS.update({"base-" + t: os.path.join(BASE, t) for t in ("memleak-trace", "sockleak")})
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 READY_RE = re.compile(r'Tracing|"event": *"ready"|Attaching \d+ probe|serving http://')
 MEMCG_V1 = "/sys/fs/cgroup/memory"
@@ -399,11 +404,19 @@ def exporter_cfg():
                   ("memscope-exporter",))
 
 
+def base_cfg(tool, label, extra=()):
+    """The baseline build's tool (MEMSCOPE_BENCH_BASE) with the same options."""
+    key = "base-" + tool
+    return Config("base", label + " (baseline build)",
+                  lambda c: [[TOOLS[key], "--json", "-p", str(c["target"]), *extra]], (key,))
+
+
 def groups(quick):
     mmap = [
         NONE,
         floor_cfg("floor: empty progs on memleak-trace's tracepoints", "--mmap"),
         Config("tool", "memleak-trace -p (stacks on)", ml(), ("memleak-trace",)),
+        *([base_cfg("memleak-trace", "memleak-trace -p (stacks on)")] if BASE else []),
         Config("bpftrace", "bpftrace: count mmap/munmap by ustack", bt(BT_MMAP), ("bpftrace",)),
         Config("other", "untraced; memleak-trace -p other pid", ml(), ("memleak-trace",), True),
         exporter_cfg(),
@@ -412,6 +425,7 @@ def groups(quick):
         NONE,
         floor_cfg("floor: empty uprobes malloc/free (+ret)", uprobe=True),
         Config("tool", "memleak-trace -p --malloc", ml("--malloc"), ("memleak-trace",)),
+        *([base_cfg("memleak-trace", "memleak-trace -p --malloc", ("--malloc",))] if BASE else []),
         Config("sample", "memleak-trace -p --malloc --sample 10", ml("--malloc", "--sample", "10"),
                ("memleak-trace",)),
         Config("faults", "memleak-trace -p --faults", ml("--faults"), ("memleak-trace",)),
@@ -427,6 +441,7 @@ def groups(quick):
         NONE,
         floor_cfg("floor: empty progs on sockleak's tracepoints", "--sock"),
         Config("tool", "sockleak -p", sl(), ("sockleak",)),
+        *([base_cfg("sockleak", "sockleak -p")] if BASE else []),
         Config("fp", "sockleak -p --stack-mode fp (no stack copies)", sl("--stack-mode", "fp"),
                ("sockleak",)),
         Config("nostacks", "sockleak -p --no-stacks", sl("--no-stacks"), ("sockleak",)),
@@ -468,7 +483,7 @@ def groups(quick):
     ]
     redis[-1].key = "floor-je"
     if quick:
-        keep = {"none", "floor", "tool", "exporter"}
+        keep = {"none", "floor", "tool", "base", "exporter"}
         return [
             Group("mmap", "mmap/munmap loop (4 KiB anon, 1 in 10 kept)", "it/s", ["mmap"],
                   [c for c in mmap if c.key in keep | {"other"}]),

@@ -830,3 +830,82 @@ wait_exec() { wait_for 60 sh -c "[ \"\$(readlink /proc/$1/exe)\" = '$(readlink -
 	grep -qE '^ +huge pages: 0 of [0-9]+ first touches brought a 2 MiB transparent huge page' "$BATS_TEST_TMPDIR/table"
 	grep -qE '^ +RssAnon \+[0-9.]+ [KM]iB while traced; first touched and kept [0-9.]+ [KM]iB' "$BATS_TEST_TMPDIR/table"
 }
+
+# Two callers of one wrapper in a library built -O2 -fomit-frame-pointer
+# (two_paths, lib/xwrap.c): path_a frees all it gets, path_b leaks. Every
+# word of the call-site key is the same for both. The warm-up runs each
+# path once (balanced); the run starts once a report says a key was found
+# to merge stacks (the verify snapshots' doing), so the leak is recorded
+# under keys refined by then.
+merged_reported() {
+	local last
+	last=$(grep '"event": *"report"' "$1" | tail -1)
+	# (jq -e is content with no input at all: check there is a report.)
+	[ -n "$last" ] && jq -e '.summary.merged_call_sites >= 1' <<<"$last" >/dev/null
+}
+
+# two_paths_check MODE N BLOCK: the final report names path_b for exactly
+# N blocks of BLOCK bytes, nothing is held through path_a, and the
+# warm-up's events kept under the merged key hold nothing.
+two_paths_check() {
+	local n="$2" size="$3" rows
+	rows=$(jq -c '[.stacks[] | select([.frames[].symbol] | index("path_b"))]' <<<"$FINAL")
+	[ "$(jq length <<<"$rows")" -eq 1 ]
+	[ "$(jq '.[0].allocations' <<<"$rows")" -eq "$n" ]
+	[ "$(jq '.[0].bytes' <<<"$rows")" -eq $((n * size)) ]
+	[ "$(jq '[.stacks[] | select([.frames[].symbol] | index("path_a"))] | length' <<<"$FINAL")" -eq 0 ]
+	jq -e '.summary.merged_call_sites >= 1 and .summary.call_site_mismatches >= 1 and
+		.summary.merged_events == 0 and .summary.merged_bytes == 0 and
+		.summary.call_site_verification == "sampled"' <<<"$FINAL"
+}
+
+# two_paths_pid MODE N TRACER_ARGS...: -p on the held workload.
+two_paths_pid() {
+	local mode="$1" n="$2"; shift 2
+	"$W/two_paths" "$mode" "$n" -w > "$BATS_TEST_TMPDIR/wl.out" &
+	WL_PID=$!
+	OUT="$BATS_TEST_TMPDIR/report.json"
+	"$T" -p "$WL_PID" --json -i 1 "$@" > "$OUT" 2> "$BATS_TEST_TMPDIR/tracer.err" &
+	TR_PID=$!
+	wait_ready "$BATS_TEST_TMPDIR/tracer.err" 60
+	kill -USR1 "$WL_PID"
+	wait_for 120 grep -q warm "$BATS_TEST_TMPDIR/wl.out"
+	wait_for 120 merged_reported "$OUT"
+	kill -USR2 "$WL_PID"
+	wait_for 120 grep -q leaked "$BATS_TEST_TMPDIR/wl.out"
+	kill -INT "$TR_PID"
+	wait "$TR_PID"
+	TR_PID=""
+	FINAL=$(grep '"final_report"' "$OUT")
+}
+
+@test "--malloc -p: callers of one wrapper in a library without frame pointers get their own stacks" {
+	two_paths_pid malloc 100 --malloc
+	two_paths_check malloc 100 4096
+}
+
+@test "mappings -p: callers of one mmap wrapper in a library without frame pointers get their own stacks" {
+	two_paths_pid mmap 50
+	two_paths_check mmap 50 $((64 * 1024))
+}
+
+@test "--malloc -- CMD: callers of one wrapper get their own stacks from the command's start" {
+	OUT="$BATS_TEST_TMPDIR/report.json"
+	"$T" --malloc --json -i 1 -- "$W/two_paths" malloc 100 > "$OUT" 2> "$BATS_TEST_TMPDIR/tracer.err" &
+	TR_PID=$!
+	wait_for 120 grep -q '^warm ' "$OUT"
+	WL_PID=$(awk '/^warm / { print $2 }' "$OUT")
+	wait_for 120 merged_reported "$OUT"
+	kill -USR2 "$WL_PID"
+	wait_for 120 grep -q '^leaked' "$OUT"
+	kill -INT "$TR_PID"
+	wait "$TR_PID"
+	TR_PID=""
+	FINAL=$(grep '"final_report"' "$OUT")
+	two_paths_check malloc 100 4096
+}
+
+@test "--stack-mode fp: call sites are said not to be verified" {
+	trace_pid --stack-mode fp -- "$W/leak_mmap" 4 64
+	jq -e '.summary.call_site_verification == "not verified" and .summary.call_site_verifies == 0' <<<"$FINAL"
+}

@@ -577,6 +577,39 @@ deep_funcs() { proc_json "$DP" | jq -r '.stacks[0].frames[] | sub("\\+.*"; "")' 
 	[ "$(proc_json "$DP" | jq '.stacks[0].count')" -eq 50 ]
 }
 
+# A socket wrapper in a library built -O2 -fomit-frame-pointer, called by
+# path_a (closes each socket) and path_b (leaks N): both share every word
+# of the call-site key. The run starts once a report says the key was
+# found to merge stacks (verify snapshots), as memleak.bats does.
+@test "sockleak -p: callers of one socket wrapper in a library without frame pointers get their own stacks" {
+	local n=40 wl="$T/wl.out" held
+	"$W/two_paths" socket "$n" -w > "$wl" &
+	PIDS+=("$!")
+	local wp=$!
+	start_sockleak -p "$wp" -i 1 --older-than 0
+	kill -USR1 "$wp"
+	wait_for 120 grep -q warm "$wl"
+	merged() {
+		local last
+		last=$(grep '"type":"summary"' "$T/out.json" | tail -1)
+		[ -n "$last" ] && jq -e '.merged_call_sites >= 1' <<<"$last" >/dev/null
+	}
+	wait_for 120 merged
+	kill -USR2 "$wp"
+	wait_for 120 grep -q leaked "$wl"
+	# The kernel's count of the sockets it holds: the oracle.
+	held=$(find /proc/"$wp"/fd -lname 'socket:*' | wc -l)
+	[ "$held" -eq "$n" ]
+	kill -INT "$SL"
+	finish_sockleak
+	[ "$(field "$wp" leaked_total)" -eq "$n" ]
+	[ "$(proc_json "$wp" | jq '[.stacks[] | select(.frames | any(test("^path_b\\+")))] | length')" -eq 1 ]
+	[ "$(proc_json "$wp" | jq '[.stacks[] | select(.frames | any(test("^path_b\\+")))][0].count')" -eq "$n" ]
+	[ "$(proc_json "$wp" | jq '[.stacks[] | select(.frames | any(test("^path_a\\+")))] | length')" -eq 0 ]
+	jq -e 'select(.type == "summary" and .report == "final") | .merged_call_sites >= 1 and
+		.call_site_mismatches >= 1 and .merged_events == 0' "$T/out.json"
+}
+
 # need_cmd CMD: skip outside CI when a test's real software is missing.
 need_cmd() {
 	command -v "$1" > /dev/null && return 0

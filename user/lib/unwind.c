@@ -95,6 +95,7 @@ static const Dwfl_Thread_Callbacks thread_cbs = {
 
 struct walk {
 	uint64_t *ips;
+	uint64_t *sps;          /* each frame's sp, or NULL */
 	int max, n;
 	uint64_t last_pc, last_sp;
 };
@@ -117,6 +118,8 @@ static int on_frame(Dwfl_Frame *state, void *arg)
 		return DWARF_CB_ABORT;
 	if (pc == 0)
 		return DWARF_CB_ABORT;
+	if (w->sps)
+		w->sps[w->n] = sp;
 	w->ips[w->n++] = pc;
 	w->last_pc = pc;
 	w->last_sp = sp;
@@ -181,7 +184,13 @@ struct symbolizer *unwinder__symbolizer(struct unwinder *u)
 int unwinder__unwind(struct unwinder *u, const struct unwind_regs *regs, const void *stack,
 		     size_t stack_len, uint64_t *ips, int max)
 {
-	struct walk w = { .ips = ips, .max = max };
+	return unwinder__unwind_sp(u, regs, stack, stack_len, ips, NULL, max);
+}
+
+int unwinder__unwind_sp(struct unwinder *u, const struct unwind_regs *regs, const void *stack,
+			size_t stack_len, uint64_t *ips, uint64_t *sps, int max)
+{
+	struct walk w = { .ips = ips, .sps = sps, .max = max };
 
 	if (!u || !regs || !ips || max < 1 || (regs->valid & UNW_REGS_MIN) != UNW_REGS_MIN)
 		return -1;
@@ -195,8 +204,11 @@ int unwinder__unwind(struct unwinder *u, const struct unwind_regs *regs, const v
 	u->regs = NULL;
 	u->stack = NULL;
 	u->stack_len = 0;
-	if (w.n == 0)
+	if (w.n == 0) {
+		if (sps)
+			sps[w.n] = regs->r[UNW_RSP];
 		ips[w.n++] = regs->r[UNW_RIP];
+	}
 	return w.n;
 }
 

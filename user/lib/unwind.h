@@ -63,6 +63,12 @@ struct symbolizer *unwinder__symbolizer(struct unwinder *u);
 int unwinder__unwind(struct unwinder *u, const struct unwind_regs *regs, const void *stack,
 		     size_t stack_len, uint64_t *ips, int max);
 
+/* The same, with each frame's stack pointer in sps[i] (max entries): the
+ * caller frame's CFA, so that the return address of frame i was read at
+ * sps[i] - 8. */
+int unwinder__unwind_sp(struct unwinder *u, const struct unwind_regs *regs, const void *stack,
+			size_t stack_len, uint64_t *ips, uint64_t *sps, int max);
+
 void unwinder__free(struct unwinder *u);
 
 #endif

@@ -43,6 +43,7 @@
  * MiB leaves 12 for a burst; 500k mmap/munmap calls/s queue under 3 MiB
  * per 100 ms poll. */
 #define DEFAULT_RINGBUF_MB 16
+#define SNAP_WAKE_BYTES (4 << 20)
 /* At least twice the snapshot wake threshold, or it could never fire. */
 #define MIN_RINGBUF_MB 8
 
@@ -220,7 +221,7 @@ static struct report_in report_in(struct app *a, struct mproc *p, bool final, bo
 				   .target_exited = exited, .comm = p->comm, .ending = &p->ending,
 				   .cgroup = a->by_cgroup ? a->cg.rel : NULL,
 				   .stacks_fd = bpf_map__fd(a->skel->maps.stacks),
-				   .dwarf = &p->ds, .interp = a->ps.interp,
+				   .sites = p->cs, .verify_lost = a->skel->bss->cs_verify_lost, .interp = a->ps.interp,
 				   .drops = (const uint64_t *)a->skel->bss->drops,
 				   .now_ns = p->exit_ns ? p->exit_ns : a->report_ns, .pprof = a->pp,
 				   .faults_unclassified = a->skel->bss->faults_unclassified };
@@ -519,7 +520,8 @@ static int open_and_load(struct app *a, pid_t pid)
 	if (a->by_cgroup)
 		set_cgroup_filter(a);
 	a->skel->rodata->sample_every = a->env.rep.sample_every;
-	a->skel->rodata->stack_snapshots = a->env.rep.stack_mode != STACK_FP;
+	a->skel->rodata->cs_snapshots = a->env.rep.stack_mode != STACK_FP;
+	a->skel->rodata->cs_wake_bytes = SNAP_WAKE_BYTES;
 	a->skel->rodata->faults_mode = a->env.faults;
 	a->skel->rodata->thp_mode = thp_mode_value(a->env.rep.thp_mode);
 	a->skel->rodata->min_size = a->env.min_size;
@@ -543,6 +545,9 @@ static int open_and_load(struct app *a, pid_t pid)
 		bpf_explain("cannot load the BPF programs", err);
 		return -1;
 	}
+	a->ps.cs_opts = (struct callsites_opts){ .sites_map = bpf_map__fd(a->skel->maps.cs_sites),
+						 .generation = &a->skel->bss->cs_generation,
+						 .max_ips = MAX_STACK_DEPTH };
 	a->ps.interp = interp__new(&(struct interp_opts){
 		.procs_map = a->env.no_interp ? -1 : bpf_map__fd(a->skel->maps.interp_procs),
 		.stacks_map = bpf_map__fd(a->skel->maps.interp_stacks), .notes = stderr,

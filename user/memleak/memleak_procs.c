@@ -29,12 +29,14 @@ static void open_symbols(struct mproc *p, bool dwarf)
 	p->sym = p->unw ? unwinder__symbolizer(p->unw) : symbolizer__new(p->t.pid);
 }
 
-static struct mproc *mproc_new(pid_t pid, bool read_proc, bool dwarf)
+static struct mproc *mproc_new(const struct procset *ps, pid_t pid, bool read_proc)
 {
 	struct mproc *p = calloc(1, sizeof(*p));
+	bool dwarf = ps->dwarf;
 
 	if (!p || tracker_init(&p->t, pid, mono_ns()))
 		abort();
+	p->cs = callsites__new(&ps->cs_opts);
 	if (read_proc) {
 		tracker_seed_brk(&p->t);
 		open_symbols(p, dwarf);
@@ -49,7 +51,7 @@ static void mproc_free(struct mproc *p)
 		unwinder__free(p->unw);
 	else
 		symbolizer__free(p->sym);
-	dwarf_stacks_free(&p->ds);
+	callsites__free(p->cs);
 	tracker_fini(&p->t);
 	free(p->comm);
 	free(p);
@@ -69,7 +71,7 @@ struct mproc *procset_find(struct procset *ps, pid_t pid)
 struct mproc *procset_add(struct procset *ps, pid_t pid, bool read_proc)
 {
 	ARRAY_GROW(ps->v, ps->n, ps->cap, 8);
-	ps->v[ps->n] = mproc_new(pid, read_proc, ps->dwarf);
+	ps->v[ps->n] = mproc_new(ps, pid, read_proc);
 	ps->v[ps->n]->t.pages = ps->pages;
 	if (read_proc)
 		interp__attach(ps->interp, pid);
@@ -104,7 +106,7 @@ void mproc_record(struct procset *ps, struct mproc *p, const void *rec, size_t s
 		/* The code mapped in this same drain (a library just loaded,
 		 * a command just exec'd) must be known to unwind through it. */
 		sync_maps(ps, p);
-		dwarf_stacks_add(&p->ds, p->unw, rec, size);
+		callsites__record(p->cs, p->unw, rec, size);
 		break;
 	case MM_EV_UNMAP:
 		if (unmap_sized)

@@ -10,7 +10,7 @@
 #include <sys/types.h>
 
 #include "common.h"
-#include "memleak_dwarf.h"
+#include "callsites.h"
 #include "memleak_track.h"
 #include "symbolize.h"
 
@@ -21,7 +21,7 @@ struct mproc {
 	/* With DWARF stacks, sym belongs to unw (they share the modules). */
 	struct unwinder *unw;
 	struct symbolizer *sym;
-	struct dwarf_stacks ds;
+	struct callsites *cs;    /* its call sites' stacks (DWARF-unwound) */
 	char *comm;             /* raw, as last read from /proc */
 	/* How it ended (MM_EV_EXIT); flags 0 while it runs, or when the
 	 * record was lost. */
@@ -46,6 +46,7 @@ struct procset {
 	size_t oom_kills;       /* exited by an OOM kill (kept or not) */
 	size_t last;            /* index of the last one found */
 	bool dwarf;             /* give each process a DWARF unwinder */
+	struct callsites_opts cs_opts; /* each process's call-site store */
 	bool pages;             /* --faults: trackers count pages first touched */
 	struct interp *interp;  /* flags interpreters for the BPF walk; not owned */
 };

@@ -14,7 +14,6 @@
 
 #include "ending.h"
 #include "memleak.h"
-#include "memleak_dwarf.h"
 #include "memleak_pprof.h"
 #include "memleak_report.h"
 #include "memstat.h"
@@ -185,7 +184,7 @@ static int fp_frames(struct report_in *in, const struct stack_ent *s, struct fra
 /* Frames of the DWARF unwinding of the site's snapshot. Its addresses are
  * ready to resolve (return address - 1 past the first); shown, like the
  * frame-pointer ones, as the return address. */
-static int dwarf_frames(struct report_in *in, const struct dwarf_stack *d, struct frame *fr)
+static int dwarf_frames(struct report_in *in, const struct callsite *d, struct frame *fr)
 {
 	int n = 0;
 
@@ -236,15 +235,14 @@ static int with_interp(struct report_in *in, const struct stack_ent *s, struct f
 static void resolve_stack(const struct report_opts *o, struct report_in *in, struct stack_ent *s)
 {
 	struct frame fr[MAX_FRAMES], dw[MAX_FRAMES];
-	const struct dwarf_stack *d = NULL;
+	const struct callsite *d = NULL;
 	int n, nd = 0;
 
 	if (s->frames || !in->sym)
 		return;
 	n = fp_frames(in, s, fr);
 	if (o->stack_mode != STACK_FP)
-		d = dwarf_stacks_find(in->dwarf, s->stack_id,
-				      memleak_dwarf_key(s->ret_addr, s->site));
+		d = callsites__find(in->sites, (uint32_t)in->t->pid, s->site);
 	if (d)
 		nd = dwarf_frames(in, d, dw);
 	if (nd && (o->stack_mode == STACK_DWARF || nd >= n)) {
@@ -470,7 +468,17 @@ static int cmp_rows(const void *a, const void *b)
 
 struct totals {
 	uint64_t by_kind[MK_KINDS], count, ranked;
+	/* held under call sites found to stand for more than one stack */
+	uint64_t merged_count, merged_bytes;
 };
+
+/* Is the stack's call site one whose key was found to merge stacks? */
+static bool merged_site(const struct report_in *in, const struct stack_ent *s)
+{
+	const struct callsite *c = callsites__find(in->sites, (uint32_t)in->t->pid, s->site);
+
+	return c && c->state != CALLSITE_ONE;
+}
 
 /* The text of a stack as the report shows it, the grouping key: frames
  * with their modules, or the kernel-side key when nothing resolved. */
@@ -621,6 +629,10 @@ static struct row *build_rows(const struct report_opts *o, struct report_in *in,
 			continue;
 		tot->count += acc[i].count;
 		tot->ranked += acc[i].bytes;
+		if (merged_site(in, &t->stacks[i])) {
+			tot->merged_count += acc[i].count;
+			tot->merged_bytes += acc[i].bytes;
+		}
 	}
 	stacks_resident(o, in, acc);
 	return group_rows(o, in, acc, row_of, nrows);
@@ -1023,6 +1035,9 @@ static void print_table(const struct report_opts *o, struct report_in *in, const
 	if (o->faults && in->faults_unclassified)
 		printf("         %" PRIu64 " page faults not counted: their mapping could not be looked "
 		       "up (mmap lock busy)\n", in->faults_unclassified);
+	callsites_print(stdout, "         ", callsites__counts(in->sites), in->verify_lost,
+			o->stack_mode != STACK_FP, tot->merged_count, tot->merged_bytes, true,
+			unit_noun(o, tot->merged_count));
 	printf("         ");
 	print_drops(stdout, in->drops, DROP_KINDS);
 	fflush(stdout);
@@ -1196,6 +1211,8 @@ static void print_json(const struct report_opts *o, struct report_in *in, const 
 	json_thp(&w, o, t, thp, st);
 	if (o->malloc || o->malloc_fallback)
 		report_jw_allocators(&w, o->allocators);
+	callsites_json(&w, callsites__counts(in->sites), in->verify_lost, o->stack_mode != STACK_FP,
+		       tot->merged_count, tot->merged_bytes, true);
 	jw_obj_end(&w);
 	jw_drops(&w, "drops", in->drops, DROP_KINDS);
 	if (show_peaks(in, pk, tot))

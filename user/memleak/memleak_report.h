@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "common.h"
-#include "memleak_dwarf.h"
+#include "callsites.h"
 #include "memleak_track.h"
 #include "interpreters.h"
 #include "symbolize.h"
@@ -38,7 +38,8 @@ struct report_in {
 	struct tracker *t;
 	struct symbolizer *sym;
 	int stacks_fd;          /* BPF stack-trace map */
-	const struct dwarf_stacks *dwarf; /* the process's DWARF-unwound stacks */
+	const struct callsites *sites; /* the process's call sites (DWARF stacks) */
+	uint64_t verify_lost;   /* call-site verify snapshots lost (BPF) */
 	struct interp *interp;  /* interpreter stacks (PHP, Python), or NULL */
 	const uint64_t *drops;  /* DROP_KINDS counters */
 	struct stack_acc *malloc_acc; /* filled by the malloc module, or NULL */

@@ -204,7 +204,7 @@ static int open_and_load(struct sl_collector *a)
 	a->skel->rodata->self_tgid = getpid();
 	a->skel->rodata->want_stacks = !a->o.no_stacks;
 	a->skel->rodata->interp_walk = !a->o.no_stacks && !a->o.no_interp && interp_walk_supported(stderr);
-	a->skel->rodata->stack_snapshots = !a->o.no_stacks && a->o.stack_mode != STACK_FP;
+	a->skel->rodata->cs_snapshots = !a->o.no_stacks && a->o.stack_mode != STACK_FP;
 	a->skel->rodata->late_ns = a->o.older_than_s * 1e9 > SL_LATE_MIN_NS
 					   ? (uint64_t)(a->o.older_than_s * 1e9) : SL_LATE_MIN_NS;
 	a->skel->rodata->all_fds = a->o.all_fds;
@@ -237,9 +237,9 @@ static void on_proc_exit(void *ctx, uint32_t tgid)
 static int on_site(void *ctx, void *data, size_t size)
 {
 	struct sl_collector *a = ctx;
-	const struct sl_site_event *e = data;
+	const struct cs_snap_event *e = data;
 
-	if (size >= SL_SITE_EVENT_HEAD && e->type == SL_EV_SITE)
+	if (size >= CS_SNAP_HEAD && e->type == SL_EV_SITE && e->kind == CS_SNAP_NEW)
 		interp__attach(a->interp, (pid_t)e->tgid);
 	return sl_sites__on_event(a->sites, data, size);
 }
@@ -264,7 +264,11 @@ static void attach_interpreters(struct sl_collector *a)
 static int open_sites(struct sl_collector *a)
 {
 	struct sl_sites_opts so = { .stacks_map = bpf_map__fd(a->skel->maps.stacks),
-				    .mode = a->o.stack_mode, .max_frames = a->o.frames };
+				    .mode = a->o.stack_mode, .max_frames = a->o.frames,
+				    .cs = { .sites_map = bpf_map__fd(a->skel->maps.cs_sites),
+					    .generation = &a->skel->bss->cs_generation,
+					    .max_ips = 127 },
+				    .verify_lost = (const uint64_t *)&a->skel->bss->cs_verify_lost };
 
 	a->interp = interp__new(&(struct interp_opts){
 		.procs_map = a->o.no_interp || a->o.no_stacks

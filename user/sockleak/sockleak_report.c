@@ -910,6 +910,20 @@ static void print_kernel_sum(struct sl_proc **rows, size_t n)
 	       (unsigned long long)k.alive, (unsigned long long)k.no_fd);
 }
 
+/* Open fds made under call sites whose key was later found to stand for
+ * more than one stack: their stack is the first one seen there. */
+static uint64_t merged_fds(const struct ctx *c)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < c->t->nents; i++) {
+		const struct fd_entry *e = &c->t->ents[i];
+
+		n += e->v.site && sl_sites__merged(c->o->sites, e->k.tgid, e->v.site);
+	}
+	return n;
+}
+
 static void json_summary(struct ctx *c, const char *verd, const char *note, size_t nrows,
 			 struct sl_proc **rows)
 {
@@ -949,6 +963,7 @@ static void json_summary(struct ctx *c, const char *verd, const char *note, size
 	jw_u64(&w, "reconciled", c->t->reconciled);
 	jw_u64(&w, "user_map_full", c->t->map_full);
 	jw_drops(&w, "drops", c->o->drops, DROP_KINDS);
+	sl_sites__json(c->o->sites, &w, c->o->sites ? merged_fds(c) : 0);
 	jw_obj_end(&w);
 }
 
@@ -972,6 +987,8 @@ static void print_footer(const struct ctx *c)
 		printf(", %llu baseline inserts failed (map full)", (unsigned long long)c->t->map_full);
 	printf("; ");
 	print_drops(stdout, c->o->drops, DROP_KINDS);
+	if (c->o->sites)
+		sl_sites__print(c->o->sites, merged_fds(c));
 	printf("\n");
 }
 

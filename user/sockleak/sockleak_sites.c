@@ -38,6 +38,7 @@ struct sl_sites {
 	struct site_proc *procs;
 	size_t nprocs, capprocs;
 	uint64_t dwarf, tick;
+	struct callsites *cs;    /* the unwound stacks, verification */
 };
 
 struct site_key {
@@ -79,6 +80,7 @@ struct sl_sites *sl_sites__new(const struct sl_sites_opts *o)
 	if (!s)
 		abort();
 	s->o = *o;
+	s->cs = callsites__new(&o->cs);
 	return s;
 }
 
@@ -163,8 +165,7 @@ static int resolve_ips(struct symbolizer *sym, const uint64_t *ips, int n, struc
  * no walk (its stack-map bucket was taken: -EEXIST), the site record's ip
  * still gives the first frame, so the stack reads the same as its
  * siblings'. */
-static int fp_ips(const struct sl_sites *s, const struct sl_site *st, const struct sl_site_event *e,
-		  uint64_t *out)
+static int fp_ips(const struct sl_sites *s, const struct sl_site *st, uint64_t ip, uint64_t *out)
 {
 	uint64_t ips[SL_MAX_STACK_DEPTH] = {};
 	int nips = 0, n = 0;
@@ -174,8 +175,8 @@ static int fp_ips(const struct sl_sites *s, const struct sl_site *st, const stru
 			nips++;
 	if (nips)
 		out[n++] = ips[0];
-	else if (e && e->regs.ip)
-		out[n++] = e->regs.ip;
+	else if (ip)
+		out[n++] = ip;
 	if (st->caller && (nips < 2 || ips[1] != st->caller))
 		out[n++] = st->caller - 1;
 	for (int i = 1; i < nips; i++)
@@ -205,10 +206,11 @@ static void clear(struct frame *fr, int n)
 		frame_clear(&fr[i]);
 }
 
-/* Frames of the site: DWARF when the snapshot unwound (in auto mode unless
- * the frame-pointer walk gives more frames), else the frame-pointer ones. */
+/* Frames of the site: DWARF when its snapshot unwound (cs; in auto mode
+ * unless the frame-pointer walk gives more frames), else the
+ * frame-pointer ones (ip: the site's, for a site without a walk). */
 static void symbolize_site(struct sl_sites *s, struct site_proc *p, struct sl_site *st,
-			   const struct sl_site_event *e)
+			   const struct callsite *cs, uint64_t ip)
 {
 	uint64_t ips[SITE_MAX_IPS + 2];
 	int room = s->o.max_frames, n, nd = 0;
@@ -216,12 +218,9 @@ static void symbolize_site(struct sl_sites *s, struct site_proc *p, struct sl_si
 
 	if (!fr || !dw)
 		abort();
-	n = resolve_ips(p->sym, ips, fp_ips(s, st, e, ips), fr, room);
-	if (e && p->unw) {
-		int k = unwind_snapshot(p->unw, &e->regs, e->stack, e->stack_len, ips, SITE_MAX_IPS);
-
-		nd = resolve_ips(p->sym, ips, k, dw, room);
-	}
+	n = resolve_ips(p->sym, ips, fp_ips(s, st, ip, ips), fr, room);
+	if (cs && cs->n)
+		nd = resolve_ips(p->sym, cs->ips, cs->n, dw, room);
 	if (nd && (s->o.mode == STACK_DWARF || nd >= n)) {
 		keep_frames(st, dw, nd);
 		st->dwarf = true;
@@ -236,7 +235,7 @@ static void symbolize_site(struct sl_sites *s, struct site_proc *p, struct sl_si
 }
 
 static struct sl_site *site_add(struct sl_sites *s, uint32_t tgid, uint64_t site, int32_t stack_id,
-				uint64_t caller, const struct sl_site_event *e)
+				uint64_t caller, const struct callsite *cs, uint64_t ip)
 {
 	struct sl_site *st;
 	struct site_proc *p;
@@ -256,23 +255,23 @@ static struct sl_site *site_add(struct sl_sites *s, uint32_t tgid, uint64_t site
 	*sl = ++s->n;
 	p = proc_of(s, tgid);
 	if (!p->gone)
-		symbolize_site(s, p, st, e);
+		symbolize_site(s, p, st, cs, ip);
 	return st;
 }
 
 int sl_sites__on_event(void *ctx, void *data, size_t size)
 {
-	const struct sl_site_event *e = data;
-	struct sl_site_event head;
+	const struct cs_snap_event *e = data;
+	const struct callsite *cs;
+	struct sl_sites *s = ctx;
+	struct site_proc *p;
 
-	if (size < SL_SITE_EVENT_HEAD || e->type != SL_EV_SITE)
+	if (size < CS_SNAP_HEAD || e->type != SL_EV_SITE)
 		return 0;
-	if (size < sizeof(*e) || e->stack_len > sizeof(e->stack)) {
-		memcpy(&head, e, SL_SITE_EVENT_HEAD);
-		head.stack_len = 0;
-		e = &head;
-	}
-	site_add(ctx, e->tgid, e->site, e->stack_id, e->caller, e);
+	p = proc_of(s, e->tgid);
+	cs = callsites__record(s->cs, p->gone ? NULL : p->unw, data, size);
+	if (cs && e->kind == CS_SNAP_NEW)
+		site_add(s, e->tgid, e->site, e->stack_id, e->key.ret, cs, e->regs.ip);
 	return 0;
 }
 
@@ -323,7 +322,7 @@ static struct sl_site *interp_site(struct sl_sites *s, const struct sl_site *bas
 const struct sl_site *sl_sites__get(struct sl_sites *s, uint32_t tgid, uint64_t site,
 				    int32_t stack_id, uint64_t caller, uint64_t interp)
 {
-	struct sl_site *st = site_add(s, tgid, site, stack_id, caller, NULL);
+	struct sl_site *st = site_add(s, tgid, site, stack_id, caller, NULL, 0);
 
 	return interp && s->o.interp ? interp_site(s, st, interp) : st;
 }
@@ -336,6 +335,30 @@ void sl_sites__forget_proc(struct sl_sites *s, uint32_t tgid)
 			s->procs[i] = s->procs[--s->nprocs];
 			return;
 		}
+}
+
+bool sl_sites__merged(const struct sl_sites *s, uint32_t tgid, uint64_t site)
+{
+	const struct callsite *c = callsites__find(s->cs, tgid, site);
+
+	return c && c->state != CALLSITE_ONE;
+}
+
+static uint64_t verify_lost(const struct sl_sites *s)
+{
+	return s && s->o.verify_lost ? *s->o.verify_lost : 0;
+}
+
+void sl_sites__json(const struct sl_sites *s, struct jw *w, uint64_t merged)
+{
+	callsites_json(w, callsites__counts(s ? s->cs : NULL), verify_lost(s),
+		       s && s->o.mode != STACK_FP, merged, 0, false);
+}
+
+void sl_sites__print(const struct sl_sites *s, uint64_t merged)
+{
+	callsites_print(stdout, "", callsites__counts(s->cs), verify_lost(s), s->o.mode != STACK_FP,
+			merged, 0, false, "fds");
 }
 
 void sl_sites__counts(const struct sl_sites *s, uint64_t *sites, uint64_t *dwarf)
@@ -361,6 +384,7 @@ void sl_sites__free(struct sl_sites *s)
 		proc_close(&s->procs[i]);
 	free(s->procs);
 	free(s->v);
+	callsites__free(s->cs);
 	hindex_free(&s->index);
 	free(s);
 }

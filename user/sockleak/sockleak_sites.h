@@ -1,7 +1,8 @@
 /* sockleak's creating call sites, symbolized when user space first hears
  * of them (a ring-buffer record per new site), while the process is alive:
  * a process that exits keeps its stacks in the report. With DWARF stack
- * mode the record carries a copy of the stack, unwound here (stacks.h). */
+ * mode the record carries a copy of the stack, unwound by the call-site
+ * service (callsites.h), which also verifies the BPF cache's keys. */
 #ifndef MEMSCOPE_SOCKLEAK_SITES_H
 #define MEMSCOPE_SOCKLEAK_SITES_H
 
@@ -9,13 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stacks.h"
+#include "callsites.h"
 
 struct sl_sites_opts {
 	int stacks_map;          /* BPF stack-trace map */
 	enum stack_mode mode;
 	int max_frames;          /* frames kept per stack (--frames) */
 	struct interp *interp;   /* interpreter stacks (PHP, Python), or NULL */
+	struct callsites_opts cs; /* the BPF call-site cache */
+	const uint64_t *verify_lost; /* the BPF cs_verify_lost (.bss) */
 };
 
 struct sl_site {
@@ -44,6 +47,14 @@ const struct sl_site *sl_sites__get(struct sl_sites *s, uint32_t tgid, uint64_t 
 				    int32_t stack_id, uint64_t caller, uint64_t interp);
 /* The process exited: its symbols can no longer be read; free them. */
 void sl_sites__forget_proc(struct sl_sites *s, uint32_t tgid);
+/* Was the site's key found to stand for more than one stack? (Its fds
+ * made before the split may have come from either.) */
+bool sl_sites__merged(const struct sl_sites *s, uint32_t tgid, uint64_t site);
+/* The call-site service's counts with the open fds (merged) of merged
+ * sites: in the JSON summary (s NULL: no stacks, nothing verified), and
+ * as a text line when worth one. */
+void sl_sites__json(const struct sl_sites *s, struct jw *w, uint64_t merged);
+void sl_sites__print(const struct sl_sites *s, uint64_t merged);
 /* Sites seen, of them unwound with DWARF (for the footer). */
 void sl_sites__counts(const struct sl_sites *s, uint64_t *sites, uint64_t *dwarf);
 void sl_sites__free(struct sl_sites *s);

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The call-site service, BPF side (ABI in callsite.h; user side in
+ * user/lib/callsites.c). Include after common.bpf.h.
+ *
+ * bpf_get_stackid's user frame-pointer walk costs more than an mmap or a
+ * socket syscall, so it runs once per call site: a key read at sp (one
+ * read of CS_WINDOW words) finds the stack id in an LRU cache. On a miss
+ * a snapshot goes to user space for DWARF unwinding. A key can stand for
+ * more than one stack (a wrapper in a library without frame pointers,
+ * called from places whose return addresses lie beyond the window): hits
+ * are verified by snapshot, the first CS_VERIFY_FIRST and then one in
+ * CS_VERIFY_EVERY, and a key user space found ambiguous carries the
+ * offset of the word that parts its stacks (cs_val.refine_off). */
+#ifndef MEMSCOPE_CALLSITE_BPF_H
+#define MEMSCOPE_CALLSITE_BPF_H
+
+#include "callsite.h"
+
+/* Snapshots carry the stack copy (--stack-mode fp: only the head). */
+const volatile bool cs_snapshots = true;
+/* Queued ring bytes above which a snapshot wakes user space (0: see
+ * cs_wake). 8 KiB apiece: a burst of new sites must not fill a ring that
+ * is drained only at each poll. */
+const volatile __u64 cs_wake_bytes = 0;
+/* Bumped by user space at each refinement: shortcuts that skip the cache
+ * (memleak's per-thread last site) are stale from then on. */
+__u32 cs_generation = 0;
+/* Verify snapshots that found the ring buffer full (not an event lost). */
+__u64 cs_verify_lost = 0;
+
+/* Words read at the user sp in one go: the caller's return address and,
+ * usually, the caller's own frame record (a power of 2). One read of 32
+ * words costs about what a read of one does. Kept off the BPF stack: with
+ * the interpreter walk's frames on top, 256 bytes there took sockleak past
+ * the 512-byte chain limit of kernels that round frames to 32 bytes (6.1). */
+#define CS_WINDOW 32
+/* Words scanned for the caller when it is taken as the first executable
+ * text word rather than the word at sp (see cs_key_read). */
+#define CS_CALLER_SCAN 8
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64[CS_WINDOW]);
+} cs_window SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CS_MAX_SITES);
+	__type(key, struct cs_key);
+	__type(value, struct cs_val);
+} cs_sites SEC(".maps");
+
+/* Where a call stood: the key (refined as far as the cache says), the
+ * window it was read from, and what the cache gave. */
+struct cs_call {
+	struct cs_key k;
+	__u64 *w;
+	__u64 sp;
+	__s32 stack_id;
+	__u32 hits;
+	__u64 site;
+};
+
+/* The key's level-0 words. ret is the word at sp, the caller's return
+ * address when the probed function (a leaf syscall wrapper, an allocator
+ * at its first instruction) has pushed nothing; with scan_caller it is the
+ * first word of the window's first CS_CALLER_SCAN that points into the
+ * executable's text (syscall wrappers that spill registers first: the
+ * caller sockleak reports). Code built without frame pointers leaves the
+ * chain empty: then the window's words that point into the executable's
+ * text, almost always return addresses of nested wrappers' callers, tell
+ * sites apart at no extra read (the first in up1, every later one folded
+ * into up2, so callers that part further up still get sites of their own).
+ * False when the window has no room (never, in practice). */
+static __always_inline bool cs_key_read(struct pt_regs *regs, __u32 tgid, bool scan_caller,
+					struct cs_call *c)
+{
+	__u64 bp = PT_REGS_FP(regs), mix = 0, start = 0, end = 0;
+	struct mm_struct *mm = NULL;
+	__u32 zero = 0;
+	__u64 *w;
+
+	w = bpf_map_lookup_elem(&cs_window, &zero);
+	if (!w)
+		return false;
+	c->w = w;
+	c->sp = PT_REGS_SP(regs);
+	c->k.tgid = tgid;
+	c->k.level = 0;
+	c->k.ip = PT_REGS_IP(regs);
+	c->k.mix = 0;
+	/* Within CS_WINDOW words of the stack's top: read the one word. A
+	 * failed read zeroes w: no words of an earlier call remain. */
+	if (bpf_probe_read_user(w, CS_WINDOW * sizeof(*w), (void *)c->sp)) {
+		for (int i = 1; i < CS_WINDOW; i++)
+			w[i] = 0;
+		bpf_probe_read_user(w, sizeof(*w), (void *)c->sp);
+	}
+	c->k.up1 = fp_step(w, CS_WINDOW, c->sp, &bp);
+	c->k.up2 = bp ? fp_step(w, CS_WINDOW, c->sp, &bp) : 0;
+	/* The executable's text bounds only when a text word is looked for
+	 * (two loads through task and mm: a hot loop with a frame chain
+	 * skips them). */
+	if (scan_caller || !c->k.up1) {
+		mm = bpf_get_current_task_btf()->mm;
+		if (mm) {
+			start = mm->start_code;
+			end = mm->end_code;
+		}
+	}
+	c->k.ret = scan_caller ? 0 : w[0];
+	if (scan_caller) {
+		for (int i = 0; i < CS_CALLER_SCAN; i++)
+			if (w[i] >= start && w[i] < end) {
+				c->k.ret = w[i];
+				break;
+			}
+	}
+	if (!c->k.up1 && mm) {
+		fold_text_words(w, 1, CS_WINDOW, start, end, &c->k.up1, &mix);
+		c->k.up2 = mix;
+	}
+	return true;
+}
+
+static __always_inline __u64 cs_hash(const struct cs_key *k)
+{
+	__u64 h = k->ip;
+
+	h = (h ^ k->ret) * 0x9e3779b97f4a7c15ULL;
+	h = (h ^ k->up1) * 0x9e3779b97f4a7c15ULL;
+	h = (h ^ k->up2) * 0x9e3779b97f4a7c15ULL;
+	h = (h ^ k->mix ^ k->level) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+/* The first CS_VERIFY_FIRST hits of a key, then one in CS_VERIFY_EVERY. */
+static __always_inline bool cs_verify_due(__u32 hits)
+{
+	return cs_snapshots && (hits <= CS_VERIFY_FIRST || !(hits & (CS_VERIFY_EVERY - 1)));
+}
+
+/* How a snapshot wakes user space. A verify snapshot is never urgent: it
+ * waits for the next poll, unless the ring fills up (cs_wake_bytes). A
+ * new site's wakes user space as the tool asks: past cs_wake_bytes, or
+ * (0) as the ring buffer decides by default, when the consumer has
+ * caught up (sockleak symbolizes new sites while their process lives). */
+static __always_inline __u64 cs_wake(void *rb, __u32 kind)
+{
+	if (cs_wake_bytes)
+		return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) > cs_wake_bytes
+			       ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return kind == CS_SNAP_NEW ? 0 : BPF_RB_NO_WAKEUP;
+}
+
+/* Send a snapshot of the call to user space. The stack is read straight
+ * into the ring buffer; near the top of a stack the 8 KiB read fails
+ * whole (a missing page), hence snap_stack's shorter retries. False only
+ * if the ring buffer is full. */
+static __always_inline bool cs_send(void *rb, struct pt_regs *regs, const struct cs_call *c,
+				    __u32 kind)
+{
+	struct cs_snap_event *e;
+	__u32 len = 0;
+
+	e = bpf_ringbuf_reserve(rb, cs_snapshots ? sizeof(*e) : CS_SNAP_HEAD, 0);
+	if (!e)
+		return false;
+	if (cs_snapshots) {
+		len = snap_stack(e->stack, c->sp);
+		if (!len) {
+			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+			count_drop(DROP_STACK);
+			return true;
+		}
+	}
+	e->type = CS_EV_SNAP;
+	e->tgid = c->k.tgid;
+	e->stack_id = c->stack_id;
+	e->stack_len = len;
+	e->site = c->site;
+	e->kind = kind;
+	e->pad = 0;
+	e->key = c->k;
+	snap_regs(regs, &e->regs);
+	bpf_ringbuf_submit(e, cs_wake(rb, kind));
+	return true;
+}
+
+/* A hit that is due for verification: its snapshot. */
+static __always_inline void cs_verify(void *rb, struct pt_regs *regs, const struct cs_call *c)
+{
+	if (cs_verify_due(c->hits) && !cs_send(rb, regs, c, CS_SNAP_VERIFY))
+		__sync_fetch_and_add(&cs_verify_lost, 1);
+}
+
+/* The return address stored just below a frame's CFA, cfa bytes above sp:
+ * from the window when it lies there. */
+static __always_inline __u64 cs_word_at(const struct cs_call *c, __u32 cfa)
+{
+	__u32 off = cfa - 8, i = off / 8;
+	__u64 v = 0;
+
+	if (cfa < 8)
+		return 0;
+	if (i < CS_WINDOW) {
+		/* Keep the mask: clang drops it after the test, the verifier
+		 * needs it. */
+		barrier_var(i);
+		return c->w[i & (CS_WINDOW - 1)];
+	}
+	bpf_probe_read_user(&v, sizeof(v), (void *)(c->sp + off));
+	return v;
+}
+
+/* The cache entry of the call: level 0, then down the refinements that
+ * user space asked for, each mixing one more stack word into the key. A
+ * miss at any level is a new site. */
+static __always_inline struct cs_val *cs_lookup(struct cs_call *c)
+{
+	struct cs_val *v = bpf_map_lookup_elem(&cs_sites, &c->k);
+
+	for (int i = 0; i < CS_MAX_LEVELS && v && v->refine_off; i++) {
+		__u64 word = cs_word_at(c, v->refine_off);
+
+		c->k.level++;
+		c->k.mix = (c->k.mix << 13 | c->k.mix >> 51) ^ word;
+		v = bpf_map_lookup_elem(&cs_sites, &c->k);
+	}
+	return v;
+}
+
+/* The stack id and site of the call whose key c holds: cached (and, when
+ * due, verified), or walked with a snapshot sent. A failed walk is not
+ * cached (the next call tries again); nor is a site whose snapshot found
+ * the ring buffer full (counted as a lost event). */
+static __always_inline void cs_resolve(void *ctx, struct pt_regs *regs, void *stacks, void *rb,
+				       struct cs_call *c)
+{
+	struct cs_val *v = cs_lookup(c), nv = {};
+	long id;
+
+	if (v) {
+		c->stack_id = v->stack_id;
+		c->site = v->site;
+		c->hits = ++v->hits;
+		cs_verify(rb, regs, c);
+		return;
+	}
+	c->hits = 0;
+	c->site = cs_hash(&c->k);
+	id = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
+	c->stack_id = id;
+	if (id < 0) {
+		count_drop(DROP_STACK);
+		return;
+	}
+	if (!cs_send(rb, regs, c, CS_SNAP_NEW)) {
+		count_drop(DROP_RINGBUF);
+		return;
+	}
+	nv.site = c->site;
+	nv.stack_id = id;
+	bpf_map_update_elem(&cs_sites, &c->k, &nv, BPF_ANY);
+}
+
+#endif
