@@ -69,7 +69,10 @@ WL_CXX  := $(patsubst %.cpp,$(BUILD)/%,$(wildcard tests/workloads/*.cpp))
 # Variants of a C workload: NAME-nofp (built like distro packages, no frame
 # pointers) and NAME-static (no libc.so, so no uprobes on libc). List them here.
 WL_VARIANTS := leak_mmap-nofp leak_syscall-static leak_deep-nofp leak_new-nofp sock_deep-nofp
-WL_EXTRA := $(WL_CXX) $(patsubst %,$(BUILD)/tests/workloads/%,$(WL_VARIANTS))
+# Go workloads: one module per folder, built with DWARF and stripped
+# (-ldflags=-s -w: only Go's own pc-line table is left).
+WL_GO    := $(patsubst tests/workloads/%/go.mod,$(BUILD)/tests/workloads/%,$(wildcard tests/workloads/*/go.mod))
+WL_EXTRA := $(WL_CXX) $(patsubst %,$(BUILD)/tests/workloads/%,$(WL_VARIANTS)) $(WL_GO) $(WL_GO:=-stripped)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 # A unit test links libmemscope.a, and the tool library it tests if any.
@@ -177,6 +180,16 @@ $(BUILD)/tests/workloads/%: tests/workloads/%.cpp
 	$(call msg,CXX,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)g++ -O1 -g -Wall -Wextra $< -o $@
+# The go tool's cache in the build directory, no network, the installed Go.
+GO_ENV := GOCACHE=$(abspath $(BUILD))/gocache GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local
+$(BUILD)/tests/workloads/%: tests/workloads/%/go.mod tests/workloads/%/*.go | $(BUILD)/.deps
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd $(<D) && $(GO_ENV) go build -o $(abspath $@) .
+$(BUILD)/tests/workloads/%-stripped: tests/workloads/%/go.mod tests/workloads/%/*.go | $(BUILD)/.deps
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd $(<D) && $(GO_ENV) go build -ldflags='-s -w' -o $(abspath $@) .
 
 $(foreach u,$(patsubst tests/unit/%.c,%,$(UNIT_SRCS)),$(eval $(BUILD)/unit/$(u): $(if $(UNIT_TOOL_$(u)),$(call tool_libs,$(UNIT_TOOL_$(u))))))
 $(foreach u,$(patsubst tests/unit/%.c,%,$(UNIT_SRCS)),$(eval $(BUILD)/unit/$(u): TOOL_INC := $(if $(UNIT_TOOL_$(u)),$(call tool_inc,$(UNIT_TOOL_$(u))))))

@@ -4,7 +4,7 @@
 set -eu
 
 BUILD="clang llvm make gcc libc6-dev pkg-config libbpf-dev libelf-dev zlib1g-dev libdw-dev bpftool protobuf-c-compiler libprotobuf-c-dev libmicrohttpd-dev"
-TEST="g++ libcmocka-dev bats jq iproute2 procps python3 libjemalloc2 libclang-rt-14-dev php-fpm php-cli libfcgi-bin redis-server redis-tools nodejs golang-go prometheus"
+TEST="g++ libcmocka-dev bats jq iproute2 procps python3 libjemalloc2 libclang-rt-14-dev php-fpm php-cli libfcgi-bin redis-server redis-tools nodejs golang-go prometheus sqlite3"
 BENCH="bpftrace"
 # make test-vm: QEMU, the initramfs' static busybox, what unpacks Debian's
 # kernel package and orders its modules, and mkfs for the guest's disk.

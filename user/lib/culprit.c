@@ -83,7 +83,7 @@ static bool go_allocator(const char *sym)
  * syscall.mmap <- Syscall6). */
 static bool go_runtime(const char *sym)
 {
-	static const char *const pre[] = { "runtime.", "internal/", "syscall.",
+	static const char *const pre[] = { "runtime.", "runtime/", "internal/", "syscall.",
 					   "golang.org/x/sys/unix.", NULL };
 
 	return any_prefix(sym, pre);
