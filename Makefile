@@ -229,7 +229,7 @@ bench: all
 # tests/fixtures, and fails on any finding.
 FUZZ_SECONDS ?= 30
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CORE   := output procfs memstat cgroup oom_kmsg proc_net array
+FUZZ_CORE   := output procfs memstat cgroup oom_kmsg proc_net array gopclntab
 FUZZ_OBJS   := $(patsubst %,$(BUILD)/fuzz/obj/%.o,$(FUZZ_CORE))
 FUZZ_BINS   := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_CFLAGS  = $(filter-out -fsanitize=% -fno-sanitize-recover=all,$(MS_CFLAGS)) -g -O1 $(FUZZ_SAN) -Itests/fuzz
@@ -244,7 +244,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 .PHONY: fuzz fuzz-bins
 .SECONDARY: $(FUZZ_OBJS)
 fuzz-bins: $(FUZZ_BINS)
-fuzz: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS) $(WL_GO:=-stripped)
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz $(BUILD)
 
 clean:
