@@ -97,7 +97,8 @@ static bool allocator_symbol(const char *sym)
 		"mmap", "mmap64", "__mmap", "__mmap64", "munmap", "mremap", "__mremap", "syscall",
 		"brk", "__brk", "sbrk", "__sbrk", "malloc", "calloc", "realloc", "reallocarray",
 		"valloc", "pvalloc", "memalign", "aligned_alloc", "posix_memalign", "sysmalloc",
-		"operator new", NULL
+		"__malloc", "__calloc", "__realloc", "__memalign", "__posix_memalign",
+		"__minimal_malloc", "__minimal_calloc", "__minimal_realloc", "operator new", NULL
 	};
 
 	return named(sym, syms) || wrapper_symbol(sym) || go_allocator(sym) ||
@@ -220,10 +221,15 @@ static int allocator_end(const struct frame *fr, int end)
 	return last;
 }
 
-/* A stack of the runtime's alone: the first frame past the allocator
- * and system-call wrappers, which says what the runtime was doing. */
+/* A stack of the runtime's alone: the dynamic loader's if it passes
+ * through ld.so (libc's initialisers run by it at start included), else
+ * the first frame past the allocator and system-call wrappers, which says
+ * what the runtime was doing. */
 static int runtime_only(const struct frame *fr, int n)
 {
+	for (int i = 0; i < n; i++)
+		if (loader_frame(&fr[i]))
+			return i;
 	for (int i = 0; i < n; i++)
 		if (!allocator_symbol(fr[i].symbol) && !entry_frame(&fr[i]))
 			return i;

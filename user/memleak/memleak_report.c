@@ -230,6 +230,62 @@ static int with_interp(struct report_in *in, const struct stack_ent *s, struct f
 	return n + k;
 }
 
+/* The libraries that a stack's mappings follow (see loaded_library):
+ * their names, ", "-separated, each once. */
+struct loaded {
+	struct report_in *in;
+	uint32_t owner;
+	char *libs;
+};
+
+static bool listed(const char *list, const char *name)
+{
+	size_t l = strlen(name);
+
+	for (const char *p = list; p && (p = strstr(p, name)); p += l)
+		if ((p == list || p[-1] == ' ') && (!p[l] || p[l] == ','))
+			return true;
+	return false;
+}
+
+static int loaded_range(const struct mrange *m, void *ctx)
+{
+	struct loaded *l = ctx;
+	struct frame fr[8];
+	const char *mod;
+	char *more;
+	int n;
+
+	if (m->owner != l->owner || !m->start)
+		return 0;
+	n = symbolizer__resolve(l->in->sym, m->start - 1, fr, 8);
+	mod = n ? fr[n - 1].module : NULL;
+	if (mod && !loader_frame(&fr[n - 1]) && !listed(l->libs, mod)) {
+		if (asprintf(&more, "%s%s%s", l->libs ? l->libs : "", l->libs ? ", " : "", mod) < 0)
+			abort();
+		free(l->libs);
+		l->libs = more;
+	}
+	clear_frames(fr, n);
+	return 0;
+}
+
+/* The mappings ld.so makes on its own while it loads a library are the
+ * library's zero-filled data (.bss past the end of its file), placed
+ * right after the library's last page: that library is what it was
+ * loading (one call site of ld.so loads them all: a row lists each).
+ * NULL when the stack is not ld.so's or its mappings follow no library. */
+static char *loaded_library(struct report_in *in, const struct stack_ent *s)
+{
+	int c = culprit_index(s->frames, s->nframes);
+	struct loaded l = { .in = in, .owner = (uint32_t)(s - in->t->stacks) };
+
+	if (c < 0 || !loader_frame(&s->frames[c]) || in->t->pages)
+		return NULL;
+	ranges__foreach(in->t->ranges, loaded_range, &l);
+	return l.libs;
+}
+
 /* The stack's frames, once: the DWARF ones when the site's snapshot was
  * unwound (in auto mode unless the frame-pointer walk reaches further: a
  * snapshot ends after 8 KiB of stack, frame pointers do not), else the
@@ -264,18 +320,25 @@ static void resolve_stack(const struct report_opts *o, struct report_in *in, str
 		abort();
 	memcpy(s->frames, fr, n * sizeof(*fr));
 	s->nframes = n;
+	s->loading = loaded_library(in, s);
 }
 
 /* The culprit for JSON: its symbol, or "module+0xOFFSET" as the text
  * names a frame without one. Caller frees; NULL without a stack. */
 static char *culprit_json(const struct stack_ent *s)
 {
-	return culprit_label(s->frames, s->nframes, false);
+	char *txt;
+
+	if (!s->loading)
+		return culprit_label(s->frames, s->nframes, false);
+	if (asprintf(&txt, "the dynamic loader (ld.so) loading %s", s->loading) < 0)
+		abort();
+	return txt;
 }
 
 static char *culprit_name(const struct stack_ent *s)
 {
-	char *txt = culprit_label(s->frames, s->nframes, true), *esc;
+	char *txt = s->loading ? culprit_json(s) : culprit_label(s->frames, s->nframes, true), *esc;
 
 	if (!txt)
 		return strdup("[no stack]");
