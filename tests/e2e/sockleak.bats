@@ -640,3 +640,25 @@ fcgi_get() {
 	jq -e 'select(.type == "summary") | .verdict | test("pid '"$worker"' \\(php-fpm8.2\\) leaked sockets until it exited.*7 more in CLOSE_WAIT that it closed late")' "$T/out.json"
 	jq -e 'select(.type == "summary") | .note | test("-c follows the workers that replace them")' "$T/out.json"
 }
+
+@test "sockleak: a stripped client's culprit is its own innermost frame as module+0xOFFSET, which addr2line puts in the function that makes the socket" {
+	strip -o "$T/sockclient-stripped" "$W/sockclient"
+	start_server --close
+	# --older-than 0: every socket still open at the end is listed.
+	start_sockleak --older-than 0
+	"$T/sockclient-stripped" "$PORT" 100 10 > "$T/client" &
+	CL=$!
+	PIDS+=("$CL")
+	wait_for 60 grep -q done "$T/client"
+	kill -INT "$SL"
+	finish_sockleak
+	[ "$(field "$CL" leaked_total)" -eq 10 ]
+	proc_json "$CL" | jq -e '.stacks[0].count == 10'
+	local c
+	c=$(proc_json "$CL" | jq -r '.stacks[0].culprit')
+	[[ "$c" == sockclient-stripped+0x* ]]
+	[ "$(addr2line -f -e "$W/sockclient" "${c#*+}" | head -1)" = dial ]
+	# Its caller, the next frame, is the leaking request.
+	c=$(proc_json "$CL" | jq -r '.stacks[0].frames[2]')
+	[ "$(addr2line -f -e "$W/sockclient" "${c#*+}" | head -1)" = leaky_request ]
+}
