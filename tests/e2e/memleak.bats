@@ -916,6 +916,13 @@ launch_stdin() {
 	[ "$(pprof_flat "$P" leak_record)" -eq 1000 ]
 }
 
+# Ends trace_pid's workload (left waiting to be killed), for the next one.
+stop_workload() {
+	kill "$WL_PID"
+	wait "$WL_PID" 2> /dev/null || true
+	WL_PID=""
+}
+
 # The line of main.go that $1 (a pattern) is on.
 go_line() { grep -n -- "$1" "$BATS_TEST_DIRNAME/../workloads/leak_go/main.go" | head -1 | cut -d: -f1; }
 
@@ -933,9 +940,21 @@ go_line() { grep -n -- "$1" "$BATS_TEST_DIRNAME/../workloads/leak_go/main.go" | 
 		want=$(addr2line -e "$W/leak_go" "$(printf '0x%x' $(($(jq .address <<<"$f") - 1)))")
 		[ "$(jq -r '"\(.file):\(.line)"' <<<"$f")" = "$want" ]
 		[ "${want##*:}" = "$line" ]
-		kill "$WL_PID"
-		wait "$WL_PID" 2> /dev/null || true
-		WL_PID=""
+		stop_workload
+	done
+}
+
+@test "Go, mappings: a heap that grows names main.leakChunk, past the runtime's allocator down to sysMmap, in both builds" {
+	local b line
+	line=$(go_line 'return make(')
+	for b in leak_go leak_go-stripped; do
+		trace_pid -- "$W/$b" heap 64 1024
+		[ "$TR_STATUS" -eq 0 ]
+		[ "$(jq -r .culprit <<<"$FINAL")" = main.leakChunk ]
+		[[ "$(jq -r .verdict <<<"$FINAL")" == *"main.leakChunk (main.go:$line)"* ]]
+		# The row's stack starts in the runtime's mmap.
+		jq -e '[.stacks[] | select(.culprit == "main.leakChunk")][0].frames[0].symbol | startswith("runtime.sysMmap")' <<<"$FINAL"
+		stop_workload
 	done
 }
 
@@ -947,8 +966,6 @@ go_line() { grep -n -- "$1" "$BATS_TEST_DIRNAME/../workloads/leak_go/main.go" | 
 		[ "$TR_STATUS" -eq 0 ]
 		[ "$(jq -r .culprit <<<"$FINAL")" = main.leakChunk ]
 		[[ "$(jq -r .verdict <<<"$FINAL")" == *"main.leakChunk (main.go:$line)"* ]]
-		kill "$WL_PID"
-		wait "$WL_PID" 2> /dev/null || true
-		WL_PID=""
+		stop_workload
 	done
 }
