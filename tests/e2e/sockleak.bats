@@ -662,3 +662,23 @@ fcgi_get() {
 	c=$(proc_json "$CL" | jq -r '.stacks[0].frames[2]')
 	[ "$(addr2line -f -e "$W/sockclient" "${c#*+}" | head -1)" = leaky_request ]
 }
+
+@test "sockleak: Go sockets leaked through net.Dial name the program's function with its line, past Go's standard library, in both builds" {
+	local b line
+	line=$(grep -n 'net.Dial(' "$BATS_TEST_DIRNAME/../workloads/leak_go/main.go" | cut -d: -f1)
+	start_server --close
+	for b in leak_go leak_go-stripped; do
+		start_sockleak --older-than 0
+		"$W/$b" sock 10 "$PORT" > "$T/client" &
+		CL=$!
+		PIDS+=("$CL")
+		wait_for 60 grep -q leaked "$T/client"
+		kill -INT "$SL"
+		finish_sockleak
+		[ "$(field "$CL" leaked_total)" -eq 10 ]
+		proc_json "$CL" | jq -e '.stacks[0].count == 10'
+		[[ "$(proc_json "$CL" | jq -r '.stacks[0].culprit')" == "main.leakConn+0x"*" (main.go:$line)" ]]
+		# net.Dial's own frames are kept in the stack.
+		proc_json "$CL" | jq -e '[.stacks[0].frames[] | select(startswith("net."))] | length > 0'
+	done
+}

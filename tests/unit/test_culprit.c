@@ -106,7 +106,21 @@ static void test_go(void **state)
 		F("runtime.(*pageAlloc).sysInit", "g"), F("runtime.mallocinit", "g"),
 		F("runtime.rt0_go.abi0", "g"),
 	};
+	/* A socket leaked through net.Dial: the program's caller, past Go's
+	 * standard library. */
+	struct frame dial[] = {
+		F("runtime/internal/syscall.Syscall6", "g"), F("syscall.socket", "g"),
+		F("net.sysSocket", "g"), F("net.(*sysDialer).dialSingle", "g"),
+		F("net/http.(*Transport).dialConn", "g"), F("main.leakConn", "g"),
+		F("main.main", "g"),
+	};
+	/* A C function called like a Go package, and its compiler's copy. */
+	struct frame c[] = {
+		F("malloc", "libc.so.6"), F("io.part.0", "prog"), F("io", "prog"), F("main", "prog"),
+	};
 	(void)state;
+	assert_int_equal(culprit_index(dial, 7), 5);
+	assert_int_equal(culprit_index(c, 4), 1);
 	assert_int_equal(culprit_index(heap, 11), 7);
 	assert_int_equal(culprit_index(sys, 6), 4);
 	assert_int_equal(culprit_index(init, 6), 3);

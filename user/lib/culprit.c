@@ -89,6 +89,40 @@ static bool go_runtime(const char *sym)
 	return any_prefix(sym, pre);
 }
 
+/* Go's standard library ("net.(*netFD).connect", "net/http.(*Transport)
+ * .dialConn", "bytes.growSlice"): its top-level packages, a path with no
+ * dot in its first element. The program's code lies further out (a socket
+ * leaked through net.Dial is the caller's); a C symbol has no such
+ * "package." prefix (its clones are "name.part.0", "name.constprop.0"). */
+static bool go_std(const char *sym)
+{
+	static const char *const pkgs[] = {
+		"archive", "bufio", "bytes", "compress", "container", "context", "crypto",
+		"database", "debug", "embed", "encoding", "errors", "expvar", "flag", "fmt", "hash",
+		"html", "image", "io", "log", "math", "mime", "net", "os", "path", "plugin",
+		"reflect", "regexp", "sort", "strconv", "strings", "sync", "text", "time",
+		"unicode", "vendor", NULL
+	};
+	/* GCC's and LLVM's suffixes of a C function's copies */
+	static const char *const clones[] = { "part.", "constprop.", "isra.", "cold", "lto_priv.",
+					      "localalias", "llvm.", NULL };
+	size_t l;
+
+	for (int i = 0; sym && pkgs[i]; i++) {
+		l = strlen(pkgs[i]);
+		if (strncmp(sym, pkgs[i], l) || (sym[l] != '.' && sym[l] != '/'))
+			continue;
+		/* the package path, then ".Func" or ".(*Type).Method" */
+		l += strcspn(sym + l, ".");
+		l += sym[l] == '.';
+		if (any_prefix(sym + l, clones))
+			return false;
+		return (sym[l] >= 'A' && sym[l] <= 'Z') || (sym[l] >= 'a' && sym[l] <= 'z') ||
+		       sym[l] == '(' || sym[l] == '_';
+	}
+	return false;
+}
+
 /* The allocator and the system calls that map memory or make sockets:
  * what every stack of these tools starts in. */
 static bool allocator_symbol(const char *sym)
@@ -127,7 +161,7 @@ static bool platform_module(const char *module)
 static bool runtime_frame(const struct frame *f)
 {
 	return platform_module(f->module) || loader_frame(f) || allocator_symbol(f->symbol) ||
-	       go_runtime(f->symbol);
+	       go_runtime(f->symbol) || go_std(f->symbol);
 }
 
 /* The program's entry, and what calls main: frames from here outwards

@@ -3,16 +3,21 @@
 // starting (attach a tracer first), as the C workloads do.
 // usage: leak_go heap|mmap COUNT KIB [-w] [-x]
 //
+//	leak_go sock COUNT PORT [-w] [-x]
+//
 //	heap: slices from leakChunk (the Go heap grows: the runtime maps
 //	      more arena, a few MiB at a time, and the pages are first
 //	      touched by the runtime clearing them, under leakChunk)
 //	mmap: anonymous mappings from leakMapping, written (syscall.Mmap
 //	      is called through a variable: inlined, its lines would be
 //	      leakMapping's, and the pc-line table does not expand inlining)
+//	sock: TCP connections to 127.0.0.1:PORT from leakConn (net.Dial),
+//	      kept open
 package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -23,6 +28,8 @@ import (
 var kept [][]byte
 
 var mmap = syscall.Mmap
+
+var conns []net.Conn
 
 //go:noinline
 func leakChunk(kib int) []byte {
@@ -42,6 +49,16 @@ func leakMapping(kib int) []byte {
 	return b
 }
 
+//go:noinline
+func leakConn(port int) []byte {
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		os.Exit(1)
+	}
+	conns = append(conns, c)
+	return nil
+}
+
 func main() {
 	if len(os.Args) < 4 {
 		os.Exit(2)
@@ -59,8 +76,11 @@ func main() {
 		<-usr1
 	}
 	leak := leakChunk
-	if os.Args[1] == "mmap" {
+	switch os.Args[1] {
+	case "mmap":
 		leak = leakMapping
+	case "sock":
+		leak = leakConn
 	}
 	kept = make([][]byte, 0, count)
 	for i := 0; i < count; i++ {
