@@ -916,6 +916,31 @@ launch_stdin() {
 	[ "$(pprof_flat "$P" leak_record)" -eq 1000 ]
 }
 
+# Bytes of LIB's data that ld.so maps zero-filled, past the end of its file:
+# its writable segment's memory size beyond its file size, in whole pages.
+zero_fill() {
+	readelf -lW "$1" | awk '$1 == "LOAD" && $7 ~ /W/ { print $3, $5, $6 }' |
+		while read -r va fs ms; do
+			echo $(((va + ms + PS - 1) / PS * PS - (va + fs + PS - 1) / PS * PS))
+		done | awk '{ s += $1 } END { print s + 0 }'
+}
+
+@test "dlopen: what ld.so maps for the libraries is named after the program's function that called dlopen, bytes as their ELF headers say" {
+	trace_pid -- "$W/dlopen_lib" libstdc++.so.6
+	[ "$TR_STATUS" -eq 0 ]
+	# Every library mapped since the trace began (libc and ld.so were
+	# there before it): their zero-filled data.
+	local want=0 lib
+	for lib in $(awk '$6 ~ /\.so/ { print $6 }' "/proc/$WL_PID/maps" | sort -u); do
+		[[ "$lib" == */libc.so.6 || "$lib" == */ld-linux* ]] || want=$((want + $(zero_fill "$lib")))
+	done
+	[ "$want" -gt 0 ]
+	# ld.so's stacks name load_plugin, never ld.so itself.
+	jq -e '[.stacks[] | select([.frames[].symbol] | index("_dl_map_segments"))] | length > 0' <<<"$FINAL"
+	jq -e '[.stacks[] | select([.frames[].symbol] | index("_dl_map_segments")) | .culprit] | unique == ["load_plugin"]' <<<"$FINAL"
+	[ "$(jq '[.stacks[] | select(.kind == "anon" and ([.frames[].symbol] | index("_dl_map_segments"))) | .bytes] | add' <<<"$FINAL")" -eq "$want" ]
+}
+
 # Ends trace_pid's workload (left waiting to be killed), for the next one.
 stop_workload() {
 	kill "$WL_PID"
