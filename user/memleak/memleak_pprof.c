@@ -72,6 +72,7 @@ struct pprof {
 	/* The traced executable's mapping, which pprof takes for the main
 	 * binary (mapping[0]: "File:"); 0 until found. */
 	uint64_t main_map;
+	pid_t main_tried;       /* the last process searched for it */
 	Function **fns;
 	size_t nfns, capfns;
 	int64_t unit, comment;
@@ -267,8 +268,9 @@ static void note_main(struct pprof *pp, pid_t pid, struct symbolizer *sym)
 	Dwfl *dwfl = sym ? symbolizer__dwfl(sym) : NULL;
 	struct main_find m = {};
 
-	if (pp->main_map || !dwfl)
+	if (pp->main_map || !dwfl || pp->main_tried == pid)
 		return;
+	pp->main_tried = pid;
 	dwfl_getmodules(dwfl, find_executable, &m, 0);
 	if (m.found)
 		pp->main_map = mapping_id(pp, pid, sym, m.low);
