@@ -118,7 +118,13 @@ static void test_go(void **state)
 	struct frame c[] = {
 		F("malloc", "libc.so.6"), F("io.part.0", "prog"), F("io", "prog"), F("main", "prog"),
 	};
+	/* A cgo binary: the runtime maps through libc. */
+	struct frame cgo[] = {
+		F("mmap64", "libc.so.6"), F("x_cgo_mmap", "g"), F("runtime.mmap", "g"),
+		F("runtime.mallocgc", "g"), F("main.leakChunk", "g"),
+	};
 	(void)state;
+	assert_int_equal(culprit_index(cgo, 5), 4);
 	assert_int_equal(culprit_index(dial, 7), 5);
 	assert_int_equal(culprit_index(c, 4), 1);
 	assert_int_equal(culprit_index(heap, 11), 7);

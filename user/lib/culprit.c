@@ -80,11 +80,13 @@ static bool go_allocator(const char *sym)
 
 /* Go code that is not the program's: the runtime, the standard library's
  * internals and the syscall wrappers (syscall.Mmap <- (*mmapper).Mmap <-
- * syscall.mmap <- Syscall6). */
+ * syscall.mmap <- Syscall6), and the C half of the runtime in a cgo
+ * binary (its mmap goes through libc: mmap <- x_cgo_mmap <- runtime.mmap). */
 static bool go_runtime(const char *sym)
 {
 	static const char *const pre[] = { "runtime.", "runtime/", "internal/", "syscall.",
-					   "golang.org/x/sys/unix.", NULL };
+					   "golang.org/x/sys/unix.", "x_cgo_", "_cgo_", "crosscall2",
+					   "threadentry", NULL };
 
 	return any_prefix(sym, pre);
 }
