@@ -69,7 +69,10 @@ WL_CXX  := $(patsubst %.cpp,$(BUILD)/%,$(wildcard tests/workloads/*.cpp))
 # Variants of a C workload: NAME-nofp (built like distro packages, no frame
 # pointers) and NAME-static (no libc.so, so no uprobes on libc). List them here.
 WL_VARIANTS := leak_mmap-nofp leak_syscall-static leak_deep-nofp leak_new-nofp sock_deep-nofp
-WL_EXTRA := $(WL_CXX) $(patsubst %,$(BUILD)/tests/workloads/%,$(WL_VARIANTS))
+# Go workloads: one module per folder, built with DWARF and stripped
+# (-ldflags=-s -w: only Go's own pc-line table is left).
+WL_GO    := $(patsubst tests/workloads/%/go.mod,$(BUILD)/tests/workloads/%,$(wildcard tests/workloads/*/go.mod))
+WL_EXTRA := $(WL_CXX) $(patsubst %,$(BUILD)/tests/workloads/%,$(WL_VARIANTS)) $(WL_GO) $(WL_GO:=-stripped)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 # A unit test links libmemscope.a, and the tool library it tests if any.
@@ -187,6 +190,17 @@ $(BUILD)/tests/workloads/%: tests/workloads/%.cpp
 	$(call msg,CXX,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)g++ -O1 -g -Wall -Wextra $< -o $@
+# The go tool's cache in the build directory, no network, the installed Go;
+# pure Go (no cgo, though net is imported): the runtime maps its heap itself.
+GO_ENV := GOCACHE=$(abspath $(BUILD))/gocache GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0
+$(BUILD)/tests/workloads/%: tests/workloads/%/go.mod tests/workloads/%/*.go | $(BUILD)/.deps
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd $(<D) && $(GO_ENV) go build -o $(abspath $@) .
+$(BUILD)/tests/workloads/%-stripped: tests/workloads/%/go.mod tests/workloads/%/*.go | $(BUILD)/.deps
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd $(<D) && $(GO_ENV) go build -ldflags='-s -w' -o $(abspath $@) .
 
 $(foreach u,$(patsubst tests/unit/%.c,%,$(UNIT_SRCS)),$(eval $(BUILD)/unit/$(u): $(if $(UNIT_TOOL_$(u)),$(call tool_libs,$(UNIT_TOOL_$(u))))))
 $(foreach u,$(patsubst tests/unit/%.c,%,$(UNIT_SRCS)),$(eval $(BUILD)/unit/$(u): TOOL_INC := $(if $(UNIT_TOOL_$(u)),$(call tool_inc,$(UNIT_TOOL_$(u))))))
@@ -231,7 +245,7 @@ bench: all
 # tests/fixtures, and fails on any finding.
 FUZZ_SECONDS ?= 30
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CORE   := output procfs memstat cgroup oom_kmsg proc_net array perfmap safeopen
+FUZZ_CORE   := output procfs memstat cgroup oom_kmsg proc_net array perfmap safeopen gopclntab
 FUZZ_OBJS   := $(patsubst %,$(BUILD)/fuzz/obj/%.o,$(FUZZ_CORE))
 FUZZ_BINS   := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_CFLAGS  = $(filter-out -fsanitize=% -fno-sanitize-recover=all,$(MS_CFLAGS)) -g -O1 $(FUZZ_SAN) -Itests/fuzz
@@ -246,7 +260,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 .PHONY: fuzz fuzz-bins
 .SECONDARY: $(FUZZ_OBJS)
 fuzz-bins: $(FUZZ_BINS)
-fuzz: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS) $(WL_GO:=-stripped)
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz $(BUILD)
 
 clean:

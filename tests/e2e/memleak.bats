@@ -909,3 +909,167 @@ two_paths_pid() {
 	trace_pid --stack-mode fp -- "$W/leak_mmap" 4 64
 	jq -e '.summary.call_site_verification == "not verified" and .summary.call_site_verifies == 0' <<<"$FINAL"
 }
+
+# Culprits: the program's own code, whatever the binary keeps of its names.
+
+# launch_stdin MARK TRACER_ARGS... -- CMD...: trace CMD from its first
+# instruction with the lines on launch_stdin's stdin as CMD's input, until
+# CMD prints MARK; then the final report (SIGINT) in $FINAL while CMD is
+# still alive (its binaries still readable), and CMD's input closed.
+launch_stdin() {
+	local mark=$1
+	shift
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	OUT="$BATS_TEST_TMPDIR/report.json"
+	"$T" --json "$@" < "$BATS_TEST_TMPDIR/in" > "$OUT" 2> "$BATS_TEST_TMPDIR/tracer.err" &
+	TR_PID=$!
+	# Its own descriptor: bats writes its results to 3.
+	exec {IN_FD}> "$BATS_TEST_TMPDIR/in"
+	cat >&"$IN_FD"
+	wait_for 300 grep -q "$mark" "$OUT"
+	kill -INT "$TR_PID"
+	wait "$TR_PID"
+	TR_STATUS=$?
+	TR_PID=""
+	exec {IN_FD}>&-
+	FINAL=$(grep '"final_report"' "$OUT")
+}
+
+@test "stripped C program: the culprit is its innermost own frame as module+0xOFFSET, which addr2line puts in the leaking function" {
+	strip -o "$BATS_TEST_TMPDIR/leak_mmap-stripped" "$W/leak_mmap"
+	trace_pid -- "$BATS_TEST_TMPDIR/leak_mmap-stripped" 40 64
+	[ "$TR_STATUS" -eq 0 ]
+	local c
+	c=$(top_field culprit)
+	[[ "$c" == leak_mmap-stripped+0x* ]]
+	[ "$(addr2line -f -e "$W/leak_mmap" "${c#*+}" | head -1)" = leak_mapping ]
+	[ "$(jq -r .culprit <<<"$FINAL")" = "$c" ]
+	approx "$(top_field bytes)" $((40 * 64 * 1024)) 5
+}
+
+@test "--malloc on Debian's stripped sqlite3: no culprit is _start, the C library or ld.so; the verdict names a malloc row" {
+	command -v sqlite3 > /dev/null || { echo "sqlite3 missing: run scripts/deps.sh test" >&2; return 1; }
+	launch_stdin ready42 --malloc -- sqlite3 :memory: <<<"select 'ready' || 42;"
+	[ "$TR_STATUS" -eq 0 ]
+	local entry libc c off
+	entry=$(readelf -h "$(command -v sqlite3)" | awk '/Entry point/ { print $4 }')
+	libc=$(nm -D --defined-only "$(ldd "$(command -v sqlite3)" | awk '/libc.so/ { print $3 }')" \
+		"$(readlink -f /proc/self/exe | xargs ldd | awk '/ld-linux/ { print $1 }')" |
+		awk '{ sub(/@.*/, "", $3); print $3 }' | sort -u)
+	[ "$(jq '[.stacks[] | select(.kind == "malloc")] | length' <<<"$FINAL")" -gt 0 ]
+	while read -r c; do
+		echo "culprit: $c"
+		case "$c" in _start | __libc_start_main | __libc_start_call_main | libc.so* | ld-linux*) return 1 ;; esac
+		! grep -qxF "$c" <<<"$libc"
+		if [[ "$c" == sqlite3+0x* ]]; then
+			off=$((${c#sqlite3+}))
+			((off < entry || off >= entry + 0x30))
+		fi
+	done < <(jq -r '.stacks[] | select(.kind == "malloc") | .culprit' <<<"$FINAL")
+	# The verdict's culprit is a malloc row's, not ld.so's mapping.
+	c=$(jq -r .culprit <<<"$FINAL")
+	jq -e --arg c "$c" '[.stacks[] | select(.kind == "malloc" and .culprit == $c)] | length > 0' <<<"$FINAL"
+	! grep -q 'dynamic loader' <<<"$(jq -r .verdict <<<"$FINAL")"
+}
+
+@test "--malloc: the verdict names the malloc leak, not ld.so's larger mappings (still in the table); pprof's main mapping is the program, without ld.so's" {
+	command -v go > /dev/null || { echo "go missing: run scripts/deps.sh test" >&2; return 1; }
+	P="$BATS_TEST_TMPDIR/malloc.pb.gz"
+	launch_stdin '^leaked' --malloc --pprof "$P" -- "$W/leak_malloc" 10 100 < /dev/null
+	[ "$TR_STATUS" -eq 0 ]
+	# ld.so mapped more than the leak while loading libc (its zero-filled
+	# data, which /proc/PID/maps shows right after libc's file): its row
+	# stays, named so.
+	local ld
+	ld=$(jq '[.stacks[] | select((.culprit | startswith("the dynamic loader (ld.so) loading ")) and .kind == "anon") | .bytes] | add' <<<"$FINAL")
+	[ "$ld" -gt 1000 ]
+	jq -r '.stacks[].culprit' <<<"$FINAL" | grep -q '^the dynamic loader (ld.so) loading .*libc\.so\.6'
+	! jq -r '.culprit' <<<"$FINAL" | grep -q 'dynamic loader'
+	[ "$(jq -r .culprit <<<"$FINAL")" = leak_record ]
+	[ "$(culprit_bytes leak_record)" -eq 1000 ]
+	[[ "$(jq -r .verdict <<<"$FINAL")" == *leak_record* ]]
+	# pprof: the main mapping (the first) is the executable; nothing of
+	# ld.so counted as malloc'ed.
+	pprof_run -raw "$P" | awk '/^Mappings/ { getline; print; exit }' | grep -q " $(readlink -f "$W/leak_malloc") "
+	! pprof_run -raw "$P" | grep -q ld-linux
+	[ "$(pprof_flat "$P" leak_record)" -eq 1000 ]
+}
+
+# Bytes of LIB's data that ld.so maps zero-filled, past the end of its file:
+# its writable segment's memory size beyond its file size, in whole pages.
+zero_fill() {
+	readelf -lW "$1" | awk '$1 == "LOAD" && $7 ~ /W/ { print $3, $5, $6 }' |
+		while read -r va fs ms; do
+			echo $(((va + ms + PS - 1) / PS * PS - (va + fs + PS - 1) / PS * PS))
+		done | awk '{ s += $1 } END { print s + 0 }'
+}
+
+@test "dlopen: what ld.so maps for the libraries is named after the program's function that called dlopen, bytes as their ELF headers say" {
+	trace_pid -- "$W/dlopen_lib" libstdc++.so.6
+	[ "$TR_STATUS" -eq 0 ]
+	# Every library mapped since the trace began (libc and ld.so were
+	# there before it): their zero-filled data.
+	local want=0 lib
+	for lib in $(awk '$6 ~ /\.so/ { print $6 }' "/proc/$WL_PID/maps" | sort -u); do
+		[[ "$lib" == */libc.so.6 || "$lib" == */ld-linux* ]] || want=$((want + $(zero_fill "$lib")))
+	done
+	[ "$want" -gt 0 ]
+	# ld.so's stacks name load_plugin, never ld.so itself.
+	jq -e '[.stacks[] | select([.frames[].symbol] | index("_dl_map_segments"))] | length > 0' <<<"$FINAL"
+	jq -e '[.stacks[] | select([.frames[].symbol] | index("_dl_map_segments")) | .culprit] | unique == ["load_plugin"]' <<<"$FINAL"
+	[ "$(jq '[.stacks[] | select(.kind == "anon" and ([.frames[].symbol] | index("_dl_map_segments"))) | .bytes] | add' <<<"$FINAL")" -eq "$want" ]
+}
+
+# Ends trace_pid's workload (left waiting to be killed), for the next one.
+stop_workload() {
+	kill "$WL_PID"
+	wait "$WL_PID" 2> /dev/null || true
+	WL_PID=""
+}
+
+# The line of main.go that $1 (a pattern) is on.
+go_line() { grep -n -- "$1" "$BATS_TEST_DIRNAME/../workloads/leak_go/main.go" | head -1 | cut -d: -f1; }
+
+@test "Go, mappings: main.leakMapping named with file:line (DWARF build, and the stripped build from .gopclntab) as addr2line says" {
+	local b f line want
+	line=$(go_line 'b, err := mmap(')
+	for b in leak_go leak_go-stripped; do
+		trace_pid -- "$W/$b" mmap 40 256
+		[ "$TR_STATUS" -eq 0 ]
+		[ "$(jq -r .culprit <<<"$FINAL")" = main.leakMapping ]
+		[ "$(culprit_bytes main.leakMapping)" -eq $((40 * 256 * 1024)) ]
+		[[ "$(jq -r .verdict <<<"$FINAL")" == *"main.leakMapping (main.go:$line)"* ]]
+		f=$(jq -c '[.stacks[] | select(.culprit == "main.leakMapping")][0].frames[] | select(.symbol == "main.leakMapping")' <<<"$FINAL")
+		# addr2line on the DWARF build: the stripped one has the same code.
+		want=$(addr2line -e "$W/leak_go" "$(printf '0x%x' $(($(jq .address <<<"$f") - 1)))")
+		[ "$(jq -r '"\(.file):\(.line)"' <<<"$f")" = "$want" ]
+		[ "${want##*:}" = "$line" ]
+		stop_workload
+	done
+}
+
+@test "Go, mappings: a heap that grows names main.leakChunk, past the runtime's allocator down to sysMmap, in both builds" {
+	local b line
+	line=$(go_line 'return make(')
+	for b in leak_go leak_go-stripped; do
+		trace_pid -- "$W/$b" heap 64 1024
+		[ "$TR_STATUS" -eq 0 ]
+		[ "$(jq -r .culprit <<<"$FINAL")" = main.leakChunk ]
+		[[ "$(jq -r .verdict <<<"$FINAL")" == *"main.leakChunk (main.go:$line)"* ]]
+		# The row's stack starts in the runtime's mmap.
+		jq -e '[.stacks[] | select(.culprit == "main.leakChunk")][0].frames[0].symbol | startswith("runtime.sysMmap")' <<<"$FINAL"
+		stop_workload
+	done
+}
+
+@test "Go, --faults: the runtime's allocator skipped, main.leakChunk named with its line in both builds" {
+	local b line
+	line=$(go_line 'return make(')
+	for b in leak_go leak_go-stripped; do
+		trace_pid --faults -- "$W/$b" heap 16 1024
+		[ "$TR_STATUS" -eq 0 ]
+		[ "$(jq -r .culprit <<<"$FINAL")" = main.leakChunk ]
+		[[ "$(jq -r .verdict <<<"$FINAL")" == *"main.leakChunk (main.go:$line)"* ]]
+		stop_workload
+	done
+}

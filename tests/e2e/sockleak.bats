@@ -675,3 +675,45 @@ fcgi_get() {
 	jq -e 'select(.type == "summary") | .verdict | test("pid '"$worker"' \\(php-fpm8.2\\) leaked sockets until it exited.*7 more in CLOSE_WAIT that it closed late")' "$T/out.json"
 	jq -e 'select(.type == "summary") | .note | test("-c follows the workers that replace them")' "$T/out.json"
 }
+
+# leak_ten MARK CLIENT ARGS...: trace CLIENT, which leaks 10 sockets and
+# says MARK when done, to the final report ($CL: its pid); --older-than 0
+# lists every socket still open then, with no wait for an age.
+leak_ten() {
+	local mark=$1
+	shift
+	start_sockleak --older-than 0
+	"$@" > "$T/client" &
+	CL=$!
+	PIDS+=("$CL")
+	wait_for 60 grep -q "$mark" "$T/client"
+	kill -INT "$SL"
+	finish_sockleak
+	[ "$(field "$CL" leaked_total)" -eq 10 ]
+	proc_json "$CL" | jq -e '.stacks[0].count == 10'
+}
+
+@test "sockleak: a stripped client's culprit is its own innermost frame as module+0xOFFSET, which addr2line puts in the function that makes the socket" {
+	strip -o "$T/sockclient-stripped" "$W/sockclient"
+	start_server --close
+	leak_ten done "$T/sockclient-stripped" "$PORT" 100 10
+	local c
+	c=$(proc_json "$CL" | jq -r '.stacks[0].culprit')
+	[[ "$c" == sockclient-stripped+0x* ]]
+	[ "$(addr2line -f -e "$W/sockclient" "${c#*+}" | head -1)" = dial ]
+	# Its caller, the next frame, is the leaking request.
+	c=$(proc_json "$CL" | jq -r '.stacks[0].frames[2]')
+	[ "$(addr2line -f -e "$W/sockclient" "${c#*+}" | head -1)" = leaky_request ]
+}
+
+@test "sockleak: Go sockets leaked through net.Dial name the program's function with its line, past Go's standard library, in both builds" {
+	local b line
+	line=$(grep -n 'net.Dial(' "$BATS_TEST_DIRNAME/../workloads/leak_go/main.go" | cut -d: -f1)
+	start_server --close
+	for b in leak_go leak_go-stripped; do
+		leak_ten leaked "$W/$b" sock 10 "$PORT"
+		[[ "$(proc_json "$CL" | jq -r '.stacks[0].culprit')" == "main.leakConn+0x"*" (main.go:$line)" ]]
+		# net.Dial's own frames are kept in the stack.
+		proc_json "$CL" | jq -e '[.stacks[0].frames[] | select(startswith("net."))] | length > 0'
+	done
+}

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "golines.h"
 #include "perfmap.h"
 #include "symbolize.h"
 
@@ -61,6 +62,7 @@ struct symbolizer {
 	 * most of their addresses. */
 	struct sym_cached *cache;
 	uint32_t cache_size, cache_n;
+	struct golines *go;     /* Go binaries' own line tables */
 };
 
 struct sym_cached {
@@ -270,6 +272,8 @@ static void cache_put(struct symbolizer *s, uint64_t addr, const struct frame *f
 static void free_mods(struct symbolizer *s)
 {
 	cache_clear(s);
+	golines__free(s->go);
+	s->go = NULL;
 	for (int i = 0; i < s->nmods; i++)
 		free(s->mods[i].name);
 	free(s->mods);
@@ -615,6 +619,9 @@ static int resolve_uncached(struct symbolizer *s, uint64_t addr, struct frame *o
 	}
 	last->file = file;
 	last->line = line;
+	/* Go: names of a stripped binary, and lines libdw cannot find. */
+	if (mod)
+		golines_fill(&s->go, mod, addr, last);
 	for (int i = 0; i < n; i++)
 		out[i].module = last->module ? strdup(last->module) : NULL;
 	return n + 1;

@@ -359,7 +359,8 @@ static struct pprof *pprof_begin(const struct app *a)
 		return pprof__new("memleak-trace --faults: pages first touched (alloc_*; objects are "
 				  "pages) and not given back (inuse_*)");
 	return pprof__new(a->env.malloc ?
-			  "memleak-trace --malloc: bytes malloc'ed (alloc_*) and not freed (inuse_*)" :
+			  "memleak-trace --malloc: bytes malloc'ed (kind malloc) or mapped outside "
+			  "malloc (kind anon) (alloc_*) and not freed (inuse_*)" :
 			  "memleak-trace: bytes mapped (alloc_*) and still mapped (inuse_*)");
 }
 

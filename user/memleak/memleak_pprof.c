@@ -19,6 +19,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <elf.h>
+#include <gelf.h>
 #include <elfutils/libdwfl.h>
 #include <zlib.h>
 
@@ -67,6 +69,10 @@ struct pprof {
 	size_t nlocs, caplocs;
 	Mapping **maps;
 	size_t nmaps, capmaps;
+	/* The traced executable's mapping, which pprof takes for the main
+	 * binary (mapping[0]: "File:"); 0 until found. */
+	uint64_t main_map;
+	pid_t main_tried;       /* the last process searched for it */
 	Function **fns;
 	size_t nfns, capfns;
 	int64_t unit, comment;
@@ -208,6 +214,84 @@ static uint64_t mapping_id(struct pprof *pp, pid_t pid, struct symbolizer *sym, 
 	return m->id;
 }
 
+/* The program rather than a library: an executable (ET_EXEC), or a
+ * position-independent one (ET_DYN flagged DF_1_PIE; libc.so.6 and ld.so
+ * are ET_DYN too, and libc even has an interpreter). */
+static bool executable_elf(Elf *elf)
+{
+	GElf_Ehdr eh;
+	Elf_Scn *scn = NULL;
+
+	if (!elf || !gelf_getehdr(elf, &eh))
+		return false;
+	if (eh.e_type == ET_EXEC)
+		return true;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		GElf_Dyn dyn;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++)
+			if (gelf_getdyn(d, (int)i, &dyn) && dyn.d_tag == DT_FLAGS_1)
+				return dyn.d_un.d_val & DF_1_PIE;
+	}
+	return false;
+}
+
+struct main_find {
+	Dwarf_Addr low;
+	bool found;
+};
+
+static int find_executable(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr low,
+			   void *arg)
+{
+	struct main_find *m = arg;
+	Dwarf_Addr bias;
+
+	(void)userdata, (void)name;
+	if (!executable_elf(dwfl_module_getelf(mod, &bias)))
+		return DWARF_CB_OK;
+	m->low = low;
+	m->found = true;
+	return DWARF_CB_ABORT;
+}
+
+/* The first process's executable becomes the main mapping, whether or
+ * not a sample's frame lies in it (a profile whose frames all lie in
+ * libraries still says which program it is). */
+static void note_main(struct pprof *pp, pid_t pid, struct symbolizer *sym)
+{
+	Dwfl *dwfl = sym ? symbolizer__dwfl(sym) : NULL;
+	struct main_find m = {};
+
+	if (pp->main_map || !dwfl || pp->main_tried == pid)
+		return;
+	pp->main_tried = pid;
+	dwfl_getmodules(dwfl, find_executable, &m, 0);
+	if (m.found)
+		pp->main_map = mapping_id(pp, pid, sym, m.low);
+}
+
+/* mapping[0] is the main binary to pprof: the executable's moves there,
+ * the others keep their order (ids do not change). */
+static void main_first(struct pprof *pp)
+{
+	size_t i = 0;
+	Mapping *m;
+
+	while (pp->main_map && i < pp->nmaps && pp->maps[i]->id != pp->main_map)
+		i++;
+	if (!pp->main_map || i == 0 || i == pp->nmaps)
+		return;
+	m = pp->maps[i];
+	memmove(&pp->maps[1], &pp->maps[0], i * sizeof(*pp->maps));
+	pp->maps[0] = m;
+}
+
 static int cmp_fn(const void *a, const void *b)
 {
 	const struct fn_key *x = a, *y = b;
@@ -314,6 +398,7 @@ void pprof__add(struct pprof *pp, pid_t pid, struct symbolizer *sym, const struc
 	Sample *s = xcalloc(1, sizeof(*s));
 	int start = 0;
 
+	note_main(pp, pid, sym);
 	perftools__profiles__sample__init(s);
 	s->location_id = xcalloc(nframes, sizeof(*s->location_id));
 	for (int i = 0; i < nframes; i++) {
@@ -402,6 +487,7 @@ int pprof__write(struct pprof *pp, const char *path, double duration_s)
 	p.period = 1;
 	p.n_sample = pp->nsamples;
 	p.sample = pp->samples;
+	main_first(pp);
 	p.n_mapping = pp->nmaps;
 	p.mapping = pp->maps;
 	p.n_location = pp->nlocs;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "culprit.h"
 #include "ending.h"
 #include "memleak.h"
 #include "memleak_pprof.h"
@@ -228,6 +229,62 @@ static int with_interp(struct report_in *in, const struct stack_ent *s, struct f
 	return n + k;
 }
 
+/* The libraries that a stack's mappings follow (see loaded_library):
+ * their names, ", "-separated, each once. */
+struct loaded {
+	struct report_in *in;
+	uint32_t owner;
+	char *libs;
+};
+
+static bool listed(const char *list, const char *name)
+{
+	size_t l = strlen(name);
+
+	for (const char *p = list; p && (p = strstr(p, name)); p += l)
+		if ((p == list || p[-1] == ' ') && (!p[l] || p[l] == ','))
+			return true;
+	return false;
+}
+
+static int loaded_range(const struct mrange *m, void *ctx)
+{
+	struct loaded *l = ctx;
+	struct frame fr[8];
+	const char *mod;
+	char *more;
+	int n;
+
+	if (m->owner != l->owner || !m->start)
+		return 0;
+	n = symbolizer__resolve(l->in->sym, m->start - 1, fr, 8);
+	mod = n ? fr[n - 1].module : NULL;
+	if (mod && !loader_frame(&fr[n - 1]) && !listed(l->libs, mod)) {
+		if (asprintf(&more, "%s%s%s", l->libs ? l->libs : "", l->libs ? ", " : "", mod) < 0)
+			abort();
+		free(l->libs);
+		l->libs = more;
+	}
+	clear_frames(fr, n);
+	return 0;
+}
+
+/* The mappings ld.so makes on its own while it loads a library are the
+ * library's zero-filled data (.bss past the end of its file), placed
+ * right after the library's last page: that library is what it was
+ * loading (one call site of ld.so loads them all: a row lists each).
+ * NULL when the stack is not ld.so's or its mappings follow no library. */
+static char *loaded_library(struct report_in *in, const struct stack_ent *s)
+{
+	int c = culprit_index(s->frames, s->nframes);
+	struct loaded l = { .in = in, .owner = (uint32_t)(s - in->t->stacks) };
+
+	if (c < 0 || !loader_frame(&s->frames[c]) || in->t->pages)
+		return NULL;
+	ranges__foreach(in->t->ranges, loaded_range, &l);
+	return l.libs;
+}
+
 /* The stack's frames, once: the DWARF ones when the site's snapshot was
  * unwound (in auto mode unless the frame-pointer walk reaches further: a
  * snapshot ends after 8 KiB of stack, frame pointers do not), else the
@@ -261,153 +318,28 @@ static void resolve_stack(const struct report_opts *o, struct report_in *in, str
 		abort();
 	memcpy(s->frames, fr, n * sizeof(*fr));
 	s->nframes = n;
-}
-
-/* Applications' and runtimes' own allocation wrappers, by symbol prefix:
- * the code that calls them is the culprit. redis (zmalloc.c), PHP's Zend
- * MM, CPython's PyMem/PyObject allocators, GLib, OpenSSL, GNU xmalloc,
- * nginx, APR, SQLite, libuv. */
-static bool wrapper_symbol(const char *sym)
-{
-	static const char *const pre[] = {
-		"zmalloc", "zcalloc", "zrealloc", "ztrymalloc", "ztrycalloc", "ztryrealloc",
-		"zstrdup", "zstrndup",
-		"_emalloc", "_safe_emalloc", "_safe_malloc", "_ecalloc", "_erealloc", "_safe_erealloc",
-		"_estrdup", "_estrndup", "__zend_malloc", "__zend_calloc", "__zend_realloc",
-		"_femalloc", "_safe_femalloc", "_ferealloc", "_safe_ferealloc", "_safe_realloc",
-		"zend_mm_",
-		"PyMem_", "_PyMem_", "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc",
-		"_PyObject_Malloc", "_PyObject_Calloc", "_PyObject_Realloc", "pymalloc_",
-		"g_malloc", "g_try_malloc", "g_realloc", "g_try_realloc", "g_slice_alloc",
-		"CRYPTO_malloc", "CRYPTO_zalloc", "CRYPTO_realloc", "CRYPTO_clear_realloc",
-		"xmalloc", "xcalloc", "xrealloc", "xzalloc",
-		"ngx_alloc", "ngx_calloc", "ngx_palloc", "ngx_pnalloc", "ngx_pcalloc",
-		"apr_palloc", "apr_pcalloc", "sqlite3Malloc", "sqlite3_malloc", "sqlite3DbMalloc",
-		"uv__malloc", "uv__calloc", "uv__realloc", NULL
-	};
-
-	for (int i = 0; pre[i]; i++)
-		if (!strncmp(sym, pre[i], strlen(pre[i])))
-			return true;
-	return false;
-}
-
-/* Frames inside the allocator, its wrappers or syscall wrappers are not
- * the culprit. */
-static bool runtime_frame(const struct frame *f)
-{
-	static const char *mods[] = { "libc.so", "libc-", "ld-linux", "libstdc++", "libpthread",
-				      "libjemalloc", "libtcmalloc", "libmimalloc", NULL };
-	static const char *syms[] = { "mmap", "mmap64", "__mmap", "__mmap64", "munmap", "mremap",
-				      "__mremap", "syscall", "brk", "__brk", "sbrk", "__sbrk",
-				      "malloc", "calloc", "realloc", "reallocarray", "valloc",
-				      "pvalloc", "memalign", "aligned_alloc", "posix_memalign",
-				      "sysmalloc", "operator new", NULL };
-
-	for (int i = 0; f->module && mods[i]; i++)
-		if (!strncmp(f->module, mods[i], strlen(mods[i])))
-			return true;
-	if (!f->symbol)
-		return false;
-	if (wrapper_symbol(f->symbol))
-		return true;
-	for (int i = 0; syms[i]; i++) {
-		size_t l = strlen(syms[i]);
-
-		if (!strncmp(f->symbol, syms[i], l) && (!f->symbol[l] || f->symbol[l] == '('))
-			return true;
-	}
-	return !strncmp(f->symbol, "__libc_", 7) || !strncmp(f->symbol, "_int_", 5);
-}
-
-/* Unnamed frames entered from the allocator library, followed in their module
- * by a named one that is not the allocator's: a stripped program's own
- * allocation layer (Debian's python3.11: _PyMem_RawMalloc and
- * PyObject_Malloc's helpers are local symbols, stripped, between malloc
- * and the exported PyByteArray_Resize). The first frame with a name, the
- * program's exported entry point into that layer, is what a reader can
- * act on; an unnamed frame followed by the C library (a stripped main
- * program) stays the culprit. */
-static const struct frame *named_caller(const struct stack_ent *s, int from)
-{
-	const struct frame *first = from < s->nframes ? &s->frames[from] : NULL;
-	const struct frame *alloc = from > 0 ? &s->frames[from - 1] : NULL;
-
-	/* Past a named wrapper of the program itself (Zend MM's _emalloc),
-	 * the unnamed frame is the wrapper's caller: it stays the culprit. */
-	if (!first || first->symbol || !first->module || !alloc ||
-	    (alloc->module && !strcmp(alloc->module, first->module)))
-		return NULL;
-	for (int i = from + 1; i < s->nframes; i++) {
-		const struct frame *f = &s->frames[i];
-
-		if (!f->module || strcmp(f->module, first->module))
-			return NULL;
-		if (f->symbol)
-			return runtime_frame(f) ? NULL : f;
-	}
-	return NULL;
-}
-
-/* The first frame outside the allocator and its wrappers. Frames without
- * a symbol just inside a named wrapper are its own static helpers (PHP's
- * Zend MM in a binary without debug symbols: mmap <- three unnamed frames
- * <- _safe_emalloc <- the caller): the culprit is past the wrapper. */
-static const struct frame *culprit(const struct stack_ent *s)
-{
-	int last = interp_culprit(s->frames, s->nframes);
-
-	/* Interpreted code: its innermost function with a file is the
-	 * reader's, whatever the interpreter did below it. */
-	if (last >= 0)
-		return &s->frames[last];
-
-	for (int i = 0; i < s->nframes; i++) {
-		const struct frame *f = &s->frames[i];
-
-		if (runtime_frame(f))
-			last = i;
-		else if (f->symbol)
-			break;
-	}
-	if (last >= 0) {
-		const struct frame *named = named_caller(s, last + 1);
-
-		if (named)
-			return named;
-	}
-	for (int i = last + 1; i < s->nframes; i++)
-		if (!runtime_frame(&s->frames[i]))
-			return &s->frames[i];
-	return s->nframes ? &s->frames[0] : NULL;
+	s->loading = loaded_library(in, s);
 }
 
 /* The culprit for JSON: its symbol, or "module+0xOFFSET" as the text
  * names a frame without one. Caller frees; NULL without a stack. */
 static char *culprit_json(const struct stack_ent *s)
 {
-	const struct frame *f = culprit(s);
+	char *txt;
 
-	if (!f)
-		return NULL;
-	return f->symbol ? strdup(f->symbol) : frame_format(f);
+	if (!s->loading)
+		return culprit_label(s->frames, s->nframes, false);
+	if (asprintf(&txt, "the dynamic loader (ld.so) loading %s", s->loading) < 0)
+		abort();
+	return txt;
 }
 
 static char *culprit_name(const struct stack_ent *s)
 {
-	const struct frame *f = culprit(s);
-	char *txt, *esc;
+	char *txt = s->loading ? culprit_json(s) : culprit_label(s->frames, s->nframes, true), *esc;
 
-	if (!f)
+	if (!txt)
 		return strdup("[no stack]");
-	if (f->symbol && f->file && f->line) {
-		const char *b = strrchr(f->file, '/');
-
-		if (asprintf(&txt, "%s (%s:%d)", f->symbol, b ? b + 1 : f->file, f->line) < 0)
-			abort();
-	} else {
-		txt = frame_format(f);
-	}
 	esc = term_escape(txt);
 	free(txt);
 	return esc;
@@ -713,14 +645,40 @@ static double held_growth(const struct row *r)
 	return r->acc.bytes ? r->growth * ((double)row_held(r) / (double)r->acc.bytes) : r->growth;
 }
 
-static const struct row *growing_row(const struct row *rows, int n)
+/* --malloc speaks of malloc: while there are malloc rows, the verdict
+ * names one of them (the dynamic loader mapping libraries, or a mapping
+ * of the program's, may hold or grow more, and stays in the table). */
+static bool verdict_may_name(const struct report_opts *o, const struct report_in *in,
+			     const struct row *rows, int n, const struct row *r)
+{
+	if (!o->malloc || in->t->stacks[r->owner].kind == MK_MALLOC)
+		return true;
+	for (int i = 0; i < n; i++)
+		if (in->t->stacks[rows[i].owner].kind == MK_MALLOC)
+			return false;
+	return true;
+}
+
+static const struct row *growing_row(const struct report_opts *o, const struct report_in *in,
+				     const struct row *rows, int n)
 {
 	const struct row *best = NULL;
 
 	for (int i = 0; i < n; i++)
-		if (held_growth(&rows[i]) > 0 && (!best || held_growth(&rows[i]) > held_growth(best)))
+		if (held_growth(&rows[i]) > 0 && verdict_may_name(o, in, rows, n, &rows[i]) &&
+		    (!best || held_growth(&rows[i]) > held_growth(best)))
 			best = &rows[i];
 	return best;
+}
+
+/* The largest row the verdict may name (rows are sorted); NULL if none. */
+static const struct row *top_row(const struct report_opts *o, const struct report_in *in,
+				 const struct row *rows, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (verdict_may_name(o, in, rows, n, &rows[i]))
+			return &rows[i];
+	return NULL;
 }
 
 /* The verdict's culprit text: the heap, or the stack's culprit. */
@@ -748,13 +706,14 @@ static char *exit_verdict(const struct report_opts *o, struct report_in *in, con
 			  int n, const struct totals *tot, const struct peaks *pk,
 			  const struct row **named)
 {
-	const struct row *r = show_peaks(in, pk, tot) ? &pk->rows[0] : &rows[0];
+	const struct row *r = show_peaks(in, pk, tot) ? top_row(o, in, pk->rows, pk->n) :
+			      top_row(o, in, rows, n);
 	char b1[HUMAN_LEN], b2[HUMAN_LEN], how[ENDING_TEXT_LEN + 8], *who = row_culprit(in, r), *v;
 	uint32_t kind = in->t->stacks[r->owner].kind;
 	int ret;
 
 	*named = r;
-	if (r == &pk->rows[0]) {
+	if (show_peaks(in, pk, tot)) {
 		double at = r->acc.oldest_ts > in->t->t0_ns ?
 			(double)(r->acc.oldest_ts - in->t->t0_ns) / 1e9 : 0;
 
@@ -770,7 +729,6 @@ static char *exit_verdict(const struct report_opts *o, struct report_in *in, con
 			       fmt_bytes(b2, r->acc.bytes), est(o, kind), r->acc.count,
 			       mm_kind_name(kind), unit_noun(o, r->acc.count));
 	}
-	(void)n;
 	free(who);
 	return ret < 0 ? NULL : v;
 }
@@ -783,14 +741,15 @@ static bool trace_too_short(const struct report_in *in)
 }
 
 /* The verdict of a trace too short for a rate: the largest holder. */
-static char *short_trace_verdict(struct report_in *in, const struct row *rows, int n,
-				 const struct totals *tot, const struct row **named)
+static char *short_trace_verdict(const struct report_opts *o, struct report_in *in,
+				 const struct row *rows, int n, const struct totals *tot,
+				 const struct row **named)
 {
 	char b1[HUMAN_LEN], b2[HUMAN_LEN], *who, *v;
 	int r;
 
-	*named = &rows[0];
-	who = row_culprit(in, &rows[0]);
+	*named = top_row(o, in, rows, n);
+	who = row_culprit(in, *named);
 	r = asprintf(&v, "Too short a trace to measure growth (%s): %s outstanding in %d stack%s, "
 		     "most in %s", fmt_duration(b1, (double)(in->now_ns - in->t->t0_ns) / 1e9),
 		     fmt_bytes(b2, tot->ranked), n, n == 1 ? "" : "s", who ? who : "?");
@@ -802,7 +761,7 @@ static char *short_trace_verdict(struct report_in *in, const struct row *rows, i
 static char *verdict(const struct report_opts *o, struct report_in *in, const struct row *rows,
 		     int n, const struct totals *tot, const struct peaks *pk, const struct row **named)
 {
-	const struct row *g = growing_row(rows, n);
+	const struct row *g = growing_row(o, in, rows, n);
 	char b1[HUMAN_LEN], b2[HUMAN_LEN], b3[HUMAN_LEN], reserved[96], *who, *v;
 	uint32_t kind;
 	int r;
@@ -813,7 +772,7 @@ static char *verdict(const struct report_opts *o, struct report_in *in, const st
 	if (!n)
 		return strdup("No leak: nothing the target mapped or allocated while traced is outstanding");
 	if (!g && trace_too_short(in))
-		return short_trace_verdict(in, rows, n, tot, named);
+		return short_trace_verdict(o, in, rows, n, tot, named);
 	if (!g) {
 		r = asprintf(&v, "Nothing grows: %s outstanding in %d stack%s, none of it increasing",
 			     fmt_bytes(b1, tot->ranked), n, n == 1 ? "" : "s");
@@ -1140,7 +1099,7 @@ static void print_json(const struct report_opts *o, struct report_in *in, const 
 	jw_bool(&w, "target_exited", in->target_exited);
 	ending_json(&w, "ending", in->ending);
 	jw_str(&w, "verdict", v);
-	jw_bool(&w, "growing", growing_row(rows, n) != NULL);
+	jw_bool(&w, "growing", growing_row(o, in, rows, n) != NULL);
 	/* What the verdict names. */
 	if (g && heap_row(o, &t->stacks[g->owner])) {
 		jw_str(&w, "culprit", "the heap (brk)");
@@ -1264,15 +1223,19 @@ static void pprof_stacks(const struct report_opts *o, struct report_in *in,
 {
 	for (uint32_t i = 0; i < in->t->nstacks; i++) {
 		struct stack_ent *s = &in->t->stacks[i];
-		const struct frame *c;
 		struct pprof_values v;
 		int from;
 
 		if ((!acc[i].bytes && !s->alloc_bytes) || !ranked(o, in, s))
 			continue;
 		resolve_stack(o, in, s);
-		c = culprit(s);
-		from = c ? (int)(c - s->frames) : 0;
+		from = culprit_index(s->frames, s->nframes);
+		from = from < 0 ? 0 : from;
+		/* A --malloc profile counts what the program allocated: the
+		 * dynamic loader's mappings (libraries' zero-filled data, its
+		 * own pool) are neither malloc nor the program's. */
+		if (o->malloc && from < s->nframes && loader_frame(&s->frames[from]))
+			continue;
 		v = (struct pprof_values){ (int64_t)s->alloc_count, (int64_t)s->alloc_bytes,
 					   (int64_t)acc[i].count, (int64_t)acc[i].bytes };
 		pprof__add(in->pprof, in->t->pid, in->sym, s->frames + from, s->nframes - from,
@@ -1293,7 +1256,7 @@ double report_growth(const struct report_opts *o, struct report_in *in, char **w
 	if (!acc || !row_of)
 		abort();
 	rows = build_rows(o, in, acc, row_of, &n, &tot);
-	g = growing_row(rows, n);
+	g = growing_row(o, in, rows, n);
 	*who = NULL;
 	if (g) {
 		struct stack_ent *s = &in->t->stacks[g->owner];

@@ -48,6 +48,7 @@ void tracker_fini(struct tracker *t)
 		for (int j = 0; j < t->stacks[i].nframes; j++)
 			frame_clear(&t->stacks[i].frames[j]);
 		free(t->stacks[i].frames);
+		free(t->stacks[i].loading);
 	}
 	free(t->stacks);
 	hindex_free(&t->index);

@@ -37,6 +37,8 @@ struct stack_ent {
 	struct frame *frames;
 	int nframes;
 	bool dwarf;             /* frames from DWARF unwinding, not frame pointers */
+	/* ld.so's own mapping: the library it was loading, or NULL */
+	char *loading;
 };
 
 struct tracker {

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 
 #include "array.h"
+#include "culprit.h"
 #include "hindex.h"
 #include "interpreters.h"
 #include "procfs.h"
@@ -130,16 +131,6 @@ static struct site_proc *proc_of(struct sl_sites *s, uint32_t tgid)
 	return p;
 }
 
-static bool libc_frame(const struct frame *f)
-{
-	static const char *const mods[] = { "libc.so", "libc-", "ld-linux", "libpthread", NULL };
-
-	for (int i = 0; f->module && mods[i]; i++)
-		if (!strncmp(f->module, mods[i], strlen(mods[i])))
-			return true;
-	return false;
-}
-
 /* Symbolized frames of a list of addresses, ready to resolve (the first
  * exact, the others return address - 1), up to room. Past the last mapped
  * frame a broken chain or a stray word yields junk: the list ends there. */
@@ -190,10 +181,8 @@ static void keep_frames(struct sl_site *st, struct frame *fr, int n)
 	st->kinds = calloc(n + 1, sizeof(*st->kinds));
 	if (!st->frames || !st->kinds)
 		abort();
-	st->culprit = -1;
+	st->culprit = culprit_index(fr, n);
 	for (int i = 0; i < n; i++) {
-		if (st->culprit < 0 && !libc_frame(&fr[i]))
-			st->culprit = i;
 		st->frames[i] = frame_format(&fr[i]);
 		st->kinds[i] = (uint8_t)fr[i].kind;
 	}
