@@ -69,7 +69,9 @@ WL_CXX  := $(patsubst %.cpp,$(BUILD)/%,$(wildcard tests/workloads/*.cpp))
 # Variants of a C workload: NAME-nofp (built like distro packages, no frame
 # pointers) and NAME-static (no libc.so, so no uprobes on libc). List them here.
 WL_VARIANTS := leak_mmap-nofp leak_syscall-static leak_deep-nofp leak_new-nofp sock_deep-nofp
-WL_EXTRA := $(WL_CXX) $(patsubst %,$(BUILD)/tests/workloads/%,$(WL_VARIANTS))
+# Libraries a workload loads with dlopen: tests/workloads/plugin/NAME.c -> libNAME.so.
+WL_PLUGINS := $(patsubst tests/workloads/plugin/%.c,$(BUILD)/tests/workloads/lib%.so,$(wildcard tests/workloads/plugin/*.c))
+WL_EXTRA := $(WL_CXX) $(patsubst %,$(BUILD)/tests/workloads/%,$(WL_VARIANTS)) $(WL_PLUGINS)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 # A unit test links libmemscope.a, and the tool library it tests if any.
@@ -157,6 +159,10 @@ $(BUILD)/tests/workloads/%: tests/workloads/%.c | $(BUILD)/.deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -MMD -MP $< -o $@ -lpthread
+$(BUILD)/tests/workloads/lib%.so: tests/workloads/plugin/%.c | $(BUILD)/.deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -fPIC -shared -fno-omit-frame-pointer -Wall -Wextra $< -o $@
 $(BUILD)/demo/%: demo/%.c | $(BUILD)/.deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)

@@ -25,8 +25,8 @@ static void remember_comm(struct mproc *p)
 static void open_symbols(struct mproc *p, bool dwarf)
 {
 	if (dwarf)
-		p->unw = unwinder__new(p->t.pid);
-	p->sym = p->unw ? unwinder__symbolizer(p->unw) : symbolizer__new(p->t.pid);
+		p->unw = unwinder__new_with(p->t.pid, &p->mods);
+	p->sym = p->unw ? unwinder__symbolizer(p->unw) : symbolizer__new_with(p->t.pid, &p->mods);
 }
 
 static struct mproc *mproc_new(pid_t pid, bool read_proc, bool dwarf)
@@ -35,8 +35,10 @@ static struct mproc *mproc_new(pid_t pid, bool read_proc, bool dwarf)
 
 	if (!p || tracker_init(&p->t, pid, mono_ns()))
 		abort();
+	modtab_init(&p->mods);
 	if (read_proc) {
 		tracker_seed_brk(&p->t);
+		modtab_seed_maps(&p->mods, pid);
 		open_symbols(p, dwarf);
 	}
 	remember_comm(p);
@@ -50,6 +52,7 @@ static void mproc_free(struct mproc *p)
 	else
 		symbolizer__free(p->sym);
 	dwarf_stacks_free(&p->ds);
+	modtab_fini(&p->mods);
 	tracker_fini(&p->t);
 	free(p->comm);
 	free(p);
@@ -107,11 +110,18 @@ void mproc_record(struct procset *ps, struct mproc *p, const void *rec, size_t s
 		dwarf_stacks_add(&p->ds, p->unw, rec, size);
 		break;
 	case MM_EV_UNMAP:
-		if (unmap_sized)
+		if (unmap_sized) {
 			tracker_munmap(&p->t, rec);
+			modtab_unmap(&p->mods, u->addr, u->len);
+		}
 		break;
 	case MM_EV_EXEC:
 		tracker_exec(&p->t);
+		modtab_reset(&p->mods);
+		break;
+	case MM_EV_MODULE:
+		modtab_record(&p->mods, rec, size);
+		p->t.maps_changed = true;
 		break;
 	case MM_EV_MAP:
 		if (size >= sizeof(struct mm_map_event))

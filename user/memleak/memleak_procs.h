@@ -12,6 +12,7 @@
 #include "common.h"
 #include "memleak_dwarf.h"
 #include "memleak_track.h"
+#include "modtab.h"
 #include "symbolize.h"
 
 struct unwinder;
@@ -21,6 +22,9 @@ struct mproc {
 	/* With DWARF stacks, sym belongs to unw (they share the modules). */
 	struct unwinder *unw;
 	struct symbolizer *sym;
+	/* Its code mappings, from MM_EV_MODULE records and a first read of
+	 * its maps: sym reports them once the process is gone. */
+	struct modtab mods;
 	struct dwarf_stacks ds;
 	char *comm;             /* raw, as last read from /proc */
 	/* How it ended (MM_EV_EXIT); flags 0 while it runs, or when the

@@ -1,0 +1,137 @@
+/* A process's code mappings from BPF records and /proc/PID/maps (see modtab.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "array.h"
+#include "modrec.h"
+#include "modtab.h"
+
+void modtab_init(struct modtab *mt)
+{
+	memset(mt, 0, sizeof(*mt));
+}
+
+void modtab_reset(struct modtab *mt)
+{
+	for (size_t i = 0; i < mt->n; i++)
+		free(mt->v[i].path);
+	mt->n = 0;
+	mt->gen++;
+}
+
+void modtab_fini(struct modtab *mt)
+{
+	modtab_reset(mt);
+	free(mt->v);
+	memset(mt, 0, sizeof(*mt));
+}
+
+void modtab_unmap(struct modtab *mt, uint64_t addr, uint64_t len)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < mt->n; i++) {
+		if (mt->v[i].start < addr + len && addr < mt->v[i].end) {
+			free(mt->v[i].path);
+			mt->gen++;
+			continue;
+		}
+		mt->v[k++] = mt->v[i];
+	}
+	mt->n = k;
+}
+
+void modtab_add(struct modtab *mt, const struct modtab_ent *e)
+{
+	struct modtab_ent *v;
+
+	modtab_unmap(mt, e->start, e->end - e->start);
+	v = ARRAY_GROW(mt->v, mt->n, mt->cap, 16);
+	v[mt->n] = *e;
+	v[mt->n].path = strdup(e->path);
+	if (!v[mt->n].path)
+		abort();
+	mt->n++;
+	mt->gen++;
+}
+
+char *modrec_path_join(const struct module_record *r, size_t size)
+{
+	size_t len = r->path_len, ncomp = 0, pos = 0;
+	const char *comp[MODREC_DEPTH];
+	char *out;
+
+	if (size < sizeof(*r) || (r->flags & MODREC_TRUNCATED) || !len || len > sizeof(r->path))
+		return NULL;
+	for (size_t i = 0; i < len && ncomp < MODREC_DEPTH; i += strnlen(r->path + i, len - i) + 1)
+		comp[ncomp++] = r->path + i;
+	out = malloc(len + 2);
+	if (!out)
+		abort();
+	/* Leaf first in the record: the root's child is the last one. */
+	while (ncomp--) {
+		size_t n = strnlen(comp[ncomp], r->path + len - comp[ncomp]);
+
+		out[pos++] = '/';
+		memcpy(out + pos, comp[ncomp], n);
+		pos += n;
+	}
+	out[pos] = 0;
+	return out;
+}
+
+void modtab_record(struct modtab *mt, const struct module_record *r, size_t size)
+{
+	struct modtab_ent e;
+
+	if (size < sizeof(*r))
+		return;
+	e = (struct modtab_ent){
+		.start = r->start, .end = r->end, .pgoff = r->pgoff, .ino = r->ino,
+		/* The kernel's dev_t: 12 bits of major above 20 of minor. */
+		.dev_major = r->dev >> 20, .dev_minor = r->dev & 0xfffff,
+		.path = modrec_path_join(r, size),
+	};
+	if (!e.path) {
+		mt->truncated++;
+		return;
+	}
+	modtab_add(mt, &e);
+	free(e.path);
+}
+
+int modtab_seed_maps(struct modtab *mt, pid_t pid)
+{
+	char mpath[64], *line = NULL;
+	size_t cap = 0;
+	int added = 0;
+	FILE *f;
+
+	snprintf(mpath, sizeof(mpath), "/proc/%d/maps", pid);
+	f = fopen(mpath, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		struct modtab_ent e = {};
+		char perms[8];
+		int pos = 0;
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64 " %n",
+			   &e.start, &e.end, perms, &e.pgoff, &e.dev_major, &e.dev_minor, &e.ino,
+			   &pos) < 7 || !pos || perms[2] != 'x' || !e.ino || line[pos] != '/')
+			continue;
+		e.path = line + pos;
+		e.path[strcspn(e.path, "\n")] = 0;
+		/* A deleted file cannot be found by its path after the exit. */
+		if (strstr(e.path, " (deleted)"))
+			continue;
+		modtab_add(mt, &e);
+		added++;
+	}
+	free(line);
+	fclose(f);
+	return added;
+}

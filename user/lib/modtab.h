@@ -1,0 +1,51 @@
+/* A process's code mappings, kept from the records its tool's BPF side
+ * sends (bpf/modrec.h: each executable file mapping, and at exec the
+ * program and its interpreter) and from one read of /proc/PID/maps when
+ * the process is first seen. The symbolizer reports its modules from this
+ * table when /proc/PID/maps is gone or empty (the process has exited),
+ * so a command that lives a few milliseconds is still symbolized. */
+#ifndef MEMSCOPE_MODTAB_H
+#define MEMSCOPE_MODTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct module_record;
+
+struct modtab_ent {
+	uint64_t start, end;    /* the mapping */
+	uint64_t pgoff;         /* file offset of start, in bytes */
+	uint64_t ino;
+	unsigned int dev_major, dev_minor;
+	char *path;             /* as the process sees it (its mount namespace) */
+};
+
+struct modtab {
+	struct modtab_ent *v;
+	size_t n, cap;
+	/* Bumped at every change: a symbolizer re-reports its modules only
+	 * when the table moved since it last did. */
+	uint64_t gen;
+	uint64_t truncated;     /* records whose path did not fit (not kept) */
+};
+
+void modtab_init(struct modtab *mt);
+void modtab_fini(struct modtab *mt);
+/* A new program (exec): every mapping is gone. */
+void modtab_reset(struct modtab *mt);
+/* A mapping of path; what it overlaps is replaced (MAP_FIXED). */
+void modtab_add(struct modtab *mt, const struct modtab_ent *e);
+/* [addr, addr + len) was unmapped: the entries it overlaps go. */
+void modtab_unmap(struct modtab *mt, uint64_t addr, uint64_t len);
+/* A BPF record (size bytes; short or truncated ones are counted, not kept). */
+void modtab_record(struct modtab *mt, const struct module_record *r, size_t size);
+/* The executable file mappings of /proc/PID/maps, added to the table.
+ * Returns the number added, -errno if maps cannot be read. */
+int modtab_seed_maps(struct modtab *mt, pid_t pid);
+/* The path of a record's leaf-first components ("/usr/lib/libc.so.6");
+ * NULL if truncated or empty. Caller frees. */
+char *modrec_path_join(const struct module_record *r, size_t size);
+
+#endif
