@@ -3,10 +3,11 @@
  * line with stdio (so stdout's buffer is one more outstanding block) and
  * exits at once: a command gone before a tracer reads its /proc.
  * usage: leak_kinds KIND COUNT [-w]
- *        leak_kinds dlopen LIBRARY COUNT [-w]
+ *        leak_kinds dlopen LIBRARY COUNT [-w] [-r REPLACEMENT]
  * KIND: malloc calloc realloc posix_memalign valloc memalign pvalloc
  * aligned_alloc. Each kind leaks blocks of its own size (kind_size below).
- * dlopen: loads LIBRARY and calls its plugin_leak(COUNT).
+ * dlopen: loads LIBRARY and calls its plugin_leak(COUNT); -r then renames
+ * REPLACEMENT over LIBRARY before exiting (another file at the path).
  * -w: wait for SIGUSR1 before leaking (a tracer attaches first). */
 #include <dlfcn.h>
 #include <malloc.h>
@@ -100,7 +101,7 @@ static const struct {
 	{ "aligned_alloc", leak_aligned_alloc_kind },
 };
 
-static int leak_from_library(const char *path, int n)
+static int leak_from_library(const char *path, int n, const char *replacement)
 {
 	void *h = dlopen(path, RTLD_NOW);
 	void (*leak)(int);
@@ -113,6 +114,8 @@ static int leak_from_library(const char *path, int n)
 	if (!leak)
 		return 1;
 	leak(n);
+	if (replacement && rename(replacement, path))
+		return 1;
 	printf("leaked %d blocks from %s\n", n, path);
 	return 0;
 }
@@ -120,17 +123,22 @@ static int leak_from_library(const char *path, int n)
 int main(int argc, char **argv)
 {
 	int dl = argc > 1 && !strcmp(argv[1], "dlopen");
-	int wait = argc > 3 + dl && !strcmp(argv[3 + dl], "-w");
-	int n;
+	const char *replacement = NULL;
+	int wait = 0, n;
 
 	if (argc < 3 + dl)
 		return 2;
 	n = atoi(argv[2 + dl]);
+	for (int i = 3 + dl; i < argc; i++) {
+		wait |= !strcmp(argv[i], "-w");
+		if (!strcmp(argv[i], "-r") && i + 1 < argc)
+			replacement = argv[++i];
+	}
 	signal(SIGUSR1, on_usr1);
 	while (wait && !go)
 		pause();
 	if (dl)
-		return leak_from_library(argv[2], n);
+		return leak_from_library(argv[2], n, replacement);
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (strcmp(argv[1], kinds[i].name))
 			continue;

@@ -213,6 +213,7 @@ static void add_module(struct symbolizer *s, struct pending *pm)
 		m[s->nmods].low = pm->low;
 		m[s->nmods].high = pm->high;
 		m[s->nmods].name = strdup(base_name(pm->path));
+		m[s->nmods].unverified = false;
 		s->nmods++;
 	}
 	free(pm->path);
