@@ -912,6 +912,8 @@ check_kind() {
 	command -v valgrind >/dev/null || skip "valgrind not installed"
 	for kind in $KINDS; do
 		VG=""
+		# A fresh log: the last kind's "Tracing" must not release this one.
+		rm -f "$BATS_TEST_TMPDIR/tracer.err"
 		"$W/leak_kinds" "$kind" 300 -w > "$BATS_TEST_TMPDIR/wl.out" &
 		WL_PID=$!
 		"$T" -p "$WL_PID" --malloc --json > "$BATS_TEST_TMPDIR/report.json" \

@@ -1,9 +1,13 @@
 /* A process's code mappings from BPF records and /proc/PID/maps (see modtab.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "array.h"
 #include "modrec.h"
@@ -14,10 +18,17 @@ void modtab_init(struct modtab *mt)
 	memset(mt, 0, sizeof(*mt));
 }
 
+static void ent_free(struct modtab_ent *e)
+{
+	free(e->path);
+	if (e->fd >= 0)
+		close(e->fd);
+}
+
 void modtab_reset(struct modtab *mt)
 {
 	for (size_t i = 0; i < mt->n; i++)
-		free(mt->v[i].path);
+		ent_free(&mt->v[i]);
 	mt->n = 0;
 	mt->gen++;
 }
@@ -35,7 +46,7 @@ void modtab_unmap(struct modtab *mt, uint64_t addr, uint64_t len)
 
 	for (size_t i = 0; i < mt->n; i++) {
 		if (mt->v[i].start < addr + len && addr < mt->v[i].end) {
-			free(mt->v[i].path);
+			ent_free(&mt->v[i]);
 			mt->gen++;
 			continue;
 		}
@@ -56,6 +67,30 @@ void modtab_add(struct modtab *mt, const struct modtab_ent *e)
 		abort();
 	mt->n++;
 	mt->gen++;
+}
+
+bool modtab_same_file(const struct modtab_ent *e, int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_ino == e->ino && major(st.st_dev) == e->dev_major &&
+	       minor(st.st_dev) == e->dev_minor;
+}
+
+/* The very inode mapped, while the process lives: -1 once it is gone. */
+static int hold_file(pid_t pid, const struct modtab_ent *e)
+{
+	char path[96];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, e->start,
+		 e->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && !modtab_same_file(e, fd)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }
 
 char *modrec_path_join(const struct module_record *r, size_t size)
@@ -99,6 +134,11 @@ void modtab_record(struct modtab *mt, const struct module_record *r, size_t size
 		mt->truncated++;
 		return;
 	}
+	e.fd = hold_file((pid_t)r->tgid, &e);
+	if (e.fd >= 0)
+		mt->held++;
+	else
+		mt->not_held++;
 	modtab_add(mt, &e);
 	free(e.path);
 }
@@ -115,7 +155,7 @@ int modtab_seed_maps(struct modtab *mt, pid_t pid)
 	if (!f)
 		return -errno;
 	while (getline(&line, &cap, f) > 0) {
-		struct modtab_ent e = {};
+		struct modtab_ent e = { .fd = -1 };
 		char perms[8];
 		int pos = 0;
 
@@ -128,6 +168,7 @@ int modtab_seed_maps(struct modtab *mt, pid_t pid)
 		/* A deleted file cannot be found by its path after the exit. */
 		if (strstr(e.path, " (deleted)"))
 			continue;
+		e.fd = hold_file(pid, &e);
 		modtab_add(mt, &e);
 		added++;
 	}

@@ -20,6 +20,10 @@ struct modtab_ent {
 	uint64_t ino;
 	unsigned int dev_major, dev_minor;
 	char *path;             /* as the process sees it (its mount namespace) */
+	/* The mapped file itself, opened through /proc/PID/map_files when the
+	 * record was read if the process still lived (-1 otherwise): good
+	 * even if the path is replaced or deleted before the exit. */
+	int fd;
 };
 
 struct modtab {
@@ -29,17 +33,22 @@ struct modtab {
 	 * when the table moved since it last did. */
 	uint64_t gen;
 	uint64_t truncated;     /* records whose path did not fit (not kept) */
+	uint64_t held, not_held; /* records whose file could / could not be held open */
 };
 
 void modtab_init(struct modtab *mt);
 void modtab_fini(struct modtab *mt);
 /* A new program (exec): every mapping is gone. */
 void modtab_reset(struct modtab *mt);
-/* A mapping of path; what it overlaps is replaced (MAP_FIXED). */
+/* A mapping of path; what it overlaps is replaced (MAP_FIXED). The
+ * table takes e->fd. */
 void modtab_add(struct modtab *mt, const struct modtab_ent *e);
+/* Is fd the file of e (same device and inode)? */
+bool modtab_same_file(const struct modtab_ent *e, int fd);
 /* [addr, addr + len) was unmapped: the entries it overlaps go. */
 void modtab_unmap(struct modtab *mt, uint64_t addr, uint64_t len);
-/* A BPF record (size bytes; short or truncated ones are counted, not kept). */
+/* A BPF record (size bytes; short or truncated ones are counted, not
+ * kept); its file is held open if the process still lives. */
 void modtab_record(struct modtab *mt, const struct module_record *r, size_t size);
 /* The executable file mappings of /proc/PID/maps, added to the table.
  * Returns the number added, -errno if maps cannot be read. */

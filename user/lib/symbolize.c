@@ -365,24 +365,22 @@ static char *read_maps(pid_t pid, size_t *len)
 	return text;
 }
 
-/* Is fd the file of e (same device and inode)? */
-static bool same_file(int fd, const struct modtab_ent *e)
-{
-	struct stat st;
-
-	return fstat(fd, &st) == 0 && st.st_ino == e->ino && major(st.st_dev) == e->dev_major &&
-	       minor(st.st_dev) == e->dev_minor;
-}
-
-/* The mapped file itself, opened read-only: the very inode while the
- * process lives (map_files), else by its path in the process's root or
- * on the host, only if device and inode are the mapped ones: never
- * parse a different file than the one mapped. -1 if none is. */
+/* The mapped file itself, opened read-only: the one held since its
+ * record came, or the very inode while the process lives (map_files),
+ * else by its path in the process's root or on the host, only if device
+ * and inode are the mapped ones: never parse a different file than the
+ * one mapped. -1 if none is. */
 static int open_verified(pid_t pid, const struct modtab_ent *e, char **opened)
 {
 	char *tries[3] = {};
-	int fd = -1;
+	int fd = e->fd >= 0 ? dup(e->fd) : -1;
 
+	if (fd >= 0) {
+		if (asprintf(opened, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, e->start,
+			     e->end) < 0)
+			abort();
+		return fd;
+	}
 	if (asprintf(&tries[0], "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, e->start,
 		     e->end) < 0 ||
 	    asprintf(&tries[1], "/proc/%d/root%s", pid, e->path) < 0 ||
@@ -390,7 +388,7 @@ static int open_verified(pid_t pid, const struct modtab_ent *e, char **opened)
 		abort();
 	for (int i = 0; i < 3 && fd < 0; i++) {
 		fd = open(tries[i], O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && !same_file(fd, e)) {
+		if (fd >= 0 && !modtab_same_file(e, fd)) {
 			close(fd);
 			fd = -1;
 		}
