@@ -8,6 +8,7 @@
 #include "common.bpf.h"
 #include "sockleak.h"
 #include "interp.bpf.h"
+#include "modrec.bpf.h"
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 
@@ -294,6 +295,22 @@ static __always_inline bool send_site(struct pt_regs *regs, __u32 tgid, const st
 	return true;
 }
 
+/* The code a new call site runs in, so that it is symbolized after the
+ * process exits (a client gone in milliseconds): the program and its ELF
+ * interpreter, the syscall wrapper's library (ip) and the caller's module.
+ * A subprogram: verified once, not in every hook. Returns the records
+ * the ring buffer had no room for. */
+static __noinline int send_site_modules(__u32 tgid, __u64 ip, __u64 caller)
+{
+	int lost = modrec_send_exec_images(&events, SL_EV_MODULE, tgid);
+
+	if (!modrec_send(&events, SL_EV_MODULE, tgid, ip, 0))
+		lost++;
+	if (caller && !modrec_send(&events, SL_EV_MODULE, tgid, caller, 0))
+		lost++;
+	return lost;
+}
+
 /* The creating caller. glibc's syscall wrappers (socket, accept when
  * single-threaded, ...) are leaf functions that keep no frame, so a frame
  * pointer walk skips the function that called them: its return address
@@ -351,6 +368,8 @@ static __always_inline void user_stack(void *ctx, __u32 tgid, struct fd_info *v)
 	sv.site = site_hash(&k);
 	v->stack_id = sv.stack_id;
 	v->site = sv.site;
+	for (int lost = send_site_modules(tgid, PT_REGS_IP(regs), k.caller); lost > 0; lost--)
+		count_drop(DROP_RINGBUF);
 	if (send_site(regs, tgid, &sv, k.caller))
 		bpf_map_update_elem(&sites, &k, &sv, BPF_ANY);
 }

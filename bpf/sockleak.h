@@ -6,6 +6,7 @@
 #define MEMSCOPE_SOCKLEAK_H
 
 #include "common.h"
+#include "modrec.h"
 
 #define SL_MAX_FDS_DEFAULT   131072 /* live tracked fds, system-wide */
 #define SL_MAX_PROCS         16384  /* processes with tracked fds */
@@ -154,6 +155,9 @@ struct late_close {
  * process is alive; with DWARF stack mode, the user registers and a copy
  * of the stack above sp as well (stack_len 0 otherwise). */
 #define SL_EV_SITE 1
+/* Ring-buffer record: struct module_record (modrec.h), code a new call
+ * site runs in, sent just before its SL_EV_SITE. */
+#define SL_EV_MODULE 2
 struct sl_site_event {
 	__u32 type;              /* SL_EV_SITE */
 	__u32 tgid;

@@ -375,6 +375,7 @@ const struct sl_snapshot *sl_collector_refresh(struct sl_collector *c)
 		memset(&s->tcp, 0, sizeof(s->tcp));
 	sockstat_read(&s->ss);
 	load_closewait(s, bpf_map__fd(c->skel->maps.closewait));
+	s->frames_unverified = sl_sites__frames_unverified(c->sites);
 	return s;
 }
 

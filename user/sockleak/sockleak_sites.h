@@ -46,6 +46,9 @@ const struct sl_site *sl_sites__get(struct sl_sites *s, uint32_t tgid, uint64_t 
 void sl_sites__forget_proc(struct sl_sites *s, uint32_t tgid);
 /* Sites seen, of them unwound with DWARF (for the footer). */
 void sl_sites__counts(const struct sl_sites *s, uint64_t *sites, uint64_t *dwarf);
+/* Frames kept as module+offset only: their binary could not be opened,
+ * or the file at its path is not the one the process mapped. */
+uint64_t sl_sites__frames_unverified(const struct sl_sites *s);
 void sl_sites__free(struct sl_sites *s);
 
 #endif
