@@ -958,3 +958,11 @@ check_kind() {
 	named=$(jq '[.stacks[].frames[] | select(.module == "libplug.so" and .symbol == null)] | length' <<<"$FINAL")
 	[ "$named" -eq 0 ] || [ "$(jq .summary.frames_unverified <<<"$FINAL")" -ge "$named" ]
 }
+
+@test "-- a command that exits at once: its last mapping records are drained and named, bytes exact" {
+	"$T" --json -- "$W/leak_mmap" 40 64 -x > "$BATS_TEST_TMPDIR/report.json" 2> "$BATS_TEST_TMPDIR/tracer.err"
+	FINAL=$(grep '"final_report"' "$BATS_TEST_TMPDIR/report.json")
+	jq -e '[.stacks[] | select(.culprit == "leak_mapping")] | length == 1' <<<"$FINAL"
+	[ "$(jq '[.stacks[] | select(.culprit == "leak_mapping")][0] | "\(.bytes) \(.allocations)"' -r <<<"$FINAL")" = "$((40 * 64 * 1024)) 40" ]
+	jq -e '[.stacks[] | select(.culprit == "leak_mapping")][0].frames[] | select(.symbol == "leak_mapping") | (.file | endswith("leak_mmap.c")) and .line > 0' <<<"$FINAL"
+}
