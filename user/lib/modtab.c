@@ -18,11 +18,19 @@ void modtab_init(struct modtab *mt)
 	memset(mt, 0, sizeof(*mt));
 }
 
+/* Descriptors held by every table of the tool: a cgroup of many processes
+ * must not take the tool to its RLIMIT_NOFILE (1024 by default). Past the
+ * budget a file is found again by its path, still checked by its inode. */
+#define MODTAB_MAX_HELD 256
+static int held_now;
+
 static void ent_free(struct modtab_ent *e)
 {
 	free(e->path);
-	if (e->fd >= 0)
+	if (e->fd >= 0) {
 		close(e->fd);
+		held_now--;
+	}
 }
 
 void modtab_reset(struct modtab *mt)
@@ -83,6 +91,8 @@ static int hold_file(pid_t pid, const struct modtab_ent *e)
 	char path[96];
 	int fd;
 
+	if (held_now >= MODTAB_MAX_HELD)
+		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, e->start,
 		 e->end);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -90,6 +100,7 @@ static int hold_file(pid_t pid, const struct modtab_ent *e)
 		close(fd);
 		fd = -1;
 	}
+	held_now += fd >= 0;
 	return fd;
 }
 

@@ -40,8 +40,9 @@ void modtab_init(struct modtab *mt);
 void modtab_fini(struct modtab *mt);
 /* A new program (exec): every mapping is gone. */
 void modtab_reset(struct modtab *mt);
-/* A mapping of path; what it overlaps is replaced (MAP_FIXED). The
- * table takes e->fd. */
+/* A mapping of path; what it overlaps is replaced (MAP_FIXED). e->fd
+ * must be -1: the table holds descriptors itself (modtab_record,
+ * modtab_seed_maps), within a budget for the whole tool. */
 void modtab_add(struct modtab *mt, const struct modtab_ent *e);
 /* Is fd the file of e (same device and inode)? */
 bool modtab_same_file(const struct modtab_ent *e, int fd);
