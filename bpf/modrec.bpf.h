@@ -8,6 +8,10 @@
 
 #include "modrec.h"
 
+/* Set by user space where bpf_find_vma and bpf_loop exist (5.17): off,
+ * the verifier drops this code and nothing is sent. */
+const volatile bool module_records = false;
+
 #define MODREC_AT_BASE  7   /* auxv: the interpreter's load address */
 #define MODREC_AT_ENTRY 9   /* auxv: the program's entry point */
 #define MODREC_AUXV_PAIRS 24 /* the kernel writes AT_BASE and AT_ENTRY early */
@@ -106,6 +110,8 @@ static __always_inline bool modrec_send(void *ringbuf, __u32 type, __u32 tgid, _
 	struct module_record *r;
 	struct file *f;
 
+	if (!module_records)
+		return true;
 	if (bpf_find_vma(bpf_get_current_task_btf(), addr, modrec_grab_vma, &v, 0) || !v.file)
 		return true;
 	r = bpf_ringbuf_reserve(ringbuf, sizeof(*r), 0);
@@ -137,6 +143,8 @@ static __always_inline int modrec_send_exec_images(void *ringbuf, __u32 type, __
 	__u64 base = 0, entry = 0, pair[2];
 	int lost = 0;
 
+	if (!module_records)
+		return 0;
 	for (int i = 0; i < MODREC_AUXV_PAIRS; i++) {
 		if (bpf_probe_read_kernel(pair, sizeof(pair), &mm->saved_auxv[2 * i]) || !pair[0])
 			break;

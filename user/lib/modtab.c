@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "kfeatures.h"
 #include "modrec.h"
 #include "modtab.h"
 
@@ -186,4 +187,19 @@ int modtab_seed_maps(struct modtab *mt, pid_t pid)
 	free(line);
 	fclose(f);
 	return added;
+}
+
+bool modrec_supported(FILE *notes)
+{
+	static bool told;
+	const struct features *f = features_get();
+	bool have = f->find_vma && f->bpf_loop;
+
+	if (!have && notes && !told) {
+		fprintf(notes, "note: naming the code of a process after it exits needs bpf_find_vma "
+			"and bpf_loop (Linux 5.17+), which this kernel lacks: a process that exits "
+			"before its records are read gets module+offset frames at best\n");
+		told = true;
+	}
+	return have;
 }

@@ -54,6 +54,11 @@ void modtab_record(struct modtab *mt, const struct module_record *r, size_t size
 /* The executable file mappings of /proc/PID/maps, added to the table.
  * Returns the number added, -errno if maps cannot be read. */
 int modtab_seed_maps(struct modtab *mt, pid_t pid);
+/* Can the BPF side send module records here (bpf_find_vma and bpf_loop,
+ * 5.17)? If not, one note on notes (once): a process gone before its
+ * tool reads /proc then gets module+offset frames at best. */
+#include <stdio.h>
+bool modrec_supported(FILE *notes);
 /* The path of a record's leaf-first components ("/usr/lib/libc.so.6");
  * NULL if truncated or empty. Caller frees. */
 char *modrec_path_join(const struct module_record *r, size_t size);

@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "ending.h"
 #include "interpreters.h"
+#include "modtab.h"
 #include "kfeatures.h"
 #include "loop.h"
 #include "memleak.h"
@@ -524,6 +525,7 @@ static int open_and_load(struct app *a, pid_t pid)
 	a->skel->rodata->thp_mode = thp_mode_value(a->env.rep.thp_mode);
 	a->skel->rodata->min_size = a->env.min_size;
 	a->skel->rodata->interp_walk = !a->env.no_interp && interp_walk_supported(stderr);
+	a->skel->rodata->module_records = modrec_supported(stderr);
 	a->skel->rodata->max_size = a->env.max_size;
 	err = bpf_map__set_max_entries(a->skel->maps.events, a->env.ringbuf_mb << 20);
 	if (err) {

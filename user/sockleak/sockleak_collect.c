@@ -15,6 +15,7 @@
 #include "bpfutil.h"
 #include "cgroup.h"
 #include "interpreters.h"
+#include "modtab.h"
 #include "kfeatures.h"
 #include "output.h"
 #include "procfs.h"
@@ -204,6 +205,7 @@ static int open_and_load(struct sl_collector *a)
 	a->skel->rodata->self_tgid = getpid();
 	a->skel->rodata->want_stacks = !a->o.no_stacks;
 	a->skel->rodata->interp_walk = !a->o.no_stacks && !a->o.no_interp && interp_walk_supported(stderr);
+	a->skel->rodata->module_records = !a->o.no_stacks && modrec_supported(stderr);
 	a->skel->rodata->stack_snapshots = !a->o.no_stacks && a->o.stack_mode != STACK_FP;
 	a->skel->rodata->late_ns = a->o.older_than_s * 1e9 > SL_LATE_MIN_NS
 					   ? (uint64_t)(a->o.older_than_s * 1e9) : SL_LATE_MIN_NS;
