@@ -84,6 +84,7 @@ struct symbolizer {
 struct reported {
 	uint64_t ino, start, low, high;
 	unsigned int dev_major, dev_minor;
+	bool seen;              /* in the report being made */
 };
 
 struct sym_cached {
@@ -373,19 +374,15 @@ static char *read_maps(pid_t pid, size_t *len)
 static int open_verified(pid_t pid, const struct modtab_ent *e, char **opened)
 {
 	char *tries[3] = {};
-	int fd = e->fd >= 0 ? dup(e->fd) : -1;
+	int fd = -1;
 
-	if (fd >= 0) {
-		if (asprintf(opened, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, e->start,
-			     e->end) < 0)
-			abort();
-		return fd;
-	}
 	if (asprintf(&tries[0], "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, e->start,
 		     e->end) < 0 ||
 	    asprintf(&tries[1], "/proc/%d/root%s", pid, e->path) < 0 ||
 	    !(tries[2] = strdup(e->path)))
 		abort();
+	if (e->fd >= 0 && (fd = dup(e->fd)) >= 0)
+		*opened = tries[0], tries[0] = NULL;
 	for (int i = 0; i < 3 && fd < 0; i++) {
 		fd = open(tries[i], O_RDONLY | O_CLOEXEC);
 		if (fd >= 0 && !modtab_same_file(e, fd)) {
@@ -405,6 +402,7 @@ static int open_verified(pid_t pid, const struct modtab_ent *e, char **opened)
 static bool elf_bias(int fd, const struct modtab_ent *e, uint64_t *bias)
 {
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	size_t n = 0;
 	bool found = false;
 
@@ -415,7 +413,8 @@ static bool elf_bias(int fd, const struct modtab_ent *e, uint64_t *bias)
 
 		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		if (e->pgoff + 4096 > ph.p_offset && e->pgoff < ph.p_offset + ph.p_filesz) {
+		/* The kernel maps a segment from its offset rounded down to a page. */
+		if (e->pgoff + page > ph.p_offset && e->pgoff < ph.p_offset + ph.p_filesz) {
 			*bias = e->start - (ph.p_vaddr - ph.p_offset + e->pgoff);
 			found = true;
 		}
@@ -440,8 +439,10 @@ static struct reported *find_reported(struct symbolizer *s, const struct modtab_
 		struct reported *r = &s->reported[i];
 
 		if (r->ino == e->ino && r->start == e->start && r->dev_major == e->dev_major &&
-		    r->dev_minor == e->dev_minor)
+		    r->dev_minor == e->dev_minor) {
+			r->seen = true;
 			return r;
+		}
 	}
 	return NULL;
 }
@@ -455,10 +456,12 @@ static void remember_reported(struct symbolizer *s, const struct modtab_ent *e,
 	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
 	r = ARRAY_GROW(s->reported, s->nreported, s->capreported, 8);
 	r[s->nreported++] = (struct reported){ e->ino, e->start, low, high, e->dev_major,
-					       e->dev_minor };
+					       e->dev_minor, true };
 }
 
-/* A file reported before: the same module again, by its range. */
+/* A file of the previous report: the same module again, by its range
+ * (only one libdwfl still holds: a module it dropped would come back
+ * without its ELF, and libdwfl would look for one by its name). */
 static Dwfl_Module *report_again(struct symbolizer *s, const struct modtab_ent *e)
 {
 	const struct reported *r = find_reported(s, e);
@@ -498,8 +501,12 @@ static void report_entry(struct symbolizer *s, const struct modtab_ent *e)
 /* The modules from the table kept from BPF records: the process is gone. */
 static void report_modtab(struct symbolizer *s)
 {
+	size_t k = 0;
+
 	dwfl_report_begin(s->dwfl);
 	free_mods(s);
+	for (size_t i = 0; i < s->nreported; i++)
+		s->reported[i].seen = false;
 	for (size_t i = 0; i < s->mt->n; i++) {
 		const struct modtab_ent *e = &s->mt->v[i];
 		size_t j;
@@ -513,6 +520,10 @@ static void report_modtab(struct symbolizer *s)
 			report_entry(s, e);
 	}
 	dwfl_report_end(s->dwfl, NULL, NULL);
+	for (size_t i = 0; i < s->nreported; i++)
+		if (s->reported[i].seen)
+			s->reported[k++] = s->reported[i];
+	s->nreported = k;
 	s->from_modtab = true;
 	s->mt_gen = s->mt->gen;
 }
@@ -560,6 +571,7 @@ static int report_maps(struct symbolizer *s)
 	}
 	dwfl_report_begin(s->dwfl);
 	free_mods(s);
+	s->nreported = 0;       /* this report drops the table's modules */
 	while (getline(&line, &cap, f) > 0) {
 		uint64_t start, end, off, ino;
 		char perms[8];
