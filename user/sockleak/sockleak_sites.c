@@ -28,6 +28,7 @@ struct site_proc {
 	struct unwinder *unw;
 	struct symbolizer *sym;
 	bool gone;               /* could not be opened, or exited */
+	bool stale;              /* code records came since its modules were read */
 	uint64_t used;           /* s->tick at the last use */
 };
 
@@ -149,8 +150,9 @@ static struct site_proc *find_proc(struct sl_sites *s, uint32_t tgid)
 	return NULL;
 }
 
-/* Code of a process, ahead of its new site's record: kept, and its open
- * symbolizer (if any) is refreshed, or reopened if it could not be. */
+/* Code of a process, ahead of its new site's record: kept; its open
+ * symbolizer (if any) reads its modules again at its next site, and one
+ * that could not be opened is tried again. */
 static void module_record(struct sl_sites *s, const struct module_record *r, size_t size)
 {
 	struct proc_mods *m = mods_of(s, r->tgid);
@@ -168,7 +170,7 @@ static void module_record(struct sl_sites *s, const struct module_record *r, siz
 	modtab_record(&m->mt, r, size);
 	p = find_proc(s, r->tgid);
 	if (p && p->sym)
-		symbolizer__refresh(p->sym);
+		p->stale = true;
 	else if (p)
 		*p = s->procs[--s->nprocs];
 }
@@ -178,11 +180,14 @@ static struct site_proc *proc_of(struct sl_sites *s, uint32_t tgid)
 	struct site_proc *p;
 
 	s->tick++;
-	for (size_t i = 0; i < s->nprocs; i++)
-		if (s->procs[i].tgid == tgid) {
-			s->procs[i].used = s->tick;
-			return &s->procs[i];
-		}
+	p = find_proc(s, tgid);
+	if (p) {
+		p->used = s->tick;
+		if (p->stale && p->sym)
+			symbolizer__refresh(p->sym);
+		p->stale = false;
+		return p;
+	}
 	if (s->nprocs >= MAX_OPEN_PROCS)
 		evict_lru(s);
 	ARRAY_GROW(s->procs, s->nprocs, s->capprocs, 16);
