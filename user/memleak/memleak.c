@@ -197,6 +197,14 @@ static struct mproc *record_proc(struct app *a, const struct mm_unmap_event *u, 
 	if (size < MM_EV_HEAD || u->tgid == (uint32_t)getpid())
 		return NULL;
 	p = procset_find(&a->ps, u->tgid);
+	/* The exit record of a process retired between a drain and a report. */
+	if (!p && u->type == MM_EV_EXIT && size >= sizeof(struct mm_exit_event)) {
+		struct mproc *ended = procset_find_unended(&a->ps, u->tgid);
+
+		if (ended)
+			procset_late_exit(&a->ps, ended, (const struct mm_exit_event *)u);
+		return NULL;
+	}
 	/* The last records of a process already gone: its memory went too.
 	 * The end of one never seen mapping anything: nothing to keep. */
 	if (!p && (u->type == MM_EV_EXIT || !proc_alive((pid_t)u->tgid)))

@@ -69,6 +69,20 @@ struct mproc *procset_find(struct procset *ps, pid_t pid)
 	return NULL;
 }
 
+struct mproc *procset_find_unended(struct procset *ps, pid_t pid)
+{
+	for (size_t i = 0; i < ps->nended; i++)
+		if (ps->ended[i]->t.pid == pid && !(ps->ended[i]->ending.flags & ENDING_SEEN))
+			return ps->ended[i];
+	return NULL;
+}
+
+void procset_late_exit(struct procset *ps, struct mproc *p, const struct mm_exit_event *e)
+{
+	p->ending = e->ending;
+	ps->oom_kills += ending_decode(&p->ending).kind == ENDING_OOM_KILL;
+}
+
 struct mproc *procset_add(struct procset *ps, pid_t pid, bool read_proc)
 {
 	ARRAY_GROW(ps->v, ps->n, ps->cap, 8);

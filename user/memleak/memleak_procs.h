@@ -56,6 +56,11 @@ struct procset {
 
 /* The process's entry, NULL if there is none. */
 struct mproc *procset_find(struct procset *ps, pid_t pid);
+/* An exited process kept (ps->ended) whose exit record had not come yet
+ * when it was retired (it died between a drain and a report), or NULL. */
+struct mproc *procset_find_unended(struct procset *ps, pid_t pid);
+/* That record, come late: how it ended, and the OOM kills count. */
+void procset_late_exit(struct procset *ps, struct mproc *p, const struct mm_exit_event *e);
 /* A new entry. read_proc: the process runs its program already (attach,
  * or a process of the cgroup): read its heap break, mappings and name now.
  * Otherwise (a launched command before its exec) that waits for the exec. */
