@@ -72,7 +72,9 @@ WL_VARIANTS := leak_mmap-nofp leak_syscall-static leak_deep-nofp leak_new-nofp s
 # Go workloads: one module per folder, built with DWARF and stripped
 # (-ldflags=-s -w: only Go's own pc-line table is left).
 WL_GO    := $(patsubst tests/workloads/%/go.mod,$(BUILD)/tests/workloads/%,$(wildcard tests/workloads/*/go.mod))
-WL_EXTRA := $(WL_CXX) $(patsubst %,$(BUILD)/tests/workloads/%,$(WL_VARIANTS)) $(WL_GO) $(WL_GO:=-stripped)
+# Libraries a workload loads with dlopen: tests/workloads/plugin/NAME.c -> libNAME.so.
+WL_PLUGINS := $(patsubst tests/workloads/plugin/%.c,$(BUILD)/tests/workloads/lib%.so,$(wildcard tests/workloads/plugin/*.c))
+WL_EXTRA := $(WL_CXX) $(patsubst %,$(BUILD)/tests/workloads/%,$(WL_VARIANTS)) $(WL_GO) $(WL_GO:=-stripped) $(WL_PLUGINS)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 # A unit test links libmemscope.a, and the tool library it tests if any.
@@ -160,6 +162,10 @@ $(BUILD)/tests/workloads/%: tests/workloads/%.c | $(BUILD)/.deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -MMD -MP $< -o $@ -lpthread
+$(BUILD)/tests/workloads/lib%.so: tests/workloads/plugin/%.c | $(BUILD)/.deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O1 -g -fPIC -shared -fno-omit-frame-pointer -Wall -Wextra $< -o $@
 $(BUILD)/demo/%: demo/%.c | $(BUILD)/.deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)

@@ -236,19 +236,29 @@ static __always_inline struct cs_val *cs_lookup(struct cs_call *c)
  * due, verified), or walked with a snapshot sent. A failed walk is not
  * cached (the next call tries again); nor is a site whose snapshot found
  * the ring buffer full (counted as a lost event). */
-static __always_inline void cs_resolve(void *ctx, struct pt_regs *regs, void *stacks, void *rb,
-				       struct cs_call *c)
+/* A call site already cached: its stack id and site into c, and a
+ * verify snapshot when one is due. False on a miss. */
+static __always_inline bool cs_hit(struct pt_regs *regs, void *rb, struct cs_call *c)
 {
-	struct cs_val *v = cs_lookup(c), nv = {};
+	struct cs_val *v = cs_lookup(c);
+
+	if (!v)
+		return false;
+	c->stack_id = v->stack_id;
+	c->site = v->site;
+	c->hits = ++v->hits;
+	cs_verify(rb, regs, c);
+	return true;
+}
+
+/* A new call site: walked, its snapshot sent and, if that fits in the
+ * ring buffer, cached (else the next call tries again). */
+static __always_inline void cs_new(void *ctx, struct pt_regs *regs, void *stacks, void *rb,
+				   struct cs_call *c)
+{
+	struct cs_val nv = {};
 	long id;
 
-	if (v) {
-		c->stack_id = v->stack_id;
-		c->site = v->site;
-		c->hits = ++v->hits;
-		cs_verify(rb, regs, c);
-		return;
-	}
 	c->hits = 0;
 	c->site = cs_hash(&c->k);
 	id = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
@@ -264,6 +274,13 @@ static __always_inline void cs_resolve(void *ctx, struct pt_regs *regs, void *st
 	nv.site = c->site;
 	nv.stack_id = id;
 	bpf_map_update_elem(&cs_sites, &c->k, &nv, BPF_ANY);
+}
+
+static __always_inline void cs_resolve(void *ctx, struct pt_regs *regs, void *stacks, void *rb,
+				       struct cs_call *c)
+{
+	if (!cs_hit(regs, rb, c))
+		cs_new(ctx, regs, stacks, rb, c);
 }
 
 #endif

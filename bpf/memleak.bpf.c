@@ -18,6 +18,7 @@
 #include "memleak.h"
 #include "interp.bpf.h"
 #include "callsite.bpf.h"
+#include "modrec.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -215,6 +216,10 @@ int exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	fill_map(ctx, regs, e, MM_EV_MAP, tgid, ctx->ret, PT_REGS_PARM2_SYSCALL(regs),
 		 PT_REGS_PARM4_SYSCALL(regs), prot);
 	bpf_ringbuf_submit(e, wake_flags(prot & MM_PROT_EXEC));
+	/* Code from a file: where it lies, so that it is named after exit. */
+	if ((prot & MM_PROT_EXEC) && !(PT_REGS_PARM4_SYSCALL(regs) & MM_MAP_ANONYMOUS) &&
+	    !modrec_send(&events, MM_EV_MODULE, tgid, ctx->ret, 0))
+		count_drop(DROP_RINGBUF);
 	return 0;
 }
 
@@ -297,6 +302,8 @@ int on_exec(void *ctx)
 	e->tgid = tgid;
 	e->addr = e->len = 0;
 	bpf_ringbuf_submit(e, wake_flags(true));
+	for (int lost = modrec_send_exec_images(&events, MM_EV_MODULE, tgid); lost > 0; lost--)
+		count_drop(DROP_RINGBUF);
 	return 0;
 }
 

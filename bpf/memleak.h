@@ -4,6 +4,8 @@
 #define MEMSCOPE_MEMLEAK_H
 
 #include "callsite.h"
+#include "common.h"
+#include "modrec.h"
 
 #define MAX_STACK_DEPTH   127
 
@@ -22,6 +24,7 @@
 #define MM_EV_GIVEBACK 8 /* struct mm_unmap_event: --faults, madvise gave the
 			  * pages of [addr, addr+len) back */
 #define MM_EV_EXIT   9  /* struct mm_exit_event: the process ended */
+#define MM_EV_MODULE 10 /* struct module_record (modrec.h): code mapped from a file */
 
 /* MM_EV_FAULT flags. */
 #define MM_FAULT_HEAP     0x1 /* in the heap (brk), else an anonymous mapping */

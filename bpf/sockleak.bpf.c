@@ -9,6 +9,7 @@
 #include "sockleak.h"
 #include "interp.bpf.h"
 #include "callsite.bpf.h"
+#include "modrec.bpf.h"
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 
@@ -205,6 +206,22 @@ static __always_inline void file_ids(struct file *f, __u16 kind, struct fd_info 
 	}
 }
 
+/* The code a new call site runs in, so that it is symbolized after the
+ * process exits (a client gone in milliseconds): the program and its ELF
+ * interpreter, the syscall wrapper's library (ip) and the caller's module.
+ * A subprogram: verified once, not in every hook. Returns the records
+ * the ring buffer had no room for. */
+static __noinline int send_site_modules(__u32 tgid, __u64 ip, __u64 caller)
+{
+	int lost = modrec_send_exec_images(&events, SL_EV_MODULE, tgid);
+
+	if (!modrec_send(&events, SL_EV_MODULE, tgid, ip, 0))
+		lost++;
+	if (caller && !modrec_send(&events, SL_EV_MODULE, tgid, caller, 0))
+		lost++;
+	return lost;
+}
+
 /* The creating stack and caller, through the call-site service
  * (callsite.bpf.h). glibc's syscall wrappers (socket, accept when
  * single-threaded, ...) are leaf functions that keep no frame, so a frame
@@ -221,7 +238,12 @@ static __always_inline void user_stack(void *ctx, __u32 tgid, struct fd_info *v)
 
 	if (!cs_key_read(regs, tgid, true, &c))
 		return;
-	cs_resolve(ctx, regs, &stacks, &events, &c);
+	if (!cs_hit(regs, &events, &c)) {
+		/* A new site: the code it runs in first, then its snapshot. */
+		for (int lost = send_site_modules(tgid, PT_REGS_IP(regs), c.k.ret); lost > 0; lost--)
+			count_drop(DROP_RINGBUF);
+		cs_new(ctx, regs, &stacks, &events, &c);
+	}
 	v->caller = c.k.ret;
 	v->stack_id = c.stack_id < 0 ? -1 : c.stack_id;
 	v->site = c.site;

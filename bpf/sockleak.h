@@ -6,6 +6,8 @@
 #define MEMSCOPE_SOCKLEAK_H
 
 #include "callsite.h"
+#include "common.h"
+#include "modrec.h"
 
 #define SL_MAX_FDS_DEFAULT   131072 /* live tracked fds, system-wide */
 #define SL_MAX_PROCS         16384  /* processes with tracked fds */
@@ -152,6 +154,9 @@ struct late_close {
  * cs_snap_event, callsite.h), so that user space symbolizes a new site's
  * stack while the process is alive and verifies cached ones. */
 #define SL_EV_SITE CS_EV_SNAP
+/* Ring-buffer record: struct module_record (modrec.h), code a new call
+ * site runs in, sent just before its SL_EV_SITE. */
+#define SL_EV_MODULE 2
 
 /* A TCP socket entering CLOSE_WAIT (peer closed, we did not). */
 struct cw_info {

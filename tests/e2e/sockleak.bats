@@ -717,3 +717,23 @@ leak_ten() {
 		proc_json "$CL" | jq -e '[.stacks[0].frames[] | select(startswith("net."))] | length > 0'
 	done
 }
+
+@test "sockleak: clients that exit at once, leaking sockets, still have their creating stacks named" {
+	start_server --close
+	start_sockleak --older-than 0
+	# Each exits within milliseconds, before sockleak reads its call site:
+	# the stack is symbolized from the code mappings BPF sent with it.
+	for i in 1 2 3; do
+		"$W/sockclient" "$PORT" 20 10 -x > "$T/client$i"
+	done
+	kill -INT "$SL"
+	finish_sockleak
+	for cl in $(jq -r 'select(.type == "process" and .comm == "sockclient") | .pid' "$T/out.json"); do
+		[ "$(field "$cl" exited)" = true ]
+		[ "$(field "$cl" closed_by_exit.held)" -eq 2 ]
+		proc_json "$cl" | jq -e '.stacks[0].count == 2'
+		proc_json "$cl" | jq -e '.stacks[0].frames | map(select(test("^leaky_request\\+.*sockclient.c"))) | length == 1'
+	done
+	[ "$(jq -r 'select(.type == "process" and .comm == "sockclient") | .pid' "$T/out.json" | wc -l)" -eq 3 ]
+	jq -e 'select(.type == "summary") | .frames_unverified == 0' "$T/out.json"
+}

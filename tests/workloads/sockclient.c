@@ -1,9 +1,10 @@
 /* Loopback TCP client for sockleak's tests: N requests, every LEAK_EVERY-th
  * one made by leaky_request(), which never closes its socket; then it holds
  * still until killed. Prints "done" on stdout when finished.
- * Usage: sockclient PORT N LEAK_EVERY [-g]
+ * Usage: sockclient PORT N LEAK_EVERY [-g | -x]
  *   -g: then grow (touch anonymous memory, 1 MiB at a time) until killed:
- *       a worker that leaks sockets and memory, for an OOM kill */
+ *       a worker that leaks sockets and memory, for an OOM kill
+ *   -x: then exit at once (gone before a tracer reads its /proc) */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -59,8 +60,8 @@ int main(int argc, char **argv)
 {
 	int n, every;
 
-	if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "-g"))) {
-		fprintf(stderr, "usage: sockclient PORT N LEAK_EVERY [-g]\n");
+	if (argc != 4 && !(argc == 5 && (!strcmp(argv[4], "-g") || !strcmp(argv[4], "-x")))) {
+		fprintf(stderr, "usage: sockclient PORT N LEAK_EVERY [-g | -x]\n");
 		return 2;
 	}
 	port = atoi(argv[1]);
@@ -74,6 +75,8 @@ int main(int argc, char **argv)
 	}
 	printf("done\n");
 	fflush(stdout);
+	if (argc == 5 && !strcmp(argv[4], "-x"))
+		return 0;
 	if (argc == 5)
 		grow_forever();
 	for (;;)

@@ -19,17 +19,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "array.h"
 #include "golines.h"
+#include "modtab.h"
 #include "perfmap.h"
 #include "symbolize.h"
 
 struct sym_module {
 	uint64_t low, high;
 	char *name;             /* basename of the path as the target sees it */
+	/* No file could be opened that is surely the one mapped: frames get
+	 * module+offset (the file offset; low is where offset 0 would lie). */
+	bool unverified;
 };
 
 /* Pages of a module mapped a second time elsewhere: target is where
@@ -47,6 +54,17 @@ struct jit_region {
 struct symbolizer {
 	pid_t pid;
 	Dwfl *dwfl;
+	/* The process's code mappings kept from its tool's BPF records, for
+	 * when /proc/PID/maps is gone (not owned); mt_gen is the table's
+	 * generation the modules were last reported at. */
+	const struct modtab *mt;
+	uint64_t mt_gen;
+	bool from_modtab;
+	/* Files of the table already given to libdwfl, by their mapping: a
+	 * new report names them again by range, which keeps the opened ELF
+	 * (libdwfl refuses a second ELF for a module it holds). */
+	struct reported *reported;
+	size_t nreported, capreported;
 	struct sym_module *mods;
 	int nmods;
 	size_t capmods;
@@ -63,6 +81,12 @@ struct symbolizer {
 	struct sym_cached *cache;
 	uint32_t cache_size, cache_n;
 	struct golines *go;     /* Go binaries' own line tables */
+};
+
+struct reported {
+	uint64_t ino, start, low, high;
+	unsigned int dev_major, dev_minor;
+	bool seen;              /* in the report being made */
 };
 
 struct sym_cached {
@@ -192,6 +216,7 @@ static void add_module(struct symbolizer *s, struct pending *pm)
 		m[s->nmods].low = pm->low;
 		m[s->nmods].high = pm->high;
 		m[s->nmods].name = strdup(base_name(pm->path));
+		m[s->nmods].unverified = false;
 		s->nmods++;
 	}
 	free(pm->path);
@@ -317,21 +342,240 @@ static int open_module(Dwfl_Module *mod, void **userdata, const char *name, Dwar
 	return DWARF_CB_OK;
 }
 
+/* The whole of /proc/PID/maps, NULL if it cannot be read or maps no file. */
+static char *read_maps(pid_t pid, size_t *len)
+{
+	char path[64], *text = NULL;
+	size_t cap = 0, n;
+	FILE *f, *out;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	out = open_memstream(&text, &cap);
+	if (out) {
+		char buf[8192];
+
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			fwrite(buf, 1, n, out);
+		fclose(out);
+	}
+	fclose(f);
+	*len = text ? strlen(text) : 0;
+	if (text && !strchr(text, '/')) {
+		free(text);
+		text = NULL;
+	}
+	return text;
+}
+
+/* The mapped file itself, opened read-only: the one held since its
+ * record came, or the very inode while the process lives (map_files),
+ * else by its path in the process's root or on the host, only if device
+ * and inode are the mapped ones: never parse a different file than the
+ * one mapped. -1 if none is. */
+static int open_verified(pid_t pid, const struct modtab_ent *e, char **opened)
+{
+	char *tries[3] = {};
+	int fd = -1;
+
+	if (asprintf(&tries[0], "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, e->start,
+		     e->end) < 0 ||
+	    asprintf(&tries[1], "/proc/%d/root%s", pid, e->path) < 0 ||
+	    !(tries[2] = strdup(e->path)))
+		abort();
+	if (e->fd >= 0 && (fd = dup(e->fd)) >= 0)
+		*opened = tries[0], tries[0] = NULL;
+	for (int i = 0; i < 3 && fd < 0; i++) {
+		fd = open(tries[i], O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && !modtab_same_file(e, fd)) {
+			close(fd);
+			fd = -1;
+		}
+		if (fd >= 0)
+			*opened = tries[i], tries[i] = NULL;
+	}
+	for (int i = 0; i < 3; i++)
+		free(tries[i]);
+	return fd;
+}
+
+/* The load bias of the ELF file in fd mapped as e: the PT_LOAD segment
+ * holding e's file offset lies at e->start. */
+static bool elf_bias(int fd, const struct modtab_ent *e, uint64_t *bias)
+{
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	size_t n = 0;
+	bool found = false;
+
+	if (!elf || elf_getphdrnum(elf, &n) != 0)
+		n = 0;
+	for (size_t i = 0; i < n && !found; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		/* The kernel maps a segment from its offset rounded down to a page. */
+		if (e->pgoff + page > ph.p_offset && e->pgoff < ph.p_offset + ph.p_filesz) {
+			*bias = e->start - (ph.p_vaddr - ph.p_offset + e->pgoff);
+			found = true;
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	return found;
+}
+
+static void keep_module(struct symbolizer *s, uint64_t low, uint64_t high, const char *path,
+			bool unverified)
+{
+	struct sym_module *m = ARRAY_GROW(s->mods, (size_t)s->nmods, s->capmods, 16);
+
+	m[s->nmods] = (struct sym_module){ low, high, strdup(base_name(path)), unverified };
+	s->nmods++;
+}
+
+static struct reported *find_reported(struct symbolizer *s, const struct modtab_ent *e)
+{
+	for (size_t i = 0; i < s->nreported; i++) {
+		struct reported *r = &s->reported[i];
+
+		if (r->ino == e->ino && r->start == e->start && r->dev_major == e->dev_major &&
+		    r->dev_minor == e->dev_minor) {
+			r->seen = true;
+			return r;
+		}
+	}
+	return NULL;
+}
+
+static void remember_reported(struct symbolizer *s, const struct modtab_ent *e,
+			      Dwfl_Module *mod)
+{
+	Dwarf_Addr low = 0, high = 0;
+	struct reported *r;
+
+	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	r = ARRAY_GROW(s->reported, s->nreported, s->capreported, 8);
+	r[s->nreported++] = (struct reported){ e->ino, e->start, low, high, e->dev_major,
+					       e->dev_minor, true };
+}
+
+/* A file of the previous report: the same module again, by its range
+ * (only one libdwfl still holds: a module it dropped would come back
+ * without its ELF, and libdwfl would look for one by its name). */
+static Dwfl_Module *report_again(struct symbolizer *s, const struct modtab_ent *e)
+{
+	const struct reported *r = find_reported(s, e);
+
+	return r ? dwfl_report_module(s->dwfl, base_name(e->path), r->low, r->high) : NULL;
+}
+
+/* One module of the table: its ELF file if it can be verified, else its
+ * name and range only. */
+static void report_entry(struct symbolizer *s, const struct modtab_ent *e)
+{
+	Dwfl_Module *mod = report_again(s, e);
+	char *opened = NULL;
+	int fd = -1;
+	uint64_t bias = 0;
+
+	if (!mod && (fd = open_verified(s->pid, e, &opened)) >= 0 && elf_bias(fd, e, &bias)) {
+		mod = dwfl_report_elf(s->dwfl, base_name(e->path), opened, fd, bias, true);
+		if (mod) {
+			fd = -1;        /* libdwfl's now */
+			remember_reported(s, e, mod);
+		}
+	}
+	if (mod) {
+		Dwarf_Addr low, high;
+
+		dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+		keep_module(s, low, high, e->path, false);
+	} else {
+		keep_module(s, e->start - e->pgoff, e->end, e->path, true);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(opened);
+}
+
+/* The modules from the table kept from BPF records: the process is gone. */
+static void report_modtab(struct symbolizer *s)
+{
+	size_t k = 0;
+
+	dwfl_report_begin(s->dwfl);
+	free_mods(s);
+	for (size_t i = 0; i < s->nreported; i++)
+		s->reported[i].seen = false;
+	for (size_t i = 0; i < s->mt->n; i++) {
+		const struct modtab_ent *e = &s->mt->v[i];
+		size_t j;
+
+		/* One module per file (a second mapping of it is a copy). */
+		for (j = 0; j < i; j++)
+			if (s->mt->v[j].ino == e->ino && s->mt->v[j].dev_major == e->dev_major &&
+			    s->mt->v[j].dev_minor == e->dev_minor)
+				break;
+		if (j == i)
+			report_entry(s, e);
+	}
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	for (size_t i = 0; i < s->nreported; i++)
+		if (s->reported[i].seen)
+			s->reported[k++] = s->reported[i];
+	s->nreported = k;
+	s->from_modtab = true;
+	s->mt_gen = s->mt->gen;
+}
+
+static int report_maps(struct symbolizer *s);
+
+/* From /proc/PID/maps while the process has one (it also shows JIT code
+ * and remapped pages); from the module table once it is gone, and only
+ * when the table changed since the modules were last reported. */
+static int report(struct symbolizer *s)
+{
+	int err = report_maps(s);
+
+	if (err == 0) {
+		s->from_modtab = false;
+		s->mt_gen = s->mt ? s->mt->gen : 0;
+		return 0;
+	}
+	if (!s->mt || !s->mt->n)
+		return err;
+	if ((s->nmods || s->from_modtab) && s->mt_gen == s->mt->gen)
+		return 0;
+	report_modtab(s);
+	return 0;
+}
+
 /* One module per file: consecutive mappings of the same inode, from its
  * first mapping (offset 0, the ELF header) to the end of its last one. */
 static int report_maps(struct symbolizer *s)
 {
-	char mpath[64], *line = NULL;
-	size_t cap = 0;
+	char *line = NULL, *text;
+	size_t cap = 0, len = 0;
 	struct pending pm = {};
 	FILE *f;
 
-	snprintf(mpath, sizeof(mpath), "/proc/%d/maps", s->pid);
-	f = fopen(mpath, "re");
-	if (!f)
+	/* An exited process (a zombie too) has an empty maps: the session
+	 * is kept as it is until the module table takes over. */
+	text = read_maps(s->pid, &len);
+	if (!text)
+		return -ESRCH;
+	f = fmemopen(text, len, "r");
+	if (!f) {
+		free(text);
 		return -errno;
+	}
 	dwfl_report_begin(s->dwfl);
 	free_mods(s);
+	s->nreported = 0;       /* this report drops the table's modules */
 	while (getline(&line, &cap, f) > 0) {
 		uint64_t start, end, off, ino;
 		char perms[8];
@@ -382,6 +626,7 @@ static int report_maps(struct symbolizer *s)
 	add_module(s, &pm);
 	free(line);
 	fclose(f);
+	free(text);
 	dwfl_report_end(s->dwfl, NULL, NULL);
 	/* Open every file now, while /proc/PID/root and map_files still lead
 	 * to it: the process may have exited by the time we resolve. */
@@ -391,13 +636,19 @@ static int report_maps(struct symbolizer *s)
 
 struct symbolizer *symbolizer__new(pid_t pid)
 {
+	return symbolizer__new_with(pid, NULL);
+}
+
+struct symbolizer *symbolizer__new_with(pid_t pid, const struct modtab *mt)
+{
 	struct symbolizer *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
 	s->pid = pid;
+	s->mt = mt;
 	s->dwfl = dwfl_begin(&dwfl_cbs);
-	if (!s->dwfl || report_maps(s) < 0) {
+	if (!s->dwfl || report(s) < 0) {
 		symbolizer__free(s);
 		return NULL;
 	}
@@ -406,7 +657,7 @@ struct symbolizer *symbolizer__new(pid_t pid)
 
 int symbolizer__refresh(struct symbolizer *s)
 {
-	return s ? report_maps(s) : -EINVAL;
+	return s ? report(s) : -EINVAL;
 }
 
 struct Dwfl *symbolizer__dwfl(struct symbolizer *s)
@@ -421,6 +672,7 @@ void symbolizer__free(struct symbolizer *s)
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
 	free_mods(s);
+	free(s->reported);
 	perfmap__free(s->perfmap);
 	free(s);
 }
@@ -606,6 +858,7 @@ static int resolve_uncached(struct symbolizer *s, uint64_t addr, struct frame *o
 	last = &out[n];
 	last->addr = addr;
 	last->module = sm ? strdup(sm->name) : NULL;
+	last->unverified = sm && sm->unverified;
 	if (name) {
 		last->symbol = demangle(name);
 		last->offset = off;

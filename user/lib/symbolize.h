@@ -30,6 +30,9 @@ struct frame {
 	char *file;             /* NULL if no debug info */
 	int line;               /* 0 if unknown */
 	bool inlined;           /* an inlined frame inside the next one */
+	/* module+offset only: the binary could not be opened, or the file
+	 * at its path is not the one that was mapped (another inode) */
+	bool unverified;
 	enum frame_kind kind;
 };
 
@@ -40,6 +43,12 @@ struct symbolizer;
 /* Snapshot of the process's mappings; call symbolizer__refresh when it has
  * mapped new code (dlopen). NULL if the process is gone. */
 struct symbolizer *symbolizer__new(pid_t pid);
+/* The same, falling back on mt (modtab.h, not owned: it must outlive the
+ * symbolizer) when /proc/PID/maps is gone or empty: an exited process's
+ * code is then reported from the table, its files opened by path only if
+ * their device and inode are the mapped ones. */
+struct modtab;
+struct symbolizer *symbolizer__new_with(pid_t pid, const struct modtab *mt);
 int symbolizer__refresh(struct symbolizer *s);
 /* Resolve addr into up to max frames (inlined ones first, the containing
  * function last). Returns the number filled, at least 1.

@@ -28,6 +28,7 @@
 
 struct unwinder {
 	pid_t pid;
+	const struct modtab *mt;        /* not owned; see unwinder__new_with */
 	struct symbolizer *sym;
 	int exe_fd;
 	Elf *exe;               /* gives libdwfl the architecture; see unwinder__new */
@@ -136,6 +137,10 @@ static int open_exe(struct unwinder *u)
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", u->pid);
 	u->exe_fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Gone already (its modules come from a module table): only x86_64
+	 * is unwound, and this tool is x86_64. */
+	if (u->exe_fd < 0 && u->mt)
+		u->exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (u->exe_fd < 0)
 		return -errno;
 	elf_version(EV_CURRENT);
@@ -149,6 +154,11 @@ static int open_exe(struct unwinder *u)
 
 struct unwinder *unwinder__new(pid_t pid)
 {
+	return unwinder__new_with(pid, NULL);
+}
+
+struct unwinder *unwinder__new_with(pid_t pid, const struct modtab *mt)
+{
 	struct unwinder *u;
 	int err;
 
@@ -160,10 +170,11 @@ struct unwinder *unwinder__new(pid_t pid)
 	if (!u)
 		return NULL;
 	u->pid = pid;
+	u->mt = mt;
 	u->exe_fd = -1;
 	err = open_exe(u);
 	if (!err) {
-		u->sym = symbolizer__new(pid);
+		u->sym = symbolizer__new_with(pid, mt);
 		err = u->sym ? 0 : -ESRCH;
 	}
 	if (!err && !dwfl_attach_state(symbolizer__dwfl(u->sym), u->exe, pid, &thread_cbs, u))

@@ -39,6 +39,10 @@ struct unwinder;
  * see symbolize.h). Created once per process and reused for every
  * snapshot. NULL with errno set if the process is gone or not x86_64. */
 struct unwinder *unwinder__new(pid_t pid);
+/* The same with a module table for when the process is gone
+ * (symbolizer__new_with). */
+struct modtab;
+struct unwinder *unwinder__new_with(pid_t pid, const struct modtab *mt);
 
 /* The symbolizer the unwinder reads its modules from: use it to resolve
  * the unwound addresses, and symbolizer__refresh it when the process has

@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "ending.h"
 #include "interpreters.h"
+#include "modtab.h"
 #include "kfeatures.h"
 #include "loop.h"
 #include "memleak.h"
@@ -197,6 +198,14 @@ static struct mproc *record_proc(struct app *a, const struct mm_unmap_event *u, 
 	if (size < MM_EV_HEAD || u->tgid == (uint32_t)getpid())
 		return NULL;
 	p = procset_find(&a->ps, u->tgid);
+	/* The exit record of a process retired between a drain and a report. */
+	if (!p && u->type == MM_EV_EXIT && size >= sizeof(struct mm_exit_event)) {
+		struct mproc *ended = procset_find_unended(&a->ps, u->tgid);
+
+		if (ended)
+			procset_late_exit(&a->ps, ended, (const struct mm_exit_event *)u);
+		return NULL;
+	}
 	/* The last records of a process already gone: its memory went too.
 	 * The end of one never seen mapping anything: nothing to keep. */
 	if (!p && (u->type == MM_EV_EXIT || !proc_alive((pid_t)u->tgid)))
@@ -527,6 +536,7 @@ static int open_and_load(struct app *a, pid_t pid)
 	a->skel->rodata->thp_mode = thp_mode_value(a->env.rep.thp_mode);
 	a->skel->rodata->min_size = a->env.min_size;
 	a->skel->rodata->interp_walk = !a->env.no_interp && interp_walk_supported(stderr);
+	a->skel->rodata->module_records = modrec_supported(stderr);
 	a->skel->rodata->max_size = a->env.max_size;
 	err = bpf_map__set_max_entries(a->skel->maps.events, a->env.ringbuf_mb << 20);
 	if (err) {

@@ -25,8 +25,8 @@ static void remember_comm(struct mproc *p)
 static void open_symbols(struct mproc *p, bool dwarf)
 {
 	if (dwarf)
-		p->unw = unwinder__new(p->t.pid);
-	p->sym = p->unw ? unwinder__symbolizer(p->unw) : symbolizer__new(p->t.pid);
+		p->unw = unwinder__new_with(p->t.pid, &p->mods);
+	p->sym = p->unw ? unwinder__symbolizer(p->unw) : symbolizer__new_with(p->t.pid, &p->mods);
 }
 
 static struct mproc *mproc_new(const struct procset *ps, pid_t pid, bool read_proc)
@@ -37,8 +37,10 @@ static struct mproc *mproc_new(const struct procset *ps, pid_t pid, bool read_pr
 	if (!p || tracker_init(&p->t, pid, mono_ns()))
 		abort();
 	p->cs = callsites__new(&ps->cs_opts);
+	modtab_init(&p->mods);
 	if (read_proc) {
 		tracker_seed_brk(&p->t);
+		modtab_seed_maps(&p->mods, pid);
 		open_symbols(p, dwarf);
 	}
 	remember_comm(p);
@@ -52,6 +54,7 @@ static void mproc_free(struct mproc *p)
 	else
 		symbolizer__free(p->sym);
 	callsites__free(p->cs);
+	modtab_fini(&p->mods);
 	tracker_fini(&p->t);
 	free(p->comm);
 	free(p);
@@ -66,6 +69,20 @@ struct mproc *procset_find(struct procset *ps, pid_t pid)
 		if (ps->v[i]->t.pid == pid)
 			return ps->v[ps->last = i];
 	return NULL;
+}
+
+struct mproc *procset_find_unended(struct procset *ps, pid_t pid)
+{
+	for (size_t i = 0; i < ps->nended; i++)
+		if (ps->ended[i]->t.pid == pid && !(ps->ended[i]->ending.flags & ENDING_SEEN))
+			return ps->ended[i];
+	return NULL;
+}
+
+void procset_late_exit(struct procset *ps, struct mproc *p, const struct mm_exit_event *e)
+{
+	p->ending = e->ending;
+	ps->oom_kills += ending_decode(&p->ending).kind == ENDING_OOM_KILL;
 }
 
 struct mproc *procset_add(struct procset *ps, pid_t pid, bool read_proc)
@@ -109,11 +126,18 @@ void mproc_record(struct procset *ps, struct mproc *p, const void *rec, size_t s
 		callsites__record(p->cs, p->unw, rec, size);
 		break;
 	case MM_EV_UNMAP:
-		if (unmap_sized)
+		if (unmap_sized) {
 			tracker_munmap(&p->t, rec);
+			modtab_unmap(&p->mods, u->addr, u->len);
+		}
 		break;
 	case MM_EV_EXEC:
 		tracker_exec(&p->t);
+		modtab_reset(&p->mods);
+		break;
+	case MM_EV_MODULE:
+		modtab_record(&p->mods, rec, size);
+		p->t.maps_changed = true;
 		break;
 	case MM_EV_MAP:
 		if (size >= sizeof(struct mm_map_event))

@@ -12,6 +12,7 @@
 #include "common.h"
 #include "callsites.h"
 #include "memleak_track.h"
+#include "modtab.h"
 #include "symbolize.h"
 
 struct unwinder;
@@ -22,6 +23,9 @@ struct mproc {
 	struct unwinder *unw;
 	struct symbolizer *sym;
 	struct callsites *cs;    /* its call sites' stacks (DWARF-unwound) */
+	/* Its code mappings, from MM_EV_MODULE records and a first read of
+	 * its maps: sym reports them once the process is gone. */
+	struct modtab mods;
 	char *comm;             /* raw, as last read from /proc */
 	/* How it ended (MM_EV_EXIT); flags 0 while it runs, or when the
 	 * record was lost. */
@@ -53,6 +57,11 @@ struct procset {
 
 /* The process's entry, NULL if there is none. */
 struct mproc *procset_find(struct procset *ps, pid_t pid);
+/* An exited process kept (ps->ended) whose exit record had not come yet
+ * when it was retired (it died between a drain and a report), or NULL. */
+struct mproc *procset_find_unended(struct procset *ps, pid_t pid);
+/* That record, come late: how it ended, and the OOM kills count. */
+void procset_late_exit(struct procset *ps, struct mproc *p, const struct mm_exit_event *e);
 /* A new entry. read_proc: the process runs its program already (attach,
  * or a process of the cgroup): read its heap break, mappings and name now.
  * Otherwise (a launched command before its exec) that waits for the exec. */

@@ -402,6 +402,9 @@ struct totals {
 	uint64_t by_kind[MK_KINDS], count, ranked;
 	/* held under call sites found to stand for more than one stack */
 	uint64_t merged_count, merged_bytes;
+	/* Frames of the rows named module+offset only: their binary could
+	 * not be opened, or the file at its path is not the one mapped. */
+	uint64_t frames_unverified;
 };
 
 /* Is the stack's call site one whose key was found to merge stacks? */
@@ -410,6 +413,19 @@ static bool merged_site(const struct report_in *in, const struct stack_ent *s)
 	const struct callsite *c = callsites__find(in->sites, (uint32_t)in->t->pid, s->site);
 
 	return c && c->state != CALLSITE_ONE;
+}
+
+static uint64_t unverified_frames(const struct tracker *t, const struct row *rows, int n)
+{
+	uint64_t k = 0;
+
+	for (int i = 0; i < n; i++) {
+		const struct stack_ent *s = &t->stacks[rows[i].owner];
+
+		for (int j = 0; j < s->nframes; j++)
+			k += s->frames[j].unverified;
+	}
+	return k;
 }
 
 /* The text of a stack as the report shows it, the grouping key: frames
@@ -549,6 +565,7 @@ static struct row *build_rows(const struct report_opts *o, struct report_in *in,
 	struct collect c = { .acc = acc, .now_ns = in->now_ns,
 			     .min_age_ns = (uint64_t)(o->older_than_s * 1e9),
 			     .page = t->pages ? (uint64_t)sysconf(_SC_PAGESIZE) : 0 };
+	struct row *rows;
 
 	ranges__foreach(t->ranges, collect_range, &c);
 	for (uint32_t i = 0; i < in->malloc_n && i < t->nstacks; i++)
@@ -567,7 +584,9 @@ static struct row *build_rows(const struct report_opts *o, struct report_in *in,
 		}
 	}
 	stacks_resident(o, in, acc);
-	return group_rows(o, in, acc, row_of, nrows);
+	rows = group_rows(o, in, acc, row_of, nrows);
+	tot->frames_unverified = unverified_frames(t, rows, *nrows);
+	return rows;
 }
 
 /* A process gone (a recycled worker): each stack at its peak, the most
@@ -997,6 +1016,10 @@ static void print_table(const struct report_opts *o, struct report_in *in, const
 	callsites_print(stdout, "         ", callsites__counts(in->sites), in->verify_lost,
 			o->stack_mode != STACK_FP, tot->merged_count, tot->merged_bytes, true,
 			unit_noun(o, tot->merged_count));
+	if (tot->frames_unverified)
+		printf("         %" PRIu64 " frame%s named module+offset only: the binary could not be "
+		       "opened, or the file at its path is not the one that was mapped\n",
+		       tot->frames_unverified, tot->frames_unverified == 1 ? "" : "s");
 	printf("         ");
 	print_drops(stdout, in->drops, DROP_KINDS);
 	fflush(stdout);
@@ -1163,6 +1186,7 @@ static void print_json(const struct report_opts *o, struct report_in *in, const 
 	jw_u64(&w, "stacks", (uint64_t)n);
 	jw_u64(&w, "sample_every", o->sample_every);
 	jw_bool(&w, "malloc_estimated", o->malloc && o->sample_every > 1);
+	jw_u64(&w, "frames_unverified", tot->frames_unverified);
 	if (o->faults)
 		jw_u64(&w, "faults_unclassified", in->faults_unclassified);
 	else

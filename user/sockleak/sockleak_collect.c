@@ -15,6 +15,7 @@
 #include "bpfutil.h"
 #include "cgroup.h"
 #include "interpreters.h"
+#include "modtab.h"
 #include "kfeatures.h"
 #include "output.h"
 #include "procfs.h"
@@ -205,6 +206,7 @@ static int open_and_load(struct sl_collector *a)
 	a->skel->rodata->want_stacks = !a->o.no_stacks;
 	a->skel->rodata->interp_walk = !a->o.no_stacks && !a->o.no_interp && interp_walk_supported(stderr);
 	a->skel->rodata->cs_snapshots = !a->o.no_stacks && a->o.stack_mode != STACK_FP;
+	a->skel->rodata->module_records = !a->o.no_stacks && modrec_supported(stderr);
 	a->skel->rodata->late_ns = a->o.older_than_s * 1e9 > SL_LATE_MIN_NS
 					   ? (uint64_t)(a->o.older_than_s * 1e9) : SL_LATE_MIN_NS;
 	a->skel->rodata->all_fds = a->o.all_fds;
@@ -380,6 +382,7 @@ const struct sl_snapshot *sl_collector_refresh(struct sl_collector *c)
 		memset(&s->tcp, 0, sizeof(s->tcp));
 	sockstat_read(&s->ss);
 	load_closewait(s, bpf_map__fd(c->skel->maps.closewait));
+	s->frames_unverified = sl_sites__frames_unverified(c->sites);
 	return s;
 }
 

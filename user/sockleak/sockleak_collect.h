@@ -49,6 +49,7 @@ struct sl_snapshot {
 	struct sl_cw { uint64_t key, ts; } *by_sk, *by_ino; /* CLOSE_WAIT entry times, by socket / inode */
 	size_t ncw;
 	double elapsed;           /* seconds since tracing started */
+	uint64_t frames_unverified; /* stack frames named module+offset only (sl_sites) */
 };
 
 /* Check the target and the privileges, load and attach, take the /proc

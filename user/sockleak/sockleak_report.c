@@ -962,6 +962,7 @@ static void json_summary(struct ctx *c, const char *verd, const char *note, size
 	}
 	jw_u64(&w, "reconciled", c->t->reconciled);
 	jw_u64(&w, "user_map_full", c->t->map_full);
+	jw_u64(&w, "frames_unverified", c->s->frames_unverified);
 	jw_drops(&w, "drops", c->o->drops, DROP_KINDS);
 	sl_sites__json(c->o->sites, &w, c->o->sites ? merged_fds(c) : 0);
 	jw_obj_end(&w);
@@ -985,6 +986,9 @@ static void print_footer(const struct ctx *c)
 	       (unsigned long long)c->t->reconciled, c->t->nents, what(c));
 	if (c->t->map_full)
 		printf(", %llu baseline inserts failed (map full)", (unsigned long long)c->t->map_full);
+	if (c->s->frames_unverified)
+		printf(", %llu stack frames named module+offset only (binary not opened, or not the "
+		       "file mapped)", (unsigned long long)c->s->frames_unverified);
 	printf("; ");
 	print_drops(stdout, c->o->drops, DROP_KINDS);
 	if (c->o->sites)

@@ -9,6 +9,7 @@
 #include "culprit.h"
 #include "hindex.h"
 #include "interpreters.h"
+#include "modtab.h"
 #include "procfs.h"
 #include "sockleak.h"
 #include "sockleak_sites.h"
@@ -28,11 +29,21 @@ struct site_proc {
 	struct unwinder *unw;
 	struct symbolizer *sym;
 	bool gone;               /* could not be opened, or exited */
+	bool stale;              /* code records came since its modules were read */
 	uint64_t used;           /* s->tick at the last use */
+};
+
+/* A process's code mappings from SL_EV_MODULE records, until it exits:
+ * its sites are symbolized from them once /proc/PID/maps is gone. */
+struct proc_mods {
+	uint32_t tgid;
+	struct modtab mt;
 };
 
 struct sl_sites {
 	struct sl_sites_opts o;
+	struct proc_mods **mods; /* pointers: a symbolizer keeps its table's address */
+	size_t nmods, capmods;
 	struct sl_site **v;      /* in order of arrival */
 	size_t n, cap;
 	struct hindex index;     /* v by (tgid, site) */
@@ -40,6 +51,7 @@ struct sl_sites {
 	size_t nprocs, capprocs;
 	uint64_t dwarf, tick;
 	struct callsites *cs;    /* the unwound stacks, verification */
+	uint64_t frames_unverified; /* kept frames with module+offset only */
 };
 
 struct site_key {
@@ -107,16 +119,78 @@ static void evict_lru(struct sl_sites *s)
 	s->procs[lru] = s->procs[--s->nprocs];
 }
 
+static struct proc_mods *mods_of(const struct sl_sites *s, uint32_t tgid)
+{
+	for (size_t i = 0; i < s->nmods; i++)
+		if (s->mods[i]->tgid == tgid)
+			return s->mods[i];
+	return NULL;
+}
+
+static struct modtab *modtab_of(const struct sl_sites *s, uint32_t tgid)
+{
+	struct proc_mods *m = mods_of(s, tgid);
+
+	return m ? &m->mt : NULL;
+}
+
+static void mods_forget(struct sl_sites *s, uint32_t tgid)
+{
+	for (size_t i = 0; i < s->nmods; i++)
+		if (s->mods[i]->tgid == tgid) {
+			modtab_fini(&s->mods[i]->mt);
+			free(s->mods[i]);
+			s->mods[i] = s->mods[--s->nmods];
+			return;
+		}
+}
+
+static struct site_proc *find_proc(struct sl_sites *s, uint32_t tgid)
+{
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (s->procs[i].tgid == tgid)
+			return &s->procs[i];
+	return NULL;
+}
+
+/* Code of a process, ahead of its new site's record: kept; its open
+ * symbolizer (if any) reads its modules again at its next site, and one
+ * that could not be opened is tried again. */
+static void module_record(struct sl_sites *s, const struct module_record *r, size_t size)
+{
+	struct proc_mods *m = mods_of(s, r->tgid);
+	struct site_proc *p;
+
+	if (!m) {
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			abort();
+		m->tgid = r->tgid;
+		modtab_init(&m->mt);
+		ARRAY_GROW(s->mods, s->nmods, s->capmods, 16);
+		s->mods[s->nmods++] = m;
+	}
+	modtab_record(&m->mt, r, size);
+	p = find_proc(s, r->tgid);
+	if (p && p->sym)
+		p->stale = true;
+	else if (p)
+		*p = s->procs[--s->nprocs];
+}
+
 static struct site_proc *proc_of(struct sl_sites *s, uint32_t tgid)
 {
 	struct site_proc *p;
 
 	s->tick++;
-	for (size_t i = 0; i < s->nprocs; i++)
-		if (s->procs[i].tgid == tgid) {
-			s->procs[i].used = s->tick;
-			return &s->procs[i];
-		}
+	p = find_proc(s, tgid);
+	if (p) {
+		p->used = s->tick;
+		if (p->stale && p->sym)
+			symbolizer__refresh(p->sym);
+		p->stale = false;
+		return p;
+	}
 	if (s->nprocs >= MAX_OPEN_PROCS)
 		evict_lru(s);
 	ARRAY_GROW(s->procs, s->nprocs, s->capprocs, 16);
@@ -125,8 +199,8 @@ static struct site_proc *proc_of(struct sl_sites *s, uint32_t tgid)
 	p->tgid = tgid;
 	p->used = s->tick;
 	if (s->o.mode != STACK_FP)
-		p->unw = unwinder__new(tgid);
-	p->sym = p->unw ? unwinder__symbolizer(p->unw) : symbolizer__new(tgid);
+		p->unw = unwinder__new_with(tgid, modtab_of(s, tgid));
+	p->sym = p->unw ? unwinder__symbolizer(p->unw) : symbolizer__new_with(tgid, modtab_of(s, tgid));
 	p->gone = !p->sym;
 	return p;
 }
@@ -195,6 +269,12 @@ static void clear(struct frame *fr, int n)
 		frame_clear(&fr[i]);
 }
 
+static void count_unverified(struct sl_sites *s, const struct frame *fr, int n)
+{
+	for (int i = 0; i < n; i++)
+		s->frames_unverified += fr[i].unverified;
+}
+
 /* Frames of the site: DWARF when its snapshot unwound (cs; in auto mode
  * unless the frame-pointer walk gives more frames), else the
  * frame-pointer ones (ip: the site's, for a site without a walk). */
@@ -217,6 +297,7 @@ static void symbolize_site(struct sl_sites *s, struct site_proc *p, struct sl_si
 	} else {
 		keep_frames(st, fr, n);
 	}
+	count_unverified(s, st->dwarf ? dw : fr, st->nframes);
 	clear(fr, n);
 	clear(dw, nd);
 	free(fr);
@@ -255,6 +336,10 @@ int sl_sites__on_event(void *ctx, void *data, size_t size)
 	struct sl_sites *s = ctx;
 	struct site_proc *p;
 
+	if (size >= sizeof(struct module_record) && e->type == SL_EV_MODULE) {
+		module_record(ctx, data, size);
+		return 0;
+	}
 	if (size < CS_SNAP_HEAD || e->type != SL_EV_SITE)
 		return 0;
 	p = proc_of(s, e->tgid);
@@ -318,6 +403,7 @@ const struct sl_site *sl_sites__get(struct sl_sites *s, uint32_t tgid, uint64_t 
 
 void sl_sites__forget_proc(struct sl_sites *s, uint32_t tgid)
 {
+	mods_forget(s, tgid);
 	for (size_t i = 0; i < s->nprocs; i++)
 		if (s->procs[i].tgid == tgid) {
 			proc_close(&s->procs[i]);
@@ -356,6 +442,11 @@ void sl_sites__counts(const struct sl_sites *s, uint64_t *sites, uint64_t *dwarf
 	*dwarf = s->dwarf;
 }
 
+uint64_t sl_sites__frames_unverified(const struct sl_sites *s)
+{
+	return s ? s->frames_unverified : 0;
+}
+
 void sl_sites__free(struct sl_sites *s)
 {
 	if (!s)
@@ -372,6 +463,9 @@ void sl_sites__free(struct sl_sites *s)
 	for (size_t i = 0; i < s->nprocs; i++)
 		proc_close(&s->procs[i]);
 	free(s->procs);
+	while (s->nmods)
+		mods_forget(s, s->mods[0]->tgid);
+	free(s->mods);
 	free(s->v);
 	callsites__free(s->cs);
 	hindex_free(&s->index);

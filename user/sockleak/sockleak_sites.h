@@ -57,6 +57,9 @@ void sl_sites__json(const struct sl_sites *s, struct jw *w, uint64_t merged);
 void sl_sites__print(const struct sl_sites *s, uint64_t merged);
 /* Sites seen, of them unwound with DWARF (for the footer). */
 void sl_sites__counts(const struct sl_sites *s, uint64_t *sites, uint64_t *dwarf);
+/* Frames kept as module+offset only: their binary could not be opened,
+ * or the file at its path is not the one the process mapped. */
+uint64_t sl_sites__frames_unverified(const struct sl_sites *s);
 void sl_sites__free(struct sl_sites *s);
 
 #endif
