@@ -60,7 +60,8 @@ struct cs_call {
 	__u64 sp;
 	__s32 stack_id;
 	__u32 hits;
-	__u64 site;
+	__u64 site;        /* what the event is recorded under */
+	__u64 key_site;    /* the key's own */
 };
 
 /* The key's level-0 words. ret is the word at sp, the caller's return
@@ -181,6 +182,7 @@ static __always_inline bool cs_send(void *rb, struct pt_regs *regs, const struct
 	e->stack_id = c->stack_id;
 	e->stack_len = len;
 	e->site = c->site;
+	e->key_site = c->key_site;
 	e->kind = kind;
 	e->pad = 0;
 	e->key = c->k;
@@ -189,9 +191,15 @@ static __always_inline bool cs_send(void *rb, struct pt_regs *regs, const struct
 	return true;
 }
 
-/* A hit that is due for verification: its snapshot. */
-static __always_inline void cs_verify(void *rb, struct pt_regs *regs, const struct cs_call *c)
+/* A hit that is due for verification: its snapshot. With own_sites, one
+ * of the key's first hits is recorded under a site of its own (see
+ * cs_hit_site). */
+static __always_inline void cs_verify(void *rb, struct pt_regs *regs, struct cs_call *c,
+				      bool own_sites)
 {
+	c->key_site = c->site;
+	if (own_sites && c->hits <= CS_VERIFY_FIRST && cs_snapshots)
+		c->site = cs_hit_site(c->site, c->hits);
 	if (cs_verify_due(c->hits) && !cs_send(rb, regs, c, CS_SNAP_VERIFY))
 		__sync_fetch_and_add(&cs_verify_lost, 1);
 }
@@ -238,7 +246,8 @@ static __always_inline struct cs_val *cs_lookup(struct cs_call *c)
  * the ring buffer full (counted as a lost event). */
 /* A call site already cached: its stack id and site into c, and a
  * verify snapshot when one is due. False on a miss. */
-static __always_inline bool cs_hit(struct pt_regs *regs, void *rb, struct cs_call *c)
+static __always_inline bool cs_hit(struct pt_regs *regs, void *rb, struct cs_call *c,
+				   bool own_sites)
 {
 	struct cs_val *v = cs_lookup(c);
 
@@ -247,7 +256,7 @@ static __always_inline bool cs_hit(struct pt_regs *regs, void *rb, struct cs_cal
 	c->stack_id = v->stack_id;
 	c->site = v->site;
 	c->hits = ++v->hits;
-	cs_verify(rb, regs, c);
+	cs_verify(rb, regs, c, own_sites);
 	return true;
 }
 
@@ -260,7 +269,7 @@ static __always_inline void cs_new(void *ctx, struct pt_regs *regs, void *stacks
 	long id;
 
 	c->hits = 0;
-	c->site = cs_hash(&c->k);
+	c->site = c->key_site = cs_hash(&c->k);
 	id = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
 	c->stack_id = id;
 	if (id < 0) {
@@ -277,9 +286,9 @@ static __always_inline void cs_new(void *ctx, struct pt_regs *regs, void *stacks
 }
 
 static __always_inline void cs_resolve(void *ctx, struct pt_regs *regs, void *stacks, void *rb,
-				       struct cs_call *c)
+				       struct cs_call *c, bool own_sites)
 {
-	if (!cs_hit(regs, rb, c))
+	if (!cs_hit(regs, rb, c, own_sites))
 		cs_new(ctx, regs, stacks, rb, c);
 }
 

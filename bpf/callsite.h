@@ -27,6 +27,19 @@
 #define CS_VERIFY_FIRST 4    /* hits verified after a key's first event */
 #define CS_VERIFY_EVERY 256  /* then one hit in this many (a power of 2) */
 
+/* A key's first CS_VERIFY_FIRST hits, where a tool asks for it (memleak-
+ * trace), are each recorded under a site of their own, named by their own
+ * verify snapshot: a short program that allocates twice through one
+ * wrapper from two callers (libc's stdio buffers of stdin and stdout)
+ * gives a key no time to be refined, and its second event would otherwise
+ * take the first one's stack. Hit h's site is the key's site mixed with h;
+ * user space also gives it the key's stack until (unless) its own
+ * snapshot arrives. */
+static inline __u64 cs_hit_site(__u64 site, __u32 hit)
+{
+	return site ^ ((__u64)hit * 0x9e3779b97f4a7c15ULL);
+}
+
 /* The words that name a call site. level 0: the user ip (inside the
  * wrapper, or the allocator's first instruction), ret (the word at sp, or
  * the first executable text word near it: see cs_key_read), and the next
@@ -61,7 +74,8 @@ struct cs_snap_event {
 	__u32 tgid;
 	__s32 stack_id;
 	__u32 stack_len;
-	__u64 site;
+	__u64 site;        /* what the event is recorded under */
+	__u64 key_site;    /* the key's site (differs: one of its first hits) */
 	__u32 kind;        /* CS_SNAP_* */
 	__u32 pad;
 	struct cs_key key;

@@ -143,7 +143,7 @@ static __always_inline __s32 user_stack(void *ctx, struct pt_regs *regs, __u32 t
 		*ret = *site = 0;
 		return -1;
 	}
-	cs_resolve(ctx, regs, &stacks, &events, &c);
+	cs_resolve(ctx, regs, &stacks, &events, &c, true);
 	*ret = c.k.ret;
 	*site = c.site;
 	return c.stack_id;
@@ -357,19 +357,20 @@ static __always_inline void alloc_stack(struct pt_regs *ctx, struct thread_state
 	t->key.ret_addr = c.k.ret;
 	if (same_site(t, &c.k)) {
 		c.stack_id = t->key.stack_id = t->last_id;
-		c.site = t->key.site = t->last_site;
+		c.site = t->last_site;
 		c.hits = ++t->last_hits;
-		cs_verify(&events, ctx, &c);
+		cs_verify(&events, ctx, &c, true);
+		t->key.site = c.site;
 		return;
 	}
-	cs_resolve(ctx, ctx, &stacks, &events, &c);
+	cs_resolve(ctx, ctx, &stacks, &events, &c, true);
 	t->key.stack_id = c.stack_id;
 	t->key.site = c.site;
 	/* Failed captures are retried, as the site cache does. */
 	t->last_valid = c.stack_id >= 0 && c.k.level == 0;
 	t->last = c.k;
 	t->last_id = c.stack_id;
-	t->last_site = c.site;
+	t->last_site = c.key_site;
 	t->last_hits = c.hits;
 	t->last_gen = cs_generation;
 }

@@ -238,7 +238,9 @@ static __always_inline void user_stack(void *ctx, __u32 tgid, struct fd_info *v)
 
 	if (!cs_key_read(regs, tgid, true, &c))
 		return;
-	if (!cs_hit(regs, &events, &c)) {
+	/* Sockets of a key's first hits stay under the key's site: a site
+	 * of their own would be a new stack to symbolize for every site. */
+	if (!cs_hit(regs, &events, &c, false)) {
 		/* A new site: the code it runs in first, then its snapshot. */
 		for (int lost = send_site_modules(tgid, PT_REGS_IP(regs), c.k.ret); lost > 0; lost--)
 			count_drop(DROP_RINGBUF);

@@ -291,11 +291,23 @@ upstreams_in_close_wait() {
 # give the function's first line).
 py_handler_line() { grep -n -m1 '^def handle_request' "$RW/leaky_service.py" | cut -d: -f1; }
 
+# requests_until_growing PORT: requests, 5 at a time, until memleak-trace's
+# interval report (-i) says something grows: a rate needs a trace of some
+# length (seen: 20 requests within 38 ms, too short to tell growth).
+requests_until_growing() {
+	local end=$((SECONDS + 120))
+	until grep -q '"event": *"report".*"growing": *true' "$BATS_TEST_TMPDIR/memleak-trace.out"; do
+		[ $SECONDS -lt $end ] || return 1
+		service_requests "$1" 5
+	done
+}
+
 @test "python: the culprit is the Python function that grows the cache, not malloc or the bytearray code" {
 	python_service_mapping_each
-	start_tool memleak-trace -p "$SVC_PID" --json -n 5
+	start_tool memleak-trace -p "$SVC_PID" --json -n 5 -i 0.2
 	ML=$TOOL_PID
-	service_requests "$SVC_PORT" 20
+	requests_until_growing "$SVC_PORT"
+	service_requests "$SVC_PORT" 5
 	stop_tool "$ML"
 	line=$(py_handler_line)
 	r=$(jq -c 'select(.event == "final_report")' "$T/memleak-trace.out")

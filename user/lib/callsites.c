@@ -141,13 +141,16 @@ static void keep_unwound(struct callsite *c, struct unwound *uw)
 	uw->ips = NULL;
 }
 
-static struct callsite *site_get(struct callsites *cs, const struct cs_snap_event *e, bool *fresh)
+/* The entry of (tgid, site), made if new (*fresh). Moves the entries:
+ * pointers to others taken before are stale after it. */
+static struct callsite *site_at(struct callsites *cs, uint32_t tgid, uint64_t site, int32_t stack_id,
+				bool *fresh)
 {
 	uint32_t *sl;
 	struct callsite *c;
 
 	hindex_reserve(&cs->index, cs->n, entry_hash, cs);
-	sl = slot(cs, e->tgid, e->site);
+	sl = slot(cs, tgid, site);
 	*fresh = !*sl;
 	if (*sl)
 		return &cs->v[*sl - 1];
@@ -155,10 +158,54 @@ static struct callsite *site_get(struct callsites *cs, const struct cs_snap_even
 	c = &cs->v[cs->n];
 	memset(c, 0, sizeof(*c));
 	*sl = ++cs->n;
-	c->tgid = e->tgid;
-	c->site = e->site;
-	c->stack_id = e->stack_id;
+	c->tgid = tgid;
+	c->site = site;
+	c->stack_id = stack_id;
 	return c;
+}
+
+static struct callsite *site_get(struct callsites *cs, const struct cs_snap_event *e, bool *fresh)
+{
+	return site_at(cs, e->tgid, e->site, e->stack_id, fresh);
+}
+
+static void copy_stack(struct callsite *to, const struct callsite *from)
+{
+	free(to->ips);
+	free(to->offs);
+	to->n = from->n;
+	to->ips = malloc((from->n + 1) * sizeof(*to->ips));
+	to->offs = malloc((from->n + 1) * sizeof(*to->offs));
+	if (!to->ips || !to->offs)
+		abort();
+	memcpy(to->ips, from->ips, from->n * sizeof(*to->ips));
+	memcpy(to->offs, from->offs, (from->n + 1) * sizeof(*to->offs));
+}
+
+/* A new key's first hits have sites of their own (cs_hit_site): until
+ * their own snapshots come (or if one is lost), they get the key's. */
+static void alias_first_hits(struct callsites *cs, uint32_t idx)
+{
+	for (uint32_t h = 1; h <= CS_VERIFY_FIRST; h++) {
+		uint32_t tgid = cs->v[idx].tgid;
+		bool fresh;
+		struct callsite *own = site_at(cs, tgid, cs_hit_site(cs->v[idx].site, h),
+					       cs->v[idx].stack_id, &fresh);
+
+		if ((fresh || !own->n) && cs->v[idx].n)
+			copy_stack(own, &cs->v[idx]);
+	}
+}
+
+static struct unwound unwound_dup(const struct unwound *uw, int max)
+{
+	struct unwound d = { calloc(max, sizeof(*d.ips)), calloc(max, sizeof(*d.sps)), uw->n };
+
+	if (!d.ips || !d.sps)
+		abort();
+	memcpy(d.ips, uw->ips, uw->n * sizeof(*d.ips));
+	memcpy(d.sps, uw->sps, uw->n * sizeof(*d.sps));
+	return d;
 }
 
 /* The first frame where two unwinds of one key part, among those both
@@ -226,6 +273,26 @@ static void verify(struct callsites *cs, struct callsite *c, const struct cs_sna
 	cs->counts.merged++;
 }
 
+/* The verify snapshot of one of a key's first hits, recorded under a
+ * site of its own: it verifies the key, and is that site's stack. */
+static const struct callsite *record_own_hit(struct callsites *cs, const struct cs_snap_event *e,
+					     struct unwound *uw)
+{
+	struct callsite *key = (struct callsite *)callsites__find(cs, e->tgid, e->key_site), *own;
+	struct unwound mine = unwound_dup(uw, cs->o.max_ips);
+	bool fresh;
+
+	if (key)
+		verify(cs, key, e, uw);
+	else
+		cs->counts.verifies++;
+	own = site_get(cs, e, &fresh);
+	if (mine.n)
+		keep_unwound(own, &mine);
+	unwound_free(&mine);
+	return own;
+}
+
 const struct callsite *callsites__record(struct callsites *cs, struct unwinder *u,
 					 const void *rec, size_t size)
 {
@@ -242,8 +309,13 @@ const struct callsite *callsites__record(struct callsites *cs, struct unwinder *
 		head.stack_len = 0;
 		e = &head;
 	}
-	c = site_get(cs, e, &fresh);
 	unwind_record(cs, u, e, &uw);
+	if (e->kind == CS_SNAP_VERIFY && e->key_site != e->site) {
+		c = (struct callsite *)record_own_hit(cs, e, &uw);
+		unwound_free(&uw);
+		return c;
+	}
+	c = site_get(cs, e, &fresh);
 	if (e->kind == CS_SNAP_VERIFY && !fresh) {
 		verify(cs, c, e, &uw);
 	} else {
@@ -256,6 +328,12 @@ const struct callsite *callsites__record(struct callsites *cs, struct unwinder *
 			keep_unwound(c, &uw);
 		if (!fresh && c->state == CALLSITE_MERGED && !refine(cs, &e->key, c->refine_off))
 			cs->counts.refine_failed++;
+		if (cs->o.own_sites && e->kind == CS_SNAP_NEW) {
+			uint32_t idx = (uint32_t)(c - cs->v);
+
+			alias_first_hits(cs, idx);
+			c = &cs->v[idx];
+		}
 	}
 	unwound_free(&uw);
 	return c;

@@ -77,6 +77,9 @@ struct callsites_opts {
 	int sites_map;           /* the BPF cs_sites map */
 	uint32_t *generation;    /* the BPF cs_generation (.bss) */
 	int max_ips;             /* frames unwound, at most */
+	/* The BPF side records a key's first hits under sites of their own
+	 * (cs_hit_site): give them the key's stack until their own comes. */
+	bool own_sites;
 };
 
 struct callsites;

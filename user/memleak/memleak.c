@@ -558,7 +558,7 @@ static int open_and_load(struct app *a, pid_t pid)
 	}
 	a->ps.cs_opts = (struct callsites_opts){ .sites_map = bpf_map__fd(a->skel->maps.cs_sites),
 						 .generation = &a->skel->bss->cs_generation,
-						 .max_ips = MAX_STACK_DEPTH };
+						 .max_ips = MAX_STACK_DEPTH, .own_sites = true };
 	a->ps.interp = interp__new(&(struct interp_opts){
 		.procs_map = a->env.no_interp ? -1 : bpf_map__fd(a->skel->maps.interp_procs),
 		.stacks_map = bpf_map__fd(a->skel->maps.interp_stacks), .notes = stderr,

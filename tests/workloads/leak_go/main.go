@@ -33,7 +33,12 @@ var conns []net.Conn
 
 //go:noinline
 func leakChunk(kib int) []byte {
-	return make([]byte, kib*1024)
+	b := make([]byte, kib*1024)
+	// Used, as leaked data is: its pages resident, not just reserved.
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	return b
 }
 
 //go:noinline
