@@ -288,10 +288,8 @@ int features_probe(struct features *f)
 	f->callbacks = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_for_each_map_elem, NULL) > 0;
 	f->raw_tp = probe_raw_tp();
 	f->tp_btf = f->btf && probe_tracing(BPF_TRACE_RAW_TP, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF);
-	f->fentry = f->btf && probe_tracing(BPF_TRACE_FENTRY, "vfs_read", BTF_KIND_FUNC);
 	f->tracepoint = probe_tracepoint();
 	f->uprobe = pmu_type("uprobe") >= 0;
-	f->kprobe = probe_kprobe();
 	f->cgroup_sock = probe_cgroup_sock();
 	f->fault_tp = tracepoint_exists("exceptions", "page_fault_user");
 	return 0;
@@ -340,8 +338,21 @@ static const char *yes_no(bool b)
 	return b ? "yes" : "NO";
 }
 
-void features_print(FILE *out, const struct features *f)
+/* kprobes and fentry: no tool hooks them, and attaching one rewrites
+ * kernel text (vfs_read's entry, through ftrace) on a live host, so they
+ * are probed only when --features asks (under QEMU's TCG such a patch at
+ * every tool start soft-locked a CPU running vfs_read). */
+static void probe_patching_hooks(struct features *f)
 {
+	f->fentry = f->btf && probe_tracing(BPF_TRACE_FENTRY, "vfs_read", BTF_KIND_FUNC);
+	f->kprobe = probe_kprobe();
+}
+
+void features_print(FILE *out, const struct features *given)
+{
+	struct features copy = *given, *f = &copy;
+
+	probe_patching_hooks(f);
 	fprintf(out, "kernel BTF (%s): %s\n", BTF_PATH, yes_no(f->btf));
 	fprintf(out, "tracefs: %s\n", f->tracefs ? f->tracefs_path : "NO (not mounted and mount failed)");
 	fprintf(out, "ring buffer: %s\n", yes_no(f->ringbuf));
