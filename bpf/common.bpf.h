@@ -182,17 +182,26 @@ static __always_inline void snap_regs(struct pt_regs *regs, struct user_regs_sna
 
 /* Copy the user stack from sp upwards into dst (STACK_SNAP_BYTES of room):
  * the bytes copied, 0 if nothing could be read. Near the top of a stack
- * the whole read fails (one page is missing), hence the shorter retries. */
+ * the whole read fails (a page past the stack's end): then it reads to the
+ * end of the last page there is, the next whole page and sp's, or sp's
+ * alone, so that the outermost frames (main, __libc_start_call_main, just
+ * below the program's arguments) are in the copy. Fixed shorter retries
+ * (4, 2, 1 KiB) cut them off whenever the stack's end, placed at random
+ * by ASLR, fell between two sizes: sqlite3's getpwuid buffer then lost
+ * __libc_start_call_main in about one run in three. */
 static __always_inline __u32 snap_stack(void *dst, __u64 sp)
 {
+	__u32 to_page_end = 4096 - (sp & 4095), len;
+
 	if (!bpf_probe_read_user(dst, STACK_SNAP_BYTES, (void *)sp))
 		return STACK_SNAP_BYTES;
-	if (!bpf_probe_read_user(dst, 4096, (void *)sp))
-		return 4096;
-	if (!bpf_probe_read_user(dst, 2048, (void *)sp))
-		return 2048;
-	if (!bpf_probe_read_user(dst, 1024, (void *)sp))
-		return 1024;
+	len = to_page_end + 4096;
+	if (len < STACK_SNAP_BYTES &&
+	    !bpf_probe_read_user(dst, len & (STACK_SNAP_BYTES - 1), (void *)sp))
+		return len;
+	len = to_page_end;
+	if (!bpf_probe_read_user(dst, len & (STACK_SNAP_BYTES - 1), (void *)sp))
+		return len;
 	return 0;
 }
 
