@@ -176,7 +176,7 @@ kernel_ws() {
 	pid=$!
 	wait_for 20 grep -q ready "$out"
 	before=$(ls /proc/$pid/fd | wc -l)
-	run "$B/memdiag" -p "$pid" -i 0.5 -n 8 --json
+	run "$B/memdiag" -p "$pid" -i 0.5 -n 5 --json
 	after=$(ls /proc/$pid/fd | wc -l)
 	kill "$pid"
 	[ "$status" -eq 0 ]

@@ -297,7 +297,8 @@ static void run_diagnosis(struct md_report *r, const struct trend *tr, int sampl
 }
 
 /* A restart of the cgroup's service (its oom_kill count rose, or its
- * working set fell sharply and a process started since) ends the trend:
+ * working set fell sharply and a process started since) ends the trend
+ * (memdiag -c, -i):
  * the buckets start again from this sample; the previous incarnation's
  * growth is kept in a->inc. */
 static void follow_incarnation(struct md_collector *a, double wall)
@@ -309,7 +310,10 @@ static void follow_incarnation(struct md_collector *a, double wall)
 		.have_oom = r->have_oom, .oom_kill = r->oom_kills,
 	};
 
-	mi->followed = r->kind != MD_HOST && !r->snapshot;
+	/* A cgroup's service restarts; a process does not (memdiag -p ends
+	 * with it), and its cgroup's figures are shared with others: a
+	 * fall there (other processes exiting) is no restart of this one. */
+	mi->followed = r->kind == MD_CGROUP && !r->snapshot;
 	if (!mi->followed)
 		return;
 	s.procs_replaced = incarn_wants_procs(&mi->inc, s.ws) &&
