@@ -12,7 +12,6 @@
 #include "cgroup.h"
 #include "incarnation.h"
 #include "memstat.h"
-#include "procfs.h"
 
 /* Deeper trees than this are not walked (Kubernetes nests 5 levels). */
 #define CGM_MAX_DEPTH 32
@@ -218,21 +217,12 @@ static int rank_cmp(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static bool read_host_psi(struct psi *p)
-{
-	char *buf = NULL;
-	bool ok = read_file("/proc/pressure/memory", &buf) > 0 && psi_parse(buf, p) == 0;
-
-	free(buf);
-	return ok;
-}
-
 void cgm_refresh(struct cgm *c, double now, double unix_now)
 {
 	struct walk w = { .c = c, .old = c->v, .nold = c->n, .now = now, .unix_now = unix_now };
 
 	cgroup_walk(c->root, CGM_MAX_DEPTH, visit, &w);
-	c->have_host_psi = read_host_psi(&c->host_psi);
+	c->have_host_psi = host_memory_psi(&c->host_psi);
 	for (size_t i = 0; i < c->n; i++) {
 		if (!w.old[i]->taken)
 			cg_free(w.old[i]);

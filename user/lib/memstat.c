@@ -598,3 +598,12 @@ int host_oom_kill_count(uint64_t *val)
 	free(buf);
 	return ok ? 0 : -ENOENT;
 }
+
+bool host_memory_psi(struct psi *p)
+{
+	char *buf = NULL;
+	bool ok = read_file("/proc/pressure/memory", &buf) >= 0 && psi_parse(buf, p) == 0;
+
+	free(buf);
+	return ok;
+}

@@ -126,6 +126,9 @@ int psi_parse(const char *buf, struct psi *p);
 /* The host's oom_kill counter (/proc/vmstat): kills since boot. 0, or
  * -ENOENT where the kernel has none (before 4.13). */
 int host_oom_kill_count(uint64_t *val);
+/* The host's memory PSI (/proc/pressure/memory). False where the kernel
+ * has none (CONFIG_PSI off, psi=0). */
+bool host_memory_psi(struct psi *p);
 
 /* OOM history: v1 memory.oom_control (oom_kill, under_oom) or v2
  * memory.events (oom, oom_kill, max, high). */

@@ -42,14 +42,6 @@ static bool host_sock_bytes(uint64_t *bytes)
 	return true;
 }
 
-static bool host_psi(struct psi *p)
-{
-	char *buf = NULL;
-	bool ok = read_file("/proc/pressure/memory", &buf) >= 0 && psi_parse(buf, p) == 0;
-	free(buf);
-	return ok;
-}
-
 static int read_meminfo(struct meminfo *mi)
 {
 	char *buf = NULL;
@@ -73,7 +65,7 @@ static int gather_host(struct md_report *r)
 	r->sock_src = "/proc/net/sockstat TCP+UDP mem";
 	r->have_swap = r->mi.swap_total > 0;
 	r->swap = r->host_ms.swap;
-	r->have_psi = host_psi(&r->psi);
+	r->have_psi = host_memory_psi(&r->psi);
 	r->psi_src = "/proc/pressure/memory";
 	r->fd_count = -1;
 	return 0;
@@ -158,7 +150,7 @@ static int gather_cgroup(struct md_collector *a, struct md_report *r, bool scan_
 		r->psi_src = "memory.pressure";
 	} else if (!r->snapshot) {
 		/* v1 has no per-cgroup PSI: the host's is the next best signal. */
-		r->have_psi = host_psi(&r->psi);
+		r->have_psi = host_memory_psi(&r->psi);
 		r->psi_src = "/proc/pressure/memory (host)";
 	}
 	if (scan_procs)

@@ -222,10 +222,7 @@ static void collect_host(struct oom_kill *k)
 	if (proc_read(0, "meminfo", &buf) >= 0)
 		k->have_mi = meminfo_parse(buf, &k->mi) == 0;
 	free(buf);
-	buf = NULL;
-	if (read_file("/proc/pressure/memory", &buf) >= 0)
-		k->have_psi = psi_parse(buf, &k->psi) == 0;
-	free(buf);
+	k->have_psi = host_memory_psi(&k->psi);
 }
 
 static void collect_leadup(struct oom_kill *k, struct leadup_cg *cg, double interval)
