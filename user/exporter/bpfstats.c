@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "array.h"
 #include "bpfstats.h"
 
 bool bpfstats_enable(void)
@@ -26,48 +27,47 @@ static bool is_prog_fd(int dirfd, const char *name)
 }
 
 /* Our programs are the ones our fds hold: no walk of the host's
- * programs, no confusion with another tool's of the same name. */
-static void each_prog(void (*fn)(const struct bpf_prog_info *, void *), void *ctx)
+ * programs, no confusion with another tool's of the same name. Read once
+ * per scrape, so that both families list the same programs. */
+static size_t read_progs(struct bpf_prog_info **out)
 {
 	DIR *d = opendir("/proc/self/fd");
+	struct bpf_prog_info *v = NULL;
 	struct dirent *de;
+	size_t n = 0, cap = 0;
 
 	if (!d)
-		return;
+		return 0;
 	while ((de = readdir(d))) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
 		int fd = atoi(de->d_name);
+		__u32 len;
 
 		if (de->d_name[0] == '.' || fd == dirfd(d) || !is_prog_fd(dirfd(d), de->d_name))
 			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-			fn(&info, ctx);
+		ARRAY_GROW(v, n, cap, 64);
+		memset(&v[n], 0, sizeof(v[n]));
+		len = sizeof(v[n]);
+		if (!bpf_obj_get_info_by_fd(fd, &v[n], &len))
+			n++;
 	}
 	closedir(d);
+	*out = v;
+	return n;
 }
 
-struct pass {
-	struct expo *e;
-	bool time;      /* run time, else run count */
-};
-
-static void write_prog(const struct bpf_prog_info *info, void *ctx)
+static void prog_labels(const struct bpf_prog_info *info, struct expo_label l[2], char id[16])
 {
-	struct pass *p = ctx;
-	char id[16];
-	struct expo_label l[] = { { "program", info->name }, { "id", id } };
-
-	snprintf(id, sizeof(id), "%u", info->id);
-	if (p->time)
-		expo_double(p->e, l, 2, info->run_time_ns / 1e9);
-	else
-		expo_u64(p->e, l, 2, info->run_cnt);
+	snprintf(id, 16, "%u", info->id);
+	l[0] = (struct expo_label){ "program", info->name };
+	l[1] = (struct expo_label){ "id", id };
 }
 
 void bpfstats_write(struct expo *e, bool enabled)
 {
-	struct pass p = { .e = e, .time = true };
+	struct bpf_prog_info *v = NULL;
+	struct expo_label l[2];
+	char id[16];
+	size_t n = read_progs(&v);
 
 	expo_gauge1(e, "memscope_exporter_bpf_stats_enabled",
 		    "1 when the kernel counts the run time of the exporter's BPF programs (BPF_ENABLE_STATS, "
@@ -75,9 +75,15 @@ void bpfstats_write(struct expo *e, bool enabled)
 	expo_family(e, "memscope_exporter_bpf_run_seconds_total", EXPO_COUNTER,
 		    "Time the exporter's BPF programs ran, in the traced processes' context, as the kernel "
 		    "accounts it (per program; 0 while stats are off).");
-	each_prog(write_prog, &p);
-	p.time = false;
+	for (size_t i = 0; i < n; i++) {
+		prog_labels(&v[i], l, id);
+		expo_double(e, l, 2, v[i].run_time_ns / 1e9);
+	}
 	expo_family(e, "memscope_exporter_bpf_runs_total", EXPO_COUNTER,
 		    "Times each of the exporter's BPF programs ran (0 while stats are off).");
-	each_prog(write_prog, &p);
+	for (size_t i = 0; i < n; i++) {
+		prog_labels(&v[i], l, id);
+		expo_u64(e, l, 2, v[i].run_cnt);
+	}
+	free(v);
 }
