@@ -30,6 +30,7 @@ struct perfmap {
 	pid_t pid;
 	char *path;             /* as the process sees it */
 	off_t read_to;          /* bytes parsed so far */
+	int fd;                 /* the map, once opened and trusted; -1 before */
 	bool refused;           /* said once: not trusted, or past the cap */
 	struct pm_entry *v;
 	size_t n, cap;
@@ -71,6 +72,7 @@ struct perfmap *perfmap__new(pid_t pid)
 	if (!pm || asprintf(&pm->path, "/tmp/perf-%d.map", ns_pid(pid)) < 0)
 		abort();
 	pm->pid = pid;
+	pm->fd = -1;
 	return pm;
 }
 
@@ -94,31 +96,32 @@ static void refuse(struct perfmap *pm, const char *why)
 }
 
 /* The map, opened inside the process's root (never through a link) and
- * trusted as perf trusts one: see owned_by_process. */
-static FILE *open_map(struct perfmap *pm, struct stat *st)
+ * trusted as perf trusts one (see owned_by_process): its fd, kept, so that
+ * later lookups only fstat it for growth; -1 while it is not there or
+ * not trusted. */
+static int open_map(struct perfmap *pm)
 {
+	char msg[96];
 	const char *why;
+	struct stat st;
 	int fd = open_in_proc_root(pm->pid, pm->path, O_RDONLY);
-	FILE *f;
 
 	if (fd < 0) {
 		if (errno == ELOOP)
 			refuse(pm, "ignored: it is a symbolic link");
-		return NULL;
+		return -1;
 	}
-	if (fstat(fd, st) || !owned_by_process(pm->pid, st, &why)) {
-		if (!fstat(fd, st)) {
-			char msg[96];
-
-			snprintf(msg, sizeof(msg), "ignored: %s", why);
-			refuse(pm, msg);
-		}
+	if (fstat(fd, &st)) {
 		close(fd);
-		return NULL;
+		return -1;
 	}
-	if (!(f = fdopen(fd, "r")))
+	if (!owned_by_process(pm->pid, &st, &why)) {
+		snprintf(msg, sizeof(msg), "ignored: %s", why);
+		refuse(pm, msg);
 		close(fd);
-	return f;
+		return -1;
+	}
+	return fd;
 }
 
 /* The lines added since the last read (whole lines only: the runtime may
@@ -131,9 +134,14 @@ static void read_new(struct perfmap *pm)
 	ssize_t len;
 	FILE *f;
 
-	if (pm->read_to >= PERFMAP_MAX_BYTES || !(f = open_map(pm, &st)))
+	if (pm->read_to >= PERFMAP_MAX_BYTES || (pm->fd < 0 && (pm->fd = open_map(pm)) < 0))
 		return;
-	if (st.st_size > pm->read_to && fseeko(f, pm->read_to, SEEK_SET) == 0) {
+	if (fstat(pm->fd, &st) || st.st_size <= pm->read_to)
+		return;
+	f = fdopen(dup(pm->fd), "r");
+	if (!f)
+		return;
+	if (fseeko(f, pm->read_to, SEEK_SET) == 0) {
 		while ((len = getline(&line, &cap, f)) > 0 && line[len - 1] == '\n') {
 			if (pm->read_to + len > PERFMAP_MAX_BYTES) {
 				refuse(pm, "read up to 64 MiB only: later JIT code keeps its JIT+offset names");
@@ -210,5 +218,7 @@ void perfmap__free(struct perfmap *pm)
 		free(pm->v[i].name);
 	free(pm->v);
 	free(pm->path);
+	if (pm->fd >= 0)
+		close(pm->fd);
 	free(pm);
 }
