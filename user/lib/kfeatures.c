@@ -353,6 +353,7 @@ void features_print(FILE *out, const struct features *given)
 	struct features copy = *given, *f = &copy;
 
 	probe_patching_hooks(f);
+	features_mask(f);       /* MEMSCOPE_TEST_NO_HOOKS=kprobe,fentry too */
 	fprintf(out, "kernel BTF (%s): %s\n", BTF_PATH, yes_no(f->btf));
 	fprintf(out, "tracefs: %s\n", f->tracefs ? f->tracefs_path : "NO (not mounted and mount failed)");
 	fprintf(out, "ring buffer: %s\n", yes_no(f->ringbuf));
