@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -73,6 +74,13 @@ static void test_replace_unmap(void **state)
 	modtab_fini(&mt);
 }
 
+static bool on_overlayfs_path(const char *path)
+{
+	struct statfs sf;
+
+	return statfs(path, &sf) == 0 && (unsigned long)sf.f_type == 0x794c7630;
+}
+
 /* This test program's own text, as the table read it from maps. */
 static const struct modtab_ent *own_text(const struct modtab *mt, const char *exe)
 {
@@ -99,8 +107,12 @@ static void test_seed_maps(void **state)
 	e = own_text(&mt, exe);
 	assert_non_null(e);
 	assert_int_equal(e->ino, st.st_ino);
-	assert_int_equal(e->dev_major, major(st.st_dev));
-	assert_int_equal(e->dev_minor, minor(st.st_dev));
+	/* On overlayfs (the test guest's root, a container's) maps names the
+	 * layer's device and stat the overlay's: only the inode compares. */
+	if (!on_overlayfs_path(exe)) {
+		assert_int_equal(e->dev_major, major(st.st_dev));
+		assert_int_equal(e->dev_minor, minor(st.st_dev));
+	}
 	assert_true(e->fd >= 0 && modtab_same_file(e, e->fd));
 	assert_true((uintptr_t)test_seed_maps >= e->start && (uintptr_t)test_seed_maps < e->end);
 	modtab_fini(&mt);
