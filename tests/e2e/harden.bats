@@ -313,7 +313,7 @@ option_value() {
 }
 
 @test "harden: every tool's --help: EXAMPLES are whole commands as printed, and every option it lists is taken" {
-	local tool help ex line cmd opt meta doc n=0
+	local tool help ex line cmd opt meta doc dup n=0
 	for tool in memleak-trace sockleak oomwatch memdiag memscope-exporter; do
 		run -0 "$B/$tool" --help
 		help="$output"
@@ -345,6 +345,9 @@ option_value() {
 				parses "$tool" "$opt"
 			fi
 		done < <(grep -oE '^ +(-[a-zA-Z?], )?--[a-z.-]+(=[A-Z:]+)?' <<< "$help" | grep -oE -- '--[a-z.-]+(=[A-Z:]+)?' | tr = ' ')
+		# each option is listed once (argp's own --help used to sit beside ours)
+		dup=$(grep -oE '^ +(-[a-zA-Z?], )?--[a-z.-]+' <<< "$help" | grep -oE -- '--[a-z.-]+' | sort | uniq -d)
+		[ -z "$dup" ] || { echo "$tool: listed twice: $dup" >&2; false; }
 	done
 	[ "$n" -ge 20 ]
 	# what each tool says of the shared options is true of it

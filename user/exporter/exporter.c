@@ -494,7 +494,7 @@ int main(int argc, char **argv)
 	x.env.collectors = COL_ALL;
 	cli_select(CLI_INTERVAL | CLI_DURATION | CLI_NO_JSON);
 	cli_option_doc('i', "Collect every SECONDS (default 5); scrapes serve the latest collection");
-	if (argp_parse(&argp, argc, argv, 0, NULL, &x.env))
+	if (argp_parse(&argp, argc, argv, CLI_ARGP_FLAGS, NULL, &x.env))
 		return 1;
 	out_set_json(false, "memscope-exporter");
 	if (x.env.config && config_load(x.env.config, config_set, &x.env, err, sizeof(err))) {

@@ -12,7 +12,7 @@
 
 const char *argp_program_version = "memscope " MEMSCOPE_VERSION;
 
-enum { OPT_JSON = 0x1000, OPT_FEATURES, OPT_OUTPUT };
+enum { OPT_JSON = 0x1000, OPT_FEATURES, OPT_OUTPUT, OPT_USAGE };
 
 static struct argp_option common_options[] = {
 	{ "pid", 'p', "PID", 0, "Trace this process (all its threads)", 1 },
@@ -23,9 +23,12 @@ static struct argp_option common_options[] = {
 	{ "output", OPT_OUTPUT, "FILE", 0,
 	  "Write the report (or JSON) to FILE, not stdout: a command run with -- keeps stdout to itself", 2 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's log and the features probed", 2 },
+	/* The tools parse with ARGP_NO_HELP (CLI_ARGP_FLAGS): argp's own --help
+	 * would be listed beside this one, which also answers -h and -?. */
 	{ "help", 'h', NULL, 0, "Give this help list", -1 },
-	/* -? is argp's own; taken here first so that it prints the same help. */
 	{ NULL, '?', NULL, OPTION_HIDDEN, NULL, -1 },
+	{ "usage", OPT_USAGE, NULL, 0, "Give a short usage message", -1 },
+	{ "version", 'V', NULL, 0, "Print program version", -1 },
 	{ "features", OPT_FEATURES, NULL, 0, "Print what this kernel offers (hooks, BTF, cgroups) and exit", 2 },
 	{},
 };
@@ -145,6 +148,12 @@ static error_t common_parse(int key, char *arg, struct argp_state *st)
 		/* argp only knows -?; -h is what every other tool on the host takes. */
 		print_help_and_exit(st);
 		break;
+	case OPT_USAGE:
+		argp_state_help(st, stdout, ARGP_HELP_USAGE | ARGP_HELP_EXIT_OK);
+		break;
+	case 'V':
+		printf("%s\n", argp_program_version);
+		exit(0);
 	case OPT_FEATURES:
 		print_features_and_exit();
 		break;

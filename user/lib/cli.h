@@ -28,6 +28,9 @@ struct common_opts {
 #define CLI_DURATION (1u << 3)
 #define CLI_NO_JSON  (1u << 4)   /* every tool takes --json but the exporter (its output is /metrics) */
 extern struct argp common_argp;
+/* The flags every tool passes to argp_parse (with its own). */
+#define CLI_ARGP_FLAGS ARGP_NO_HELP
+
 /* Call before argp_parse to hide the shared options a tool does not take. */
 void cli_select(unsigned flags);
 /* Say what a shared option means in this tool, when the general words

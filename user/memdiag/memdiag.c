@@ -227,7 +227,7 @@ int main(int argc, char **argv)
 	cli_select(CLI_PID | CLI_CGROUP | CLI_INTERVAL | CLI_DURATION);
 	cli_option_doc('p', "Report on this process (RSS, PSS, mappings, fds) and its memory cgroup");
 	cli_option_doc('i', "Sample every SECONDS and report the growth of each bucket (default: one sample)");
-	if (argp_parse(&argp, argc, argv, 0, NULL, &a.env))
+	if (argp_parse(&argp, argc, argv, CLI_ARGP_FLAGS, NULL, &a.env))
 		return 1;
 	out_set_json(a.env.common.json, "memdiag");
 

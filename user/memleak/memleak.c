@@ -837,7 +837,7 @@ int main(int argc, char **argv)
 	a.env.max_size = UINT64_MAX;
 	a.env.ringbuf_mb = DEFAULT_RINGBUF_MB;
 	cli_select(CLI_PID | CLI_CGROUP | CLI_INTERVAL | CLI_DURATION);
-	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &a.env))
+	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER | CLI_ARGP_FLAGS, NULL, &a.env))
 		return 1;
 	a.env.rep.json = a.env.common.json;
 	a.env.rep.malloc = a.env.malloc;

@@ -317,7 +317,7 @@ int main(int argc, char **argv)
 	int ret = 1;
 
 	cli_select(CLI_CGROUP | CLI_DURATION);
-	if (argp_parse(&argp, argc, argv, 0, NULL, env))
+	if (argp_parse(&argp, argc, argv, CLI_ARGP_FLAGS, NULL, env))
 		return 1;
 	out_set_json(env->common.json, "oomwatch");
 	/* --since alone reads the log and needs no BPF. */

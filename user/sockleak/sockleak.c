@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 	a.env.rep = (struct sl_report_opts){ .top = DEFAULT_TOP, .older_than_s = DEFAULT_OLDER_S };
 	a.env.frames = DEFAULT_FRAMES;
 	cli_select(CLI_PID | CLI_CGROUP | CLI_INTERVAL | CLI_DURATION);
-	if (argp_parse(&argp, argc, argv, 0, NULL, &a.env))
+	if (argp_parse(&argp, argc, argv, CLI_ARGP_FLAGS, NULL, &a.env))
 		return 1;
 	a.env.rep.json = a.env.common.json;
 	out_set_json(a.env.common.json, "sockleak");
