@@ -299,3 +299,55 @@ $(BENCH_DIR)/bench-wl: scripts/bench.d/wl.c | $(BUILD)/.deps
 EXPORTER_LIBS := -lmicrohttpd -lyaml -lcrypt -lpthread
 $(BUILD)/memscope-exporter: LDLIBS += $(EXPORTER_LIBS)
 $(BUILD)/unit/test_exporter: LDLIBS += $(EXPORTER_LIBS)
+
+# --- man pages, install ---
+# Each tool's man page is kept as scdoc source in man/ and rendered here.
+MAN_SRCS := $(wildcard man/*.8.scd)
+MAN_PAGES := $(patsubst man/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
+.PHONY: man install uninstall
+all: man
+man: $(MAN_PAGES)
+$(BUILD)/man/%: man/%.scd | $(BUILD)/.deps
+	$(call msg,SCDOC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)scdoc < $< > $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the tools, their man pages,
+# the systemd units (their paths rewritten to this PREFIX), the alert rules,
+# the exporter's configuration (into SYSCONFDIR unless one is there) and the
+# docs the units point to. make uninstall takes back what install put, and
+# leaves a configuration that was changed.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+SBINDIR    := $(PREFIX)/sbin
+MAN8DIR    := $(PREFIX)/share/man/man8
+DOCDIR     := $(PREFIX)/share/doc/memscope
+DATADIR    := $(PREFIX)/share/memscope
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+UNITS      := $(wildcard deploy/systemd/*.service)
+DOCS       := README.md $(wildcard docs/*.md)
+RULES      := deploy/prometheus/memscope-rules.yml deploy/prometheus/memscope-rules.test.yml
+EXPORTER_CONF := $(DESTDIR)$(SYSCONFDIR)/memscope/exporter.conf
+UNIT_PATHS := -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/usr/local/share/doc/memscope|$(DOCDIR)|g' \
+	-e 's|/etc/memscope|$(SYSCONFDIR)/memscope|g'
+
+install: tools man
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(DATADIR)/prometheus $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(MAN8DIR)/
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 deploy/memscope-exporter.conf $(DESTDIR)$(DOCDIR)/examples/exporter.conf
+	install -m 0644 $(RULES) $(DESTDIR)$(DATADIR)/prometheus/
+	for u in $(UNITS); do sed $(UNIT_PATHS) $$u > $(DESTDIR)$(UNITDIR)/$${u##*/} && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done
+	[ -e $(EXPORTER_CONF) ] || install -D -m 0644 deploy/memscope-exporter.conf $(EXPORTER_CONF)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(BINS))) \
+		$(addprefix $(DESTDIR)$(MAN8DIR)/,$(notdir $(MAN_PAGES))) \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
+	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)
+	if cmp -s deploy/memscope-exporter.conf $(EXPORTER_CONF); then \
+		rm -f $(EXPORTER_CONF); rmdir $(DESTDIR)$(SYSCONFDIR)/memscope 2>/dev/null || true; \
+	elif [ -e $(EXPORTER_CONF) ]; then echo "uninstall: $(EXPORTER_CONF) was changed: left in place"; fi

@@ -61,6 +61,17 @@ oom_killed() { [ "$(memcg_oom_kills "$1")" -ge 1 ]; }
 	grep -q '^memscope_exporter_resident_memory_bytes ' "$T/metrics"
 }
 
+@test "exporter: its man page names every metric family it serves, and no other" {
+	need_bpf
+	need_memcg
+	start_exporter -i 0.5
+	wait_for 60 sh -c "curl -sf '$EXP_URL/metrics' | grep -q '^# TYPE memscope_oom_kills_total '"
+	curl -sf "$EXP_URL/metrics" | awk '$1 == "#" && $2 == "TYPE" { print $3 }' | sort -u > "$T/served"
+	grep -oE 'memscope_[a-z_]+[a-z]' "$ROOT/man/memscope-exporter.8.scd" | sort -u > "$T/documented"
+	[ "$(wc -l < "$T/served")" -ge 40 ]
+	diff "$T/served" "$T/documented"
+}
+
 @test "exporter: alert rules pass promtool check rules and promtool test rules" {
 	promtool check rules "$RULES/memscope-rules.yml"
 	run promtool test rules "$RULES/memscope-rules.test.yml"

@@ -156,7 +156,7 @@ ended() {
 # Run json-fields.py for one tool over its output files.
 fields_ok() {
 	local tool="$1"; shift
-	python3 "$ROOT/tests/e2e/json-fields.py" "$ROOT/tests/e2e/json-fields.txt" "$ROOT/README.md" "$tool" "$@"
+	python3 "$ROOT/tests/e2e/json-fields.py" "$ROOT/tests/e2e/json-fields.txt" "$ROOT/man/$tool.8.scd" "$tool" "$@"
 }
 
 @test "harden: every documented JSON field is on every kind of line of every tool, null when unknown" {

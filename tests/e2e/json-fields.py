@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Check JSON lines against the documented fields of tests/e2e/json-fields.txt.
 
-json-fields.py SCHEMA README TOOL FILE...: every line of FILE whose kind
+json-fields.py SCHEMA DOC TOOL FILE...: every line of FILE whose kind
 the schema lists must carry every field listed for it (null allowed);
-every listed field must be named in README. Prints what is missing and
+every listed field must be named in DOC (the tool's man page source, whose
+scdoc markup is read through). Prints what is missing and
 exits 1; also fails when a kind listed in the schema never occurred."""
 import json
 import re
@@ -62,16 +63,23 @@ def missing(obj, path):
     return missing(val, rest)
 
 
+def plain(text):
+    """scdoc's _underline_ and *bold* around a name, dropped: the name's own
+    underscores stay (_oom_kill_ is oom_kill)."""
+    text = re.sub(r"(?<![A-Za-z0-9])_([A-Za-z0-9][A-Za-z0-9_.]*?)_(?![A-Za-z0-9])", r"\1", text)
+    return text.replace("*", " ")
+
+
 def main():
-    schema, readme, tool, files = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+    schema, docfile, tool, files = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
     rules = load_schema(schema, tool)
-    doc = open(readme).read()
+    doc = plain(open(docfile).read())
     bad = []
     for _, sel, fields in rules:
         for f in fields:
             leaf = re.sub(r"\[\]", "", f.split(".")[-1])
             if not re.search(r"\b%s\b" % re.escape(leaf), doc):
-                bad.append("README does not name %s (%s)" % (f, sel))
+                bad.append("%s does not name %s (%s)" % (docfile, f, sel))
     seen = set()
     for fn in files:
         for n, text in enumerate(open(fn, encoding="utf-8", errors="surrogateescape"), 1):

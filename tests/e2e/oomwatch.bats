@@ -401,7 +401,7 @@ past_kill() { jq -c --argjson p "$1" 'select(.event == "oom_kill" and .source ==
 	hist=$(grep -n '"event": *"history"' "$OUT" | cut -d: -f1)
 	[ "$hist" -lt "$first_live" ]
 	[ "$(memcg_oom_kills "$dir")" = 3 ]
-	python3 "$ROOT/tests/e2e/json-fields.py" "$ROOT/tests/e2e/json-fields.txt" "$ROOT/README.md" oomwatch "$OUT"
+	python3 "$ROOT/tests/e2e/json-fields.py" "$ROOT/tests/e2e/json-fields.txt" "$ROOT/man/oomwatch.8.scd" oomwatch "$OUT"
 }
 
 # Last: its 25 kills use up the kernel's rate limit on full OOM reports.
