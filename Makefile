@@ -15,7 +15,10 @@ OBJ     := $(BUILD)/obj
 CC      ?= gcc
 CLANG   ?= clang
 BPFTOOL ?= bpftool
+# The package build gives VERSION on the command line (its tree has no git).
+ifneq ($(origin VERSION),command line)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+endif
 
 # CFLAGS/LDFLAGS are the user's (make CFLAGS=-O0 replaces them); what the
 # code needs to build at all is in MS_CFLAGS, which they cannot drop.
@@ -99,10 +102,12 @@ all: tools workloads
 tools: $(BINS)
 workloads: $(WL_BINS) $(WL_EXTRA)
 
-# Missing packages are installed once; the stamp is redone when the list changes.
+# Missing packages are installed once; the stamp is redone when the list
+# changes. DEPS=build asks only for what the tools need (the package build).
+DEPS ?= test
 $(BUILD)/.deps: scripts/deps.sh
 	$(Q)mkdir -p $(BUILD)
-	$(Q)scripts/deps.sh test
+	$(Q)scripts/deps.sh $(DEPS)
 	$(Q)touch $@
 deps: $(BUILD)/.deps
 
@@ -226,9 +231,12 @@ BENCH_DIR  := $(BUILD)/bench
 BENCH_BINS := $(BENCH_DIR)/floor $(BENCH_DIR)/bench-wl
 
 # The README's test command: unit tests of the core, then the end-to-end suite
-# (the stress suite drives the bench's workload binary).
+# (the stress suite drives the bench's workload binary), then the delivery
+# suite (the Debian package in a clean root: host-side, it needs Debian's
+# archive, so the test guest does not run it).
 test: all $(UNIT_BINS) $(BENCH_BINS)
 	$(Q)MEMSCOPE_BUILD=$(BUILD) scripts/run-tests.sh
+	$(Q)MEMSCOPE_BUILD=$(BUILD) bats --timing tests/delivery
 
 # The same suites in a QEMU guest on a Debian stock kernel with cgroup v2
 # alone (scripts/test-vm; its packages: scripts/deps.sh vm). KERNEL=5.10,
@@ -351,3 +359,16 @@ uninstall:
 	if cmp -s deploy/memscope-exporter.conf $(EXPORTER_CONF); then \
 		rm -f $(EXPORTER_CONF); rmdir $(DESTDIR)$(SYSCONFDIR)/memscope 2>/dev/null || true; \
 	elif [ -e $(EXPORTER_CONF) ]; then echo "uninstall: $(EXPORTER_CONF) was changed: left in place"; fi
+
+# make deb: the Debian package (debian/) built from a copy of the tracked
+# files in $(BUILD)/deb, where the .deb is left; lintian checks it.
+DEB_VERSION := $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
+.PHONY: deb
+deb: | $(BUILD)/.deps
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/memscope-$(DEB_VERSION)
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(BUILD)/deb/memscope-$(DEB_VERSION)
+	# Our command line (BUILD=...) must not reach the package's own make.
+	cd $(BUILD)/deb/memscope-$(DEB_VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage -b -us -uc -j2 > ../build.log 2>&1 || \
+		{ tail -30 ../build.log; exit 1; }
+	lintian --fail-on error $(BUILD)/deb/memscope_$(DEB_VERSION)_amd64.deb

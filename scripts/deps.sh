@@ -8,16 +8,19 @@ TEST="g++ libcmocka-dev man-db bats jq iproute2 procps python3 libjemalloc2 libc
 # The oracle suite (tests/e2e/oracle.bats): valgrind, and the Debian programs it runs under both.
 TEST="$TEST valgrind perl sqlite3 xz-utils bzip2 git bc mawk"
 BENCH="bpftrace"
+# make deb and its test: debhelper builds the package, lintian checks it,
+# debootstrap makes the clean root it is installed into.
+PACKAGE="debhelper lintian debootstrap"
 # make test-vm: QEMU, the initramfs' static busybox, what unpacks Debian's
 # kernel package and orders its modules, and mkfs for the guest's disk.
 VM="qemu-system-x86 busybox-static cpio kmod e2fsprogs"
 
 case "${1:-all}" in
 	build) want="$BUILD" ;;
-	test)  want="$BUILD $TEST" ;;
-	bench) want="$BUILD $TEST $BENCH" ;;
-	vm)    want="$BUILD $TEST $VM" ;;
-	all)   want="$BUILD $TEST $BENCH $VM" ;;
+	test)  want="$BUILD $TEST $PACKAGE" ;;
+	bench) want="$BUILD $TEST $PACKAGE $BENCH" ;;
+	vm)    want="$BUILD $TEST $PACKAGE $VM" ;;
+	all)   want="$BUILD $TEST $PACKAGE $BENCH $VM" ;;
 	*) echo "usage: $0 [build|test|bench|vm|all]" >&2; exit 2 ;;
 esac
 
