@@ -4,9 +4,11 @@
  * side stored in `interp_stacks`, as struct frame for the reports.
  *
  * Supported: PHP 7.4-8.3 without ZTS (executor_globals in the binary's
- * dynamic symbols: php-fpm, php-cli, libphp for Apache), CPython 3.11
- * (_PyRuntime, in the executable or libpython). Other versions are
- * refused with a note, once per binary. x86_64 layouts. */
+ * dynamic symbols: php-fpm, php-cli, libphp for Apache), CPython 3.8-3.13
+ * (_PyRuntime, in the executable or libpython; 3.13's layout is read from
+ * the _Py_DebugOffsets it publishes, not a table; free-threaded builds are
+ * refused). Other versions are refused with a note, once per binary.
+ * x86_64 layouts. */
 #ifndef MEMSCOPE_INTERPRETERS_H
 #define MEMSCOPE_INTERPRETERS_H
 
@@ -25,6 +27,7 @@
 struct interp_opts {
 	int procs_map;          /* interp_procs; < 0: walks are off */
 	int stacks_map;         /* interp_stacks */
+	int lines_map;          /* py_lines: CPython's line tables */
 	FILE *notes;            /* where refusals are told (NULL: silent) */
 	uint32_t *armed;        /* the BPF side's interp_armed: set at the first flag */
 };
@@ -65,7 +68,9 @@ struct interp_bin {
 	unsigned version;
 	uint64_t root_sym;      /* st_value of executor_globals / _PyRuntime */
 	uint64_t first_vaddr;   /* page of the first PT_LOAD: load bias base */
-	const struct interp_layout *layout; /* NULL: version not supported */
+	uint64_t code_type_sym; /* CPython 3.13+: st_value of PyCode_Type */
+	bool has_layout;        /* false: version not supported */
+	struct interp_layout layout;
 };
 int interp_probe_file(const char *path, struct interp_bin *b, char *why, size_t whylen);
 
