@@ -12,19 +12,8 @@ load realworld
 PYENV="${PYENV_ROOT:-/root/.pyenv}/versions"
 SRC="$ROOT/tests/workloads"
 
-setup() {
-	need_bpf
-	T="$BATS_TEST_TMPDIR"
-	TOOLS=()
-	SERVICES=()
-}
-
-teardown() {
-	local p
-	for p in "${TOOLS[@]}"; do stop_pid "$p"; done
-	for p in "${SERVICES[@]}"; do stop_pid "$p"; done
-	return 0
-}
+setup() { services_setup; }
+teardown() { services_teardown; }
 
 # python_bin X.Y | debian: the interpreter into PY. A missing one is a
 # failure under CI=true (CI machines have pyenv's builds), else a skip.
