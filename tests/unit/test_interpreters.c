@@ -128,6 +128,27 @@ static void test_python_unknown(void **state)
 	assert_non_null(strstr(why, "CPython 3.7 has no known layout"));
 }
 
+/* A file name that disagrees with the version the binary exports
+ * (Py_Version, 3.11+) is refused, not walked with the wrong layout. */
+static void test_python_mislabelled(void **state)
+{
+	const char *real = "/root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0";
+	char dir[] = "/tmp/memscope-pyXXXXXX", link[64];
+	struct interp_bin b;
+	char why[160];
+	(void)state;
+
+	need_file(real);
+	assert_non_null(mkdtemp(dir));
+	snprintf(link, sizeof(link), "%s/libpython3.11.so.1.0", dir);
+	assert_int_equal(symlink(real, link), 0);
+	assert_int_equal(interp_probe_file(link, &b, why, sizeof(why)), INTERP_PYTHON);
+	unlink(link);
+	rmdir(dir);
+	assert_false(b.has_layout);
+	assert_string_equal(why, "its file name says CPython 3.11, its Py_Version 3.12");
+}
+
 /* Line tables of one function as each version compiled it:
  *   def f(n):                        (line 2)
  *       keep = []                    (3)
@@ -206,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_not_an_interpreter),
 		cmocka_unit_test(test_python313_published),
 		cmocka_unit_test(test_python_unknown),
+		cmocka_unit_test(test_python_mislabelled),
 		cmocka_unit_test(test_line_tables),
 		cmocka_unit_test(test_culprit),
 	};

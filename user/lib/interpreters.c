@@ -211,6 +211,12 @@ static int read_vaddr(Elf *e, int fd, uint64_t va, void *buf, size_t n)
 	return -1;
 }
 
+/* Major << 8 | minor of a PY_VERSION_HEX. */
+static unsigned py_hex_version(uint64_t hex)
+{
+	return (unsigned)((hex >> 24) & 0xff) << 8 | (unsigned)((hex >> 16) & 0xff);
+}
+
 /* CPython 3.13's _Py_DebugOffsets (Include/internal/pycore_runtime.h),
  * the first field of _PyRuntime: the offsets of the interpreter's
  * structures, for out-of-process readers. Its own layout changes with
@@ -291,7 +297,7 @@ static void python_published_layout(Elf *e, int fd, struct interp_bin *b, char *
 			 b->version >> 8, b->version & 0xff, PY_DEBUG_COOKIE);
 		return;
 	}
-	pub = (unsigned)(d.version >> 24) << 8 | (unsigned)((d.version >> 16) & 0xff);
+	pub = py_hex_version(d.version);
 	if (pub != b->version) {
 		snprintf(why, whylen, "its file name says CPython %u.%u, its _PyRuntime %u.%u",
 			 b->version >> 8, b->version & 0xff, pub >> 8, pub & 0xff);
@@ -316,11 +322,29 @@ static void python_published_layout(Elf *e, int fd, struct interp_bin *b, char *
 	b->has_layout = true;
 }
 
+/* CPython 3.11+ exports its version (Py_Version, PY_VERSION_HEX): a file
+ * name that says otherwise is not trusted. False with *why when they
+ * disagree; a binary without the symbol (3.8-3.10) has only its name. */
+static bool python_name_agrees(Elf *e, int fd, struct interp_bin *b, char *why, size_t whylen)
+{
+	uint64_t at = e ? dynsym_value(e, "Py_Version") : 0;
+	uint32_t hex = 0;
+
+	if (!at || read_vaddr(e, fd, at, &hex, sizeof(hex)) || py_hex_version(hex) == b->version)
+		return true;
+	snprintf(why, whylen, "its file name says CPython %u.%u, its Py_Version %u.%u",
+		 b->version >> 8, b->version & 0xff, py_hex_version(hex) >> 8,
+		 py_hex_version(hex) & 0xff);
+	return false;
+}
+
 /* The layout of a binary whose kind and version are known. */
 static void find_bin_layout(Elf *e, int fd, struct interp_bin *b, char *why, size_t whylen)
 {
 	const struct interp_layout *l = find_layout(b->kind, b->version);
 
+	if (b->kind == INTERP_PYTHON && !python_name_agrees(e, fd, b, why, whylen))
+		return;
 	if (l) {
 		b->layout = *l;
 		b->has_layout = true;
