@@ -237,6 +237,7 @@ static __always_inline bool py_frame_is_code(const struct interp_proc *p, const 
 {
 	if (p->l.fr_owner && win_byte(w, p->l.fr_owner) == PYL_OWNER_CSTACK)
 		return false;
+	/* ob_type is at 8 in every build that is not free-threaded. */
 	return !p->code_type || read_u64(code + 8) == p->code_type;
 }
 

@@ -41,7 +41,9 @@ struct interp *interp__new(const struct interp_opts *o);
 int interp__attach(struct interp *ip, pid_t pid);
 /* The frames of interpreter stack key, innermost first, into out (at most
  * max); a frame past the kept ones or an unreadable one is one marker
- * frame. Returns the number filled, 0 if the key is unknown. */
+ * frame. A CPython frame's line is the one it runs, decoded from the line
+ * table stored with the stack (its def line, line_is_def, when the table
+ * does not say). Returns the number filled, 0 if the key is unknown. */
 int interp__frames(struct interp *ip, uint64_t key, struct frame *out, int max);
 /* interp__attach for every process of a list (a cgroup's, the host's at
  * start). */
