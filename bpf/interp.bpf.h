@@ -38,6 +38,16 @@ struct {
 	__type(value, struct interp_stack);
 } interp_stacks SEC(".maps");
 
+/* CPython line tables (interp.h): 528 bytes each, one per code object
+ * of a stored stack, allocated as used. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 8192);
+	__type(key, struct py_lines_key);
+	__type(value, struct py_lines);
+} py_lines SEC(".maps");
+
 /* Words read at once from a frame or thread state; offsets of the layout
  * index into them (bounded by the mask). */
 #define INTERP_WIN 32
@@ -45,9 +55,10 @@ struct {
 struct interp_scratch {
 	struct interp_stack st;
 	__u64 obj[INTERP_MAX_FRAMES];  /* zend_function / PyCodeObject */
-	__u64 pc[INTERP_MAX_FRAMES];   /* PHP: the frame's opline */
+	__u64 pc[INTERP_MAX_FRAMES];   /* PHP: the frame's opline; CPython: instr */
 	__u64 w[INTERP_WIN];
 	__u64 w2[INTERP_WIN];
+	struct py_lines lines;
 };
 
 struct {
@@ -87,8 +98,9 @@ struct walk_ctx {
 	struct interp_scratch *s;
 	__u64 at;       /* next frame (PHP execute_data, CPython frame) / thread */
 	__u64 hash;
+	__u64 tid;      /* CPython: the thread id searched for */
 	__u32 n;
-	__u32 tid;
+	__u32 tgid;
 };
 
 /* ---- PHP ---- */
@@ -178,46 +190,99 @@ static long py_thread_step(__u64 i, struct walk_ctx *c)
 {
 	const struct interp_proc *p = c->p;
 	struct interp_scratch *s = c->s;
-	__u64 cf;
+	__u64 id, cf;
 
 	if (!c->at || bpf_probe_read_user(s->w, sizeof(s->w), (void *)c->at)) {
 		c->at = 0;
 		return 1;
 	}
-	if ((__u32)win_word(s->w, p->l.ts_tid) != c->tid) {
+	id = win_word(s->w, p->l.ts_tid);
+	if (!(p->l.py_flags & PYL_TID_PTHREAD))
+		id = (__u32)id;
+	if (id != c->tid) {
 		c->at = win_word(s->w, p->l.ts_next);
 		return 0;
 	}
-	cf = win_word(s->w, p->l.ts_cframe);
-	c->at = cf ? read_u64(cf + p->l.cf_current) : 0;
+	if (p->l.ts_cframe) {
+		cf = win_word(s->w, p->l.ts_cframe);
+		c->at = cf ? read_u64(cf + p->l.cf_current) : 0;
+	} else {
+		c->at = win_word(s->w, p->l.ts_frame);
+	}
 	c->tid = 0;
 	return 1;
+}
+
+/* A byte of a window (the owner of a 3.12+ frame). */
+static __always_inline __u8 win_byte(const __u64 *w, __u16 off)
+{
+	return (__u8)(win_word(w, off) >> ((off & 7) * 8));
+}
+
+/* Where frame w is in its code, counted as the version counts it. */
+static __always_inline __s32 py_instr(const struct interp_proc *p, const __u64 *w, __u64 code)
+{
+	__u64 at;
+
+	if (!p->l.fr_instr)
+		return (__s32)win_word(w, p->l.fr_lasti);
+	at = win_word(w, p->l.fr_instr);
+	return (__s32)((__s64)(at - (code + p->l.co_code)) >> 1);  /* 2-byte units */
+}
+
+/* Whether a frame runs Python code: 3.12+'s shim frames on the C stack
+ * and 3.13's frames whose f_executable is no code object do not. */
+static __always_inline bool py_frame_is_code(const struct interp_proc *p, const __u64 *w,
+					     __u64 code)
+{
+	if (p->l.fr_owner && win_byte(w, p->l.fr_owner) == PYL_OWNER_CSTACK)
+		return false;
+	/* ob_type is at 8 in every build that is not free-threaded. */
+	return !p->code_type || read_u64(code + 8) == p->code_type;
 }
 
 static long py_step(__u64 i, struct walk_ctx *c)
 {
 	const struct interp_proc *p = c->p;
 	struct interp_scratch *s = c->s;
+	__u32 size = p->l.fr_size;
 	__u64 code;
+	__s32 instr;
 
 	if (!c->at)
 		return 1;
-	if (bpf_probe_read_user(s->w2, 64, (void *)c->at)) {
+	if (size > sizeof(s->w2))
+		size = sizeof(s->w2);
+	if (!size || bpf_probe_read_user(s->w2, size, (void *)c->at)) {
 		s->st.unreadable++;
 		return 1;
 	}
 	code = win_word(s->w2, p->l.fr_code);
 	c->at = win_word(s->w2, p->l.fr_prev);
-	if (!code)
+	if (!code || !py_frame_is_code(p, s->w2, code))
 		return 0;
 	if (c->n >= INTERP_MAX_FRAMES) {
 		s->st.more++;
 		return 0;
 	}
+	instr = py_instr(p, s->w2, code);
 	s->obj[c->n & (INTERP_MAX_FRAMES - 1)] = code;
-	c->hash = interp_mix(c->hash, code);
+	s->pc[c->n & (INTERP_MAX_FRAMES - 1)] = (__u32)instr;
+	/* Two lines of one function are two stacks. */
+	c->hash = interp_mix(interp_mix(c->hash, code), (__u32)instr);
 	c->n++;
 	return 0;
+}
+
+/* The thread's id as its PyThreadState keeps it. */
+static __always_inline __u64 py_thread_id(const struct interp_proc *p)
+{
+	struct task_struct *t;
+
+	if (!(p->l.py_flags & PYL_TID_PTHREAD))
+		return (__u32)bpf_get_current_pid_tgid();
+	t = (struct task_struct *)bpf_get_current_task();
+	return BPF_CORE_READ(t, thread.fsbase);
 }
 
 static __always_inline void py_walk(struct walk_ctx *c)
@@ -226,7 +291,9 @@ static __always_inline void py_walk(struct walk_ctx *c)
 	__u64 is = read_u64(p->root + p->l.rt_interp_head);
 
 	c->at = is ? read_u64(is + p->l.is_threads_head) : 0;
-	c->tid = (__u32)bpf_get_current_pid_tgid();
+	c->tid = py_thread_id(p);
+	if (!c->tid)
+		return;
 	bpf_loop(INTERP_MAX_THREADS, py_thread_step, c, 0);
 	if (c->tid)  /* not found */
 		return;
@@ -256,13 +323,44 @@ static __always_inline void py_str(const struct interp_proc *p, __u64 o, char *d
 	bpf_probe_read_user_str(dst, size, (void *)(o + p->l.ustr_data + skip));
 }
 
-static __always_inline void py_frame(const struct interp_proc *p, __u64 code,
-				     struct interp_frame *f)
+/* The line table of a code object into py_lines, unless the one there
+ * is already its (same first line, same length: a freed code object's
+ * address taken by another is rewritten). */
+static __always_inline void py_lines_copy(struct walk_ctx *c, __u64 code, __u32 first)
 {
+	const struct interp_proc *p = c->p;
+	struct py_lines_key k = { .tgid = c->tgid, .code = code };
+	struct py_lines *old, *l = &c->s->lines;
+	__u64 tab = read_u64(code + p->l.co_lines), len;
+	__u32 n;
+
+	if (!tab)
+		return;
+	len = read_u64(tab + p->l.bytes_len);
+	old = bpf_map_lookup_elem(&py_lines, &k);
+	if (old && old->firstlineno == first && old->len == (__u32)len)
+		return;
+	l->firstlineno = first;
+	l->len = (__u32)len;
+	n = len < INTERP_LINES_LEN ? (__u32)len : INTERP_LINES_LEN;
+	if (n && bpf_probe_read_user(l->b, n, (void *)(tab + p->l.bytes_data)))
+		n = 0;
+	l->kept = n;
+	if (bpf_map_update_elem(&py_lines, &k, l, BPF_ANY))
+		count_drop(DROP_MAP_FULL);
+}
+
+static __always_inline void py_frame(struct walk_ctx *c, __u32 i, struct interp_frame *f)
+{
+	const struct interp_proc *p = c->p;
+	__u64 code = c->s->obj[i & (INTERP_MAX_FRAMES - 1)];
+
 	py_str(p, read_u64(code + p->l.co_name), f->name, sizeof(f->name), false);
 	py_str(p, read_u64(code + p->l.co_filename), f->file, sizeof(f->file), true);
 	bpf_probe_read_user(&f->line, sizeof(f->line), (void *)(code + p->l.co_firstlineno));
-	f->flags = IFR_LINE_START;
+	f->code = code;
+	f->instr = (__s32)c->s->pc[i & (INTERP_MAX_FRAMES - 1)];
+	py_lines_copy(c, code, f->line);
 }
 
 /* ---- the record hook ---- */
@@ -281,7 +379,7 @@ static long store_step(__u64 i, struct walk_ctx *c)
 		php_frame(c->p, s, s->obj[i & (INTERP_MAX_FRAMES - 1)],
 			  s->pc[i & (INTERP_MAX_FRAMES - 1)], f);
 	else
-		py_frame(c->p, s->obj[i & (INTERP_MAX_FRAMES - 1)], f);
+		py_frame(c, (__u32)i, f);
 	return 0;
 }
 
@@ -290,6 +388,8 @@ static __always_inline void interp_store(struct walk_ctx *c)
 	long err;
 
 	c->s->st.kind = c->p->kind;
+	c->s->st.version = c->p->version;
+	c->s->st.tgid = c->tgid;
 	c->s->st.nframes = c->n;
 	bpf_loop(INTERP_MAX_FRAMES, store_step, c, 0);
 	err = bpf_map_update_elem(&interp_stacks, &c->hash, &c->s->st, BPF_NOEXIST);
@@ -313,6 +413,7 @@ static __noinline __u64 interp_stack(__u32 tgid)
 	if (!c.s)
 		return 0;
 	c.s->st.more = c.s->st.unreadable = 0;
+	c.tgid = tgid;
 	c.hash = c.p->kind;
 	if (c.p->kind == INTERP_PHP) {
 		c.at = read_u64(c.p->root + c.p->l.eg_current_ex);

@@ -41,16 +41,35 @@ struct interp_layout {
 	/* zend_string: len, val (NUL-terminated). */
 	__u16 zstr_len, zstr_val;
 	/* CPython: _PyRuntime.interpreters.head -> PyInterpreterState.
-	 * threads.head -> PyThreadState {next, native_thread_id, cframe} ->
-	 * _PyCFrame.current_frame -> _PyInterpreterFrame {f_code, previous}
-	 * -> PyCodeObject {co_name, co_filename, co_firstlineno}. */
+	 * threads.head -> PyThreadState {next, thread id} -> the current
+	 * frame: 3.8-3.10 and 3.13 straight from the thread state (ts_frame:
+	 * PyThreadState.frame, .current_frame), 3.11-3.12 through
+	 * ts_cframe -> _PyCFrame.current_frame. A frame (PyFrameObject to
+	 * 3.10, _PyInterpreterFrame after) {code, previous, where it is:
+	 * int f_lasti to 3.10 (fr_lasti), else a pointer into the code's
+	 * instructions (fr_instr: prev_instr, 3.13's instr_ptr); 3.12+ an
+	 * owner byte} -> PyCodeObject {co_name, co_filename, co_firstlineno,
+	 * the line table (co_lnotab to 3.9, else co_linetable, a bytes
+	 * object) and from 3.11 the instructions inline (co_code_adaptive)}. */
 	__u16 rt_interp_head, is_threads_head;
-	__u16 ts_next, ts_tid, ts_cframe, cf_current;
-	__u16 fr_code, fr_prev;
-	__u16 co_name, co_filename, co_firstlineno;
+	__u16 ts_next, ts_tid, ts_frame, ts_cframe, cf_current;
+	__u16 fr_code, fr_prev, fr_lasti, fr_instr, fr_owner;
+	__u16 fr_size;       /* bytes of a frame read: past its last field used */
+	__u16 co_name, co_filename, co_firstlineno, co_lines, co_code;
+	/* Bytes objects: ob_size, ob_sval. */
+	__u16 bytes_len, bytes_data;
 	/* Compact ASCII str objects: length, state (bit 6: ascii), data. */
 	__u16 ustr_len, ustr_state, ustr_data;
+	__u16 py_flags;      /* PYL_* */
 };
+
+/* interp_layout.py_flags. */
+/* ts_tid is PyThreadState.thread_id, pthread_self(): on x86_64 glibc the
+ * thread's fs base (3.8-3.10 keep no native id). */
+#define PYL_TID_PTHREAD 1
+/* A frame's owner byte says FRAME_OWNED_BY_CSTACK (3): a shim frame
+ * of 3.12+, not Python code. */
+#define PYL_OWNER_CSTACK 3
 
 /* Per traced process (key: tgid). Workers forked from a process inherit
  * its entry in the kernel (same image, same addresses). */
@@ -58,24 +77,55 @@ struct interp_proc {
 	__u32 kind;      /* INTERP_* */
 	__u32 version;   /* major << 8 | minor, for the report */
 	__u64 root;      /* address of executor_globals / _PyRuntime */
+	/* CPython 3.13+: &PyCode_Type; a frame whose f_executable is of
+	 * another type (None for some internal frames) is skipped. */
+	__u64 code_type;
 	struct interp_layout l;
 };
 
 /* Frame flags. */
 #define IFR_INTERNAL 1   /* a PHP function written in C (no file, no line) */
-#define IFR_LINE_START 2 /* line is the function's first line (CPython) */
+#define IFR_LINE_START 2 /* line is the function's first line (PHP) */
 
 struct interp_frame {
 	char name[INTERP_NAME_LEN];
 	char scope[INTERP_NAME_LEN];   /* PHP class, "" if none */
 	char file[INTERP_FILE_LEN];
-	__u32 line;
+	__u32 line;                    /* CPython: co_firstlineno */
 	__u32 flags;                   /* IFR_* */
+	/* CPython: the code object (its line table is in py_lines under
+	 * it) and the frame's last instruction, as the version counts it
+	 * (3.8-3.9 bytes, 3.10 code units, 3.11+ code units from
+	 * co_code_adaptive); user space turns them into the current line. */
+	__u64 code;
+	__s32 instr;
+	__u32 pad;
+};
+
+/* A CPython code object's line table, copied when a stack through it is
+ * first stored (key: tgid, code object address): the object may be freed,
+ * or the process gone, when the report decodes it. A longer table keeps
+ * its start: lines of instructions past it are not known. */
+#define INTERP_LINES_LEN 512
+struct py_lines_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 code;
+};
+
+struct py_lines {
+	__u32 firstlineno;
+	__u32 len;         /* the table's length */
+	__u32 kept;        /* bytes copied into b */
+	__u32 pad;
+	__u8 b[INTERP_LINES_LEN];
 };
 
 /* One interpreter stack (key: the hash the records carry). */
 struct interp_stack {
 	__u32 kind;
+	__u32 version;     /* interp_proc.version */
+	__u32 tgid;        /* who stored it: CPython line tables are its */
 	__u32 nframes;
 	__u32 more;        /* frames past INTERP_MAX_FRAMES, not kept */
 	__u32 unreadable;  /* frames whose memory could not be read */

@@ -6,6 +6,29 @@
 RW="$ROOT/tests/realworld"
 POOL_NAME=memscope
 
+# setup and teardown of a suite that runs services and tracers: the
+# tracers started with start_tool (TOOLS), the services (SERVICES) and
+# the CLIENT and BACKEND of a test are stopped, whatever it ended with.
+services_setup() {
+	need_bpf
+	T="$BATS_TEST_TMPDIR"
+	TOOLS=()
+	SERVICES=()
+}
+
+services_teardown() {
+	local p
+	for p in "${TOOLS[@]}"; do stop_pid "$p"; done
+	for p in "${SERVICES[@]}"; do
+		stop_pid "$p"
+		rm -f "/tmp/perf-$p.map"
+	done
+	stop_pid "${CLIENT:-}"
+	stop_pid "${BACKEND:-}"
+	cleanup_scratch
+	return 0
+}
+
 # need_cmd CMD PACKAGE: skip without CMD (fail under CI=true: the deps script
 # installs it).
 need_cmd() {

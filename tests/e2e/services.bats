@@ -12,25 +12,8 @@ KIB=1024
 MIB=1048576
 CHUNK=$((256 * KIB))
 
-setup() {
-	need_bpf
-	T="$BATS_TEST_TMPDIR"
-	TOOLS=()
-	SERVICES=()
-}
-
-teardown() {
-	local p
-	for p in "${TOOLS[@]}"; do stop_pid "$p"; done
-	for p in "${SERVICES[@]}"; do
-		stop_pid "$p"
-		rm -f "/tmp/perf-$p.map"
-	done
-	stop_pid "${CLIENT:-}"
-	stop_pid "${BACKEND:-}"
-	cleanup_scratch
-	return 0
-}
+setup() { services_setup; }
+teardown() { services_teardown; }
 
 # ---- redis ----
 
@@ -287,9 +270,9 @@ upstreams_in_close_wait() {
 	[ "$(jq -r .bytes <<< "$s")" -eq $((80 * (CHUNK + 1))) ]
 }
 
-# The first line of the service's handle_request (CPython 3.11's frames
-# give the function's first line).
-py_handler_line() { grep -n -m1 '^def handle_request' "$RW/leaky_service.py" | cut -d: -f1; }
+# The line of the service's handle_request that does it: grows the cache
+# or opens the upstream (a frame names the line it runs).
+py_handler_line() { grep -n -m1 -F "$1" "$RW/leaky_service.py" | cut -d: -f1; }
 
 # requests_until_growing PORT: requests, 5 at a time, until memleak-trace's
 # interval report (-i) says something grows: a rate needs a trace of some
@@ -309,7 +292,7 @@ requests_until_growing() {
 	requests_until_growing "$SVC_PORT"
 	service_requests "$SVC_PORT" 5
 	stop_tool "$ML"
-	line=$(py_handler_line)
+	line=$(py_handler_line "cache.append(bytearray(CHUNK))")
 	r=$(jq -c 'select(.event == "final_report")' "$T/memleak-trace.out")
 	jq -c '.stacks[0] | [.culprit, [.frames[] | [.kind, .symbol, .file, .line]]]' <<< "$r"
 	# Seen before: "GROWING: python3.11+0x4fb51c" (_PyMem_RawMalloc).
@@ -327,7 +310,7 @@ requests_until_growing() {
 @test "python: sockleak names the Python function that keeps the upstream sockets" {
 	python_service
 	upstreams_in_close_wait
-	line=$(py_handler_line)
+	line=$(py_handler_line "socket.create_connection(")
 	jq -c '.stacks[] | [.count, .culprit, .frames[0:4], .frame_kinds[0:4]]' <<< "$row"
 	# socket.py's frames are CPython's library: the culprit is the caller.
 	jq -e '.stacks[] | select(.count == 30) | .culprit == "handle_request (leaky_service.py:'"$line"')"

@@ -5,9 +5,11 @@
  * Layouts are per minor version, x86_64, from the structures as the
  * compiler lays them out (php-src Zend/zend_globals.h, zend_compile.h,
  * zend_types.h; CPython Include/internal/pycore_frame.h, pycore_runtime.h, cpython/pystate.h, cpython/code.h).
- * PHP 8.2 (Debian 12's php8.2) and CPython 3.11 (python3.11) were checked
- * against live processes by reading their memory (tests/e2e/interp.bats
- * walks them with the tools); the other PHP versions are unverified. */
+ * PHP 8.2 (Debian 12's php8.2) and CPython 3.8-3.13 (pyenv's builds,
+ * Debian's python3.11) were checked against live processes
+ * (tests/e2e/runtimes.bats walks them with the tools); the other PHP
+ * versions are unverified. CPython 3.13 and later publish their layout
+ * (_Py_DebugOffsets): it is read, not tabled. */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -25,6 +27,7 @@
 #include "interpreters.h"
 #include "kfeatures.h"
 #include "procfs.h"
+#include "pylines.h"
 
 /* PHP 7.4-8.3 share every offset but the op_array's filename and
  * line_start, which move as fields are added before them. */
@@ -41,19 +44,46 @@ struct known_layout {
 	struct interp_layout l;
 };
 
+/* CPython's offsets common to every version up to 3.12: bytes objects
+ * and compact ASCII str objects (3.12 dropped the wstr pointer). */
+#define PY_BYTES .bytes_len = 16, .bytes_data = 32
+#define PY_USTR(data) .ustr_len = 16, .ustr_state = 32, .ustr_data = (data)
+
+/* CPython 3.8-3.10: the thread state's frame, a PyFrameObject, its
+ * f_lasti an int (3.8-3.9 bytes, 3.10 code units). */
+#define PY_FRAMEOBJ_LAYOUT(lasti) {                                          \
+	.rt_interp_head = 32, .is_threads_head = 8,                          \
+	.ts_next = 8, .ts_tid = 176, .ts_frame = 24,                         \
+	.fr_code = 32, .fr_prev = 24, .fr_lasti = (lasti), .fr_size = (lasti) + 8, \
+	.co_name = 112, .co_filename = 104, .co_firstlineno = 40, .co_lines = 120, \
+	PY_BYTES, PY_USTR(48), .py_flags = PYL_TID_PTHREAD }
+
+/* From the structures as the compiler lays them out: offsetof() over
+ * each version's installed headers (pycore_runtime.h, pycore_interp.h,
+ * cpython/pystate.h, frameobject.h, pycore_frame.h, cpython/code.h). */
 static const struct known_layout layouts[] = {
 	{ INTERP_PHP, 0x0704, false, PHP_LAYOUT(136, 144) },
 	{ INTERP_PHP, 0x0800, false, PHP_LAYOUT(144, 152) },
 	{ INTERP_PHP, 0x0801, false, PHP_LAYOUT(144, 152) },
 	{ INTERP_PHP, 0x0802, true, PHP_LAYOUT(152, 160) },
 	{ INTERP_PHP, 0x0803, false, PHP_LAYOUT(144, 152) },
+	{ INTERP_PYTHON, 0x0308, true, PY_FRAMEOBJ_LAYOUT(104) },
+	{ INTERP_PYTHON, 0x0309, true, PY_FRAMEOBJ_LAYOUT(104) },
+	{ INTERP_PYTHON, 0x030a, true, PY_FRAMEOBJ_LAYOUT(96) },
 	/* 3.11: the frame chain hangs off the thread state's cframe. */
 	{ INTERP_PYTHON, 0x030b, true, {
 		.rt_interp_head = 40, .is_threads_head = 16,
 		.ts_next = 8, .ts_tid = 160, .ts_cframe = 56, .cf_current = 8,
-		.fr_code = 32, .fr_prev = 48,
+		.fr_code = 32, .fr_prev = 48, .fr_instr = 56, .fr_size = 64,
 		.co_name = 120, .co_filename = 112, .co_firstlineno = 72,
-		.ustr_len = 16, .ustr_state = 32, .ustr_data = 48 } },
+		.co_lines = 136, .co_code = 184, PY_BYTES, PY_USTR(48) } },
+	/* 3.12: frames owned by the C stack (shims) are skipped. */
+	{ INTERP_PYTHON, 0x030c, true, {
+		.rt_interp_head = 40, .is_threads_head = 72,
+		.ts_next = 8, .ts_tid = 144, .ts_cframe = 56, .cf_current = 0,
+		.fr_code = 0, .fr_prev = 8, .fr_instr = 56, .fr_owner = 70, .fr_size = 72,
+		.co_name = 120, .co_filename = 112, .co_firstlineno = 68,
+		.co_lines = 136, .co_code = 192, PY_BYTES, PY_USTR(40) } },
 };
 
 static const struct interp_layout *find_layout(int kind, unsigned version)
@@ -163,15 +193,182 @@ static uint64_t first_load_page(Elf *e)
 	return 0;
 }
 
+/* n bytes at virtual address va of the file's loaded image. */
+static int read_vaddr(Elf *e, int fd, uint64_t va, void *buf, size_t n)
+{
+	size_t nph = 0;
+
+	if (elf_getphdrnum(e, &nph))
+		return -1;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD || va < ph.p_vaddr ||
+		    va + n > ph.p_vaddr + ph.p_filesz)
+			continue;
+		return pread(fd, buf, n, (off_t)(ph.p_offset + va - ph.p_vaddr)) == (ssize_t)n ? 0 : -1;
+	}
+	return -1;
+}
+
+/* Major << 8 | minor of a PY_VERSION_HEX. */
+static unsigned py_hex_version(uint64_t hex)
+{
+	return (unsigned)((hex >> 24) & 0xff) << 8 | (unsigned)((hex >> 16) & 0xff);
+}
+
+/* CPython 3.13's _Py_DebugOffsets (Include/internal/pycore_runtime.h),
+ * the first field of _PyRuntime: the offsets of the interpreter's
+ * structures, for out-of-process readers. Its own layout changes with
+ * each minor version; this is 3.13's, up to the fields used. */
+struct py313_debug_offsets {
+	char cookie[8];
+	uint64_t version, free_threaded;
+	struct { uint64_t size, finalizing, interpreters_head; } runtime_state;
+	struct {
+		uint64_t size, id, next, threads_head, gc, imports_modules, sysdict, builtins,
+			ceval_gil, gil_runtime_state, gil_enabled, gil_locked, gil_holder;
+	} interpreter_state;
+	struct {
+		uint64_t size, prev, next, interp, current_frame, thread_id, native_thread_id,
+			datastack_chunk, status;
+	} thread_state;
+	struct { uint64_t size, previous, executable, instr_ptr, localsplus, owner; } frame;
+	struct {
+		uint64_t size, filename, name, qualname, linetable, firstlineno, argcount,
+			localsplusnames, localspluskinds, co_code_adaptive;
+	} code;
+	struct { uint64_t size, ob_type; } pyobject;
+	struct { uint64_t size, tp_name, tp_repr, tp_flags; } type_object;
+	struct { uint64_t size, ob_item, ob_size; } tuple, list;
+	struct { uint64_t size, ma_keys, ma_values; } dict;
+	struct { uint64_t size, ob_fval; } float_object;
+	struct { uint64_t size, lv_tag, ob_digit; } long_object;
+	struct { uint64_t size, ob_size, ob_sval; } bytes;
+	struct { uint64_t size, state, length, asciiobject_size; } unicode;
+};
+
+#define PY_DEBUG_COOKIE "xdebugpy"
+
+/* The walk's layout from 3.13's published offsets; -1 if one does not
+ * fit the layout's 16 bits (a corrupt table). */
+static int layout_from_debug(const struct py313_debug_offsets *d, struct interp_layout *l)
+{
+	const uint64_t v[] = {
+		d->runtime_state.interpreters_head, d->interpreter_state.threads_head,
+		d->thread_state.next, d->thread_state.native_thread_id,
+		d->thread_state.current_frame, d->frame.executable, d->frame.previous,
+		d->frame.instr_ptr, d->frame.owner, d->code.name, d->code.filename,
+		d->code.firstlineno, d->code.linetable, d->code.co_code_adaptive,
+		d->bytes.ob_size, d->bytes.ob_sval, d->unicode.length, d->unicode.state,
+		d->unicode.asciiobject_size,
+	};
+	uint64_t top = 0;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (v[i] > 0xfff0)
+			return -1;
+	*l = (struct interp_layout){
+		.rt_interp_head = v[0], .is_threads_head = v[1], .ts_next = v[2], .ts_tid = v[3],
+		.ts_frame = v[4], .fr_code = v[5], .fr_prev = v[6], .fr_instr = v[7],
+		.fr_owner = v[8], .co_name = v[9], .co_filename = v[10], .co_firstlineno = v[11],
+		.co_lines = v[12], .co_code = v[13], .bytes_len = v[14], .bytes_data = v[15],
+		.ustr_len = v[16], .ustr_state = v[17], .ustr_data = v[18],
+	};
+	for (int i = 5; i <= 8; i++)
+		top = v[i] > top ? v[i] : top;
+	l->fr_size = (uint16_t)((top + 8) & ~7ULL);
+	/* The BPF side reads a thread state's first 256 bytes, a frame's
+	 * first fr_size (at most 256). */
+	return l->ts_tid < 256 && l->ts_next < 256 && l->ts_frame < 256 && l->fr_size <= 256 ? 0 : -1;
+}
+
+/* CPython 3.13+: the layout the interpreter publishes at the start of
+ * _PyRuntime, read from the file's initialised data (the process's copy
+ * starts as it). Fills b or says why not. */
+static void python_published_layout(Elf *e, int fd, struct interp_bin *b, char *why, size_t whylen)
+{
+	struct py313_debug_offsets d;
+	unsigned pub;
+
+	if (read_vaddr(e, fd, b->root_sym, &d, sizeof(d)) ||
+	    memcmp(d.cookie, PY_DEBUG_COOKIE, sizeof(d.cookie))) {
+		snprintf(why, whylen, "CPython %u.%u publishes no layout at _PyRuntime (no \"%s\")",
+			 b->version >> 8, b->version & 0xff, PY_DEBUG_COOKIE);
+		return;
+	}
+	pub = py_hex_version(d.version);
+	if (pub != b->version) {
+		snprintf(why, whylen, "its file name says CPython %u.%u, its _PyRuntime %u.%u",
+			 b->version >> 8, b->version & 0xff, pub >> 8, pub & 0xff);
+		return;
+	}
+	if (pub != 0x030d) {
+		snprintf(why, whylen, "CPython %u.%u publishes its layout in a form this build does "
+			 "not read (3.13's)", pub >> 8, pub & 0xff);
+		return;
+	}
+	if (d.free_threaded) {
+		snprintf(why, whylen, "a free-threaded build (%u.%ut) is not supported",
+			 pub >> 8, pub & 0xff);
+		return;
+	}
+	b->code_type_sym = dynsym_value(e, "PyCode_Type");
+	if (!b->code_type_sym || layout_from_debug(&d, &b->layout)) {
+		snprintf(why, whylen, "CPython %u.%u's published layout is not usable",
+			 pub >> 8, pub & 0xff);
+		return;
+	}
+	b->has_layout = true;
+}
+
+/* CPython 3.11+ exports its version (Py_Version, PY_VERSION_HEX): a file
+ * name that says otherwise is not trusted. False with *why when they
+ * disagree; a binary without the symbol (3.8-3.10) has only its name. */
+static bool python_name_agrees(Elf *e, int fd, struct interp_bin *b, char *why, size_t whylen)
+{
+	uint64_t at = e ? dynsym_value(e, "Py_Version") : 0;
+	uint32_t hex = 0;
+
+	if (!at || read_vaddr(e, fd, at, &hex, sizeof(hex)) || py_hex_version(hex) == b->version)
+		return true;
+	snprintf(why, whylen, "its file name says CPython %u.%u, its Py_Version %u.%u",
+		 b->version >> 8, b->version & 0xff, py_hex_version(hex) >> 8,
+		 py_hex_version(hex) & 0xff);
+	return false;
+}
+
+/* The layout of a binary whose kind and version are known. */
+static void find_bin_layout(Elf *e, int fd, struct interp_bin *b, char *why, size_t whylen)
+{
+	const struct interp_layout *l = find_layout(b->kind, b->version);
+
+	if (b->kind == INTERP_PYTHON && !python_name_agrees(e, fd, b, why, whylen))
+		return;
+	if (l) {
+		b->layout = *l;
+		b->has_layout = true;
+	} else if (b->kind == INTERP_PYTHON && b->version >= 0x030d && e) {
+		python_published_layout(e, fd, b, why, whylen);
+	} else {
+		snprintf(why, whylen, "%s %u.%u has no known layout (supported: PHP 7.4-8.3, "
+			 "CPython 3.8-3.13)", kind_name(b->kind), b->version >> 8, b->version & 0xff);
+	}
+}
+
 int interp_probe_file(const char *path, struct interp_bin *b, char *why, size_t whylen)
 {
 	int kind = candidate(path), fd;
+	char scratch[160];
 	const char *sym;
 	Elf *e;
 
 	memset(b, 0, sizeof(*b));
-	if (why && whylen)
-		why[0] = 0;
+	if (!why || !whylen) {
+		why = scratch;
+		whylen = sizeof(scratch);
+	}
+	why[0] = 0;
 	if (kind == INTERP_NONE)
 		return INTERP_NONE;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -182,23 +379,20 @@ int interp_probe_file(const char *path, struct interp_bin *b, char *why, size_t 
 	sym = kind == INTERP_PHP ? "executor_globals" : "_PyRuntime";
 	b->root_sym = e ? dynsym_value(e, sym) : 0;
 	b->first_vaddr = e ? first_load_page(e) : 0;
-	if (e)
-		elf_end(e);
 	/* php-cgi or a module without the executor: no PHP runs here, or a
 	 * ZTS build keeps the globals in thread-local storage. */
 	if (!b->root_sym) {
-		if (why && kind == INTERP_PHP && strstr(path, "php"))
+		if (kind == INTERP_PHP && strstr(path, "php"))
 			snprintf(why, whylen, "no executor_globals symbol (a ZTS build?)");
-		close(fd);
-		return INTERP_NONE;
+		kind = INTERP_NONE;
+	} else {
+		b->kind = kind;
+		b->version = kind == INTERP_PHP ? php_version(fd) : python_version(path);
+		find_bin_layout(e, fd, b, why, whylen);
 	}
-	b->kind = kind;
-	b->version = kind == INTERP_PHP ? php_version(fd) : python_version(path);
+	if (e)
+		elf_end(e);
 	close(fd);
-	b->layout = find_layout(kind, b->version);
-	if (!b->layout && why)
-		snprintf(why, whylen, "%s %u.%u has no known layout (supported: PHP 7.4-8.3, CPython 3.11)",
-			 kind_name(kind), b->version >> 8, b->version & 0xff);
 	return kind;
 }
 
@@ -335,12 +529,13 @@ static int attach_map(const struct map_entry *m, void *ctx)
 	if (snprintf(path, sizeof(path), "/proc/%d/root%s", c->pid, m->path) >= (int)sizeof(path))
 		return 0;
 	b = probe_cached(c->ip, path, c->pid);
-	if (!b || !b->kind || !b->layout)
+	if (!b || !b->kind || !b->has_layout)
 		return 0;
 	c->p.kind = b->kind;
 	c->p.version = b->version;
 	c->p.root = m->start - b->first_vaddr + b->root_sym;
-	c->p.l = *b->layout;
+	c->p.code_type = b->code_type_sym ? m->start - b->first_vaddr + b->code_type_sym : 0;
+	c->p.l = b->layout;
 	return 1;
 }
 
@@ -428,6 +623,22 @@ static uint64_t pseudo_addr(const struct frame *f)
 	return INTERP_PSEUDO_ADDR | (h & ~INTERP_PSEUDO_ADDR);
 }
 
+/* The line a CPython frame runs, from the line table stored with its
+ * stack; its def line (line_is_def) when the table does not say. */
+static void python_line(const struct interp *ip, const struct interp_stack *st,
+			const struct interp_frame *f, struct frame *out)
+{
+	struct py_lines_key k = { .tgid = st->tgid, .code = f->code };
+	struct py_lines l;
+	int line = 0;
+
+	if (ip->o.lines_map >= 0 && !bpf_map_lookup_elem(ip->o.lines_map, &k, &l) &&
+	    l.firstlineno == f->line)
+		line = py_addr2line(st->version, l.b, l.kept, l.len, (int)l.firstlineno, f->instr);
+	out->line = line > 0 ? line : (int)f->line;
+	out->line_is_def = line <= 0;
+}
+
 int interp__frames(struct interp *ip, uint64_t key, struct frame *out, int max)
 {
 	struct interp_stack st;
@@ -449,6 +660,8 @@ int interp__frames(struct interp *ip, uint64_t key, struct frame *out, int max)
 		out[n].module = strdup(module);
 		out[n].file = file_of(f);
 		out[n].line = (int)f->line;
+		if (st.kind == INTERP_PYTHON)
+			python_line(ip, &st, f, &out[n]);
 		out[n].addr = pseudo_addr(&out[n]);
 	}
 	if (st.more && n < max)

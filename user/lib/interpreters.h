@@ -4,9 +4,11 @@
  * side stored in `interp_stacks`, as struct frame for the reports.
  *
  * Supported: PHP 7.4-8.3 without ZTS (executor_globals in the binary's
- * dynamic symbols: php-fpm, php-cli, libphp for Apache), CPython 3.11
- * (_PyRuntime, in the executable or libpython). Other versions are
- * refused with a note, once per binary. x86_64 layouts. */
+ * dynamic symbols: php-fpm, php-cli, libphp for Apache), CPython 3.8-3.13
+ * (_PyRuntime, in the executable or libpython; 3.13's layout is read from
+ * the _Py_DebugOffsets it publishes, not a table; free-threaded builds are
+ * refused). Other versions are refused with a note, once per binary.
+ * x86_64 layouts. */
 #ifndef MEMSCOPE_INTERPRETERS_H
 #define MEMSCOPE_INTERPRETERS_H
 
@@ -25,6 +27,7 @@
 struct interp_opts {
 	int procs_map;          /* interp_procs; < 0: walks are off */
 	int stacks_map;         /* interp_stacks */
+	int lines_map;          /* py_lines: CPython's line tables */
 	FILE *notes;            /* where refusals are told (NULL: silent) */
 	uint32_t *armed;        /* the BPF side's interp_armed: set at the first flag */
 };
@@ -38,7 +41,9 @@ struct interp *interp__new(const struct interp_opts *o);
 int interp__attach(struct interp *ip, pid_t pid);
 /* The frames of interpreter stack key, innermost first, into out (at most
  * max); a frame past the kept ones or an unreadable one is one marker
- * frame. Returns the number filled, 0 if the key is unknown. */
+ * frame. A CPython frame's line is the one it runs, decoded from the line
+ * table stored with the stack (its def line, line_is_def, when the table
+ * does not say). Returns the number filled, 0 if the key is unknown. */
 int interp__frames(struct interp *ip, uint64_t key, struct frame *out, int max);
 /* interp__attach for every process of a list (a cgroup's, the host's at
  * start). */
@@ -65,7 +70,9 @@ struct interp_bin {
 	unsigned version;
 	uint64_t root_sym;      /* st_value of executor_globals / _PyRuntime */
 	uint64_t first_vaddr;   /* page of the first PT_LOAD: load bias base */
-	const struct interp_layout *layout; /* NULL: version not supported */
+	uint64_t code_type_sym; /* CPython 3.13+: st_value of PyCode_Type */
+	bool has_layout;        /* false: version not supported */
+	struct interp_layout layout;
 };
 int interp_probe_file(const char *path, struct interp_bin *b, char *why, size_t whylen);
 

@@ -894,7 +894,7 @@ char *frame_format(const struct frame *f)
 	int r;
 
 	if (file && f->line)
-		r = asprintf(&loc, " (%s:%d)", file, f->line);
+		r = asprintf(&loc, " (%s:%d%s)", file, f->line, f->line_is_def ? ", def line" : "");
 	else if (file)
 		r = asprintf(&loc, " (%s)", file);
 	else

@@ -30,6 +30,9 @@ struct frame {
 	char *file;             /* NULL if no debug info */
 	int line;               /* 0 if unknown */
 	bool inlined;           /* an inlined frame inside the next one */
+	/* line is the function's first (def) line, not the one running:
+	 * CPython's line table did not say (cut, or no line there) */
+	bool line_is_def;
 	/* module+offset only: the binary could not be opened, or the file
 	 * at its path is not the one that was mapped (another inode) */
 	bool unverified;

@@ -561,7 +561,8 @@ static int open_and_load(struct app *a, pid_t pid)
 						 .max_ips = MAX_STACK_DEPTH, .own_sites = true };
 	a->ps.interp = interp__new(&(struct interp_opts){
 		.procs_map = a->env.no_interp ? -1 : bpf_map__fd(a->skel->maps.interp_procs),
-		.stacks_map = bpf_map__fd(a->skel->maps.interp_stacks), .notes = stderr,
+		.stacks_map = bpf_map__fd(a->skel->maps.interp_stacks),
+		.lines_map = bpf_map__fd(a->skel->maps.py_lines), .notes = stderr,
 		.armed = &a->skel->bss->interp_armed });
 	return 0;
 }

@@ -1045,6 +1045,8 @@ static void json_frames(struct jw *w, const struct stack_ent *s)
 		}
 		if (f->inlined)
 			jw_bool(w, "inlined", true);
+		if (f->line_is_def)
+			jw_bool(w, "line_is_def", true);
 		jw_str(w, "kind", frame_kind_name(f->kind));
 		jw_obj_end(w);
 	}

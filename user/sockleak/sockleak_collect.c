@@ -275,7 +275,8 @@ static int open_sites(struct sl_collector *a)
 	a->interp = interp__new(&(struct interp_opts){
 		.procs_map = a->o.no_interp || a->o.no_stacks
 				     ? -1 : bpf_map__fd(a->skel->maps.interp_procs),
-		.stacks_map = bpf_map__fd(a->skel->maps.interp_stacks), .notes = stderr,
+		.stacks_map = bpf_map__fd(a->skel->maps.interp_stacks),
+		.lines_map = bpf_map__fd(a->skel->maps.py_lines), .notes = stderr,
 		.armed = &a->skel->bss->interp_armed });
 	so.interp = a->interp;
 	a->sites = sl_sites__new(&so);
