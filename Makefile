@@ -10,7 +10,9 @@ endif
 # SANITIZE=address,undefined builds everything with those sanitizers, in
 # its own directory so that plain and sanitized objects never mix.
 SANITIZE ?=
-BUILD   := $(if $(SANITIZE),build/san,build)
+# STATIC=1 (make static) links the tools' libraries into them, in build/static.
+STATIC ?=
+BUILD   := $(if $(SANITIZE),build/san,$(if $(STATIC),build/static,build))
 OBJ     := $(BUILD)/obj
 CC      ?= gcc
 CLANG   ?= clang
@@ -161,7 +163,17 @@ $(BUILD)/memleak-trace: LDLIBS += -lprotobuf-c
 $(foreach t,$(TOOLS),$(eval $(BUILD)/$(BIN_$(t)): $(OBJ)/$(t)/$(t).o $(call tool_libs,$(t)) $(BUILD)/libmemscope.a))
 $(BINS):
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(call link_libs,$(LDLIBS)) -o $@
+
+# STATIC=1: every library from its .a (libdw's own compression libraries
+# added), but glibc's (libm, libpthread) and gnutls, which libmicrohttpd's
+# TLS needs and which has no complete static build in Debian; apt itself
+# depends on gnutls, so a Debian or Ubuntu host has it.
+STATIC_SHARED := -lm -lpthread
+LD_STATIC  := -Wl,-Bstatic
+LD_DYNAMIC := -Wl,-Bdynamic
+link_libs = $(if $(STATIC),$(LD_STATIC) $(filter-out $(STATIC_SHARED),$(1)) -llzma -lbz2 $(LD_DYNAMIC) \
+	$(if $(filter -lmicrohttpd,$(1)),-lgnutls) $(filter $(STATIC_SHARED),$(1)),$(1))
 
 $(BUILD)/tests/workloads/%: tests/workloads/%.c | $(BUILD)/.deps
 	$(call msg,CC,$@)
@@ -372,3 +384,12 @@ deb: | $(BUILD)/.deps
 		dpkg-buildpackage -b -us -uc -j2 > ../build.log 2>&1 || \
 		{ tail -30 ../build.log; exit 1; }
 	lintian --fail-on error $(BUILD)/deb/memscope_$(DEB_VERSION)_amd64.deb
+
+# make static: the five tools with their libraries inside (STATIC=1 above),
+# for a host where nothing can be installed; build/static/.
+.PHONY: static
+static:
+	$(Q)$(MAKE) --no-print-directory STATIC=1 tools
+	$(Q)for b in $(notdir $(BINS)); do printf '  %-20s %6s KiB, needs: %s\n' $$b \
+		$$(( $$(stat -c %s build/static/$$b) / 1024 )) \
+		"$$(objdump -p build/static/$$b | awk '/NEEDED/ { printf "%s ", $$2 }')"; done

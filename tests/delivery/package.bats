@@ -7,6 +7,7 @@
 # Debian's archive), so make test runs it and the test guest does not.
 
 load ../e2e/helpers
+load root
 bats_require_minimum_version 1.5.0
 
 TOOLS="memleak-trace sockleak oomwatch memdiag memscope-exporter"
@@ -15,30 +16,11 @@ LIBS="libbpf1 libc6 libcrypt1 libdw1 libelf1 libmicrohttpd12 libprotobuf-c1 liby
 
 setup_file() {
 	need_bpf
-	local lower
-	lower=$("$ROOT/scripts/mkroot" bookworm)
-	export LOWER="$ROOT/$lower" UP="$BATS_FILE_TMPDIR/up" WORK="$BATS_FILE_TMPDIR/work" MNT="$BATS_FILE_TMPDIR/mnt"
-	mkdir -p "$UP" "$WORK" "$MNT"
+	root_setup
 	make -C "$ROOT" -s BUILD="$B" deb > "$BATS_FILE_TMPDIR/deb.log" 2>&1 ||
 		{ cat "$BATS_FILE_TMPDIR/deb.log" >&3; return 1; }
 	DEB=$(ls "$B"/deb/memscope_*_amd64.deb)
 	export DEB
-}
-
-# in_root CMD...: CMD in the root, as root, with the host's kernel file systems.
-in_root() {
-	unshare -m --propagation private sh -ec '
-		mount -t overlay overlay -o "lowerdir=$LOWER,upperdir=$UP,workdir=$WORK" "$MNT"
-		mount -t proc proc "$MNT/proc"
-		mount --rbind /sys "$MNT/sys"
-		mount --rbind /dev "$MNT/dev"
-		exec chroot "$MNT" "$@"' sh "$@"
-}
-
-# Copy files of the build into the root's /opt/wl.
-to_root() {
-	mkdir -p "$UP/opt/wl"
-	cp "$@" "$UP/opt/wl/"
 }
 
 @test "package: make deb builds a package lintian passes, which depends only on the libraries the binaries load" {
@@ -74,43 +56,5 @@ teardown() { cleanup_scratch; }
 
 @test "package: in that root memleak-trace names a leak, sockleak a CLOSE_WAIT pile-up, oomwatch an OOM kill, memdiag and the exporter a cgroup" {
 	[ -x "$UP/usr/sbin/memleak-trace" ] || { echo "the install test did not run" >&2; false; }
-	need_memcg
-	to_root "$W/leak_mmap" "$W/sockserver" "$W/sockclient" "$W/hog"
-	# A process mapping 40 x 256 KiB and keeping it, traced from its start.
-	run -0 --separate-stderr in_root sh -c '/usr/sbin/memleak-trace --json --output /tmp/ml.json -- /opt/wl/leak_mmap 40 256 -x > /dev/null 2>&1 &&
-		cat /tmp/ml.json'
-	jq -se 'map(select(.event == "final_report"))[0] | .culprit | test("^leak_mapping")' <<< "$output"
-	[ "$(jq -s 'map(select(.event == "final_report"))[0].summary.anon_bytes' <<< "$output")" -ge $((40 * 256 * 1024)) ]
-	# A server that never closes what its clients hang up: 20 in CLOSE_WAIT.
-	run -0 --separate-stderr in_root bash -c '
-		/opt/wl/sockserver /tmp/port & srv=$!
-		while [ ! -s /tmp/port ]; do sleep 0.1; done
-		/usr/sbin/sockleak -p $srv --older-than 1 --json -d 8 > /tmp/sl.json 2> /tmp/sl.err & sl=$!
-		while ! grep -qE "Tracing|\"event\": *\"ready\"" /tmp/sl.err /tmp/sl.json; do sleep 0.1; done
-		/opt/wl/sockclient "$(cat /tmp/port)" 20 0 > /tmp/client & cl=$!
-		while ! grep -qs done /tmp/client; do sleep 0.1; done
-		wait $sl; kill $srv $cl
-		cat /tmp/sl.json' 2> /dev/null
-	jq -se 'map(select(.type == "process" and .report == "final" and .comm == "sockserver"))[0].close_wait == 20' <<< "$output"
-	# An OOM kill in a 64 MiB cgroup of ours, seen by oomwatch and memdiag.
-	local dir
-	dir=$(scratch_memcg pkg 64M)
-	run -0 --separate-stderr in_root bash -c '
-		/usr/sbin/oomwatch -c "$1" --json -d 30 > /tmp/oom.json 2> /tmp/oom.err & ow=$!
-		while ! grep -qE "Tracing|\"event\": *\"ready\"" /tmp/oom.err /tmp/oom.json; do sleep 0.1; done
-		sh -c "echo \$\$ > $1/cgroup.procs && exec /opt/wl/hog -t 200 -s 8" || true
-		kill -INT $ow; wait $ow
-		cat /tmp/oom.json' sh "$dir"
-	jq -se 'map(select(.event == "oom_kill"))[0] | .victim.comm == "hog" and .memcg.limit_bytes == 67108864' <<< "$output"
-	run -0 --separate-stderr in_root /usr/sbin/memdiag -c "$dir" --json
-	jq -e '.target == "cgroup" and .oom_kills == 1 and .limit_bytes == 67108864' <<< "$output"
-	# The exporter serves the cgroup's kill, read with bash alone (no curl there).
-	run -0 --separate-stderr in_root bash -c '
-		/usr/sbin/memscope-exporter --listen 127.0.0.1:0 --collectors cgroups -i 0.5 -d 20 2> /tmp/exp.err &
-		while ! grep -q serving /tmp/exp.err; do sleep 0.1; done
-		port=$(grep -o "127.0.0.1:[0-9]*" /tmp/exp.err | head -1); port=${port#*:}
-		exec 3<> /dev/tcp/127.0.0.1/$port
-		printf "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3
-		cat <&3'
-	grep -E "^memscope_cgroup_oom_kills_total\{cgroup=\"[^\"]*$(basename "$dir")\"[^}]*\} 1$" <<< "$output"
+	tools_find_in_root /usr/sbin
 }
