@@ -280,7 +280,9 @@ static __always_inline bool cs_hit(struct pt_regs *regs, void *rb, struct cs_cal
 	c->site = v->site;
 	c->named = true;
 	c->hits = ++v->hits;
-	c->young = !v->checked && c->hits <= CS_OWN_MAX;
+	/* Only a tool with own sites has its keys checked (sockleak's stay
+	 * unchecked, and their hits under the key's site). */
+	c->young = own_sites && !v->checked && c->hits <= CS_OWN_MAX;
 	cs_verify(rb, regs, c, own_sites);
 	return true;
 }
