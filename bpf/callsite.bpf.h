@@ -27,6 +27,8 @@ const volatile __u64 cs_wake_bytes = 0;
 __u32 cs_generation = 0;
 /* Verify snapshots that found the ring buffer full (not an event lost). */
 __u64 cs_verify_lost = 0;
+/* Own sites numbered so far (cs_hit_site). */
+__u64 cs_own_seq = 0;
 
 /* Words read at the user sp in one go: the caller's return address and,
  * usually, the caller's own frame record (a power of 2). One read of 32
@@ -60,6 +62,8 @@ struct cs_call {
 	__u64 sp;
 	__s32 stack_id;
 	__u32 hits;
+	bool young;        /* the key is not checked yet (cs_val.checked) */
+	bool named;        /* a stack id or a snapshot names the site */
 	__u64 site;        /* what the event is recorded under */
 	__u64 key_site;    /* the key's own */
 };
@@ -143,24 +147,39 @@ static __always_inline bool cs_verify_due(__u32 hits)
 	return cs_snapshots && (hits <= CS_VERIFY_FIRST || !(hits & (CS_VERIFY_EVERY - 1)));
 }
 
-/* How a snapshot wakes user space. A verify snapshot is never urgent: it
- * waits for the next poll, unless the ring fills up (cs_wake_bytes). A
- * new site's wakes user space as the tool asks: past cs_wake_bytes, or
- * (0) as the ring buffer decides by default, when the consumer has
- * caught up (sockleak symbolizes new sites while their process lives). */
-static __always_inline __u64 cs_wake(void *rb, __u32 kind)
+/* The snapshot that lets user space check a key: its CS_VERIFY_FIRST-th
+ * hit, or any later one of a key still unchecked (an earlier one lost). */
+static __always_inline bool cs_check_due(const struct cs_call *c, __u32 kind)
 {
+	return kind == CS_SNAP_VERIFY && c->young && c->hits >= CS_VERIFY_FIRST;
+}
+
+/* How a snapshot wakes user space. A verify snapshot waits for the next
+ * poll, unless the ring fills up (cs_wake_bytes), or unless the key waits
+ * for user space's check (its hits are snapshotted until then). A new
+ * site's wakes user space as the tool asks: past cs_wake_bytes, or (0) as
+ * the ring buffer decides by default, when the consumer has caught up
+ * (sockleak symbolizes new sites while their process lives). */
+static __always_inline __u64 cs_wake(void *rb, const struct cs_call *c, __u32 kind)
+{
+	if (cs_check_due(c, kind))
+		return 0;
 	if (cs_wake_bytes)
 		return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) > cs_wake_bytes
 			       ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	return kind == CS_SNAP_NEW ? 0 : BPF_RB_NO_WAKEUP;
 }
 
-/* Send a snapshot of the call to user space. The stack is read straight
- * into the ring buffer; near the top of a stack the 8 KiB read fails
- * whole (a missing page), hence snap_stack's shorter retries. False only
- * if the ring buffer is full. */
-static __always_inline bool cs_send(void *rb, struct pt_regs *regs, const struct cs_call *c,
+/* What cs_send did. */
+#define CS_SENT     0
+#define CS_NO_ROOM  1 /* the ring buffer is full */
+#define CS_NO_STACK 2 /* the stack could not be read (counted: DROP_STACK) */
+
+/* Send a snapshot of the call to user space (CS_SENT, CS_NO_*). The
+ * stack is read straight into the ring buffer; near the top of a stack
+ * the 8 KiB read fails whole (a missing page), hence snap_stack's shorter
+ * retries. */
+static __always_inline int cs_send(void *rb, struct pt_regs *regs, const struct cs_call *c,
 				    __u32 kind)
 {
 	struct cs_snap_event *e;
@@ -168,13 +187,13 @@ static __always_inline bool cs_send(void *rb, struct pt_regs *regs, const struct
 
 	e = bpf_ringbuf_reserve(rb, cs_snapshots ? sizeof(*e) : CS_SNAP_HEAD, 0);
 	if (!e)
-		return false;
+		return CS_NO_ROOM;
 	if (cs_snapshots) {
 		len = snap_stack(e->stack, c->sp);
 		if (!len) {
 			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 			count_drop(DROP_STACK);
-			return true;
+			return CS_NO_STACK;
 		}
 	}
 	e->type = CS_EV_SNAP;
@@ -184,23 +203,31 @@ static __always_inline bool cs_send(void *rb, struct pt_regs *regs, const struct
 	e->site = c->site;
 	e->key_site = c->key_site;
 	e->kind = kind;
-	e->pad = 0;
+	e->hit = c->hits;
 	e->key = c->k;
 	snap_regs(regs, &e->regs);
-	bpf_ringbuf_submit(e, cs_wake(rb, kind));
-	return true;
+	bpf_ringbuf_submit(e, cs_wake(rb, c, kind));
+	return CS_SENT;
 }
 
-/* A hit that is due for verification: its snapshot. With own_sites, one
- * of the key's first hits is recorded under a site of its own (see
- * cs_hit_site). */
+/* A hit that is due for verification: its snapshot. With own_sites, a
+ * hit of an unchecked key is recorded under a site of its own (see
+ * cs_hit_site), if its snapshot, which names it, could be sent. */
 static __always_inline void cs_verify(void *rb, struct pt_regs *regs, struct cs_call *c,
 				      bool own_sites)
 {
+	bool own = own_sites && c->young && cs_snapshots;
+	int sent;
+
 	c->key_site = c->site;
-	if (own_sites && c->hits <= CS_VERIFY_FIRST && cs_snapshots)
-		c->site = cs_hit_site(c->site, c->hits);
-	if (cs_verify_due(c->hits) && !cs_send(rb, regs, c, CS_SNAP_VERIFY))
+	if (!own && !cs_verify_due(c->hits))
+		return;
+	if (own)
+		c->site = cs_hit_site(c->key_site, __sync_fetch_and_add(&cs_own_seq, 1));
+	sent = cs_send(rb, regs, c, CS_SNAP_VERIFY);
+	if (sent != CS_SENT)
+		c->site = c->key_site;
+	if (sent == CS_NO_ROOM)
 		__sync_fetch_and_add(&cs_verify_lost, 1);
 }
 
@@ -240,10 +267,6 @@ static __always_inline struct cs_val *cs_lookup(struct cs_call *c)
 	return v;
 }
 
-/* The stack id and site of the call whose key c holds: cached (and, when
- * due, verified), or walked with a snapshot sent. A failed walk is not
- * cached (the next call tries again); nor is a site whose snapshot found
- * the ring buffer full (counted as a lost event). */
 /* A call site already cached: its stack id and site into c, and a
  * verify snapshot when one is due. False on a miss. */
 static __always_inline bool cs_hit(struct pt_regs *regs, void *rb, struct cs_call *c,
@@ -255,33 +278,50 @@ static __always_inline bool cs_hit(struct pt_regs *regs, void *rb, struct cs_cal
 		return false;
 	c->stack_id = v->stack_id;
 	c->site = v->site;
+	c->named = true;
 	c->hits = ++v->hits;
+	/* Only a tool with own sites has its keys checked (sockleak's stay
+	 * unchecked, and their hits under the key's site). */
+	c->young = own_sites && !v->checked && c->hits <= CS_OWN_MAX;
 	cs_verify(rb, regs, c, own_sites);
 	return true;
 }
 
 /* A new call site: walked, its snapshot sent and, if that fits in the
- * ring buffer, cached (else the next call tries again). */
+ * ring buffer, cached (else the next call tries again). A walk that
+ * fails is no reason to leave the site unnamed where its snapshot names
+ * it: the stack map refuses a stack whose hash bucket another one holds
+ * (-EEXIST), and code without frame pointers makes many short, different
+ * walks (php lost a few hundred allocations a run that way, each call of
+ * such a site walking again). Only a site nothing names is a drop
+ * (--stack-mode fp, or a stack that could not be read). */
 static __always_inline void cs_new(void *ctx, struct pt_regs *regs, void *stacks, void *rb,
 				   struct cs_call *c)
 {
 	struct cs_val nv = {};
+	int sent;
 	long id;
 
 	c->hits = 0;
+	c->young = true;
+	c->named = false;
 	c->site = c->key_site = cs_hash(&c->k);
 	id = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
-	c->stack_id = id;
-	if (id < 0) {
+	c->stack_id = id < 0 ? -1 : id;
+	if (id < 0 && !cs_snapshots) {
 		count_drop(DROP_STACK);
 		return;
 	}
-	if (!cs_send(rb, regs, c, CS_SNAP_NEW)) {
+	sent = cs_send(rb, regs, c, CS_SNAP_NEW);
+	if (sent == CS_NO_ROOM) {
 		count_drop(DROP_RINGBUF);
 		return;
 	}
+	if (id < 0 && sent != CS_SENT)
+		return;
+	c->named = true;
 	nv.site = c->site;
-	nv.stack_id = id;
+	nv.stack_id = c->stack_id;
 	bpf_map_update_elem(&cs_sites, &c->k, &nv, BPF_ANY);
 }
 

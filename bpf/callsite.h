@@ -26,18 +26,26 @@
 #define CS_MAX_LEVELS  4     /* refinements of one key, at most */
 #define CS_VERIFY_FIRST 4    /* hits verified after a key's first event */
 #define CS_VERIFY_EVERY 256  /* then one hit in this many (a power of 2) */
+#define CS_OWN_MAX     64    /* hits of an unchecked key named by their own
+				snapshot, at most (see cs_hit_site) */
 
-/* A key's first CS_VERIFY_FIRST hits, where a tool asks for it (memleak-
- * trace), are each recorded under a site of their own, named by their own
- * verify snapshot: a short program that allocates twice through one
- * wrapper from two callers (libc's stdio buffers of stdin and stdout)
- * gives a key no time to be refined, and its second event would otherwise
- * take the first one's stack. Hit h's site is the key's site mixed with h;
- * user space also gives it the key's stack until (unless) its own
- * snapshot arrives. */
-static inline __u64 cs_hit_site(__u64 site, __u32 hit)
+/* Where a tool asks for it (memleak-trace), every hit of a key that user
+ * space has not yet checked is recorded under a site of its own, named by
+ * its own verify snapshot. A key is checked once user space has compared
+ * its first CS_VERIFY_FIRST hits' stacks with the key's and, where they
+ * differ, refined it (cs_val.checked). Until then nothing tells BPF
+ * whether the key stands for one stack: a short program that allocates
+ * twice through one wrapper from two callers (libc's stdio buffers of
+ * stdin and stdout) gives a key no time to be refined, and perl's arena
+ * refills from two callers of Perl_hv_common, a few milliseconds apart,
+ * would take the first one's stack until the refinement came back. The
+ * site is the key's mixed with a number unique in the run (cs_own_seq),
+ * not with the hit's count: two hits never share one, whatever path
+ * counted them. A hit whose snapshot is lost stays under the key's site
+ * (counted with the verifies lost). */
+static inline __u64 cs_hit_site(__u64 site, __u64 seq)
 {
-	return site ^ ((__u64)hit * 0x9e3779b97f4a7c15ULL);
+	return site ^ ((seq + 1) * 0x9e3779b97f4a7c15ULL);
 }
 
 /* The words that name a call site. level 0: the user ip (inside the
@@ -62,7 +70,10 @@ struct cs_val {
 	 * word just below it (its return address) tells them apart. 0 while
 	 * none. */
 	__u32 refine_off;
-	__u32 pad;
+	/* Written by user space once the key's first CS_VERIFY_FIRST hits
+	 * were compared with its stack (refined where they differed): from
+	 * then on its hits are recorded under the key's site. */
+	__u32 checked;
 };
 
 /* A snapshot: the user registers and the stack above sp (stack_len bytes;
@@ -77,7 +88,7 @@ struct cs_snap_event {
 	__u64 site;        /* what the event is recorded under */
 	__u64 key_site;    /* the key's site (differs: one of its first hits) */
 	__u32 kind;        /* CS_SNAP_* */
-	__u32 pad;
+	__u32 hit;         /* the key's hits so far (CS_SNAP_VERIFY) */
 	struct cs_key key;
 	struct user_regs_snap regs;
 	__u8 stack[STACK_SNAP_BYTES];

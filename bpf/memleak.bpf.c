@@ -145,7 +145,7 @@ static __always_inline __s32 user_stack(void *ctx, struct pt_regs *regs, __u32 t
 	}
 	cs_resolve(ctx, regs, &stacks, &events, &c, true);
 	*ret = c.k.ret;
-	*site = c.site;
+	*site = c.named ? c.site : 0;
 	return c.stack_id;
 }
 
@@ -332,7 +332,8 @@ int on_proc_exit(void *ctx)
 /* ---- allocator (--malloc) ---- */
 
 /* The thread's last site again: same words, not refined (a refined key
- * needs its cache walk), and no refinement since it was taken. */
+ * needs its cache walk), checked when it was taken (an unchecked key's
+ * hits each need the cache entry's word on it), and no refinement since. */
 static __always_inline bool same_site(const struct thread_state *t, const struct cs_key *k)
 {
 	return t->last_valid && t->last_gen == cs_generation && t->last.ip == k->ip &&
@@ -359,15 +360,19 @@ static __always_inline void alloc_stack(struct pt_regs *ctx, struct thread_state
 		c.stack_id = t->key.stack_id = t->last_id;
 		c.site = t->last_site;
 		c.hits = ++t->last_hits;
+		c.young = false;
 		cs_verify(&events, ctx, &c, true);
 		t->key.site = c.site;
 		return;
 	}
 	cs_resolve(ctx, ctx, &stacks, &events, &c, true);
 	t->key.stack_id = c.stack_id;
-	t->key.site = c.site;
-	/* Failed captures are retried, as the site cache does. */
-	t->last_valid = c.stack_id >= 0 && c.k.level == 0;
+	/* Site 0: a failed capture, nothing names it. */
+	t->key.site = c.named ? c.site : 0;
+	/* Failed captures are retried, as the site cache does. A key not
+	 * yet checked goes through the cache at every hit: its entry says
+	 * when user space has checked it. */
+	t->last_valid = c.named && c.k.level == 0 && !c.young;
 	t->last = c.k;
 	t->last_id = c.stack_id;
 	t->last_site = c.key_site;

@@ -169,34 +169,6 @@ static struct callsite *site_get(struct callsites *cs, const struct cs_snap_even
 	return site_at(cs, e->tgid, e->site, e->stack_id, fresh);
 }
 
-static void copy_stack(struct callsite *to, const struct callsite *from)
-{
-	free(to->ips);
-	free(to->offs);
-	to->n = from->n;
-	to->ips = malloc((from->n + 1) * sizeof(*to->ips));
-	to->offs = malloc((from->n + 1) * sizeof(*to->offs));
-	if (!to->ips || !to->offs)
-		abort();
-	memcpy(to->ips, from->ips, from->n * sizeof(*to->ips));
-	memcpy(to->offs, from->offs, (from->n + 1) * sizeof(*to->offs));
-}
-
-/* A new key's first hits have sites of their own (cs_hit_site): until
- * their own snapshots come (or if one is lost), they get the key's. */
-static void alias_first_hits(struct callsites *cs, uint32_t idx)
-{
-	for (uint32_t h = 1; h <= CS_VERIFY_FIRST; h++) {
-		uint32_t tgid = cs->v[idx].tgid;
-		bool fresh;
-		struct callsite *own = site_at(cs, tgid, cs_hit_site(cs->v[idx].site, h),
-					       cs->v[idx].stack_id, &fresh);
-
-		if ((fresh || !own->n) && cs->v[idx].n)
-			copy_stack(own, &cs->v[idx]);
-	}
-}
-
 static struct unwound unwound_dup(const struct unwound *uw, int max)
 {
 	struct unwound d = { calloc(max, sizeof(*d.ips)), calloc(max, sizeof(*d.sps)), uw->n };
@@ -273,22 +245,45 @@ static void verify(struct callsites *cs, struct callsite *c, const struct cs_sna
 	cs->counts.merged++;
 }
 
-/* The verify snapshot of one of a key's first hits, recorded under a
- * site of its own: it verifies the key, and is that site's stack. */
+/* Tell the BPF side that the key's first hits were compared with its
+ * stack (and the key refined if they differed): its later hits go under
+ * the key's site. */
+static void check(struct callsites *cs, struct callsite *key, const struct cs_snap_event *e)
+{
+	struct cs_val v;
+
+	if (!cs->o.own_sites || key->checked || e->hit < CS_VERIFY_FIRST || cs->o.sites_map < 0)
+		return;
+	if (bpf_map_lookup_elem(cs->o.sites_map, &e->key, &v))
+		return;
+	v.checked = 1;
+	if (!bpf_map_update_elem(cs->o.sites_map, &e->key, &v, BPF_EXIST))
+		key->checked = true;
+}
+
+/* The verify snapshot of a hit of an unchecked key, recorded under a
+ * site of its own: it verifies the key, and is that site's stack (the
+ * key's, by alias, if it did not unwind). */
 static const struct callsite *record_own_hit(struct callsites *cs, const struct cs_snap_event *e,
 					     struct unwound *uw)
 {
-	struct callsite *key = (struct callsite *)callsites__find(cs, e->tgid, e->key_site), *own;
+	const struct callsite *found = callsites__find(cs, e->tgid, e->key_site);
+	uint32_t key = found ? (uint32_t)(found - cs->v) + 1 : 0;
 	struct unwound mine = unwound_dup(uw, cs->o.max_ips);
+	struct callsite *own;
 	bool fresh;
 
-	if (key)
-		verify(cs, key, e, uw);
-	else
+	if (key) {
+		verify(cs, &cs->v[key - 1], e, uw);
+		check(cs, &cs->v[key - 1], e);
+	} else {
 		cs->counts.verifies++;
+	}
 	own = site_get(cs, e, &fresh);
 	if (mine.n)
 		keep_unwound(own, &mine);
+	else if (!own->n)
+		own->alias = key;
 	unwound_free(&mine);
 	return own;
 }
@@ -328,12 +323,9 @@ const struct callsite *callsites__record(struct callsites *cs, struct unwinder *
 			keep_unwound(c, &uw);
 		if (!fresh && c->state == CALLSITE_MERGED && !refine(cs, &e->key, c->refine_off))
 			cs->counts.refine_failed++;
-		if (cs->o.own_sites && e->kind == CS_SNAP_NEW) {
-			uint32_t idx = (uint32_t)(c - cs->v);
-
-			alias_first_hits(cs, idx);
-			c = &cs->v[idx];
-		}
+		/* A resent key's new cache entry is unchecked again. */
+		if (e->kind == CS_SNAP_NEW)
+			c->checked = false;
 	}
 	unwound_free(&uw);
 	return c;
@@ -347,6 +339,11 @@ const struct callsite *callsites__find(const struct callsites *cs, uint32_t tgid
 		return NULL;
 	sl = slot(cs, tgid, site);
 	return *sl ? &cs->v[*sl - 1] : NULL;
+}
+
+const struct callsite *callsites__stack(const struct callsites *cs, const struct callsite *c)
+{
+	return c && c->alias ? &cs->v[c->alias - 1] : c;
 }
 
 const struct callsite_counts *callsites__counts(const struct callsites *cs)

@@ -62,6 +62,10 @@ struct callsite {
 	int n;
 	enum callsite_state state;
 	uint32_t refine_off;     /* CALLSITE_MERGED: what the cache entry was given */
+	/* An own site (cs_hit_site) whose snapshot did not unwind: 1 + the
+	 * index of its key's entry, whose stack stands for it (0: none). */
+	uint32_t alias;
+	bool checked;            /* its cache entry was told (cs_val.checked) */
 };
 
 struct callsite_counts {
@@ -77,8 +81,9 @@ struct callsites_opts {
 	int sites_map;           /* the BPF cs_sites map */
 	uint32_t *generation;    /* the BPF cs_generation (.bss) */
 	int max_ips;             /* frames unwound, at most */
-	/* The BPF side records a key's first hits under sites of their own
-	 * (cs_hit_site): give them the key's stack until their own comes. */
+	/* The BPF side records the hits of a key not yet checked under sites
+	 * of their own (cs_hit_site): check keys (cs_val.checked), and give
+	 * an own site whose snapshot does not unwind its key's stack. */
 	bool own_sites;
 };
 
@@ -92,6 +97,9 @@ struct callsites *callsites__new(const struct callsites_opts *o);
 const struct callsite *callsites__record(struct callsites *cs, struct unwinder *u,
 					 const void *rec, size_t size);
 const struct callsite *callsites__find(const struct callsites *cs, uint32_t tgid, uint64_t site);
+/* The entry whose stack (ips, offs, n) stands for c: c, or its key's
+ * (callsite.alias). NULL for NULL. */
+const struct callsite *callsites__stack(const struct callsites *cs, const struct callsite *c);
 const struct callsite_counts *callsites__counts(const struct callsites *cs);
 void callsites__free(struct callsites *cs);
 

@@ -299,7 +299,7 @@ static void resolve_stack(const struct report_opts *o, struct report_in *in, str
 		return;
 	n = fp_frames(in, s, fr);
 	if (o->stack_mode != STACK_FP)
-		d = callsites__find(in->sites, (uint32_t)in->t->pid, s->site);
+		d = callsites__stack(in->sites, callsites__find(in->sites, (uint32_t)in->t->pid, s->site));
 	if (d)
 		nd = dwarf_frames(in, d, dw);
 	if (nd && (o->stack_mode == STACK_DWARF || nd >= n)) {
@@ -466,7 +466,7 @@ static uint32_t joined_row(const struct tracker *t, const struct row *rows, int 
 		const struct stack_ent *w = &t->stacks[rows[r].owner];
 		bool hit = false;
 
-		if (w->kind != s->kind || w->stack_id < 0)
+		if (w->kind != s->kind || stack_failed(w))
 			continue;
 		for (int j = 0; j < w->nframes && !hit; j++)
 			hit = !w->frames[j].inlined && w->frames[j].addr == s->ret_addr;
@@ -525,7 +525,7 @@ static struct row *group_rows(const struct report_opts *o, struct report_in *in,
 			uint32_t r;
 			bool joins;
 
-			if (!acc[i].bytes || !ranked(o, in, s) || (s->stack_id < 0) != pass)
+			if (!acc[i].bytes || !ranked(o, in, s) || stack_failed(s) != pass)
 				continue;
 			r = pass ? joined_row(t, rows, n, s) : NO_ROW;
 			if (r == NO_ROW)

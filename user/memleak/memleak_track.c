@@ -85,10 +85,8 @@ uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, u
 	struct stack_ent key = { 0 }, *s;
 	uint32_t *sl;
 
-	if (stack_id < 0) {
-		stack_id = -1;  /* all failed captures share one entry */
-		site = 0;
-	}
+	if (stack_id < 0)
+		stack_id = -1;  /* failed captures (site 0) share one entry */
 	key.stack_id = stack_id;
 	key.ret_addr = ret_addr;
 	key.site = site;

@@ -101,6 +101,12 @@ void tracker_fault(struct tracker *t, const struct mm_map_event *e);
 void tracker_giveback(struct tracker *t, const struct mm_unmap_event *e);
 uint32_t tracker_stack(struct tracker *t, int32_t stack_id, uint64_t ret_addr, uint64_t site,
 		       uint64_t interp, uint32_t kind);
+/* A failed capture: no stack id and no site that a snapshot names (a site
+ * whose walk failed can still be named by its snapshot). */
+static inline bool stack_failed(const struct stack_ent *s)
+{
+	return s->stack_id < 0 && !s->site;
+}
 /* Set a stack's outstanding bytes (keeps its peak). */
 void tracker_stack_bytes(struct tracker *t, uint32_t owner, int64_t bytes);
 /* --faults: settle the faults whose huge page was not in pagemap yet. */
