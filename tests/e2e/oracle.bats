@@ -44,6 +44,13 @@ compare() {
 	python3 "$COMPARE" "$1=$BATS_TEST_TMPDIR/$1" > "$BATS_TEST_TMPDIR/$1/table"
 	cat "$BATS_TEST_TMPDIR/$1/table"
 	RESULT=$(sed -n 's/^oracle: //p' "$BATS_TEST_TMPDIR/$1/table")
+	LAST="$BATS_TEST_TMPDIR/$1"
+}
+
+# What memleak-trace counted of its call sites and losses, for a failure's log.
+tracer_counts() {
+	jq -c 'select(.event == "final_report") | {drops, call_sites: (.summary | with_entries(select(.key |
+		test("call_site|merged|unresolved|unverified"))))}' "$LAST/memleak.json" >&2
 }
 
 field() { jq -r ".$1" <<<"$RESULT"; }
@@ -56,7 +63,8 @@ assert_agrees() {
 	approx "$(field memleak_bytes)" "$(field valgrind_bytes)" "$TOTALS_PCT"
 	approx "$(field memleak_blocks)" "$(field valgrind_blocks)" "$TOTALS_PCT"
 	awk -v a="$(field agreement_pct)" -v min="$AGREEMENT_PCT" 'BEGIN { exit !(a >= min) }' ||
-		{ echo "$(field agreement_pct)% of valgrind's bytes on the same stacks, under $AGREEMENT_PCT%" >&2; return 1; }
+		{ echo "$(field agreement_pct)% of valgrind's bytes on the same stacks, under $AGREEMENT_PCT%" >&2
+		  tracer_counts; return 1; }
 }
 
 # oracle NAME: a program of oracle_programs.bash under both, compared.
