@@ -186,3 +186,15 @@ size_t bpf_map_dump(int fd, size_t ksz, size_t vsz, void **keys, void **vals)
 	*vals = d.v;
 	return d.n;
 }
+
+#define KERNEL_BTF "/sys/kernel/btf/vmlinux"
+
+const struct bpf_object_open_opts *bpf_open_opts(void)
+{
+	static struct bpf_object_open_opts opts = { .sz = sizeof(opts) };
+
+	/* Without the file (a kernel without BTF) libbpf's own search stands,
+	 * and bpf_preflight has said what is missing. */
+	opts.btf_custom_path = access(KERNEL_BTF, R_OK) == 0 ? KERNEL_BTF : NULL;
+	return &opts;
+}

@@ -15,6 +15,12 @@ enum bpf_need {
 	NEED_CALLBACKS = 1 << 1,    /* helpers with callbacks (5.13) */
 };
 int bpf_preflight(const char *tool, unsigned needs);
+/* Options for a skeleton's open: CO-RE relocates against the kernel's own
+ * BTF file. libbpf would otherwise look through the modules' BTF for a type
+ * vmlinux lacks (the flavours kept for other kernels), and listing BTF
+ * objects needs CAP_SYS_ADMIN: with only CAP_BPF and CAP_PERFMON (the
+ * systemd unit's and the DaemonSet's set) every load failed. */
+const struct bpf_object_open_opts *bpf_open_opts(void);
 /* Explain a load/attach failure: what failed, why and what to do. */
 void bpf_explain(const char *what, int err);
 

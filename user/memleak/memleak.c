@@ -521,7 +521,7 @@ static int open_and_load(struct app *a, pid_t pid)
 	struct bpf_program *p;
 	int err;
 
-	a->skel = memleak__open();
+	a->skel = memleak__open_opts(bpf_open_opts());
 	if (!a->skel) {
 		bpf_explain("cannot open the BPF object", -errno);
 		return -1;

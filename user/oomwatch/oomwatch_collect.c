@@ -347,7 +347,7 @@ static int load_and_attach(struct oom_collector *s)
 {
 	int err;
 
-	s->skel = oomwatch__open();
+	s->skel = oomwatch__open_opts(bpf_open_opts());
 	if (!s->skel) {
 		bpf_explain("opening the BPF object", errno);
 		return -1;

@@ -196,7 +196,7 @@ static int open_and_load(struct sl_collector *a)
 
 	if (!tracefs_ensure())
 		warn_msg("tracefs is not mounted and cannot be mounted");
-	a->skel = sockleak__open();
+	a->skel = sockleak__open_opts(bpf_open_opts());
 	if (!a->skel) {
 		bpf_explain("cannot open the BPF object", -errno);
 		return -1;
