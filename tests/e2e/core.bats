@@ -4,6 +4,7 @@
 # processes and bad options end in one line and exit 1.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 EVIL=$'ev\033[2J\033]0;x\007il'   # clears the screen and retitles the terminal if printed raw
 
@@ -78,6 +79,19 @@ every_line_json() {
 		[[ "$output" == *"CAP_BPF"* ]]
 		[[ "$output" == *"CAP_PERFMON"* ]]
 	done
+}
+
+@test "core: with only the systemd unit's and the DaemonSet's four capabilities, oomwatch, sockleak and the exporter load and run" {
+	need_bpf
+	local caps=-all,+bpf,+perfmon,+sys_ptrace,+dac_read_search T="$BATS_TEST_TMPDIR"
+	as_unit() { setpriv --inh-caps=$caps --ambient-caps=$caps --bounding-set=$caps "$@"; }
+	run -0 as_unit "$B/oomwatch" -d 1
+	[[ "$output" == *"events lost: none"* ]]
+	run -0 --separate-stderr as_unit "$B/sockleak" -d 1 --json
+	jq -se 'map(select(.type == "summary")) | length == 1' <<< "$output"
+	run -0 as_unit "$B/memscope-exporter" --listen 127.0.0.1:0 -i 0.5 -d 2
+	[[ "$output" == *"serving http://127.0.0.1:"* ]]
+	[[ "$output" == *"after "[1-9]*" collections"* ]]
 }
 
 @test "core: a pid that does not exist is one line and exit 1 for every tool" {
