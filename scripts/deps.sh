@@ -9,8 +9,9 @@ TEST="g++ libcmocka-dev man-db bats jq iproute2 procps python3 libjemalloc2 libc
 TEST="$TEST valgrind perl sqlite3 xz-utils bzip2 git bc mawk"
 BENCH="bpftrace"
 # make deb and its test: debhelper builds the package, lintian checks it,
-# debootstrap makes the clean root it is installed into.
-PACKAGE="debhelper lintian debootstrap"
+# debootstrap makes the clean root it is installed into; podman (with runc,
+# which takes hybrid cgroup hosts) builds and runs deploy/Containerfile.
+PACKAGE="debhelper lintian debootstrap podman runc"
 # make test-vm: QEMU, the initramfs' static busybox, what unpacks Debian's
 # kernel package and orders its modules, and mkfs for the guest's disk.
 VM="qemu-system-x86 busybox-static cpio kmod e2fsprogs"
