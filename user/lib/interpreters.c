@@ -356,9 +356,12 @@ static void find_bin_layout(Elf *e, int fd, struct interp_bin *b, char *why, siz
 	}
 }
 
-int interp_probe_file(const char *path, struct interp_bin *b, char *why, size_t whylen)
+/* The binary opened by path, known by name (its path in the process's
+ * maps: the kind and CPython's version are read from it). */
+static int probe_as(const char *path, const char *name, struct interp_bin *b, char *why,
+		    size_t whylen)
 {
-	int kind = candidate(path), fd;
+	int kind = candidate(name), fd;
 	char scratch[160];
 	const char *sym;
 	Elf *e;
@@ -382,18 +385,23 @@ int interp_probe_file(const char *path, struct interp_bin *b, char *why, size_t 
 	/* php-cgi or a module without the executor: no PHP runs here, or a
 	 * ZTS build keeps the globals in thread-local storage. */
 	if (!b->root_sym) {
-		if (kind == INTERP_PHP && strstr(path, "php"))
+		if (kind == INTERP_PHP && strstr(name, "php"))
 			snprintf(why, whylen, "no executor_globals symbol (a ZTS build?)");
 		kind = INTERP_NONE;
 	} else {
 		b->kind = kind;
-		b->version = kind == INTERP_PHP ? php_version(fd) : python_version(path);
+		b->version = kind == INTERP_PHP ? php_version(fd) : python_version(name);
 		find_bin_layout(e, fd, b, why, whylen);
 	}
 	if (e)
 		elf_end(e);
 	close(fd);
 	return kind;
+}
+
+int interp_probe_file(const char *path, struct interp_bin *b, char *why, size_t whylen)
+{
+	return probe_as(path, path, b, why, whylen);
 }
 
 /* ---- processes ---- */
@@ -484,8 +492,10 @@ unsigned interp__flagged(const struct interp *ip)
 	return ip ? ip->flagged : 0;
 }
 
-/* A binary probed once (by device and inode), its refusal noted once. */
-static const struct interp_bin *probe_cached(struct interp *ip, const char *path, pid_t pid)
+/* A binary probed once (by device and inode), its refusal noted once;
+ * name is its path in the process's maps, for the note. */
+static const struct interp_bin *probe_cached(struct interp *ip, const char *path,
+					     const char *name, pid_t pid)
 {
 	struct seen_bin *sb;
 	char why[160];
@@ -502,10 +512,10 @@ static const struct interp_bin *probe_cached(struct interp *ip, const char *path
 	ip->bins = sb;
 	sb = &ip->bins[ip->nbins++];
 	sb->dev_ino = (uint64_t)st.st_dev << 40 ^ st.st_ino;
-	interp_probe_file(path, &sb->b, why, sizeof(why));
+	probe_as(path, name, &sb->b, why, sizeof(why));
 	if (why[0] && ip->o.notes)
 		fprintf(ip->o.notes, "note: pid %d runs %s: %s; its interpreter frames are not named\n",
-			pid, strrchr(path, '/') ? strrchr(path, '/') + 1 : path, why);
+			pid, strrchr(name, '/') ? strrchr(name, '/') + 1 : name, why);
 	return &sb->b;
 }
 
@@ -526,9 +536,9 @@ static int attach_map(const struct map_entry *m, void *ctx)
 	if (c->p.kind || m->offset || !m->path[0] || m->path[0] != '/' ||
 	    candidate(m->path) == INTERP_NONE)
 		return 0;
-	if (snprintf(path, sizeof(path), "/proc/%d/root%s", c->pid, m->path) >= (int)sizeof(path))
+	if (!proc_map_file(c->pid, m, path, sizeof(path)))
 		return 0;
-	b = probe_cached(c->ip, path, c->pid);
+	b = probe_cached(c->ip, path, m->path, c->pid);
 	if (!b || !b->kind || !b->has_layout)
 		return 0;
 	c->p.kind = b->kind;
