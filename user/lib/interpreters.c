@@ -5,10 +5,12 @@
  * Layouts are per minor version, x86_64, from the structures as the
  * compiler lays them out (php-src Zend/zend_globals.h, zend_compile.h,
  * zend_types.h; CPython Include/internal/pycore_frame.h, pycore_runtime.h, cpython/pystate.h, cpython/code.h).
- * PHP 8.2 (Debian 12's php8.2) and CPython 3.8-3.13 (pyenv's builds,
- * Debian's python3.11) were checked against live processes
- * (tests/e2e/runtimes.bats walks them with the tools); the other PHP
- * versions are unverified. CPython 3.13 and later publish their layout
+ * PHP 7.4, 8.2 and 8.4 (Debian 11, 12 and 13's php) and CPython 3.8-3.13
+ * (pyenv's builds, Debian's python3.11) were checked against live
+ * processes (scripts/php-offsets finds PHP's in a process's memory;
+ * tests/e2e/php_versions.bats and runtimes.bats walk them with the tools).
+ * Versions not checked are refused with a note, not walked with a
+ * neighbour's offsets. CPython 3.13 and later publish their layout
  * (_Py_DebugOffsets): it is read, not tabled. */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,8 +31,8 @@
 #include "procfs.h"
 #include "pylines.h"
 
-/* PHP 7.4-8.3 share every offset but the op_array's filename and
- * line_start, which move as fields are added before them. */
+/* PHP 7.4, 8.2 and 8.4 share every offset but the op_array's filename
+ * and line_start, which move as fields are added before them. */
 #define PHP_LAYOUT(filename, line_start) {                                   \
 	.eg_current_ex = 488, .ex_opline = 0, .ex_func = 24, .ex_prev = 48,  \
 	.fn_type = 0, .fn_name = 8, .fn_scope = 16,                          \
@@ -62,11 +64,9 @@ struct known_layout {
  * each version's installed headers (pycore_runtime.h, pycore_interp.h,
  * cpython/pystate.h, frameobject.h, pycore_frame.h, cpython/code.h). */
 static const struct known_layout layouts[] = {
-	{ INTERP_PHP, 0x0704, false, PHP_LAYOUT(136, 144) },
-	{ INTERP_PHP, 0x0800, false, PHP_LAYOUT(144, 152) },
-	{ INTERP_PHP, 0x0801, false, PHP_LAYOUT(144, 152) },
+	{ INTERP_PHP, 0x0704, true, PHP_LAYOUT(136, 144) },
 	{ INTERP_PHP, 0x0802, true, PHP_LAYOUT(152, 160) },
-	{ INTERP_PHP, 0x0803, false, PHP_LAYOUT(144, 152) },
+	{ INTERP_PHP, 0x0804, true, PHP_LAYOUT(168, 176) },
 	{ INTERP_PYTHON, 0x0308, true, PY_FRAMEOBJ_LAYOUT(104) },
 	{ INTERP_PYTHON, 0x0309, true, PY_FRAMEOBJ_LAYOUT(104) },
 	{ INTERP_PYTHON, 0x030a, true, PY_FRAMEOBJ_LAYOUT(96) },
@@ -351,8 +351,8 @@ static void find_bin_layout(Elf *e, int fd, struct interp_bin *b, char *why, siz
 	} else if (b->kind == INTERP_PYTHON && b->version >= 0x030d && e) {
 		python_published_layout(e, fd, b, why, whylen);
 	} else {
-		snprintf(why, whylen, "%s %u.%u has no known layout (supported: PHP 7.4-8.3, "
-			 "CPython 3.8-3.13)", kind_name(b->kind), b->version >> 8, b->version & 0xff);
+		snprintf(why, whylen, "%s %u.%u has no known layout (supported: " INTERP_VERSIONS ")",
+			 kind_name(b->kind), b->version >> 8, b->version & 0xff);
 	}
 }
 
