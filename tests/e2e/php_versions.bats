@@ -87,7 +87,7 @@ cli_leak() {
 	read_results
 }
 
-# fpm_leak VERSION: a pool of one worker listening on loopback TCP, the
+# fpm_leak VERSION [FPM_OPTION...]: a pool of one worker listening on loopback TCP, the
 # workload requested through it with cgi-fcgi as a web server would,
 # memleak-trace --malloc -p on the worker; the request holds its strings
 # until the report is made.
@@ -96,7 +96,7 @@ fpm_leak() {
 	local port
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	fpm_conf "$WLIN" "127.0.0.1:$port" 1 > "$WL/fpm.conf"
-	start_php "$FPM" -F -R -y "$WLIN/fpm.conf"
+	start_php "$FPM" "${@:2}" -F -R -y "$WLIN/fpm.conf"
 	wait_for 60 pgrep -P "$PHP_PID" > /dev/null || { cat "$WL/php-fpm.log" >&2; return 1; }
 	local worker
 	worker=$(pgrep -P "$PHP_PID")
@@ -165,14 +165,17 @@ assert_leak_named() {
 	assert_leak_named
 }
 
-# opcache's tracing JIT compiles run()'s loop once it is hot (after 64
-# turns) with the calls in it: those frames are still made in memory
-# (execute_data, its func and prev_execute_data) and the JIT stores the
-# opline before it calls into C (str_repeat here), so the walk names them
-# at the line that runs, as the interpreter's. (opcache leaves alone a file
+# opcache's JIT: the tracing JIT compiles run()'s loop once it is hot
+# (after 64 turns) with the calls in it, the function JIT every function
+# as it is loaded. The frames are still made in memory (execute_data, its
+# func and prev_execute_data) and the compiled code stores the opline
+# before it calls into C (str_repeat here), so the walk names them at the
+# line that runs, as the interpreter's. (opcache leaves alone a file
 # changed in the last 2 seconds, as the test's copy is: protection off.)
-JIT_OPTS=(-d opcache.enable_cli=1 -d opcache.jit=tracing -d opcache.jit_buffer_size=64M
-	-d opcache.file_update_protection=0)
+jit_opts() {
+	JIT_OPTS=(-d opcache.enable_cli=1 -d "opcache.jit=$1" -d opcache.jit_buffer_size=64M
+		-d opcache.file_update_protection=0)
+}
 
 # Some of leak's strings were made by compiled code: their native stack
 # does not pass through the interpreter's loop (execute_ex).
@@ -181,15 +184,23 @@ assert_some_jitted() {
 		| any(.frames[]; .symbol == "execute_ex")] | index(false) != null' <<< "$R"
 }
 
-@test "php 8.2 cli with opcache's tracing JIT: the compiled calls are named at their lines" {
-	cli_leak 8.2 "${JIT_OPTS[@]}"
+# jit_test VERSION MODE: the cli leak under that JIT mode, named.
+jit_test() {
+	jit_opts "$2"
+	cli_leak "$1" "${JIT_OPTS[@]}"
 	[ "$JIT" = jit=on ]
 	assert_some_jitted
 	assert_leak_named
 }
 
-@test "php 8.4 cli (in a root) with opcache's tracing JIT: the compiled calls are named at their lines" {
-	cli_leak 8.4 "${JIT_OPTS[@]}"
+@test "php 8.2 cli with opcache's tracing JIT: the compiled calls are named at their lines" { jit_test 8.2 tracing; }
+@test "php 8.2 cli with opcache's function JIT: the compiled calls are named at their lines" { jit_test 8.2 function; }
+@test "php 8.4 cli (in a root) with opcache's tracing JIT: the compiled calls are named at their lines" { jit_test 8.4 tracing; }
+@test "php 8.4 cli (in a root) with opcache's function JIT: the compiled calls are named at their lines" { jit_test 8.4 function; }
+
+@test "php-fpm 8.4 (in a root) with opcache's tracing JIT: the compiled calls are named at their lines" {
+	jit_opts tracing
+	fpm_leak 8.4 "${JIT_OPTS[@]}"
 	[ "$JIT" = jit=on ]
 	assert_some_jitted
 	assert_leak_named
