@@ -77,6 +77,27 @@ start_backend() {
 	BACKEND_PORT=$(cat "$BATS_TEST_TMPDIR/backend.port")
 }
 
+# fpm_conf DIR LISTEN WORKERS [MAX_REQUESTS]: a static pool's config, its
+# pid file and log in DIR (as php-fpm sees it), run as root in the
+# foreground; MAX_REQUESTS 0 (the default) never recycles.
+fpm_conf() {
+	cat <<-EOF
+	[global]
+	pid = $1/php-fpm.pid
+	error_log = $1/php-fpm.log
+	daemonize = no
+
+	[$POOL_NAME]
+	user = root
+	group = root
+	listen = $2
+	pm = static
+	pm.max_children = $3
+	pm.max_requests = ${4:-0}
+	php_admin_value[memory_limit] = -1
+	EOF
+}
+
 # start_pool CGROUP_DIR WORKERS MAX_REQUESTS: a static php-fpm pool with its
 # own config, pid file and socket, run in the cgroup. Sets POOL (its
 # directory), POOL_MASTER, POOL_SOCK; waits for its workers.
@@ -85,21 +106,7 @@ start_pool() {
 	POOL="$BATS_TEST_TMPDIR/pool"
 	POOL_SOCK="$POOL/php-fpm.sock"
 	mkdir -p "$POOL"
-	cat > "$POOL/php-fpm.conf" <<-EOF
-	[global]
-	pid = $POOL/php-fpm.pid
-	error_log = $POOL/php-fpm.log
-	daemonize = no
-
-	[$POOL_NAME]
-	user = root
-	group = root
-	listen = $POOL_SOCK
-	pm = static
-	pm.max_children = $n
-	pm.max_requests = $maxreq
-	php_admin_value[memory_limit] = -1
-	EOF
+	fpm_conf "$POOL" "$POOL_SOCK" "$n" "$maxreq" > "$POOL/php-fpm.conf"
 	# -R: the test runs as root; -F: stay in the foreground, in the cgroup.
 	run_in_cgroup "$cg" "$PHP_FPM" -F -R -y "$POOL/php-fpm.conf"
 	POOL_MASTER=$BG_PID

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "interpreters.h"
@@ -112,6 +113,44 @@ static void test_python313_published(void **state)
 	assert_int_equal(b.layout.fr_owner, 70);
 	assert_int_equal(b.layout.co_code, 200);
 	assert_int_equal(b.layout.ustr_data, 40);
+}
+
+/* A copy of php-fpm8.2 whose X-Powered-By says PHP/8.3: a version no
+ * layout was checked for is refused with a note naming it, not walked
+ * with a neighbour's offsets. */
+static void test_php_unverified(void **state)
+{
+	static const char tag[] = "X-Powered-By: PHP/8.2";
+	const char *real = "/usr/sbin/php-fpm8.2";
+	char dir[] = "/tmp/memscope-phpXXXXXX", path[64], why[160];
+	struct interp_bin b;
+	size_t n = 0;
+	char *buf = NULL, *hit;
+	FILE *in, *out;
+	int fd;
+	(void)state;
+
+	need_file(real);
+	assert_non_null(in = fopen(real, "rb"));
+	out = open_memstream(&buf, &n);
+	for (int c; (c = fgetc(in)) != EOF;)
+		fputc(c, out);
+	fclose(in);
+	fclose(out);
+	assert_non_null(hit = memmem(buf, n, tag, sizeof(tag) - 1));
+	hit[sizeof(tag) - 2] = '3';
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/php-fpm8.3", dir);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
+	assert_int_equal(write(fd, buf, n), (ssize_t)n);
+	close(fd);
+	free(buf);
+	assert_int_equal(interp_probe_file(path, &b, why, sizeof(why)), INTERP_PHP);
+	unlink(path);
+	rmdir(dir);
+	assert_int_equal(b.version, 0x0803);
+	assert_false(b.has_layout);
+	assert_non_null(strstr(why, "PHP 8.3 has no known layout (supported: PHP 7.4, 8.2, 8.4;"));
 }
 
 /* CPython 3.7 has no layout here: refused with a note, not mislabelled. */
@@ -225,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_php),
 		cmocka_unit_test(test_python),
 		cmocka_unit_test(test_not_an_interpreter),
+		cmocka_unit_test(test_php_unverified),
 		cmocka_unit_test(test_python313_published),
 		cmocka_unit_test(test_python_unknown),
 		cmocka_unit_test(test_python_mislabelled),

@@ -5,10 +5,12 @@
  * Layouts are per minor version, x86_64, from the structures as the
  * compiler lays them out (php-src Zend/zend_globals.h, zend_compile.h,
  * zend_types.h; CPython Include/internal/pycore_frame.h, pycore_runtime.h, cpython/pystate.h, cpython/code.h).
- * PHP 8.2 (Debian 12's php8.2) and CPython 3.8-3.13 (pyenv's builds,
- * Debian's python3.11) were checked against live processes
- * (tests/e2e/runtimes.bats walks them with the tools); the other PHP
- * versions are unverified. CPython 3.13 and later publish their layout
+ * PHP 7.4, 8.2 and 8.4 (Debian 11, 12 and 13's php) and CPython 3.8-3.13
+ * (pyenv's builds, Debian's python3.11) were checked against live
+ * processes (scripts/php-offsets finds PHP's in a process's memory;
+ * tests/e2e/php_versions.bats and runtimes.bats walk them with the tools).
+ * Versions not checked are refused with a note, not walked with a
+ * neighbour's offsets. CPython 3.13 and later publish their layout
  * (_Py_DebugOffsets): it is read, not tabled. */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,8 +31,8 @@
 #include "procfs.h"
 #include "pylines.h"
 
-/* PHP 7.4-8.3 share every offset but the op_array's filename and
- * line_start, which move as fields are added before them. */
+/* PHP 7.4, 8.2 and 8.4 share every offset but the op_array's filename
+ * and line_start, which move as fields are added before them. */
 #define PHP_LAYOUT(filename, line_start) {                                   \
 	.eg_current_ex = 488, .ex_opline = 0, .ex_func = 24, .ex_prev = 48,  \
 	.fn_type = 0, .fn_name = 8, .fn_scope = 16,                          \
@@ -62,11 +64,9 @@ struct known_layout {
  * each version's installed headers (pycore_runtime.h, pycore_interp.h,
  * cpython/pystate.h, frameobject.h, pycore_frame.h, cpython/code.h). */
 static const struct known_layout layouts[] = {
-	{ INTERP_PHP, 0x0704, false, PHP_LAYOUT(136, 144) },
-	{ INTERP_PHP, 0x0800, false, PHP_LAYOUT(144, 152) },
-	{ INTERP_PHP, 0x0801, false, PHP_LAYOUT(144, 152) },
+	{ INTERP_PHP, 0x0704, true, PHP_LAYOUT(136, 144) },
 	{ INTERP_PHP, 0x0802, true, PHP_LAYOUT(152, 160) },
-	{ INTERP_PHP, 0x0803, false, PHP_LAYOUT(144, 152) },
+	{ INTERP_PHP, 0x0804, true, PHP_LAYOUT(168, 176) },
 	{ INTERP_PYTHON, 0x0308, true, PY_FRAMEOBJ_LAYOUT(104) },
 	{ INTERP_PYTHON, 0x0309, true, PY_FRAMEOBJ_LAYOUT(104) },
 	{ INTERP_PYTHON, 0x030a, true, PY_FRAMEOBJ_LAYOUT(96) },
@@ -351,14 +351,17 @@ static void find_bin_layout(Elf *e, int fd, struct interp_bin *b, char *why, siz
 	} else if (b->kind == INTERP_PYTHON && b->version >= 0x030d && e) {
 		python_published_layout(e, fd, b, why, whylen);
 	} else {
-		snprintf(why, whylen, "%s %u.%u has no known layout (supported: PHP 7.4-8.3, "
-			 "CPython 3.8-3.13)", kind_name(b->kind), b->version >> 8, b->version & 0xff);
+		snprintf(why, whylen, "%s %u.%u has no known layout (supported: " INTERP_VERSIONS ")",
+			 kind_name(b->kind), b->version >> 8, b->version & 0xff);
 	}
 }
 
-int interp_probe_file(const char *path, struct interp_bin *b, char *why, size_t whylen)
+/* The binary opened by path, known by name (its path in the process's
+ * maps: the kind and CPython's version are read from it). */
+static int probe_as(const char *path, const char *name, struct interp_bin *b, char *why,
+		    size_t whylen)
 {
-	int kind = candidate(path), fd;
+	int kind = candidate(name), fd;
 	char scratch[160];
 	const char *sym;
 	Elf *e;
@@ -382,18 +385,23 @@ int interp_probe_file(const char *path, struct interp_bin *b, char *why, size_t 
 	/* php-cgi or a module without the executor: no PHP runs here, or a
 	 * ZTS build keeps the globals in thread-local storage. */
 	if (!b->root_sym) {
-		if (kind == INTERP_PHP && strstr(path, "php"))
+		if (kind == INTERP_PHP && strstr(name, "php"))
 			snprintf(why, whylen, "no executor_globals symbol (a ZTS build?)");
 		kind = INTERP_NONE;
 	} else {
 		b->kind = kind;
-		b->version = kind == INTERP_PHP ? php_version(fd) : python_version(path);
+		b->version = kind == INTERP_PHP ? php_version(fd) : python_version(name);
 		find_bin_layout(e, fd, b, why, whylen);
 	}
 	if (e)
 		elf_end(e);
 	close(fd);
 	return kind;
+}
+
+int interp_probe_file(const char *path, struct interp_bin *b, char *why, size_t whylen)
+{
+	return probe_as(path, path, b, why, whylen);
 }
 
 /* ---- processes ---- */
@@ -484,8 +492,10 @@ unsigned interp__flagged(const struct interp *ip)
 	return ip ? ip->flagged : 0;
 }
 
-/* A binary probed once (by device and inode), its refusal noted once. */
-static const struct interp_bin *probe_cached(struct interp *ip, const char *path, pid_t pid)
+/* A binary probed once (by device and inode), its refusal noted once;
+ * name is its path in the process's maps, for the note. */
+static const struct interp_bin *probe_cached(struct interp *ip, const char *path,
+					     const char *name, pid_t pid)
 {
 	struct seen_bin *sb;
 	char why[160];
@@ -502,10 +512,10 @@ static const struct interp_bin *probe_cached(struct interp *ip, const char *path
 	ip->bins = sb;
 	sb = &ip->bins[ip->nbins++];
 	sb->dev_ino = (uint64_t)st.st_dev << 40 ^ st.st_ino;
-	interp_probe_file(path, &sb->b, why, sizeof(why));
+	probe_as(path, name, &sb->b, why, sizeof(why));
 	if (why[0] && ip->o.notes)
 		fprintf(ip->o.notes, "note: pid %d runs %s: %s; its interpreter frames are not named\n",
-			pid, strrchr(path, '/') ? strrchr(path, '/') + 1 : path, why);
+			pid, strrchr(name, '/') ? strrchr(name, '/') + 1 : name, why);
 	return &sb->b;
 }
 
@@ -526,9 +536,9 @@ static int attach_map(const struct map_entry *m, void *ctx)
 	if (c->p.kind || m->offset || !m->path[0] || m->path[0] != '/' ||
 	    candidate(m->path) == INTERP_NONE)
 		return 0;
-	if (snprintf(path, sizeof(path), "/proc/%d/root%s", c->pid, m->path) >= (int)sizeof(path))
+	if (!proc_map_file(c->pid, m, path, sizeof(path)))
 		return 0;
-	b = probe_cached(c->ip, path, c->pid);
+	b = probe_cached(c->ip, path, m->path, c->pid);
 	if (!b || !b->kind || !b->has_layout)
 		return 0;
 	c->p.kind = b->kind;

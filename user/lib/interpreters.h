@@ -3,8 +3,9 @@
  * `interp_procs` map, bpf/interp.h), and the frames of the stacks the BPF
  * side stored in `interp_stacks`, as struct frame for the reports.
  *
- * Supported: PHP 7.4-8.3 without ZTS (executor_globals in the binary's
- * dynamic symbols: php-fpm, php-cli, libphp for Apache), CPython 3.8-3.13
+ * Supported: PHP 7.4, 8.2 and 8.4 without ZTS (executor_globals in the
+ * binary's dynamic symbols: php-fpm, php-cli, libphp for Apache; the
+ * versions of Debian 11, 12 and 13, each checked on a live process), CPython 3.8-3.13
  * (_PyRuntime, in the executable or libpython; 3.13's layout is read from
  * the _Py_DebugOffsets it publishes, not a table; free-threaded builds are
  * refused). Other versions are refused with a note, once per binary.
@@ -19,6 +20,9 @@
 
 #include "interp.h"
 #include "symbolize.h"
+
+/* What the layouts cover, for notes and --features. */
+#define INTERP_VERSIONS "PHP 7.4, 8.2, 8.4; CPython 3.8-3.13"
 
 #define INTERP_OFF_HELP \
 	"Do not walk PHP and Python frame chains at each record (their functions, files and " \

@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "interpreters.h"
 #include "kfeatures.h"
 #include "procfs.h"
 
@@ -362,7 +363,7 @@ void features_print(FILE *out, const struct features *given)
 	fprintf(out, "sockets: sk_storage %s, cgroup/sock_create %s\n", yes_no(f->sk_storage), yes_no(f->cgroup_sock));
 	fprintf(out, "page faults: exceptions:page_fault_user %s, bpf_find_vma %s\n", yes_no(f->fault_tp),
 		yes_no(f->find_vma));
-	fprintf(out, "interpreter frames (PHP 7.4-8.3, CPython 3.8-3.13): bpf_loop %s\n", yes_no(f->bpf_loop));
+	fprintf(out, "interpreter frames (" INTERP_VERSIONS "): bpf_loop %s\n", yes_no(f->bpf_loop));
 	fprintf(out, "memleak-trace: task storage %s; sockleak: bpf_for_each_map_elem %s\n", yes_no(f->task_storage),
 		yes_no(f->callbacks));
 }

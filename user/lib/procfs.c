@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -426,6 +427,16 @@ static int walk_maps(pid_t pid, const char *file, proc_map_cb cb, void *ctx)
 	count = maps_parse(buf, cb, ctx);
 	free(buf);
 	return count;
+}
+
+bool proc_map_file(pid_t pid, const struct map_entry *m, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, m->start, m->end);
+
+	if (n > 0 && (size_t)n < size && !access(buf, R_OK))
+		return true;
+	n = snprintf(buf, size, "/proc/%d/root%s", pid, m->path);
+	return n > 0 && (size_t)n < size;
 }
 
 int proc_maps(pid_t pid, proc_map_cb cb, void *ctx)

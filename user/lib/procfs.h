@@ -76,6 +76,11 @@ struct map_entry {
 	uint64_t rss, pss, anon, swap, shared_dirty, private_dirty;
 };
 typedef int (*proc_map_cb)(const struct map_entry *m, void *ctx);
+/* The file behind a mapping, as this tool can open it whatever the
+ * process's root (a chroot or a container's mount namespace, where the
+ * path in maps means nothing here): /proc/PID/map_files/START-END, else
+ * the path under /proc/PID/root. False if it does not fit in size. */
+bool proc_map_file(pid_t pid, const struct map_entry *m, char *buf, size_t size);
 int proc_maps(pid_t pid, proc_map_cb cb, void *ctx);
 int proc_smaps(pid_t pid, proc_map_cb cb, void *ctx);
 /* maps or smaps text already read (modified: tokenised); count visited. */

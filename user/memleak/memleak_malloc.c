@@ -158,7 +158,7 @@ static uint32_t elf_defines(const char *path)
 
 struct target {
 	char *path;             /* as opened by this tool */
-	const char *label;      /* its base name */
+	char *label;            /* the base name of its path in maps */
 	uint32_t have;
 };
 
@@ -178,47 +178,49 @@ static bool base_is(const char *path, const char *prefix)
 	return !strncmp(b, prefix, strlen(prefix));
 }
 
-static void target_set(struct target *t, const char *path, uint32_t have)
+static void target_set(struct target *t, const char *path, const char *name, uint32_t have)
 {
-	const char *b;
+	const char *b = strrchr(name, '/');
 
 	t->path = strdup(path);
-	if (!t->path)
+	t->label = strdup(b ? b + 1 : name);
+	if (!t->path || !t->label)
 		abort();
-	b = strrchr(t->path, '/');
-	t->label = b ? b + 1 : t->path;
 	t->have = have;
 }
 
 /* One candidate file (the executable or a library): libc, libstdc++, or
- * an allocator if it defines malloc and free. */
-static void consider(struct seek *s, const char *path)
+ * an allocator if it defines malloc and free. path opens it, name (its
+ * path as the process knows it) says what it is. */
+static void consider(struct seek *s, const char *path, const char *name)
 {
 	uint32_t have;
 
-	if (base_is(path, "libc.so") || base_is(path, "libc-")) {
+	if (base_is(name, "libc.so") || base_is(name, "libc-")) {
 		if (!s->libc.path)
-			target_set(&s->libc, path, elf_defines(path));
+			target_set(&s->libc, path, name, elf_defines(path));
 		return;
 	}
-	if (base_is(path, "libstdc++.so")) {
+	if (base_is(name, "libstdc++.so")) {
 		if (!s->cxx.path)
-			target_set(&s->cxx, path, elf_defines(path) & CXX_NEW);
+			target_set(&s->cxx, path, name, elf_defines(path) & CXX_NEW);
 		return;
 	}
-	if (base_is(path, "ld-linux") || s->nalloc == MAX_TARGETS)
+	/* The dynamic loader's own malloc is not the process's (ld-linux-x86-64.so.2;
+	 * before glibc 2.34 also ld-2.31.so, which this name covers too). */
+	if (base_is(name, "ld-") || s->nalloc == MAX_TARGETS)
 		return;
 	have = elf_defines(path);
 	if ((have & (HAVE_MALLOC | HAVE_FREE)) == (HAVE_MALLOC | HAVE_FREE))
-		target_set(&s->alloc[s->nalloc++], path, have);
+		target_set(&s->alloc[s->nalloc++], path, name, have);
 }
 
-/* Each executable mapping's file once, opened through the target's root
- * (containers). */
+/* Each executable mapping's file once, opened as mapped (containers,
+ * chroots). */
 static int on_map(const struct map_entry *m, void *ctx)
 {
 	struct seek *s = ctx;
-	char *path;
+	char path[PATH_MAX];
 
 	if (m->perms[2] != 'x' || m->path[0] != '/' || strstr(m->path, " (deleted)"))
 		return 0;
@@ -228,10 +230,8 @@ static int on_map(const struct map_entry *m, void *ctx)
 	ARRAY_GROW(s->seen, s->nseen, s->capseen, 8);
 	if (!(s->seen[s->nseen++] = strdup(m->path)))
 		abort();
-	if (asprintf(&path, "/proc/%d/root%s", s->pid, m->path) < 0)
-		abort();
-	consider(s, path);
-	free(path);
+	if (proc_map_file(s->pid, m, path, sizeof(path)))
+		consider(s, path, m->path);
 	return 0;
 }
 
@@ -245,13 +245,13 @@ static void consider_lib(struct seek *s, const char *name)
 	char path[PATH_MAX];
 
 	if (strchr(name, '/')) {
-		consider(s, name);
+		consider(s, name, name);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
 		if (!access(path, R_OK)) {
-			consider(s, path);
+			consider(s, path, path);
 			return;
 		}
 	}
@@ -312,7 +312,7 @@ static void seek_command(struct seek *s, const char *cmd)
 		free(dup);
 	}
 	if (exe[0]) {
-		consider(s, exe);
+		consider(s, exe, exe);
 		consider_needed(s, exe);
 	} else {
 		/* execvp will say it is not there; guess the usual. */
@@ -320,12 +320,18 @@ static void seek_command(struct seek *s, const char *cmd)
 	}
 }
 
+static void target_free(struct target *t)
+{
+	free(t->path);
+	free(t->label);
+}
+
 static void seek_free(struct seek *s)
 {
 	for (int i = 0; i < s->nalloc; i++)
-		free(s->alloc[i].path);
-	free(s->libc.path);
-	free(s->cxx.path);
+		target_free(&s->alloc[i]);
+	target_free(&s->libc);
+	target_free(&s->cxx);
 	for (size_t i = 0; i < s->nseen; i++)
 		free(s->seen[i]);
 	free(s->seen);
