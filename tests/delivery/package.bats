@@ -7,6 +7,7 @@
 # Debian's archive), so make test runs it and the test guest does not.
 
 load ../e2e/helpers
+load ../e2e/roots
 load root
 bats_require_minimum_version 1.5.0
 

@@ -13,15 +13,9 @@ root_setup() {
 	mkdir -p "$UP" "$WORK" "$MNT"
 }
 
-# in_root CMD...: CMD in the root, as root, with the host's kernel file systems.
-in_root() {
-	unshare -m --propagation private sh -ec '
-		mount -t overlay overlay -o "lowerdir=$LOWER,upperdir=$UP,workdir=$WORK" "$MNT"
-		mount -t proc proc "$MNT/proc"
-		mount --rbind /sys "$MNT/sys"
-		mount --rbind /dev "$MNT/dev"
-		exec chroot "$MNT" "$@"' sh "$@"
-}
+# in_root CMD...: CMD in the root, as root, with the host's kernel file
+# systems (roots.bash), in the foreground.
+in_root() { chroot_overlay "$@"; }
 
 # Copy files of the build into the root's /opt/wl.
 to_root() {

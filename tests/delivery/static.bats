@@ -4,6 +4,7 @@
 # what it is for. Host-side only, as the package suite.
 
 load ../e2e/helpers
+load ../e2e/roots
 load root
 bats_require_minimum_version 1.5.0
 

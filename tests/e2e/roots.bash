@@ -23,6 +23,19 @@ use_root() {
 	skip "root $1 with $* cannot be made here"
 }
 
+# chroot_overlay CMD...: CMD chrooted in an overlay (LOWER, UP, WORK mounted
+# at MNT) with proc, the host's /sys and /dev, and WLDIR (if set) at
+# /opt/wl, in a mount namespace of its own; exec'd, so its pid is CMD's.
+chroot_overlay() {
+	unshare -m --propagation private sh -ec '
+		mount -t overlay overlay -o "lowerdir=$LOWER,upperdir=$UP,workdir=$WORK" "$MNT"
+		mount -t proc proc "$MNT/proc"
+		mount --rbind /sys "$MNT/sys"
+		mount --rbind /dev "$MNT/dev"
+		[ -z "${WLDIR:-}" ] || mount --bind "$WLDIR" "$MNT/opt/wl"
+		exec chroot "$MNT" "$@"' sh "$@"
+}
+
 # in_root CMD...: CMD in the root (use_root), in the background, its pid
 # (the same through unshare, sh and chroot: each execs the next) in
 # ROOT_PID and in SERVICES. The root's /opt/wl is the directory $WL.
@@ -30,14 +43,7 @@ in_root() {
 	local up="$BATS_TEST_TMPDIR/root.up" work="$BATS_TEST_TMPDIR/root.work"
 	local mnt="$BATS_TEST_TMPDIR/root.mnt"
 	mkdir -p "$up/opt/wl" "$work" "$mnt" "$WL"
-	LOWER="$ROOTFS" UP="$up" WORK="$work" MNT="$mnt" WLDIR="$WL" \
-	unshare -m --propagation private sh -ec '
-		mount -t overlay overlay -o "lowerdir=$LOWER,upperdir=$UP,workdir=$WORK" "$MNT"
-		mount -t proc proc "$MNT/proc"
-		mount --rbind /sys "$MNT/sys"
-		mount --rbind /dev "$MNT/dev"
-		mount --bind "$WLDIR" "$MNT/opt/wl"
-		exec chroot "$MNT" "$@"' sh "$@" <&0 &
+	LOWER="$ROOTFS" UP="$up" WORK="$work" MNT="$mnt" WLDIR="$WL" chroot_overlay "$@" <&0 &
 	ROOT_PID=$!
 	SERVICES+=("$ROOT_PID")
 }
