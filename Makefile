@@ -114,6 +114,21 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
+# memleak-trace's and sockleak's programs built again for kernels before
+# 5.13 (bpf/compat.bpf.h): the tool opens these bytes into its own
+# skeleton there, so the two skeletons must have one layout (maps,
+# programs, .rodata, .bss), which is checked here.
+COMPAT_NAMES := memleak sockleak
+.SECONDARY: $(patsubst %,$(BUILD)/%.compat.bpf.o,$(COMPAT_NAMES))
+$(BUILD)/%.compat.bpf.o: bpf/%.bpf.c | $(BUILD)/.deps
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DMEMSCOPE_COMPAT -c $< -o $@
+
+$(BUILD)/%.compat.skel.h: $(BUILD)/%.compat.bpf.o $(BUILD)/%.skel.h scripts/skel-same-layout
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_compat > $@
+	$(Q)scripts/skel-same-layout $(BUILD)/$*.skel.h $@ $*
+
 $(OBJ)/%.o: user/%.c | $(BUILD)/.deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -126,6 +141,7 @@ $(foreach t,$(TOOLS),$(eval $(OBJ)/$(t)/%.o: TOOL_INC := $(call tool_inc,$(t))))
 # A tool's sources may include its skeleton: say so, or a parallel build
 # races it (after the first build, -MMD records the real dependencies).
 $(foreach t,$(filter $(BPF_NAMES),$(TOOLS)),$(eval $(OBJ)/$(t)/$(t).o $(call tool_objs,$(t)): | $(BUILD)/$(t).skel.h))
+$(foreach t,$(filter $(COMPAT_NAMES),$(TOOLS)),$(eval $(OBJ)/$(t)/$(t).o $(call tool_objs,$(t)): | $(BUILD)/$(t).compat.skel.h))
 
 $(BUILD)/libmemscope.a: $(CORE_OBJS)
 	$(call msg,AR,$@)

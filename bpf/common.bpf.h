@@ -80,6 +80,15 @@ static __always_inline bool current_in_cgroup(__u64 cg2_id, __u32 cg2_level, __u
 		return bpf_get_current_ancestor_cgroup_id(cg2_level) == cg2_id;
 	if (!memcg_id || sub < 0 || sub >= CGROUP_SUBSYS_COUNT)
 		return false;
+#ifdef MEMSCOPE_COMPAT /* compat.bpf.h: no BTF task pointer before 5.11 */
+	task = (struct task_struct *)bpf_get_current_task();
+	css = BPF_CORE_READ(task, cgroups, subsys[sub]);
+	for (int i = 0; i < MEMCG_MAX_DEPTH && css; i++) {
+		if (BPF_CORE_READ(css, cgroup, kn, id) == memcg_id)
+			return true;
+		css = BPF_CORE_READ(css, parent);
+	}
+#else
 	task = bpf_get_current_task_btf();
 	css = task->cgroups->subsys[sub];
 	for (int i = 0; i < MEMCG_MAX_DEPTH && css; i++) {
@@ -87,6 +96,7 @@ static __always_inline bool current_in_cgroup(__u64 cg2_id, __u32 cg2_level, __u
 			return true;
 		css = css->parent;
 	}
+#endif
 	return false;
 }
 
