@@ -93,7 +93,7 @@ endif
 .DELETE_ON_ERROR:
 # Keep the BPF objects: they are inputs of the skeletons and worth inspecting.
 .SECONDARY: $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_NAMES))
-.PHONY: all tools workloads test test-vm unit e2e demo bench clean deps
+.PHONY: all tools workloads test test-vm test-kernel unit e2e demo bench clean deps
 all: tools workloads
 
 tools: $(BINS)
@@ -249,11 +249,17 @@ test: all $(UNIT_BINS) $(BENCH_BINS)
 # The same suites in a QEMU guest on a Debian stock kernel with cgroup v2
 # alone (scripts/test-vm; its packages: scripts/deps.sh vm). KERNEL=5.10,
 # 6.1 (the default) or 6.12 picks the series; E2E="files" runs only those
-# bats files there.
+# bats files there; SUITE=kernel only the kernel-facing tests (bats tag
+# "kernel"), what CI runs on 5.10 and 6.12. make test-kernel runs those
+# on this host.
 KERNEL ?= 6.1
+SUITE ?= all
 test-vm: all $(UNIT_BINS) $(BENCH_BINS)
 	$(Q)scripts/deps.sh vm
-	$(Q)MEMSCOPE_VM_SERIES="$(KERNEL)" MEMSCOPE_E2E="$(E2E)" scripts/test-vm
+	$(Q)MEMSCOPE_VM_SERIES="$(KERNEL)" MEMSCOPE_E2E="$(E2E)" MEMSCOPE_SUITE="$(SUITE)" scripts/test-vm
+
+test-kernel: all $(UNIT_BINS) $(BENCH_BINS)
+	$(Q)MEMSCOPE_BUILD=$(BUILD) MEMSCOPE_SUITE=kernel scripts/run-tests.sh
 
 demo: all
 	$(Q)scripts/demo.sh

@@ -61,6 +61,7 @@ start_server() {
 	PORT=$(cat "$T/port")
 }
 
+# bats test_tags=kernel
 @test "sockleak: CLOSE_WAIT of a server that never closes is attributed to its pid, as ss shows" {
 	start_server
 	start_sockleak -p "$SRV" --older-than 1
@@ -80,6 +81,7 @@ start_server() {
 	jq -e 'select(.type == "summary") | .verdict | test("pid '"$SRV"' \\(sockserver\\) leaks sockets.*30 in CLOSE_WAIT")' "$T/out.json"
 }
 
+# bats test_tags=kernel
 @test "sockleak: a client leaking one socket in ten: exact counts, leaking function named" {
 	start_server --close
 	start_sockleak --older-than 1
@@ -97,6 +99,7 @@ start_server() {
 	proc_json "$CL" | jq -e '[.stacks[].frames[] | select(test("tidy_request"))] | length == 0'
 }
 
+# bats test_tags=kernel
 @test "sockleak: many short well-behaved connections: zero leaks" {
 	start_server --close
 	start_sockleak --older-than 1
@@ -139,6 +142,7 @@ start_server() {
 	jq -e 'select(.type == "summary") | .verdict | test("no sockets leak")' "$T/out.json"
 }
 
+# bats test_tags=kernel
 @test "sockleak: sockets inherited across fork and closed by the child" {
 	start_sockleak -d 3 --older-than 1
 	"$W/sockcases" fork 4 > "$T/cases" &
@@ -153,6 +157,7 @@ start_server() {
 	[ "$(field "$child" leaked_total)" -eq 0 ]
 }
 
+# bats test_tags=kernel
 @test "sockleak: close_range releases every socket" {
 	start_sockleak -d 3 --older-than 1
 	"$W/sockcases" close_range 6 > "$T/cases" &
@@ -165,6 +170,7 @@ start_server() {
 	[ "$(field "$pid" alive)" -eq 0 ]
 }
 
+# bats test_tags=kernel
 @test "sockleak: close-on-exec sockets go at exec, the others stay" {
 	start_sockleak -d 4 --older-than 1
 	"$W/sockcases" cloexec 3 2 > "$T/cases" &
@@ -178,6 +184,7 @@ start_server() {
 	[ "$(ls -l /proc/$pid/fd | grep -c socket:)" -eq 2 ]
 }
 
+# bats test_tags=kernel
 @test "sockleak: a process exiting with young sockets open leaves no leak behind" {
 	# Held for about a second, far below --older-than: the exit closing
 	# them is no evidence of a leak.
@@ -198,6 +205,7 @@ start_server() {
 	jq -e 'select(.type == "summary") | .verdict | test("pid '"$pid"' ") | not' "$T/out.json"
 }
 
+# bats test_tags=kernel
 @test "sockleak -p: a server that exits holding CLOSE_WAIT sockets keeps them as evidence, closed by exit" {
 	start_server
 	start_sockleak -p "$SRV" --older-than 30
@@ -278,6 +286,7 @@ start_server() {
 	jq -e 'select(.type == "summary") | .note | test("-c follows the workers that replace them")' "$T/out.json"
 }
 
+# bats test_tags=kernel
 @test "sockleak -c: a worker OOM-killed holding leaked sockets keeps them, its ending an OOM kill" {
 	need_memcg
 	local cg s=0
@@ -385,6 +394,7 @@ two_cgroup_clients() {
 	[ "$(jq -c "select(.type == \"cgroup\" and .report == \"final\" and .cgroup == \"$srv_cg\")" "$T/out.json" | jq .processes)" -ge 1 ]
 }
 
+# bats test_tags=kernel
 @test "sockleak --kernel-sockets: sockets passed over SCM_RIGHTS and closed by another process" {
 	start_sockleak -d 3 --kernel-sockets
 	"$W/sockcases" pass 7 > "$T/cases" &
@@ -404,6 +414,7 @@ two_cgroup_clients() {
 	[ "$(field "$child" kernel_sockets.created)" -eq 0 ]
 }
 
+# bats test_tags=kernel
 @test "sockleak --kernel-sockets: closed sockets the kernel still holds (FIN_WAIT1 orphans)" {
 	# The server reads nothing more: each client socket is closed with its
 	# send buffer full, its FIN queued behind the data; the kernel keeps it.
