@@ -12,6 +12,8 @@
  *     walks are not built (user space says so in one line each);
  *   task storage (5.11): memleak-trace's per-thread state is a hash by
  *     thread id, deleted at the thread's exit;
+ *   bpf_get_current_ancestor_cgroup_id in tracing programs: -c walks up
+ *     the cgroup2 parents;
  *   bpf_get_current_task_btf (5.11), bpf_task_pt_regs (5.15): fields are
  *     read with BPF_CORE_READ, and the user registers are copied from the
  *     top of the task's kernel stack (current_user_regs below);
