@@ -195,6 +195,16 @@ no_sockets() { [ "$(ls -l "/proc/$1/fd" | grep -c socket:)" -eq 0 ]; }
 	grep -qx fork_raw "$T/sl.progs"
 	[ "$(grep -cx fork_btf "$T/sl.progs")" -eq 0 ]
 	row() { jq -c "select(.type == \"process\" and .report == \"final\" and .pid == $1)" "$T/sl.out"; }
+	[ "$(row "$parent" | jq .alive)" -eq 4 ]
+	# Without helper callbacks (5.10) the fork copies nothing in the
+	# kernel: the child's copies, closed before a /proc reconcile, are
+	# not seen (its note says so).
+	if ! kernel_has bpf_for_each_map_elem; then
+		grep -q "note: without helper callbacks the fd tables are not walked" "$T/sl.err"
+		n=$(row "$child" | jq '.inherited // 0')
+		[ "${n:-0}" -eq 0 ] # no row at all, or none inherited
+		return 0
+	fi
 	[ "$(row "$child" | jq .inherited)" -eq 4 ]
 	[ "$(row "$child" | jq .closed)" -eq 4 ]
 	[ "$(row "$parent" | jq .alive)" -eq 4 ]

@@ -187,7 +187,9 @@ kernel_memcg_stat() {
 	# kernel's log, and the group scan reaches the selected victim again:
 	# its line (and count) appears twice, so oom_kill is one above the
 	# three victims, which oomwatch must not call a missed kill.
-	[ "$(awk '$1 == "oom_group_kill" { print $2 }' "$dir/memory.events")" = 1 ]
+	# (memory.events counts group kills from 5.16: not on 5.10.)
+	! grep -q '^oom_group_kill ' "$dir/memory.events" ||
+		[ "$(awk '$1 == "oom_group_kill" { print $2 }' "$dir/memory.events")" = 1 ]
 	kernel=$(memcg_oom_kills "$dir")
 	[ "$kernel" -eq "$(dmesg | grep -cE "Killed process ($big|$m1|$m2) \(")" ]
 	[ "$kernel" -ge 3 ]

@@ -151,6 +151,14 @@ start_server() {
 	read -r _ _ parent _ child < "$T/cases"
 	finish_sockleak
 	[ "$(field "$parent" alive)" -eq 4 ]
+	# Without helper callbacks (5.10): no copies at the fork; the child's,
+	# closed before a /proc reconcile, are not seen, and a note says so.
+	if ! kernel_has bpf_for_each_map_elem; then
+		grep -q "note: without helper callbacks the fd tables are not walked" "$T/err"
+		n=$(field "$child" 'inherited // 0')
+		[ "${n:-0}" -eq 0 ] # no row at all, or none inherited
+		return 0
+	fi
 	[ "$(field "$child" inherited)" -eq 4 ]
 	[ "$(field "$child" closed)" -eq 4 ]
 	[ "$(field "$child" alive)" -eq 0 ]
@@ -224,6 +232,14 @@ start_server() {
 	[ "$(field "$SRV" closed_by_exit.ending.kind)" = signal ]
 	[ "$(field "$SRV" closed_by_exit.ending.signal_name)" = SIGTERM ]
 	[ "$(field "$SRV" closed_by_exit.ending.signal)" -eq 15 ]
+	# Without helper callbacks (5.10) the exit keeps no socket's state:
+	# the sockets it closed are counted, their CLOSE_WAIT is not known.
+	if ! kernel_has bpf_for_each_map_elem; then
+		grep -q "a socket's state at its process's exit is not kept" "$T/err"
+		[ "$(field "$SRV" closed_by_exit.held)" -eq "$held" ]
+		[ "$(field "$SRV" peak)" -ge "$held" ]
+		return 0
+	fi
 	[ "$(field "$SRV" close_wait)" -eq "$ss_count" ]
 	[ "$(field "$SRV" closed_by_exit.close_wait)" -eq 100 ]
 	[ "$(field "$SRV" closed_by_exit.held)" -eq "$held" ]
@@ -394,6 +410,14 @@ two_cgroup_clients() {
 	[ "$(jq -c "select(.type == \"cgroup\" and .report == \"final\" and .cgroup == \"$srv_cg\")" "$T/out.json" | jq .processes)" -ge 1 ]
 }
 
+# Where tracing programs cannot use socket storage (5.10: it came with
+# task storage in 5.11), --kernel-sockets shows the fd view with one
+# warning line: true when it did (the test ends there).
+kernel_sockets_refused() {
+	kernel_has "task storage" && return 1
+	grep -q "warning: --kernel-sockets needs socket-local storage in BTF tracepoints (Linux 5.11+)" "$T/err"
+}
+
 # bats test_tags=kernel
 @test "sockleak --kernel-sockets: sockets passed over SCM_RIGHTS and closed by another process" {
 	start_sockleak -d 3 --kernel-sockets
@@ -404,6 +428,7 @@ two_cgroup_clients() {
 	finish_sockleak
 	# The fd view: the parent closed its 7 copies.
 	[ "$(field "$parent" closed)" -eq 7 ]
+	if kernel_sockets_refused; then return 0; fi
 	# The kernel view: created by the parent, released by the child (the
 	# last reference), freed; nothing left.
 	[ "$(field "$parent" kernel_sockets.created)" -eq 7 ]
@@ -430,6 +455,7 @@ two_cgroup_clients() {
 	[ "$(field "$CL" created)" -eq 4 ]
 	[ "$(field "$CL" closed)" -eq 4 ]
 	[ "$(field "$CL" alive)" -eq 0 ]
+	if kernel_sockets_refused; then return 0; fi
 	[ "$(field "$CL" kernel_sockets.created)" -eq 4 ]
 	[ "$(field "$CL" kernel_sockets.released)" -eq 4 ]
 	[ "$(field "$CL" kernel_sockets.released_by_other)" -eq 0 ]
