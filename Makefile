@@ -93,7 +93,7 @@ endif
 .DELETE_ON_ERROR:
 # Keep the BPF objects: they are inputs of the skeletons and worth inspecting.
 .SECONDARY: $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_NAMES))
-.PHONY: all tools workloads test test-vm test-kernel unit e2e demo bench clean deps
+.PHONY: all tools workloads test test-vm test-vm-kernels test-kernel unit e2e demo bench clean deps
 all: tools workloads
 
 tools: $(BINS)
@@ -257,6 +257,12 @@ SUITE ?= all
 test-vm: all $(UNIT_BINS) $(BENCH_BINS)
 	$(Q)scripts/deps.sh vm
 	$(Q)MEMSCOPE_VM_SERIES="$(KERNEL)" MEMSCOPE_E2E="$(E2E)" MEMSCOPE_SUITE="$(SUITE)" scripts/test-vm
+
+# The kernel-facing suite in a 5.10 and a 6.12 guest at once, one vCPU
+# each (MEMSCOPE_VM_KERNELS, MEMSCOPE_VM_CPUS change that).
+test-vm-kernels: all $(UNIT_BINS) $(BENCH_BINS)
+	$(Q)scripts/deps.sh vm
+	$(Q)MEMSCOPE_BUILD=$(BUILD) scripts/test-vm-kernels
 
 test-kernel: all $(UNIT_BINS) $(BENCH_BINS)
 	$(Q)MEMSCOPE_BUILD=$(BUILD) MEMSCOPE_SUITE=kernel scripts/run-tests.sh
