@@ -98,7 +98,7 @@ endif
 .DELETE_ON_ERROR:
 # Keep the BPF objects: they are inputs of the skeletons and worth inspecting.
 .SECONDARY: $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_NAMES))
-.PHONY: all tools workloads test test-vm unit e2e demo bench clean deps
+.PHONY: all tools workloads test test-vm test-vm-kernels test-kernel unit e2e demo bench clean deps
 all: tools workloads
 
 tools: $(BINS)
@@ -121,6 +121,21 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
+# memleak-trace's and sockleak's programs built again for kernels before
+# 5.13 (bpf/compat.bpf.h): the tool opens these bytes into its own
+# skeleton there, so the two skeletons must have one layout (maps,
+# programs, .rodata, .bss), which is checked here.
+COMPAT_NAMES := memleak sockleak
+.SECONDARY: $(patsubst %,$(BUILD)/%.compat.bpf.o,$(COMPAT_NAMES))
+$(BUILD)/%.compat.bpf.o: bpf/%.bpf.c | $(BUILD)/.deps
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DMEMSCOPE_COMPAT -c $< -o $@
+
+$(BUILD)/%.compat.skel.h: $(BUILD)/%.compat.bpf.o $(BUILD)/%.skel.h scripts/skel-same-layout
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_compat > $@
+	$(Q)scripts/skel-same-layout $(BUILD)/$*.skel.h $@ $*
+
 $(OBJ)/%.o: user/%.c | $(BUILD)/.deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -133,6 +148,7 @@ $(foreach t,$(TOOLS),$(eval $(OBJ)/$(t)/%.o: TOOL_INC := $(call tool_inc,$(t))))
 # A tool's sources may include its skeleton: say so, or a parallel build
 # races it (after the first build, -MMD records the real dependencies).
 $(foreach t,$(filter $(BPF_NAMES),$(TOOLS)),$(eval $(OBJ)/$(t)/$(t).o $(call tool_objs,$(t)): | $(BUILD)/$(t).skel.h))
+$(foreach t,$(filter $(COMPAT_NAMES),$(TOOLS)),$(eval $(OBJ)/$(t)/$(t).o $(call tool_objs,$(t)): | $(BUILD)/$(t).compat.skel.h))
 
 $(BUILD)/libmemscope.a: $(CORE_OBJS)
 	$(call msg,AR,$@)
@@ -253,11 +269,23 @@ test: all $(UNIT_BINS) $(BENCH_BINS)
 # The same suites in a QEMU guest on a Debian stock kernel with cgroup v2
 # alone (scripts/test-vm; its packages: scripts/deps.sh vm). KERNEL=5.10,
 # 6.1 (the default) or 6.12 picks the series; E2E="files" runs only those
-# bats files there.
+# bats files there; SUITE=kernel only the kernel-facing tests (bats tag
+# "kernel"), what CI runs on 5.10 and 6.12. make test-kernel runs those
+# on this host.
 KERNEL ?= 6.1
+SUITE ?= all
 test-vm: all $(UNIT_BINS) $(BENCH_BINS)
 	$(Q)scripts/deps.sh vm
-	$(Q)MEMSCOPE_VM_SERIES="$(KERNEL)" MEMSCOPE_E2E="$(E2E)" scripts/test-vm
+	$(Q)MEMSCOPE_VM_SERIES="$(KERNEL)" MEMSCOPE_E2E="$(E2E)" MEMSCOPE_SUITE="$(SUITE)" scripts/test-vm
+
+# The kernel-facing suite in a 5.10 and a 6.12 guest at once, one vCPU
+# each (MEMSCOPE_VM_KERNELS, MEMSCOPE_VM_CPUS change that).
+test-vm-kernels: all $(UNIT_BINS) $(BENCH_BINS)
+	$(Q)scripts/deps.sh vm
+	$(Q)MEMSCOPE_BUILD=$(BUILD) scripts/test-vm-kernels
+
+test-kernel: all $(UNIT_BINS) $(BENCH_BINS)
+	$(Q)MEMSCOPE_BUILD=$(BUILD) MEMSCOPE_SUITE=kernel scripts/run-tests.sh
 
 demo: all
 	$(Q)scripts/demo.sh

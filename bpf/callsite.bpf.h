@@ -109,11 +109,19 @@ static __always_inline bool cs_key_read(struct pt_regs *regs, __u32 tgid, bool s
 	 * (two loads through task and mm: a hot loop with a frame chain
 	 * skips them). */
 	if (scan_caller || !c->k.up1) {
+#ifdef MEMSCOPE_COMPAT /* no BTF task pointer before 5.11 */
+		mm = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), mm);
+		if (mm) {
+			start = BPF_CORE_READ(mm, start_code);
+			end = BPF_CORE_READ(mm, end_code);
+		}
+#else
 		mm = bpf_get_current_task_btf()->mm;
 		if (mm) {
 			start = mm->start_code;
 			end = mm->end_code;
 		}
+#endif
 	}
 	c->k.ret = scan_caller ? 0 : w[0];
 	if (scan_caller) {

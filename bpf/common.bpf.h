@@ -76,10 +76,36 @@ static __always_inline bool current_in_cgroup(__u64 cg2_id, __u32 cg2_level, __u
 	struct task_struct *task;
 	struct cgroup_subsys_state *css;
 
+#ifdef MEMSCOPE_COMPAT
+	/* compat.bpf.h: tracing programs have no
+	 * bpf_get_current_ancestor_cgroup_id on 5.10 ("unknown func"): walk
+	 * up from the task's cgroup2 cgroup (ids are unique: the depth needs
+	 * no check). */
+	if (cg2_id) {
+		struct cgroup *cg = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), cgroups, dfl_cgrp);
+
+		for (int i = 0; i < MEMCG_MAX_DEPTH && cg; i++) {
+			if (BPF_CORE_READ(cg, kn, id) == cg2_id)
+				return true;
+			cg = BPF_CORE_READ(cg, self.parent, cgroup);
+		}
+		return false;
+	}
+#else
 	if (cg2_id)
 		return bpf_get_current_ancestor_cgroup_id(cg2_level) == cg2_id;
+#endif
 	if (!memcg_id || sub < 0 || sub >= CGROUP_SUBSYS_COUNT)
 		return false;
+#ifdef MEMSCOPE_COMPAT /* compat.bpf.h: no BTF task pointer before 5.11 */
+	task = (struct task_struct *)bpf_get_current_task();
+	css = BPF_CORE_READ(task, cgroups, subsys[sub]);
+	for (int i = 0; i < MEMCG_MAX_DEPTH && css; i++) {
+		if (BPF_CORE_READ(css, cgroup, kn, id) == memcg_id)
+			return true;
+		css = BPF_CORE_READ(css, parent);
+	}
+#else
 	task = bpf_get_current_task_btf();
 	css = task->cgroups->subsys[sub];
 	for (int i = 0; i < MEMCG_MAX_DEPTH && css; i++) {
@@ -87,6 +113,7 @@ static __always_inline bool current_in_cgroup(__u64 cg2_id, __u32 cg2_level, __u
 			return true;
 		css = css->parent;
 	}
+#endif
 	return false;
 }
 

@@ -404,6 +404,9 @@ static __noinline __u64 interp_stack(__u32 tgid)
 	struct walk_ctx c = {};
 	__u32 zero = 0;
 
+#ifdef MEMSCOPE_COMPAT
+	return 0; /* compat.bpf.h: the walks need bpf_loop (5.17) */
+#endif
 	if (!interp_walk || !interp_armed)
 		return 0;
 	c.p = bpf_map_lookup_elem(&interp_procs, &tgid);

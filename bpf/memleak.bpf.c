@@ -15,6 +15,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_tracing.h>
 #include "common.bpf.h"
+#include "compat.bpf.h"
 #include "memleak.h"
 #include "interp.bpf.h"
 #include "callsite.bpf.h"
@@ -88,12 +89,49 @@ struct thread_state {
 	__u64 clock_ns;
 };
 
+/* Per thread: task storage, or before 5.11 (compat.bpf.h) a hash by
+ * thread id, its entry deleted at the thread's exit. */
+#define COMPAT_MAX_THREADS 65536
 struct {
+#ifdef MEMSCOPE_COMPAT
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, COMPAT_MAX_THREADS);
+	__type(key, __u32);
+#else
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
+#endif
 	__type(value, struct thread_state);
 } threads SEC(".maps");
+
+/* A new thread's state in the compat build: this map's one entry, never
+ * written (in both builds: the skeletons must have the same maps). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} thread_zero SEC(".maps");
+
+static __always_inline struct thread_state *thread_get(bool create)
+{
+#ifdef MEMSCOPE_COMPAT
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
+	struct thread_state *t = bpf_map_lookup_elem(&threads, &tid), *z;
+
+	if (t || !create)
+		return t;
+	z = bpf_map_lookup_elem(&thread_zero, &zero);
+	if (!z)
+		return NULL;
+	bpf_map_update_elem(&threads, &tid, z, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&threads, &tid);
+#else
+	return bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+#endif
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -164,10 +202,6 @@ static __always_inline __u64 wake_flags(bool urgent)
 	return BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline struct pt_regs *user_regs(void)
-{
-	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-}
 
 /* Failed syscalls return -errno (a value in the last page). */
 static __always_inline bool failed(long ret)
@@ -211,7 +245,12 @@ int exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	regs = user_regs();
+	regs = current_user_regs();
+	if (!regs) {
+		bpf_ringbuf_discard(e, 0);
+		count_drop(DROP_STACK); /* the user registers unreadable */
+		return 0;
+	}
 	prot = PT_REGS_PARM3_SYSCALL(regs);
 	fill_map(ctx, regs, e, MM_EV_MAP, tgid, ctx->ret, PT_REGS_PARM2_SYSCALL(regs),
 		 PT_REGS_PARM4_SYSCALL(regs), prot);
@@ -235,7 +274,12 @@ int exit_mremap(struct trace_event_raw_sys_exit *ctx)
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	regs = user_regs();
+	regs = current_user_regs();
+	if (!regs) {
+		bpf_ringbuf_discard(e, 0);
+		count_drop(DROP_STACK); /* the user registers unreadable */
+		return 0;
+	}
 	fill_map(ctx, regs, &e->m, MM_EV_REMAP, tgid, ctx->ret, PT_REGS_PARM3_SYSCALL(regs),
 		 PT_REGS_PARM4_SYSCALL(regs), 0);
 	e->old_addr = PT_REGS_PARM1_SYSCALL(regs);
@@ -258,7 +302,12 @@ int exit_brk(struct trace_event_raw_sys_exit *ctx)
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	regs = user_regs();
+	regs = current_user_regs();
+	if (!regs) {
+		bpf_ringbuf_discard(e, 0);
+		count_drop(DROP_STACK); /* the user registers unreadable */
+		return 0;
+	}
 	fill_map(ctx, regs, e, MM_EV_BRK, tgid, ctx->ret, PT_REGS_PARM1_SYSCALL(regs), 0, 0);
 	bpf_ringbuf_submit(e, wake_flags(false));
 	return 0;
@@ -277,7 +326,12 @@ int exit_munmap(struct trace_event_raw_sys_exit *ctx)
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	regs = user_regs();
+	regs = current_user_regs();
+	if (!regs) {
+		bpf_ringbuf_discard(e, 0);
+		count_drop(DROP_STACK); /* the user registers unreadable */
+		return 0;
+	}
 	e->type = MM_EV_UNMAP;
 	e->tgid = tgid;
 	e->addr = PT_REGS_PARM1_SYSCALL(regs);
@@ -317,6 +371,11 @@ int on_proc_exit(void *ctx)
 	__u32 tgid = current_tgid();
 	struct mm_exit_event *e;
 
+#ifdef MEMSCOPE_COMPAT
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&threads, &tid); /* task storage goes by itself */
+#endif
 	if (!traced(tgid) || !exiting_last_thread(t))
 		return 0;
 	e = reserve(sizeof(*e));
@@ -388,8 +447,7 @@ static __always_inline int alloc_enter(struct pt_regs *ctx, __u64 size, __u64 ol
 
 	if (!traced(tgid))
 		return 0;
-	t = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	t = thread_get(true);
 	if (!t) {
 		count_drop(DROP_MAP_FULL);
 		return 0;
@@ -483,7 +541,7 @@ static __always_inline void tick_clock(struct thread_state *t)
 
 static __always_inline int alloc_exit(struct pt_regs *ctx, __u64 addr)
 {
-	struct thread_state *t = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0, 0);
+	struct thread_state *t = thread_get(false);
 
 	if (!t || !t->busy)
 		return 0;
@@ -642,6 +700,9 @@ int on_page_fault(struct page_fault_ctx *ctx)
 
 	if (!traced(tgid) || (ctx->error_code & PF_PROT))
 		return 0;
+#ifdef MEMSCOPE_COMPAT
+	return 0; /* never loaded there: --faults needs bpf_find_vma (5.17) */
+#endif
 	if (bpf_find_vma(bpf_get_current_task_btf(), ctx->address, classify_vma, &c, 0) == -EBUSY_ERR) {
 		__sync_fetch_and_add(&faults_unclassified, 1);
 		return 0;
@@ -651,7 +712,12 @@ int on_page_fault(struct page_fault_ctx *ctx)
 	e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	regs = user_regs();
+	regs = current_user_regs();
+	if (!regs) {
+		bpf_ringbuf_discard(e, 0);
+		count_drop(DROP_STACK); /* the user registers unreadable */
+		return 0;
+	}
 	fill_map(ctx, regs, e, MM_EV_FAULT, tgid, ctx->address, 0, c.flags, 0);
 	bpf_ringbuf_submit(e, wake_flags(false));
 	return 0;
@@ -674,7 +740,11 @@ int exit_madvise(struct trace_event_raw_sys_exit *ctx)
 
 	if (!traced(tgid) || ctx->ret != 0)
 		return 0;
-	regs = user_regs();
+	regs = current_user_regs();
+	if (!regs) {
+		count_drop(DROP_STACK); /* the user registers unreadable */
+		return 0;
+	}
 	advice = PT_REGS_PARM3_SYSCALL(regs);
 	if (advice != MADV_DONTNEED_ADV && advice != MADV_FREE_ADV && advice != MADV_REMOVE_ADV &&
 	    advice != MADV_DONTNEED_LOCKED_ADV)

@@ -110,6 +110,9 @@ static __always_inline bool modrec_send(void *ringbuf, __u32 type, __u32 tgid, _
 	struct module_record *r;
 	struct file *f;
 
+#ifdef MEMSCOPE_COMPAT
+	return true; /* compat.bpf.h: needs bpf_find_vma and bpf_loop (5.17) */
+#endif
 	if (!module_records)
 		return true;
 	if (bpf_find_vma(bpf_get_current_task_btf(), addr, modrec_grab_vma, &v, 0) || !v.file)
@@ -138,13 +141,16 @@ static __always_inline bool modrec_send(void *ringbuf, __u32 type, __u32 tgid, _
  * number of records the ring buffer had no room for. */
 static __always_inline int modrec_send_exec_images(void *ringbuf, __u32 type, __u32 tgid)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct mm_struct *mm = BPF_CORE_READ(t, mm);
 	__u64 base = 0, entry = 0, pair[2];
+	struct mm_struct *mm;
 	int lost = 0;
 
+#ifdef MEMSCOPE_COMPAT
+	return 0; /* compat.bpf.h: modrec_send needs bpf_find_vma (5.17) */
+#endif
 	if (!module_records)
 		return 0;
+	mm = BPF_CORE_READ(bpf_get_current_task_btf(), mm);
 	for (int i = 0; i < MODREC_AUXV_PAIRS; i++) {
 		if (bpf_probe_read_kernel(pair, sizeof(pair), &mm->saved_auxv[2 * i]) || !pair[0])
 			break;

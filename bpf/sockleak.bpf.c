@@ -10,6 +10,7 @@
 #include "interp.bpf.h"
 #include "callsite.bpf.h"
 #include "modrec.bpf.h"
+#include "compat.bpf.h"
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 
@@ -175,6 +176,17 @@ static __always_inline struct proc_stats *proc_get(__u32 tgid)
 
 static __always_inline struct file *fd_file(__u32 fd)
 {
+#ifdef MEMSCOPE_COMPAT /* compat.bpf.h: no BTF task pointer */
+	struct fdtable *fdt = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), files, fdt);
+	struct file **arr;
+	struct file *f = NULL;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	arr = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	return f;
+#else
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct fdtable *fdt = t->files->fdt;
 	struct file *f = NULL;
@@ -183,6 +195,7 @@ static __always_inline struct file *fd_file(__u32 fd)
 		return NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
 	return f;
+#endif
 }
 
 /* The inode (matches socket:[ino] in /proc) and, for a socket, its sock. */
@@ -190,7 +203,7 @@ static __always_inline void file_ids(struct file *f, __u16 kind, struct fd_info 
 {
 	struct socket *so;
 
-	if (!have_rdonly_cast) {
+	if (!have_rdonly_cast || MS_COMPAT) {
 		v->ino = BPF_CORE_READ(f, f_inode, i_ino);
 		if (kind == FDK_SOCKET) {
 			so = BPF_CORE_READ(f, private_data);
@@ -232,10 +245,13 @@ static __noinline int send_site_modules(__u32 tgid, __u64 ip, __u64 caller)
  * lacks it. */
 static __always_inline void user_stack(void *ctx, __u32 tgid, struct fd_info *v)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	struct pt_regs *regs = current_user_regs();
 	struct cs_call c;
 
+	if (!regs) {
+		count_drop(DROP_STACK); /* the user registers unreadable */
+		return;
+	}
 	if (!cs_key_read(regs, tgid, true, &c))
 		return;
 	/* Sockets of a key's first hits stay under the key's site: a site
@@ -257,7 +273,12 @@ static __always_inline void user_stack(void *ctx, __u32 tgid, struct fd_info *v)
  * at worst it misses an increment). */
 static __always_inline void count_net(struct proc_stats *p, __s64 d)
 {
+#ifdef MEMSCOPE_COMPAT /* no atomic fetch before 5.12: the peak reads the sum back */
+	__sync_fetch_and_add(&p->net, d);
+	__s64 n = p->net;
+#else
 	__s64 n = __sync_fetch_and_add(&p->net, d) + d;
+#endif
 
 	if (n > p->net_peak)
 		p->net_peak = n;
@@ -391,7 +412,7 @@ static __always_inline void sock_at_exit(struct sock *sk, struct fd_exit *x)
  * than the rest of the check. */
 static __always_inline int sk_state(struct sock *sk)
 {
-	if (have_rdonly_cast) {
+	if (have_rdonly_cast && !MS_COMPAT) {
 		sk = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct sock));
 		return sk->__sk_common.skc_state;
 	}
@@ -446,8 +467,16 @@ static __always_inline void drop_fd(__u32 tgid, __u32 fd)
 		return;
 	old = *v;
 	freed = FD_STATE_FREE(old.state);
+#ifdef MEMSCOPE_COMPAT
+	/* No compare-and-exchange before 5.12: two threads closing one fd at
+	 * the same instant may both count the close. */
+	if (v->state != old.state)
+		return;
+	v->state = freed;
+#else
 	if (__sync_val_compare_and_swap(&v->state, old.state, freed) != old.state)
 		return; /* another thread's close of the same fd won */
+#endif
 	note_late_close(&k, &old);
 	p = bpf_map_lookup_elem(&procs, &tgid);
 	if (p)
@@ -588,6 +617,11 @@ int exit_close_range(void *ctx)
 		last = max ? max - 1 : 0;
 	if (last < c.first)
 		return 0;
+#ifdef MEMSCOPE_COMPAT
+	/* No bpf_loop (5.17): the fds are left to the /proc reconcile, which
+	 * finds them closed at the next report. */
+	return 0;
+#endif
 	if (last - c.first + 1 > CLOSE_RANGE_MAX_LOOP) {
 		count_drop(DROP_MISSED); /* the rest is left to the /proc reconcile */
 		last = c.first + CLOSE_RANGE_MAX_LOOP - 1;
@@ -750,6 +784,11 @@ static __always_inline void on_fork(struct task_struct *parent, struct task_stru
 	fdt = BPF_CORE_READ(parent, files, fdt);
 	if (!fdt)
 		return;
+#ifdef MEMSCOPE_COMPAT
+	/* No callbacks (5.13): the child's inherited fds are found in its
+	 * /proc/PID/fd at the next reconcile (its entry above asks for it). */
+	return;
+#endif
 	if (have_bpf_loop) {
 		c.open_fds = BPF_CORE_READ(fdt, open_fds);
 		bpf_loop(fd_words(fdt), copy_word, &c, 0);
@@ -848,6 +887,11 @@ int proc_exit(void *ctx)
 		return 0;
 	fdt = BPF_CORE_READ(t, files, fdt);
 	c.fdt = fdt; /* not BPF_CORE_READ(c.fdt, ...): CO-RE would relocate exit_ctx */
+#ifdef MEMSCOPE_COMPAT
+	/* No callbacks (5.13): the sockets' state at the exit is not kept;
+	 * the entries are retired as closed by the exit. */
+	fdt = NULL;
+#endif
 	if (fdt && have_bpf_loop) {
 		c.open_fds = BPF_CORE_READ(fdt, open_fds);
 		bpf_loop(fd_words(fdt), exit_word, &c, 0);
@@ -932,6 +976,10 @@ int proc_exec(void *ctx)
 	c.fdt = fdt; /* a local for CO-RE, as at exit */
 	if (!fdt)
 		return 0;
+#ifdef MEMSCOPE_COMPAT
+	/* No callbacks (5.13): the /proc reconcile drops what exec closed. */
+	return 0;
+#endif
 	max = BPF_CORE_READ(fdt, max_fds);
 	if (have_bpf_loop && max <= SL_EXEC_BY_NUMBER_MAX)
 		bpf_loop(max, check_nth, &c, 0);

@@ -2,11 +2,16 @@
 # The whole suite: unit tests of the shared core (cmocka), then the
 # end-to-end tests that run the real binaries against real workloads
 # (bats). Ends with bats' summary line.
+# MEMSCOPE_SUITE=kernel: only the kernel-facing tests (bats tag "kernel":
+# those that load and attach the programs and check them against the
+# kernel), no unit tests; what the extra kernels of make test-vm run.
 set -eu
 cd "$(dirname "$0")/.."
 build=${MEMSCOPE_BUILD:-build}
+suite=${MEMSCOPE_SUITE:-all}
+case "$suite" in all|kernel) ;; *) echo "MEMSCOPE_SUITE=$suite: all or kernel" >&2; exit 1 ;; esac
 failed=0
-for t in "$build"/unit/test_*; do
+[ "$suite" = kernel ] || for t in "$build"/unit/test_*; do
 	[ -x "$t" ] || continue
 	echo "== unit: $(basename "$t")"
 	"$t" || failed=1
@@ -16,7 +21,9 @@ if [ "$(id -u)" != 0 ]; then
 	[ "${CI:-}" = true ] && exit 1
 fi
 # MEMSCOPE_E2E: the bats files or directories to run (default: all of them).
-echo "== end-to-end"
-# shellcheck disable=SC2086 # a list of paths, split on purpose
-bats --timing ${MEMSCOPE_E2E:-tests/e2e} || failed=1
+echo "== end-to-end ($suite)"
+filter=
+[ "$suite" = kernel ] && filter="--filter-tags kernel"
+# shellcheck disable=SC2086 # lists of words and paths, split on purpose
+bats --timing $filter ${MEMSCOPE_E2E:-tests/e2e} || failed=1
 [ $failed = 0 ] || { echo "unit or end-to-end tests FAILED" >&2; exit 1; }

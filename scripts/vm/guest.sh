@@ -94,6 +94,7 @@ echo "memscope-vm: running in $MEMSCOPE_TREE: CI=$CI ${VM_CMD[*]}"
 export CI
 [ -n "${MEMSCOPE_BUILD:-}" ] && export MEMSCOPE_BUILD
 [ -n "${MEMSCOPE_E2E:-}" ] && export MEMSCOPE_E2E
+[ -n "${MEMSCOPE_SUITE:-}" ] && export MEMSCOPE_SUITE
 cd "$MEMSCOPE_TREE" || poweroff_now
 start=$SECONDS
 "${VM_CMD[@]}" < /dev/null

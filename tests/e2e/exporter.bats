@@ -101,6 +101,7 @@ oom_killed() { [ "$(memcg_oom_kills "$1")" -ge 1 ]; }
 	! grep -q "cgroup=\"/${b##*/}\"" "$T/metrics"
 }
 
+# bats test_tags=kernel
 @test "exporter: Prometheus scrapes it; working set, limit, OOM kills and CLOSE_WAIT of scratch cgroups match the kernel's and ss" {
 	need_bpf
 	need_memcg
@@ -233,6 +234,7 @@ psi_total() { awk -v k="$2" '$1 == k { sub("total=", "", $5); printf "%.6f\n", $
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 metric() { curl -sf "$EXP_URL/metrics" | awk -v m="$1" '$1 == m { print $2; exit }'; }
 
+# bats test_tags=kernel
 @test "exporter: memory pressure as the kernel's PSI totals (host; cgroup on v2, absent on v1) and its own BPF programs' runs as bpftool counts them" {
 	need_bpf
 	need_memcg

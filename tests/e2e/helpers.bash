@@ -163,6 +163,15 @@ run_in_cgroup() {
 	BG_PID=$!
 }
 
+# Does the running kernel have what --features calls $1 ("bpf_find_vma",
+# "bpf_for_each_map_elem", "task storage", ...)? Where it does not, the
+# kernel-facing tests assert what the tool does instead. Probed once a run.
+kernel_has() {
+	local f="$BATS_RUN_TMPDIR/features"
+	[ -s "$f" ] || "$B/oomwatch" --features > "$f"
+	grep -qF "$1 yes" "$f"
+}
+
 # Wait up to $1 seconds for the command "$@" (from $2 on) to succeed.
 wait_for() {
 	local t="$1"; shift

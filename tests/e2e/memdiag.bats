@@ -37,6 +37,7 @@ kernel_ws() {
 	echo $((usage > inact ? usage - inact : 0))
 }
 
+# bats test_tags=kernel
 @test "memdiag: 100 MiB of anonymous memory in a cgroup, within 5%, working set = kernel's" {
 	need_memcg
 	dir=$(scratch_memcg anon 1G)
@@ -81,6 +82,7 @@ kernel_ws() {
 	[[ "$output" == *"LARGEST MAPPINGS"* ]]
 }
 
+# bats test_tags=kernel
 @test "memdiag: 100 MiB of page cache is file, mostly inactive: working set far below usage" {
 	need_memcg
 	dir=$(scratch_memcg cache 1G)
@@ -313,6 +315,7 @@ kernel_ws() {
 	[[ "$(jq -r .verdict <<< "$output")" == UNKNOWN:* ]]
 }
 
+# bats test_tags=kernel
 @test "memdiag: an old OOM kill in a cgroup is named with its process and when it was" {
 	need_memcg
 	dir=$(scratch_memcg oomed 32M)

@@ -61,6 +61,7 @@ start_server() {
 	PORT=$(cat "$T/port")
 }
 
+# bats test_tags=kernel
 @test "sockleak: CLOSE_WAIT of a server that never closes is attributed to its pid, as ss shows" {
 	start_server
 	start_sockleak -p "$SRV" --older-than 1
@@ -80,6 +81,7 @@ start_server() {
 	jq -e 'select(.type == "summary") | .verdict | test("pid '"$SRV"' \\(sockserver\\) leaks sockets.*30 in CLOSE_WAIT")' "$T/out.json"
 }
 
+# bats test_tags=kernel
 @test "sockleak: a client leaking one socket in ten: exact counts, leaking function named" {
 	start_server --close
 	start_sockleak --older-than 1
@@ -97,6 +99,7 @@ start_server() {
 	proc_json "$CL" | jq -e '[.stacks[].frames[] | select(test("tidy_request"))] | length == 0'
 }
 
+# bats test_tags=kernel
 @test "sockleak: many short well-behaved connections: zero leaks" {
 	start_server --close
 	start_sockleak --older-than 1
@@ -139,6 +142,7 @@ start_server() {
 	jq -e 'select(.type == "summary") | .verdict | test("no sockets leak")' "$T/out.json"
 }
 
+# bats test_tags=kernel
 @test "sockleak: sockets inherited across fork and closed by the child" {
 	start_sockleak -d 3 --older-than 1
 	"$W/sockcases" fork 4 > "$T/cases" &
@@ -147,12 +151,21 @@ start_server() {
 	read -r _ _ parent _ child < "$T/cases"
 	finish_sockleak
 	[ "$(field "$parent" alive)" -eq 4 ]
+	# Without helper callbacks (5.10): no copies at the fork; the child's,
+	# closed before a /proc reconcile, are not seen, and a note says so.
+	if ! kernel_has bpf_for_each_map_elem; then
+		grep -q "note: without helper callbacks the fd tables are not walked" "$T/err"
+		n=$(field "$child" 'inherited // 0')
+		[ "${n:-0}" -eq 0 ] # no row at all, or none inherited
+		return 0
+	fi
 	[ "$(field "$child" inherited)" -eq 4 ]
 	[ "$(field "$child" closed)" -eq 4 ]
 	[ "$(field "$child" alive)" -eq 0 ]
 	[ "$(field "$child" leaked_total)" -eq 0 ]
 }
 
+# bats test_tags=kernel
 @test "sockleak: close_range releases every socket" {
 	start_sockleak -d 3 --older-than 1
 	"$W/sockcases" close_range 6 > "$T/cases" &
@@ -165,6 +178,7 @@ start_server() {
 	[ "$(field "$pid" alive)" -eq 0 ]
 }
 
+# bats test_tags=kernel
 @test "sockleak: close-on-exec sockets go at exec, the others stay" {
 	start_sockleak -d 4 --older-than 1
 	"$W/sockcases" cloexec 3 2 > "$T/cases" &
@@ -178,6 +192,7 @@ start_server() {
 	[ "$(ls -l /proc/$pid/fd | grep -c socket:)" -eq 2 ]
 }
 
+# bats test_tags=kernel
 @test "sockleak: a process exiting with young sockets open leaves no leak behind" {
 	# Held for about a second, far below --older-than: the exit closing
 	# them is no evidence of a leak.
@@ -198,6 +213,7 @@ start_server() {
 	jq -e 'select(.type == "summary") | .verdict | test("pid '"$pid"' ") | not' "$T/out.json"
 }
 
+# bats test_tags=kernel
 @test "sockleak -p: a server that exits holding CLOSE_WAIT sockets keeps them as evidence, closed by exit" {
 	start_server
 	start_sockleak -p "$SRV" --older-than 30
@@ -216,6 +232,14 @@ start_server() {
 	[ "$(field "$SRV" closed_by_exit.ending.kind)" = signal ]
 	[ "$(field "$SRV" closed_by_exit.ending.signal_name)" = SIGTERM ]
 	[ "$(field "$SRV" closed_by_exit.ending.signal)" -eq 15 ]
+	# Without helper callbacks (5.10) the exit keeps no socket's state:
+	# the sockets it closed are counted, their CLOSE_WAIT is not known.
+	if ! kernel_has bpf_for_each_map_elem; then
+		grep -q "a socket's state at its process's exit is not kept" "$T/err"
+		[ "$(field "$SRV" closed_by_exit.held)" -eq "$held" ]
+		[ "$(field "$SRV" peak)" -ge "$held" ]
+		return 0
+	fi
 	[ "$(field "$SRV" close_wait)" -eq "$ss_count" ]
 	[ "$(field "$SRV" closed_by_exit.close_wait)" -eq 100 ]
 	[ "$(field "$SRV" closed_by_exit.held)" -eq "$held" ]
@@ -278,6 +302,7 @@ start_server() {
 	jq -e 'select(.type == "summary") | .note | test("-c follows the workers that replace them")' "$T/out.json"
 }
 
+# bats test_tags=kernel
 @test "sockleak -c: a worker OOM-killed holding leaked sockets keeps them, its ending an OOM kill" {
 	need_memcg
 	local cg s=0
@@ -385,6 +410,15 @@ two_cgroup_clients() {
 	[ "$(jq -c "select(.type == \"cgroup\" and .report == \"final\" and .cgroup == \"$srv_cg\")" "$T/out.json" | jq .processes)" -ge 1 ]
 }
 
+# Where tracing programs cannot use socket storage (5.10: it came with
+# task storage in 5.11), --kernel-sockets shows the fd view with one
+# warning line: true when it did (the test ends there).
+kernel_sockets_refused() {
+	kernel_has "task storage" && return 1
+	grep -q "warning: --kernel-sockets needs socket-local storage in BTF tracepoints (Linux 5.11+)" "$T/err"
+}
+
+# bats test_tags=kernel
 @test "sockleak --kernel-sockets: sockets passed over SCM_RIGHTS and closed by another process" {
 	start_sockleak -d 3 --kernel-sockets
 	"$W/sockcases" pass 7 > "$T/cases" &
@@ -394,6 +428,7 @@ two_cgroup_clients() {
 	finish_sockleak
 	# The fd view: the parent closed its 7 copies.
 	[ "$(field "$parent" closed)" -eq 7 ]
+	if kernel_sockets_refused; then return 0; fi
 	# The kernel view: created by the parent, released by the child (the
 	# last reference), freed; nothing left.
 	[ "$(field "$parent" kernel_sockets.created)" -eq 7 ]
@@ -404,6 +439,7 @@ two_cgroup_clients() {
 	[ "$(field "$child" kernel_sockets.created)" -eq 0 ]
 }
 
+# bats test_tags=kernel
 @test "sockleak --kernel-sockets: closed sockets the kernel still holds (FIN_WAIT1 orphans)" {
 	# The server reads nothing more: each client socket is closed with its
 	# send buffer full, its FIN queued behind the data; the kernel keeps it.
@@ -419,6 +455,7 @@ two_cgroup_clients() {
 	[ "$(field "$CL" created)" -eq 4 ]
 	[ "$(field "$CL" closed)" -eq 4 ]
 	[ "$(field "$CL" alive)" -eq 0 ]
+	if kernel_sockets_refused; then return 0; fi
 	[ "$(field "$CL" kernel_sockets.created)" -eq 4 ]
 	[ "$(field "$CL" kernel_sockets.released)" -eq 4 ]
 	[ "$(field "$CL" kernel_sockets.released_by_other)" -eq 0 ]

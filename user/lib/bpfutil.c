@@ -30,22 +30,32 @@ void bpf_log_setup(bool verbose)
 	libbpf_set_print(verbose ? log_verbose : log_quiet);
 }
 
-/* A kernel without a feature the programs use would reject them at load
- * with a bare EINVAL: say which feature, and which kernel has it, first. */
-static int need_feature(const char *tool, bool have, const char *what, const char *since)
+/* A kernel without a feature the tool's own build of its programs uses
+ * would reject them at load with a bare EINVAL: the compat build
+ * (bpf/compat.bpf.h) is loaded there instead, and the note names what
+ * is missing. */
+bool bpf_use_compat(const char *tool, unsigned needs, FILE *notes)
 {
+	const struct features *f = features_get();
+	const char *what = NULL;
 	struct utsname u;
 
-	if (have)
-		return 0;
-	if (uname(&u))
-		snprintf(u.release, sizeof(u.release), "?");
-	die_msg("this kernel (%s) has no %s, which %s's BPF programs use (needs Linux %s+); memdiag and oomwatch "
-		"work without it", u.release, what, tool, since);
-	return -1;
+	if ((needs & NEED_TASK_STORAGE) && !f->task_storage)
+		what = "task-local storage (5.11)";
+	else if ((needs & NEED_CALLBACKS) && !f->callbacks)
+		what = "BPF helper callbacks (bpf_for_each_map_elem, 5.13)";
+	if (!what)
+		return false;
+	if (notes) {
+		if (uname(&u))
+			snprintf(u.release, sizeof(u.release), "?");
+		fprintf(notes, "note: this kernel (%s) has no %s: %s loads its programs' build for older kernels\n",
+			u.release, what, tool);
+	}
+	return true;
 }
 
-int bpf_preflight(const char *tool, unsigned needs)
+int bpf_preflight(void)
 {
 	const struct features *f;
 
@@ -61,11 +71,6 @@ int bpf_preflight(const char *tool, unsigned needs)
 		die_msg("kernel has no BPF ring buffer (needs Linux 5.8+)");
 		return -1;
 	}
-	if ((needs & NEED_TASK_STORAGE) && need_feature(tool, f->task_storage, "task-local storage", "5.11"))
-		return -1;
-	if ((needs & NEED_CALLBACKS) &&
-	    need_feature(tool, f->callbacks, "BPF helper callbacks (bpf_for_each_map_elem)", "5.13"))
-		return -1;
 	return 0;
 }
 

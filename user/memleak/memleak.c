@@ -25,6 +25,7 @@
 #include "loop.h"
 #include "memleak.h"
 #include "memleak.skel.h"
+#include "memleak.compat.skel.h"
 #include "memleak_launch.h"
 #include "memleak_malloc.h"
 #include "memleak_pprof.h"
@@ -521,7 +522,7 @@ static int open_and_load(struct app *a, pid_t pid)
 	struct bpf_program *p;
 	int err;
 
-	a->skel = memleak__open_opts(bpf_open_opts());
+	a->skel = BPF_SKEL_OPEN(memleak, bpf_use_compat("memleak-trace", NEED_TASK_STORAGE | NEED_CALLBACKS, stderr));
 	if (!a->skel) {
 		bpf_explain("cannot open the BPF object", -errno);
 		return -1;
@@ -847,7 +848,7 @@ int main(int argc, char **argv)
 	a.ps.dwarf = a.env.rep.stack_mode != STACK_FP;
 	out_set_json(a.env.common.json, "memleak-trace");
 	bpf_log_setup(a.env.common.verbose);
-	if (bpf_preflight("memleak-trace", NEED_TASK_STORAGE) || (a.env.faults && faults_preflight()))
+	if (bpf_preflight() || (a.env.faults && faults_preflight()))
 		return 1;
 	if (a.env.common.cgroup) {
 		if (cgroup_resolve(a.env.common.cgroup, &a.cg)) {

@@ -317,6 +317,19 @@ void oom_kill_set_kernel_report(struct oom_kill *k, struct kernel_report *kr)
 
 	k->kr = *kr;
 	memset(kr, 0, sizeof(*kr));
+	/* Before 6.9 the classic oom:mark_victim passes only the pid: when the
+	 * victim was not the current task, its uid, oom_score_adj and sizes
+	 * are the kernel's "Killed process" line's. */
+	if (k->kr.have_killed &&
+	    !(k->ev.flags & (OOM_F_TP_BTF | OOM_F_VICTIM_IS_CUR | OOM_F_TP_FIELDS))) {
+		k->ev.victim_uid = (__u32)k->kr.uid;
+		k->ev.oom_score_adj = (__s32)k->kr.oom_score_adj;
+		k->total_vm = k->kr.total_vm_kb * 1024;
+		k->anon = k->kr.anon_rss_kb * 1024;
+		k->file = k->kr.file_rss_kb * 1024;
+		k->shmem = k->kr.shmem_rss_kb * 1024;
+		k->pgtables = k->kr.pgtables_kb * 1024;
+	}
 	/* Printing its report, the kernel flushed the memcg's counters just
 	 * before mark_victim. */
 	k->at_kill_flushed = k->kr.dumped;

@@ -324,7 +324,7 @@ int main(int argc, char **argv)
 	if (env->since && !env->common.duration_s)
 		return print_history(&a) < 0;
 	bpf_log_setup(env->common.verbose);
-	if (bpf_preflight("oomwatch", 0) < 0)
+	if (bpf_preflight() < 0)
 		return 1;
 	if (env->output_dir && (a.out_dirfd = open_output_dir(env->output_dir)) < 0)
 		return 1;

@@ -82,6 +82,14 @@ static void classify(struct oom_collector *s, struct oom_kill *k)
 	const struct oom_event *e = &k->ev;
 	struct leadup_cg *cg = e->depth && !(e->flags & OOM_F_CHAIN_OF_TRIG) ?
 		leadup__lookup(s->lu, e->chain[0].id, k->paths[0]) : NULL;
+	/* Only the victim's pid (the classic tracepoint before 6.9): the
+	 * chain is the trigger's, and the kill is counted at the cgroup that
+	 * hit its limit, an ancestor of the victim's (its memory.events
+	 * oom_kill counts the victims below it too). */
+	struct leadup_cg *at = cg;
+
+	if (!at && (e->flags & OOM_F_CHAIN_OF_TRIG) && k->limit_level >= 0 && k->limit_level < OOM_MAX_DEPTH)
+		at = leadup__lookup(s->lu, e->chain[k->limit_level].id, k->paths[k->limit_level]);
 
 	if (cg) {
 		uint64_t last = cg->ev_oom_kill;
@@ -103,8 +111,8 @@ static void classify(struct oom_collector *s, struct oom_kill *k)
 		s->prev_trigger = e->trigger_pid;
 		s->prev_ts = e->ts_ns;
 		s->seen_real++;
-		if (cg)
-			cg->seen_kills++;
+		if (at)
+			at->seen_kills++;
 	}
 	s->nshort += !k->real_kill;
 	s->ngroup += !strcmp(k->kind, "group member");
@@ -115,8 +123,8 @@ static void classify(struct oom_collector *s, struct oom_kill *k)
 	 * victims. Expected, not missed. */
 	if (k->real_kill && k->oom_group && !strcmp(k->kind, "selected")) {
 		s->counted_twice++;
-		if (cg)
-			cg->counted_twice++;
+		if (at)
+			at->counted_twice++;
 	}
 }
 

@@ -21,6 +21,7 @@
 #include "procfs.h"
 #include "sockleak.h"
 #include "sockleak.skel.h"
+#include "sockleak.compat.skel.h"
 #include "sockleak_collect.h"
 
 struct sl_collector {
@@ -144,6 +145,10 @@ static void check_kernel_sockets(struct sl_collector *a)
 		missing = "socket-local storage (BPF_MAP_TYPE_SK_STORAGE)";
 	else if (!f->tp_btf)
 		missing = "BTF tracepoints (tp_btf)";
+	/* bpf_sk_storage_get from tracing programs came in 5.11 with task
+	 * storage, which is what is probed (5.10: "unknown func"). */
+	else if (!f->task_storage)
+		missing = "socket-local storage in BTF tracepoints (Linux 5.11+)";
 	if (!missing)
 		return;
 	warn_msg("--kernel-sockets needs %s, which this host lacks: showing the fd view only", missing);
@@ -192,11 +197,16 @@ static int attach_kernel_sockets(struct sl_collector *a)
 
 static int open_and_load(struct sl_collector *a)
 {
+	bool compat = bpf_use_compat("sockleak", NEED_CALLBACKS, stderr);
 	int err;
 
 	if (!tracefs_ensure())
 		warn_msg("tracefs is not mounted and cannot be mounted");
-	a->skel = sockleak__open_opts(bpf_open_opts());
+	if (compat)
+		fprintf(stderr, "note: without helper callbacks the fd tables are not walked in the kernel: "
+			"fds inherited at a fork or closed by exec or close_range are found at the next /proc "
+			"reconcile, and a socket's state at its process's exit is not kept\n");
+	a->skel = BPF_SKEL_OPEN(sockleak, compat);
 	if (!a->skel) {
 		bpf_explain("cannot open the BPF object", -errno);
 		return -1;
@@ -340,7 +350,7 @@ struct sl_collector *sl_collector_open(const struct sl_collector_opts *o)
 	if (!a)
 		abort();
 	a->o = *o;
-	if (check_target(a) || bpf_preflight("sockleak", NEED_CALLBACKS) < 0 || open_and_load(a) || open_sites(a) || attach_and_baseline(a)) {
+	if (check_target(a) || bpf_preflight() < 0 || open_and_load(a) || open_sites(a) || attach_and_baseline(a)) {
 		sl_collector_close(a);
 		return NULL;
 	}
