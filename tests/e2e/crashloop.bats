@@ -6,6 +6,8 @@
 # the limit; Debian's Prometheus fires MemscopeMemoryLimitSoon in the
 # second incarnation, before the second kill.
 
+# Also run in the 6.1 guest (cgroup v2 alone; tag "guest", scripts/run-tests.sh).
+# bats file_tags=guest
 load helpers
 load prometheus
 

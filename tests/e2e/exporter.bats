@@ -4,6 +4,8 @@
 # data directory), values checked through Prometheus' HTTP API against the
 # kernel's cgroup files and ss; the alert rules through promtool.
 
+# Also run in the 6.1 guest (cgroup v2 alone; tag "guest", scripts/run-tests.sh).
+# bats file_tags=guest
 load helpers
 load prometheus
 

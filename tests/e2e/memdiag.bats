@@ -6,6 +6,8 @@
 # covered by fixtures (unit tests and --snapshot).
 
 bats_require_minimum_version 1.5.0
+# Also run in the 6.1 guest (cgroup v2 alone; tag "guest", scripts/run-tests.sh).
+# bats file_tags=guest
 load helpers
 
 MIB=1048576

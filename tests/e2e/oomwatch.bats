@@ -5,6 +5,8 @@
 # memory.oom_control or memory.events). memory.oom.group needs v2.
 
 bats_require_minimum_version 1.5.0
+# Also run in the 6.1 guest (cgroup v2 alone; tag "guest", scripts/run-tests.sh).
+# bats file_tags=guest
 load helpers
 
 MIB=1048576

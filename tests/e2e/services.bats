@@ -5,6 +5,8 @@
 # against redis' INFO, /proc and ss.
 
 bats_require_minimum_version 1.5.0
+# Also run in the 6.1 guest (cgroup v2 alone; tag "guest", scripts/run-tests.sh).
+# bats file_tags=guest
 load helpers
 load realworld
 
