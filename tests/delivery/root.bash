@@ -15,7 +15,7 @@ root_setup() {
 
 # in_root CMD...: CMD in the root, as root, with the host's kernel file
 # systems (roots.bash), in the foreground.
-in_root() { chroot_overlay "$@"; }
+in_root() { (chroot_overlay "$@"); }
 
 # Copy files of the build into the root's /opt/wl.
 to_root() {

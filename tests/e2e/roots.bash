@@ -25,9 +25,10 @@ use_root() {
 
 # chroot_overlay CMD...: CMD chrooted in an overlay (LOWER, UP, WORK mounted
 # at MNT) with proc, the host's /sys and /dev, and WLDIR (if set) at
-# /opt/wl, in a mount namespace of its own; exec'd, so its pid is CMD's.
+# /opt/wl, in a mount namespace of its own. It execs: run it in a subshell
+# or in the background, where the pid stays CMD's (the teardown kills it).
 chroot_overlay() {
-	unshare -m --propagation private sh -ec '
+	exec unshare -m --propagation private sh -ec '
 		mount -t overlay overlay -o "lowerdir=$LOWER,upperdir=$UP,workdir=$WORK" "$MNT"
 		mount -t proc proc "$MNT/proc"
 		mount --rbind /sys "$MNT/sys"
