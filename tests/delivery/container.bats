@@ -30,14 +30,12 @@ setup_file() {
 		> "$BATS_FILE_TMPDIR/build.log" 2>&1 || { tail -20 "$BATS_FILE_TMPDIR/build.log" >&3; return 1; }
 }
 
-setup() {
-	prom_setup
-	CTRS=()
-}
+setup() { prom_setup; }
 
+# Every container of this run, by name: run_ctr is called in $(...), so
+# a list kept in a variable would not reach the teardown.
 teardown() {
-	local c
-	for c in "${CTRS[@]}"; do podman rm -f "$c" > /dev/null 2>&1; done
+	podman ps -aq --filter "name=^memscope-test-$$-" | xargs -r podman rm -f > /dev/null 2>&1
 	prom_teardown
 }
 
@@ -45,7 +43,6 @@ teardown() {
 run_ctr() {
 	local name="memscope-test-$$-$1"
 	shift
-	CTRS+=("$name")
 	pod run -d --name "$name" $LIMITS "$@" > /dev/null
 	podman inspect -f '{{.Id}}' "$name"
 }
