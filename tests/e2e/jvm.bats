@@ -1,0 +1,114 @@
+#!/usr/bin/env bats
+# memleak-trace on a JVM (OpenJDK 17, scripts/deps.sh test): native memory
+# leaked through ByteBuffer.allocateDirect, named at the Java method that
+# keeps it, from the JVM's own perf map (--jvm-perfmap: jcmd PID
+# Compiler.perfmap). tests/workloads/LeakDirect.java is compiled here with
+# javac: `make` alone needs no JDK.
+load helpers
+
+# Small and quick to start (a CI guest emulates the CPU): C1 only, serial GC.
+JAVA_OPTS=(-Xmx64m -XX:MaxDirectMemorySize=256m -Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC)
+ROUNDS=200 COUNT=10 SIZE=4096
+
+setup_file() {
+	local why=""
+	for t in java javac jcmd; do command -v "$t" > /dev/null || why="${why:+$why, }$t"; done
+	if [ -n "$why" ]; then
+		[ "${CI:-}" = true ] && { echo "missing $why: run scripts/deps.sh test (CI=true: failing)" >&2; return 1; }
+		export JVM_SKIP="missing $why: run scripts/deps.sh test"
+		return 0
+	fi
+	mkdir -p "$B/tests/java"
+	javac -d "$B/tests/java" "$ROOT/tests/workloads/LeakDirect.java"
+}
+
+setup() {
+	[ -z "${JVM_SKIP:-}" ] || skip "$JVM_SKIP"
+	need_bpf
+	T="$B/memleak-trace"
+	WL_PID="" TR_PID=""
+}
+
+teardown() {
+	[ -n "$TR_PID" ] && kill "$TR_PID" 2>/dev/null
+	[ -n "$WL_PID" ] && { kill "$WL_PID" 2>/dev/null; rm -f "/tmp/perf-$WL_PID.map"; }
+	wait 2>/dev/null
+	true
+}
+
+# trace_jvm JAVA_FLAGS... -- TRACER_ARGS...: the workload warmed up until
+# its hot methods are compiled, then traced over its leaking rounds. The
+# final JSON report in $FINAL, the tracer's stderr in $ERR, the bytes the
+# program says it kept in $KEPT.
+trace_jvm() {
+	local jflags=()
+	while [ "$1" != -- ]; do jflags+=("$1"); shift; done
+	shift
+	local wl="$BATS_TEST_TMPDIR/wl.out" go="$BATS_TEST_TMPDIR/go"
+	java "${JAVA_OPTS[@]}" "${jflags[@]}" -cp "$B/tests/java" LeakDirect $ROUNDS $COUNT $SIZE "$go" > "$wl" 2>&1 &
+	WL_PID=$!
+	wait_for 120 grep -q compiled "$wl"
+	rm -f "/tmp/perf-$WL_PID.map"
+	OUT="$BATS_TEST_TMPDIR/report.json" ERR="$BATS_TEST_TMPDIR/err"
+	"$T" -p "$WL_PID" --malloc --json -n 20 "$@" > "$OUT" 2> "$ERR" &
+	TR_PID=$!
+	wait_ready "$ERR" 120
+	touch "$go"
+	wait_for 120 grep -q kept "$wl"
+	KEPT=$(awk '/^kept/ { print $2 }' "$wl")
+	kill -INT "$TR_PID"
+	wait "$TR_PID"
+	TR_PID=""
+	FINAL=$(grep '"final_report"' "$OUT")
+}
+
+# The stacks whose culprit matches a regex, as a JSON array.
+culprit_stacks() {
+	jq --arg re "$1" '[.stacks[] | select(.culprit // "" | test($re))]' <<<"$FINAL"
+}
+
+@test "jvm: --jvm-perfmap names the Java method that leaks direct buffers, with its bytes" {
+	trace_jvm -XX:+PreserveFramePointer -- --jvm-perfmap
+	grep -q "runs OpenJDK 17" "$ERR"
+	local leak
+	leak=$(culprit_stacks 'LeakDirect\.leakBuffers\(')
+	[ "$(jq length <<<"$leak")" -ge 1 ]
+	approx "$(jq '[.[].bytes] | add' <<<"$leak")" "$KEPT" 5
+	# Its stack: Unsafe's malloc in libjvm, the JDK's compiled methods,
+	# the leaking method, and main as the interpreter runs it.
+	jq -e '.[0].frames | map(.symbol) | index("Unsafe_AllocateMemory0") != null' <<<"$leak"
+	jq -e '.[0].frames | map(select(.module == "JIT") | .symbol) | index("java (interpreted)") != null' <<<"$leak"
+	# What is given back is not named; HotSpot's raw blob name never shows.
+	! jq -r '.stacks[] | .culprit, (.frames[].symbol // "")' <<<"$FINAL" | grep -E 'LeakDirect\.churn|^Interpreter$'
+}
+
+@test "jvm: without --jvm-perfmap and no perf map, one line says how to name frames and none is named wrongly" {
+	trace_jvm -XX:+PreserveFramePointer --
+	[ ! -e "/tmp/perf-$WL_PID.map" ]
+	[ "$(grep -c -- '--jvm-perfmap' "$ERR")" -eq 1 ]
+	grep -- '--jvm-perfmap' "$ERR" | grep -q "jcmd $WL_PID Compiler.perfmap"
+	# Every JIT frame unnamed (offset only); the leak's culprit is one of them.
+	[ "$(jq '[.stacks[].frames[] | select(.module == "JIT" and .symbol != null)] | length' <<<"$FINAL")" -eq 0 ]
+	local top
+	top=$(jq -r '.stacks | max_by(.bytes) | .culprit' <<<"$FINAL")
+	[[ "$top" == JIT+0x* ]]
+}
+
+@test "jvm: without -XX:+PreserveFramePointer the lost callers are marked and the flag suggested, never a wrong method" {
+	trace_jvm -- --jvm-perfmap
+	[ "$(grep -c -- 'without -XX:+PreserveFramePointer' "$ERR")" -eq 1 ]
+	local leak
+	leak=$(culprit_stacks 'Java callers lost')
+	[ "$(jq length <<<"$leak")" -ge 1 ]
+	approx "$(jq '[.[].bytes] | add' <<<"$leak")" "$KEPT" 5
+	# Nothing past the marker, and no Java method of the program anywhere.
+	jq -e 'all(.[]; .frames[-1].symbol | test("Java callers lost"))' <<<"$leak"
+	! jq -r '.stacks[] | .culprit, (.frames[].symbol // "")' <<<"$FINAL" | grep -E 'LeakDirect\.'
+}
+
+@test "jvm: --features lists Java frames and the verified version" {
+	run "$T" --features
+	[ "$status" -eq 0 ]
+	grep -E '^JIT frames: .*JVM \(OpenJDK 17 verified' <<<"$output"
+	grep -q 'java (interpreted)' <<<"$output"
+}

@@ -1,0 +1,100 @@
+// A JVM service that leaks native memory through direct ByteBuffers, for
+// tests/e2e/jvm.bats. leakBuffers() keeps every buffer it allocates
+// (ByteBuffer.allocateDirect: malloc under Unsafe.allocateMemory) in a
+// static list; churn() allocates as many and drops them (freed by the
+// JDK's Cleaner once the GC finds them unreachable).
+//
+// Usage: java LeakDirect ROUNDS COUNT SIZE GO_FILE
+// Warms up until the JIT has compiled leakBuffers and churn (asked in
+// process, through the DiagnosticCommand MBean: no attach), prints
+// "compiled"; waits for GO_FILE to exist; runs ROUNDS rounds of COUNT
+// buffers of SIZE bytes each way; waits until every dropped buffer is
+// freed; prints "kept BYTES" (what those rounds keep) and stays until
+// killed.
+import java.io.File;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import javax.management.ObjectName;
+
+public class LeakDirect {
+	static final List<ByteBuffer> KEPT = new ArrayList<>();
+	static long keptBytes;
+	static long sink;
+
+	// The leak: every buffer is kept.
+	static void leakBuffers(int count, int size) {
+		for (int i = 0; i < count; i++) {
+			KEPT.add(ByteBuffer.allocateDirect(size));
+			keptBytes += size;
+		}
+	}
+
+	// Memory given back: the buffers are dropped.
+	static void churn(int count, int size) {
+		for (int i = 0; i < count; i++) {
+			ByteBuffer b = ByteBuffer.allocateDirect(size);
+			b.put(0, (byte) i);
+			sink += b.get(0);
+		}
+	}
+
+	static void serve(int rounds, int count, int size) {
+		for (int r = 0; r < rounds; r++) {
+			leakBuffers(count, size);
+			churn(count, size);
+		}
+	}
+
+	// The JIT's list of compiled methods (jcmd PID Compiler.codelist).
+	static String codelist() throws Exception {
+		ObjectName dcmd = new ObjectName("com.sun.management:type=DiagnosticCommand");
+		return (String) ManagementFactory.getPlatformMBeanServer().invoke(dcmd, "compilerCodelist",
+				new Object[] { new String[0] }, new String[] { String[].class.getName() });
+	}
+
+	static boolean compiled() throws Exception {
+		String list = codelist();
+		return list.contains("LeakDirect.leakBuffers(") && list.contains("LeakDirect.churn(");
+	}
+
+	static BufferPoolMXBean directPool() {
+		for (BufferPoolMXBean p : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class))
+			if (p.getName().equals("direct"))
+				return p;
+		throw new IllegalStateException("no direct buffer pool");
+	}
+
+	// Direct memory in use falls to at most what it was plus what is kept
+	// once the Cleaner has freed every dropped buffer.
+	static void awaitFreed(long base) throws InterruptedException {
+		BufferPoolMXBean direct = directPool();
+		while (direct.getMemoryUsed() > base + keptBytes) {
+			System.gc();
+			Thread.sleep(10);
+		}
+	}
+
+	public static void main(String[] args) throws Exception {
+		int rounds = Integer.parseInt(args[0]);
+		int count = Integer.parseInt(args[1]);
+		int size = Integer.parseInt(args[2]);
+		File go = new File(args[3]);
+
+		do {
+			serve(rounds, 1, 16);
+			KEPT.clear();
+			keptBytes = 0;
+		} while (!compiled());
+		long base = directPool().getMemoryUsed();
+		System.out.println("compiled");
+		while (!go.exists())
+			Thread.sleep(10);
+		serve(rounds, count, size);
+		awaitFreed(base);
+		System.out.println("kept " + keptBytes);
+		Thread.sleep(Long.MAX_VALUE);
+	}
+}
