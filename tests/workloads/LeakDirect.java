@@ -11,6 +11,10 @@
 // buffers of SIZE bytes each way; waits until every dropped buffer is
 // freed; prints "kept BYTES" (what those rounds keep) and stays until
 // killed.
+//
+// Usage: java LeakDirect bench SECS GO_FILE (scripts/bench --jvm)
+// Warms up as above, waits for GO_FILE, then runs churn() for SECS seconds
+// and prints "ops N" (direct buffers made and dropped per second).
 import java.io.File;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
@@ -77,21 +81,45 @@ public class LeakDirect {
 		}
 	}
 
-	public static void main(String[] args) throws Exception {
-		int rounds = Integer.parseInt(args[0]);
-		int count = Integer.parseInt(args[1]);
-		int size = Integer.parseInt(args[2]);
-		File go = new File(args[3]);
-
+	static void warmUp(int rounds) throws Exception {
 		do {
 			serve(rounds, 1, 16);
 			KEPT.clear();
 			keptBytes = 0;
 		} while (!compiled());
-		long base = directPool().getMemoryUsed();
-		System.out.println("compiled");
+	}
+
+	static void awaitGo(File go) throws InterruptedException {
 		while (!go.exists())
 			Thread.sleep(10);
+	}
+
+	static void bench(double secs, File go) throws Exception {
+		warmUp(200);
+		System.out.println("compiled");
+		awaitGo(go);
+		long ops = 0, start = System.nanoTime(), end = start + (long) (secs * 1e9);
+		while (System.nanoTime() < end) {
+			churn(100, 4096);
+			ops += 100;
+		}
+		System.out.println("ops " + (long) (ops / ((System.nanoTime() - start) / 1e9)));
+	}
+
+	public static void main(String[] args) throws Exception {
+		if (args[0].equals("bench")) {
+			bench(Double.parseDouble(args[1]), new File(args[2]));
+			return;
+		}
+		int rounds = Integer.parseInt(args[0]);
+		int count = Integer.parseInt(args[1]);
+		int size = Integer.parseInt(args[2]);
+		File go = new File(args[3]);
+
+		warmUp(rounds);
+		long base = directPool().getMemoryUsed();
+		System.out.println("compiled");
+		awaitGo(go);
 		serve(rounds, count, size);
 		awaitFreed(base);
 		System.out.println("kept " + keptBytes);
