@@ -45,7 +45,8 @@ trace_jvm() {
 	while [ "$1" != -- ]; do jflags+=("$1"); shift; done
 	shift
 	local wl="$BATS_TEST_TMPDIR/wl.out" go="$BATS_TEST_TMPDIR/go"
-	java "${JAVA_OPTS[@]}" "${jflags[@]}" -cp "$B/tests/java" LeakDirect $ROUNDS $COUNT $SIZE "$go" > "$wl" 2>&1 &
+	rm -f "$go"
+	${JVM_WRAP:-} java "${JAVA_OPTS[@]}" "${jflags[@]}" -cp "$B/tests/java" LeakDirect $ROUNDS $COUNT $SIZE "$go" > "$wl" 2>&1 &
 	WL_PID=$!
 	wait_for 120 grep -q compiled "$wl"
 	rm -f "/tmp/perf-$WL_PID.map"
@@ -104,6 +105,34 @@ culprit_stacks() {
 	# Nothing past the marker, and no Java method of the program anywhere.
 	jq -e 'all(.[]; .frames[-1].symbol | test("Java callers lost"))' <<<"$leak"
 	! jq -r '.stacks[] | .culprit, (.frames[].symbol // "")' <<<"$FINAL" | grep -E 'LeakDirect\.'
+}
+
+# The JDK's release file as the JVM sees it, replaced (a bind mount in a
+# mount namespace of its own) by one with the given text.
+release_as() {
+	local home
+	home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+	[ -f "$home/release" ]
+	printf '%s' "$1" > "$BATS_TEST_TMPDIR/release"
+	printf '#!/bin/sh\nmount --bind %s %s/release && exec "$@"\n' "$BATS_TEST_TMPDIR/release" "$home" \
+		> "$BATS_TEST_TMPDIR/wrap"
+	chmod +x "$BATS_TEST_TMPDIR/wrap"
+	JVM_WRAP="unshare -m --propagation private $BATS_TEST_TMPDIR/wrap"
+}
+
+@test "jvm: another version is said once as not verified, an unknown one as unknown; names still the JVM's own" {
+	release_as 'JAVA_VERSION="99.0.1"'
+	trace_jvm -XX:+PreserveFramePointer -- --jvm-perfmap
+	[ "$(grep -c 'runs OpenJDK 99.0.1 (verified: OpenJDK 17' "$ERR")" -eq 1 ]
+	[ "$(jq length <<<"$(culprit_stacks 'LeakDirect\.leakBuffers\(')")" -ge 1 ]
+	kill "$WL_PID"
+	wait "$WL_PID" 2>/dev/null || true
+	rm -f "/tmp/perf-$WL_PID.map"
+	release_as 'IMPLEMENTOR="nobody"'
+	trace_jvm -XX:+PreserveFramePointer -- --jvm-perfmap
+	[ "$(grep -c 'runs a HotSpot JVM of unknown version' "$ERR")" -eq 1 ]
+	! grep -q 'runs OpenJDK' "$ERR"
+	[ "$(jq length <<<"$(culprit_stacks 'LeakDirect\.leakBuffers\(')")" -ge 1 ]
 }
 
 @test "jvm: --features lists Java frames and the verified version" {
