@@ -32,6 +32,7 @@ setup() {
 teardown() {
 	[ -n "$TR_PID" ] && kill "$TR_PID" 2>/dev/null
 	[ -n "$WL_PID" ] && { kill "$WL_PID" 2>/dev/null; rm -f "/tmp/perf-$WL_PID.map"; }
+	[ -z "${JVM_DIR:-}" ] || rm -rf "$JVM_DIR"
 	wait 2>/dev/null
 	true
 }
@@ -44,9 +45,9 @@ trace_jvm() {
 	local jflags=()
 	while [ "$1" != -- ]; do jflags+=("$1"); shift; done
 	shift
-	local wl="$BATS_TEST_TMPDIR/wl.out" go="$BATS_TEST_TMPDIR/go"
+	local wl="$BATS_TEST_TMPDIR/wl.out" go="${JVM_DIR:-$BATS_TEST_TMPDIR}/go"
 	rm -f "$go"
-	${JVM_WRAP:-} java "${JAVA_OPTS[@]}" "${jflags[@]}" -cp "$B/tests/java" LeakDirect $ROUNDS $COUNT $SIZE "$go" > "$wl" 2>&1 &
+	${JVM_WRAP:-} java "${JAVA_OPTS[@]}" "${jflags[@]}" -cp "${JVM_DIR:-$B/tests/java}" LeakDirect $ROUNDS $COUNT $SIZE "$go" > "$wl" 2>&1 &
 	WL_PID=$!
 	wait_for 120 grep -q compiled "$wl"
 	rm -f "/tmp/perf-$WL_PID.map"
@@ -105,6 +106,18 @@ culprit_stacks() {
 	# Nothing past the marker, and no Java method of the program anywhere.
 	jq -e 'all(.[]; .frames[-1].symbol | test("Java callers lost"))' <<<"$leak"
 	! jq -r '.stacks[] | .culprit, (.frames[].symbol // "")' <<<"$FINAL" | grep -E 'LeakDirect\.'
+}
+
+@test "jvm: a JVM of another user is asked for its map as that user (jcmd attaches only as the JVM's own uid)" {
+	# The classes and the go file where that user can read them.
+	JVM_DIR=$(mktemp -d /tmp/memscope-jvm.XXXXXX)
+	chmod 755 "$JVM_DIR"
+	cp "$B"/tests/java/*.class "$JVM_DIR"
+	JVM_WRAP="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	trace_jvm -XX:+PreserveFramePointer -- --jvm-perfmap
+	[ "$(stat -c %u "/tmp/perf-$WL_PID.map")" = 65534 ]
+	! grep -q 'could not be dumped' "$ERR"
+	approx "$(jq '[.[].bytes] | add' <<<"$(culprit_stacks 'LeakDirect\.leakBuffers\(')")" "$KEPT" 5
 }
 
 # The JDK's release file as the JVM sees it, replaced (a bind mount in a

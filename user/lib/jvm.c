@@ -203,25 +203,37 @@ static int proc_ids(pid_t pid, uid_t *uid, gid_t *gid)
 	return ok ? 0 : -1;
 }
 
-/* The JDK's own jcmd, reached inside the process's root when it runs in
- * another mount namespace; else "jcmd" from PATH. */
-static char *jcmd_path(const struct jvm *j)
+/* A program root may run as uid: owned by root or uid, written by no one
+ * else (a JDK unpacked in a user's home runs its jcmd as that user). */
+static bool trusted_program(const char *path, uid_t uid)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode) && (st.st_uid == 0 || st.st_uid == uid) &&
+	       !(st.st_mode & (S_IWGRP | S_IWOTH)) && !access(path, X_OK);
+}
+
+/* The JDK's own jcmd when the JVM shares our mount namespace and the file
+ * is trusted; else jcmd from PATH. Never a container's: its binary would
+ * run with the host's namespaces (the host's jcmd attaches into a
+ * container through /proc/PID/root by itself). */
+static char *jcmd_path(const struct jvm *j, uid_t uid)
 {
 	struct stat a, b;
 	char *p = NULL, ns[64];
-	bool same_ns;
 
 	snprintf(ns, sizeof(ns), "/proc/%d/ns/mnt", j->pid);
-	same_ns = !stat("/proc/self/ns/mnt", &a) && !stat(ns, &b) && a.st_ino == b.st_ino;
-	if (same_ns ? asprintf(&p, "%s/bin/jcmd", j->home) < 0 :
-		      asprintf(&p, "/proc/%d/root%s/bin/jcmd", j->pid, j->home) < 0)
-		abort();
-	if (access(p, X_OK)) {
-		free(p);
-		p = strdup("jcmd");
-		if (!p)
+	if (!stat("/proc/self/ns/mnt", &a) && !stat(ns, &b) && a.st_ino == b.st_ino &&
+	    a.st_dev == b.st_dev) {
+		if (asprintf(&p, "%s/bin/jcmd", j->home) < 0)
 			abort();
+		if (trusted_program(p, uid))
+			return p;
+		free(p);
 	}
+	p = strdup("jcmd");
+	if (!p)
+		abort();
 	return p;
 }
 
@@ -232,6 +244,9 @@ static void run_jcmd(const char *jcmd, pid_t pid, uid_t uid, gid_t gid, int out)
 	snprintf(spid, sizeof(spid), "%d", pid);
 	dup2(out, 1);
 	dup2(out, 2);
+	/* None of the tracer's descriptors (BPF maps, its output) for a
+	 * program that runs as the JVM's user. */
+	closefrom(3);
 	if (setgroups(0, NULL) || setgid(gid) || setuid(uid))
 		_exit(126);
 	/* No hsperfdata file of jcmd's own in the JVM's /tmp. */
@@ -297,7 +312,7 @@ int jvm__dump_perfmap(struct jvm *j, char *why, size_t whylen)
 		snprintf(why, whylen, "pipe: %s", strerror(errno));
 		return -1;
 	}
-	jcmd = jcmd_path(j);
+	jcmd = jcmd_path(j, uid);
 	child = fork();
 	if (child == 0)
 		run_jcmd(jcmd, j->pid, uid, gid, pipefd[1]);

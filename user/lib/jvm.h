@@ -39,8 +39,9 @@ bool jvm__version_verified(const struct jvm *j);
 /* Runs with -XX:+PreserveFramePointer. */
 bool jvm__frame_pointers(const struct jvm *j);
 /* Asks the JVM to dump its perf map now: `jcmd PID Compiler.perfmap` as
- * the JVM's user (the JDK's own jcmd when it has one, else jcmd from
- * PATH). 0 on success, else -1 with a one-line reason in why. */
+ * the JVM's user (the JDK's own jcmd when it shares our mount namespace
+ * and is owned by root or that user, else jcmd from PATH). 0 on success,
+ * else -1 with a one-line reason in why. */
 int jvm__dump_perfmap(struct jvm *j, char *why, size_t whylen);
 void jvm__free(struct jvm *j);
 
