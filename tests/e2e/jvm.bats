@@ -47,7 +47,7 @@ trace_jvm() {
 	shift
 	local wl="$BATS_TEST_TMPDIR/wl.out" go="${JVM_DIR:-$BATS_TEST_TMPDIR}/go"
 	rm -f "$go"
-	${JVM_WRAP:-} java "${JAVA_OPTS[@]}" "${jflags[@]}" -cp "${JVM_DIR:-$B/tests/java}" LeakDirect $ROUNDS $COUNT $SIZE "$go" > "$wl" 2>&1 &
+	${JVM_WRAP:-} java "${JAVA_OPTS[@]}" "${jflags[@]}" -cp "${JVM_DIR:-$B/tests/java}" LeakDirect $ROUNDS $COUNT $SIZE "$go" ${LEAK_MODE:-} > "$wl" 2>&1 &
 	WL_PID=$!
 	wait_for 120 grep -q compiled "$wl"
 	rm -f "/tmp/perf-$WL_PID.map"
@@ -82,6 +82,18 @@ culprit_stacks() {
 	jq -e '.[0].frames | map(select(.module == "JIT") | .symbol) | index("java (interpreted)") != null' <<<"$leak"
 	# What is given back is not named; HotSpot's raw blob name never shows.
 	! jq -r '.stacks[] | .culprit, (.frames[].symbol // "")' <<<"$FINAL" | grep -E 'LeakDirect\.churn|^Interpreter$'
+}
+
+@test "jvm: --jvm-perfmap dumps the map again at the report: a method compiled after the start is named" {
+	LEAK_MODE=late
+	trace_jvm -XX:+PreserveFramePointer -- --jvm-perfmap
+	# The map read was dumped after lateLeak first ran, and names every
+	# JIT frame. (Whether lateLeak's own frames are compiled or, while the
+	# JIT recompiles it, "java (interpreted)" is the JVM's choice.)
+	[ "/tmp/perf-$WL_PID.map" -nt "$BATS_TEST_TMPDIR/go" ]
+	grep -q 'LeakDirect.lateLeak(' "/tmp/perf-$WL_PID.map"
+	! grep -q 'Java frames unnamed' "$ERR"
+	[ "$(jq '[.stacks[].frames[] | select(.module == "JIT" and .symbol == null)] | length' <<<"$FINAL")" -eq 0 ]
 }
 
 @test "jvm: without --jvm-perfmap and no perf map, one line says how to name frames and none is named wrongly" {

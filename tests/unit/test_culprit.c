@@ -154,6 +154,13 @@ static void test_jvm(void **state)
 		F("InterpreterRuntime::build_method_counters", "libjvm.so"), J("I2C/C2I adapters"),
 		J(JVM_INTERPRETED), J("StubRoutines (1)"),
 	};
+	/* allocateMemory interpreted while the JIT recompiles it. */
+	struct frame deopt[] = {
+		F("__libc_malloc", "libc.so.6"), F("Unsafe_AllocateMemory0", "libjvm.so"),
+		J("long jdk.internal.misc.Unsafe.allocateMemory0(long)"), J(JVM_INTERPRETED),
+		J("void java.nio.DirectByteBuffer.<init>(int)"), J("void LeakDirect.leakBuffers(int, int)"),
+		J(JVM_INTERPRETED),
+	};
 	struct frame lost[] = {
 		F("__libc_malloc", "libc.so.6"), F("Unsafe_AllocateMemory0", "libjvm.so"),
 		J("long jdk.internal.misc.Unsafe.allocateMemory0(long)"), J(JVM_CALLERS_LOST),
@@ -169,6 +176,7 @@ static void test_jvm(void **state)
 	(void)state;
 	assert_int_equal(culprit_index(direct, 11), 5);
 	assert_int_equal(culprit_index(interpreted, 6), 4);
+	assert_int_equal(culprit_index(deopt, 7), 5);
 	assert_int_equal(culprit_index(lost, 4), 3);
 	assert_int_equal(culprit_index(unnamed, 4), 2);
 	/* The JVM's own work: what it did, past the allocator. */

@@ -4,13 +4,17 @@
 // static list; churn() allocates as many and drops them (freed by the
 // JDK's Cleaner once the GC finds them unreachable).
 //
-// Usage: java LeakDirect ROUNDS COUNT SIZE GO_FILE
+// Usage: java LeakDirect ROUNDS COUNT SIZE GO_FILE [late]
 // Warms up until the JIT has compiled leakBuffers and churn (asked in
 // process, through the DiagnosticCommand MBean: no attach), prints
 // "compiled"; waits for GO_FILE to exist; runs ROUNDS rounds of COUNT
 // buffers of SIZE bytes each way; waits until every dropped buffer is
 // freed; prints "kept BYTES" (what those rounds keep) and stays until
 // killed.
+//
+// With "late" after GO_FILE, the leak is lateLeak's instead, a method first
+// called (and compiled) only once GO_FILE exists: a tracer that started
+// before can name it only from a perf map dumped after its start.
 //
 // Usage: java LeakDirect bench SECS GO_FILE (scripts/bench --jvm)
 // Warms up as above, waits for GO_FILE, then runs churn() for SECS seconds
@@ -45,6 +49,17 @@ public class LeakDirect {
 		}
 	}
 
+	// The leak of the "late" mode; with keep false, its warm-up.
+	static void lateLeak(int count, int size, boolean keep) {
+		for (int i = 0; i < count; i++) {
+			ByteBuffer b = ByteBuffer.allocateDirect(size);
+			if (keep) {
+				KEPT.add(b);
+				keptBytes += size;
+			}
+		}
+	}
+
 	static void serve(int rounds, int count, int size) {
 		for (int r = 0; r < rounds; r++) {
 			leakBuffers(count, size);
@@ -59,9 +74,12 @@ public class LeakDirect {
 				new Object[] { new String[0] }, new String[] { String[].class.getName() });
 	}
 
-	static boolean compiled() throws Exception {
+	static boolean compiled(String... methods) throws Exception {
 		String list = codelist();
-		return list.contains("LeakDirect.leakBuffers(") && list.contains("LeakDirect.churn(");
+		for (String m : methods)
+			if (!list.contains("LeakDirect." + m + "("))
+				return false;
+		return true;
 	}
 
 	static BufferPoolMXBean directPool() {
@@ -81,12 +99,16 @@ public class LeakDirect {
 		}
 	}
 
-	static void warmUp(int rounds) throws Exception {
-		do {
-			serve(rounds, 1, 16);
+	// Until the JIT has compiled the hot path and left it alone for three
+	// checks in a row (a method it recompiles runs interpreted meanwhile),
+	// with the real size (the same branches as the traced rounds).
+	static void warmUp(int rounds, int size) throws Exception {
+		for (int stable = 0; stable < 3; ) {
+			serve(rounds, 1, size);
 			KEPT.clear();
 			keptBytes = 0;
-		} while (!compiled());
+			stable = compiled("leakBuffers", "churn") ? stable + 1 : 0;
+		}
 	}
 
 	static void awaitGo(File go) throws InterruptedException {
@@ -95,7 +117,7 @@ public class LeakDirect {
 	}
 
 	static void bench(double secs, File go) throws Exception {
-		warmUp(200);
+		warmUp(200, 4096);
 		System.out.println("compiled");
 		awaitGo(go);
 		long ops = 0, start = System.nanoTime(), end = start + (long) (secs * 1e9);
@@ -116,11 +138,24 @@ public class LeakDirect {
 		int size = Integer.parseInt(args[2]);
 		File go = new File(args[3]);
 
-		warmUp(rounds);
+		warmUp(rounds, size);
 		long base = directPool().getMemoryUsed();
 		System.out.println("compiled");
 		awaitGo(go);
-		serve(rounds, count, size);
+		if (args.length > 4 && args[4].equals("late")) {
+			// Compiled by its calls, not on stack at a loop (OSR),
+			// and down both branches (no deoptimization later), so
+			// that the next call runs the compiled method.
+			do {
+				for (int r = 0; r < rounds; r++)
+					lateLeak(1, 16, r % 2 == 0);
+				KEPT.clear();
+				keptBytes = 0;
+			} while (!compiled("lateLeak"));
+			lateLeak(rounds * count, size, true);
+		} else {
+			serve(rounds, count, size);
+		}
 		awaitFreed(base);
 		System.out.println("kept " + keptBytes);
 		Thread.sleep(Long.MAX_VALUE);

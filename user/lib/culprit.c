@@ -297,21 +297,34 @@ static bool jvm_runtime_jit(const struct frame *f)
 	return jvm_jdk_method(f->symbol) || !jvm_method_name(f->symbol);
 }
 
+static bool jvm_interpreted(const struct frame *f)
+{
+	return f->kind == FRAME_JIT && f->symbol && !strcmp(f->symbol, JVM_INTERPRETED);
+}
+
 /* A JVM's stack (it passes through libjvm.so): the innermost frame past
  * the allocator, the JVM and the JDK, a Java method of the program (or a
- * JNI library's function); -1 if not a JVM's, or the JVM's alone. */
+ * JNI library's function); "java (interpreted)" only when no such frame
+ * is further out: an interpreted frame may be the JDK's own (a method
+ * deoptimized while it runs), and a named caller says more. -1 if not a
+ * JVM's stack, or the JVM's alone. */
 static int jvm_culprit(const struct frame *fr, int n)
 {
-	int i;
+	int i, interpreted = -1;
 
 	for (i = 0; i < n && !(fr[i].module && !strcmp(fr[i].module, "libjvm.so")); i++)
 		;
 	if (i == n)
 		return -1;
-	for (i = 0; i < n && !entry_frame(&fr[i]); i++)
-		if (!runtime_frame(&fr[i]) && !jvm_module(fr[i].module) && !jvm_runtime_jit(&fr[i]))
+	for (i = 0; i < n && !entry_frame(&fr[i]); i++) {
+		if (runtime_frame(&fr[i]) || jvm_module(fr[i].module) || jvm_runtime_jit(&fr[i]))
+			continue;
+		if (!jvm_interpreted(&fr[i]))
 			return i;
-	return -1;
+		if (interpreted < 0)
+			interpreted = i;
+	}
+	return interpreted;
 }
 
 int culprit_index(const struct frame *fr, int n)
