@@ -4,8 +4,8 @@
  * that only the JVM's perf map names (/tmp/perf-PID.map, perfmap.h). A
  * JVM writes that map only when asked: `jcmd PID Compiler.perfmap`
  * (OpenJDK 17+) dumps every compiled method, stub and the template
- * interpreter ("Interpreter") as they lie now, or -XX:+DumpPerfMapAtExit
- * at its exit. Asking is the user's choice (it runs jcmd, which attaches
+ * interpreter ("Interpreter") as they lie now (-XX:+DumpPerfMapAtExit
+ * writes one only at its exit, when /proc/PID/root is gone). Asking is the user's choice (it runs jcmd, which attaches
  * to the JVM as its own user): jvm__dump_perfmap does it when a tool's
  * consent flag says so. A dump replaces the file whole, so its reader
  * takes the newest dump only, never lines of an older one.

@@ -90,7 +90,8 @@ static const char doc[] =
 	"  memleak-trace --json -- ./server --port 8080 # trace a command from its start\n"
 	"  memleak-trace -p 1234 -d 30 --folded > leak.folded   # for flamegraph.pl\n"
 	"  memleak-trace -c /sys/fs/cgroup/memory/app -d 60    # every process of a cgroup\n"
-	"  memleak-trace -p 1234 -d 60 --pprof heap.pb.gz  # then: go tool pprof -top heap.pb.gz\n";
+	"  memleak-trace -p 1234 -d 60 --pprof heap.pb.gz  # then: go tool pprof -top heap.pb.gz\n"
+	"  memleak-trace -p 1234 --malloc --jvm-perfmap    # a JVM: Java methods named (runs jcmd)\n";
 
 static const struct argp_option options[] = {
 	{ "top", 'n', "N", 0, "Show the N stacks holding most (default 5)", 0 },
