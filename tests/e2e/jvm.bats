@@ -108,6 +108,13 @@ culprit_stacks() {
 	[[ "$top" == JIT+0x* ]]
 }
 
+@test "jvm: a dump that fails is said once with jcmd's reason, and its frames stay unnamed" {
+	trace_jvm -XX:+PreserveFramePointer -XX:+DisableAttachMechanism -- --jvm-perfmap
+	[ "$(grep -c 'could not be dumped' "$ERR")" -eq 1 ]
+	grep 'could not be dumped' "$ERR" | grep -q 'does not support the attach mechanism'
+	[ "$(jq '[.stacks[].frames[] | select(.module == "JIT" and .symbol != null)] | length' <<<"$FINAL")" -eq 0 ]
+}
+
 @test "jvm: without -XX:+PreserveFramePointer the lost callers are marked and the flag suggested, never a wrong method" {
 	trace_jvm -- --jvm-perfmap
 	[ "$(grep -c -- 'without -XX:+PreserveFramePointer' "$ERR")" -eq 1 ]

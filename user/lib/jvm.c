@@ -254,21 +254,35 @@ static void run_jcmd(const char *jcmd, pid_t pid, uid_t uid, gid_t gid, int out)
 	_exit(127);
 }
 
-/* jcmd's output (its last line says why it failed) until it exits or
- * JCMD_TIMEOUT_MS pass; its exit status, or -1 (killed, timed out). */
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+/* jcmd's output (its last line says why it failed) until it closes it or
+ * JCMD_TIMEOUT_MS pass (then it is killed); its exit status, or -1
+ * (killed, timed out). */
 static int wait_jcmd(pid_t child, int fd, char *outbuf, size_t len)
 {
-	size_t used = 0;
-	int status, waited = 0;
+	long long deadline = now_ms() + JCMD_TIMEOUT_MS;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t used = 0;
+	int status;
+	bool late = false;
 
 	outbuf[0] = 0;
-	while (waited < JCMD_TIMEOUT_MS) {
-		int r = poll(&pfd, 1, 100);
+	for (;;) {
+		long long left = deadline - now_ms();
 		ssize_t n;
 
-		waited += 100;
-		if (r <= 0)
+		if (left <= 0) {
+			late = true;
+			break;
+		}
+		if (poll(&pfd, 1, (int)left) <= 0)
 			continue;
 		n = read(fd, outbuf + used, len - 1 - used);
 		if (n <= 0)
@@ -278,18 +292,26 @@ static int wait_jcmd(pid_t child, int fd, char *outbuf, size_t len)
 		if (used == len - 1)
 			used = 0; /* keep the end: the reason is last */
 	}
-	if (waited >= JCMD_TIMEOUT_MS)
+	if (late)
 		kill(child, SIGKILL);
 	if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
 }
 
-/* The last non-empty line of s, trimmed. */
-static const char *last_line(char *s)
+/* Why jcmd failed: its exception's line ("...AttachNotSupportedException:
+ * The VM does not support the attach mechanism"), else its last line. */
+static const char *jcmd_reason(char *s)
 {
-	char *end = s + strlen(s), *start;
+	char *end = s + strlen(s), *start, *ex = strstr(s, "Exception: ");
 
+	if (ex) {
+		start = ex;
+		while (start > s && start[-1] != '\n')
+			start--;
+		start[strcspn(start, "\n")] = 0;
+		return start;
+	}
 	while (end > s && (end[-1] == '\n' || end[-1] == ' '))
 		*--end = 0;
 	start = strrchr(s, '\n');
@@ -327,7 +349,7 @@ int jvm__dump_perfmap(struct jvm *j, char *why, size_t whylen)
 		snprintf(why, whylen, "cannot switch to uid %u to attach as the JVM's user", (unsigned)uid);
 	else if (rc)
 		snprintf(why, whylen, "%s failed: %s", jcmd, child < 0 ? strerror(errno) : rc < 0 ?
-			 "killed or timed out" : last_line(out));
+			 "killed or timed out" : jcmd_reason(out));
 	free(jcmd);
 	return rc ? -1 : 0;
 }

@@ -842,6 +842,11 @@ static void jvm_unnamed(struct symbolizer *s)
 	if (s->said_unnamed)
 		return;
 	s->said_unnamed = true;
+	if (!perfmap__found(s->perfmap) && s->said_dump_failed) {
+		fprintf(stderr, "note: pid %d: Java frames unnamed (JIT+0xOFFSET): no perf map (its dump failed)\n",
+			s->pid);
+		return;
+	}
 	if (!perfmap__found(s->perfmap)) {
 		fprintf(stderr, "note: pid %d: Java frames unnamed (JIT+0xOFFSET): the JVM wrote no /tmp/perf-PID.map; "
 			"--jvm-perfmap asks it for one at each report (jcmd %d Compiler.perfmap, as its user)\n",
