@@ -19,7 +19,12 @@ setup_file() {
 		return 0
 	fi
 	mkdir -p "$B/tests/java"
-	javac -d "$B/tests/java" "$ROOT/tests/workloads/LeakDirect.java"
+	javac -d "$B/tests/java" "$ROOT/tests/workloads/LeakDirect.java" "$ROOT/tests/workloads/LeakJni.java"
+	# The JNI library, against the JDK's own jni.h.
+	local home
+	home=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")
+	cc -O2 -fno-omit-frame-pointer -shared -fPIC -I"$home/include" -I"$home/include/linux" \
+		-o "$B/tests/java/libleakjni.so" "$ROOT/tests/workloads/leak_jni.c"
 }
 
 setup() {
@@ -47,7 +52,8 @@ trace_jvm() {
 	shift
 	local wl="$BATS_TEST_TMPDIR/wl.out" go="${JVM_DIR:-$BATS_TEST_TMPDIR}/go"
 	rm -f "$go"
-	${JVM_WRAP:-} java "${JAVA_OPTS[@]}" "${jflags[@]}" -cp "${JVM_DIR:-$B/tests/java}" LeakDirect $ROUNDS $COUNT $SIZE "$go" ${LEAK_MODE:-} > "$wl" 2>&1 &
+	${JVM_WRAP:-} java "${JAVA_OPTS[@]}" "${jflags[@]}" -cp "${JVM_DIR:-$B/tests/java}" ${MAIN:-LeakDirect $ROUNDS $COUNT $SIZE} "$go" ${LEAK_MODE:-} \
+		> "$wl" 2>&1 &
 	WL_PID=$!
 	wait_for 120 grep -q compiled "$wl"
 	rm -f "/tmp/perf-$WL_PID.map"
@@ -82,6 +88,15 @@ culprit_stacks() {
 	jq -e '.[0].frames | map(select(.module == "JIT") | .symbol) | index("java (interpreted)") != null' <<<"$leak"
 	# What is given back is not named; HotSpot's raw blob name never shows.
 	! jq -r '.stacks[] | .culprit, (.frames[].symbol // "")' <<<"$FINAL" | grep -E 'LeakDirect\.churn|^Interpreter$'
+}
+
+@test "jvm: a JNI library's leak is named at its function, the Java methods that call it named under it" {
+	MAIN="-Djava.library.path=$B/tests/java LeakJni 2000 4096"
+	trace_jvm -XX:+PreserveFramePointer -- --jvm-perfmap
+	local leak
+	leak=$(culprit_stacks '^Java_LeakJni_keepNative')
+	approx "$(jq '[.[].bytes] | add' <<<"$leak")" "$KEPT" 5
+	jq -e '.[0].frames | map(.symbol // "") | any(test("LeakJni\\.storeRecords\\("))' <<<"$leak"
 }
 
 @test "jvm: --jvm-perfmap dumps the map again at the report: a method compiled after the start is named" {
