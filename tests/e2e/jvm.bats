@@ -24,7 +24,7 @@ setup_file() {
 	local home
 	home=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")
 	cc -O2 -fno-omit-frame-pointer -shared -fPIC -I"$home/include" -I"$home/include/linux" \
-		-o "$B/tests/java/libleakjni.so" "$ROOT/tests/workloads/leak_jni.c"
+		-o "$B/tests/java/libleakjni.so" "$ROOT/tests/workloads/jni/leak_jni.c"
 }
 
 setup() {

@@ -1,5 +1,5 @@
 // A JVM program whose JNI library leaks: keepNative() (libleakjni.so,
-// tests/workloads/leak_jni.c) mallocs a block it never frees, called from
+// tests/workloads/jni/leak_jni.c) mallocs a block it never frees, called from
 // the Java method storeRecords(). For tests/e2e/jvm.bats.
 //
 // Usage: java -Djava.library.path=DIR LeakJni COUNT SIZE GO_FILE

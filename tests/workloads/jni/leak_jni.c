@@ -1,5 +1,7 @@
 /* The JNI library of tests/workloads/LeakJni.java: each call mallocs a
- * block and forgets it (built at test time against the JDK's jni.h). */
+ * block and forgets it. Built at test time against the JDK's jni.h, in a
+ * folder of its own: make builds each C file of tests/workloads as a
+ * program, and needs no JDK. */
 #include <jni.h>
 #include <stdint.h>
 #include <stdlib.h>
