@@ -37,6 +37,7 @@ one() { # JAVA_FLAGS TOOL_ARGS: ops/s of one round ("none": untraced)
 	wait_line "$D/wl.out" '^ops'
 	wait $jp || true # it exits once it has printed
 	[ -z "$tp" ] || { kill -INT $tp; wait $tp || true; }
+	rm -f "/tmp/perf-$jp.map" # dumped by --jvm-perfmap
 	awk '/^ops/ { print $2 }' "$D/wl.out"
 }
 run() { for r in $(seq "$ROUNDS"); do one "$1" "$2"; done | median; }
