@@ -6,7 +6,7 @@ set -eu
 BUILD="scdoc clang llvm make gcc libc6-dev pkg-config libbpf-dev libelf-dev zlib1g-dev libdw-dev bpftool protobuf-c-compiler libprotobuf-c-dev libmicrohttpd-dev libyaml-dev libcrypt-dev"
 TEST="g++ libcmocka-dev man-db bats jq iproute2 procps python3 libjemalloc2 libclang-rt-14-dev php-fpm php-cli libfcgi-bin redis-server redis-tools nodejs golang-go prometheus"
 # The oracle suite (tests/e2e/oracle.bats): valgrind, and the Debian programs it runs under both.
-TEST="$TEST valgrind perl sqlite3 xz-utils bzip2 git bc mawk"
+TEST="$TEST valgrind perl sqlite3 xz-utils bzip2 git bc mawk openjdk-17-jdk-headless"
 BENCH="bpftrace"
 # make deb and its test: debhelper builds the package, lintian checks it,
 # debootstrap makes the clean root it is installed into; podman (with runc,

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include "culprit.h"
 #include "gopclntab.h"
+#include "jvm.h"
 
 /* A frame: symbol or NULL, module. */
 #define F(sym, mod) { .symbol = (char *)(sym), .module = (char *)(mod) }
@@ -130,6 +131,62 @@ static void test_go(void **state)
 	assert_int_equal(culprit_index(heap, 11), 7);
 	assert_int_equal(culprit_index(sys, 6), 4);
 	assert_int_equal(culprit_index(init, 6), 3);
+}
+
+/* A JIT frame named from a perf map. */
+#define J(sym) { .symbol = (char *)(sym), .module = (char *)"JIT", .kind = FRAME_JIT }
+
+/* HotSpot stacks as OpenJDK 17 makes them (allocateDirect under C1): past
+ * malloc, libjvm.so and the JDK's compiled methods, the program's method;
+ * the interpreter and the lost-callers marker when that is all there is;
+ * an unnamed JIT frame (no perf map) rather than any JDK name. */
+static void test_jvm(void **state)
+{
+	struct frame direct[] = {
+		F("__libc_malloc", "libc.so.6"), F("os::malloc(unsigned long, MEMFLAGS)", "libjvm.so"),
+		F("Unsafe_AllocateMemory0", "libjvm.so"), J("long jdk.internal.misc.Unsafe.allocateMemory0(long)"),
+		J("void java.nio.DirectByteBuffer.<init>(int)"), J("void LeakDirect.leakBuffers(int, int)"),
+		J(JVM_INTERPRETED), J("StubRoutines (1)"), F("JavaCalls::call_helper", "libjvm.so"),
+		F("JavaMain", "libjli.so"), F("start_thread", "libc.so.6"),
+	};
+	struct frame interpreted[] = {
+		F("__mmap", "libc.so.6"), F("os::pd_commit_memory(char*, unsigned long, bool)", "libjvm.so"),
+		F("InterpreterRuntime::build_method_counters", "libjvm.so"), J("I2C/C2I adapters"),
+		J(JVM_INTERPRETED), J("StubRoutines (1)"),
+	};
+	/* allocateMemory interpreted while the JIT recompiles it. */
+	struct frame deopt[] = {
+		F("__libc_malloc", "libc.so.6"), F("Unsafe_AllocateMemory0", "libjvm.so"),
+		J("long jdk.internal.misc.Unsafe.allocateMemory0(long)"), J(JVM_INTERPRETED),
+		J("void java.nio.DirectByteBuffer.<init>(int)"), J("void LeakDirect.leakBuffers(int, int)"),
+		J(JVM_INTERPRETED),
+	};
+	struct frame lost[] = {
+		F("__libc_malloc", "libc.so.6"), F("Unsafe_AllocateMemory0", "libjvm.so"),
+		J("long jdk.internal.misc.Unsafe.allocateMemory0(long)"), J(JVM_CALLERS_LOST),
+	};
+	struct frame unnamed[] = {
+		F("__libc_malloc", "libc.so.6"), F("Unsafe_AllocateMemory0", "libjvm.so"), J(NULL), J(NULL),
+	};
+	struct frame gc[] = {
+		F("__libc_malloc", "libc.so.6"), F("os::malloc(unsigned long, MEMFLAGS)", "libjvm.so"),
+		F("G1CodeRootSet::add(nmethod*)", "libjvm.so"), F("VMThread::run()", "libjvm.so"),
+		F("start_thread", "libc.so.6"),
+	};
+	(void)state;
+	assert_int_equal(culprit_index(direct, 11), 5);
+	assert_int_equal(culprit_index(interpreted, 6), 4);
+	assert_int_equal(culprit_index(deopt, 7), 5);
+	assert_int_equal(culprit_index(lost, 4), 3);
+	assert_int_equal(culprit_index(unnamed, 4), 2);
+	/* The JVM's own work: what it did, past the allocator. */
+	assert_int_equal(culprit_index(gc, 5), 1);
+	assert_true(jvm_method_name("void LeakDirect.leakBuffers(int, int)"));
+	assert_true(jvm_method_name("java.lang.Object[] java.util.ArrayList.grow(int)"));
+	assert_false(jvm_method_name("I2C/C2I adapters"));
+	assert_false(jvm_method_name("LazyCompile:*leakyHandler /app/leak_buffers.js:10"));
+	assert_true(jvm_jdk_method("void java.nio.DirectByteBuffer.<init>(int)"));
+	assert_false(jvm_jdk_method("void javaapp.Main.run()"));
 }
 
 /* ---- Go's pc-line table ---- */
@@ -278,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_wrappers),
 		cmocka_unit_test(test_loader),
 		cmocka_unit_test(test_go),
+		cmocka_unit_test(test_jvm),
 		cmocka_unit_test(test_gopclntab),
 		cmocka_unit_test(test_gopclntab_refused),
 	};

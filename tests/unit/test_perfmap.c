@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -56,6 +58,38 @@ static void test_lookup(void **state)
 	assert_string_equal(perfmap__lookup(pm, 0x2004, &start), "JS:halfway");
 	perfmap__free(pm);
 	perfmap__free(NULL);
+	unlink(path);
+}
+
+/* A JVM's dumps (jcmd Compiler.perfmap) replace the file whole: only the
+ * newest is used, never a name of code the JVM has moved or freed since. */
+static void test_snapshots(void **state)
+{
+	struct perfmap *pm;
+	uint64_t start = 0;
+	struct timespec later[2] = { { 0, UTIME_OMIT }, { 2000000000, 0 } };
+	FILE *f;
+	(void)state;
+
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", getpid());
+	unlink(path);
+	pm = perfmap__new(getpid());
+	perfmap__set_snapshots(pm);
+	assert_false(perfmap__found(pm));
+	append("0x1000 0x100 void A.old(int)\n0x2000 0x100 Interpreter\n");
+	assert_true(perfmap__found(pm));
+	assert_string_equal(perfmap__lookup(pm, 0x1010, &start), "void A.old(int)");
+	/* The next dump: A.old was freed, B.new compiled elsewhere. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("0x2000 0x100 Interpreter\n0x3000 0x40 void B.new()\n", f);
+	fclose(f);
+	assert_int_equal(utimensat(AT_FDCWD, path, later, 0), 0);
+	assert_null(perfmap__lookup(pm, 0x1010, &start));
+	assert_string_equal(perfmap__lookup(pm, 0x3004, &start), "void B.new()");
+	assert_string_equal(perfmap__lookup(pm, 0x2004, &start), "Interpreter");
+	assert_int_equal(perfmap__mtime(pm), 2000000000);
+	perfmap__free(pm);
 	unlink(path);
 }
 
@@ -197,6 +231,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_snapshots),
 		cmocka_unit_test(test_hostile_links),
 		cmocka_unit_test(test_untrusted_maps),
 	};

@@ -6,6 +6,7 @@
 
 #include "culprit.h"
 #include "interpreters.h"
+#include "jvm.h"
 
 static bool has_prefix(const char *s, const char *pre)
 {
@@ -272,6 +273,60 @@ static int runtime_only(const struct frame *fr, int n)
 	return 0;
 }
 
+/* The JVM itself: libjvm.so and the JDK's own native libraries (zlib under
+ * java.util.zip), whose allocations a Java method further out asked for. */
+static bool jvm_module(const char *module)
+{
+	static const char *const mods[] = { "libjvm.so", "libjava.so", "libnio.so", "libnet.so",
+					    "libzip.so", "libjimage.so", "libverify.so", "libjli.so",
+					    "libmanagement.so", "libz.so", NULL };
+
+	return any_prefix(module, mods);
+}
+
+/* JIT code of the JVM that is not the program's: the JDK's compiled
+ * methods and HotSpot's stubs and adapters ("StubRoutines (1)", "I2C/C2I
+ * adapters": any name that is not a Java method's). The interpreter and
+ * the lost-callers marker are the reader's best answer. */
+static bool jvm_runtime_jit(const struct frame *f)
+{
+	if (f->kind != FRAME_JIT || !f->symbol)
+		return false;
+	if (!strcmp(f->symbol, JVM_INTERPRETED) || !strcmp(f->symbol, JVM_CALLERS_LOST))
+		return false;
+	return jvm_jdk_method(f->symbol) || !jvm_method_name(f->symbol);
+}
+
+static bool jvm_interpreted(const struct frame *f)
+{
+	return f->kind == FRAME_JIT && f->symbol && !strcmp(f->symbol, JVM_INTERPRETED);
+}
+
+/* A JVM's stack (it passes through libjvm.so): the innermost frame past
+ * the allocator, the JVM and the JDK, a Java method of the program (or a
+ * JNI library's function); "java (interpreted)" only when no such frame
+ * is further out: an interpreted frame may be the JDK's own (a method
+ * deoptimized while it runs), and a named caller says more. -1 if not a
+ * JVM's stack, or the JVM's alone. */
+static int jvm_culprit(const struct frame *fr, int n)
+{
+	int i, interpreted = -1;
+
+	for (i = 0; i < n && !(fr[i].module && !strcmp(fr[i].module, "libjvm.so")); i++)
+		;
+	if (i == n)
+		return -1;
+	for (i = 0; i < n && !entry_frame(&fr[i]); i++) {
+		if (runtime_frame(&fr[i]) || jvm_module(fr[i].module) || jvm_runtime_jit(&fr[i]))
+			continue;
+		if (!jvm_interpreted(&fr[i]))
+			return i;
+		if (interpreted < 0)
+			interpreted = i;
+	}
+	return interpreted;
+}
+
 int culprit_index(const struct frame *fr, int n)
 {
 	int end = entry_index(fr, n), last, c;
@@ -281,6 +336,9 @@ int culprit_index(const struct frame *fr, int n)
 	/* Interpreted code: its innermost function with a file is the
 	 * reader's, whatever the interpreter did below it. */
 	c = interp_culprit(fr, n);
+	if (c >= 0)
+		return c;
+	c = jvm_culprit(fr, n);
 	if (c >= 0)
 		return c;
 	last = allocator_end(fr, end);

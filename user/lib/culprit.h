@@ -4,6 +4,12 @@
  *
  *   - interpreted code first: the innermost PHP or Python function with a
  *     file (interpreters.h);
+ *   - in a JVM's stack (through libjvm.so), the innermost frame past the
+ *     allocator, libjvm and the JDK's native libraries, the JDK's compiled
+ *     methods and HotSpot's stubs: the program's Java method, the
+ *     lost-callers marker or an unnamed JIT frame (symbolize.h), or a JNI
+ *     library's function; "java (interpreted)" only when none is further
+ *     out;
  *   - else the innermost frame of the program's own code: below it lie the
  *     allocator, syscall wrappers, the C library and the dynamic loader,
  *     applications' and runtimes' known allocation wrappers (and their

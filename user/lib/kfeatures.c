@@ -19,6 +19,8 @@
 #include <bpf/libbpf.h>
 #include "interpreters.h"
 #include "kfeatures.h"
+#include "jvm.h"
+#include "symbolize.h"
 #include "procfs.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
@@ -364,6 +366,11 @@ void features_print(FILE *out, const struct features *given)
 	fprintf(out, "page faults: exceptions:page_fault_user %s, bpf_find_vma %s\n", yes_no(f->fault_tp),
 		yes_no(f->find_vma));
 	fprintf(out, "interpreter frames (" INTERP_VERSIONS "): bpf_loop %s\n", yes_no(f->bpf_loop));
+	/* Named in user space from the runtime's own perf map: no kernel
+	 * feature, listed so that one command says what is named. */
+	fprintf(out, "JIT frames: Node.js (--perf-basic-prof) and JVM (" JVM_VERIFIED " verified; any HotSpot "
+		"writing a perf map) from /tmp/perf-PID.map: compiled Java methods by name, interpreted ones as "
+		"\"" JVM_INTERPRETED "\", memleak-trace --jvm-perfmap: dumped by jcmd (OpenJDK 17+)\n");
 	fprintf(out, "memleak-trace: task storage %s; sockleak: bpf_for_each_map_elem %s\n", yes_no(f->task_storage),
 		yes_no(f->callbacks));
 }

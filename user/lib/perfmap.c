@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "array.h"
@@ -32,6 +33,10 @@ struct perfmap {
 	off_t read_to;          /* bytes parsed so far */
 	int fd;                 /* the map, once opened and trusted; -1 before */
 	bool refused;           /* said once: not trusted, or past the cap */
+	/* Each write replaces the file whole (the JVM's dumps): a change of
+	 * size or time means a new map, read from its start. */
+	bool snapshots;
+	struct timespec mtime;  /* of the map read, with snapshots */
 	struct pm_entry *v;
 	size_t n, cap;
 	bool sorted;
@@ -124,6 +129,26 @@ static int open_map(struct perfmap *pm)
 	return fd;
 }
 
+static void drop_entries(struct perfmap *pm)
+{
+	for (size_t i = 0; i < pm->n; i++)
+		free(pm->v[i].name);
+	pm->n = 0;
+	pm->read_to = 0;
+}
+
+/* With snapshots, a map rewritten since it was read: its old names go
+ * (code moved or freed since would keep a wrong one). */
+static void forget_replaced(struct perfmap *pm, const struct stat *st)
+{
+	if (!pm->snapshots)
+		return;
+	if (st->st_size < pm->read_to || st->st_mtim.tv_sec != pm->mtime.tv_sec ||
+	    st->st_mtim.tv_nsec != pm->mtime.tv_nsec)
+		drop_entries(pm);
+	pm->mtime = st->st_mtim;
+}
+
 /* The lines added since the last read (whole lines only: the runtime may
  * be writing one), up to PERFMAP_MAX_BYTES. */
 static void read_new(struct perfmap *pm)
@@ -134,9 +159,12 @@ static void read_new(struct perfmap *pm)
 	ssize_t len;
 	FILE *f;
 
-	if (pm->read_to >= PERFMAP_MAX_BYTES || (pm->fd < 0 && (pm->fd = open_map(pm)) < 0))
+	if (pm->fd < 0 && (pm->fd = open_map(pm)) < 0)
 		return;
-	if (fstat(pm->fd, &st) || st.st_size <= pm->read_to)
+	if (fstat(pm->fd, &st))
+		return;
+	forget_replaced(pm, &st);
+	if (pm->read_to >= PERFMAP_MAX_BYTES || st.st_size <= pm->read_to)
 		return;
 	f = fdopen(dup(pm->fd), "r");
 	if (!f)
@@ -210,12 +238,27 @@ const char *perfmap__lookup(struct perfmap *pm, uint64_t addr, uint64_t *start)
 	return e->name;
 }
 
+void perfmap__set_snapshots(struct perfmap *pm)
+{
+	pm->snapshots = true;
+}
+
+bool perfmap__found(struct perfmap *pm)
+{
+	read_new(pm);
+	return pm->fd >= 0;
+}
+
+time_t perfmap__mtime(const struct perfmap *pm)
+{
+	return pm->mtime.tv_sec;
+}
+
 void perfmap__free(struct perfmap *pm)
 {
 	if (!pm)
 		return;
-	for (size_t i = 0; i < pm->n; i++)
-		free(pm->v[i].name);
+	drop_entries(pm);
 	free(pm->v);
 	free(pm->path);
 	if (pm->fd >= 0)

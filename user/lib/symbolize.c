@@ -23,10 +23,12 @@
 #include <gelf.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "array.h"
 #include "golines.h"
+#include "jvm.h"
 #include "modtab.h"
 #include "perfmap.h"
 #include "symbolize.h"
@@ -72,6 +74,12 @@ struct symbolizer {
 	int njit;
 	size_t capjit;
 	struct perfmap *perfmap;        /* opened at the first JIT frame */
+	/* The HotSpot JVM the process runs (jvm.h), probed once: at the
+	 * first JIT frame or symbolizer__jit_refresh. */
+	struct jvm *jvm;
+	bool jvm_probed;
+	bool jvm_map_requested;         /* the user consented: dumped at reports */
+	bool said_unnamed, said_dump_failed;
 	struct remap *remaps;
 	int nremaps;
 	size_t capremaps;
@@ -674,6 +682,7 @@ void symbolizer__free(struct symbolizer *s)
 	free_mods(s);
 	free(s->reported);
 	perfmap__free(s->perfmap);
+	jvm__free(s->jvm);
 	free(s);
 }
 
@@ -767,6 +776,100 @@ static int inline_frames(Dwfl_Module *mod, uint64_t addr, struct frame *out, int
 	return filled;
 }
 
+/* ---- JIT code: perf maps, the JVM ---- */
+
+/* What the JVM's frames are named by, and what they lack: said once per
+ * process, when it is first seen to be a JVM. */
+static void jvm_banner(const struct symbolizer *s)
+{
+	const char *v = jvm__version(s->jvm);
+
+	if (!v)
+		fprintf(stderr, "note: pid %d runs a HotSpot JVM of unknown version (no JAVA_VERSION in %s/release): "
+			"its Java frames are named only as its own perf map names them\n", s->pid, jvm__home(s->jvm));
+	else
+		fprintf(stderr, "note: pid %d runs OpenJDK %s%s: compiled Java methods named from its perf map, "
+			"interpreted ones as \"java (interpreted)\"\n", s->pid, v,
+			jvm__version_verified(s->jvm) ? "" : " (verified: " JVM_VERIFIED "; names come from the JVM's own map)");
+	if (!jvm__frame_pointers(s->jvm))
+		fprintf(stderr, "note: pid %d: the JVM runs without -XX:+PreserveFramePointer: callers of compiled Java "
+			"code cannot be followed and are cut (\"%s\"); restart it with -XX:+PreserveFramePointer\n",
+			s->pid, JVM_CALLERS_LOST);
+}
+
+static struct jvm *jvm_of(struct symbolizer *s)
+{
+	if (!s->jvm_probed) {
+		s->jvm_probed = true;
+		s->jvm = jvm__probe(s->pid);
+		if (s->jvm)
+			jvm_banner(s);
+	}
+	return s->jvm;
+}
+
+static struct perfmap *jit_map(struct symbolizer *s)
+{
+	if (!s->perfmap) {
+		s->perfmap = perfmap__new(s->pid);
+		if (jvm_of(s))
+			perfmap__set_snapshots(s->perfmap);
+	}
+	return s->perfmap;
+}
+
+void symbolizer__jit_refresh(struct symbolizer *s, bool request_jvm_map)
+{
+	char why[512];
+
+	if (!s || !jvm_of(s) || !request_jvm_map)
+		return;
+	s->jvm_map_requested = true;
+	jit_map(s);
+	if (jvm__dump_perfmap(s->jvm, why, sizeof(why)) == 0 || s->said_dump_failed)
+		return;
+	s->said_dump_failed = true;
+	fprintf(stderr, "note: pid %d: its perf map could not be dumped (said once): %s\n", s->pid, why);
+}
+
+/* A JVM's Java frame the map does not name: how to get names, once. */
+static void jvm_unnamed(struct symbolizer *s)
+{
+	char when[32] = "";
+	time_t t = perfmap__mtime(s->perfmap);
+	struct tm tm;
+
+	if (s->said_unnamed)
+		return;
+	s->said_unnamed = true;
+	if (!perfmap__found(s->perfmap) && s->said_dump_failed) {
+		fprintf(stderr, "note: pid %d: Java frames unnamed (JIT+0xOFFSET): no perf map (its dump failed)\n",
+			s->pid);
+		return;
+	}
+	if (!perfmap__found(s->perfmap)) {
+		fprintf(stderr, "note: pid %d: Java frames unnamed (JIT+0xOFFSET): the JVM wrote no /tmp/perf-PID.map; "
+			"--jvm-perfmap asks it for one at each report (jcmd %d Compiler.perfmap, as its user)\n",
+			s->pid, s->pid);
+		return;
+	}
+	if (t && gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), " at %H:%M:%S UTC", &tm);
+	fprintf(stderr, "note: pid %d: Java frames unnamed (JIT+0xOFFSET): compiled after its perf map was dumped%s%s\n",
+		s->pid, when, s->jvm_map_requested ? "" : "; --jvm-perfmap dumps it anew at each report");
+}
+
+/* A perf-map name as the reader sees it: HotSpot's template interpreter
+ * is one blob ("Interpreter") that runs every interpreted method. */
+static char *jit_name(struct symbolizer *s, const char *name)
+{
+	char *n = strdup(s->jvm && !strcmp(name, "Interpreter") ? JVM_INTERPRETED : name);
+
+	if (!n)
+		abort();
+	return n;
+}
+
 /* A frame in JIT code: module "[jit]", the perf map's name if the
  * runtime publishes one, else the offset into the region. */
 static bool resolve_jit(struct symbolizer *s, uint64_t addr, struct frame *out)
@@ -780,19 +883,46 @@ static bool resolve_jit(struct symbolizer *s, uint64_t addr, struct frame *out)
 			break;
 	if (i == s->njit)
 		return false;
-	if (!s->perfmap)
-		s->perfmap = perfmap__new(s->pid);
 	out->addr = addr;
 	out->kind = FRAME_JIT;
 	out->module = strdup(JIT_MODULE);
-	name = perfmap__lookup(s->perfmap, addr, &start);
+	name = perfmap__lookup(jit_map(s), addr, &start);
 	if (name) {
-		out->symbol = strdup(name);
+		out->symbol = jit_name(s, name);
 		out->offset = addr - start;
 	} else {
 		out->offset = addr - s->jit[i].low;
+		if (s->jvm)
+			jvm_unnamed(s);
 	}
 	return true;
+}
+
+/* Code the frame-pointer chain leaves reliably: HotSpot's interpreter and
+ * native code keep rbp as the frame pointer; compiled Java code (or JIT
+ * code not known to be the interpreter) only with PreserveFramePointer. */
+static bool fp_unreliable_after(const struct frame *f)
+{
+	return f->kind == FRAME_JIT && !(f->symbol && !strcmp(f->symbol, JVM_INTERPRETED));
+}
+
+int symbolizer__jvm_trim(struct symbolizer *s, struct frame *fr, int n)
+{
+	int i;
+
+	if (!s || !jvm_of(s) || jvm__frame_pointers(s->jvm))
+		return n;
+	for (i = 0; i < n && !fp_unreliable_after(&fr[i]); i++)
+		;
+	if (i >= n - 1)
+		return n;
+	for (int j = i + 1; j < n; j++)
+		frame_clear(&fr[j]);
+	fr[i + 1].kind = FRAME_JIT;
+	fr[i + 1].symbol = strdup(JVM_CALLERS_LOST);
+	if (!fr[i + 1].symbol)
+		abort();
+	return i + 2;
 }
 
 static int resolve_uncached(struct symbolizer *s, uint64_t addr, struct frame *out, int max);

@@ -62,6 +62,19 @@ int symbolizer__refresh(struct symbolizer *s);
  * after a noreturn call, the next function. */
 int symbolizer__resolve(struct symbolizer *s, uint64_t addr, struct frame *out, int max);
 void symbolizer__free(struct symbolizer *s);
+
+/* HotSpot's interpreter, and the frame that ends a stack whose callers
+ * were lost in compiled Java code (a JVM without PreserveFramePointer). */
+#define JVM_INTERPRETED "java (interpreted)"
+#define JVM_CALLERS_LOST "[Java callers lost: no -XX:+PreserveFramePointer]"
+/* Before a report: when the process is a JVM, says once what its frames
+ * are named by; with request_jvm_map (the user's consent) asks it to dump
+ * its perf map anew (jcmd, jvm.h) so that code compiled since is named. */
+void symbolizer__jit_refresh(struct symbolizer *s, bool request_jvm_map);
+/* A stack of n frames (innermost first) as far as it can be trusted: in a
+ * JVM without PreserveFramePointer, the frames past the first compiled one
+ * are replaced by one JVM_CALLERS_LOST frame. Returns the new n. */
+int symbolizer__jvm_trim(struct symbolizer *s, struct frame *fr, int n);
 /* The libdwfl session holding the process's modules, for the DWARF
  * unwinder (unwind.h), which reuses its opened ELF files and CFI. */
 struct Dwfl;

@@ -50,7 +50,7 @@
 #define MIN_RINGBUF_MB 8
 
 enum { OPT_OLDER = 1000, OPT_MALLOC, OPT_SAMPLE, OPT_MIN, OPT_MAX, OPT_FOLDED, OPT_ALL, OPT_FRAMES,
-       OPT_STACK_MODE, OPT_RINGBUF, OPT_PPROF, OPT_FAULTS, OPT_NO_INTERP };
+       OPT_STACK_MODE, OPT_RINGBUF, OPT_PPROF, OPT_FAULTS, OPT_NO_INTERP, OPT_JVM_PERFMAP };
 
 struct env {
 	struct common_opts common;
@@ -60,6 +60,7 @@ struct env {
 	uint64_t min_size, max_size;
 	uint32_t ringbuf_mb;
 	bool no_interp;
+	bool jvm_perfmap;
 	char **cmd;
 };
 
@@ -90,7 +91,8 @@ static const char doc[] =
 	"  memleak-trace --json -- ./server --port 8080 # trace a command from its start\n"
 	"  memleak-trace -p 1234 -d 30 --folded > leak.folded   # for flamegraph.pl\n"
 	"  memleak-trace -c /sys/fs/cgroup/memory/app -d 60    # every process of a cgroup\n"
-	"  memleak-trace -p 1234 -d 60 --pprof heap.pb.gz  # then: go tool pprof -top heap.pb.gz\n";
+	"  memleak-trace -p 1234 -d 60 --pprof heap.pb.gz  # then: go tool pprof -top heap.pb.gz\n"
+	"  memleak-trace -p 1234 --malloc --jvm-perfmap    # a JVM: Java methods named (runs jcmd)\n";
 
 static const struct argp_option options[] = {
 	{ "top", 'n', "N", 0, "Show the N stacks holding most (default 5)", 0 },
@@ -115,6 +117,9 @@ static const struct argp_option options[] = {
 	  "code built without frame pointers) or auto (default: dwarf unless frame pointers "
 	  "give more frames)", 0 },
 	{ "no-interp", OPT_NO_INTERP, NULL, 0, INTERP_OFF_HELP, 0 },
+	{ "jvm-perfmap", OPT_JVM_PERFMAP, NULL, 0,
+	  "Name Java frames: ask a JVM (OpenJDK 17+) for its perf map at the start and at each report, "
+	  "running `jcmd PID Compiler.perfmap` as the JVM's user", 0 },
 	{ "ringbuf-mb", OPT_RINGBUF, "MB", 0,
 	  "Ring buffer for records, MiB: a power of 2, 8 to 1024 (default 16; the tool's RSS "
 	  "grows by twice this)", 0 },
@@ -158,6 +163,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	case OPT_FRAMES: e->rep.max_frames = argp_u64(st, "--frames", arg, 0, 1000); break;
 	case OPT_STACK_MODE: e->rep.stack_mode = parse_stack_mode(st, arg); break;
 	case OPT_NO_INTERP: e->no_interp = true; break;
+	case OPT_JVM_PERFMAP: e->jvm_perfmap = true; break;
 	case OPT_RINGBUF:
 		e->ringbuf_mb = argp_u64(st, "--ringbuf-mb", arg, MIN_RINGBUF_MB, 1024);
 		if (e->ringbuf_mb & (e->ringbuf_mb - 1))
@@ -239,8 +245,13 @@ static struct report_in report_in(struct app *a, struct mproc *p, bool final, bo
 
 static void report_proc(struct app *a, struct mproc *p, bool final, bool exited)
 {
-	struct report_in in = report_in(a, p, final, exited);
+	struct report_in in;
 	struct stack_acc *macc = NULL;
+
+	/* Code compiled since the last report gets its name. */
+	if (!exited)
+		symbolizer__jit_refresh(p->sym, a->env.jvm_perfmap);
+	in = report_in(a, p, final, exited);
 
 	if (a->env.malloc) {
 		malloc_sync(&a->mb, &p->t);
@@ -846,6 +857,7 @@ int main(int argc, char **argv)
 	a.env.rep.faults = a.ps.pages = a.env.faults;
 	a.env.rep.thp_mode = a.env.faults ? thp_mode_name() : NULL;
 	a.ps.dwarf = a.env.rep.stack_mode != STACK_FP;
+	a.ps.jvm_perfmap = a.env.jvm_perfmap;
 	out_set_json(a.env.common.json, "memleak-trace");
 	bpf_log_setup(a.env.common.verbose);
 	if (bpf_preflight() || (a.env.faults && faults_preflight()))

@@ -42,6 +42,8 @@ static struct mproc *mproc_new(const struct procset *ps, pid_t pid, bool read_pr
 		tracker_seed_brk(&p->t);
 		modtab_seed_maps(&p->mods, pid);
 		open_symbols(p, dwarf);
+		/* A JVM is said (and its map dumped) before tracing starts. */
+		symbolizer__jit_refresh(p->sym, ps->jvm_perfmap);
 	}
 	remember_comm(p);
 	return p;

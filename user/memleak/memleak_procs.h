@@ -53,6 +53,9 @@ struct procset {
 	struct callsites_opts cs_opts; /* each process's call-site store */
 	bool pages;             /* --faults: trackers count pages first touched */
 	struct interp *interp;  /* flags interpreters for the BPF walk; not owned */
+	/* --jvm-perfmap: a JVM is asked for its perf map at the start and at
+	 * each report (the user's consent to run jcmd as its user). */
+	bool jvm_perfmap;
 };
 
 /* The process's entry, NULL if there is none. */

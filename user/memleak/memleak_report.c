@@ -310,6 +310,7 @@ static void resolve_stack(const struct report_opts *o, struct report_in *in, str
 	} else {
 		clear_frames(dw, nd);
 	}
+	n = symbolizer__jvm_trim(in->sym, fr, n);
 	n = with_interp(in, s, fr, n);
 	if (!n)
 		return;

@@ -207,7 +207,8 @@ static struct site_proc *proc_of(struct sl_sites *s, uint32_t tgid)
 
 /* Symbolized frames of a list of addresses, ready to resolve (the first
  * exact, the others return address - 1), up to room. Past the last mapped
- * frame a broken chain or a stray word yields junk: the list ends there. */
+ * frame a broken chain or a stray word yields junk: the list ends there;
+ * in a JVM without PreserveFramePointer, after its first compiled frame. */
 static int resolve_ips(struct symbolizer *sym, const uint64_t *ips, int n, struct frame *fr, int room)
 {
 	int k = 0;
@@ -222,7 +223,7 @@ static int resolve_ips(struct symbolizer *sym, const uint64_t *ips, int n, struc
 		}
 		k += got;
 	}
-	return k;
+	return symbolizer__jvm_trim(sym, fr, k);
 }
 
 /* The frame-pointer walk (stack id) with the caller found at sp that a
