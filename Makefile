@@ -402,7 +402,8 @@ uninstall:
 
 # make deb: the Debian package (debian/) built from a copy of the tracked
 # files in $(BUILD)/deb, where the .deb is left; lintian checks it.
-DEB_VERSION := $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
+# Read when make deb runs, not at every make.
+DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
 .PHONY: deb
 deb: | $(BUILD)/.deps
 	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/memscope-$(DEB_VERSION)

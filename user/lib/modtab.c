@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -84,13 +85,11 @@ void modtab_add(struct modtab *mt, const struct modtab_ent *e)
  * gives the overlay's device and the real inode number (as a container's
  * root, or the test guest's, shows: maps 00:16 ino N, stat dev 26 ino N).
  * There only the inode number can be compared. */
-#define OVERLAYFS_MAGIC 0x794c7630
-
-static bool on_overlayfs(int fd)
+bool modtab_on_overlayfs(int fd)
 {
 	struct statfs sf;
 
-	return fstatfs(fd, &sf) == 0 && (unsigned long)sf.f_type == OVERLAYFS_MAGIC;
+	return fstatfs(fd, &sf) == 0 && (unsigned long)sf.f_type == OVERLAYFS_SUPER_MAGIC;
 }
 
 bool modtab_same_file(const struct modtab_ent *e, int fd)
@@ -101,7 +100,7 @@ bool modtab_same_file(const struct modtab_ent *e, int fd)
 		return false;
 	if (major(st.st_dev) == e->dev_major && minor(st.st_dev) == e->dev_minor)
 		return true;
-	return on_overlayfs(fd);
+	return modtab_on_overlayfs(fd);
 }
 
 /* The very inode mapped, while the process lives: -1 once it is gone. */

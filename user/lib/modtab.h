@@ -46,6 +46,9 @@ void modtab_reset(struct modtab *mt);
 void modtab_add(struct modtab *mt, const struct modtab_ent *e);
 /* Is fd the file of e (same device and inode)? */
 bool modtab_same_file(const struct modtab_ent *e, int fd);
+/* Is fd on overlayfs, where maps names the layer's device and stat the
+ * overlay's (only the inode compares)? */
+bool modtab_on_overlayfs(int fd);
 /* [addr, addr + len) was unmapped: the entries it overlaps go. */
 void modtab_unmap(struct modtab *mt, uint64_t addr, uint64_t len);
 /* A BPF record (size bytes; short or truncated ones are counted, not
