@@ -54,7 +54,7 @@ run_exporter() {
 		--cap-drop=all --cap-add=BPF,PERFMON,SYS_PTRACE,DAC_READ_SEARCH \
 		--security-opt seccomp=unconfined --security-opt no-new-privileges \
 		-v /sys/fs/cgroup:/sys/fs/cgroup:ro -v /sys/kernel/tracing:/sys/kernel/tracing:ro \
-		-v /sys/kernel/btf:/sys/kernel/btf:ro "$IMAGE" --listen "127.0.0.1:$1" -i 1
+		-v /sys/kernel/btf:/sys/kernel/btf:ro "$IMAGE" --listen 127.0.0.1:0 -i 1
 }
 
 # A container of the base image running one of our workloads.
@@ -64,23 +64,19 @@ run_workload() {
 	run_ctr "$name" -v "$W:/wl:ro" "$@"
 }
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 @test "container: the exporter's image runs as the DaemonSet runs it, Prometheus scrapes it, and an OOM-killed container is labelled with its id" {
-	local port id
-	port=$(free_port)
-	run_exporter "$port"
-	wait_for 60 sh -c "podman logs memscope-test-$$-exporter 2>&1 | grep -q serving" ||
-		{ podman logs "memscope-test-$$-exporter" >&2; false; }
-	EXP_URL="http://127.0.0.1:$port"
+	local id exp="memscope-test-$$-exporter"
+	# Port 0: the kernel picks a free one, and the start line names it.
+	run_exporter
+	wait_for 60 sh -c "podman logs $exp 2>&1 | grep -q serving" || { podman logs "$exp" >&2; false; }
+	EXP_URL=$(podman logs "$exp" 2>&1 | grep -oE 'http://[^ ]*/metrics' | head -1)
+	EXP_URL=${EXP_URL%/metrics}
 	start_prometheus
 	id=$(run_workload hog --memory 64m --memory-swap 64m "$BASE" /wl/hog -t 200 -s 8)
 	wait_for 60 sh -c "[ \"\$(podman inspect -f '{{.State.ExitCode}}' $id)\" = 137 ]"
 	wait_promq 60 "memscope_oom_kills_total{container_id=\"podman://$id\",comm=\"hog\"} == 1"
 	# It still runs: its own memory limit holds its maps and the verifier's peak.
-	[ "$(podman inspect -f '{{.State.Running}}' "memscope-test-$$-exporter")" = true ]
+	[ "$(podman inspect -f '{{.State.Running}}' "$exp")" = true ]
 }
 
 @test "container: on the host, memleak-trace -c, sockleak -c and oomwatch name what leaks in a container, by its id" {
