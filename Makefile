@@ -37,7 +37,7 @@ export MEMSCOPE_SANITIZE := $(SANITIZE)
 export ASAN_OPTIONS ?= verify_asan_link_order=0
 export UBSAN_OPTIONS ?= print_stacktrace=1
 endif
-LDLIBS  := -lbpf -ldw -lelf -lz -lm
+LDLIBS  := -lbpf -ldw -lelf -lseccomp -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall -Wno-unused-function -MMD -MP
 
 # Tool base name -> binary name. Each base has a folder user/<base>/ with
@@ -86,6 +86,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 UNIT_TOOL_test_memstat := memdiag
 UNIT_TOOL_test_oom     := oomwatch
 UNIT_TOOL_test_exporter := exporter
+UNIT_TOOL_test_memleak_views := memleak
+UNIT_TOOL_test_ranges  := memleak
+UNIT_TOOL_test_fdtab   := sockleak
 
 ifeq ($(V),1)
 Q =
@@ -98,22 +101,24 @@ endif
 .DELETE_ON_ERROR:
 # Keep the BPF objects: they are inputs of the skeletons and worth inspecting.
 .SECONDARY: $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_NAMES))
-.PHONY: all tools workloads test test-vm test-vm-kernels test-kernel unit e2e demo bench clean deps
+.PHONY: all tools workloads test test-vm test-vm-split test-vm-kernels test-vm-systemd test-kernel unit e2e demo bench clean deps
 all: tools workloads
 
 tools: $(BINS)
 workloads: $(WL_BINS) $(WL_EXTRA)
 
-# Missing packages are installed once; the stamp is redone when the list
-# changes. DEPS=build asks only for what the tools need (the package build).
+# Missing packages are installed once per set (scripts/deps.sh's modes);
+# the stamp is redone when the lists change. DEPS=build asks only for what
+# the tools need (the package build), DEPS=demo for make demo.
 DEPS ?= test
-$(BUILD)/.deps: scripts/deps.sh
+DEPS_DONE := $(BUILD)/.deps-$(DEPS)
+$(DEPS_DONE): scripts/deps.sh
 	$(Q)mkdir -p $(BUILD)
 	$(Q)scripts/deps.sh $(DEPS)
 	$(Q)touch $@
-deps: $(BUILD)/.deps
+deps: $(DEPS_DONE)
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)/.deps
+$(BUILD)/%.bpf.o: bpf/%.bpf.c | $(DEPS_DONE)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -127,7 +132,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 # programs, .rodata, .bss), which is checked here.
 COMPAT_NAMES := memleak sockleak
 .SECONDARY: $(patsubst %,$(BUILD)/%.compat.bpf.o,$(COMPAT_NAMES))
-$(BUILD)/%.compat.bpf.o: bpf/%.bpf.c | $(BUILD)/.deps
+$(BUILD)/%.compat.bpf.o: bpf/%.bpf.c | $(DEPS_DONE)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -DMEMSCOPE_COMPAT -c $< -o $@
 
@@ -136,7 +141,7 @@ $(BUILD)/%.compat.skel.h: $(BUILD)/%.compat.bpf.o $(BUILD)/%.skel.h scripts/skel
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_compat > $@
 	$(Q)scripts/skel-same-layout $(BUILD)/$*.skel.h $@ $*
 
-$(OBJ)/%.o: user/%.c | $(BUILD)/.deps
+$(OBJ)/%.o: user/%.c | $(DEPS_DONE)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -164,7 +169,7 @@ $(patsubst %,$(BUILD)/lib%.a,$(TOOLS)):
 # $(BUILD)/proto/, linked into libmemleak.a with libprotobuf-c.
 PROTO_GEN := $(BUILD)/proto/profile.pb-c.c $(BUILD)/proto/profile.pb-c.h
 $(BUILD)/proto/profile.pb-c.h: $(BUILD)/proto/profile.pb-c.c
-$(BUILD)/proto/profile.pb-c.c: proto/profile.proto | $(BUILD)/.deps
+$(BUILD)/proto/profile.pb-c.c: proto/profile.proto | $(DEPS_DONE)
 	$(call msg,PROTOC-C,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)protoc-c --proto_path=proto --c_out=$(@D) $<
@@ -191,15 +196,15 @@ LD_DYNAMIC := -Wl,-Bdynamic
 link_libs = $(if $(STATIC),$(LD_STATIC) $(filter-out $(STATIC_SHARED),$(1)) -llzma -lbz2 $(LD_DYNAMIC) \
 	$(if $(filter -lmicrohttpd,$(1)),-lgnutls) $(filter $(STATIC_SHARED),$(1)),$(1))
 
-$(BUILD)/tests/workloads/%: tests/workloads/%.c | $(BUILD)/.deps
+$(BUILD)/tests/workloads/%: tests/workloads/%.c | $(DEPS_DONE)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -MMD -MP $< -o $@ -lpthread
-$(BUILD)/tests/workloads/lib%.so: tests/workloads/plugin/%.c | $(BUILD)/.deps
+$(BUILD)/tests/workloads/lib%.so: tests/workloads/plugin/%.c | $(DEPS_DONE)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O1 -g -fPIC -shared -fno-omit-frame-pointer -Wall -Wextra $< -o $@
-$(BUILD)/demo/%: demo/%.c | $(BUILD)/.deps
+$(BUILD)/demo/%: demo/%.c | $(DEPS_DONE)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -MMD -MP $< -o $@ -lpthread
@@ -232,18 +237,18 @@ $(BUILD)/tests/workloads/%: tests/workloads/%.cpp
 # The go tool's cache in the build directory, no network, the installed Go;
 # pure Go (no cgo, though net is imported): the runtime maps its heap itself.
 GO_ENV := GOCACHE=$(abspath $(BUILD))/gocache GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0
-$(BUILD)/tests/workloads/%: tests/workloads/%/go.mod tests/workloads/%/*.go | $(BUILD)/.deps
+$(BUILD)/tests/workloads/%: tests/workloads/%/go.mod tests/workloads/%/*.go | $(DEPS_DONE)
 	$(call msg,GO,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)cd $(<D) && $(GO_ENV) go build -o $(abspath $@) .
-$(BUILD)/tests/workloads/%-stripped: tests/workloads/%/go.mod tests/workloads/%/*.go | $(BUILD)/.deps
+$(BUILD)/tests/workloads/%-stripped: tests/workloads/%/go.mod tests/workloads/%/*.go | $(DEPS_DONE)
 	$(call msg,GO,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)cd $(<D) && $(GO_ENV) go build -ldflags='-s -w' -o $(abspath $@) .
 
 $(foreach u,$(patsubst tests/unit/%.c,%,$(UNIT_SRCS)),$(eval $(BUILD)/unit/$(u): $(if $(UNIT_TOOL_$(u)),$(call tool_libs,$(UNIT_TOOL_$(u))))))
 $(foreach u,$(patsubst tests/unit/%.c,%,$(UNIT_SRCS)),$(eval $(BUILD)/unit/$(u): TOOL_INC := $(if $(UNIT_TOOL_$(u)),$(call tool_inc,$(UNIT_TOOL_$(u))))))
-$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libmemscope.a | $(BUILD)/.deps
+$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libmemscope.a | $(DEPS_DONE)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(filter-out $(BUILD)/libmemscope.a,$(filter %.a,$^)) $(BUILD)/libmemscope.a $(LDLIBS) -lcmocka -o $@
@@ -256,7 +261,7 @@ e2e: all
 
 # The bench's binaries (built below): the stress suite runs its workloads.
 BENCH_DIR  := $(BUILD)/bench
-BENCH_BINS := $(BENCH_DIR)/floor $(BENCH_DIR)/bench-wl
+BENCH_BINS := $(BENCH_DIR)/floor $(BENCH_DIR)/bench-wl $(BENCH_DIR)/symbench
 
 # The README's test command: unit tests of the core, then the end-to-end suite
 # (the stress suite drives the bench's workload binary), then the delivery
@@ -280,39 +285,71 @@ test-vm: all $(UNIT_BINS) $(BENCH_BINS)
 
 # The kernel-facing suite in a 5.10 and a 6.12 guest at once, one vCPU
 # each (MEMSCOPE_VM_KERNELS, MEMSCOPE_VM_CPUS change that).
+# CI's 6.1 guest suites (SUITE=guest) in two 1-vCPU guests at once, each
+# over part of the bats files (scripts/test-vm-split).
+test-vm-split: all $(UNIT_BINS) $(BENCH_BINS)
+	$(Q)scripts/deps.sh vm
+	$(Q)MEMSCOPE_BUILD=$(BUILD) scripts/test-vm-split
+
 test-vm-kernels: all $(UNIT_BINS) $(BENCH_BINS)
 	$(Q)scripts/deps.sh vm
 	$(Q)MEMSCOPE_BUILD=$(BUILD) scripts/test-vm-kernels
 
+# The units of deploy/systemd under systemd as PID 1, in a guest (KERNEL,
+# default 6.1) booted with MEMSCOPE_VM_INIT=systemd: tests/vm/systemd.bats.
+test-vm-systemd: all
+	$(Q)scripts/deps.sh vm
+	$(Q)MEMSCOPE_VM_INIT=systemd MEMSCOPE_VM_SERIES="$(KERNEL)" MEMSCOPE_VM_TIMEOUT=$${MEMSCOPE_VM_TIMEOUT:-1500} \
+		scripts/test-vm -- bats --timing tests/vm
+
 test-kernel: all $(UNIT_BINS) $(BENCH_BINS)
 	$(Q)MEMSCOPE_BUILD=$(BUILD) MEMSCOPE_SUITE=kernel scripts/run-tests.sh
 
-demo: all
-	$(Q)scripts/demo.sh
+# The demo needs the tools and its own programs (demo/*.c, and the hog
+# the OOM part starts), built with the packages of scripts/deps.sh demo:
+# none of the test suites' software (Go, PHP, redis, Prometheus, ...).
+DEMO_BINS := $(patsubst demo/%.c,$(BUILD)/demo/%,$(wildcard demo/*.c)) $(BUILD)/tests/workloads/hog
+demo:
+	$(Q)$(MAKE) --no-print-directory DEPS=demo tools $(DEMO_BINS)
+	$(Q)MEMSCOPE_BUILD=$(BUILD) scripts/demo.sh
 
+# The whole bench; its tables replace the full run's in docs/benchmarks.md.
 bench: all
-	$(Q)scripts/bench
+	$(Q)scripts/bench --docs docs/benchmarks.md
 
 # libFuzzer targets over every parser of outside text (tests/fuzz), built
 # with clang's fuzzer, address and undefined sanitizers in $(BUILD)/fuzz;
-# scripts/fuzz runs each FUZZ_SECONDS (default 30), seeded from
-# tests/fixtures, and fails on any finding.
+# scripts/fuzz runs each FUZZ_SECONDS (default 30), seeded from real files
+# (docs/hardening.md), and fails on any finding.
 FUZZ_SECONDS ?= 30
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CORE   := output procfs memstat cgroup oom_kmsg proc_net array perfmap safeopen gopclntab
-FUZZ_OBJS   := $(patsubst %,$(BUILD)/fuzz/obj/%.o,$(FUZZ_CORE))
+# Every user/lib module and the pprof writer go into one archive: each
+# target links only the modules it reaches.
+FUZZ_CORE   := $(patsubst user/lib/%.c,$(BUILD)/fuzz/obj/%.o,$(CORE_SRCS)) \
+	       $(BUILD)/fuzz/obj/memleak_pprof.o $(BUILD)/fuzz/obj/profile.pb-c.o
 FUZZ_BINS   := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_CFLAGS  = $(filter-out -fsanitize=% -fno-sanitize-recover=all,$(MS_CFLAGS)) -g -O1 $(FUZZ_SAN) -Itests/fuzz
+FUZZ_CFLAGS  = $(filter-out -fsanitize=% -fno-sanitize-recover=all,$(MS_CFLAGS)) -g -O1 $(FUZZ_SAN) -Itests/fuzz -Iuser/memleak
 
-$(BUILD)/fuzz/obj/%.o: user/lib/%.c | $(BUILD)/.deps
+$(BUILD)/fuzz/obj/%.o: user/lib/%.c | $(DEPS_DONE)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+$(BUILD)/fuzz/obj/memleak_pprof.o: user/memleak/memleak_pprof.c $(BUILD)/proto/profile.pb-c.h
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(BUILD)/fuzz/obj/profile.pb-c.o: $(BUILD)/proto/profile.pb-c.c
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(BUILD)/fuzz/libcore.a: $(FUZZ_CORE)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libcore.a
 	$(call msg,FUZZ-LD,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(filter %.c %.o,$^) -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(filter %.c %.a,$^) $(LDLIBS) -lprotobuf-c -o $@
 .PHONY: fuzz fuzz-bins
-.SECONDARY: $(FUZZ_OBJS)
+.SECONDARY: $(FUZZ_CORE)
 fuzz-bins: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS) $(WL_GO:=-stripped)
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz $(BUILD)
@@ -329,15 +366,21 @@ clean:
 bench-bins: $(BENCH_BINS)
 bench: bench-bins
 
-$(BENCH_DIR)/floor: scripts/bench.d/floor.c $(BUILD)/floor.skel.h | $(BUILD)/.deps
+$(BENCH_DIR)/floor: scripts/bench.d/floor.c $(BUILD)/floor.skel.h | $(DEPS_DONE)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< -lbpf -lelf -lz -o $@
 # Built like the test workloads: frame pointers, so stacks name the loop.
-$(BENCH_DIR)/bench-wl: scripts/bench.d/wl.c | $(BUILD)/.deps
+$(BENCH_DIR)/bench-wl: scripts/bench.d/wl.c | $(DEPS_DONE)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -Wall -Wextra -MMD -MP $< -o $@ -lpthread
+
+# The symbolizer alone, with its worker or in-process (scripts/bench --symworker).
+$(BENCH_DIR)/symbench: scripts/bench.d/symbench.c $(BUILD)/libmemscope.a | $(DEPS_DONE)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(BUILD)/libmemscope.a $(LDLIBS) -o $@
 
 -include $(wildcard $(BENCH_DIR)/*.d)
 
@@ -347,6 +390,7 @@ $(BENCH_DIR)/bench-wl: scripts/bench.d/wl.c | $(BUILD)/.deps
 EXPORTER_LIBS := -lmicrohttpd -lyaml -lcrypt -lpthread
 $(BUILD)/memscope-exporter: LDLIBS += $(EXPORTER_LIBS)
 $(BUILD)/unit/test_exporter: LDLIBS += $(EXPORTER_LIBS)
+$(BUILD)/unit/test_memleak_views: LDLIBS += -lprotobuf-c
 
 # --- man pages, install ---
 # Each tool's man page is kept as scdoc source in man/ and rendered here.
@@ -355,7 +399,7 @@ MAN_PAGES := $(patsubst man/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
 .PHONY: man install uninstall
 all: man
 man: $(MAN_PAGES)
-$(BUILD)/man/%: man/%.scd | $(BUILD)/.deps
+$(BUILD)/man/%: man/%.scd | $(DEPS_DONE)
 	$(call msg,SCDOC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)scdoc < $< > $@
@@ -373,18 +417,20 @@ DOCDIR     := $(PREFIX)/share/doc/memscope
 DATADIR    := $(PREFIX)/share/memscope
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 UNITS      := $(wildcard deploy/systemd/*.service)
-DOCS       := README.md $(wildcard docs/*.md)
+DOCS       := $(wildcard docs/*.md)
 RULES      := deploy/prometheus/memscope-rules.yml deploy/prometheus/memscope-rules.test.yml
 EXPORTER_CONF := $(DESTDIR)$(SYSCONFDIR)/memscope/exporter.conf
 UNIT_PATHS := -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/usr/local/share/doc/memscope|$(DOCDIR)|g' \
 	-e 's|/etc/memscope|$(SYSCONFDIR)/memscope|g'
 
 install: tools man
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(DOCDIR)/examples \
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/docs \
 		$(DESTDIR)$(DATADIR)/prometheus $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
 	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(MAN8DIR)/
-	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	# docs/ keeps its place beside README.md, so the links between them work installed.
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/docs/
 	install -m 0644 deploy/memscope-exporter.conf $(DESTDIR)$(DOCDIR)/examples/exporter.conf
 	install -m 0644 $(RULES) $(DESTDIR)$(DATADIR)/prometheus/
 	for u in $(UNITS); do sed $(UNIT_PATHS) $$u > $(DESTDIR)$(UNITDIR)/$${u##*/} && \
@@ -405,7 +451,7 @@ uninstall:
 # Read when make deb runs, not at every make.
 DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
 .PHONY: deb
-deb: | $(BUILD)/.deps
+deb: | $(DEPS_DONE)
 	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/memscope-$(DEB_VERSION)
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(BUILD)/deb/memscope-$(DEB_VERSION)
 	# Our command line (BUILD=...) must not reach the package's own make.

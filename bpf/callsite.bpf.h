@@ -22,6 +22,11 @@ const volatile bool cs_snapshots = true;
  * cs_wake). 8 KiB apiece: a burst of new sites must not fill a ring that
  * is drained only at each poll. */
 const volatile __u64 cs_wake_bytes = 0;
+/* Key call sites by address space layout rather than by process (see
+ * struct cs_key): forks share their parent's sites. Site hashes then
+ * include the layout, so that user space names a site by its hash alone
+ * (callsites_opts.shared_spaces). */
+const volatile bool cs_share_forks = false;
 /* Bumped by user space at each refinement: shortcuts that skip the cache
  * (memleak's per-thread last site) are stale from then on. */
 __u32 cs_generation = 0;
@@ -29,6 +34,14 @@ __u32 cs_generation = 0;
 __u64 cs_verify_lost = 0;
 /* Own sites numbered so far (cs_hit_site). */
 __u64 cs_own_seq = 0;
+/* The compat build's own-site numbers, one count per CPU (an unused
+ * one-entry map in the other build, which must have the same maps). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} cs_own_seq_cpu SEC(".maps");
 
 /* Words read at the user sp in one go: the caller's return address and,
  * usually, the caller's own frame record (a power of 2). One read of 32
@@ -58,6 +71,7 @@ struct {
  * window it was read from, and what the cache gave. */
 struct cs_call {
 	struct cs_key k;
+	__u32 tgid;        /* the calling process (snapshots name it) */
 	__u64 *w;
 	__u64 sp;
 	__s32 stack_id;
@@ -67,6 +81,51 @@ struct cs_call {
 	__u64 site;        /* what the event is recorded under */
 	__u64 key_site;    /* the key's own */
 };
+
+/* What the mm's layout says about who shares its addresses (cs_space_of). */
+struct cs_layout {
+	__u64 exe_file, mmap_base, start_stack, start_code, end_code;
+};
+
+static __always_inline void cs_layout_read(struct mm_struct *mm, struct cs_layout *l)
+{
+#ifdef MEMSCOPE_COMPAT /* no BTF pointers before 5.11 */
+	l->start_code = BPF_CORE_READ(mm, start_code);
+	l->end_code = BPF_CORE_READ(mm, end_code);
+	if (!cs_share_forks)
+		return;
+	l->exe_file = (__u64)BPF_CORE_READ(mm, exe_file);
+	l->mmap_base = BPF_CORE_READ(mm, mmap_base);
+	l->start_stack = BPF_CORE_READ(mm, start_stack);
+#else
+	l->start_code = mm->start_code;
+	l->end_code = mm->end_code;
+	if (!cs_share_forks)
+		return;
+	/* The pointer as a number: the verifier refuses arithmetic on it. */
+	bpf_core_read(&l->exe_file, sizeof(l->exe_file), &mm->exe_file);
+	l->mmap_base = mm->mmap_base;
+	l->start_stack = mm->start_stack;
+#endif
+}
+
+/* The key's space under cs_share_forks: one per exec, kept by its forks.
+ * A fork copies the mm: the same executable's struct file (an exec opens
+ * its own), the same randomized mmap base and stack top; an exec gets a
+ * new file and, under ASLR, a new base and stack. Two execs of one binary
+ * with ASLR off could share a file's address only after the first family
+ * is gone and its file freed, and would then also need the same base and
+ * stack: the same layout. Without an mm (a kernel thread): the tgid. */
+static __always_inline __u32 cs_space_of(const struct cs_layout *l, __u32 tgid)
+{
+	__u64 h;
+
+	if (!cs_share_forks || !l->exe_file)
+		return tgid;
+	h = (l->exe_file ^ (l->mmap_base >> 12)) * 0x9e3779b97f4a7c15ULL;
+	h = (h ^ l->start_stack) * 0x9e3779b97f4a7c15ULL;
+	return (__u32)(h ^ (h >> 32));
+}
 
 /* The key's level-0 words. ret is the word at sp, the caller's return
  * address when the probed function (a leaf syscall wrapper, an allocator
@@ -82,7 +141,8 @@ struct cs_call {
 static __always_inline bool cs_key_read(struct pt_regs *regs, __u32 tgid, bool scan_caller,
 					struct cs_call *c)
 {
-	__u64 bp = PT_REGS_FP(regs), mix = 0, start = 0, end = 0;
+	__u64 bp = PT_REGS_FP(regs), mix = 0;
+	struct cs_layout l = {};
 	struct mm_struct *mm = NULL;
 	__u32 zero = 0;
 	__u64 *w;
@@ -92,7 +152,7 @@ static __always_inline bool cs_key_read(struct pt_regs *regs, __u32 tgid, bool s
 		return false;
 	c->w = w;
 	c->sp = PT_REGS_SP(regs);
-	c->k.tgid = tgid;
+	c->tgid = tgid;
 	c->k.level = 0;
 	c->k.ip = PT_REGS_IP(regs);
 	c->k.mix = 0;
@@ -105,42 +165,40 @@ static __always_inline bool cs_key_read(struct pt_regs *regs, __u32 tgid, bool s
 	}
 	c->k.up1 = fp_step(w, CS_WINDOW, c->sp, &bp);
 	c->k.up2 = bp ? fp_step(w, CS_WINDOW, c->sp, &bp) : 0;
-	/* The executable's text bounds only when a text word is looked for
-	 * (two loads through task and mm: a hot loop with a frame chain
-	 * skips them). */
-	if (scan_caller || !c->k.up1) {
+	/* The mm's layout only when a text word is looked for or the key
+	 * is by layout (loads through task and mm: a hot loop with a frame
+	 * chain skips them). */
+	if (scan_caller || !c->k.up1 || cs_share_forks) {
 #ifdef MEMSCOPE_COMPAT /* no BTF task pointer before 5.11 */
 		mm = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), mm);
-		if (mm) {
-			start = BPF_CORE_READ(mm, start_code);
-			end = BPF_CORE_READ(mm, end_code);
-		}
 #else
 		mm = bpf_get_current_task_btf()->mm;
-		if (mm) {
-			start = mm->start_code;
-			end = mm->end_code;
-		}
 #endif
+		if (mm)
+			cs_layout_read(mm, &l);
 	}
+	c->k.space = cs_space_of(&l, tgid);
 	c->k.ret = scan_caller ? 0 : w[0];
 	if (scan_caller) {
 		for (int i = 0; i < CS_CALLER_SCAN; i++)
-			if (w[i] >= start && w[i] < end) {
+			if (w[i] >= l.start_code && w[i] < l.end_code) {
 				c->k.ret = w[i];
 				break;
 			}
 	}
 	if (!c->k.up1 && mm) {
-		fold_text_words(w, 1, CS_WINDOW, start, end, &c->k.up1, &mix);
+		fold_text_words(w, 1, CS_WINDOW, l.start_code, l.end_code, &c->k.up1, &mix);
 		c->k.up2 = mix;
 	}
 	return true;
 }
 
+/* A key's site. Keys by process leave the tgid out (user space names
+ * their sites by tgid and hash); keys by layout put it in, so that the
+ * hash alone names a site in user space, whichever fork reports it. */
 static __always_inline __u64 cs_hash(const struct cs_key *k)
 {
-	__u64 h = k->ip;
+	__u64 h = k->ip ^ (cs_share_forks ? (__u64)k->space << 32 : 0);
 
 	h = (h ^ k->ret) * 0x9e3779b97f4a7c15ULL;
 	h = (h ^ k->up1) * 0x9e3779b97f4a7c15ULL;
@@ -205,7 +263,7 @@ static __always_inline int cs_send(void *rb, struct pt_regs *regs, const struct 
 		}
 	}
 	e->type = CS_EV_SNAP;
-	e->tgid = c->k.tgid;
+	e->tgid = c->tgid;
 	e->stack_id = c->stack_id;
 	e->stack_len = len;
 	e->site = c->site;
@@ -216,6 +274,24 @@ static __always_inline int cs_send(void *rb, struct pt_regs *regs, const struct 
 	snap_regs(regs, &e->regs);
 	bpf_ringbuf_submit(e, cs_wake(rb, c, kind));
 	return CS_SENT;
+}
+
+/* The next own-site number, unique in the run. Before 5.12 there is no
+ * atomic fetch-and-add (5.10 rejects it: "BPF_STX uses reserved
+ * fields"), so the compat build counts per CPU, the CPU's id in the low
+ * bits: one CPU runs these programs one at a time (they do not nest). */
+static __always_inline __u64 cs_next_own_seq(void)
+{
+#ifdef MEMSCOPE_COMPAT
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&cs_own_seq_cpu, &zero);
+
+	if (!n)
+		return 0;
+	return ((*n)++ << 16) | (bpf_get_smp_processor_id() & 0xffff);
+#else
+	return __sync_fetch_and_add(&cs_own_seq, 1);
+#endif
 }
 
 /* A hit that is due for verification: its snapshot. With own_sites, a
@@ -231,7 +307,7 @@ static __always_inline void cs_verify(void *rb, struct pt_regs *regs, struct cs_
 	if (!own && !cs_verify_due(c->hits))
 		return;
 	if (own)
-		c->site = cs_hit_site(c->key_site, __sync_fetch_and_add(&cs_own_seq, 1));
+		c->site = cs_hit_site(c->key_site, cs_next_own_seq());
 	sent = cs_send(rb, regs, c, CS_SNAP_VERIFY);
 	if (sent != CS_SENT)
 		c->site = c->key_site;

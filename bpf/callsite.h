@@ -54,9 +54,17 @@ static inline __u64 cs_hit_site(__u64 site, __u64 seq)
  * two frame-pointer return addresses (up1, up2) or, when the chain is
  * empty, the executable's text words near sp (the first in up1, the rest
  * folded into up2). Each refinement level mixes one more stack word in
- * (mix). */
+ * (mix).
+ *
+ * The words are addresses, which mean one thing only within one address
+ * space layout: space says whose. A tool whose children are many
+ * short-lived forks of one server (sockleak system-wide) keys by the
+ * layout rather than the process, so that a fork, which keeps its
+ * parent's layout, finds its parent's sites cached instead of walking,
+ * sending and unwinding each as new. */
 struct cs_key {
-	__u32 tgid;
+	__u32 space;       /* whose addresses: the tgid, or (cs_share_forks)
+			    * the address space's layout (cs_space_of) */
 	__u32 level;
 	__u64 ip, ret, up1, up2, mix;
 };

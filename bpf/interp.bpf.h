@@ -10,6 +10,7 @@
 #define MEMSCOPE_INTERP_BPF_H
 
 #include "interp.h"
+#include "compat.bpf.h"
 
 const volatile bool interp_walk = false;
 
@@ -59,6 +60,7 @@ struct interp_scratch {
 	__u64 w[INTERP_WIN];
 	__u64 w2[INTERP_WIN];
 	struct py_lines lines;
+	char str[1024];                /* V8: a string's parts joined (v8_str) */
 };
 
 struct {
@@ -363,6 +365,194 @@ static __always_inline void py_frame(struct walk_ctx *c, __u32 i, struct interp_
 	py_lines_copy(c, code, f->line);
 }
 
+/* ---- Node.js (V8) ---- */
+
+/* Frames of the frame-pointer chain looked at for JS functions: native
+ * ones (the allocator, node's and V8's C++) come first. */
+#define NODE_MAX_WALK 64
+/* ScopeInfo slots searched for the function's name and position, past
+ * its context locals; more locals than NODE_MAX_LOCALS: not searched. */
+#define NODE_SI_WORDS 6
+#define NODE_MAX_LOCALS 16
+
+static __always_inline bool v8_heap_object(__u64 v)
+{
+	return (v & 3) == 1;
+}
+
+/* A Smi's value (no pointer compression: the upper half). */
+static __always_inline __s32 v8_smi(__u64 v)
+{
+	return (__s32)(v >> 32);
+}
+
+/* The instance type of a heap object; 0 if v is none or unreadable. */
+static __always_inline __u16 v8_type(const struct interp_proc *p, __u64 v)
+{
+	__u64 map;
+	__u16 t = 0;
+
+	if (!v8_heap_object(v))
+		return 0;
+	map = read_u64(v - 1 + p->l.v8_map);
+	if (!v8_heap_object(map))
+		return 0;
+	bpf_probe_read_user(&t, sizeof(t), (void *)(map - 1 + p->l.v8_map_type));
+	return t;
+}
+
+/* One frame of the chain: a JS frame keeps its JSFunction at a fixed
+ * slot; its SharedFunctionInfo names the function. Native frames hold
+ * anything there, hence the check of what the slot leads to. */
+static long node_step(__u64 i, struct walk_ctx *c)
+{
+	const struct interp_proc *p = c->p;
+	struct interp_scratch *s = c->s;
+	__u64 fp = c->at, fn, sfi, next;
+
+	if (!fp)
+		return 1;
+	next = read_u64(fp);
+	fn = read_u64(fp + p->l.v8_fp_function);
+	c->at = next > fp ? next : 0;  /* callers are higher up the stack */
+	if (!v8_type(p, fn))
+		return 0;
+	sfi = read_u64(fn - 1 + p->l.v8_fn_shared);
+	if (v8_type(p, sfi) != p->l.v8_type_sfi)
+		return 0;
+	if (c->n >= INTERP_MAX_FRAMES) {
+		s->st.more++;
+		return 0;
+	}
+	s->obj[c->n & (INTERP_MAX_FRAMES - 1)] = sfi;
+	c->hash = interp_mix(c->hash, sfi);
+	c->n++;
+	return 0;
+}
+
+/* A string whose parts are joined in interp_scratch.str: a part is at
+ * most V8_PART_MAX bytes (a longer one is not read). */
+#define V8_PART_MAX 255
+
+/* A one-byte string's type, a thin string followed to the string it
+ * stands for: 0 if it is none or two-byte. String representation bits
+ * 0-2 (0 sequential, 1 cons, 5 thin), encoding bit 3 (8: one-byte):
+ * v8dbg_StringRepresentationMask, OneByteStringTag, ThinStringTag. */
+static __always_inline __u16 v8_one_byte(const struct interp_proc *p, __u64 *str)
+{
+	__u16 t = v8_type(p, *str);
+
+	if ((t & 7) == 5) {
+		*str = read_u64(*str - 1 + p->l.v8_thin_actual);
+		t = v8_type(p, *str);
+	}
+	return t && t < p->l.v8_first_nonstring && (t & 8) ? t : 0;
+}
+
+/* A sequential one-byte string appended to s->str at `at`; the new end,
+ * or -1 if it is not one or does not fit. */
+static __always_inline __s32 v8_seq_append(const struct interp_proc *p, struct interp_scratch *s,
+					   __u64 str, __s32 at)
+{
+	__s32 len = 0;
+
+	if (at < 0 || (v8_one_byte(p, &str) & 7) != 0)
+		return -1;
+	bpf_probe_read_user(&len, sizeof(len), (void *)(str - 1 + p->l.v8_str_len));
+	if (len < 0 || len > V8_PART_MAX)
+		return -1;
+	if (bpf_probe_read_user(s->str + (at & V8_PART_MAX), len & V8_PART_MAX,
+				(void *)(str - 1 + p->l.v8_str_chars)))
+		return -1;
+	return at + len;
+}
+
+/* A one-byte string into dst (its end with from_end): a sequential one,
+ * or a cons of two (how node joins a script's directory and name); "?"
+ * for other kinds (two-byte, deeper cons, external), not read. */
+static __always_inline void v8_str(const struct interp_proc *p, struct interp_scratch *s,
+				   __u64 str, char *dst, __u32 size, bool from_end)
+{
+	__u16 t = v8_one_byte(p, &str);
+	__s32 n = -1;
+	__u32 skip = 0;
+	__u64 m;
+
+	if ((t & 7) == 0)
+		n = v8_seq_append(p, s, str, 0);
+	else if ((t & 7) == 1)
+		n = v8_seq_append(p, s, read_u64(str - 1 + p->l.v8_cons_second),
+				  v8_seq_append(p, s, read_u64(str - 1 + p->l.v8_cons_first), 0));
+	if (n < 0) {
+		dst[0] = '?';
+		dst[1] = 0;
+		return;
+	}
+	if (from_end && (__u32)n >= size)
+		skip = (__u32)n - (size - 1);
+	n -= skip;
+	if (n > (__s32)size - 1)
+		n = size - 1;
+	m = (__u64)n;
+	/* The compiler drops a mask it proves useless, and the verifier
+	 * then lacks the bound (both destinations are under 128 bytes). */
+	asm volatile("" : "+r"(m));
+	m &= 127;
+	if (bpf_probe_read_kernel(dst, m, s->str + (skip & 511)))
+		m = 0;
+	dst[m & 127] = 0;
+}
+
+/* A compiled function's name and start position are in its ScopeInfo,
+ * past the context locals (names and infos): the function variable's
+ * name is the first string there, the position the first pair of Smis
+ * (start, end). */
+static __always_inline void v8_scope_info(const struct interp_proc *p, struct interp_scratch *s,
+					  __u64 si, struct interp_frame *f)
+{
+	__s32 nlocals = v8_smi(read_u64(si - 1 + p->l.v8_si_nlocals));
+	__u64 at;
+
+	if (nlocals < 0 || nlocals > NODE_MAX_LOCALS)
+		return;
+	at = si - 1 + p->l.v8_si_vars + (__u64)nlocals * 16;
+	if (bpf_probe_read_user(s->w2, NODE_SI_WORDS * 8, (void *)at))
+		return;
+	for (int k = 0; k < NODE_SI_WORDS; k++) {
+		__u64 v = s->w2[k];
+
+		__u16 t = v8_type(p, v);
+
+		if (!f->name[0] && t && t < p->l.v8_first_nonstring) {
+			v8_str(p, s, v, f->name, sizeof(f->name), false);
+			continue;
+		}
+		if (k + 1 < NODE_SI_WORDS && !v8_heap_object(v) && !v8_heap_object(s->w2[k + 1]) &&
+		    v8_smi(v) >= 0 && v8_smi(s->w2[k + 1]) > v8_smi(v)) {
+			f->line = (__u32)v8_smi(v);
+			f->flags = IFR_JS_POS;
+			return;
+		}
+	}
+}
+
+static __always_inline void node_frame(const struct interp_proc *p, struct interp_scratch *s,
+				       __u64 sfi, struct interp_frame *f)
+{
+	__u64 nos = read_u64(sfi - 1 + p->l.v8_sfi_name);
+	__u64 script = read_u64(sfi - 1 + p->l.v8_sfi_script);
+	__u16 t = v8_type(p, nos);
+
+	if (t && t < p->l.v8_first_nonstring)
+		v8_str(p, s, nos, f->name, sizeof(f->name), false);
+	else if (t == p->l.v8_type_scope_info)
+		v8_scope_info(p, s, nos, f);
+	if (v8_type(p, script) == p->l.v8_type_script)
+		v8_str(p, s, read_u64(script - 1 + p->l.v8_script_name), f->file, sizeof(f->file),
+		       true);
+	f->code = sfi;
+}
+
 /* ---- the record hook ---- */
 
 /* The names of frame i of a stack seen for the first time. */
@@ -378,6 +568,8 @@ static long store_step(__u64 i, struct walk_ctx *c)
 	if (c->p->kind == INTERP_PHP)
 		php_frame(c->p, s, s->obj[i & (INTERP_MAX_FRAMES - 1)],
 			  s->pc[i & (INTERP_MAX_FRAMES - 1)], f);
+	else if (c->p->kind == INTERP_NODE)
+		node_frame(c->p, s, s->obj[i & (INTERP_MAX_FRAMES - 1)], f);
 	else
 		py_frame(c, (__u32)i, f);
 	return 0;
@@ -401,8 +593,12 @@ static __always_inline void interp_store(struct walk_ctx *c)
 /* The current interpreter stack of tgid's thread: its key, 0 if none. */
 static __noinline __u64 interp_stack(__u32 tgid)
 {
+	/* Its stack stays under 64 bytes: 6.1's verifier counts it with every
+	 * bpf_loop callback under it (store_step) and the calling program,
+	 * 512 bytes in all, and rounds each frame up to 32. Hence no key
+	 * of its own for the scratch map (c.n is 0 here) and no temporary
+	 * for the node walk's first frame pointer. */
 	struct walk_ctx c = {};
-	__u32 zero = 0;
 
 #ifdef MEMSCOPE_COMPAT
 	return 0; /* compat.bpf.h: the walks need bpf_loop (5.17) */
@@ -412,7 +608,7 @@ static __noinline __u64 interp_stack(__u32 tgid)
 	c.p = bpf_map_lookup_elem(&interp_procs, &tgid);
 	if (!c.p)
 		return 0;
-	c.s = bpf_map_lookup_elem(&interp_scratch, &zero);
+	c.s = bpf_map_lookup_elem(&interp_scratch, &c.n);
 	if (!c.s)
 		return 0;
 	c.s->st.more = c.s->st.unreadable = 0;
@@ -423,6 +619,12 @@ static __noinline __u64 interp_stack(__u32 tgid)
 		bpf_loop(INTERP_MAX_WALK, php_step, &c, 0);
 	} else if (c.p->kind == INTERP_PYTHON) {
 		py_walk(&c);
+	} else if (c.p->kind == INTERP_NODE) {
+		struct pt_regs *regs = current_user_regs();
+
+		if (regs)
+			bpf_core_read(&c.at, sizeof(c.at), &regs->bp);
+		bpf_loop(NODE_MAX_WALK, node_step, &c, 0);
 	}
 	if (c.s->st.unreadable)
 		__sync_fetch_and_add(&interp_unreadable, c.s->st.unreadable);

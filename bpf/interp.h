@@ -17,6 +17,7 @@
 #define INTERP_NONE   0
 #define INTERP_PHP    1
 #define INTERP_PYTHON 2
+#define INTERP_NODE   3
 
 /* Frames kept per stack, innermost first; deeper ones are counted in
  * interp_stack.more. Names longer than their field keep their start,
@@ -61,6 +62,25 @@ struct interp_layout {
 	/* Compact ASCII str objects: length, state (bit 6: ascii), data. */
 	__u16 ustr_len, ustr_state, ustr_data;
 	__u16 py_flags;      /* PYL_* */
+	/* V8 (Node.js), from the v8dbg_* constants node exports: a JS
+	 * frame's JSFunction at fp + v8_fp_function (negative); tagged
+	 * pointers (HeapObject: low bits 01, untagged by - 1) to
+	 * HeapObject.map -> Map.instance_type; JSFunction.shared ->
+	 * SharedFunctionInfo {name_or_scope_info, script_or_debug_info} ->
+	 * Script.name; String {length (int32), chars of a sequential
+	 * one-byte string; a thin string's actual one}; ScopeInfo's context local count and its first
+	 * variable slot. Instance types checked:
+	 * SHARED_FUNCTION_INFO_TYPE, SCRIPT_TYPE, SCOPE_INFO_TYPE; types
+	 * below v8_first_nonstring are strings. A JSFunction is known by its
+ * shared slot holding a SharedFunctionInfo: its own type is one of a
+ * range (class constructors, ...) that moves between versions. */
+	__s16 v8_fp_function;
+	__u16 v8_map, v8_map_type, v8_fn_shared, v8_sfi_name, v8_sfi_script;
+	__u16 v8_script_name, v8_str_len, v8_str_chars, v8_si_nlocals, v8_si_vars;
+	__u16 v8_type_sfi, v8_type_script, v8_type_scope_info;
+	__u16 v8_first_nonstring;
+	__u16 v8_thin_actual;   /* ThinString.actual: the string it stands for */
+	__u16 v8_cons_first, v8_cons_second;  /* ConsString: its two halves */
 };
 
 /* interp_layout.py_flags. */
@@ -86,6 +106,9 @@ struct interp_proc {
 /* Frame flags. */
 #define IFR_INTERNAL 1   /* a PHP function written in C (no file, no line) */
 #define IFR_LINE_START 2 /* line is the function's first line (PHP) */
+/* Node.js: line is the function's start position in its script (a
+ * character offset, V8's), turned into a line by user space; 0 unknown. */
+#define IFR_JS_POS 4
 
 struct interp_frame {
 	char name[INTERP_NAME_LEN];

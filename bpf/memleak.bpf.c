@@ -76,8 +76,8 @@ struct thread_state {
 	__u64 old_ptr;    /* realloc: block being replaced */
 	__u64 memptr;     /* posix_memalign: where the result is stored */
 	struct alloc_key key;
+	__u32 weight;     /* the call is traced: what it stands for (0: not) */
 	__u8 busy;        /* a call is in flight (its uretprobe not yet run) */
-	__u8 sampled;
 	__u8 is_realloc;
 	__u8 last_valid;
 	__s32 last_id;
@@ -397,7 +397,7 @@ static __always_inline bool same_site(const struct thread_state *t, const struct
 {
 	return t->last_valid && t->last_gen == cs_generation && t->last.ip == k->ip &&
 	       t->last.ret == k->ret && t->last.up1 == k->up1 && t->last.up2 == k->up2 &&
-	       t->last.tgid == k->tgid;
+	       t->last.space == k->space;
 }
 
 /* The stack of an allocator call: the thread's last site again (a loop),
@@ -439,6 +439,24 @@ static __always_inline void alloc_stack(struct pt_regs *ctx, struct thread_state
 	t->last_gen = cs_generation;
 }
 
+/* Whether to trace a call of this size, and what the block then stands
+ * for (alloc_info.weight). Small blocks: one call in N, each standing for
+ * N. From a page up to N pages, the chance is size / (N pages) and the
+ * block stands for N pages of bytes, so no single draw can move the
+ * estimate by more than N pages; beyond, every block is traced. */
+static __always_inline __u32 sample_weight(__u64 size)
+{
+	__u64 period = sample_every * SAMPLE_PAGE;
+	__u64 draw;
+
+	if (sample_every <= 1 || size >= period)
+		return SAMPLE_ONE;
+	if (size < SAMPLE_PAGE)
+		return bpf_get_prandom_u32() % sample_every ? 0 : sample_every * SAMPLE_ONE;
+	draw = ((__u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32();
+	return draw % period < size ? period * SAMPLE_ONE / size : 0;
+}
+
 static __always_inline int alloc_enter(struct pt_regs *ctx, __u64 size, __u64 old_ptr,
 				       __u64 memptr, bool is_realloc)
 {
@@ -460,9 +478,8 @@ static __always_inline int alloc_enter(struct pt_regs *ctx, __u64 size, __u64 ol
 	t->old_ptr = old_ptr;
 	t->memptr = memptr;
 	t->is_realloc = is_realloc;
-	t->sampled = size >= min_size && size <= max_size &&
-		     (sample_every <= 1 || bpf_get_prandom_u32() % sample_every == 0);
-	if (t->sampled)
+	t->weight = size >= min_size && size <= max_size ? sample_weight(size) : 0;
+	if (t->weight)
 		alloc_stack(ctx, t, tgid);
 	t->busy = 1;
 	return 0;
@@ -487,9 +504,14 @@ static __always_inline void agg_add(const struct alloc_key *key, __s64 bytes, __
 	__sync_fetch_and_add(&a->bytes, bytes);
 	__sync_fetch_and_add(&a->count, count);
 	if (count > 0) {
-		__sync_fetch_and_add(&a->total_allocs, 1);
+		__sync_fetch_and_add(&a->total_allocs, count);
 		__sync_fetch_and_add(&a->total_bytes, bytes);
 	}
+}
+
+static __always_inline __s64 info_bytes(const struct alloc_info *info)
+{
+	return info->size * info->weight / SAMPLE_ONE;
 }
 
 static __always_inline void block_freed(__u64 addr)
@@ -501,7 +523,7 @@ static __always_inline void block_freed(__u64 addr)
 	info = bpf_map_lookup_elem(&allocs, &addr);
 	if (!info)
 		return;
-	agg_add(&info->key, -(__s64)info->size, -1);
+	agg_add(&info->key, -info_bytes(info), -(__s64)info->weight);
 	bpf_map_delete_elem(&allocs, &addr);
 }
 
@@ -514,6 +536,7 @@ static __always_inline void block_new(__u64 addr, const struct thread_state *t)
 		.size = t->size,
 		.ts = t->clock_ns,
 		.key = t->key,
+		.weight = t->weight,
 	};
 
 	if (bpf_map_update_elem(&allocs, &addr, &info, BPF_NOEXIST)) {
@@ -523,7 +546,7 @@ static __always_inline void block_new(__u64 addr, const struct thread_state *t)
 			return;
 		}
 	}
-	agg_add(&info.key, info.size, 1);
+	agg_add(&info.key, info_bytes(&info), info.weight);
 }
 
 /* Blocks are stamped with the monotonic clock read once per tick and
@@ -554,7 +577,7 @@ static __always_inline int alloc_exit(struct pt_regs *ctx, __u64 addr)
 	}
 	if (t->is_realloc && (addr || t->size == 0))
 		block_freed(t->old_ptr);
-	if (addr && t->sampled) {
+	if (addr && t->weight) {
 		tick_clock(t);
 		block_new(addr, t);
 	}

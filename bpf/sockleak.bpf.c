@@ -14,17 +14,12 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 
-/* 6.2+: lets a plain pointer be read with direct loads. Weak, and only
- * called when user space found it in the kernel's BTF. */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
-
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile __u32 targ_tgid = 0;     /* -p: only this process */
 const volatile __u32 self_tgid = 0;     /* sockleak itself: never tracked */
 const volatile bool want_stacks = true; /* capture the creating stack */
 const volatile bool all_fds = false;    /* --all-fds: kinds other than sockets */
-const volatile bool have_rdonly_cast = false;
 const volatile bool have_bpf_loop = false;  /* Linux 5.17+ */
 /* A close after this long in CLOSE_WAIT is kept as evidence (`late`). */
 const volatile __u64 late_ns = SL_LATE_MIN_NS;
@@ -198,24 +193,19 @@ static __always_inline struct file *fd_file(__u32 fd)
 #endif
 }
 
-/* The inode (matches socket:[ino] in /proc) and, for a socket, its sock. */
+/* The inode (matches socket:[ino] in /proc) and, for a socket, its sock.
+ * Probe reads, not bpf_rdonly_cast's direct loads: that kfunc is 6.2+,
+ * and where the kernel's BTF lacks it libbpf (1.1) looks for it in the
+ * modules' BTF, which needs CAP_SYS_ADMIN: the exporter's unit, with four
+ * capabilities, could not load on 6.1. */
 static __always_inline void file_ids(struct file *f, __u16 kind, struct fd_info *v)
 {
 	struct socket *so;
 
-	if (!have_rdonly_cast || MS_COMPAT) {
-		v->ino = BPF_CORE_READ(f, f_inode, i_ino);
-		if (kind == FDK_SOCKET) {
-			so = BPF_CORE_READ(f, private_data);
-			v->sk = (__u64)BPF_CORE_READ(so, sk);
-		}
-		return;
-	}
-	f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
-	v->ino = f->f_inode->i_ino;
+	v->ino = BPF_CORE_READ(f, f_inode, i_ino);
 	if (kind == FDK_SOCKET) {
-		so = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
-		v->sk = (__u64)so->sk;
+		so = BPF_CORE_READ(f, private_data);
+		v->sk = (__u64)BPF_CORE_READ(so, sk);
 	}
 }
 
@@ -407,15 +397,9 @@ static __always_inline void sock_at_exit(struct sock *sk, struct fd_exit *x)
 		x->cw_ns = cw->ts_ns;
 }
 
-/* The TCP state, with a direct load where the kernel allows it: this is
- * read at every close of a tracked socket, and a probe read costs more
- * than the rest of the check. */
+/* The TCP state (read at every close of a tracked socket). */
 static __always_inline int sk_state(struct sock *sk)
 {
-	if (have_rdonly_cast && !MS_COMPAT) {
-		sk = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct sock));
-		return sk->__sk_common.skc_state;
-	}
 	return BPF_CORE_READ(sk, __sk_common.skc_state);
 }
 
@@ -732,6 +716,8 @@ struct proc_walk {
 	struct proc_stats *p;     /* a fork: the child's */
 	struct fdtable *fdt;      /* an exit: the table about to be closed */
 	unsigned long *open_fds;  /* the visited process's bitmap */
+	__u64 word;               /* the bitmap word being visited, */
+	__u64 bits;               /* and its bits not yet visited */
 };
 
 static long copy_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v,
@@ -836,34 +822,56 @@ static long exit_one(struct bpf_map *map, struct fd_key *k, struct fd_info *v, s
 	return 0;
 }
 
-/* The open fds of one word of the bitmap: copied to the child at a
- * fork, their sockets kept at an exit. Inlined into one callback each:
- * the verifier must see only the fork's walk touch the child's stats. */
-static __always_inline long walk_word(__u64 i, struct proc_walk *c, bool fork)
+/* One bit of the bitmap word being visited: its fd, if open and
+ * tracked, copied to the child at a fork, its socket kept at an exit.
+ * Inlined into one callback each: the verifier must see only the fork's
+ * walk touch the child's stats. Stops past the word's last open fd. */
+static __always_inline long walk_bit(__u64 b, struct proc_walk *c, bool fork)
 {
-	__u64 w = open_word(c->open_fds, i);
+	__u64 w = c->bits;
 	struct fd_key k;
 	struct fd_info *v;
 
-	for (__u32 b = 0; b < 64 && w; b++, w >>= 1) {
-		if (!(w & 1) || !(v = fd_entry(c->tgid, i * 64 + b, &k)))
-			continue;
-		if (fork)
-			copy_one(NULL, &k, v, c);
-		else
-			exit_one(NULL, &k, v, c);
-	}
+	if (!w)
+		return 1;
+	c->bits = w >> 1;
+	if (!(w & 1) || !(v = fd_entry(c->tgid, c->word * 64 + b, &k)))
+		return 0;
+	if (fork)
+		copy_one(NULL, &k, v, c);
+	else
+		exit_one(NULL, &k, v, c);
 	return 0;
 }
 
+static long copy_bit(__u64 b, struct proc_walk *c)
+{
+	return walk_bit(b, c, true);
+}
+
+static long exit_bit(__u64 b, struct proc_walk *c)
+{
+	return walk_bit(b, c, false);
+}
+
+/* The open fds of one word of the bitmap, a callback per bit: the
+ * verifier checks a callback once, where an unrolled loop of 64 made it
+ * keep ~18,000 states for the exit's walk (~150 MiB of kernel memory,
+ * charged to the loader's cgroup, while it loaded). */
 static long copy_word(__u64 i, struct proc_walk *c)
 {
-	return walk_word(i, c, true);
+	c->word = i;
+	c->bits = open_word(c->open_fds, i);
+	bpf_loop(64, copy_bit, c, 0);
+	return 0;
 }
 
 static long exit_word(__u64 i, struct proc_walk *c)
 {
-	return walk_word(i, c, false);
+	c->word = i;
+	c->bits = open_word(c->open_fds, i);
+	bpf_loop(64, exit_bit, c, 0);
+	return 0;
 }
 
 /* The fd table goes with the last thread, right after this tracepoint

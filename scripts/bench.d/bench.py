@@ -11,7 +11,9 @@ Measures, side by side in one run, what the memscope tracers cost:
      outstanding allocations;
   5. oomwatch: kill-to-report latency and a storm of kills.
 Prints one table and writes it as markdown to $MEMSCOPE_BUILD/bench.md
-(raw numbers in bench.json). Python 3 standard library only.
+(raw numbers in bench.json); --docs FILE also puts it in FILE between the
+markers of this kind of run (docs/benchmarks.md: make bench). Python 3
+standard library only.
 """
 import argparse
 import datetime
@@ -21,6 +23,7 @@ import os
 import platform
 import re
 import select
+import shutil
 import signal
 import statistics
 import subprocess
@@ -37,7 +40,7 @@ TOOLS = {t: os.path.join(BUILD, t) for t in ("memleak-trace", "sockleak", "oomwa
 # commit's tools), run as "base" rows next to "tool" in the same run.
 BASE = os.environ.get("MEMSCOPE_BENCH_BASE")
 if BASE:
-    TOOLS.update({"base-" + t: os.path.join(BASE, t) for t in ("memleak-trace", "sockleak")})
+    TOOLS.update({"base-" + t: os.path.join(BASE, t) for t in ("memleak-trace", "sockleak", "memscope-exporter")})
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 READY_RE = re.compile(r'Tracing|"event": *"ready"|Attaching \d+ probe|serving http://')
 MEMCG_V1 = "/sys/fs/cgroup/memory"
@@ -114,13 +117,14 @@ class Workload:
 class Tracer:
     """A tracer process whose stdout and stderr go to files."""
 
-    def __init__(self, argv, name):
+    def __init__(self, argv, name, env=None):
         self.argv, self.name = argv, name
         self.out = os.path.join(TMP, "%s.%d.out" % (name, len(STARTED)))
         self.err = self.out[:-4] + ".err"
         with open(self.out, "wb") as o, open(self.err, "wb") as e:
             self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=o, stderr=e,
-                                      start_new_session=True)
+                                      start_new_session=True,
+                                      env=dict(os.environ, **env) if env else None)
         STARTED.append(self.p)
         self.bpftrace = os.path.basename(argv[0]) == "bpftrace"
 
@@ -397,11 +401,13 @@ def floor_cfg(label, *args, uprobe=False):
     return Config("floor", label, lambda c: [[FLOOR, *args]], needs=("floor",))
 
 
-def exporter_cfg():
-    """memscope-exporter with every collector, as deployed (-i 5)."""
-    return Config("exporter", "memscope-exporter (all collectors, -i 5)",
-                  lambda c: [[TOOLS["memscope-exporter"], "--listen", "127.0.0.1:0", "-i", "5"]],
-                  ("memscope-exporter",))
+def exporter_cfg(base=False):
+    """memscope-exporter with every collector, as deployed (-i 5); with
+    base, the baseline build's (MEMSCOPE_BENCH_BASE)."""
+    key = "base-memscope-exporter" if base else "memscope-exporter"
+    return Config("exporter-base" if base else "exporter",
+                  "memscope-exporter (all collectors, -i 5)" + (" (baseline build)" if base else ""),
+                  lambda c: [[TOOLS[key], "--listen", "127.0.0.1:0", "-i", "5"]], (key,))
 
 
 def base_cfg(tool, label, extra=()):
@@ -453,6 +459,7 @@ def groups(quick):
                lambda c: bt(BT_SOCKET_STACK)(c) + bt(BT_CLOSE)(c), ("bpftrace",)),
         Config("other", "untraced; sockleak -p other pid", sl(), ("sockleak",), True),
         exporter_cfg(),
+        *([exporter_cfg(base=True)] if BASE else []),
     ]
     # System-wide: the children are new processes, which -p does not follow.
     spawn = [
@@ -460,6 +467,8 @@ def groups(quick):
         floor_cfg("floor: empty progs on sockleak's tracepoints", "--sock"),
         Config("tool-all", "sockleak (system-wide)", lambda c: [[TOOLS["sockleak"], "--json"]],
                ("sockleak",)),
+        *([Config("base-all", "sockleak (system-wide) (baseline build)",
+                  lambda c: [[TOOLS["base-sockleak"], "--json"]], ("base-sockleak",))] if BASE else []),
         Config("fp-all", "sockleak --stack-mode fp (system-wide)",
                lambda c: [[TOOLS["sockleak"], "--json", "--stack-mode", "fp"]], ("sockleak",)),
         Config("nostacks-all", "sockleak --no-stacks (system-wide)",
@@ -483,7 +492,7 @@ def groups(quick):
     ]
     redis[-1].key = "floor-je"
     if quick:
-        keep = {"none", "floor", "tool", "base", "exporter"}
+        keep = {"none", "floor", "tool", "base", "exporter", "exporter-base"}
         return [
             Group("mmap", "mmap/munmap loop (4 KiB anon, 1 in 10 kept)", "it/s", ["mmap"],
                   [c for c in mmap if c.key in keep | {"other"}]),
@@ -774,7 +783,84 @@ def run_throughput(secs):
 
 # ---------------------------------------------------------------- footprint
 
-def run_report_time(count):
+def symworker_compare(rounds):
+    """The final report over 1M outstanding allocations with the symbolizer
+    worker and with the binaries parsed in the tracer, rounds of each,
+    interleaved so that the machine's load falls on both alike."""
+    times = {"worker": [], "in-process": []}
+    envs = {"worker": None, "in-process": {"MEMSCOPE_SYMWORKER": "0"}}
+    for r in range(rounds):
+        for k in (("worker", "in-process") if r % 2 == 0 else ("in-process", "worker")):
+            res = run_report_time(1000000, envs[k])
+            log("bench: round %d %s: %s" % (r + 1, k, res))
+            if res.get("report_s") is not None and res.get("outstanding", 0) >= 1000000:
+                times[k].append(res["report_s"])
+    med = {k: statistics.median(v) if v else None for k, v in times.items()}
+    print("memscope benchmark (--symworker %d), %s, load %.2f" % (
+        rounds, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.getloadavg()[0]))
+    print("report over 1M outstanding allocations, SIGINT to final report (median of %d):" % rounds)
+    for k in ("in-process", "worker"):
+        print("  %-11s %s s  (runs: %s)" % (k, "%.3f" % med[k] if med[k] else "-",
+                                             " ".join("%.3f" % x for x in times[k])))
+    if med["worker"] and med["in-process"]:
+        print("  ratio worker / in-process: %.3f" % (med["worker"] / med["in-process"]))
+    symbench_compare(rounds, envs)
+    refresh_compare(rounds, envs)
+    return 0
+
+
+REFRESH_LIBS = 60
+
+
+def refresh_compare(rounds, envs):
+    """symbench refresh: REFRESH_LIBS libraries mapped one by one, the
+    symbolizer refreshed after each, as while a starting program's records
+    are drained; the plain symbolizer and the DWARF unwinder's. Elapsed
+    time is what the drain waits; CPU s of the process and its worker."""
+    for mode in ("refresh", "refresh-unwinder"):
+        took = {k: [] for k in envs}
+        for r in range(rounds):
+            for k in (("worker", "in-process") if r % 2 == 0 else ("in-process", "worker")):
+                out = subprocess.run([os.path.join(BUILD, "bench", "symbench"), mode, str(REFRESH_LIBS)],
+                                     capture_output=True, text=True,
+                                     env=dict(os.environ, **(envs[k] or {}))).stdout.split()
+                if len(out) == 3 and int(out[0]) == REFRESH_LIBS:
+                    took[k].append((float(out[1]), float(out[2])))
+        print("%d libraries mapped, a refresh after each (symbench %s), elapsed s / CPU s (median of %d):"
+              % (REFRESH_LIBS, mode, rounds))
+        med = {}
+        for k in ("in-process", "worker"):
+            med[k] = tuple(statistics.median(x[i] for x in took[k]) for i in (0, 1)) if took[k] else None
+            print("  %-11s %s  (runs: %s)" % (k, "%.3f / %.3f" % med[k] if med[k] else "-",
+                                               " ".join("%.3f/%.3f" % x for x in took[k])))
+        if med["worker"] and med["in-process"] and med["in-process"][0] and med["in-process"][1]:
+            print("  ratio worker / in-process: elapsed %.3f, CPU %.3f" % (
+                med["worker"][0] / med["in-process"][0], med["worker"][1] / med["in-process"][1]))
+
+
+def symbench_compare(rounds, envs):
+    """symbench: one address every 64 bytes of its own code, resolved with
+    the worker and in-process; CPU seconds of the process and its worker."""
+    cpu = {k: [] for k in envs}
+    n = None
+    for r in range(rounds):
+        for k in (("worker", "in-process") if r % 2 == 0 else ("in-process", "worker")):
+            out = subprocess.run([os.path.join(BUILD, "bench", "symbench"), "64"], capture_output=True,
+                                 text=True, env=dict(os.environ, **(envs[k] or {}))).stdout.split()
+            if len(out) == 4:
+                n = out[0]
+                cpu[k].append(float(out[2]))
+    med = {k: statistics.median(v) if v else None for k, v in cpu.items()}
+    print("symbolization of %s distinct code addresses (symbench), CPU s of tracer + worker "
+          "(median of %d):" % (n, rounds))
+    for k in ("in-process", "worker"):
+        print("  %-11s %s s  (runs: %s)" % (k, "%.3f" % med[k] if med[k] else "-",
+                                             " ".join("%.3f" % x for x in cpu[k])))
+    if med["worker"] and med["in-process"]:
+        print("  ratio worker / in-process: %.3f" % (med["worker"] / med["in-process"]))
+
+
+def run_report_time(count, env=None):
     """count outstanding mallocs under memleak-trace --malloc; time from
     SIGINT to the end of the final report."""
     if not os.access(TOOLS["memleak-trace"], os.X_OK):
@@ -782,7 +868,7 @@ def run_report_time(count):
     wl = Workload([WL, "hold", "-n", str(count)])
     t = None
     try:
-        t = Tracer([TOOLS["memleak-trace"], "--json", "-p", str(wl.pid), "--malloc"], "hold")
+        t = Tracer([TOOLS["memleak-trace"], "--json", "-p", str(wl.pid), "--malloc"], "hold", env)
         t.wait_ready()
         wl.go()
         res, _ = wl.result(600)
@@ -851,6 +937,8 @@ def remove_cgroup(cg):
 EXP_CGROUPS = 1000
 EXP_PROCS = 10000
 EXP_SCRAPES = 20
+# Alternating runs of each exporter when a baseline's is compared.
+EXP_ROUNDS = 3
 
 
 def memcg_root():
@@ -867,11 +955,13 @@ def exporter_metric(text, name):
     return None
 
 
-def run_exporter_scale(ncg, nprocs):
+def run_exporter_scale(ncg, nprocs, tools=("memscope-exporter",)):
     """memscope-exporter on a host with ncg more memory cgroups and nprocs
     more processes (sleepers, nprocs / ncg in each cgroup): its RSS, the
-    time of a scrape (GET /metrics) and of a collection."""
-    import urllib.request
+    time of a scrape (GET /metrics) and of a collection. With more than one
+    of TOOLS' exporters, each runs in turn on the same cgroups and
+    processes, EXP_ROUNDS times alternating (medians); the first one's
+    figures are the result's, the others' are under res["others"][key]."""
     root = os.path.join(memcg_root(), "memscope-bench-%d" % os.getpid())
     res = {"cgroups": ncg, "procs": nprocs}
     sleepers = []
@@ -891,26 +981,20 @@ def run_exporter_scale(ncg, nprocs):
             sleepers.append(p)
             with open(os.path.join(cgs[i % ncg], "cgroup.procs"), "w") as f:
                 f.write(str(p.pid))
-        tr = Tracer([TOOLS["memscope-exporter"], "--listen", "127.0.0.1:0", "-i", "5",
-                     "--max-cgroups", str(ncg + 1000)], "exporter")
-        tr.wait_ready(120)
-        url = re.search(r"(http://\S+/metrics)", tr.text("err")).group(1)
-        times, text = [], ""
-        for _ in range(EXP_SCRAPES):
-            t0 = time.monotonic()
-            with urllib.request.urlopen(url, timeout=10) as r:
-                text = r.read().decode()
-            times.append(time.monotonic() - t0)
-            time.sleep(0.25)
-        res["scrapes"] = len(times)
-        res["scrape_s"] = statistics.median(times)
-        res["scrape_max_s"] = max(times)
-        res["bytes"] = len(text)
-        res["series"] = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
-        res["collect_s"] = exporter_metric(text, "memscope_exporter_collect_duration_seconds")
-        res["cgroups_seen"] = exporter_metric(text, "memscope_exporter_cgroups")
-        res["rss"] = tr.hwm()
-        res["cpu_s"] = exporter_metric(text, "memscope_exporter_cpu_seconds_total")
+        runs = {key: [] for key in tools}
+        for _ in range(EXP_ROUNDS if len(tools) > 1 else 1):
+            for key in tools:
+                tr = Tracer([TOOLS[key], "--listen", "127.0.0.1:0", "-i", "5",
+                             "--max-cgroups", str(ncg + 1000)], "exporter")
+                runs[key].append(scrape_exporter(tr))
+                tr.stop()
+                tr = None
+        for i, key in enumerate(tools):
+            one = median_runs(runs[key])
+            if i == 0:
+                res.update(one)
+            else:
+                res.setdefault("others", {})[key] = one
     except Exception as e:  # noqa: BLE001 - a part that fails says why in its row
         res["error"] = str(e)
     finally:
@@ -926,18 +1010,69 @@ def run_exporter_scale(ncg, nprocs):
     return res
 
 
+def median_runs(runs):
+    """One exporter's runs as one: medians of the times and CPU, the
+    highest scrape and RSS, the rest from the last run."""
+    out = dict(runs[-1])
+    for k in ("scrape_s", "collect_s", "cpu_s"):
+        vals = [r[k] for r in runs if r.get(k) is not None]
+        out[k] = statistics.median(vals) if vals else None
+    out["scrape_max_s"] = max(r["scrape_max_s"] for r in runs)
+    out["rss"] = max(r["rss"] or 0 for r in runs)
+    out["runs"] = len(runs)
+    return out
+
+
+def scrape_exporter(tr):
+    """EXP_SCRAPES scrapes of a running exporter: their median and max
+    time, and what the last one says of the exporter."""
+    import urllib.request
+    res = {}
+    tr.wait_ready(120)
+    url = re.search(r"(http://\S+/metrics)", tr.text("err")).group(1)
+    times, text = [], ""
+    for _ in range(EXP_SCRAPES):
+        t0 = time.monotonic()
+        with urllib.request.urlopen(url, timeout=10) as r:
+            text = r.read().decode()
+        times.append(time.monotonic() - t0)
+        time.sleep(0.25)
+    res["scrapes"] = len(times)
+    res["scrape_s"] = statistics.median(times)
+    res["scrape_max_s"] = max(times)
+    res["bytes"] = len(text)
+    res["series"] = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+    res["collect_s"] = exporter_metric(text, "memscope_exporter_collect_duration_seconds")
+    res["cgroups_seen"] = exporter_metric(text, "memscope_exporter_cgroups")
+    res["rss"] = tr.hwm()
+    res["cpu_s"] = exporter_metric(text, "memscope_exporter_cpu_seconds_total")
+    return res
+
+
 def exporter_table(exp):
     t = Table("5. memscope-exporter on a host with %d more memory cgroups and %d more processes"
               % (exp["cgroups"], exp["procs"]), ["measure", "value"])
     if "error" in exp:
         t.add("error", exp["error"])
         return t
-    t.add("scrape: GET /metrics, median of %d (max)" % exp["scrapes"],
+    t.add("scrape: GET /metrics, median of %d (max)%s" % (
+        exp["scrapes"], ", median of %d runs" % exp["runs"] if exp.get("runs", 1) > 1 else ""),
           "%.1f ms (%.1f ms)" % (exp["scrape_s"] * 1e3, exp["scrape_max_s"] * 1e3))
     t.add("collection (every 5 s, off the scrape path)", secs_h(exp["collect_s"]))
     t.add("exposition", "%s series, %s" % (exp["series"], mib(exp["bytes"])))
     t.add("memory cgroups seen", "%d" % exp["cgroups_seen"])
     t.add("exporter peak RSS (VmHWM)", mib(exp["rss"]))
+    base = exp.get("others", {}).get("base-memscope-exporter")
+    if base and base.get("scrape_s") and base.get("collect_s") and base.get("cpu_s"):
+        t.add("exporter CPU over a run (start, %d scrapes; median of %d runs)" % (exp["scrapes"], exp["runs"]),
+              secs_h(exp["cpu_s"]))
+        t.add("baseline build: scrape median (max)",
+              "%.1f ms (%.1f ms)" % (base["scrape_s"] * 1e3, base["scrape_max_s"] * 1e3))
+        t.add("baseline build: collection", secs_h(base["collect_s"]))
+        t.add("baseline build: exporter CPU over a run", secs_h(base["cpu_s"]))
+        t.add("baseline build: peak RSS (VmHWM)", mib(base["rss"]))
+        t.add("this build / baseline: scrape, collection, CPU", "%.2fx, %.2fx, %.2fx" % (
+            exp["scrape_s"] / base["scrape_s"], exp["collect_s"] / base["collect_s"], exp["cpu_s"] / base["cpu_s"]))
     return t
 
 
@@ -1252,8 +1387,54 @@ def footprint_table(rep, oom, groups_):
     return t
 
 
+def run_kind(a):
+    """What a run covers, which names its place in the docs: full, quick,
+    or the parts it was limited to."""
+    if a.only:
+        return "only " + ",".join(sorted(a.only.split(",")))
+    return "quick" if a.quick else "full"
+
+
+def command_line():
+    """The command as run, with the baseline build if one ran beside."""
+    cmd = " ".join(["scripts/bench"] + sys.argv[1:])
+    return ("MEMSCOPE_BENCH_BASE=%s %s" % (BASE, cmd)) if BASE else cmd
+
+
+def docs_markers(path, kind):
+    """FILE's text and where its markers for this kind of run lie (-1, -1
+    when it has none). Checked before the run too, so that a file that
+    cannot take the tables fails in a second, not after the run."""
+    begin, end = "<!-- bench: %s -->" % kind, "<!-- /bench: %s -->" % kind
+    with open(path) as f:
+        doc = f.read()
+    i, j = doc.find(begin), doc.find(end)
+    if (i < 0) != (j < 0) or j < i or doc.count(begin) > 1 or doc.count(end) > 1:
+        raise ValueError("%s: the markers %s ... %s must be there once each, in that order, "
+                         "or not at all" % (path, begin, end))
+    if not os.access(path, os.W_OK):
+        raise ValueError("%s: not writable" % path)
+    return doc, begin, end, i, j
+
+
+def write_docs(path, kind, md):
+    """Replace what lies between FILE's markers for this kind of run with
+    md, or add a section with them at its end: tables are regenerated by a
+    run, never copied by hand."""
+    doc, begin, end, i, j = docs_markers(path, kind)
+    block = "%s\n%s\n%s" % (begin, md.strip("\n"), end)
+    if i >= 0:
+        doc = doc[:i] + block + doc[j + len(end):]
+    else:
+        doc = doc.rstrip("\n") + "\n\n## Run: %s\n\n%s\n" % (kind, block)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(doc)
+    os.replace(tmp, path)
+
+
 def targets(groups_, tput, rep, oom=None, exp=None):
-    """The issue's targets against this run's numbers. The overhead targets
+    """The project's targets against this run's numbers. The overhead targets
     are judged on both measures (wall-clock ops/s, ops per CPU second of the
     workload): "met" or "MISSED" when they agree, "mixed" when not."""
     g = {x.key: x for x in groups_}
@@ -1340,6 +1521,9 @@ def targets(groups_, tput, rep, oom=None, exp=None):
         if gk in g and "exporter" in g[gk].runs:
             v, ok = both(gk, "floor", "exporter", lambda x: x <= 1.05)
             line("exporter running: %s loop <= floor +5%% (floor/exporter)" % gk, v, ok)
+        if gk in g and "exporter-base" in g[gk].runs:
+            v, ok = both(gk, "floor", "exporter-base", lambda x: x <= 1.05)
+            line("baseline build's exporter: %s loop <= floor +5%% (floor/exporter)" % gk, v, ok)
     if exp and "error" not in exp:
         line("exporter RSS < 48 MiB (%d cgroups, %d processes)" % (exp["cgroups"], exp["procs"]),
              mib(exp["rss"]), exp["rss"] < 48 << 20)
@@ -1356,9 +1540,16 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a subset in under a minute")
     ap.add_argument("--rounds", type=int, help="runs per configuration")
     ap.add_argument("--secs", type=float, help="seconds per run")
+    ap.add_argument("--symworker", type=int, metavar="ROUNDS",
+                    help="only the report over 1M outstanding allocations, ROUNDS times with the "
+                    "symbolizer worker and in the tracer (MEMSCOPE_SYMWORKER=0), interleaved")
     ap.add_argument("--only", help="comma-separated parts: mmap,malloc,socket,spawn,accept,redis,"
                     "throughput,report,oom,exporter")
+    ap.add_argument("--docs", metavar="FILE", help="also write the tables into FILE (docs/benchmarks.md), "
+                    "between the markers of this kind of run, added at its end if absent")
     a = ap.parse_args()
+    if a.symworker:
+        return symworker_compare(a.symworker)
     rounds = a.rounds or (2 if a.quick else 4)
     secs = a.secs or (1.0 if a.quick else 2.0)
     only = set(a.only.split(",")) if a.only else None
@@ -1368,6 +1559,12 @@ def main():
     for p in (WL, FLOOR):
         if not os.access(p, os.X_OK):
             log("bench: %s is missing: run make BUILD=%s bench-bins" % (p, os.path.relpath(BUILD, ROOT)))
+            return 1
+    if a.docs:
+        try:
+            docs_markers(a.docs, run_kind(a))
+        except (OSError, ValueError) as e:
+            log("bench: --docs %s" % e)
             return 1
     mach = machine()
     t_start = time.monotonic()
@@ -1395,16 +1592,19 @@ def main():
             oom = run_oom(60)
         if not a.quick and (not only or "exporter" in only):
             log("bench: memscope-exporter with %d cgroups and %d processes" % (EXP_CGROUPS, EXP_PROCS))
-            exp = run_exporter_scale(EXP_CGROUPS, EXP_PROCS)
+            exp = run_exporter_scale(EXP_CGROUPS, EXP_PROCS, ("memscope-exporter",) +
+                                     (("base-memscope-exporter",) if BASE else ()))
     finally:
         cleanup_processes()
         stats.close()
     elapsed = time.monotonic() - t_start
     mach["load_end"] = os.getloadavg()[0]
     head = ("memscope benchmark (%s), %s\nmachine: %s, %d CPUs, Linux %s, %s; git %s\n"
-            "load average 1 min: %.2f at start, %.2f at end; harness ran %.0f s" % (
-                "quick" if a.quick else "full", mach["date"], mach["cpu"], mach["cores"],
-                mach["kernel"], mach["distro"], mach["git"], mach["load"], mach["load_end"], elapsed))
+            "load average 1 min: %.2f at start, %.2f at end (other work on the machine shows here "
+            "as noise); harness ran %.0f s\ncommand: %s" % (
+                run_kind(a), mach["date"], mach["cpu"], mach["cores"],
+                mach["kernel"], mach["distro"], mach["git"], mach["load"], mach["load_end"], elapsed,
+                command_line()))
     tables = [overhead_table(gs, rounds, secs), bpf_table(gs)] if gs else []
     if tput:
         tables.append(throughput_table(tput, secs))
@@ -1415,12 +1615,12 @@ def main():
     tg = targets(gs, tput, rep, oom, exp)
     text = head + "\n\n" + "\n\n".join(t.text() for t in tables)
     if tg:
-        text += "\n\nTargets (issue 7)\n" + "\n".join(tg)
+        text += "\n\nTargets\n" + "\n".join(tg)
     print(text)
-    md = head.replace("\n", "  \n", 2) + "\n\n"
+    md = head.replace("\n", "  \n", 3) + "\n\n"
     md += "\n\n".join(t.markdown() for t in tables)
     if tg:
-        md += "\n\n**Targets (issue 7)**\n\n```\n" + "\n".join(tg) + "\n```\n"
+        md += "\n\n**Targets**\n\n```\n" + "\n".join(tg) + "\n```\n"
     name = "bench-quick" if a.quick else "bench"
     with open(os.path.join(BUILD, name + ".md"), "w") as f:
         f.write(md)
@@ -1432,6 +1632,9 @@ def main():
     with open(os.path.join(BUILD, name + ".json"), "w") as f:
         json.dump(raw, f, indent=1, default=str)
     log("bench: wrote %s.md and %s.json in %s" % (name, name, os.path.relpath(BUILD, ROOT)))
+    if a.docs:
+        write_docs(a.docs, run_kind(a), md)
+        log("bench: wrote the %s run's tables into %s" % (run_kind(a), a.docs))
     return 0
 
 
@@ -1446,3 +1649,5 @@ if __name__ == "__main__":
         for cg in glob.glob(os.path.join(MEMCG_V1, "memscope-bench-%d" % os.getpid())):
             remove_cgroup(cg)
         sys.exit(130)
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)

@@ -10,6 +10,11 @@ export HOME=/root TERM=dumb LANG=C.UTF-8 TMPDIR=/var/tmp
 
 poweroff_now() {
 	sync
+	# Under systemd: a clean shutdown, every unit stopped (the status file
+	# is written and synced by then).
+	if [ $$ != 1 ] && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
+		systemctl --no-block poweroff && exit 0
+	fi
 	umount "$OUT" 2>/dev/null
 	/bin/busybox poweroff -f
 	echo o > /proc/sysrq-trigger
@@ -24,22 +29,22 @@ wait_dev() {
 }
 
 mount_all() {
-	mount -t proc proc /proc &&
-	mount -t sysfs sysfs /sys &&
-	mount -t devtmpfs devtmpfs /dev &&
+	mnt -t proc proc /proc &&
+	mnt -t sysfs sysfs /sys &&
+	mnt -t devtmpfs devtmpfs /dev &&
 	mkdir -p /dev/pts /dev/shm &&
 	# What udev or systemd would make; bash's <(...) needs /dev/fd.
 	ln -sfn /proc/self/fd /dev/fd && ln -sfn /proc/self/fd/0 /dev/stdin &&
 	ln -sfn /proc/self/fd/1 /dev/stdout && ln -sfn /proc/self/fd/2 /dev/stderr &&
-	mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts &&
-	mount -t tmpfs -o mode=1777 shm /dev/shm &&
+	mnt -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts &&
+	mnt -t tmpfs -o mode=1777 shm /dev/shm &&
 	# No tmpfs on /tmp: the tree under test may live there (a CI clone),
 	# and the overlay's /tmp is already writable.
-	mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup &&
+	mnt -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup &&
 	echo '+memory +pids' > /sys/fs/cgroup/cgroup.subtree_control &&
-	mount -t tracefs tracefs /sys/kernel/tracing &&
-	mount -t debugfs debugfs /sys/kernel/debug &&
-	mount -t bpf bpf /sys/fs/bpf &&
+	mnt -t tracefs tracefs /sys/kernel/tracing &&
+	mnt -t debugfs debugfs /sys/kernel/debug &&
+	mnt -t bpf bpf /sys/fs/bpf &&
 	# The kernel package's own modules, should a test need one.
 	mkdir -p "/lib/modules/$(uname -r)" &&
 	mount --bind "$MEMSCOPE_VM_MODULES" "/lib/modules/$(uname -r)" &&
@@ -53,8 +58,35 @@ mount_all() {
 	hostname memscope-vm
 }
 
+# MEMSCOPE_VM_INIT=systemd: PID 1 becomes systemd, which mounts the API
+# filesystems and cgroup2 itself, with the units of scripts/vm/systemd in
+# the overlay's /etc; its memscope-vm.service runs this script again, not
+# as PID 1, to do the rest and run the command.
+boot_systemd() {
+	local u
+	for u in "$MEMSCOPE_TREE"/scripts/vm/systemd/*; do
+		sed "s|@TREE@|$MEMSCOPE_TREE|g" "$u" > "/etc/systemd/system/${u##*/}" || return 1
+	done
+	# The host root is a container's: its marker would make systemd treat
+	# the guest as one and skip what a machine runs.
+	rm -f /.dockerenv /run/.containerenv
+	# Debian's tmpfiles.d/tmp.conf empties /tmp at boot: the tree under test
+	# may live there (a CI clone). An empty file of that name in /etc
+	# overrides it.
+	mkdir -p /etc/tmpfiles.d && : > /etc/tmpfiles.d/tmp.conf || return 1
+	echo "memscope-vm: systemd as PID 1 ($(/lib/systemd/systemd --version | head -n 1))"
+	exec /lib/systemd/systemd --unit=memscope-vm.target --show-status=0
+}
+
+# Under systemd, what it mounted already is left as it is.
+mnt() {
+	local target="${*: -1}"
+	mountpoint -q "$target" || mount "$@"
+}
+
 # shellcheck source=/dev/null
 . "$OUT/env" || { echo "memscope-vm: no $OUT/env" >&2; poweroff_now; }
+[ $$ = 1 ] && [ "${MEMSCOPE_VM_INIT:-}" = systemd ] && { boot_systemd; echo "memscope-vm: systemd did not start" >&2; poweroff_now; }
 if ! mount_all; then
 	echo "memscope-vm: setting up the guest failed" >&2
 	poweroff_now

@@ -13,7 +13,7 @@ bats_require_minimum_version 1.5.0
 
 TOOLS="memleak-trace sockleak oomwatch memdiag memscope-exporter"
 # What the package may depend on: the libraries its binaries load.
-LIBS="libbpf1 libc6 libcrypt1 libdw1 libelf1 libmicrohttpd12 libprotobuf-c1 libyaml-0-2 zlib1g"
+LIBS="libbpf1 libc6 libcrypt1 libdw1 libelf1 libmicrohttpd12 libprotobuf-c1 libseccomp2 libyaml-0-2 zlib1g"
 
 setup_file() {
 	need_bpf

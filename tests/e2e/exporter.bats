@@ -61,6 +61,14 @@ oom_killed() { [ "$(memcg_oom_kills "$1")" -ge 1 ]; }
 	grep '^# TYPE .* counter$' "$T/metrics" | awk '{ print $3 }' | grep -qv '_total$' && false
 	grep -q '^memscope_cgroup_memory_working_set_bytes{cgroup="/"}' "$T/metrics"
 	grep -q '^memscope_exporter_resident_memory_bytes ' "$T/metrics"
+	# Where it listens, from the file alone (as the systemd unit runs it):
+	# once served on "" (the file's buffer, freed once read).
+	kill "$EXP"; wait "$EXP" || true
+	printf 'listen = 127.0.0.1:0\ncollectors = cgroups\n' > "$T/listen.conf"
+	"$B/memscope-exporter" --config "$T/listen.conf" 2> "$T/exp.err" &
+	EXP=$!
+	wait_for 30 grep -q 'serving http://127.0.0.1:[0-9]*/metrics' "$T/exp.err" || { cat "$T/exp.err" >&2; false; }
+	curl -sf "http://127.0.0.1:$(listen_port "$EXP")/metrics" | grep -q '^memscope_exporter_resident_memory_bytes '
 }
 
 @test "exporter: its man page names every metric family it serves, and no other" {
@@ -139,7 +147,9 @@ oom_killed() { [ "$(memcg_oom_kills "$1")" -ge 1 ]; }
 	last=$(promq "memscope_oom_last_kill_timestamp_seconds{$osel,comm=\"hog\"}")
 	now=$(date +%s)
 	awk -v l="$last" -v n="$now" 'BEGIN { exit !(l > n - 120 && l <= n + 1) }'
-	grep -q "OOM kill: hog($HOG) in /${oom##*/}, constraint memcg" "$T/exp.err"
+	# The journal line: usage and limit from the kill's event (48M cgroup).
+	[ "$(memcg_limit "$oom")" -eq $((48 << 20)) ]
+	grep -Eq "OOM kill: hog\($HOG\) in /${oom##*/}, constraint memcg, usage 4[0-9.]+ MiB of limit 48.0 MiB" "$T/exp.err"
 	# The rule fires on it, in this Prometheus, naming the victim.
 	wait_promq 60 "ALERTS{alertname=\"MemscopeOOMKill\",$osel,comm=\"hog\"}"
 
@@ -275,4 +285,48 @@ metric() { curl -sf "$EXP_URL/metrics" | awk -v m="$1" '$1 == m { print $2; exit
 	secs=$(curl -sf "$EXP_URL/metrics" | grep "^memscope_exporter_bpf_run_seconds_total{program=\"proc_exit\",id=\"$id\"}" | awk '{ print $2 }')
 	le 0.000000001 "$secs"
 	le "$secs" "$(bpftool prog show id "$id" -j | jq '.run_time_ns / 1e9')"
+}
+
+# bats test_tags=kernel
+@test "exporter: the fill of its BPF maps, as bpftool sees them" {
+	need_bpf
+	start_exporter -i 0.5 --collectors sockets
+	"$W/sockcases" idle 250 0 > "$T/held" &
+	PIDS+=($!)
+	wait_for 10 grep -q ready "$T/held"
+	fds() { curl -sf "$EXP_URL/metrics" | awk -v m="$1" '$1 ~ "^" m "\\{map=\"fds\"" { print $2; exit }'; }
+	at_least() { [ "$(fds memscope_exporter_bpf_map_entries)" -ge "$1" ]; }
+	# The 250 sockets held are entries of the fds map, whatever else the host holds.
+	wait_for 30 at_least 250
+	id=$(curl -sf "$EXP_URL/metrics" | grep -o '^memscope_exporter_bpf_map_entries{map="fds",id="[0-9]*"' | grep -o '[0-9]*"$' | tr -d '"')
+	[ "$(bpftool map show id "$id" -j | jq -r .name)" = fds ]
+	[ "$(fds memscope_exporter_bpf_map_max_entries)" -eq "$(bpftool map show id "$id" -j | jq .max_entries)" ]
+	[ "$(bpftool map dump id "$id" -j | jq length)" -ge 250 ]
+	# Arrays, always full, are left out; the call-site LRU is in.
+	! curl -sf "$EXP_URL/metrics" | grep -q '^memscope_exporter_bpf_map_entries{map="cs_window"'
+	curl -sf "$EXP_URL/metrics" | grep -q '^memscope_exporter_bpf_map_max_entries{map="cs_sites",id="[0-9]*"} 16384$'
+}
+
+# bats test_tags=kernel
+@test "exporter: starts and collects within the memory limit of its systemd unit and DaemonSet" {
+	need_bpf
+	need_memcg
+	limit=$(sed -n 's/^MemoryMax=\([0-9]*\)M$/\1/p' "$ROOT/deploy/systemd/memscope-exporter.service")
+	[ -n "$limit" ]
+	grep -q "limits: { memory: ${limit}Mi }" "$ROOT/deploy/kubernetes/memscope-exporter.yaml"
+	cg=$(scratch_memcg exporter "${limit}M")
+	run_in_cgroup "$cg" sh -c "exec '$B/memscope-exporter' --listen 127.0.0.1:0 -i 0.5 2> '$T/exp.err'"
+	EXP=$BG_PID
+	wait_for 60 grep -qE 'serving https?://' "$T/exp.err"
+	EXP_URL=$(grep -oE 'https?://[^ ]*/metrics' "$T/exp.err" | head -1)
+	EXP_URL=${EXP_URL%/metrics}
+	# Every collector loaded, then collections ran; no OOM kill on the way.
+	collected() { [ "$(metric memscope_exporter_collections_total)" -ge 3 ]; }
+	wait_for 60 collected
+	curl -sf "$EXP_URL/metrics" | grep -q '^memscope_exporter_bpf_runs_total{program="proc_exit"'
+	kill -0 "$EXP"
+	[ "$(memcg_oom_kills "$cg")" -eq 0 ]
+	if [ "$MEMCG_VERSION" = 1 ]; then peak=$(cat "$cg/memory.max_usage_in_bytes"); else peak=$(cat "$cg/memory.peak" 2>/dev/null || echo 0); fi
+	echo "# peak $((peak / 1048576)) MiB of ${limit} MiB" >&3
+	[ "$peak" -le $((limit * 1048576)) ]
 }

@@ -147,12 +147,6 @@ snapshot_copy() {
 	python3 -c 'import json,sys; c=json.loads(open(sys.argv[1]).readline())["process"]["comm"]; sys.exit(c.encode("utf-8","surrogateescape") != b"ab\xe2\x80\xaecd\xff")' "$BATS_TEST_TMPDIR/md.json"
 }
 
-# Has our child PID ended (a zombie until we wait for it)? The bound only
-# ends a failure.
-ended() {
-	wait_for 120 sh -c "! grep -qs '^[0-9]* (.*) [^ZX] ' /proc/$1/stat"
-}
-
 # Run json-fields.py for one tool over its output files.
 fields_ok() {
 	local tool="$1"; shift
@@ -262,7 +256,7 @@ fields_ok() {
 		# what it made equals what it closed (closes of sockets from the
 		# baseline are counted apart) plus what is alive. Known limit: a
 		# socket whose socket() was still in flight during the /proc scan
-		# can be counted in the baseline and as created too (README,
+		# can be counted in the baseline and as created too (docs/sockleak.md,
 		# sockleak's limits); nothing else may be off, and no close is
 		# ever counted twice.
 		[ "$(jq .alive <<< "$line")" -eq 2 ]
@@ -344,9 +338,9 @@ option_value() {
 			else
 				parses "$tool" "$opt"
 			fi
-		done < <(grep -oE '^ +(-[a-zA-Z?], )?--[a-z.-]+(=[A-Z:]+)?' <<< "$help" | grep -oE -- '--[a-z.-]+(=[A-Z:]+)?' | tr = ' ')
+		done < <(help_option_lines <<< "$help" | grep -oE -- '--[a-z.-]+(=[A-Z:]+)?' | tr = ' ')
 		# each option is listed once (argp's own --help used to sit beside ours)
-		dup=$(grep -oE '^ +(-[a-zA-Z?], )?--[a-z.-]+' <<< "$help" | grep -oE -- '--[a-z.-]+' | sort | uniq -d)
+		dup=$(help_option_lines <<< "$help" | grep -oE -- '--[a-z.-]+' | sort | uniq -d)
 		[ -z "$dup" ] || { echo "$tool: listed twice: $dup" >&2; false; }
 	done
 	[ "$n" -ge 20 ]

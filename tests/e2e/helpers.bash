@@ -129,6 +129,13 @@ memcg_stat_key() {
 	fi
 }
 
+# The multi-gen LRU is on (/sys/kernel/mm/lru_gen/enabled, a mask of its
+# parts; absent before 6.1 and where it is not built): it sorts pages by
+# generation, not onto the active and inactive lists.
+mglru_enabled() {
+	[ -r /sys/kernel/mm/lru_gen/enabled ] && [ "$(($(cat /sys/kernel/mm/lru_gen/enabled)))" != 0 ]
+}
+
 # memcg_stat DIR KEY: a memory.stat value by its v2 name.
 memcg_stat() {
 	awk -v k="$(memcg_stat_key "$2")" '$1 == k { print $2; found = 1 } END { exit !found }' "$1/memory.stat"
@@ -182,6 +189,12 @@ wait_for() {
 	done
 }
 
+# Wait for PID to end (a zombie until its parent waits for it). The bound
+# only ends a failure.
+ended() {
+	wait_for 120 sh -c "! grep -qs '^[0-9]* (.*) [^ZX] ' /proc/$1/stat"
+}
+
 # Wait for a tracer to say it is attached: it prints "Tracing" on stderr
 # (or a {"event":"ready"} line in JSON mode) once its programs are live.
 wait_ready() {
@@ -197,3 +210,8 @@ approx() {
 		exit (d / e * 100 <= p ? 0 : 1) }' || {
 		echo "expected $1 within $3% of $2" >&2; return 1; }
 }
+
+# The lines of a tool's --help that bring in an option ("  -p, --pid=PID"),
+# cut after the option's argument: the option lists of install.bats and
+# harden.bats are read from these.
+help_option_lines() { grep -oE '^ +(-[a-zA-Z?], )?--[a-z.-]+(=[A-Z:]+)?'; }

@@ -9,7 +9,7 @@ TOOLS="memleak-trace sockleak oomwatch memdiag memscope-exporter"
 
 # The options a tool's --help lists, one "-x" or "--name" a line, sorted.
 help_options() {
-	"$B/$1" --help | grep -oE '^ +(-[a-zA-Z?], )?--[a-z.-]+' |
+	"$B/$1" --help | help_option_lines |
 		grep -oE -- '(^| )-[a-zA-Z?]|--[a-z.-]+' | tr -d ' ' | sort -u
 }
 
@@ -48,6 +48,9 @@ man_options() {
 	done
 	[ -s "$D/usr/share/memscope/prometheus/memscope-rules.yml" ]
 	cmp "$ROOT/deploy/memscope-exporter.conf" "$D/etc/memscope/exporter.conf"
+	# The docs keep their tree, so README.md's links to docs/ work installed.
+	cmp "$ROOT/README.md" "$D/usr/share/doc/memscope/README.md"
+	for doc in "$ROOT"/docs/*.md; do cmp "$doc" "$D/usr/share/doc/memscope/docs/${doc##*/}"; done
 	# Each unit runs an installed binary and points to installed docs.
 	for u in "$D"/usr/lib/systemd/system/*.service; do
 		exe=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$u")
@@ -67,4 +70,34 @@ man_options() {
 	run -0 make -C "$ROOT" -s BUILD="$B" install DESTDIR="$D"
 	grep -q '^ExecStart=/usr/local/sbin/oomwatch ' "$D/usr/local/lib/systemd/system/oomwatch.service"
 	[ -x "$D/usr/local/sbin/memdiag" ]
+}
+
+# The packages of one mode of scripts/deps.sh, its own lists, sorted.
+deps_of() {
+	"$ROOT/scripts/deps.sh" --list "$1" | sort -u
+}
+
+@test "demo: make demo installs and builds only what the tools and the demo need, none of the tests' software" {
+	local only_tests p out
+	# Test-only: in the tests', the bench's or the guests' set and not in the build's.
+	only_tests=$(comm -13 <(deps_of build) <(sort -u <(deps_of test) <(deps_of bench) <(deps_of vm)))
+	for p in php-fpm redis-server prometheus golang-go valgrind qemu-system-x86 openjdk-17-jdk-headless bpftrace; do
+		grep -qx "$p" <<< "$only_tests" || { echo "$p is not a test-only package of deps.sh" >&2; false; }
+	done
+	comm -12 <(deps_of demo) <(echo "$only_tests") > "$BATS_TEST_TMPDIR/both"
+	[ ! -s "$BATS_TEST_TMPDIR/both" ] || { echo "demo installs test-only packages:" $(cat "$BATS_TEST_TMPDIR/both") >&2; false; }
+	deps_of demo | grep -qx clang
+	# What make demo would run, from an empty build directory: deps.sh asked
+	# for the demo's set only, then the tools, the demo's programs and the
+	# OOM part's hog, no other workload (no Go, no C++, no JVM).
+	run -0 make -C "$ROOT" -n -s BUILD="$BATS_TEST_TMPDIR/b" demo
+	out=$output
+	[ "$(grep -o 'scripts/deps.sh [a-z]*' <<< "$out")" = "scripts/deps.sh demo" ]
+	! grep -qE 'go build|javac|g\+\+' <<< "$out"
+	grep -oE -- "-o $BATS_TEST_TMPDIR/b/tests/workloads/[^ ]+" <<< "$out" | sort -u > "$BATS_TEST_TMPDIR/wl"
+	[ "$(cat "$BATS_TEST_TMPDIR/wl")" = "-o $BATS_TEST_TMPDIR/b/tests/workloads/hog" ]
+	for p in memleak-trace sockleak oomwatch memdiag demo/leakmap demo/sockleak_server demo/leaky_worker; do
+		grep -q -- "-o $BATS_TEST_TMPDIR/b/$p\b" <<< "$out" || { echo "make demo does not build $p" >&2; false; }
+	done
+	grep -q "scripts/demo.sh" <<< "$out"
 }

@@ -19,7 +19,8 @@ setup_file() {
 		return 0
 	fi
 	mkdir -p "$B/tests/java"
-	javac -d "$B/tests/java" "$ROOT/tests/workloads/LeakDirect.java" "$ROOT/tests/workloads/LeakJni.java"
+	javac -d "$B/tests/java" "$ROOT/tests/workloads/LeakDirect.java" "$ROOT/tests/workloads/LeakJni.java" \
+		"$ROOT/tests/workloads/LeakSockets.java"
 	# The JNI library, against the JDK's own jni.h.
 	local home
 	home=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")
@@ -187,4 +188,39 @@ release_as() {
 	[ "$status" -eq 0 ]
 	grep -E '^JIT frames: .*JVM \(OpenJDK 17 verified' <<<"$output"
 	grep -q 'java (interpreted)' <<<"$output"
+}
+
+# sockleak on the same JVM: the client sockets LeakSockets keeps in
+# CLOSE_WAIT, named at the Java method that opens them from a map dumped
+# when their call site was new (sockleak has no report to dump it before).
+@test "jvm: sockleak --jvm-perfmap names the Java method that keeps the sockets in CLOSE_WAIT" {
+	local wl="$BATS_TEST_TMPDIR/wl.out" go="$BATS_TEST_TMPDIR/go" out="$BATS_TEST_TMPDIR/sl.json"
+	java "${JAVA_OPTS[@]}" -XX:+PreserveFramePointer -cp "$B/tests/java" LeakSockets 50 "$go" > "$wl" 2>&1 &
+	WL_PID=$!
+	wait_for 120 grep -q compiled "$wl"
+	rm -f "/tmp/perf-$WL_PID.map"
+	ERR="$BATS_TEST_TMPDIR/err"
+	"$B/sockleak" -p "$WL_PID" --jvm-perfmap --json > "$out" 2> "$ERR" &
+	TR_PID=$!
+	wait_ready "$ERR" 120
+	touch "$go"
+	wait_for 120 grep -q kept "$wl"
+	kill -INT "$TR_PID"
+	wait "$TR_PID"
+	TR_PID=""
+	local row
+	row=$(jq -c "select(.type == \"process\" and .report == \"final\" and .pid == $WL_PID)" "$out")
+	# The 50 kept, as ss counts them; the 50 closed are not evidence.
+	[ "$(jq .close_wait <<<"$row")" -eq 50 ]
+	[ "$(ss -Htnp state close-wait | grep -c "pid=$WL_PID,")" -eq 50 ]
+	local leak
+	# Named at the program's method: openConnection, or keepRound when the
+	# JIT inlined openConnection into it (the map names compiled code, not
+	# what was inlined there).
+	leak=$(jq -c '[.stacks[] | select(.culprit // "" | test("LeakSockets\\.(openConnection|keepRound)\\("))]' <<<"$row")
+	[ "$(jq '[.[].count] | add' <<<"$leak")" -eq 50 ]
+	# Under keepRound, never churnRound; no compiled frame left unnamed.
+	jq -e '.[0].frames | any(test("LeakSockets\\.keepRound\\("))' <<<"$leak"
+	! jq -r '.stacks[].frames[]' <<<"$row" | grep -E 'LeakSockets\.churnRound|^JIT\+0x'
+	! grep -q 'Java frames unnamed' "$ERR"
 }

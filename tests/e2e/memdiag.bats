@@ -300,8 +300,7 @@ kernel_ws() {
 
 @test "memdiag: anonymous memory written just now is inactive on this kernel, and not called idle" {
 	need_memcg
-	[ -e /sys/kernel/mm/lru_gen/enabled ] && [ "$(($(cat /sys/kernel/mm/lru_gen/enabled)))" != 0 ] &&
-		skip "the multi-gen LRU sorts anon by generation"
+	! mglru_enabled || skip "the multi-gen LRU sorts anon by generation"
 	dir=$(scratch_memcg fresh 256M)
 	start_in "$dir" "$W/hold_anon" 100
 	# the premise, from the kernel's own counters: fresh anon sits on the inactive list

@@ -9,13 +9,16 @@ setup() {
 	PS=$(getconf PAGESIZE)
 	WL_PID=""
 	TR_PID=""
+	OVL=""
 }
 
 teardown() {
-	[ -n "$TR_PID" ] && kill "$TR_PID" 2>/dev/null
+	# A tracer stopped by its test is let go first.
+	[ -n "$TR_PID" ] && kill -CONT "$TR_PID" 2>/dev/null && kill "$TR_PID" 2>/dev/null
 	[ -n "$WL_PID" ] && kill "$WL_PID" 2>/dev/null
 	cleanup_scratch
 	wait 2>/dev/null
+	[ -z "$OVL" ] || umount -l "$OVL"
 	true
 }
 
@@ -178,6 +181,17 @@ chain_of_top() {
 	jq -r .verdict <<<"$FINAL" | grep -qE "holds ~[0-9.]+ MiB in ~[0-9]+ malloc allocations.*estimated"
 }
 
+@test "--malloc --sample 100: blocks of 100 pages and more are all traced, each for itself" {
+	trace_pid 3 --malloc --sample 100 -- "$W/leak_malloc" 3 1048576
+	[ "$TR_STATUS" -eq 0 ]
+	[ "$(top_field culprit)" = leak_record ]
+	# Drawn one call in 100, the three 1 MiB blocks would show as 0 or as
+	# 100 MiB and more: drawn by size, all three are seen, as they are.
+	[ "$(top_field bytes)" -eq $((3 * 1048576)) ]
+	[ "$(top_field allocations)" -eq 3 ]
+	[ "$(top_field sampled_allocations)" -eq 3 ]
+}
+
 # Debian's libjemalloc2 (scripts/deps.sh test), as redis-server links it.
 jemalloc() {
 	JE=$(ls /usr/lib/*-linux-gnu/libjemalloc.so.2 2>/dev/null | head -1)
@@ -318,9 +332,9 @@ trace_node() {
 }
 
 # Frames whose address lies in anonymous executable memory per node's maps,
-# as "module symbol" lines.
+# as "module symbol" lines (JavaScript frames read from V8's have none).
 anon_exec_frames() {
-	jq -r '.stacks[].frames[] | "\(.address) \(.module) \(.symbol)"' <<<"$FINAL" |
+	jq -r '.stacks[].frames[] | select(.address != null) | "\(.address) \(.module) \(.symbol)"' <<<"$FINAL" |
 		python3 -c '
 import sys
 ranges = []
@@ -1243,4 +1257,66 @@ check_kind() {
 	jq -e '[.stacks[] | select(.culprit == "leak_mapping")] | length == 1' <<<"$FINAL"
 	[ "$(jq '[.stacks[] | select(.culprit == "leak_mapping")][0] | "\(.bytes) \(.allocations)"' -r <<<"$FINAL")" = "$((40 * 64 * 1024)) 40" ]
 	jq -e '[.stacks[] | select(.culprit == "leak_mapping")][0].frames[] | select(.symbol == "leak_mapping") | (.file | endswith("leak_mmap.c")) and .line > 0' <<<"$FINAL"
+}
+
+# named_then_gone PROGRAM: PROGRAM (a copy of leak_mmap) run with --, a
+# report made while it waits (its modules named from /proc/PID/maps),
+# then the tracer stopped while it leaks, loads a library and exits: its
+# leak's stack and its last module records are read once it is gone.
+# The final report in $FINAL; the tracer's log in $ERR.
+named_then_gone() {
+	local wl
+	ERR="$BATS_TEST_TMPDIR/tracer.err"
+	"$T" --json -i 1 --output "$BATS_TEST_TMPDIR/report.json" -- "$1" 40 64 -w -x \
+		-l "$W/libleak_plugin.so" > "$BATS_TEST_TMPDIR/wl.out" 2> "$ERR" &
+	TR_PID=$!
+	wait_for 120 grep -q '"event":"report"' "$BATS_TEST_TMPDIR/report.json"
+	# The command, not the tracer's symbolizer worker (its other child).
+	wl=$(pgrep -P "$TR_PID" -x "$(basename "$1")")
+	kill -STOP "$TR_PID"
+	kill -USR1 "$wl"
+	# Exited; not reaped while its parent, the tracer, is stopped.
+	ended "$wl"
+	kill -CONT "$TR_PID"
+	wait "$TR_PID"
+	TR_PID=""
+	FINAL=$(grep '"final_report"' "$BATS_TEST_TMPDIR/report.json")
+}
+
+# check_named_then_gone: $FINAL has the leak on one row, bytes exact, its
+# function named with file:line, no frame left unverified; where the
+# kernel sends no module records (5.10), the note says why it cannot be.
+check_named_then_gone() {
+	[ "$(jq -r '[.stacks[] | select(.bytes == 40 * 64 * 1024 and .allocations == 40)] | length' <<<"$FINAL")" = 1 ]
+	if ! kernel_has bpf_find_vma; then
+		grep -q "note: naming the code of a process after it exits needs bpf_find_vma" "$ERR"
+		return 0
+	fi
+	jq -e '[.stacks[] | select(.culprit == "leak_mapping")] | length == 1 and .[0].bytes == 40 * 64 * 1024' <<<"$FINAL"
+	jq -e '[.stacks[] | select(.culprit == "leak_mapping")][0].frames[] | select(.symbol == "leak_mapping") |
+		.module == "leak_mmap" and (.file | endswith("leak_mmap.c")) and .line > 0' <<<"$FINAL"
+	[ "$(jq .summary.frames_unverified <<<"$FINAL")" = 0 ]
+}
+
+# bats test_tags=kernel
+@test "-- a command named while it lived, gone before its last records are read: named from them" {
+	# Where the root is an overlayfs (the test guests), maps names the
+	# program by the overlay's device since 6.8 and its records by its
+	# layer's: the module named from maps must be known again.
+	named_then_gone "$W/leak_mmap"
+	check_named_then_gone
+}
+
+# bats test_tags=kernel
+@test "-- the same from an overlayfs mounted elsewhere: the module keeps its name" {
+	# Since 6.8 the records give the program's path inside its layer
+	# (/leak_mmap), maps the path under the mount point.
+	local d="$BATS_TEST_TMPDIR"
+	mkdir "$d/lower" "$d/upper" "$d/work" "$d/ovl"
+	cp "$W/leak_mmap" "$d/lower/"
+	mount -t overlay overlay -o "lowerdir=$d/lower,upperdir=$d/upper,workdir=$d/work" "$d/ovl"
+	OVL="$d/ovl"
+	[ "$(stat -f -c %T "$OVL/leak_mmap")" = overlayfs ]
+	named_then_gone "$OVL/leak_mmap"
+	check_named_then_gone
 }

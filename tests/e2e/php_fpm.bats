@@ -100,7 +100,7 @@ pool_socket_incident() {
 		# What it held when pm.max_requests recycled it: every socket it
 		# opened, in CLOSE_WAIT, but perhaps the last (the worker may close
 		# it before the backend's FIN arrives: a young ESTABLISHED socket
-		# is no evidence, README "Closed by exit"). The evidence is exactly
+		# is no evidence, docs/sockleak.md "Closed by exit"). The evidence is exactly
 		# the CLOSE_WAIT ones, marked how they went: by the exit, or closed
 		# late by the worker at its shutdown (php-fpm closes persistent
 		# sockets then), each from PHP's connect.

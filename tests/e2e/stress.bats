@@ -7,6 +7,8 @@
 # counts it, sockets reconcile with /proc, and every tracer's memory is
 # flat. STRESS_SECS sets the storm's length (default 10: the short form
 # the suites run; scripts/stress runs the long one).
+# In CI it runs on the host and in the 6.1 guest (cgroup v2 alone, TCG).
+# bats file_tags=guest
 
 load helpers
 load prometheus

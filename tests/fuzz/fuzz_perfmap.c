@@ -1,9 +1,11 @@
 /* The perf map a JIT runtime writes (/tmp/perf-PID.map): any bytes, read
  * in two steps as a growing file is, then looked up at addresses the
- * input also picks. */
+ * input also picks; each name found is classified as the symbolizer does
+ * a JVM's (a Java method, one of the JDK's). */
 #include <stdio.h>
 #include <unistd.h>
 #include "fuzz.h"
+#include "jvm.h"
 #include "perfmap.h"
 
 static void write_map(const char *path, const uint8_t *data, size_t size)
@@ -27,7 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pm = perfmap__new(getpid());
 	for (size_t i = 0; i + 8 <= size && i < 64; i += 8) {
 		memcpy(&addr, data + i, 8);
-		perfmap__lookup(pm, addr, &start);
+		const char *name = perfmap__lookup(pm, addr, &start);
+
+		if (jvm_jdk_method(name) && !jvm_method_name(name))
+			abort();
 		if (i == 8)
 			write_map(path, data, size);
 		perfmap__lookup(pm, addr & 0xffffffff, &start);

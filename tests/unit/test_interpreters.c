@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +229,14 @@ static void test_line_tables(void **state)
 	/* A table cut before the instruction does not say; cut after, it does. */
 	assert_int_equal(py_addr2line(0x030c, loc312, 10, sizeof(loc312), 2, 25), 0);
 	assert_int_equal(py_addr2line(0x030c, loc312, 30, sizeof(loc312), 2, 25), 5);
+	/* The first line and the deltas are the process's: a sum out of
+	 * int's range is no line (fuzz_pylines found the overflow). */
+	static const uint8_t down310[] = { 0x0b, 0xf6 };
+	static const uint8_t up310[] = { 0x0b, 0x7f };
+
+	assert_int_equal(py_addr2line(0x030a, down310, 2, 2, INT_MIN, 0), 0);
+	assert_int_equal(py_addr2line(0x030a, up310, 2, 2, INT_MAX, 0), 0);
+	assert_int_equal(py_addr2line(0x030a, up310, 2, 2, 100, 0), 227);
 	assert_int_equal(py_addr2line(0x0308, lnotab38, 4, 8, 2, 20), 0);
 	assert_int_equal(py_addr2line(0x030a, lt310, 4, 8, 2, 10), 0);
 	/* A version it does not know. */

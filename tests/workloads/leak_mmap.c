@@ -1,11 +1,13 @@
 /* Leaks COUNT anonymous mappings of KIB KiB each from leak_mapping(), and
  * maps and unmaps as many again (balanced) from churn().
- * usage: leak_mmap COUNT KIB [-w] [-x] [-e STATUS] [-v]
+ * usage: leak_mmap COUNT KIB [-w] [-x] [-e STATUS] [-v] [-l LIB]
  *   -w: wait for SIGUSR1 before starting (attach a tracer first)
  *   -x: exit when done instead of waiting to be killed
+ *   -l LIB: when done, load LIB with dlopen (code mapped last)
  *   -e STATUS: exit with STATUS when done
  *   -v: say "mapped N" after each leaked mapping (N so far), for a run
  *       that ends early (an OOM kill) to tell how far it got */
+#include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,7 @@ __attribute__((noinline)) void churn(size_t len)
 int main(int argc, char **argv)
 {
 	int count, wait = 0, quit = 0, status = 0, verbose = 0;
+	const char *lib = NULL;
 	size_t len;
 
 	if (argc < 3)
@@ -52,6 +55,8 @@ int main(int argc, char **argv)
 			quit = 1;
 			status = atoi(argv[++i]);
 		}
+		if (!strcmp(argv[i], "-l") && i + 1 < argc)
+			lib = argv[++i];
 	}
 	signal(SIGUSR1, on_usr1);
 	if (wait)
@@ -64,6 +69,10 @@ int main(int argc, char **argv)
 		churn(len);
 	}
 	dprintf(1, "leaked %d\n", count);
+	if (lib && !dlopen(lib, RTLD_NOW)) {
+		fprintf(stderr, "leak_mmap: %s\n", dlerror());
+		return 1;
+	}
 	if (quit)
 		return status;
 	for (;;)

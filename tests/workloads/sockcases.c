@@ -13,7 +13,10 @@
  *                            parent closes its copies first, the child last
  *   sockcases idle N M       N sockets, then waits; at SIGUSR1 closes them
  *                            and opens M new ones, prints "swapped"
- *   sockcases hold           just wait (the exec target) */
+ *   sockcases hold           just wait (the exec target)
+ *   sockcases spawn N        a socket, then N children forked one by one,
+ *                            each making a socket in spawn_child; prints
+ *                            "ready PARENT CHILD..." once all have */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -61,6 +64,43 @@ static void do_fork(int n)
 		hold();
 	}
 	printf("ready parent %d child %d\n", getpid(), kid);
+	hold();
+}
+
+/* Not inlined: the children's sockets have a frame of their own to be
+ * named by. */
+static __attribute__((noinline)) void spawn_child(int ready_fd)
+{
+	make_socket(0);
+	if (write(ready_fd, "x", 1) != 1)
+		exit(1);
+	hold();
+}
+
+static void do_spawn(int n)
+{
+	pid_t kids[256];
+	int p[2];
+	char c;
+
+	make_socket(0);
+	if (pipe(p))
+		exit(1);
+	for (int i = 0; i < n; i++) {
+		kids[i] = fork();
+		if (kids[i] < 0)
+			exit(1);
+		if (kids[i] == 0)
+			spawn_child(p[1]);
+		/* One at a time: each child's socket is made before the next
+		 * fork, as a server's workers come and go. */
+		if (read(p[0], &c, 1) != 1)
+			exit(1);
+	}
+	printf("ready %d", getpid());
+	for (int i = 0; i < n; i++)
+		printf(" %d", kids[i]);
+	printf("\n");
 	hold();
 }
 
@@ -266,6 +306,8 @@ int main(int argc, char **argv)
 		do_pass(atoi(argv[2]) % 64);
 	else if (!strcmp(m, "idle") && argc == 4)
 		do_idle(atoi(argv[2]) % 256, atoi(argv[3]));
+	else if (!strcmp(m, "spawn") && argc == 3)
+		do_spawn(atoi(argv[2]) % 256);
 	else if (!strcmp(m, "allfds"))
 		do_allfds();
 	else if (!strcmp(m, "hold")) {

@@ -16,5 +16,8 @@
 bool bpfstats_enable(void);
 /* Every BPF program this process holds, by name and id. */
 void bpfstats_write(struct expo *e, bool enabled);
+/* The fill of every BPF hash and stack map this process holds: entries
+ * in use and max entries, by name and id. */
+void bpfstats_write_maps(struct expo *e);
 
 #endif

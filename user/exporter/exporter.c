@@ -56,6 +56,10 @@ struct env {
 	double older_than_s;
 	unsigned collectors;     /* COL_* */
 	unsigned set;            /* options given on the command line */
+	/* Values read from --config that settings point into (listen,
+	 * web-config-file): the file's buffer is gone once it is read. */
+	char *from_config[8];
+	int nfrom_config;
 };
 
 enum { OPT_LISTEN = 0x3000, OPT_CONFIG, OPT_MAX_CGROUPS, OPT_MAX_SERIES, OPT_SLOPE_WINDOW, OPT_OLDER_THAN,
@@ -193,8 +197,14 @@ static int config_set(void *ctx, const char *key, const char *value, char *err, 
 		if ((map[i].key == 'i' && e->common.interval_s) ||
 		    (map[i].key != 'i' && (e->set & SET(map[i].key))))
 			return 0;
-		char why[200];
-		if (set_option(e, map[i].key, value, why, sizeof(why))) {
+		char why[200], *kept = strdup(value);
+		if (!kept || e->nfrom_config == (int)(sizeof(e->from_config) / sizeof(e->from_config[0]))) {
+			free(kept);
+			snprintf(err, errlen, "%s: set more than once", key);
+			return -1;
+		}
+		e->from_config[e->nfrom_config++] = kept;
+		if (set_option(e, map[i].key, kept, why, sizeof(why))) {
 			snprintf(err, errlen, "%s: %s", key, why);
 			return -1;
 		}
@@ -386,8 +396,10 @@ static void write_self(struct exporter *x, struct expo *e)
 		    "When the latest collection ended, Unix seconds: what the values are as of.", x->collect_at);
 	expo_gauge1(e, "memscope_exporter_collect_interval_seconds", "The interval between collections.",
 		    x->env.common.interval_s);
-	if (x->oom || x->sock)
+	if (x->oom || x->sock) {
 		bpfstats_write(e, x->bpf_stats);
+		bpfstats_write_maps(e);
+	}
 }
 
 static char *render(void *ctx, size_t *len)
@@ -530,5 +542,7 @@ out:
 	web_config_free(&x.web);
 	close_collectors(&x);
 	free(x.snapshot);
+	for (int i = 0; i < x.env.nfrom_config; i++)
+		free(x.env.from_config[i]);
 	return status;
 }

@@ -2,10 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "array.h"
 #include "cgmetrics.h"
-#include "oom_leadup.h"
 #include "oommetrics.h"
 #include "oomwatch_collect.h"
 #include "output.h"
@@ -22,7 +20,6 @@ struct oom_row {
 
 struct oomm {
 	struct oom_collector *col;
-	long page_size;
 	struct oom_row *rows;
 	size_t n, cap, max_rows;
 	uint64_t rows_dropped;    /* kills whose row would pass the cap */
@@ -51,17 +48,14 @@ static struct oom_row *row_for(struct oomm *m, const char *cg, const char *comm,
 }
 
 /* The journal's line: who, where, why; oomwatch has the rest. */
-static void journal_line(const struct oomm *m, const struct oom_kill *k, const char *cg, const char *comm)
+static void journal_line(const struct oom_kill *k, const char *cg, const char *comm)
 {
-	const struct oom_event *e = &k->ev;
 	char *ecomm = term_escape(comm), *ecg = term_escape(cg), u[HUMAN_LEN], l[HUMAN_LEN];
-	int lv = k->limit_level >= 0 ? k->limit_level : 0;
 
 	fprintf(stderr, "memscope-exporter: OOM kill: %s(%u) in %s, constraint %s, usage %s of limit %s%s\n",
-		ecomm, e->victim_tgid, ecg, k->constraint,
-		fmt_bytes(u, e->chain[lv].usage_pages * m->page_size),
-		e->chain[lv].max_pages >= (1ull << 50) ? "none" : fmt_bytes(l, e->chain[lv].max_pages * m->page_size),
-		e->flags & OOM_F_PF_EXITING ? " (victim already exiting)" : "");
+		ecomm, k->ev.victim_tgid, ecg, k->constraint, fmt_bytes(u, k->usage),
+		k->limit ? fmt_bytes(l, k->limit) : "none",
+		k->ev.flags & OOM_F_PF_EXITING ? " (victim already exiting)" : "");
 	free(ecomm);
 	free(ecg);
 }
@@ -82,23 +76,21 @@ static void on_kill(const struct oom_kill *k, void *ctx)
 	} else {
 		m->rows_dropped++;
 	}
-	journal_line(m, k, cg, comm);
+	journal_line(k, cg, comm);
 }
 
 /* The victim's command line, memory.stat at the kill and the lead-up are
- * oomwatch's job (its output directory): no cmdline hooks, so nothing runs
- * between kills, and no kernel log to wait for. */
+ * oomwatch's job (its output directory): the needs mask is empty, so each
+ * kill is its decoded event only, nothing runs between kills (no cmdline
+ * hooks) and there is no kernel log to wait for. */
 struct oomm *oomm_new(size_t max_series)
 {
 	struct oomm *m = calloc(1, sizeof(*m));
 
 	if (!m)
 		abort();
-	m->page_size = sysconf(_SC_PAGESIZE);
 	m->max_rows = max_series;
-	m->col = oom_collector_open(&(struct oom_collector_opts){
-		.leadup_interval_s = LEADUP_DEFAULT_INTERVAL_S, .leadup_window_s = LEADUP_DEFAULT_WINDOW_S,
-		.no_cmdline_hooks = true, .no_kmsg = true, .on_kill = on_kill, .ctx = m });
+	m->col = oom_collector_open(&(struct oom_collector_opts){ .needs = 0, .on_kill = on_kill, .ctx = m });
 	if (!m->col) {
 		free(m);
 		return NULL;

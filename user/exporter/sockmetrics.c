@@ -5,7 +5,6 @@
 #include "array.h"
 #include "cgmetrics.h"
 #include "cgroup.h"
-#include "procfs.h"
 #include "sockleak_collect.h"
 #include "sockmetrics.h"
 
@@ -58,9 +57,10 @@ struct sockm *sockm_new(const struct sockm_opts *o)
 		abort();
 	m->o = *o;
 	m->v1 = !cgroup_layout()->memory_on_v2;
-	/* The fd view of every process, without call stacks: cheap enough to
-	 * run always. */
-	m->col = sl_collector_open(&(struct sl_collector_opts){ .no_stacks = true, .older_than_s = o->older_than_s });
+	/* The fd view of every process with its fd limits, without call
+	 * stacks, sockstat or CLOSE_WAIT times: cheap enough to run always. */
+	m->col = sl_collector_open(&(struct sl_collector_opts){ .needs = SL_NEED_FD_LIMITS,
+								.older_than_s = o->older_than_s });
 	if (!m->col) {
 		free(m);
 		return NULL;
@@ -68,57 +68,39 @@ struct sockm *sockm_new(const struct sockm_opts *o)
 	return m;
 }
 
-static uint64_t close_wait_of(const struct fdtab *t, const struct tcp_table *tcp, const struct sl_proc *p)
+static void row_add_proc(struct sock_row *r, const struct sl_proc_figures *p)
 {
-	size_t n;
-	const struct fd_entry *e = fdtab__entries(t, p->tgid, &n);
-	uint64_t cw = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct tcp_row *r = e[i].v.kind == FDK_SOCKET ? tcp_table_find(tcp, e[i].v.ino) : NULL;
-		cw += r && r->state == TCP_ST_CLOSE_WAIT;
-	}
-	return cw;
-}
-
-static void row_add_proc(struct sock_row *r, const struct sl_snapshot *s, const struct sl_proc *p)
-{
-	const struct fdtab *t = s->t;
-
-	r->created += sl_created(t, p) - sl_created_prev(t, p);
-	r->closed += (sl_closed(t, p) - sl_closed_prev(t, p)) + (sl_closed_pre(p) - sl_closed_pre_prev(p));
+	r->created += p->created;
+	r->closed += p->closed;
 	if (p->exited)
 		return;
 	r->procs++;
 	r->open += p->alive;
-	r->old += p->alive_old;
-	r->close_wait += close_wait_of(t, &s->tcp, p);
-	int nfds = proc_fd_count(p->tgid);
-	uint64_t nofile = proc_nofile_limit(p->tgid);
-	if (nfds > 0) {
-		r->fds += nfds;
-		if (nofile && nofile != UINT64_MAX && (double)nfds / nofile > r->nofile_ratio)
-			r->nofile_ratio = (double)nfds / nofile;
+	r->old += p->old;
+	r->close_wait += p->close_wait;
+	if (p->fds >= 0) {
+		r->fds += p->fds;
+		if (p->nofile && p->nofile != UINT64_MAX && (double)p->fds / p->nofile > r->nofile_ratio)
+			r->nofile_ratio = (double)p->fds / p->nofile;
 	}
 }
 
 void sockm_refresh(struct sockm *m)
 {
 	const struct sl_snapshot *s = m->snap = sl_collector_refresh(m->col);
-	const struct fdtab *t = s->t;
 
 	for (size_t i = 0; i < m->n; i++) {
 		struct sock_row *r = &m->rows[i];
 		r->open = r->close_wait = r->old = r->fds = r->procs = 0;
 		r->nofile_ratio = 0;
 	}
-	for (size_t i = 0; i < t->nprocs; i++) {
-		const struct sl_proc *p = &t->procs[i];
+	for (size_t i = 0; i < s->nprocs; i++) {
+		const struct sl_proc_figures *p = &s->procs[i];
 		const char *cg = m->v1 ? p->cg_v1 : p->cg_v2;
 		struct sock_row *r = row_for(m, cg && cg[0] ? cg : "", p->comm);
 
 		if (r)
-			row_add_proc(r, s, p);
+			row_add_proc(r, p);
 		else
 			m->rows_dropped += !p->exited;
 	}
@@ -196,8 +178,8 @@ void sockm_losses(const struct sockm *m, const char *const **names, const uint64
 	struct sockm *w = (struct sockm *)m;
 
 	memcpy(w->drops, sl_collector_drops(m->col), DROP_KINDS * sizeof(uint64_t));
-	w->drops[DROP_KINDS] = m->snap ? m->snap->t->map_full : 0;
-	w->drops[DROP_KINDS + 1] = m->snap ? m->snap->t->reconciled : 0;
+	w->drops[DROP_KINDS] = m->snap ? m->snap->map_full : 0;
+	w->drops[DROP_KINDS + 1] = m->snap ? m->snap->reconciled : 0;
 	*names = loss_names;
 	*vals = m->drops;
 	*n = DROP_KINDS + 2;

@@ -76,11 +76,20 @@ int bpf_preflight(void)
 
 void bpf_explain(const char *what, int err)
 {
+	int paranoid;
+
 	if (err < 0)
 		err = -err;
 	switch (err) {
 	case EPERM:
 	case EACCES:
+		if (privs_perf_paranoid_blocks(&paranoid)) {
+			die_msg("%s: %s (kernel.perf_event_paranoid is %d: above 2, this kernel opens perf events, "
+				"how tracepoints and uprobes attach, only with CAP_SYS_ADMIN; set it to 2 with "
+				"'sysctl kernel.perf_event_paranoid=2' or run with CAP_SYS_ADMIN)", what, strerror(err),
+				paranoid);
+			break;
+		}
 		die_msg("%s: %s (needs CAP_BPF and CAP_PERFMON, or root; check kernel lockdown and "
 			"kernel.unprivileged_bpf_disabled)", what, strerror(err));
 		break;

@@ -28,6 +28,13 @@ struct site_name {
 	uint64_t site;
 };
 
+/* The tgid part of a site's name: none where sites are shared by the
+ * processes of one address space layout (their hash says which). */
+static uint32_t name_tgid(const struct callsites *cs, uint32_t tgid)
+{
+	return cs->o.shared_spaces ? 0 : tgid;
+}
+
 int stack_mode_parse(const char *s, enum stack_mode *mode)
 {
 	if (!strcmp(s, "auto"))
@@ -72,7 +79,7 @@ static uint64_t entry_hash(uint32_t e, const void *cs)
 {
 	const struct callsite *c = &((const struct callsites *)cs)->v[e];
 
-	return name_hash(c->tgid, c->site);
+	return name_hash(name_tgid(cs, c->tgid), c->site);
 }
 
 static bool entry_is(uint32_t e, const void *key, const void *cs)
@@ -80,14 +87,14 @@ static bool entry_is(uint32_t e, const void *key, const void *cs)
 	const struct callsite *c = &((const struct callsites *)cs)->v[e];
 	const struct site_name *k = key;
 
-	return c->tgid == k->tgid && c->site == k->site;
+	return name_tgid(cs, c->tgid) == k->tgid && c->site == k->site;
 }
 
 static uint32_t *slot(const struct callsites *cs, uint32_t tgid, uint64_t site)
 {
-	struct site_name k = { tgid, site };
+	struct site_name k = { name_tgid(cs, tgid), site };
 
-	return hindex_slot(&cs->index, name_hash(tgid, site), entry_is, &k, cs);
+	return hindex_slot(&cs->index, name_hash(k.tgid, site), entry_is, &k, cs);
 }
 
 struct callsites *callsites__new(const struct callsites_opts *o)
@@ -370,6 +377,7 @@ void callsites_json(struct jw *w, const struct callsite_counts *c, uint64_t veri
 		    bool verified, uint64_t merged_events, uint64_t merged_bytes, bool bytes_known)
 {
 	jw_str(w, "call_site_verification", verified ? "sampled" : "not verified");
+	jw_u64(w, "new_call_sites", c->snapshots);
 	jw_u64(w, "call_site_verifies", c->verifies);
 	jw_u64(w, "call_site_verifies_lost", verify_lost);
 	jw_u64(w, "call_site_mismatches", c->mismatches);

@@ -1,7 +1,8 @@
 /* The call-site service, user side (BPF side: bpf/callsite.bpf.h; ABI:
  * bpf/callsite.h, included from here), shared by memleak-trace and
  * sockleak: the --stack-mode choice, DWARF unwinding of the BPF side's stack snapshots, the stacks
- * kept per call site (tgid, site hash) for reports to find whatever the
+ * kept per call site (tgid and site hash, or the hash alone with
+ * shared_spaces) for reports to find whatever the
  * order of arrival, and the verification of cached keys: a verify
  * snapshot whose stack differs from the one kept for its key makes the
  * key refined in the BPF cache (refine_off), so that the two call paths
@@ -50,7 +51,7 @@ enum callsite_state {
 };
 
 struct callsite {
-	uint32_t tgid;
+	uint32_t tgid;           /* the process whose snapshot named it first */
 	int32_t stack_id;
 	uint64_t site;
 	/* ready to symbolize: ips[0] exact, the others return address - 1;
@@ -85,6 +86,10 @@ struct callsites_opts {
 	 * of their own (cs_hit_site): check keys (cs_val.checked), and give
 	 * an own site whose snapshot does not unwind its key's stack. */
 	bool own_sites;
+	/* The BPF side keys call sites by address space layout, shared by a
+	 * process's forks (cs_share_forks): a site is named by its hash
+	 * alone, whichever process reports or looks it up. */
+	bool shared_spaces;
 };
 
 struct callsites;

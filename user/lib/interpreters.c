@@ -96,13 +96,14 @@ static const struct interp_layout *find_layout(int kind, unsigned version)
 
 static const char *kind_name(int kind)
 {
-	return kind == INTERP_PHP ? "PHP" : kind == INTERP_PYTHON ? "CPython" : "?";
+	return kind == INTERP_PHP ? "PHP" : kind == INTERP_PYTHON ? "CPython" :
+	       kind == INTERP_NODE ? "Node.js" : "?";
 }
 
 /* ---- binaries ---- */
 
 /* By file name: php-fpm8.2, php8.2, php, libphp8.2.so, libphp.so;
- * python3.11, libpython3.11.so.1.0. */
+ * python3.11, libpython3.11.so.1.0; node, nodejs. */
 static int candidate(const char *path)
 {
 	const char *b = strrchr(path, '/');
@@ -114,6 +115,8 @@ static int candidate(const char *path)
 		return INTERP_PHP;
 	if (!strncmp(b, "python3.", 8))
 		return INTERP_PYTHON;
+	if (!strcmp(b, "node") || !strcmp(b, "nodejs"))
+		return INTERP_NODE;
 	return INTERP_NONE;
 }
 
@@ -129,11 +132,11 @@ static unsigned python_version(const char *path)
 	return 0;
 }
 
-/* The version PHP puts in its X-Powered-By header, in the binary's
- * read-only data: "X-Powered-By: PHP/8.2.36". */
-static unsigned php_version(int fd)
+/* Major << 8 | minor of the "MAJOR.MINOR" that follows tag in the file;
+ * 0 if the tag is absent. */
+static unsigned version_after(int fd, const char *tag)
 {
-	static const char tag[] = "X-Powered-By: PHP/";
+	size_t tlen = strlen(tag);
 	struct stat st;
 	unsigned maj, min, v = 0;
 	const char *hit;
@@ -144,12 +147,19 @@ static unsigned php_version(int fd)
 	m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (m == MAP_FAILED)
 		return 0;
-	hit = memmem(m, st.st_size, tag, sizeof(tag) - 1);
-	if (hit && (size_t)(hit - (const char *)m) + sizeof(tag) + 8 < (size_t)st.st_size &&
-	    sscanf(hit + sizeof(tag) - 1, "%u.%u", &maj, &min) == 2 && maj < 256 && min < 256)
+	hit = memmem(m, st.st_size, tag, tlen);
+	if (hit && (size_t)(hit - (const char *)m) + tlen + 9 < (size_t)st.st_size &&
+	    sscanf(hit + tlen, "%u.%u", &maj, &min) == 2 && maj < 256 && min < 256)
 		v = maj << 8 | min;
 	munmap(m, st.st_size);
 	return v;
+}
+
+/* The version PHP puts in its X-Powered-By header, in the binary's
+ * read-only data: "X-Powered-By: PHP/8.2.36". */
+static unsigned php_version(int fd)
+{
+	return version_after(fd, "X-Powered-By: PHP/");
 }
 
 /* st_value of a defined symbol of .dynsym; 0 if absent. */
@@ -356,12 +366,140 @@ static void find_bin_layout(Elf *e, int fd, struct interp_bin *b, char *why, siz
 	}
 }
 
-/* The binary opened by path, known by name (its path in the process's
- * maps: the kind and CPython's version are read from it). */
-static int probe_as(const char *path, const char *name, struct interp_bin *b, char *why,
-		    size_t whylen)
+/* ---- Node.js ---- */
+
+/* The release node says it is, in its process.release URLs:
+ * ".../download/release/v20.20.2/". */
+static unsigned node_version(int fd)
 {
-	int kind = candidate(name), fd;
+	return version_after(fd, "/download/release/v");
+}
+
+/* One v8dbg_* constant: an int the binary exports as a data symbol (a
+ * zero one lives in .bss, outside the file). False if it is absent. */
+static bool v8dbg(Elf *e, int fd, const char *name, int32_t *out)
+{
+	uint64_t at = dynsym_value(e, name);
+
+	if (!at)
+		return false;
+	if (read_vaddr(e, fd, at, out, sizeof(*out)))
+		*out = 0;
+	return true;
+}
+
+struct v8_const {
+	const char *name;
+	int32_t v;
+};
+
+/* The constants the walk needs, in the order node_layout uses them. */
+enum {
+	V8_TAGGED_SIZE, V8_SMI_SHIFT, V8_HEAP_TAG, V8_HEAP_TAG_MASK, V8_FP_FUNCTION, V8_MAP,
+	V8_MAP_TYPE, V8_FN_SHARED, V8_SFI_NAME, V8_SFI_SCRIPT, V8_SCRIPT_NAME, V8_STR_LEN,
+	V8_STR_CHARS, V8_SI_NLOCALS, V8_SI_VARS, V8_TYPE_SFI, V8_TYPE_SCRIPT,
+	V8_TYPE_SCOPE_INFO, V8_FIRST_NONSTRING, V8_THIN_ACTUAL, V8_THIN_TAG, V8_CONS_FIRST, V8_CONS_SECOND, V8_CONS_TAG, V8_NCONST
+};
+
+static const char *const v8_names[V8_NCONST] = {
+	"v8dbg_TaggedSize", "v8dbg_SmiShiftSize", "v8dbg_HeapObjectTag", "v8dbg_HeapObjectTagMask",
+	"v8dbg_off_fp_function", "v8dbg_class_HeapObject__map__Map",
+	"v8dbg_class_Map__instance_type__uint16_t",
+	"v8dbg_class_JSFunction__shared__SharedFunctionInfo",
+	"v8dbg_class_SharedFunctionInfo__name_or_scope_info__Object",
+	"v8dbg_class_SharedFunctionInfo__script_or_debug_info__HeapObject",
+	"v8dbg_class_Script__name__Object", "v8dbg_class_String__length__int32_t",
+	"v8dbg_class_SeqOneByteString__chars__char", "v8dbg_scopeinfo_idx_ncontextlocals",
+	"v8dbg_scopeinfo_idx_first_vars",
+	"v8dbg_type_SharedFunctionInfo__SHARED_FUNCTION_INFO_TYPE",
+	"v8dbg_type_Script__SCRIPT_TYPE", "v8dbg_type_ScopeInfo__SCOPE_INFO_TYPE",
+	"v8dbg_FirstNonstringType", "v8dbg_class_ThinString__actual__String",
+	"v8dbg_ThinStringTag", "v8dbg_class_ConsString__first__String",
+	"v8dbg_class_ConsString__second__String", "v8dbg_ConsStringTag",
+};
+
+/* V8 12 (Node.js 22) names its tagged fields by their C++ type. */
+static const char *const v8_names_12[V8_NCONST] = {
+	[V8_SFI_NAME] = "v8dbg_class_SharedFunctionInfo__name_or_scope_info__Tagged_Object_",
+	[V8_SFI_SCRIPT] = "v8dbg_class_SharedFunctionInfo__script__Tagged_HeapObject_",
+};
+
+#define NODE_MAJORS "18, 20, 22"
+
+static bool node_major_supported(unsigned major)
+{
+	return major == 18 || major == 20 || major == 22;
+}
+
+/* A field offset or type that fits the layout's 16 bits. */
+static bool v8_fits(int32_t v)
+{
+	return v >= 0 && v < 0xfff0;
+}
+
+/* The walk's layout from the v8dbg_* constants; why says what is
+ * missing or not supported. ScopeInfo indexes count tagged slots after
+ * the map. */
+static void node_layout(Elf *e, int fd, struct interp_bin *b, char *why, size_t whylen)
+{
+	int32_t v[V8_NCONST];
+	struct interp_layout *l = &b->layout;
+
+	/* Only the majors whose frames were checked against a live process
+	 * (tests/e2e/node.bats): another V8 may lay out what the constants
+	 * do not describe (a ScopeInfo's slots) differently. */
+	if (!node_major_supported(b->version >> 8)) {
+		snprintf(why, whylen, "Node.js %u.%u is not supported (supported: " NODE_MAJORS ")",
+			 b->version >> 8, b->version & 0xff);
+		return;
+	}
+	for (int i = 0; i < V8_NCONST; i++) {
+		if (!v8dbg(e, fd, v8_names[i], &v[i]) &&
+		    !(v8_names_12[i] && v8dbg(e, fd, v8_names_12[i], &v[i]))) {
+			snprintf(why, whylen, "no %s symbol (node exports V8's layout as v8dbg_* "
+				 "symbols; a stripped binary has none)", v8_names[i]);
+			return;
+		}
+	}
+	if (v[V8_TAGGED_SIZE] != 8 || v[V8_SMI_SHIFT] != 31) {
+		snprintf(why, whylen, "V8 with pointer compression (tagged size %d) is not supported",
+			 v[V8_TAGGED_SIZE]);
+		return;
+	}
+	if (v[V8_HEAP_TAG] != 1 || v[V8_HEAP_TAG_MASK] != 3 || v[V8_THIN_TAG] != 5 ||
+	    v[V8_CONS_TAG] != 1 ||
+	    v[V8_FP_FUNCTION] >= 0 ||
+	    v[V8_FP_FUNCTION] < -256) {
+		snprintf(why, whylen, "V8's tagging or frame layout is not the one walked");
+		return;
+	}
+	for (int i = V8_MAP; i < V8_NCONST; i++) {
+		if (!v8_fits(v[i])) {
+			snprintf(why, whylen, "%s is out of range (%d)", v8_names[i], v[i]);
+			return;
+		}
+	}
+	*l = (struct interp_layout){
+		.v8_fp_function = (int16_t)v[V8_FP_FUNCTION], .v8_map = v[V8_MAP],
+		.v8_map_type = v[V8_MAP_TYPE], .v8_fn_shared = v[V8_FN_SHARED],
+		.v8_sfi_name = v[V8_SFI_NAME], .v8_sfi_script = v[V8_SFI_SCRIPT],
+		.v8_script_name = v[V8_SCRIPT_NAME], .v8_str_len = v[V8_STR_LEN],
+		.v8_str_chars = v[V8_STR_CHARS],
+		.v8_si_nlocals = (uint16_t)(8 + 8 * v[V8_SI_NLOCALS]),
+		.v8_si_vars = (uint16_t)(8 + 8 * v[V8_SI_VARS]),
+		.v8_type_sfi = v[V8_TYPE_SFI],
+		.v8_type_script = v[V8_TYPE_SCRIPT], .v8_type_scope_info = v[V8_TYPE_SCOPE_INFO],
+		.v8_first_nonstring = v[V8_FIRST_NONSTRING], .v8_thin_actual = v[V8_THIN_ACTUAL],
+		.v8_cons_first = v[V8_CONS_FIRST], .v8_cons_second = v[V8_CONS_SECOND],
+	};
+	b->has_layout = true;
+}
+
+/* The binary open as fd, known by name (its path in the process's maps:
+ * the kind and CPython's version are read from it). */
+static int probe_fd(int fd, const char *name, struct interp_bin *b, char *why, size_t whylen)
+{
+	int kind = candidate(name);
 	char scratch[160];
 	const char *sym;
 	Elf *e;
@@ -372,13 +510,18 @@ static int probe_as(const char *path, const char *name, struct interp_bin *b, ch
 		whylen = sizeof(scratch);
 	}
 	why[0] = 0;
-	if (kind == INTERP_NONE)
-		return INTERP_NONE;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (kind == INTERP_NONE || fd < 0)
 		return INTERP_NONE;
 	elf_version(EV_CURRENT);
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (kind == INTERP_NODE) {
+		b->kind = kind;
+		b->version = node_version(fd);
+		b->first_vaddr = e ? first_load_page(e) : 0;
+		if (e)
+			node_layout(e, fd, b, why, whylen);
+		goto out;
+	}
 	sym = kind == INTERP_PHP ? "executor_globals" : "_PyRuntime";
 	b->root_sym = e ? dynsym_value(e, sym) : 0;
 	b->first_vaddr = e ? first_load_page(e) : 0;
@@ -393,15 +536,20 @@ static int probe_as(const char *path, const char *name, struct interp_bin *b, ch
 		b->version = kind == INTERP_PHP ? php_version(fd) : python_version(name);
 		find_bin_layout(e, fd, b, why, whylen);
 	}
+out:
 	if (e)
 		elf_end(e);
-	close(fd);
 	return kind;
 }
 
 int interp_probe_file(const char *path, struct interp_bin *b, char *why, size_t whylen)
 {
-	return probe_as(path, path, b, why, whylen);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int kind = probe_fd(fd, path, b, why, whylen);
+
+	if (fd >= 0)
+		close(fd);
+	return kind;
 }
 
 /* ---- processes ---- */
@@ -494,14 +642,14 @@ unsigned interp__flagged(const struct interp *ip)
 
 /* A binary probed once (by device and inode), its refusal noted once;
  * name is its path in the process's maps, for the note. */
-static const struct interp_bin *probe_cached(struct interp *ip, const char *path,
-					     const char *name, pid_t pid)
+static const struct interp_bin *probe_cached(struct interp *ip, int fd, const char *name,
+					     pid_t pid)
 {
 	struct seen_bin *sb;
 	char why[160];
 	struct stat st;
 
-	if (stat(path, &st))
+	if (fstat(fd, &st))
 		return NULL;
 	for (size_t i = 0; i < ip->nbins; i++)
 		if (ip->bins[i].dev_ino == ((uint64_t)st.st_dev << 40 ^ st.st_ino))
@@ -512,10 +660,12 @@ static const struct interp_bin *probe_cached(struct interp *ip, const char *path
 	ip->bins = sb;
 	sb = &ip->bins[ip->nbins++];
 	sb->dev_ino = (uint64_t)st.st_dev << 40 ^ st.st_ino;
-	probe_as(path, name, &sb->b, why, sizeof(why));
+	probe_fd(fd, name, &sb->b, why, sizeof(why));
 	if (why[0] && ip->o.notes)
-		fprintf(ip->o.notes, "note: pid %d runs %s: %s; its interpreter frames are not named\n",
-			pid, strrchr(name, '/') ? strrchr(name, '/') + 1 : name, why);
+		fprintf(ip->o.notes, "note: pid %d runs %s: %s; its %s\n", pid,
+			strrchr(name, '/') ? strrchr(name, '/') + 1 : name, why,
+			sb->b.kind == INTERP_NODE ? "JavaScript functions are named only from "
+			"/tmp/perf-PID.map (node --perf-basic-prof)" : "interpreter frames are not named");
 	return &sb->b;
 }
 
@@ -531,14 +681,17 @@ static int attach_map(const struct map_entry *m, void *ctx)
 {
 	struct attach_ctx *c = ctx;
 	const struct interp_bin *b;
-	char path[PATH_MAX];
+	int fd;
 
 	if (c->p.kind || m->offset || !m->path[0] || m->path[0] != '/' ||
 	    candidate(m->path) == INTERP_NONE)
 		return 0;
-	if (!proc_map_file(c->pid, m, path, sizeof(path)))
+	/* The very file mapped: a path the process can swap is not read. */
+	fd = proc_map_open(c->pid, m);
+	if (fd < 0)
 		return 0;
-	b = probe_cached(c->ip, path, m->path, c->pid);
+	b = probe_cached(c->ip, fd, m->path, c->pid);
+	close(fd);
 	if (!b || !b->kind || !b->has_layout)
 		return 0;
 	c->p.kind = b->kind;
@@ -586,7 +739,8 @@ void interp__attach_all(struct interp *ip, const pid_t *pids, int n)
 static char *symbol_of(int kind, const struct interp_frame *f)
 {
 	char *s = NULL;
-	const char *name = f->name[0] ? f->name : kind == INTERP_PHP ? "{main}" : "?";
+	const char *name = f->name[0] ? f->name : kind == INTERP_PHP ? "{main}" :
+			   kind == INTERP_NODE ? "(anonymous)" : "?";
 
 	if (f->scope[0] ? asprintf(&s, "%.*s::%.*s", INTERP_NAME_LEN, f->scope, INTERP_NAME_LEN,
 				   name) < 0
@@ -635,58 +789,124 @@ static uint64_t pseudo_addr(const struct frame *f)
 
 /* The line a CPython frame runs, from the line table stored with its
  * stack; its def line (line_is_def) when the table does not say. */
-static void python_line(const struct interp *ip, const struct interp_stack *st,
-			const struct interp_frame *f, struct frame *out)
+static void python_line(const struct interp_stack *st, const struct interp_frame *f,
+			interp_lines_fn lines, void *ctx, struct frame *out)
 {
 	struct py_lines_key k = { .tgid = st->tgid, .code = f->code };
 	struct py_lines l;
 	int line = 0;
 
-	if (ip->o.lines_map >= 0 && !bpf_map_lookup_elem(ip->o.lines_map, &k, &l) &&
-	    l.firstlineno == f->line)
-		line = py_addr2line(st->version, l.b, l.kept, l.len, (int)l.firstlineno, f->instr);
+	/* kept is never past b (the BPF side bounds it), checked all the same. */
+	if (lines && lines(&k, &l, ctx) && l.firstlineno == f->line)
+		line = py_addr2line(st->version, l.b, l.kept < sizeof(l.b) ? l.kept : sizeof(l.b),
+				    l.len, (int)l.firstlineno, f->instr);
 	out->line = line > 0 ? line : (int)f->line;
 	out->line_is_def = line <= 0;
+}
+
+/* The line of character offset pos in a script file (V8 counts UTF-16
+ * units: a 4-byte UTF-8 sequence is two); 0 if the file cannot be read
+ * or is shorter. A script named by URL (ES modules) is its path. */
+static int js_line(const char *script, uint32_t pos)
+{
+	const char *path = strncmp(script, "file://", 7) ? script : script + 7;
+	uint32_t units = 0;
+	int line = 1, ch;
+	FILE *f;
+
+	if (path[0] != '/' || !(f = fopen(path, "re")))
+		return 0;
+	while (units < pos && (ch = getc(f)) != EOF) {
+		if ((ch & 0xc0) == 0x80)
+			continue;  /* a continuation byte */
+		units += (ch & 0xf8) == 0xf0 ? 2 : 1;
+		line += ch == '\n';
+	}
+	fclose(f);
+	return units >= pos ? line : 0;
+}
+
+/* A JavaScript frame's line: the function's start, from its position
+ * when its script is a file that can be read (node's own modules,
+ * "node:events", are not). */
+static void node_line(const struct interp_frame *f, struct frame *out)
+{
+	char file[INTERP_FILE_LEN + 1];
+
+	out->line = 0;
+	out->line_is_def = true;
+	if (!(f->flags & IFR_JS_POS) || f->file[0] == '?' ||
+	    strnlen(f->file, INTERP_FILE_LEN) == INTERP_FILE_LEN - 1)
+		return;
+	snprintf(file, sizeof(file), "%.*s", INTERP_FILE_LEN, f->file);
+	out->line = js_line(file, f->line);
+}
+
+static enum frame_kind frame_kind_of(uint32_t kind)
+{
+	return kind == INTERP_PHP ? FRAME_PHP : kind == INTERP_NODE ? FRAME_JS : FRAME_PYTHON;
+}
+
+static const char *module_of(uint32_t kind)
+{
+	return kind == INTERP_PHP ? "php" : kind == INTERP_NODE ? "node" : "python";
+}
+
+int interp_stack_decode(const struct interp_stack *st, interp_lines_fn lines, void *ctx,
+			struct frame *out, int max)
+{
+	enum frame_kind k = frame_kind_of(st->kind);
+	const char *module = module_of(st->kind);
+	int n = 0;
+
+	for (uint32_t i = 0; i < st->nframes && i < INTERP_MAX_FRAMES && n < max; i++, n++) {
+		const struct interp_frame *f = &st->f[i];
+
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].kind = k;
+		out[n].symbol = symbol_of(st->kind, f);
+		out[n].module = strdup(module);
+		out[n].file = file_of(f);
+		out[n].line = (int)f->line;
+		if (st->kind == INTERP_PYTHON)
+			python_line(st, f, lines, ctx, &out[n]);
+		else if (st->kind == INTERP_NODE)
+			node_line(f, &out[n]);
+		out[n].addr = pseudo_addr(&out[n]);
+	}
+	if (st->more && n < max)
+		marker(&out[n++], k, module, "[%u more frames]", st->more);
+	if (st->unreadable && n < max)
+		marker(&out[n++], k, module, "[%u unreadable frames]", st->unreadable);
+	return n;
+}
+
+static bool map_lines(const struct py_lines_key *k, struct py_lines *out, void *ctx)
+{
+	const struct interp *ip = ctx;
+
+	return ip->o.lines_map >= 0 && !bpf_map_lookup_elem(ip->o.lines_map, k, out);
 }
 
 int interp__frames(struct interp *ip, uint64_t key, struct frame *out, int max)
 {
 	struct interp_stack st;
-	enum frame_kind k;
-	const char *module;
-	int n = 0;
 
 	if (!ip || !key || ip->o.stacks_map < 0 || max <= 0 ||
 	    bpf_map_lookup_elem(ip->o.stacks_map, &key, &st))
 		return 0;
-	k = st.kind == INTERP_PHP ? FRAME_PHP : FRAME_PYTHON;
-	module = st.kind == INTERP_PHP ? "php" : "python";
-	for (uint32_t i = 0; i < st.nframes && i < INTERP_MAX_FRAMES && n < max; i++, n++) {
-		const struct interp_frame *f = &st.f[i];
-
-		memset(&out[n], 0, sizeof(out[n]));
-		out[n].kind = k;
-		out[n].symbol = symbol_of(st.kind, f);
-		out[n].module = strdup(module);
-		out[n].file = file_of(f);
-		out[n].line = (int)f->line;
-		if (st.kind == INTERP_PYTHON)
-			python_line(ip, &st, f, &out[n]);
-		out[n].addr = pseudo_addr(&out[n]);
-	}
-	if (st.more && n < max)
-		marker(&out[n++], k, module, "[%u more frames]", st.more);
-	if (st.unreadable && n < max)
-		marker(&out[n++], k, module, "[%u unreadable frames]", st.unreadable);
-	return n;
+	return interp_stack_decode(&st, map_lines, ip, out, max);
 }
 
-/* CPython's standard library (/usr/lib/python3.11/socket.py): the code
- * that called it is the one to read. Installed packages are not. */
-static bool python_stdlib(const struct frame *f)
+/* CPython's standard library (/usr/lib/python3.11/socket.py) and node's
+ * own modules (node:events, node:internal/...): the code that called
+ * them is the one to read. Installed packages are not. */
+static bool runtime_library(const struct frame *f)
 {
 	const char *p = f->kind == FRAME_PYTHON && f->file ? strstr(f->file, "/python3.") : NULL;
 
+	if (f->kind == FRAME_JS)
+		return f->file && !strncmp(f->file, "node:", 5);
 	return p && !strstr(p, "-packages/");
 }
 
@@ -695,13 +915,13 @@ int interp_culprit(const struct frame *fr, int n)
 	int first = -1, with_file = -1;
 
 	for (int i = 0; i < n; i++) {
-		if (fr[i].kind != FRAME_PHP && fr[i].kind != FRAME_PYTHON)
+		if (!frame_is_interp(&fr[i]))
 			continue;
 		if (first < 0)
 			first = i;
 		if (!fr[i].file)
 			continue;
-		if (!python_stdlib(&fr[i]))
+		if (!runtime_library(&fr[i]))
 			return i;
 		if (with_file < 0)
 			with_file = i;

@@ -9,6 +9,9 @@
  * (_PyRuntime, in the executable or libpython; 3.13's layout is read from
  * the _Py_DebugOffsets it publishes, not a table; free-threaded builds are
  * refused). Other versions are refused with a note, once per binary.
+ * Node.js 18, 20 and 22 (node's v8dbg_* symbols give V8's
+ * layout; no pointer compression): functions, scripts and the line where
+ * each function starts.
  * x86_64 layouts. */
 #ifndef MEMSCOPE_INTERPRETERS_H
 #define MEMSCOPE_INTERPRETERS_H
@@ -22,10 +25,11 @@
 #include "symbolize.h"
 
 /* What the layouts cover, for notes and --features. */
-#define INTERP_VERSIONS "PHP 7.4, 8.2, 8.4; CPython 3.8-3.13"
+#define INTERP_VERSIONS "PHP 7.4, 8.2, 8.4; CPython 3.8-3.13; " \
+	"Node.js 18, 20, 22: function, script, start line"
 
 #define INTERP_OFF_HELP \
-	"Do not walk PHP and Python frame chains at each record (their functions, files and " \
+	"Do not walk PHP, Python and JavaScript (V8) frame chains at each record (their functions, files and " \
 	"lines are then not shown)"
 
 struct interp_opts {
@@ -49,6 +53,12 @@ int interp__attach(struct interp *ip, pid_t pid);
  * table stored with the stack (its def line, line_is_def, when the table
  * does not say). Returns the number filled, 0 if the key is unknown. */
 int interp__frames(struct interp *ip, uint64_t key, struct frame *out, int max);
+/* The same for a stack already read (what BPF copied from the process:
+ * any bytes). lines gives a CPython code object's line table (false if
+ * none is kept); NULL: frames get their def lines. */
+typedef bool (*interp_lines_fn)(const struct py_lines_key *k, struct py_lines *out, void *ctx);
+int interp_stack_decode(const struct interp_stack *st, interp_lines_fn lines, void *ctx,
+			struct frame *out, int max);
 /* interp__attach for every process of a list (a cgroup's, the host's at
  * start). */
 void interp__attach_all(struct interp *ip, const pid_t *pids, int n);

@@ -368,7 +368,7 @@ void features_print(FILE *out, const struct features *given)
 	fprintf(out, "interpreter frames (" INTERP_VERSIONS "): bpf_loop %s\n", yes_no(f->bpf_loop));
 	/* Named in user space from the runtime's own perf map: no kernel
 	 * feature, listed so that one command says what is named. */
-	fprintf(out, "JIT frames: Node.js (--perf-basic-prof) and JVM (" JVM_VERIFIED " verified; any HotSpot "
+	fprintf(out, "JIT frames: Node.js (--perf-basic-prof; a version whose V8 frames are not read) and JVM (" JVM_VERIFIED " verified; any HotSpot "
 		"writing a perf map) from /tmp/perf-PID.map: compiled Java methods by name, interpreted ones as "
 		"\"" JVM_INTERPRETED "\", memleak-trace --jvm-perfmap: dumped by jcmd (OpenJDK 17+)\n");
 	fprintf(out, "memleak-trace: task storage %s; sockleak: bpf_for_each_map_elem %s\n", yes_no(f->task_storage),

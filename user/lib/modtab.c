@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
-#include <linux/magic.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 #include "kfeatures.h"
 #include "modrec.h"
 #include "modtab.h"
+#include "procfs.h"
 
 void modtab_init(struct modtab *mt)
 {
@@ -80,39 +79,20 @@ void modtab_add(struct modtab *mt, const struct modtab_ent *e)
 	mt->gen++;
 }
 
-/* overlayfs maps a file through the layer's real file: the kernel's
- * record carries the real file's device, while stat on the overlay path
- * gives the overlay's device and the real inode number (as a container's
- * root, or the test guest's, shows: maps 00:16 ino N, stat dev 26 ino N).
- * There only the inode number can be compared. */
-bool modtab_on_overlayfs(int fd)
-{
-	struct statfs sf;
-
-	return fstatfs(fd, &sf) == 0 && (unsigned long)sf.f_type == OVERLAYFS_SUPER_MAGIC;
-}
-
 bool modtab_same_file(const struct modtab_ent *e, int fd)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) || st.st_ino != e->ino)
-		return false;
-	if (major(st.st_dev) == e->dev_major && minor(st.st_dev) == e->dev_minor)
-		return true;
-	return modtab_on_overlayfs(fd);
+	return same_mapped_file(fd, e->ino, e->dev_major, e->dev_minor);
 }
 
 /* The very inode mapped, while the process lives: -1 once it is gone. */
 static int hold_file(pid_t pid, const struct modtab_ent *e)
 {
-	char path[96];
+	char path[PROC_MAP_FILES_LEN];
 	int fd;
 
 	if (held_now >= MODTAB_MAX_HELD)
 		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, e->start,
-		 e->end);
+	proc_map_files_path(pid, e->start, e->end, path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 && !modtab_same_file(e, fd)) {
 		close(fd);

@@ -44,11 +44,8 @@ void modtab_reset(struct modtab *mt);
  * must be -1: the table holds descriptors itself (modtab_record,
  * modtab_seed_maps), within a budget for the whole tool. */
 void modtab_add(struct modtab *mt, const struct modtab_ent *e);
-/* Is fd the file of e (same device and inode)? */
+/* Is fd the file of e (same device and inode: same_mapped_file)? */
 bool modtab_same_file(const struct modtab_ent *e, int fd);
-/* Is fd on overlayfs, where maps names the layer's device and stat the
- * overlay's (only the inode compares)? */
-bool modtab_on_overlayfs(int fd);
 /* [addr, addr + len) was unmapped: the entries it overlaps go. */
 void modtab_unmap(struct modtab *mt, uint64_t addr, uint64_t len);
 /* A BPF record (size bytes; short or truncated ones are counted, not

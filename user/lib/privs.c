@@ -21,14 +21,35 @@ static bool has_cap(const struct __user_cap_data_struct *d, int cap)
 	return d[cap / 32].effective & (1u << (cap % 32));
 }
 
-int privs_check(void)
+static int read_caps(struct __user_cap_data_struct data[2])
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+
+	return syscall(SYS_capget, &hdr, data) ? -errno : 0;
+}
+
+bool privs_perf_paranoid_blocks(int *level)
+{
+	struct __user_cap_data_struct data[2] = {};
+	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
+	bool got;
+
+	*level = 0;
+	if (!f)
+		return false;
+	got = fscanf(f, "%d", level) == 1;
+	fclose(f);
+	return got && *level > 2 && !read_caps(data) && !has_cap(data, CAP_SYS_ADMIN);
+}
+
+int privs_check(void)
+{
 	struct __user_cap_data_struct data[2] = {};
 	bool bpf, perfmon;
+	int err = read_caps(data);
 
-	if (syscall(SYS_capget, &hdr, data)) {
-		die_msg("cannot read this process's capabilities: %s", strerror(errno));
+	if (err) {
+		die_msg("cannot read this process's capabilities: %s", strerror(-err));
 		return -EPERM;
 	}
 	if (has_cap(data, CAP_SYS_ADMIN))

@@ -12,11 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include "array.h"
 #include "output.h"
 #include "procfs.h"
+#include "safeopen.h"
 
 static int gone(int err, pid_t pid)
 {
@@ -374,7 +378,8 @@ static bool parse_maps_line(char *line, struct map_entry *m)
 	unsigned long long start, end, off, ino;
 	int pos = 0;
 
-	if (sscanf(line, "%llx-%llx %4s %llx %*s %llu %n", &start, &end, m->perms, &off, &ino, &pos) < 5)
+	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, m->perms, &off,
+		   &m->dev_major, &m->dev_minor, &ino, &pos) < 7)
 		return false;
 	m->start = start;
 	m->end = end;
@@ -429,12 +434,71 @@ static int walk_maps(pid_t pid, const char *file, proc_map_cb cb, void *ctx)
 	return count;
 }
 
+void proc_map_files_path(pid_t pid, uint64_t start, uint64_t end, char buf[PROC_MAP_FILES_LEN])
+{
+	snprintf(buf, PROC_MAP_FILES_LEN, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, start, end);
+}
+
+bool on_overlayfs(int fd)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) == 0 && (unsigned long)sf.f_type == OVERLAYFS_SUPER_MAGIC;
+}
+
+bool same_mapped_file(int fd, uint64_t ino, unsigned int dev_major, unsigned int dev_minor)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) || st.st_ino != ino)
+		return false;
+	if (major(st.st_dev) == dev_major && minor(st.st_dev) == dev_minor)
+		return true;
+	return on_overlayfs(fd);
+}
+
+static int mapped_or_closed(const struct map_entry *m, int fd)
+{
+	if (fd >= 0 && !same_mapped_file(fd, m->inode, m->dev_major, m->dev_minor)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+int proc_map_open(pid_t pid, const struct map_entry *m)
+{
+	const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+	char mf[PROC_MAP_FILES_LEN];
+	int fd;
+
+	proc_map_files_path(pid, m->start, m->end, mf);
+	fd = mapped_or_closed(m, open(mf, flags));
+	if (fd < 0 && m->path[0] == '/')
+		fd = mapped_or_closed(m, open_in_proc_root(pid, m->path, flags));
+	return fd;
+}
+
 bool proc_map_file(pid_t pid, const struct map_entry *m, char *buf, size_t size)
 {
-	int n = snprintf(buf, size, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, m->start, m->end);
+	char mf[PROC_MAP_FILES_LEN];
+	int n, fd;
 
-	if (n > 0 && (size_t)n < size && !access(buf, R_OK))
+	/* Opened, not access(): for root, access() checks with every
+	 * capability, though an open without CAP_SYS_ADMIN fails. */
+	proc_map_files_path(pid, m->start, m->end, mf);
+	fd = open(mf, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0 && strlen(mf) < size) {
+		close(fd);
+		strcpy(buf, mf);
 		return true;
+	}
+	if (fd >= 0)
+		close(fd);
+	fd = mapped_or_closed(m, open_in_proc_root(pid, m->path, O_RDONLY | O_NONBLOCK));
+	if (fd < 0)
+		return false;
+	close(fd);
 	n = snprintf(buf, size, "/proc/%d/root%s", pid, m->path);
 	return n > 0 && (size_t)n < size;
 }

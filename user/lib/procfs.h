@@ -71,15 +71,32 @@ struct map_entry {
 	uint64_t start, end, offset;
 	char perms[5];
 	uint64_t inode;
+	unsigned int dev_major, dev_minor;
 	const char *path;       /* "" for anonymous; valid during the callback */
 	/* smaps only (zero with proc_maps): */
 	uint64_t rss, pss, anon, swap, shared_dirty, private_dirty;
 };
 typedef int (*proc_map_cb)(const struct map_entry *m, void *ctx);
-/* The file behind a mapping, as this tool can open it whatever the
- * process's root (a chroot or a container's mount namespace, where the
- * path in maps means nothing here): /proc/PID/map_files/START-END, else
- * the path under /proc/PID/root. False if it does not fit in size. */
+/* /proc/PID/map_files/START-END: the very file a mapping maps, while the
+ * process lives and whatever has become of its path (opening it takes
+ * CAP_SYS_ADMIN). PROC_MAP_FILES_LEN holds any. */
+#define PROC_MAP_FILES_LEN 64
+void proc_map_files_path(pid_t pid, uint64_t start, uint64_t end, char buf[PROC_MAP_FILES_LEN]);
+/* Is fd the mapped file of device dev_major:dev_minor and inode ino, as
+ * maps gives them? On overlayfs maps names the layer's device and stat
+ * the overlay's (a container's root, the test guest's): there only the
+ * inode compares. */
+bool same_mapped_file(int fd, uint64_t ino, unsigned int dev_major, unsigned int dev_minor);
+bool on_overlayfs(int fd);
+/* The file behind a mapping opened read-only, only if it is the one
+ * mapped (same_mapped_file): through map_files, else by its path inside
+ * the process's root (a chroot or a container's mount namespace, where
+ * the path in maps means nothing here; no link may lead out of it). -1
+ * if neither is. */
+int proc_map_open(pid_t pid, const struct map_entry *m);
+/* The same as a path, for a caller that must name the file (a uprobe):
+ * map_files, else the path under /proc/PID/root if the file there is the
+ * one mapped when checked. False if neither, or it does not fit in size. */
 bool proc_map_file(pid_t pid, const struct map_entry *m, char *buf, size_t size);
 int proc_maps(pid_t pid, proc_map_cb cb, void *ctx);
 int proc_smaps(pid_t pid, proc_map_cb cb, void *ctx);

@@ -2,10 +2,20 @@
  * code object's first line, as CPython's PyCode_Addr2Line does, and stops
  * at the entry that covers the byte offset asked for; running out of the
  * kept bytes first is "not known" unless the table was copied whole. */
+#include <limits.h>
+
 #include "pylines.h"
 
+/* Lines are summed in 64 bits: the first line and every delta are the
+ * process's bytes, and their sum may leave int's range. A line outside
+ * 1..INT_MAX is not one the table can mean: "not known". */
+static int known_line(long long line)
+{
+	return line > 0 && line <= INT_MAX ? (int)line : 0;
+}
+
 /* 3.8-3.9: the line of the last entry starting at or before addr. */
-static int lnotab_line(const uint8_t *t, size_t kept, size_t len, int line, long addr)
+static int lnotab_line(const uint8_t *t, size_t kept, size_t len, long long line, long addr)
 {
 	long at = 0;
 	size_t i;
@@ -13,15 +23,15 @@ static int lnotab_line(const uint8_t *t, size_t kept, size_t len, int line, long
 	for (i = 0; i + 1 < kept; i += 2) {
 		at += t[i];
 		if (at > addr)
-			return line;
+			return known_line(line);
 		line += (int8_t)t[i + 1];
 	}
 	/* Past the last entry: its line, if the table is whole. */
-	return kept == len ? line : 0;
+	return kept == len ? known_line(line) : 0;
 }
 
 /* 3.10: ranges [start, end) of addresses, each with a line or none. */
-static int linetable310_line(const uint8_t *t, size_t kept, int line, long addr)
+static int linetable310_line(const uint8_t *t, size_t kept, long long line, long addr)
 {
 	long end = 0;
 
@@ -32,7 +42,7 @@ static int linetable310_line(const uint8_t *t, size_t kept, int line, long addr)
 		if (delta != -128)
 			line += delta;
 		if (end > addr)
-			return delta == -128 ? 0 : line;
+			return delta == -128 ? 0 : known_line(line);
 	}
 	return 0;
 }
@@ -80,7 +90,7 @@ static int entry_line_delta(const uint8_t *t, size_t kept, size_t *i, int code, 
 
 /* 3.11+: entries of (first byte & 7) + 1 code units, the first byte's
  * bit 7 set; the bytes of the rest of an entry have it clear. */
-static int loctable_line(const uint8_t *t, size_t kept, int line, long addr)
+static int loctable_line(const uint8_t *t, size_t kept, long long line, long addr)
 {
 	long end = 0;
 	size_t i = 0;
@@ -94,7 +104,7 @@ static int loctable_line(const uint8_t *t, size_t kept, int line, long addr)
 		line += delta;
 		end += ((b & 7) + 1) * 2;
 		if (end > addr)
-			return code == 15 ? 0 : line;
+			return code == 15 ? 0 : known_line(line);
 		while (i < kept && !(t[i] & 128))
 			i++;
 	}

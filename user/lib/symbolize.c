@@ -2,18 +2,18 @@
  *
  * Modules are reported from /proc/PID/maps ourselves instead of with
  * dwfl_linux_proc_report, because the paths in maps are seen from the
- * target's mount namespace: each binary is opened through /proc/PID/root
- * (containers) or, when it was deleted or replaced, through
- * /proc/PID/map_files (the very inode still mapped). The original path is
- * kept for display. Separate debug files come from libdwfl's standard
+ * target's mount namespace, and because a path is the process's to
+ * change: each binary is opened inside the process's root
+ * (open_in_proc_root) or, when it was deleted or replaced, through
+ * /proc/PID/map_files (the very inode still mapped), and is parsed only if
+ * its device and inode are the mapping's. The original path names the
+ * module. Separate debug files come from libdwfl's standard
  * lookup (build-id under /usr/lib/debug/.build-id, then .gnu_debuglink).
  *
  * Addresses are resolved as given: callers holding return addresses should
  * pass ret - 1 so that the call instruction (not the next line) is found. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <elfutils/libdwfl.h>
-#include <dwarf.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,11 +27,16 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "dwlookup.h"
 #include "golines.h"
 #include "jvm.h"
 #include "modtab.h"
 #include "perfmap.h"
+#include "procfs.h"
+#include "safeopen.h"
 #include "symbolize.h"
+#include "symworker.h"
+#include "symworker_proto.h"
 
 struct sym_module {
 	uint64_t low, high;
@@ -89,12 +94,37 @@ struct symbolizer {
 	struct sym_cached *cache;
 	uint32_t cache_size, cache_n;
 	struct golines *go;     /* Go binaries' own line tables */
+	/* The worker that parses the binaries (symworker.h), NULL when they
+	 * are parsed here; session is this process's there. */
+	struct symworker *w;
+	uint64_t session;
+	/* Files the worker is still to be sent (struct reported's w_fd),
+	 * and a file it holds was unmapped since (or every file was opened
+	 * anew): worker_sync before it resolves. */
+	bool w_pending, w_resync;
+	/* The unwinder or the pprof writer reads the ELF files through dwfl:
+	 * they are opened here too. */
+	bool local_elf;
 };
 
+/* A file given to libdwfl, by its identity and where its module lies: a
+ * mapping of the same file in that range (from maps: the mapping at
+ * offset 0; from the table: its first executable one) is the same
+ * module. */
 struct reported {
-	uint64_t ino, start, low, high;
+	char *dwfl_name;        /* libdwfl's name of the module */
+	uint64_t ino, low, high;
 	unsigned int dev_major, dev_minor;
+	dev_t file_dev;         /* fstat of the file libdwfl was given */
+	ino_t file_ino;
 	bool seen;              /* in the report being made */
+	/* The worker's: the module's name in its session, whether it holds
+	 * the file, and the file it is still to be sent (-1: none), mapped
+	 * at w_start from file offset w_pgoff. */
+	char *name;
+	bool w_held;
+	int w_fd;
+	uint64_t w_start, w_pgoff;
 };
 
 struct sym_cached {
@@ -105,42 +135,23 @@ struct sym_cached {
 
 #define JIT_MODULE "JIT"
 
+/* Every ELF file is given to libdwfl as its module is reported, opened
+ * and verified (report_entry); none is looked up by the module's name,
+ * which is the process's path, to open on the host. */
+static int no_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+		       char **file_name, Elf **elfp)
+{
+	(void)mod, (void)userdata, (void)name, (void)base, (void)file_name;
+	*elfp = NULL;
+	return -1;
+}
+
 static char *debuginfo_path;
 static const Dwfl_Callbacks dwfl_cbs = {
-	.find_elf = dwfl_linux_proc_find_elf,
+	.find_elf = no_find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.debuginfo_path = &debuginfo_path,
 };
-
-/* C++ names: libstdc++'s demangler, looked up at run time so that the C
- * tools need not link libstdc++; without it names stay mangled. */
-typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
-static char *demangle(const char *name)
-{
-	static demangle_fn fn;
-	static int tried;
-
-	if (!name)
-		return NULL;
-	if (!tried) {
-		void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
-
-		tried = 1;
-		if (h)
-			fn = (demangle_fn)dlsym(h, "__cxa_demangle");
-	}
-	if (fn && name[0] == '_' && name[1] == 'Z') {
-		int status = 0;
-		char *d = fn(name, NULL, NULL, &status);
-
-		if (d && status == 0)
-			return d;
-		free(d);
-	}
-	/* "__libc_start_main@@GLIBC_2.34": the symbol version is linker
-	 * bookkeeping, not part of the name a reader looks for. */
-	return strndup(name, strcspn(name, "@"));
-}
 
 static const char *base_name(const char *path)
 {
@@ -149,31 +160,13 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* The file behind one maps line, openable from our namespace. */
-static char *open_path(pid_t pid, uint64_t start, uint64_t end, const char *path,
-		       int deleted)
-{
-	char *p = NULL;
-	struct stat st;
-
-	if (!deleted) {
-		if (asprintf(&p, "/proc/%d/root%s", pid, path) < 0)
-			return NULL;
-		if (stat(p, &st) == 0)
-			return p;
-		free(p);
-	}
-	if (asprintf(&p, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, start, end) < 0)
-		return NULL;
-	return p;
-}
-
 #define MAX_SEGS 16
 
 struct pending {
 	uint64_t low, high, ino;
+	uint64_t first_end;     /* of the mapping at file offset 0 */
+	unsigned int dev_major, dev_minor;
 	char *path;             /* as in maps, without " (deleted)" */
-	char *open;             /* what libdwfl opens */
 	struct { uint64_t start, off; } seg[MAX_SEGS]; /* its mappings */
 	int nseg;
 };
@@ -213,22 +206,21 @@ static void add_remap(struct symbolizer *s, const struct pending *pm, uint64_t s
 	r[s->nremaps++] = (struct remap){ start, end, pm->seg[i].start + (off - pm->seg[i].off) };
 }
 
+static void report_entry(struct symbolizer *s, const struct modtab_ent *e, uint64_t end);
+
+/* A module of maps: its file, verified, as the module table's would be. */
 static void add_module(struct symbolizer *s, struct pending *pm)
 {
-	struct sym_module *m;
+	if (pm->path) {
+		struct modtab_ent e = {
+			.start = pm->low, .end = pm->first_end, .pgoff = 0, .ino = pm->ino,
+			.dev_major = pm->dev_major, .dev_minor = pm->dev_minor, .path = pm->path,
+			.fd = -1,
+		};
 
-	if (!pm->path)
-		return;
-	if (dwfl_report_module(s->dwfl, pm->open, pm->low, pm->high)) {
-		m = ARRAY_GROW(s->mods, (size_t)s->nmods, s->capmods, 16);
-		m[s->nmods].low = pm->low;
-		m[s->nmods].high = pm->high;
-		m[s->nmods].name = strdup(base_name(pm->path));
-		m[s->nmods].unverified = false;
-		s->nmods++;
+		report_entry(s, &e, pm->high);
 	}
 	free(pm->path);
-	free(pm->open);
 	memset(pm, 0, sizeof(*pm));
 }
 
@@ -340,16 +332,6 @@ static void add_jit(struct symbolizer *s, uint64_t low, uint64_t high)
 	j[s->njit++] = (struct jit_region){ low, high };
 }
 
-static int open_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
-		       void *arg)
-{
-	Dwarf_Addr bias;
-
-	(void)userdata, (void)name, (void)base, (void)arg;
-	dwfl_module_getelf(mod, &bias);
-	return DWARF_CB_OK;
-}
-
 /* The whole of /proc/PID/maps, NULL if it cannot be read or maps no file. */
 static char *read_maps(pid_t pid, size_t *len)
 {
@@ -378,62 +360,43 @@ static char *read_maps(pid_t pid, size_t *len)
 	return text;
 }
 
-/* The mapped file itself, opened read-only: the one held since its
- * record came, or the very inode while the process lives (map_files),
- * else by its path in the process's root or on the host, only if device
- * and inode are the mapped ones: never parse a different file than the
- * one mapped. -1 if none is. */
-static int open_verified(pid_t pid, const struct modtab_ent *e, char **opened)
+/* fd if it is the file of e, else closed: -1. */
+static int verified(const struct modtab_ent *e, int fd)
 {
-	char *tries[3] = {};
-	int fd = -1;
-
-	if (asprintf(&tries[0], "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, e->start,
-		     e->end) < 0 ||
-	    asprintf(&tries[1], "/proc/%d/root%s", pid, e->path) < 0 ||
-	    !(tries[2] = strdup(e->path)))
-		abort();
-	if (e->fd >= 0 && (fd = dup(e->fd)) >= 0)
-		*opened = tries[0], tries[0] = NULL;
-	for (int i = 0; i < 3 && fd < 0; i++) {
-		fd = open(tries[i], O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && !modtab_same_file(e, fd)) {
-			close(fd);
-			fd = -1;
-		}
-		if (fd >= 0)
-			*opened = tries[i], tries[i] = NULL;
+	if (fd >= 0 && !modtab_same_file(e, fd)) {
+		close(fd);
+		fd = -1;
 	}
-	for (int i = 0; i < 3; i++)
-		free(tries[i]);
 	return fd;
 }
 
-/* The load bias of the ELF file in fd mapped as e: the PT_LOAD segment
- * holding e's file offset lies at e->start. */
-static bool elf_bias(int fd, const struct modtab_ent *e, uint64_t *bias)
+/* The mapped file itself, opened read-only: the one held since its
+ * record came; by its path inside the process's root (no link may lead
+ * out of it; the name lets libdwfl find a .gnu_debuglink file next to
+ * it); the very inode while the process lives (map_files); else by its
+ * path on the host. Each only if device and inode are the mapped ones:
+ * never parse a different file than the one mapped. O_NONBLOCK: a FIFO
+ * planted at the path must not hang the tool. -1 if none is. */
+static int open_verified(pid_t pid, const struct modtab_ent *e, char **opened)
 {
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	size_t n = 0;
-	bool found = false;
+	const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+	char map_files[PROC_MAP_FILES_LEN];
+	int fd = -1;
 
-	if (!elf || elf_getphdrnum(elf, &n) != 0)
-		n = 0;
-	for (size_t i = 0; i < n && !found; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		/* The kernel maps a segment from its offset rounded down to a page. */
-		if (e->pgoff + page > ph.p_offset && e->pgoff < ph.p_offset + ph.p_filesz) {
-			*bias = e->start - (ph.p_vaddr - ph.p_offset + e->pgoff);
-			found = true;
-		}
+	proc_map_files_path(pid, e->start, e->end, map_files);
+	if (e->fd >= 0 && (fd = dup(e->fd)) >= 0) {
+		*opened = strdup(map_files);
+	} else if ((fd = verified(e, open_in_proc_root(pid, e->path, flags))) >= 0) {
+		if (asprintf(opened, "/proc/%d/root%s", pid, e->path) < 0)
+			*opened = NULL;
+	} else if ((fd = verified(e, open(map_files, flags))) >= 0) {
+		*opened = strdup(map_files);
+	} else if ((fd = verified(e, open(e->path, flags | O_NOFOLLOW))) >= 0) {
+		*opened = strdup(e->path);
 	}
-	if (elf)
-		elf_end(elf);
-	return found;
+	if (fd >= 0 && !*opened)
+		abort();
+	return fd;
 }
 
 static void keep_module(struct symbolizer *s, uint64_t low, uint64_t high, const char *path,
@@ -445,80 +408,263 @@ static void keep_module(struct symbolizer *s, uint64_t low, uint64_t high, const
 	s->nmods++;
 }
 
+/* Is e's mapped file the very file r was read from, though e names it
+ * by another device? On overlayfs since Linux 6.8 a mapped file has two
+ * identities: /proc/PID/maps shows the overlay's inode (file_user_inode)
+ * while the mapping's own struct file, which the BPF module record
+ * reads, is the layer's real inode: same inode number, other device. So
+ * a module named from maps while the process lived, met again in its
+ * records after the exit, would not be recognised, and reporting its
+ * file a second time fails (libdwfl: the range overlaps a module).
+ * e's file is opened and verified as the mapped one (open_verified), and
+ * r is reused only if that file is r's own (same st_dev and st_ino): no
+ * file is taken for another. */
+static bool same_file_as_reported(struct symbolizer *s, const struct modtab_ent *e,
+				  const struct reported *r)
+{
+	char *opened = NULL;
+	struct stat st;
+	int fd = open_verified(s->pid, e, &opened);
+	bool same = fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == r->file_dev &&
+		    st.st_ino == r->file_ino;
+
+	if (fd >= 0)
+		close(fd);
+	free(opened);
+	return same;
+}
+
 static struct reported *find_reported(struct symbolizer *s, const struct modtab_ent *e)
 {
+	struct reported *other_dev = NULL;
+
 	for (size_t i = 0; i < s->nreported; i++) {
 		struct reported *r = &s->reported[i];
 
-		if (r->ino == e->ino && r->start == e->start && r->dev_major == e->dev_major &&
-		    r->dev_minor == e->dev_minor) {
+		if (r->ino != e->ino || e->start < r->low || e->start >= r->high)
+			continue;
+		if (r->dev_major == e->dev_major && r->dev_minor == e->dev_minor) {
 			r->seen = true;
 			return r;
 		}
+		other_dev = r;
+	}
+	if (other_dev && same_file_as_reported(s, e, other_dev)) {
+		other_dev->seen = true;
+		return other_dev;
 	}
 	return NULL;
 }
 
-static void remember_reported(struct symbolizer *s, const struct modtab_ent *e,
-			      Dwfl_Module *mod)
+/* fd: the file, which the worker is sent later (worker_sync) when the
+ * ELF was read here; without that the worker already holds it. Its
+ * identity (fstat) lets the same file be known again under another
+ * device (find_reported). */
+static void remember_reported(struct symbolizer *s, const struct modtab_ent *e, uint64_t low,
+			      uint64_t high, int fd)
 {
-	Dwarf_Addr low = 0, high = 0;
-	struct reported *r;
+	struct reported *r = &ARRAY_GROW(s->reported, s->nreported, s->capreported, 8)[s->nreported];
+	bool later = s->w && s->local_elf;
+	struct stat file = {};
 
-	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
-	r = ARRAY_GROW(s->reported, s->nreported, s->capreported, 8);
-	r[s->nreported++] = (struct reported){ e->ino, e->start, low, high, e->dev_major,
-					       e->dev_minor, true };
+	if (fd >= 0 && fstat(fd, &file))
+		memset(&file, 0, sizeof(file));
+	*r = (struct reported){ .ino = e->ino, .low = low, .high = high,
+				.dev_major = e->dev_major, .dev_minor = e->dev_minor, .seen = true,
+				.dwfl_name = strdup(e->path), .file_dev = file.st_dev,
+				.file_ino = file.st_ino,
+				.name = strdup(base_name(e->path)), .w_held = s->w && !later,
+				.w_fd = later && fd >= 0 ? dup(fd) : -1, .w_start = e->start,
+				.w_pgoff = e->pgoff };
+	if (!r->name || !r->dwfl_name)
+		abort();
+	s->w_pending |= r->w_fd >= 0;
+	s->nreported++;
 }
 
-/* A file of the previous report: the same module again, by its range
- * (only one libdwfl still holds: a module it dropped would come back
- * without its ELF, and libdwfl would look for one by its name). */
+static void reported_free(struct reported *r)
+{
+	free(r->name);
+	free(r->dwfl_name);
+	if (r->w_fd >= 0)
+		close(r->w_fd);
+}
+
+static void forget_reported(struct symbolizer *s)
+{
+	for (size_t i = 0; i < s->nreported; i++)
+		reported_free(&s->reported[i]);
+	s->nreported = 0;
+}
+
+/* A file of the previous report: the same module again, by its name and
+ * range (only one libdwfl still holds: a module it dropped would come
+ * back without its ELF, and libdwfl would look for one by its name). The
+ * name is libdwfl's, not e's: on overlayfs since 6.8 a BPF record's path
+ * is the file's path in its layer, which maps shows under the overlay's
+ * mount point. */
 static Dwfl_Module *report_again(struct symbolizer *s, const struct modtab_ent *e)
 {
 	const struct reported *r = find_reported(s, e);
 
-	return r ? dwfl_report_module(s->dwfl, base_name(e->path), r->low, r->high) : NULL;
+	return r ? dwfl_report_module(s->dwfl, r->dwfl_name, r->low, r->high) : NULL;
 }
 
-/* One module of the table: its ELF file if it can be verified, else its
- * name and range only. */
-static void report_entry(struct symbolizer *s, const struct modtab_ent *e)
+/* The entry's ELF given to this process's libdwfl (fd is not taken).
+ * libdwfl names it by the path the process sees (pprof's mapping). */
+static bool entry_local(struct symbolizer *s, const struct modtab_ent *e, int fd,
+			const char *opened, uint64_t *low, uint64_t *high)
 {
 	Dwfl_Module *mod = report_again(s, e);
-	char *opened = NULL;
-	int fd = -1;
+	Dwarf_Addr l, h;
 	uint64_t bias = 0;
+	int own;
 
-	if (!mod && (fd = open_verified(s->pid, e, &opened)) >= 0 && elf_bias(fd, e, &bias)) {
-		mod = dwfl_report_elf(s->dwfl, base_name(e->path), opened, fd, bias, true);
-		if (mod) {
-			fd = -1;        /* libdwfl's now */
-			remember_reported(s, e, mod);
-		}
+	if (!mod && fd >= 0 && dwlookup_elf_bias(fd, e->start, e->pgoff, &bias) &&
+	    (own = dup(fd)) >= 0) {
+		mod = dwfl_report_elf(s->dwfl, e->path, opened, own, bias, true);
+		if (!mod)
+			close(own);
 	}
-	if (mod) {
-		Dwarf_Addr low, high;
+	if (!mod)
+		return false;
+	dwfl_module_info(mod, NULL, &l, &h, NULL, NULL, NULL, NULL);
+	*low = l;
+	*high = h;
+	return true;
+}
 
-		dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
-		keep_module(s, low, high, e->path, false);
+/* The entry's file handed to the worker, which reads its load bias; this
+ * process's libdwfl gets its range only. A file the worker holds is not
+ * named again: a refresh costs one message per new file, not one per
+ * mapped file (the drain of the ring buffer waits on each). */
+static bool entry_worker(struct symbolizer *s, const struct modtab_ent *e, int fd,
+			 uint64_t *low, uint64_t *high)
+{
+	const struct reported *r = find_reported(s, e);
+	bool held;
+
+	if (r) {
+		*low = r->low;
+		*high = r->high;
+		held = true;
 	} else {
-		keep_module(s, e->start - e->pgoff, e->end, e->path, true);
+		held = symworker__module(s->w, s->session, SYMW_MOD_MAPPED, base_name(e->path), fd,
+					 e->start, 0, e->pgoff, low, high);
 	}
+	if (held)
+		dwfl_report_module(s->dwfl, r ? r->dwfl_name : e->path, *low, *high);
+	return held;
+}
+
+/* One module (the mapping e at the file's start, its segments up to
+ * end): its ELF file if it can be verified, else its name and range
+ * only. The file is opened and checked here (open_verified) whoever
+ * parses it: this process or the worker. */
+static void report_entry(struct symbolizer *s, const struct modtab_ent *e, uint64_t end)
+{
+	bool again = find_reported(s, e) != NULL;
+	char *opened = NULL;
+	int fd = again ? -1 : open_verified(s->pid, e, &opened);
+	uint64_t low = 0, high = 0;
+	bool held = s->w && !s->local_elf ? entry_worker(s, e, fd, &low, &high)
+					  : entry_local(s, e, fd, opened, &low, &high);
+
+	if (held && !again)
+		remember_reported(s, e, low, high, fd);
+	if (held)
+		keep_module(s, low, high, e->path, false);
+	else
+		keep_module(s, e->start - e->pgoff, end, e->path, true);
 	if (fd >= 0)
 		close(fd);
 	free(opened);
 }
 
-/* The modules from the table kept from BPF records: the process is gone. */
-static void report_modtab(struct symbolizer *s)
+/* A new report: what it does not name again is dropped at its end. */
+static void report_begin(struct symbolizer *s)
 {
-	size_t k = 0;
-
 	dwfl_report_begin(s->dwfl);
 	free_mods(s);
 	for (size_t i = 0; i < s->nreported; i++)
 		s->reported[i].seen = false;
+}
+
+static void worker_drop_unmapped(struct symbolizer *s);
+
+/* What was not named again is unmapped: the worker, if it held it, is
+ * told now when the refresh sends it new files (the same file mapped at
+ * the same place again would clash with the one it still holds), else
+ * at worker_sync. */
+static void report_finish(struct symbolizer *s)
+{
+	size_t k = 0;
+
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	for (size_t i = 0; i < s->nreported; i++) {
+		struct reported *r = &s->reported[i];
+
+		if (r->seen) {
+			s->reported[k++] = *r;
+			continue;
+		}
+		s->w_resync |= r->w_held;
+		reported_free(r);
+	}
+	s->nreported = k;
+	if (s->w_resync && !s->local_elf)
+		worker_drop_unmapped(s);
+}
+
+/* One file the worker has not been sent: whether it holds it now. */
+static bool worker_send(struct symbolizer *s, struct reported *r)
+{
+	uint64_t low, high;
+	bool held = symworker__module(s->w, s->session, SYMW_MOD_MAPPED, r->name, r->w_fd,
+				      r->w_start, 0, r->w_pgoff, &low, &high);
+
+	close(r->w_fd);
+	r->w_fd = -1;
+	return held;
+}
+
+/* After an unmap: the worker's session reported again with the files
+ * it holds that are still mapped, by range, so that it drops the rest. */
+static void worker_drop_unmapped(struct symbolizer *s)
+{
+	uint64_t low, high;
+
+	symworker__begin(s->w, s->session);
+	for (size_t i = 0; i < s->nreported; i++)
+		if (s->reported[i].w_held)
+			symworker__module(s->w, s->session, SYMW_MOD_RANGE, s->reported[i].name,
+					  -1, s->reported[i].low, s->reported[i].high, 0, &low,
+					  &high);
+	symworker__end(s->w, s->session);
+	s->w_resync = false;
+}
+
+/* The worker brought up to the modules reported here, before it
+ * resolves: what was unmapped dropped, then the files it was not sent
+ * yet (with the ELF files read here for the unwinder, a refresh leaves
+ * them for now, so that the drain of the ring buffer never waits on the
+ * worker). */
+static void worker_sync(struct symbolizer *s)
+{
+	if (!s->w)
+		return;
+	if (s->w_resync)
+		worker_drop_unmapped(s);
+	for (size_t i = 0; s->w_pending && i < s->nreported; i++)
+		if (s->reported[i].w_fd >= 0)
+			s->reported[i].w_held = worker_send(s, &s->reported[i]);
+	s->w_pending = false;
+}
+
+/* The modules from the table kept from BPF records: the process is gone. */
+static void report_modtab(struct symbolizer *s)
+{
+	report_begin(s);
 	for (size_t i = 0; i < s->mt->n; i++) {
 		const struct modtab_ent *e = &s->mt->v[i];
 		size_t j;
@@ -529,13 +675,9 @@ static void report_modtab(struct symbolizer *s)
 			    s->mt->v[j].dev_minor == e->dev_minor)
 				break;
 		if (j == i)
-			report_entry(s, e);
+			report_entry(s, e, e->end);
 	}
-	dwfl_report_end(s->dwfl, NULL, NULL);
-	for (size_t i = 0; i < s->nreported; i++)
-		if (s->reported[i].seen)
-			s->reported[k++] = s->reported[i];
-	s->nreported = k;
+	report_finish(s);
 	s->from_modtab = true;
 	s->mt_gen = s->mt->gen;
 }
@@ -544,8 +686,9 @@ static int report_maps(struct symbolizer *s);
 
 /* From /proc/PID/maps while the process has one (it also shows JIT code
  * and remapped pages); from the module table once it is gone, and only
- * when the table changed since the modules were last reported. */
-static int report(struct symbolizer *s)
+ * when the table changed since the modules were last reported, or anew:
+ * every file opened and reported again. */
+static int report(struct symbolizer *s, bool anew)
 {
 	int err = report_maps(s);
 
@@ -556,7 +699,7 @@ static int report(struct symbolizer *s)
 	}
 	if (!s->mt || !s->mt->n)
 		return err;
-	if ((s->nmods || s->from_modtab) && s->mt_gen == s->mt->gen)
+	if (!anew && (s->nmods || s->from_modtab) && s->mt_gen == s->mt->gen)
 		return 0;
 	report_modtab(s);
 	return 0;
@@ -581,17 +724,16 @@ static int report_maps(struct symbolizer *s)
 		free(text);
 		return -errno;
 	}
-	dwfl_report_begin(s->dwfl);
-	free_mods(s);
-	s->nreported = 0;       /* this report drops the table's modules */
+	report_begin(s);
 	while (getline(&line, &cap, f) > 0) {
 		uint64_t start, end, off, ino;
+		unsigned int dmaj, dmin;
 		char perms[8];
-		int pos = 0, deleted;
+		int pos = 0;
 		char *path, *nl;
 
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %*s %" SCNu64 " %n",
-			   &start, &end, perms, &off, &ino, &pos) < 5 || !pos)
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64 " %n",
+			   &start, &end, perms, &off, &dmaj, &dmin, &ino, &pos) < 7 || !pos)
 			continue;
 		path = line + pos;
 		if ((nl = strchr(path, '\n')))
@@ -602,11 +744,9 @@ static int report_maps(struct symbolizer *s)
 		}
 		if (path[0] != '/' || ino == 0)
 			continue;
-		deleted = 0;
-		if (strlen(path) > 10 && !strcmp(path + strlen(path) - 10, " (deleted)")) {
+		/* The inode is what counts (map_files): the name is for people. */
+		if (strlen(path) > 10 && !strcmp(path + strlen(path) - 10, " (deleted)"))
 			path[strlen(path) - 10] = 0;
-			deleted = 1;
-		}
 		if (pm.path && pm.ino == ino && !strcmp(pm.path, path) && start >= pm.high) {
 			if (in_layout(&pm, start, off)) {
 				pm.high = end;
@@ -623,22 +763,20 @@ static int report_maps(struct symbolizer *s)
 		pm.high = end;
 		pm.nseg = 0;
 		keep_seg(&pm, start, off);
+		pm.first_end = end;
 		pm.ino = ino;
-		pm.path = strdup(path);
-		pm.open = open_path(s->pid, start, end, path, deleted);
-		if (!pm.open) {
-			free(pm.path);
-			pm.path = NULL;
-		}
+		pm.dev_major = dmaj;
+		pm.dev_minor = dmin;
+		if (!(pm.path = strdup(path)))
+			abort();
 	}
 	add_module(s, &pm);
 	free(line);
 	fclose(f);
 	free(text);
-	dwfl_report_end(s->dwfl, NULL, NULL);
-	/* Open every file now, while /proc/PID/root and map_files still lead
-	 * to it: the process may have exited by the time we resolve. */
-	dwfl_getmodules(s->dwfl, open_module, NULL, 0);
+	/* Every file was opened as it was reported, while /proc/PID/root and
+	 * map_files still led to it: the process may exit before we resolve. */
+	report_finish(s);
 	return 0;
 }
 
@@ -647,7 +785,7 @@ struct symbolizer *symbolizer__new(pid_t pid)
 	return symbolizer__new_with(pid, NULL);
 }
 
-struct symbolizer *symbolizer__new_with(pid_t pid, const struct modtab *mt)
+static struct symbolizer *create(pid_t pid, const struct modtab *mt, bool local_elf)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
 
@@ -655,21 +793,48 @@ struct symbolizer *symbolizer__new_with(pid_t pid, const struct modtab *mt)
 		return NULL;
 	s->pid = pid;
 	s->mt = mt;
+	s->local_elf = local_elf;
+	s->w = symworker__get();
+	if (s->w)
+		s->session = symworker__session(s->w);
 	s->dwfl = dwfl_begin(&dwfl_cbs);
-	if (!s->dwfl || report(s) < 0) {
+	if (!s->dwfl || report(s, false) < 0) {
 		symbolizer__free(s);
 		return NULL;
 	}
 	return s;
 }
 
+struct symbolizer *symbolizer__new_with(pid_t pid, const struct modtab *mt)
+{
+	return create(pid, mt, false);
+}
+
+struct symbolizer *symbolizer__new_local(pid_t pid, const struct modtab *mt)
+{
+	return create(pid, mt, true);
+}
+
 int symbolizer__refresh(struct symbolizer *s)
 {
-	return s ? report(s) : -EINVAL;
+	return s ? report(s, false) : -EINVAL;
+}
+
+/* From here on the ELF files are opened in this process too: each is
+ * opened and verified again (libdwfl opens none by its name), while the
+ * process or the table's held descriptors still lead to it. */
+static void open_local_elf(struct symbolizer *s)
+{
+	s->local_elf = true;
+	s->w_resync = s->w != NULL;
+	forget_reported(s);
+	report(s, true);
 }
 
 struct Dwfl *symbolizer__dwfl(struct symbolizer *s)
 {
+	if (s && !s->local_elf)
+		open_local_elf(s);
 	return s ? s->dwfl : NULL;
 }
 
@@ -679,7 +844,9 @@ void symbolizer__free(struct symbolizer *s)
 		return;
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
+	symworker__close(s->w, s->session);
 	free_mods(s);
+	forget_reported(s);
 	free(s->reported);
 	perfmap__free(s->perfmap);
 	jvm__free(s->jvm);
@@ -707,73 +874,6 @@ static const struct sym_module *find_mod(const struct symbolizer *s, uint64_t ad
 static uint64_t sm_low(const struct sym_module *sm)
 {
 	return sm ? sm->low : 0;
-}
-
-/* The name of a subprogram or inlined instance, following
- * abstract_origin/specification; the linkage name demangles best. */
-static char *die_name(Dwarf_Die *die)
-{
-	Dwarf_Attribute attr;
-	const char *n = NULL;
-
-	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
-	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
-		n = dwarf_formstring(&attr);
-	if (!n)
-		n = dwarf_diename(die);
-	if (!n && dwarf_attr_integrate(die, DW_AT_name, &attr))
-		n = dwarf_formstring(&attr);
-	return n ? demangle(n) : NULL;
-}
-
-static char *call_site(Dwarf_Die *cudie, Dwarf_Die *inl, int *line)
-{
-	Dwarf_Attribute attr;
-	Dwarf_Word fidx = 0, lno = 0;
-	Dwarf_Files *files;
-	size_t nfiles;
-	const char *name;
-
-	*line = 0;
-	if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &attr), &lno) == 0)
-		*line = (int)lno;
-	if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &attr), &fidx) != 0)
-		return NULL;
-	if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0 || fidx >= nfiles)
-		return NULL;
-	name = dwarf_filesrc(files, fidx, NULL, NULL);
-	return name ? strdup(name) : NULL;
-}
-
-/* Inlined frames from debug info: scopes[] runs from the innermost
- * scope outwards; each inlined_subroutine is one frame whose caller's
- * position is that scope's call_file/call_line. Returns frames filled
- * (the outermost function is left for the caller to fill). */
-static int inline_frames(Dwfl_Module *mod, uint64_t addr, struct frame *out, int max,
-			 char **file, int *line)
-{
-	Dwarf_Addr bias = 0;
-	Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
-	Dwarf_Die *scopes = NULL;
-	int n, filled = 0;
-
-	if (!cudie)
-		return 0;
-	n = dwarf_getscopes(cudie, addr - bias, &scopes);
-	for (int i = 0; i < n && filled < max - 1; i++) {
-		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
-			continue;
-		out[filled].addr = addr;
-		out[filled].symbol = die_name(&scopes[i]);
-		out[filled].file = *file;
-		out[filled].line = *line;
-		out[filled].inlined = true;
-		filled++;
-		/* The enclosing scope is positioned at this call site. */
-		*file = call_site(cudie, &scopes[i], line);
-	}
-	free(scopes);
-	return filled;
 }
 
 /* ---- JIT code: perf maps, the JVM ---- */
@@ -826,7 +926,11 @@ void symbolizer__jit_refresh(struct symbolizer *s, bool request_jvm_map)
 		return;
 	s->jvm_map_requested = true;
 	jit_map(s);
-	if (jvm__dump_perfmap(s->jvm, why, sizeof(why)) == 0 || s->said_dump_failed)
+	if (jvm__dump_perfmap(s->jvm, why, sizeof(why)) == 0) {
+		cache_clear(s);  /* JIT frames resolved before the dump are named now */
+		return;
+	}
+	if (s->said_dump_failed)
 		return;
 	s->said_dump_failed = true;
 	fprintf(stderr, "note: pid %d: its perf map could not be dumped (said once): %s\n", s->pid, why);
@@ -898,6 +1002,11 @@ static bool resolve_jit(struct symbolizer *s, uint64_t addr, struct frame *out)
 	return true;
 }
 
+bool frame_jit_unnamed(const struct frame *f)
+{
+	return f->kind == FRAME_JIT && !f->symbol;
+}
+
 /* Code the frame-pointer chain leaves reliably: HotSpot's interpreter and
  * native code keep rbp as the frame pointer; compiled Java code (or JIT
  * code not known to be the interpreter) only with PreserveFramePointer. */
@@ -948,17 +1057,63 @@ int symbolizer__resolve(struct symbolizer *s, uint64_t addr, struct frame *out, 
 	return n;
 }
 
+/* Frames the worker gave for one address, into out (up to max: the
+ * innermost inlined ones and the containing function). */
+struct taken {
+	struct frame *out;
+	int max, n;
+};
+
+static void take_frames(void *ctx, int i, struct frame *fr, int n)
+{
+	struct taken *t = ctx;
+	int keep = n < t->max ? n : t->max;
+
+	(void)i;
+	for (int k = 0; k < keep - 1; k++)
+		t->out[k] = fr[k];
+	for (int k = keep - 1; k < n - 1; k++)
+		frame_clear(&fr[k]);
+	if (keep)
+		t->out[keep - 1] = fr[n - 1];
+	t->n = keep;
+}
+
+/* The frames that parsing the binary gives: in the worker, or here when
+ * there is none. 0 when no opened ELF holds addr (or the worker died). */
+static int parse_addr(struct symbolizer *s, uint64_t addr, struct frame *out, int max)
+{
+	struct taken t = { out, max, 0 };
+
+	if (!s)
+		return 0;
+	if (!s->w)
+		return dwlookup_addr(s->dwfl, &s->go, addr, out, max);
+	worker_sync(s);
+	if (symworker__resolve(s->w, s->session, &addr, 1, take_frames, &t) < 0)
+		return 0;
+	return t.n;
+}
+
+/* Frames of the binary named after their module; with none, the module
+ * and the offset into it. */
+static int name_frames(const struct sym_module *sm, uint64_t addr, struct frame *out, int n)
+{
+	if (n == 0) {
+		out[0].addr = addr;
+		out[0].offset = addr - sm_low(sm);
+		n = 1;
+	}
+	for (int i = 0; i < n; i++)
+		if (sm && !(out[i].module = strdup(sm->name)))
+			abort();
+	out[n - 1].unverified = sm && sm->unverified;
+	return n;
+}
+
 static int resolve_uncached(struct symbolizer *s, uint64_t addr, struct frame *out, int max)
 {
-	const struct sym_module *sm = s ? find_mod(s, addr) : NULL;
-	Dwfl_Module *mod = s ? dwfl_addrmodule(s->dwfl, addr) : NULL;
-	GElf_Off off = 0;
-	GElf_Sym sym;
-	const char *name = NULL;
-	Dwfl_Line *dl;
-	char *file = NULL;
-	int line = 0, n = 0;
-	struct frame *last;
+	int n;
 
 	if (max < 1)
 		return 0;
@@ -975,44 +1130,89 @@ static int resolve_uncached(struct symbolizer *s, uint64_t addr, struct frame *o
 			return n;
 		}
 	}
-	if (mod) {
-		name = dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL);
-		dl = dwfl_module_getsrc(mod, addr);
-		if (dl) {
-			const char *src = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+	n = parse_addr(s, addr, out, max);
+	return name_frames(s ? find_mod(s, addr) : NULL, addr, out, n);
+}
 
-			file = src ? strdup(src) : NULL;
-		}
-		n = inline_frames(mod, addr, out, max, &file, &line);
-	}
-	last = &out[n];
-	last->addr = addr;
-	last->module = sm ? strdup(sm->name) : NULL;
-	last->unverified = sm && sm->unverified;
-	if (name) {
-		last->symbol = demangle(name);
-		last->offset = off;
-	} else if (mod) {
-		Dwarf_Addr bias = 0;
+/* Prefetched frames of one address, named and cached. */
+struct prefetch {
+	struct symbolizer *s;
+	const uint64_t *addrs;
+};
 
-		/* The ELF address, what addr2line -e MODULE takes. */
-		last->offset = dwfl_module_getelf(mod, &bias) ? addr - bias : addr - sm_low(sm);
-	} else {
-		last->offset = addr - sm_low(sm);
-	}
-	last->file = file;
-	last->line = line;
-	/* Go: names of a stripped binary, and lines libdw cannot find. */
-	if (mod)
-		golines_fill(&s->go, mod, addr, last);
+static void cache_frames(void *ctx, int i, struct frame *fr, int n)
+{
+	struct prefetch *p = ctx;
+	uint64_t addr = p->addrs[i];
+	struct frame all[SYMW_MAX_FRAMES + 1] = {};
+
+	memcpy(all, fr, sizeof(*fr) * n);
+	n = name_frames(find_mod(p->s, addr), addr, all, n);
+	cache_put(p->s, addr, all, n);
+	for (int k = 0; k < n; k++)
+		frame_clear(&all[k]);
+}
+
+/* Code of a binary (not JIT, not a remapped copy) that is not cached. */
+static bool wants_parse(struct symbolizer *s, uint64_t addr)
+{
+	const struct sym_cached *c = s->cache_size ? cache_slot(s, addr) : NULL;
+
+	if (c && c->fr)
+		return false;
+	for (int i = 0; i < s->njit; i++)
+		if (addr >= s->jit[i].low && addr < s->jit[i].high)
+			return false;
+	for (int i = 0; i < s->nremaps; i++)
+		if (addr >= s->remaps[i].low && addr < s->remaps[i].high)
+			return false;
+	return true;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sorted, each address once; the new count. */
+static int unique_addrs(uint64_t *v, int n)
+{
+	int k = 0;
+
+	qsort(v, (size_t)n, sizeof(*v), cmp_u64);
 	for (int i = 0; i < n; i++)
-		out[i].module = last->module ? strdup(last->module) : NULL;
-	return n + 1;
+		if (!k || v[i] != v[k - 1])
+			v[k++] = v[i];
+	return k;
+}
+
+void symbolizer__prefetch(struct symbolizer *s, const uint64_t *addrs, int n)
+{
+	uint64_t *todo;
+	int k = 0;
+
+	if (!s || !s->w || !symworker__alive(s->w) || n < 1)
+		return;
+	worker_sync(s);
+	if (!(todo = malloc(sizeof(*todo) * n)))
+		return;
+	for (int i = 0; i < n; i++)
+		if (wants_parse(s, addrs[i]))
+			todo[k++] = addrs[i];
+	k = k ? unique_addrs(todo, k) : 0;
+	if (k) {
+		struct prefetch p = { s, todo };
+
+		symworker__resolve(s->w, s->session, todo, k, cache_frames, &p);
+	}
+	free(todo);
 }
 
 const char *frame_kind_name(enum frame_kind k)
 {
-	static const char *const names[] = { "native", "jit", "php", "python" };
+	static const char *const names[] = { "native", "jit", "php", "python", "js" };
 
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "native";
 }
@@ -1031,7 +1231,7 @@ char *frame_format(const struct frame *f)
 		r = asprintf(&loc, "%s", "");
 	if (r < 0)
 		return NULL;
-	if (f->kind == FRAME_PHP || f->kind == FRAME_PYTHON)
+	if (frame_is_interp(f))
 		r = asprintf(&s, "%s%s", f->symbol ? f->symbol : "?", loc);
 	else if (f->symbol && f->inlined)
 		r = asprintf(&s, "%s%s [inlined]", f->symbol, loc);

@@ -174,7 +174,7 @@ struct unwinder *unwinder__new_with(pid_t pid, const struct modtab *mt)
 	u->exe_fd = -1;
 	err = open_exe(u);
 	if (!err) {
-		u->sym = symbolizer__new_with(pid, mt);
+		u->sym = symbolizer__new_local(pid, mt);
 		err = u->sym ? 0 : -ESRCH;
 	}
 	if (!err && !dwfl_attach_state(symbolizer__dwfl(u->sym), u->exe, pid, &thread_cbs, u))

@@ -3,7 +3,8 @@
  * close it is to the limit by the measure the kubelet uses (the working
  * set), and what that means. Pure user space: it reads /proc and the
  * cgroup files, no BPF. This file is the command line; the collector is
- * memdiag_gather.c, the printers memdiag_report.c. */
+ * memdiag_gather.c, the views memdiag_text.c,
+ * memdiag_json.c and memdiag_cgroups.c. */
 #include <argp.h>
 #include <errno.h>
 #include <limits.h>

@@ -116,7 +116,7 @@ struct diag_input {
 };
 void diagnose(const struct diag_input *in, struct diag *d);
 
-/* Thresholds, named so the README and the tests can cite them. */
+/* Thresholds, named so the docs and the tests can cite them. */
 #define DIAG_NEAR_LIMIT_PCT      90.0  /* working set / limit: OOM close */
 #define DIAG_HIGH_LIMIT_PCT      80.0
 #define DIAG_ANON_HIGH_PCT       60.0  /* anon / limit */

@@ -362,6 +362,7 @@ int md_sample(struct md_collector *a)
 	}
 	a->samples++;
 	double vals[TB_N], now = wall_time();
+	r->wall = now;
 	follow_incarnation(a, now);
 	trend_values(r->ms, &r->ws, r->swap, r->sock, vals);
 	vals[TB_fds] = r->fd_count > 0 ? r->fd_count : 0;

@@ -68,6 +68,7 @@ struct md_report {
 	bool kill_log_read;
 	struct kmsg_kill last_kill;    /* the newest kill the kernel log holds */
 	double last_kill_age_s;
+	double wall;                /* wall_time() when the sample was taken */
 	bool have_psi; struct psi psi; const char *psi_src;
 	int64_t fd_count; uint64_t fd_limit;
 	pid_t top_anon_pid; uint64_t top_anon;

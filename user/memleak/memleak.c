@@ -26,6 +26,7 @@
 #include "memleak.h"
 #include "memleak.skel.h"
 #include "memleak.compat.skel.h"
+#include "memleak_cgroup.h"
 #include "memleak_launch.h"
 #include "memleak_malloc.h"
 #include "memleak_pprof.h"
@@ -102,7 +103,7 @@ static const struct argp_option options[] = {
 	  "Count resident growth instead: pages of anonymous memory and heap first touched "
 	  "(page faults), minus those given back (munmap, madvise, mremap, brk); any allocator, "
 	  "any language, almost no cost", 0 },
-	{ "sample", OPT_SAMPLE, "N", 0, "--malloc: trace one allocation in N", 0 },
+	{ "sample", OPT_SAMPLE, "N", 0, "--malloc: trace one allocation in N (large ones more often, estimates scaled)", 0 },
 	{ "min-size", OPT_MIN, "SIZE", 0, "--malloc: ignore smaller allocations (K/M/G suffix)", 0 },
 	{ "max-size", OPT_MAX, "SIZE", 0, "--malloc: ignore larger allocations", 0 },
 	{ "folded", OPT_FOLDED, NULL, 0, "Print stacks in folded format weighted by bytes", 0 },
@@ -117,9 +118,7 @@ static const struct argp_option options[] = {
 	  "code built without frame pointers) or auto (default: dwarf unless frame pointers "
 	  "give more frames)", 0 },
 	{ "no-interp", OPT_NO_INTERP, NULL, 0, INTERP_OFF_HELP, 0 },
-	{ "jvm-perfmap", OPT_JVM_PERFMAP, NULL, 0,
-	  "Name Java frames: ask a JVM (OpenJDK 17+) for its perf map at the start and at each report, "
-	  "running `jcmd PID Compiler.perfmap` as the JVM's user", 0 },
+	{ "jvm-perfmap", OPT_JVM_PERFMAP, NULL, 0, JVM_PERFMAP_HELP, 0 },
 	{ "ringbuf-mb", OPT_RINGBUF, "MB", 0,
 	  "Ring buffer for records, MiB: a power of 2, 8 to 1024 (default 16; the tool's RSS "
 	  "grows by twice this)", 0 },
@@ -154,7 +153,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 	case OPT_OLDER: e->rep.older_than_s = argp_seconds(st, "--older-than", arg, 0, 1e7); break;
 	case OPT_MALLOC: e->malloc = true; break;
 	case OPT_FAULTS: e->faults = true; break;
-	case OPT_SAMPLE: e->rep.sample_every = argp_u64(st, "--sample", arg, 1, 1000000000); break;
+	case OPT_SAMPLE: e->rep.sample_every = argp_u64(st, "--sample", arg, 1, SAMPLE_MAX); break;
 	case OPT_MIN: e->min_size = argp_size(st, "--min-size", arg); break;
 	case OPT_MAX: e->max_size = argp_size(st, "--max-size", arg); break;
 	case OPT_FOLDED: e->rep.folded = true; break;
@@ -267,110 +266,77 @@ static void report_proc(struct app *a, struct mproc *p, bool final, bool exited)
 	free(macc);
 }
 
-/* -c, first line: the process growing fastest and where, or that nothing
- * grows. */
-static void cgroup_verdict(struct app *a, const char *path, uint64_t total, size_t holding)
+/* -c: the process growing fastest and where (c->pid 0: none grows). */
+static void cgroup_fastest(struct app *a, struct leak_cgroup *c)
 {
-	struct mproc *best = NULL;
-	char *who = NULL, b[2][HUMAN_LEN];
-	double rate = 0;
-
 	for (size_t i = 0; i < a->ps.n; i++) {
 		struct report_in in = report_in(a, a->ps.v[i], false, false);
 		char *w;
 		double r = report_growth(&a->env.rep, &in, &w);
 
-		if (w && r > rate) {
-			free(who);
-			who = w;
-			rate = r;
-			best = a->ps.v[i];
+		if (w && r > c->rate) {
+			free(c->who);
+			c->who = w;
+			c->rate = r;
+			c->pid = a->ps.v[i]->t.pid;
+			c->comm = a->ps.v[i]->comm;
 		} else {
 			free(w);
 		}
 	}
-	if (best) {
-		char *comm = term_escape(best->comm ? best->comm : "?");
-
-		printf("GROWING: pid %d (%s) in cgroup %s: %s, +%s/s\n", best->t.pid, comm, path, who,
-		       fmt_bytes(b[0], (uint64_t)rate));
-		free(comm);
-	} else {
-		printf("Nothing grows in cgroup %s\n", path);
-	}
-	printf("memleak-trace: cgroup %s%s: %zu process%s hold %s mapped while traced "
-	       "(%zu seen, %zu exited, %zu by an OOM kill)\n",
-	       path, a->cg.v1 ? " (v1 memory)" : "", holding, holding == 1 ? "" : "es",
-	       fmt_bytes(b[1], total), a->ps.n + a->ps.gone, a->ps.gone, a->ps.oom_kills);
-	if (a->ps.nended)
-		printf("%zu exited process%s kept below with what %s held at the exit\n",
-		       a->ps.nended, a->ps.nended == 1 ? "" : "es", a->ps.nended == 1 ? "it" : "each");
-	if (a->ps.ended_dropped)
-		printf("%zu more exited holding memory, not kept (only the %d holding most are)\n",
-		       a->ps.ended_dropped, MAX_KEPT_EXITED);
-	if (a->exited)
-		printf("the cgroup was removed\n");
-	free(who);
 }
 
-/* -c, JSON: after the processes' lines, one for the cgroup, so that a
- * reader gets a final line even when no process holds memory (or the
- * cgroup is gone with all of them). */
-static void cgroup_json(struct app *a, bool final, uint64_t total, size_t holding)
+/* -c: the cgroup's figures; its processes sorted, most held first.
+ * growth: find the process growing fastest (the text's first line). */
+static struct leak_cgroup cgroup_snapshot(struct app *a, bool growth)
 {
-	struct jw w;
+	struct leak_cgroup c = { .path = a->cg.rel, .v1 = a->cg.v1, .removed = a->exited,
+				 .seen = a->ps.n + a->ps.gone, .exited = a->ps.gone,
+				 .oom_kills = a->ps.oom_kills, .exited_kept = a->ps.nended,
+				 .exited_not_kept = a->ps.ended_dropped,
+				 .max_kept = MAX_KEPT_EXITED };
 
-	jw_init(&w, stdout);
-	jw_obj_begin(&w, NULL);
-	jw_str(&w, "event", final ? "cgroup_final_report" : "cgroup_report");
-	jw_str(&w, "cgroup", a->cg.rel);
-	jw_u64(&w, "processes_holding", holding);
-	jw_u64(&w, "processes_seen", a->ps.n + a->ps.gone);
-	jw_u64(&w, "processes_exited", a->ps.gone);
-	jw_u64(&w, "processes_exited_kept", a->ps.nended);
-	jw_u64(&w, "processes_exited_not_kept", a->ps.ended_dropped);
-	jw_u64(&w, "oom_kills", a->ps.oom_kills);
-	jw_u64(&w, "bytes", total);
-	jw_bool(&w, "cgroup_removed", a->exited);
-	jw_obj_end(&w);
+	for (size_t i = 0; i < a->ps.n; i++) {
+		uint64_t o = mproc_outstanding(a->ps.v[i], a->env.rep.all_kinds);
+
+		c.bytes += o;
+		c.holding += o > 0;
+	}
+	if (growth)
+		cgroup_fastest(a, &c);
+	return c;
 }
 
 /* -c: the cgroup's verdict, then each process holding memory, most
  * first, then each exited one kept with what it held at its end. */
 static void report_cgroup(struct app *a, bool final)
 {
-	char *path = term_escape(a->cg.rel);
-	uint64_t total = 0;
-	size_t holding = 0;
+	bool text = !a->env.rep.json && !a->env.rep.folded;
+	struct leak_cgroup c;
 
 	procset_retire_exited(&a->ps, a->env.rep.all_kinds);
 	if (a->ps.n) /* v may be NULL, which qsort must not get */
 		qsort_r(a->ps.v, a->ps.n, sizeof(*a->ps.v), mproc_by_held, &a->env.rep.all_kinds);
 	a->ps.last = 0;
-	for (size_t i = 0; i < a->ps.n; i++) {
-		uint64_t o = mproc_outstanding(a->ps.v[i], a->env.rep.all_kinds);
-
-		total += o;
-		holding += o > 0;
-	}
-	if (!a->env.rep.json && !a->env.rep.folded)
-		cgroup_verdict(a, path, total, holding);
+	c = cgroup_snapshot(a, text);
+	if (text)
+		leak_print_cgroup(stdout, &c);
 	for (size_t i = 0; i < a->ps.n; i++) {
 		if (!mproc_outstanding(a->ps.v[i], a->env.rep.all_kinds))
 			continue;
-		if (!a->env.rep.json && !a->env.rep.folded)
+		if (text)
 			printf("\n");
 		report_proc(a, a->ps.v[i], final, false);
 	}
 	for (size_t i = 0; i < a->ps.nended; i++) {
-		if (!a->env.rep.json && !a->env.rep.folded)
+		if (text)
 			printf("\n");
 		report_proc(a, a->ps.ended[i], final, true);
 	}
 	if (a->env.rep.json)
-		cgroup_json(a, final, total, holding);
+		leak_print_cgroup_json(stdout, &c, final);
 	fflush(stdout);
-	free(path);
+	free(c.who);
 }
 
 /* --pprof: what one profile says its numbers are. */
@@ -621,7 +587,6 @@ static int attach(struct app *a, pid_t pid)
 			a->skel->progs.valloc_enter, a->skel->progs.pvalloc_enter,
 			a->skel->progs.free_enter, a->skel->progs.alloc_return,
 			bpf_map__fd(a->skel->maps.allocs), bpf_map__fd(a->skel->maps.stack_aggs),
-			a->env.rep.sample_every,
 		};
 		a->mp = malloc_probes__attach(&a->mb, pid, a->launched ? a->env.cmd[0] : NULL,
 					      a->env.common.verbose);
@@ -676,6 +641,9 @@ static void announce(struct app *a)
 			report_jw_allocators(&w, a->env.rep.allocators);
 		jw_obj_end(&w);
 	}
+	if (p && interp__attach(a->ps.interp, p->t.pid) == INTERP_NODE)
+		fprintf(stderr, "JavaScript: functions named from V8's frames, with their script "
+			"and the line where each starts\n");
 	if (p)
 		fprintf(stderr, "Tracing %s of pid %d (%s)... Ctrl-C to stop.\n", what, p->t.pid, e);
 	else

@@ -433,6 +433,12 @@ void malloc_probes__free(struct malloc_probes *mp)
 	free(mp);
 }
 
+/* Calls, from weights in 1/SAMPLE_ONE (alloc_info.weight), rounded. */
+static uint64_t weight_calls(uint64_t weight)
+{
+	return (weight + SAMPLE_ONE / 2) / SAMPLE_ONE;
+}
+
 struct sync_ctx {
 	const struct malloc_bpf *skel;
 	struct tracker *t;
@@ -446,9 +452,9 @@ static void sync_one(const void *key, const void *val, void *ctx)
 	/* tracker_stack may move t->stacks: index after the call. */
 	uint32_t o = tracker_stack(c->t, k->stack_id, k->ret_addr, k->site, k->interp, MK_MALLOC);
 
-	tracker_stack_bytes(c->t, o, (int64_t)(agg->bytes * c->skel->scale));
-	c->t->stacks[o].alloc_bytes = agg->total_bytes * c->skel->scale;
-	c->t->stacks[o].alloc_count = agg->total_allocs * c->skel->scale;
+	tracker_stack_bytes(c->t, o, (int64_t)agg->bytes);
+	c->t->stacks[o].alloc_bytes = agg->total_bytes;
+	c->t->stacks[o].alloc_count = weight_calls(agg->total_allocs);
 }
 
 void malloc_sync(const struct malloc_bpf *skel, struct tracker *t)
@@ -460,9 +466,9 @@ void malloc_sync(const struct malloc_bpf *skel, struct tracker *t)
 }
 
 struct collect_ctx {
-	const struct malloc_bpf *skel;
 	struct tracker *t;
 	struct stack_acc *acc;
+	uint64_t *weight;  /* per stack, the blocks' weights summed */
 	uint32_t n;
 	uint64_t now_ns, min_age_ns;
 };
@@ -482,8 +488,9 @@ static void collect_one(const void *key, const void *val, void *ctx)
 	if (o >= c->n)
 		return;
 	s = &c->acc[o];
-	s->bytes += a->size * c->skel->scale;
-	s->count += c->skel->scale;
+	s->bytes += a->size * a->weight / SAMPLE_ONE;
+	s->traced++;
+	c->weight[o] += a->weight;
 	if (!s->oldest_ts || a->ts < s->oldest_ts)
 		s->oldest_ts = a->ts;
 }
@@ -492,7 +499,14 @@ static void collect_one(const void *key, const void *val, void *ctx)
 void malloc_collect(const struct malloc_bpf *skel, struct tracker *t, struct stack_acc *acc, uint32_t n,
 		    uint64_t now_ns, uint64_t min_age_ns)
 {
-	struct collect_ctx c = { skel, t, acc, n, now_ns, min_age_ns };
+	struct collect_ctx c = { t, acc, calloc(n ? n : 1, sizeof(*c.weight)), n, now_ns, min_age_ns };
 
+	if (!c.weight)
+		abort();
 	bpf_map_each(skel->allocs_fd, sizeof(__u64), sizeof(struct alloc_info), collect_one, &c);
+	/* Rounded once per stack, not per block: at --sample 4 a block of
+	 * 1.6 pages stands for 2.5 calls, which would round up each time. */
+	for (uint32_t i = 0; i < n; i++)
+		acc[i].count += weight_calls(c.weight[i]);
+	free(c.weight);
 }

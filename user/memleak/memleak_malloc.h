@@ -19,9 +19,6 @@ struct malloc_bpf {
 		*posix_memalign_enter, *memalign_enter, *valloc_enter, *pvalloc_enter,
 		*free_enter, *alloc_return;
 	int allocs_fd, aggs_fd;
-	/* --sample N: one call in N is traced; figures are scaled by N
-	 * (estimates) where they leave this module. */
-	uint64_t scale;
 };
 
 /* Attach to the allocator the process really uses: each library or
@@ -38,10 +35,11 @@ void malloc_probes__free(struct malloc_probes *mp);
 struct bpf_link;
 /* Destroy links concurrently (each waits for a grace period); NULLs skipped. */
 void links_destroy(struct bpf_link **links, int n);
-/* Copy the kernel's per-stack totals into the tracker (growth), scaled. */
+/* Copy the kernel's per-stack totals into the tracker (growth); with
+ * --sample they are the kernel's estimates (alloc_info.weight). */
 void malloc_sync(const struct malloc_bpf *skel, struct tracker *t);
 /* Outstanding blocks per stack (older than min_age_ns) into acc[0..n),
- * scaled: with --sample N each traced block stands for N. */
+ * each counted for the calls it stands for. */
 void malloc_collect(const struct malloc_bpf *skel, struct tracker *t, struct stack_acc *acc, uint32_t n,
 		    uint64_t now_ns, uint64_t min_age_ns);
 

@@ -1,4 +1,7 @@
-/* memleak-trace: the periodic and final report (table, JSON, folded). */
+/* memleak-trace: the periodic and final report of one process: what the
+ * run loop hands the collector (report_in) and the options the views
+ * follow (report_opts). memleak_collect.h has the snapshot, memleak_views.h
+ * the views. */
 #ifndef MEMSCOPE_MEMLEAK_REPORT_H
 #define MEMSCOPE_MEMLEAK_REPORT_H
 
@@ -31,6 +34,7 @@ struct report_opts {
 /* Per-stack figures of one report, indexed like tracker->stacks. */
 struct stack_acc {
 	uint64_t bytes, count, oldest_ts, resident;
+	uint64_t traced;  /* --sample: blocks seen, of the count estimated */
 	bool resident_known;
 };
 
@@ -57,6 +61,8 @@ struct report_in {
 struct jw;
 /* "allocators": the probed allocators' file names as an array. */
 void report_jw_allocators(struct jw *w, const char *names);
+/* Collect what the chosen view prints (and --pprof's samples), then print
+ * it: the table, the JSON line or --folded. */
 void report_print(const struct report_opts *o, struct report_in *in);
 /* "mappings", "malloc" or "faults": what the figures count (JSON "mode"). */
 const char *report_mode(const struct report_opts *o);

@@ -329,7 +329,7 @@ int main(int argc, char **argv)
 	if (env->output_dir && (a.out_dirfd = open_output_dir(env->output_dir)) < 0)
 		return 1;
 	a.c = oom_collector_open(&(struct oom_collector_opts){
-		.cgroup = env->common.cgroup, .leadup_interval_s = env->leadup_interval,
+		.cgroup = env->common.cgroup, .needs = OOM_NEED_ALL, .leadup_interval_s = env->leadup_interval,
 		.leadup_window_s = env->leadup_window, .kmsg_wait_s = env->kmsg_wait,
 		.hook = env->hook, .hold = env->hold, .verbose = env->common.verbose,
 		.on_kill = on_kill, .ctx = &a });

@@ -17,7 +17,7 @@
 #include "memcg_state.h"
 #include "oom_kmsg.h"
 #include "oom_leadup.h"
-#include "oom_report.h"
+#include "oom_kill.h"
 #include "oomwatch_collect.h"
 #include "output.h"
 #include "procfs.h"
@@ -180,7 +180,7 @@ static int handle_event(void *ctx, void *data, size_t len)
 	oom_kill_decode_state(k, &s->state_map);
 	classify(s, k);
 	/* Right away: the victim is being reaped and its cgroup may go. */
-	oom_kill_collect(k, s->mount, s->version, s->lu);
+	oom_kill_collect(k, s->mount, s->version, s->lu, s->o.needs);
 	for (size_t i = 0; i < EARLY_CMDLINES && i < s->nearly; i++)
 		if (oom_kill_set_cmdline(k, &s->early[i])) {
 			memset(&s->early[i], 0, sizeof(s->early[i]));
@@ -196,8 +196,10 @@ static void finish_kill(struct oom_collector *s, struct oom_kill *k)
 		leadup__find(s->lu, k->ev.chain[k->limit_level >= 0 ? k->limit_level : 0].id) : NULL;
 	struct kernel_report kr;
 
-	if (kmsg_match(s->kmsg, k->ev.victim_pid, &kr))
+	if (kmsg_match(s->kmsg, k->ev.victim_pid, &kr)) {
 		oom_kill_set_kernel_report(k, &kr);
+		k->filled |= OOM_NEED_KMSG;
+	}
 	if (cg) {
 		leadup__refresh_counter(s->lu, cg);
 		k->oom_kill_since_start = cg->oom_kill_last - cg->oom_kill_base;
@@ -226,7 +228,8 @@ void oom_collector_drain(struct oom_collector *s, bool flush)
 		bool seen = kmsg_match(s->kmsg, k->ev.victim_pid, &probe);
 
 		kernel_report_free(&probe);
-		bool incomplete = (!seen && s->kmsg) || (oom_kill_awaits_cmdline(k) && !s->o.no_cmdline_hooks);
+		bool incomplete = (!seen && s->kmsg) ||
+				  (oom_kill_awaits_cmdline(k) && (s->o.needs & OOM_NEED_CMDLINE_HOOKS));
 
 		if (incomplete && !flush && now - k->ev.ts_ns < wait_ns)
 			break;
@@ -274,11 +277,11 @@ static int choose_hook(struct oom_collector *s)
 	bpf_program__set_autoload(s->skel->progs.mark_victim_tp, k == HOOK_TRACEPOINT);
 	/* Without it a victim other than the task at its limit has its
 	 * cmdline read from /proc, if it is still there. */
-	if (s->o.no_cmdline_hooks || !tracepoint_exists("signal", "signal_deliver"))
+	if (!(s->o.needs & OOM_NEED_CMDLINE_HOOKS) || !tracepoint_exists("signal", "signal_deliver"))
 		bpf_program__set_autoload(s->skel->progs.victim_signal, false);
-	if (s->o.no_cmdline_hooks || !tracepoint_exists("signal", "signal_generate"))
+	if (!(s->o.needs & OOM_NEED_CMDLINE_HOOKS) || !tracepoint_exists("signal", "signal_generate"))
 		bpf_program__set_autoload(s->skel->progs.victim_signalled, false);
-	if (s->o.no_cmdline_hooks || !tracepoint_exists("sched", "sched_process_exit"))
+	if (!(s->o.needs & OOM_NEED_CMDLINE_HOOKS) || !tracepoint_exists("sched", "sched_process_exit"))
 		bpf_program__set_autoload(s->skel->progs.victim_exit, false);
 	if (s->o.verbose)
 		fprintf(stderr, "oomwatch: hooking oom:mark_victim with %s\n", hook_kind_name(k));
@@ -322,8 +325,8 @@ static void take_baselines(struct oom_collector *s)
 	 * finds its report, and a kill printed before this point is the
 	 * history's (--since), never both (the counter moves before the
 	 * "Killed process" line is printed). */
-	s->kmsg = s->o.no_kmsg ? NULL : kmsg_open();
-	if (!s->kmsg && !s->o.no_kmsg)
+	s->kmsg = s->o.needs & OOM_NEED_KMSG ? kmsg_open() : NULL;
+	if (!s->kmsg && (s->o.needs & OOM_NEED_KMSG))
 		warn_msg("cannot read /dev/kmsg (%s): reports will lack the kernel's own lines",
 			 strerror(errno));
 	if (s->o.hold) {
@@ -384,6 +387,10 @@ struct oom_collector *oom_collector_open(const struct oom_collector_opts *o)
 	if (!s)
 		abort();
 	s->o = *o;
+	if (!s->o.leadup_interval_s)
+		s->o.leadup_interval_s = LEADUP_DEFAULT_INTERVAL_S;
+	if (!s->o.leadup_window_s)
+		s->o.leadup_window_s = LEADUP_DEFAULT_WINDOW_S;
 	s->page_size = sysconf(_SC_PAGESIZE);
 	if (setup_cgroups(s) < 0 || load_and_attach(s) < 0)
 		goto fail;

@@ -1,13 +1,13 @@
 /* oomwatch's collector: every OOM kill on the host (or in one cgroup
- * subtree), completed into a struct oom_kill (oom_report.h) and handed to
- * a callback, with the counts that tell whether any kill was missed. It
+ * subtree), completed into a struct oom_kill (oom_kill.h) as far as the
+ * caller's needs mask asks, and handed to a callback, with the counts that tell whether any kill was missed. It
  * prints nothing on stdout; set-up failures are one line on stderr
  * (die_msg), as the tools print them. The printers are oom_report.h's
  * oom_kill_print/oom_kill_json and oom_summary_print/oom_summary_json.
  * Needs CAP_BPF and CAP_PERFMON (bpf_preflight first). A front end:
  *
  *	struct oom_collector *c = oom_collector_open(&(struct oom_collector_opts){
- *		.leadup_interval_s = 1, .leadup_window_s = 300, .kmsg_wait_s = 1,
+ *		.needs = OOM_NEED_ALL, .leadup_interval_s = 1, .leadup_window_s = 300, .kmsg_wait_s = 1,
  *		.on_kill = my_kill, .ctx = me });
  *	every poll: oom_collector_poll(c, 100); every leadup_interval_s: oom_collector_refresh(c);
  *	at the end: oom_collector_finish(c); oom_collector_summary(c, &sum); oom_collector_close(c);
@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "oom_report.h"
+#include "oom_kill.h"
 
 struct oom_collector;
 struct ring_buffer;
@@ -27,15 +27,13 @@ struct ring_buffer;
 /* Plain data: what oomwatch's command line fills, or any other front end. */
 struct oom_collector_opts {
 	const char *cgroup;          /* only kills in this subtree (a path, unit or container id); NULL: all */
-	double leadup_interval_s;    /* lead-up sampling period of limited cgroups (LEADUP_DEFAULT_INTERVAL_S) */
-	double leadup_window_s;      /* lead-up history kept per cgroup (LEADUP_DEFAULT_WINDOW_S) */
+	unsigned needs;              /* OOM_NEED_*: what each kill is completed with (OOM_NEED_ALL: oomwatch's report) */
+	double leadup_interval_s;    /* lead-up sampling period of limited cgroups (0: LEADUP_DEFAULT_INTERVAL_S) */
+	double leadup_window_s;      /* lead-up history kept per cgroup (0: LEADUP_DEFAULT_WINDOW_S) */
 	double kmsg_wait_s;          /* how long a kill waits for the kernel's report of it */
 	const char *hook;            /* NULL (best available), "tp_btf" or "tracepoint" */
 	const char *hold;            /* tests: wait for this file between the baselines and attaching */
 	bool verbose;                /* which hook was chosen, on stderr */
-	/* A front end that needs only the kill's event (the exporter): */
-	bool no_cmdline_hooks;       /* victims' cmdlines from /proc only: no signal/exit hooks between kills */
-	bool no_kmsg;                /* no kernel log: no report lines, no wait for them */
 	/* Each kill, in order, once complete; k is freed after the call. */
 	void (*on_kill)(const struct oom_kill *k, void *ctx);
 	void *ctx;

@@ -22,7 +22,7 @@
 #define DEFAULT_FRAMES 24
 
 enum { OPT_OLDER = 1000, OPT_ALL_FDS, OPT_BY_CGROUP, OPT_NO_STACKS, OPT_MAX_FDS, OPT_KERNEL_SOCKETS,
-       OPT_STACK_MODE, OPT_FRAMES, OPT_NO_INTERP };
+       OPT_STACK_MODE, OPT_FRAMES, OPT_NO_INTERP, OPT_JVM_PERFMAP };
 
 struct env {
 	struct common_opts common;
@@ -32,6 +32,7 @@ struct env {
 	enum stack_mode stack_mode;
 	int frames;
 	bool no_interp;
+	bool jvm_perfmap;
 };
 
 struct app {
@@ -60,6 +61,7 @@ static const struct argp_option options[] = {
 	{ "stack-mode", OPT_STACK_MODE, "MODE", 0, STACK_MODE_HELP, 0 },
 	{ "frames", OPT_FRAMES, "N", 0, "Frames kept per creating stack (default 24)", 0 },
 	{ "no-interp", OPT_NO_INTERP, NULL, 0, INTERP_OFF_HELP, 0 },
+	{ "jvm-perfmap", OPT_JVM_PERFMAP, NULL, 0, JVM_PERFMAP_HELP " (sockleak: when a new call site has compiled Java frames it cannot name)", 0 },
 	{ "max-fds", OPT_MAX_FDS, "N", 0, "Live fds tracked system-wide (default 131072)", 0 },
 	{ "kernel-sockets", OPT_KERNEL_SOCKETS, NULL, 0,
 	  "Follow inet sockets in the kernel too (cgroup/sock_create, sock_release): freed or "
@@ -85,6 +87,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *st)
 			argp_error(st, "invalid --stack-mode '%s' (fp, dwarf or auto)", arg);
 		break;
 	case OPT_NO_INTERP: e->no_interp = true; break;
+	case OPT_JVM_PERFMAP: e->jvm_perfmap = true; break;
 	case OPT_FRAMES: e->frames = argp_u64(st, "--frames", arg, 1, 127); break;
 	case ARGP_KEY_ARG: argp_error(st, "unexpected argument '%s'", arg); break;
 	default: return ARGP_ERR_UNKNOWN;
@@ -128,8 +131,8 @@ static int run(struct app *a)
 	a->c = sl_collector_open(&(struct sl_collector_opts){
 		.pid = a->env.common.pid, .cgroup = a->env.common.cgroup,
 		.all_fds = a->env.rep.all_fds, .kernel_sockets = a->env.rep.kernel_sockets,
-		.no_stacks = a->env.no_stacks, .no_interp = a->env.no_interp,
-		.stack_mode = a->env.stack_mode,
+		.needs = SL_NEED_REPORT & ~(a->env.no_stacks ? SL_NEED_STACKS : 0u), .no_interp = a->env.no_interp,
+		.jvm_perfmap = a->env.jvm_perfmap, .stack_mode = a->env.stack_mode,
 		.frames = a->env.frames, .max_fds = a->env.max_fds,
 		.older_than_s = a->env.rep.older_than_s });
 	if (!a->c)
@@ -149,6 +152,8 @@ static int run(struct app *a)
 	if (loop_run(&lo) == LOOP_ERROR)
 		warn_msg("the run loop failed: %s", strerror(errno));
 	sl_collector_poll(a->c, 0); /* the last sites, before their processes go */
+	/* Only the final report shows the leaks by call site. */
+	sl_collector_want(a->c, sl_collector_options(a->c)->needs | SL_NEED_LEAK_SITES);
 	sl_report_final(sl_collector_refresh(a->c), &a->env.rep);
 	return 0;
 }

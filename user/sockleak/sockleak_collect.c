@@ -23,6 +23,9 @@
 #include "sockleak.skel.h"
 #include "sockleak.compat.skel.h"
 #include "sockleak_collect.h"
+#include "sockleak_leaks.h"
+#include "sockleak_fdtab.h"
+#include "sockleak_sites.h"
 
 struct sl_collector {
 	struct sl_collector_opts o;
@@ -34,7 +37,13 @@ struct sl_collector {
 	struct ring_buffer *rb;
 	struct bpf_link *sk_links[2];  /* --kernel-sockets: create, release */
 	struct sl_snapshot snap;
+	size_t cap_figures;
 };
+
+static bool wants(const struct sl_collector *a, enum sl_need n)
+{
+	return a->o.needs & n;
+}
 
 static int cmp_cw(const void *a, const void *b)
 {
@@ -213,14 +222,15 @@ static int open_and_load(struct sl_collector *a)
 	}
 	a->skel->rodata->targ_tgid = a->o.pid;
 	a->skel->rodata->self_tgid = getpid();
-	a->skel->rodata->want_stacks = !a->o.no_stacks;
-	a->skel->rodata->interp_walk = !a->o.no_stacks && !a->o.no_interp && interp_walk_supported(stderr);
-	a->skel->rodata->cs_snapshots = !a->o.no_stacks && a->o.stack_mode != STACK_FP;
-	a->skel->rodata->module_records = !a->o.no_stacks && modrec_supported(stderr);
+	a->skel->rodata->want_stacks = wants(a, SL_NEED_STACKS);
+	a->skel->rodata->interp_walk = wants(a, SL_NEED_STACKS) && !a->o.no_interp && interp_walk_supported(stderr);
+	a->skel->rodata->cs_snapshots = wants(a, SL_NEED_STACKS) && a->o.stack_mode != STACK_FP;
+	/* A server's forks share its call sites (open_sites names them so). */
+	a->skel->rodata->cs_share_forks = true;
+	a->skel->rodata->module_records = wants(a, SL_NEED_STACKS) && modrec_supported(stderr);
 	a->skel->rodata->late_ns = a->o.older_than_s * 1e9 > SL_LATE_MIN_NS
 					   ? (uint64_t)(a->o.older_than_s * 1e9) : SL_LATE_MIN_NS;
 	a->skel->rodata->all_fds = a->o.all_fds;
-	a->skel->rodata->have_rdonly_cast = kernel_btf_has("bpf_rdonly_cast", BTF_KIND_FUNC);
 	a->skel->rodata->have_bpf_loop = features_get()->bpf_loop;
 	set_cgroup_filter(a);
 	check_kernel_sockets(a);
@@ -279,11 +289,12 @@ static int open_sites(struct sl_collector *a)
 				    .mode = a->o.stack_mode, .max_frames = a->o.frames,
 				    .cs = { .sites_map = bpf_map__fd(a->skel->maps.cs_sites),
 					    .generation = &a->skel->bss->cs_generation,
-					    .max_ips = 127 },
-				    .verify_lost = (const uint64_t *)&a->skel->bss->cs_verify_lost };
+					    .max_ips = 127, .shared_spaces = true },
+				    .verify_lost = (const uint64_t *)&a->skel->bss->cs_verify_lost,
+				    .jvm_perfmap = a->o.jvm_perfmap };
 
 	a->interp = interp__new(&(struct interp_opts){
-		.procs_map = a->o.no_interp || a->o.no_stacks
+		.procs_map = a->o.no_interp || !wants(a, SL_NEED_STACKS)
 				     ? -1 : bpf_map__fd(a->skel->maps.interp_procs),
 		.stacks_map = bpf_map__fd(a->skel->maps.interp_stacks),
 		.lines_map = bpf_map__fd(a->skel->maps.py_lines), .notes = stderr,
@@ -298,12 +309,69 @@ static int open_sites(struct sl_collector *a)
 	return 0;
 }
 
-static void snapshot_free(struct sl_snapshot *s)
+/* What one refresh read; the figures array is kept for the next. */
+static void snapshot_clear(struct sl_snapshot *s)
 {
+	struct sl_proc_figures *procs = s->procs;
+
+	for (size_t i = 0; i < s->nleaks; i++)
+		sl_leaks_free(&s->leaks[i]);
+	free(s->leaks);
 	tcp_table_free(&s->tcp);
 	free(s->by_sk);
 	free(s->by_ino);
 	memset(s, 0, sizeof(*s));
+	s->procs = procs;
+}
+
+/* CLOSE_WAIT, counted here for every view: the live process's sockets in
+ * that state in the host's TCP table; an exited one's held until its end
+ * (at its exit, or closed late). */
+static uint64_t close_wait_of(const struct fdtab *t, const struct tcp_table *tcp, const struct sl_proc *p)
+{
+	const struct fd_entry *e;
+	uint64_t cw = 0;
+	size_t n;
+
+	if (p->exited)
+		return p->cw_at_exit + p->late;
+	e = fdtab__entries(t, p->tgid, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct tcp_row *r = e[i].v.kind == FDK_SOCKET ? tcp_table_find(tcp, e[i].v.ino) : NULL;
+
+		cw += r && r->state == TCP_ST_CLOSE_WAIT;
+	}
+	return cw;
+}
+
+static void read_fd_limits(struct sl_proc_figures *f)
+{
+	int nfds = proc_fd_count(f->tgid);
+
+	f->fds = nfds >= 0 ? nfds : -1;
+	f->nofile = proc_nofile_limit(f->tgid);
+}
+
+static void fill_figures(struct sl_collector *c, struct sl_snapshot *s)
+{
+	struct fdtab *t = c->tab;
+
+	ARRAY_GROW(s->procs, t->nprocs, c->cap_figures, 64); /* room for every process */
+	s->nprocs = t->nprocs;
+	for (size_t i = 0; i < t->nprocs; i++) {
+		struct sl_proc *p = &t->procs[i];
+		struct sl_proc_figures *f = &s->procs[i];
+
+		p->close_wait = close_wait_of(t, &s->tcp, p);
+		*f = (struct sl_proc_figures){
+			.tgid = p->tgid, .comm = p->comm, .cg_v1 = p->cg_v1, .cg_v2 = p->cg_v2,
+			.exited = p->exited,
+			.created = sl_created(t, p) - sl_created_prev(t, p),
+			.closed = (sl_closed(t, p) - sl_closed_prev(t, p)) + (sl_closed_pre(p) - sl_closed_pre_prev(p)),
+			.alive = p->alive, .old = p->alive_old, .close_wait = p->close_wait, .fds = -1 };
+		if (wants(c, SL_NEED_FD_LIMITS) && !p->exited)
+			read_fd_limits(f);
+	}
 }
 
 /* Attach, then scan /proc, then reconcile: every socket made after the
@@ -380,21 +448,57 @@ int sl_collector_poll(struct sl_collector *c, int timeout_ms)
 	return n < 0 ? n : 0;
 }
 
+/* Every process's leaks, derived once for every view (after the TCP
+ * table and the CLOSE_WAIT times they read). */
+static void fill_leaks(struct sl_collector *c, struct sl_snapshot *s)
+{
+	const struct sl_leaks_in in = {
+		.t = s->t, .tcp = &s->tcp, .s = s, .sites = c->sites,
+		.older_than_s = c->o.older_than_s, .want_sites = wants(c, SL_NEED_LEAK_SITES),
+	};
+
+	s->leaks = calloc(s->t->nprocs + 1, sizeof(*s->leaks));
+	if (!s->leaks)
+		abort();
+	for (size_t i = 0; i < s->t->nprocs; i++)
+		sl_leaks_fill(&in, &s->t->procs[i], &s->leaks[i]);
+	s->nleaks = s->t->nprocs;
+}
+
 const struct sl_snapshot *sl_collector_refresh(struct sl_collector *c)
 {
 	struct sl_snapshot *s = &c->snap;
 	struct fdtab *t = c->tab;
 
-	snapshot_free(s);
+	snapshot_clear(s);
 	s->t = t;
 	fdtab__refresh(t);
 	s->elapsed = (t->now_ns - t->start_ns) / 1e9;
+	s->reconciled = t->reconciled;
+	s->map_full = t->map_full;
 	if (tcp_table_load(&s->tcp))
 		memset(&s->tcp, 0, sizeof(s->tcp));
-	sockstat_read(&s->ss);
-	load_closewait(s, bpf_map__fd(c->skel->maps.closewait));
-	s->frames_unverified = sl_sites__frames_unverified(c->sites);
+	fill_figures(c, s);
+	if (wants(c, SL_NEED_SOCKSTAT))
+		sockstat_read(&s->ss);
+	if (wants(c, SL_NEED_CW_TIMES))
+		load_closewait(s, bpf_map__fd(c->skel->maps.closewait));
+	if (wants(c, SL_NEED_LEAKS))
+		fill_leaks(c, s);
+	if (c->sites)
+		s->frames_unverified = sl_sites__frames_unverified(c->sites);
+	s->filled = c->o.needs & ~(c->sites ? 0u : (unsigned)SL_NEED_LEAK_SITES);
 	return s;
+}
+
+void sl_collector_want(struct sl_collector *c, unsigned needs)
+{
+	c->o.needs = (needs & ~(unsigned)SL_NEED_STACKS) | (c->o.needs & SL_NEED_STACKS);
+}
+
+const struct sl_leaks *sl_leaks_of(const struct sl_snapshot *s, const struct sl_proc *p)
+{
+	return &s->leaks[p - s->t->procs];
 }
 
 struct sl_sites *sl_collector_sites(struct sl_collector *c)
@@ -411,7 +515,8 @@ void sl_collector_close(struct sl_collector *c)
 {
 	if (!c)
 		return;
-	snapshot_free(&c->snap);
+	snapshot_clear(&c->snap);
+	free(c->snap.procs);
 	fdtab__free(c->tab);
 	ring_buffer__free(c->rb);
 	sl_sites__free(c->sites);

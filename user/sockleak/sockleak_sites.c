@@ -31,6 +31,7 @@ struct site_proc {
 	bool gone;               /* could not be opened, or exited */
 	bool stale;              /* code records came since its modules were read */
 	uint64_t used;           /* s->tick at the last use */
+	uint64_t jvm_dump_ns;    /* --jvm-perfmap: its map last dumped (0: never) */
 };
 
 /* A process's code mappings from SL_EV_MODULE records, until it exits:
@@ -46,7 +47,7 @@ struct sl_sites {
 	size_t nmods, capmods;
 	struct sl_site **v;      /* in order of arrival */
 	size_t n, cap;
-	struct hindex index;     /* v by (tgid, site) */
+	struct hindex index;     /* v by (tgid, site), or site (key_tgid) */
 	struct site_proc *procs;
 	size_t nprocs, capprocs;
 	uint64_t dwarf, tick;
@@ -59,6 +60,13 @@ struct site_key {
 	uint64_t site;
 };
 
+/* The tgid part of a site's name: none where the BPF side shares sites
+ * among a process's forks (the hash then names the layout). */
+static uint32_t key_tgid(const struct sl_sites *s, uint32_t tgid)
+{
+	return s->o.cs.shared_spaces ? 0 : tgid;
+}
+
 static uint64_t key_hash(uint32_t tgid, uint64_t site)
 {
 	return hash_mix(site ^ ((uint64_t)tgid << 32));
@@ -68,7 +76,7 @@ static uint64_t entry_hash(uint32_t e, const void *s)
 {
 	const struct sl_site *st = ((const struct sl_sites *)s)->v[e];
 
-	return key_hash(st->tgid, st->site);
+	return key_hash(key_tgid(s, st->tgid), st->site);
 }
 
 static bool entry_is(uint32_t e, const void *key, const void *s)
@@ -76,14 +84,14 @@ static bool entry_is(uint32_t e, const void *key, const void *s)
 	const struct sl_site *st = ((const struct sl_sites *)s)->v[e];
 	const struct site_key *k = key;
 
-	return st->tgid == k->tgid && st->site == k->site;
+	return key_tgid(s, st->tgid) == k->tgid && st->site == k->site;
 }
 
 static uint32_t *slot(const struct sl_sites *s, uint32_t tgid, uint64_t site)
 {
-	struct site_key k = { tgid, site };
+	struct site_key k = { key_tgid(s, tgid), site };
 
-	return hindex_slot(&s->index, key_hash(tgid, site), entry_is, &k, s);
+	return hindex_slot(&s->index, key_hash(k.tgid, site), entry_is, &k, s);
 }
 
 struct sl_sites *sl_sites__new(const struct sl_sites_opts *o)
@@ -213,6 +221,7 @@ static int resolve_ips(struct symbolizer *sym, const uint64_t *ips, int n, struc
 {
 	int k = 0;
 
+	symbolizer__prefetch(sym, ips, n);
 	for (int i = 0; i < n && k < room; i++) {
 		int got = symbolizer__resolve(sym, ips[i], fr + k, room - k);
 
@@ -276,6 +285,28 @@ static void count_unverified(struct sl_sites *s, const struct frame *fr, int n)
 		s->frames_unverified += fr[i].unverified;
 }
 
+#define JVM_DUMP_EVERY_NS 2000000000ull  /* a dump runs jcmd: ~0.5 s of a CPU */
+
+/* --jvm-perfmap: sockleak has no report to dump a JVM's map before, as
+ * memleak-trace does; a site is symbolized once, when it is new. So the
+ * map is dumped at a process's first site, and again when a later site
+ * runs compiled code it does not name (at most once every 2 s per
+ * process: code that makes sockets is compiled early, then seldom).
+ * True when it was dumped anew: resolve again. */
+static bool jvm_map_dumped(struct site_proc *p, const struct frame *fr, int n)
+{
+	uint64_t now = mono_ns();
+	bool unnamed = false;
+
+	for (int i = 0; i < n && !unnamed; i++)
+		unnamed = frame_jit_unnamed(&fr[i]);
+	if (p->jvm_dump_ns && (!unnamed || now - p->jvm_dump_ns < JVM_DUMP_EVERY_NS))
+		return false;
+	p->jvm_dump_ns = now;
+	symbolizer__jit_refresh(p->sym, true);
+	return true;
+}
+
 /* Frames of the site: DWARF when its snapshot unwound (cs; in auto mode
  * unless the frame-pointer walk gives more frames), else the
  * frame-pointer ones (ip: the site's, for a site without a walk). */
@@ -283,12 +314,19 @@ static void symbolize_site(struct sl_sites *s, struct site_proc *p, struct sl_si
 			   const struct callsite *cs, uint64_t ip)
 {
 	uint64_t ips[SITE_MAX_IPS + 2];
-	int room = s->o.max_frames, n, nd = 0;
+	int room = s->o.max_frames, n, nd = 0, nips;
 	struct frame *fr = calloc(room, sizeof(*fr)), *dw = calloc(room, sizeof(*dw));
 
 	if (!fr || !dw)
 		abort();
-	n = resolve_ips(p->sym, ips, fp_ips(s, st, ip, ips), fr, room);
+	nips = fp_ips(s, st, ip, ips);
+	if (s->o.jvm_perfmap && !p->jvm_dump_ns)
+		jvm_map_dumped(p, NULL, 0);
+	n = resolve_ips(p->sym, ips, nips, fr, room);
+	if (s->o.jvm_perfmap && jvm_map_dumped(p, fr, n)) {
+		clear(fr, n);
+		n = resolve_ips(p->sym, ips, nips, fr, room);
+	}
 	if (cs && cs->n)
 		nd = resolve_ips(p->sym, cs->ips, cs->n, dw, room);
 	if (nd && (s->o.mode == STACK_DWARF || nd >= n)) {

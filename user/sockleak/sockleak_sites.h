@@ -19,6 +19,7 @@ struct sl_sites_opts {
 	struct interp *interp;   /* interpreter stacks (PHP, Python), or NULL */
 	struct callsites_opts cs; /* the BPF call-site cache */
 	const uint64_t *verify_lost; /* the BPF cs_verify_lost (.bss) */
+	bool jvm_perfmap;        /* --jvm-perfmap: a JVM's map dumped for new sites */
 };
 
 struct sl_site {
