@@ -392,16 +392,18 @@ static __always_inline void cs_new(void *ctx, struct pt_regs *regs, void *stacks
 	c->site = c->key_site = cs_hash(&c->k);
 	id = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
 	c->stack_id = id < 0 ? -1 : id;
-	if (id < 0 && !cs_snapshots) {
+	/* With no walk and no stack copy (--stack-mode fp) the site is not
+	 * named, but its snapshot head still records its ip: the row then
+	 * starts where its walked siblings' do, not at its caller. The site
+	 * stays uncached, so the next call walks again. */
+	if (id < 0 && !cs_snapshots)
 		count_drop(DROP_STACK);
-		return;
-	}
 	sent = cs_send(rb, regs, c, CS_SNAP_NEW);
 	if (sent == CS_NO_ROOM) {
 		count_drop(DROP_RINGBUF);
 		return;
 	}
-	if (id < 0 && sent != CS_SENT)
+	if (id < 0 && (sent != CS_SENT || !cs_snapshots))
 		return;
 	c->named = true;
 	nv.site = c->site;
