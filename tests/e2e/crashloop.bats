@@ -30,13 +30,21 @@ supervise() {
 	PIDS+=("$BG_PID")
 }
 
+# memdiag's last whole JSON line: the stream may be mid-write (a line
+# longer than stdio's buffer goes out in more than one write), so a last
+# line without its newline is not yet a line.
+md_last() {
+	awk '{ if (prev != "") last = prev; prev = $0 } END { if (last != "") print last }' \
+		<(cat "$T/md.json"; echo) 2>/dev/null
+}
+
 # What the two tools said last, for a failure's output.
 last_said() {
 	echo "at $(date +%s.%N): supervisor:" >&2
 	cat "$T/sup.log" >&2
 	echo "kernel oom_kill $(memcg_oom_kills "$CG"), usage $(memcg_usage "$CG")" >&2
 	curl -sf "$EXP_URL/metrics" | grep -F "cgroup=\"$REL\"" | grep -E 'growth|until|incarnation' >&2
-	tail -n 1 "$T/md.json" | jq -c '[.sample, .elapsed_s, .working_set_bytes, .oom_kills, .incarnation]' >&2
+	md_last | jq -c '[.sample, .elapsed_s, .working_set_bytes, .oom_kills, .incarnation]' >&2
 	cat "$T/md.err" >&2
 	return 1
 }
@@ -61,7 +69,7 @@ exporter_follows() {
 
 # memdiag's last JSON line after restart N has a growth and an ETA.
 memdiag_follows() {
-	tail -n 1 "$T/md.json" | jq -e --argjson n "$1" \
+	md_last | jq -e --argjson n "$1" \
 		'.incarnation.restarts == $n and .incarnation.enough_samples and .incarnation.limit_eta_s != null' > /dev/null
 }
 
@@ -107,11 +115,11 @@ limit_soon_since() {
 		prev=$(expv memscope_cgroup_incarnation_start_timestamp_seconds)
 		rate=$(true_rate)
 		approx "$(expv memscope_cgroup_memory_working_set_growth_bytes_per_second)" "$rate" $TOL
-		approx "$(tail -n 1 "$T/md.json" | jq '.incarnation.growth_bytes_per_min / 60')" "$rate" $TOL
+		approx "$(md_last | jq '.incarnation.growth_bytes_per_min / 60')" "$rate" $TOL
 		ws=$(expv memscope_cgroup_memory_working_set_bytes)
 		approx "$(expv memscope_cgroup_memory_seconds_until_limit)" \
 			"$(awk -v l="$(memcg_limit "$CG")" -v w="$ws" -v r="$rate" 'BEGIN { print (l - w) / r }')" $TOL
-		tail -n 1 "$T/md.json" | jq -e --argjson n "$n" '.incarnation.cause == "oom_kill" and .incarnation.oom_kill == $n
+		md_last | jq -e --argjson n "$n" '.incarnation.cause == "oom_kill" and .incarnation.oom_kill == $n
 			and .incarnation.previous.growth_bytes_per_min > 0' > /dev/null
 		grep -Eq "^restarted at [0-9:]+ \(OOM kill #$n\).*; growth since: \+[0-9.]+ MiB/s, limit in ~.*; previous incarnation grew \+" "$T/md.txt"
 		if [ "$n" = 1 ]; then
