@@ -138,3 +138,85 @@ worker_of() {
 	diff "$T/local" "$T/worker"
 	grep -q '"leak_record"' "$T/worker"
 }
+
+# Least privilege after attach (docs/sandbox.md): a tracer's capability
+# sets once it said it is attached.
+
+# The mask of capabilities given by number, as /proc/PID/status shows it.
+cap_mask() {
+	local m=0 c
+	for c in "$@"; do m=$((m | 1 << c)); done
+	printf '%016x\n' "$m"
+}
+CAP_DAC_OVERRIDE=1 CAP_DAC_READ_SEARCH=2 CAP_KILL=5 CAP_NET_BIND_SERVICE=10
+CAP_SYS_PTRACE=19 CAP_SYS_ADMIN=21 CAP_PERFMON=38 CAP_BPF=39 CAP_CHECKPOINT_RESTORE=40
+
+# Does this kernel check CAP_BPF at every bpf() call? From 5.19 it checks
+# only where programs and maps are made; before, wherever
+# kernel.unprivileged_bpf_disabled is set (Debian's default).
+bpf_calls_gated() {
+	local v
+	v=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
+	[ "$v" -lt 5019 ] && [ "$(cat /proc/sys/kernel/unprivileged_bpf_disabled)" != 0 ]
+}
+
+# caps_are PID CAP...: its effective, permitted and bounding sets are
+# exactly those (with CAP_BPF where bpf() calls need it), its inheritable
+# and ambient sets empty, and no exec can grant more (no_new_privs).
+caps_are() {
+	local pid=$1 want set
+	shift
+	want=$(cap_mask "$@" $(bpf_calls_gated && echo "$CAP_BPF"))
+	grep -E '^Cap' "/proc/$pid/status" >&2
+	for set in CapEff CapPrm CapBnd; do
+		[ "$(awk -v s="$set:" '$1 == s { print $2 }' "/proc/$pid/status")" = "$want" ] || return 1
+	done
+	for set in CapInh CapAmb; do
+		[ "$(awk -v s="$set:" '$1 == s { print $2 }' "/proc/$pid/status")" = 0000000000000000 ] || return 1
+	done
+	[ "$(awk '$1 == "NoNewPrivs:" { print $2 }' "/proc/$pid/status")" = 1 ]
+}
+
+# bats test_tags=kernel
+@test "sandbox: once attached, memleak-trace --malloc keeps only what it still uses, and still names the leak" {
+	start_on_leak_malloc
+	caps_are "$TR_PID" $CAP_DAC_READ_SEARCH $CAP_SYS_PTRACE $CAP_CHECKPOINT_RESTORE $CAP_PERFMON $CAP_BPF
+	finish_leak_malloc
+	[ "$TR_STATUS" -eq 0 ]
+	[ "$(jq -r .stacks[0].culprit <<<"$FINAL")" = leak_record ]
+	[ "$(jq -r .stacks[0].bytes <<<"$FINAL")" -eq 60000 ]
+}
+
+# tracer_caps LOG CAP... -- COMMAND...: the command in the background, its
+# capabilities checked once it says it is attached, then stopped.
+tracer_caps() {
+	local log=$1 caps=() pid
+	shift
+	while [ "$1" != -- ]; do caps+=("$1"); shift; done
+	shift
+	"$@" > /dev/null 2> "$log" &
+	pid=$!
+	wait_for 60 grep -qE 'Tracing|serving https?://|OOM kills \(' "$log" || { cat "$log" >&2; return 1; }
+	caps_are "$pid" "${caps[@]}" || { cat "$log" >&2; kill -INT "$pid"; return 1; }
+	kill -INT "$pid"
+	wait "$pid" || { cat "$log" >&2; return 1; }
+}
+
+@test "sandbox: every tracer keeps after attach only what its options still use" {
+	local base="$CAP_DAC_READ_SEARCH $CAP_SYS_PTRACE" port
+	sleep 600 &
+	WL_PID=$!
+	tracer_caps "$T/m1" $base $CAP_CHECKPOINT_RESTORE -- "$B/memleak-trace" -p "$WL_PID"
+	tracer_caps "$T/m2" $base $CAP_CHECKPOINT_RESTORE $CAP_SYS_ADMIN -- "$B/memleak-trace" -p "$WL_PID" --faults
+	tracer_caps "$T/m3" $base $CAP_CHECKPOINT_RESTORE $CAP_KILL -- "$B/memleak-trace" -- sleep 600
+	tracer_caps "$T/m4" $base $CAP_CHECKPOINT_RESTORE $CAP_DAC_OVERRIDE -- "$B/memleak-trace" -p "$WL_PID" --pprof "$T/p.pb.gz"
+	tracer_caps "$T/s1" $base $CAP_CHECKPOINT_RESTORE -- "$B/sockleak" -p "$WL_PID"
+	tracer_caps "$T/o1" $base -- "$B/oomwatch"
+	mkdir "$T/kills"
+	tracer_caps "$T/o2" $base $CAP_DAC_OVERRIDE -- "$B/oomwatch" --output-dir "$T/kills"
+	tracer_caps "$T/e1" $base -- "$B/memscope-exporter" --listen 127.0.0.1:0
+	# A privileged port is bound after the drop: that one capability stays.
+	port=$(ss -Hltn | awk '{ n = split($4, a, ":"); used[a[n]] = 1 }
+		END { for (p = 900; p < 1000; p++) if (!(p in used)) { print p; exit } }')
+	tracer_caps "$T/e2" $base $CAP_NET_BIND_SERVICE -- "$B/memscope-exporter" --listen "127.0.0.1:$port"
+}

@@ -466,12 +466,26 @@ static void close_collectors(struct exporter *x)
 	sockm_free(x->sock);
 }
 
+/* Collectors attached, before the HTTP threads start (capabilities are
+ * per thread): other users' /proc/PID fds and limits are all that is
+ * left to reach, and a port below 1024 to bind (docs/sandbox.md). */
+static void settle_privs(const struct exporter *x, const struct sockaddr_storage *ss)
+{
+	unsigned port = ss->ss_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)ss)->sin6_port)
+						   : ntohs(((const struct sockaddr_in *)ss)->sin_port);
+
+	privs_settle(PRIV(CAP_SYS_PTRACE) | PRIV(CAP_DAC_READ_SEARCH) |
+			     (port && port < 1024 ? PRIV(CAP_NET_BIND_SERVICE) : 0),
+		     x->env.common.verbose);
+}
+
 static int serve(struct exporter *x)
 {
 	struct sockaddr_storage ss;
 	char err[256], host[INET6_ADDRSTRLEN] = "";
 
 	http_parse_listen(x->env.listen, &ss, err, sizeof(err));
+	settle_privs(x, &ss);
 	if (x->env.web_config && web_config_load(x->env.web_config, &x->web, err, sizeof(err))) {
 		die_msg("--web.config.file %s: %s", x->env.web_config, err);
 		return -1;

@@ -33,6 +33,8 @@
 #include "memleak_procs.h"
 #include "memleak_report.h"
 #include "memleak_track.h"
+#include "privs.h"
+#include "symworker.h"
 #include "output.h"
 #include "procfs.h"
 #include "symbolize.h"
@@ -768,6 +770,28 @@ static int command_status(struct app *a)
 	return launch_exit_status(&a->child);
 }
 
+/* What this run still needs once attached (privs_settle); the reasons
+ * are in docs/sandbox.md. */
+static uint64_t caps_to_keep(const struct app *a)
+{
+	/* Other users' /proc/PID/{maps,mem,root}, their binaries, and the
+	 * files they map through /proc/PID/map_files. */
+	uint64_t keep = PRIV(CAP_SYS_PTRACE) | PRIV(CAP_DAC_READ_SEARCH) |
+			privs_or_admin(CAP_CHECKPOINT_RESTORE);
+
+	if (a->env.malloc) /* uprobes on the libraries of processes to come */
+		keep |= privs_or_admin(CAP_BPF) | privs_or_admin(CAP_PERFMON);
+	if (a->env.faults) /* pagemap gives page frame numbers only to it */
+		keep |= PRIV(CAP_SYS_ADMIN);
+	if (a->launched) /* the command may have changed its user */
+		keep |= PRIV(CAP_KILL);
+	if (a->env.jvm_perfmap) /* jcmd runs as the JVM's user */
+		keep |= PRIV(CAP_SETUID) | PRIV(CAP_SETGID);
+	if (a->env.rep.pprof_path) /* the profile is written where asked */
+		keep |= PRIV(CAP_DAC_OVERRIDE);
+	return keep;
+}
+
 static int run(struct app *a)
 {
 	struct loop_opts lo = { .interval_s = a->env.common.interval_s,
@@ -778,6 +802,10 @@ static int run(struct app *a)
 
 	if (a->by_cgroup ? start_cgroup(a) : start_pid(a))
 		return 1;
+	/* Attached: the worker starts while it may still become nobody, then
+	 * the rest goes. */
+	symworker__get();
+	privs_settle(caps_to_keep(a), a->env.common.verbose);
 	for (size_t i = 0; i < a->ps.n; i++)
 		a->ps.v[i]->t.t0_ns = mono_ns();
 	/* A command is announced once its exec worked: before, it is us. */

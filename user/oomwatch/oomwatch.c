@@ -17,6 +17,7 @@
 #include "oom_report.h"
 #include "oomwatch_collect.h"
 #include "output.h"
+#include "privs.h"
 
 /* --since accepts up to this much (the journal can hold years; the kernel's
  * ring buffer holds far less). */
@@ -334,6 +335,12 @@ int main(int argc, char **argv)
 		.hook = env->hook, .hold = env->hold, .verbose = env->common.verbose,
 		.on_kill = on_kill, .ctx = &a });
 	if (a.c && (!env->since || print_history(&a) == 0)) {
+		/* Attached, the kernel log and journal read: other users'
+		 * /proc/PID and, with --output-dir, a directory of anyone's
+		 * are all that is left to reach (docs/sandbox.md). */
+		privs_settle(PRIV(CAP_SYS_PTRACE) | PRIV(CAP_DAC_READ_SEARCH) |
+				     (env->output_dir ? PRIV(CAP_DAC_OVERRIDE) : 0),
+			     env->common.verbose);
 		loop_signals_install();
 		ret = run(&a) < 0;
 	}

@@ -14,6 +14,8 @@
 #include "loop.h"
 #include "interpreters.h"
 #include "output.h"
+#include "privs.h"
+#include "symworker.h"
 #include "sockleak_collect.h"
 #include "sockleak_report.h"
 
@@ -123,6 +125,19 @@ static void announce(const struct app *a)
 	}
 }
 
+/* What the collector still needs once attached: other users' /proc/PID
+ * fds, maps and binaries, the files they map (map_files), and with
+ * --jvm-perfmap the JVM's user for jcmd. */
+static uint64_t caps_to_keep(const struct app *a)
+{
+	uint64_t keep = PRIV(CAP_SYS_PTRACE) | PRIV(CAP_DAC_READ_SEARCH) |
+			privs_or_admin(CAP_CHECKPOINT_RESTORE);
+
+	if (a->env.jvm_perfmap)
+		keep |= PRIV(CAP_SETUID) | PRIV(CAP_SETGID);
+	return keep;
+}
+
 static int run(struct app *a)
 {
 	const struct cgroup_target *cg;
@@ -137,6 +152,10 @@ static int run(struct app *a)
 		.older_than_s = a->env.rep.older_than_s });
 	if (!a->c)
 		return 1;
+	/* Attached: the symbolizer worker starts while it may still become
+	 * nobody, then what is no longer needed goes (docs/sandbox.md). */
+	symworker__get();
+	privs_settle(caps_to_keep(a), a->env.common.verbose);
 	cg = sl_collector_cgroup(a->c);
 	a->env.rep.kernel_sockets = sl_collector_options(a->c)->kernel_sockets;
 	a->env.rep.sites = sl_collector_sites(a->c);
