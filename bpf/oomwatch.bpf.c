@@ -131,7 +131,9 @@ static __always_inline void record_chain(struct oom_event *e, struct mem_cgroup 
 
 		if (!memcg)
 			return;
+		__builtin_memset(l, 0, offsetof(struct oom_memcg_level, name));
 		l->id = BPF_CORE_READ(memcg, css.cgroup, kn, id);
+		bpf_probe_read_kernel_str(l->name, sizeof(l->name), BPF_CORE_READ(memcg, css.cgroup, kn, name));
 		l->usage_pages = BPF_CORE_READ(memcg, memory.usage.counter);
 		l->max_pages = BPF_CORE_READ(memcg, memory.max);
 		if (bpf_core_field_exists(memcg->memory.failcnt))
@@ -317,9 +319,10 @@ static __always_inline struct oom_event *event_begin(struct task_struct *cur)
 		count_drop(DROP_RINGBUF);
 		return NULL;
 	}
-	/* The counters and cmdline arrays are read only up to their
-	 * lengths: zero the rest, too big for one inlined memset. */
-	__builtin_memset(e, 0, offsetof(struct oom_event, state));
+	/* The chain, counters and cmdline arrays are read only up to their
+	 * lengths (record_chain zeroes each level it fills): zero the rest,
+	 * too big for one inlined memset. */
+	__builtin_memset(e, 0, offsetof(struct oom_event, chain));
 	__builtin_memset(e->lru_pages, 0, sizeof(e->lru_pages));
 	e->state_len = e->state_levels = e->cmdline_len = 0;
 	e->type = OOM_EV_MARK_VICTIM;

@@ -45,6 +45,12 @@
 #define OOM_F_CMDLINE_LATER (1u << 11) /* an OOM_EV_CMDLINE follows from the victim itself */
 #define OOM_F_LRU           (1u << 12) /* lru_pages[] read from the victim's memcg */
 
+/* A cgroup level's directory name copied at the kill, NUL included: its
+ * path survives the cgroup (systemd removes a dead unit's within
+ * milliseconds, before user space can look its id up). Longer names
+ * (rare: systemd's and Kubernetes' run to ~90) leave the path unknown. */
+#define OOM_CGROUP_NAME_MAX 128
+
 /* One memory cgroup level. Sizes in pages, as the kernel's page_counter. */
 struct oom_memcg_level {
 	__u64 id;             /* kernfs id (inode) of the cgroup directory */
@@ -59,6 +65,7 @@ struct oom_memcg_level {
 	__u64 oom_kill_local;
 	__u32 oom_group;      /* memory.oom.group set */
 	__u32 pad;
+	char name[OOM_CGROUP_NAME_MAX]; /* its kernfs name ("" at the root) */
 };
 
 struct oom_event {

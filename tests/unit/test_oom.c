@@ -515,6 +515,48 @@ static void test_usage_limit(void **st)
 	oom_kill_free(k);
 }
 
+/* A cgroup gone before its id is looked up (systemd removes a dead
+ * unit's at once) keeps the path its names had at the kill; a chain cut
+ * short of the root, or a name cut at the copy's size, leaves it unknown
+ * rather than wrong. The ids are no cgroup's. */
+static void test_paths_from_names(void **st)
+{
+	(void)st;
+	struct oom_kill *k = calloc(1, sizeof(*k));
+	assert_non_null(k);
+	k->ev.depth = 3;
+	for (int i = 0; i < 3; i++)
+		k->ev.chain[i] = (struct oom_memcg_level){ .id = 0xffffffff00ull + i, .max_pages = 1ull << 51 };
+	strcpy(k->ev.chain[0].name, "memscope-vm-hog.service");
+	strcpy(k->ev.chain[1].name, "system.slice");
+	oom_kill_decode(k, 4096, false);
+	assert_string_equal(k->paths[0], "/system.slice/memscope-vm-hog.service");
+	assert_string_equal(k->paths[1], "/system.slice");
+	assert_string_equal(k->paths[2], "/");
+	oom_kill_free(k);
+
+	k = calloc(1, sizeof(*k));
+	assert_non_null(k);
+	k->ev.depth = 2;
+	k->ev.flags = OOM_F_CHAIN_CUT;
+	k->ev.chain[0] = (struct oom_memcg_level){ .id = 0xffffffff00ull, .name = "pod" };
+	k->ev.chain[1] = (struct oom_memcg_level){ .id = 0xffffffff01ull, .name = "kubepods" };
+	oom_kill_decode(k, 4096, false);
+	assert_null(k->paths[0]);
+	oom_kill_free(k);
+
+	k = calloc(1, sizeof(*k));
+	assert_non_null(k);
+	k->ev.depth = 2;
+	k->ev.chain[0] = (struct oom_memcg_level){ .id = 0xffffffff00ull };
+	memset(k->ev.chain[0].name, 'x', OOM_CGROUP_NAME_MAX - 1);
+	k->ev.chain[1] = (struct oom_memcg_level){ .id = 0xffffffff01ull };
+	oom_kill_decode(k, 4096, false);
+	assert_null(k->paths[0]);
+	assert_string_equal(k->paths[1], "/");
+	oom_kill_free(k);
+}
+
 /* What oom_kill_print and oom_kill_json print for one fixed kill is
  * byte for byte what they printed before the collector/view split
  * (tests/fixtures/oom/kill.txt and kill.json were written by that build
@@ -553,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_collect_needs),
 		cmocka_unit_test(test_kill_views_unchanged),
 		cmocka_unit_test(test_usage_limit),
+		cmocka_unit_test(test_paths_from_names),
 		cmocka_unit_test(test_v2_cgroup_files),
 		cmocka_unit_test(test_v1_cgroup_files),
 		cmocka_unit_test(test_kmsg_memcg_report),

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,6 +51,33 @@ static void set_usage_limit(struct oom_kill *k)
 	k->limit = l->max_pages < OOM_PAGES_UNLIMITED ? l->max_pages * k->page_size : 0;
 }
 
+/* Level i's path from the names copied at the kill (the cgroup may be
+ * gone by now): NULL when a name is missing or too long, or the chain
+ * does not reach the root. */
+static char *path_from_names(const struct oom_event *e, uint32_t i)
+{
+	size_t len = 0, room = 1;
+	char *p;
+
+	if ((e->flags & OOM_F_CHAIN_CUT) || !e->depth || e->depth > OOM_MAX_DEPTH || e->chain[e->depth - 1].name[0])
+		return NULL;
+	for (uint32_t j = i; j + 1 < e->depth; j++) {
+		size_t n = strnlen(e->chain[j].name, OOM_CGROUP_NAME_MAX);
+
+		if (!n || n == OOM_CGROUP_NAME_MAX - 1)
+			return NULL; /* unread, or cut at the copy's size */
+		room += n + 1;
+	}
+	if (!(p = malloc(room + 1)))
+		abort();
+	p[0] = '\0';
+	for (uint32_t j = e->depth - 1; j-- > i;)
+		len += (size_t)sprintf(p + len, "/%s", e->chain[j].name);
+	if (!len)
+		strcpy(p, "/");
+	return p;
+}
+
 void oom_kill_decode(struct oom_kill *k, long page_size, bool v1)
 {
 	const struct oom_event *e = &k->ev;
@@ -72,7 +100,7 @@ void oom_kill_decode(struct oom_kill *k, long page_size, bool v1)
 			cgroup_cache_flush();
 			p = cgroup_path_by_id(e->chain[i].id, v1);
 		}
-		k->paths[i] = p ? strdup(p) : NULL;
+		k->paths[i] = p ? strdup(p) : path_from_names(e, i);
 		if (e->chain[i].oom_group)
 			k->oom_group = true;
 	}
