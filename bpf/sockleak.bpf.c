@@ -21,6 +21,10 @@ const volatile __u32 self_tgid = 0;     /* sockleak itself: never tracked */
 const volatile bool want_stacks = true; /* capture the creating stack */
 const volatile bool all_fds = false;    /* --all-fds: kinds other than sockets */
 const volatile bool have_bpf_loop = false;  /* Linux 5.17+ */
+/* Keep sockets closed late in CLOSE_WAIT as leak evidence (sockleak's
+ * report; the exporter shows none): each new socket's sock is read at its
+ * creation and its state at its close only then. */
+const volatile bool late_closes = true;
 /* A close after this long in CLOSE_WAIT is kept as evidence (`late`). */
 const volatile __u64 late_ns = SL_LATE_MIN_NS;
 /* -c: only processes in this cgroup or below it, decided once per process
@@ -193,7 +197,8 @@ static __always_inline struct file *fd_file(__u32 fd)
 #endif
 }
 
-/* The inode (matches socket:[ino] in /proc) and, for a socket, its sock.
+/* The inode (matches socket:[ino] in /proc) and, for a socket whose late
+ * close is kept, its sock.
  * Probe reads, not bpf_rdonly_cast's direct loads: that kfunc is 6.2+,
  * and where the kernel's BTF lacks it libbpf (1.1) looks for it in the
  * modules' BTF, which needs CAP_SYS_ADMIN: the exporter's unit, with four
@@ -203,7 +208,7 @@ static __always_inline void file_ids(struct file *f, __u16 kind, struct fd_info 
 	struct socket *so;
 
 	v->ino = BPF_CORE_READ(f, f_inode, i_ino);
-	if (kind == FDK_SOCKET) {
+	if (kind == FDK_SOCKET && late_closes) {
 		so = BPF_CORE_READ(f, private_data);
 		v->sk = (__u64)BPF_CORE_READ(so, sk);
 	}
@@ -461,7 +466,8 @@ static __always_inline void drop_fd(__u32 tgid, __u32 fd)
 	if (__sync_val_compare_and_swap(&v->state, old.state, freed) != old.state)
 		return; /* another thread's close of the same fd won */
 #endif
-	note_late_close(&k, &old);
+	if (late_closes)
+		note_late_close(&k, &old);
 	p = bpf_map_lookup_elem(&procs, &tgid);
 	if (p)
 		count_closed(p, &old);

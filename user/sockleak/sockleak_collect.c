@@ -230,6 +230,7 @@ static int open_and_load(struct sl_collector *a)
 	a->skel->rodata->module_records = wants(a, SL_NEED_STACKS) && modrec_supported(stderr);
 	a->skel->rodata->late_ns = a->o.older_than_s * 1e9 > SL_LATE_MIN_NS
 					   ? (uint64_t)(a->o.older_than_s * 1e9) : SL_LATE_MIN_NS;
+	a->skel->rodata->late_closes = wants(a, SL_NEED_LEAKS);
 	a->skel->rodata->all_fds = a->o.all_fds;
 	a->skel->rodata->have_bpf_loop = features_get()->bpf_loop;
 	set_cgroup_filter(a);
