@@ -44,7 +44,7 @@
 /* The record ring, MiB. The kernel maps a ring buffer's data twice into
  * the consumer (so records wrap contiguously): it counts twice in this
  * tool's RSS. The consumer drains it at every poll and the BPF side wakes
- * it once 4 MiB of stack snapshots are queued (SNAP_WAKE_BYTES), so 16
+ * it once 4 MiB of records are queued (SNAP_WAKE_BYTES), so 16
  * MiB leaves 12 for a burst; 500k mmap/munmap calls/s queue under 3 MiB
  * per 100 ms poll. */
 #define DEFAULT_RINGBUF_MB 16
