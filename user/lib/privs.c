@@ -12,10 +12,6 @@
 #include "privs.h"
 
 
-static bool has_cap(const struct __user_cap_data_struct *d, int cap)
-{
-	return d[cap / 32].effective & (1u << (cap % 32));
-}
 
 static int read_caps(struct __user_cap_data_struct data[2])
 {
@@ -24,8 +20,13 @@ static int read_caps(struct __user_cap_data_struct data[2])
 	return syscall(SYS_capget, &hdr, data) ? -errno : 0;
 }
 
-/* A set of the two capget words as one mask, and back. */
+/* A set of the two capget words as one mask. */
 #define CAP_SET(d, set) ((uint64_t)(d)[1].set << 32 | (d)[0].set)
+
+static bool has_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return CAP_SET(d, effective) & PRIV(cap);
+}
 
 static int write_caps(uint64_t effective, uint64_t permitted, uint64_t inheritable)
 {
@@ -116,7 +117,7 @@ int privs_settle(uint64_t keep, bool verbose)
 	keep &= CAP_SET(d, permitted);
 	/* The bounding set first: dropping from it takes CAP_SETPCAP. Without
 	 * it (a unit's own bounding set) whoever started us has chosen it. */
-	if (CAP_SET(d, effective) & PRIV(CAP_SETPCAP))
+	if (has_cap(d, CAP_SETPCAP))
 		for (int c = 0; c <= cap_last(); c++)
 			if (!(keep & PRIV(c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) && errno != EINVAL) {
 				err = -errno;
